@@ -1,0 +1,40 @@
+#!/bin/sh
+# contrib/install-deps.sh: install every Debian package hydro needs to build,
+# test and run.  Idempotent: quiet, and touches nothing, when all is present.
+# Run as root (or with sudo available).
+
+set -e
+
+# to build
+pkgs="gcc make pkg-config python3-dev liblua5.4-dev libcurl4-openssl-dev
+libcjson-dev libssh2-1-dev libarchive-dev libssl-dev"
+# to run and test: the Python the binary embeds, test hosts with a real sshd
+# in network namespaces, process tools the tests use
+pkgs="$pkgs python3 openssh-server openssh-client iproute2 procps"
+# the crates compiled Hydroflow programs build from, offline
+pkgs="$pkgs librust-serde-dev librust-serde-derive-dev librust-bincode-dev
+librust-serde-json-dev librust-chrono-dev"
+# the fuzzer, the stub checker and the benchmark peers
+pkgs="$pkgs clang libclang-rt-14-dev python3-mypy ninja-build"
+
+missing=
+for p in $pkgs; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+sudo=
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null 2>&1 || {
+		echo "install-deps: not root and no sudo; install these as root:$missing" >&2
+		exit 1
+	}
+	sudo=sudo
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,47 @@
+/*
+ * cli: the options of one hydro invocation, as main.c parsed them.
+ *
+ * Every command gets the same struct; the modules read what they need
+ * (jobs for the scheduler, params for the config script, and so on).
+ */
+#ifndef HYDRO_CLI_H
+#define HYDRO_CLI_H
+
+#include <stddef.h>
+
+enum graph_format { FORMAT_MERMAID, FORMAT_DOT };
+
+struct param {
+	char *name;
+	char *value;	/* as given; "1,2,4" makes a sweep */
+	int used;	/* set by whoever reads it; unused ones are warned about */
+};
+
+struct cli {
+	const char *command;	/* "run", "build", ... */
+	int jobs;		/* -j N; 0: the number of cores */
+	int verbose;		/* -v, counted */
+	int quiet;		/* -q */
+	int json;		/* --json: machine-readable output */
+	int keep;		/* run --keep: leave services and machines up */
+	int log_prefix;		/* run: prefix log lines with the service name */
+	int dry_run;		/* down --dry-run */
+	enum graph_format format;	/* graph --format */
+	const char *dir;	/* -C DIR, or NULL */
+	char **files;		/* the FILE arguments */
+	size_t nfiles;
+	char **args;		/* arguments after "--", for the script */
+	size_t nargs;
+	struct param *params;	/* -D name=value */
+	size_t nparams;
+};
+
+/* the options of this invocation (set once by main) */
+extern struct cli *cli;
+
+/* the value of -D name, marking it used; NULL when not given */
+const char *cli_param(const char *name);
+/* the number of jobs to run at once (-j, or the number of cores) */
+int cli_jobs(void);
+
+#endif

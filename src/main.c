@@ -1,0 +1,502 @@
+/*
+ * main: the hydro command line.
+ *
+ * Parses global and per-command options into struct cli, then hands over to
+ * the command.  Usage errors exit 2 with a hint; a command's own failure
+ * exits 1.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "error.h"
+#include "str.h"
+#include "term.h"
+#include "xmalloc.h"
+#include "hf/hf.h"
+
+struct cli *cli;
+
+struct command {
+	const char *name;
+	const char *args;	/* what follows the name in the usage line */
+	const char *summary;
+	const char *help;	/* the command's own options */
+	int (*run)(void);
+	int nfiles_min, nfiles_max;	/* -1: no maximum */
+};
+
+static int cmd_run(void);
+static int cmd_build(void);
+static int cmd_plan(void);
+static int cmd_graph(void);
+static int cmd_down(void);
+static int cmd_check(void);
+
+#define CONFIG_OPTS \
+	"  -D NAME=VALUE      set a parameter the script reads with hydro.param()\n" \
+	"                     (a comma list, -D n=1,2,4, runs one per value)\n"
+
+static const struct command commands[] = {
+	{ "run", "[options] CONFIG [-- ARGS...]",
+	  "build, deploy and run what a config declares",
+	  CONFIG_OPTS
+	  "  --keep             leave services and machines running when the script ends\n"
+	  "  --no-log-prefix    print service logs without the service name\n",
+	  cmd_run, 1, 1 },
+	{ "build", "[options] CONFIG",
+	  "build what a config declares, and nothing else",
+	  CONFIG_OPTS, cmd_build, 1, 1 },
+	{ "plan", "[options] CONFIG",
+	  "show what would be built, launched and wired",
+	  CONFIG_OPTS
+	  "  --json             print the deployment model as JSON\n",
+	  cmd_plan, 1, 1 },
+	{ "graph", "[options] CONFIG|FILE.hf",
+	  "print a deployment's topology or a .hf program's dataflow graph",
+	  CONFIG_OPTS
+	  "  --format=FORMAT    mermaid (the default) or dot\n",
+	  cmd_graph, 1, 1 },
+	{ "down", "[options] [DIR|CONFIG]",
+	  "stop and remove everything a run left behind (from .hydro/state.json)",
+	  "  --dry-run          only list what would be removed\n",
+	  cmd_down, 0, 1 },
+	{ "check", "[options] FILE.hf...",
+	  "check Hydroflow programs and print their diagnostics",
+	  "", cmd_check, 1, -1 },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char global_help[] =
+	"Global options:\n"
+	"  -j, --jobs=N       run N tasks at once (default: the number of cores)\n"
+	"  -v, --verbose      say more (show the commands run); twice for debug output\n"
+	"  -q, --quiet        say only what went wrong\n"
+	"  --color=WHEN       auto (the default), always or never; NO_COLOR is honoured\n"
+	"  --json             print machine-readable JSON where a command prints data\n"
+	"  -C DIR             run as if started in DIR\n"
+	"  -h, --help         show help\n"
+	"  --version          print the version\n";
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: hydro [options] COMMAND [ARGS...]\n\n"
+	           "Build and deploy distributed Hydroflow programs.\n\nCommands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-8s  %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "  %-8s  %s\n", "help", "show the help of a command");
+	fprintf(f, "\n%s\nRun 'hydro help COMMAND' for a command's own options.\n",
+	        global_help);
+}
+
+static void
+command_usage(const struct command *c, FILE *f)
+{
+	fprintf(f, "usage: hydro %s %s\n\n%c%s.\n\n", c->name, c->args,
+	        c->summary[0] - 'a' + 'A', c->summary + 1);
+	if (*c->help)
+		fprintf(f, "Options:\n%s\n", c->help);
+	fprintf(f, "%s", global_help);
+}
+
+static const struct command *
+find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static int
+usage_error(const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int
+usage_error(const char *hint, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	error("%s", msg);
+	if (hint)
+		fprintf(stderr, "hint: %s\n", hint);
+	return 2;
+}
+
+static int
+unknown_command(const char *name)
+{
+	const char *names[NCOMMANDS + 1];
+	const char *close;
+	char hint[128];
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		names[i] = commands[i].name;
+	names[NCOMMANDS] = "help";
+	close = str_closest(name, names, NCOMMANDS + 1);
+	if (close)
+		snprintf(hint, sizeof(hint), "did you mean 'hydro %s'?", close);
+	else
+		snprintf(hint, sizeof(hint), "run 'hydro --help' for the list of commands");
+	return usage_error(hint, "unknown command '%s'", name);
+}
+
+const char *
+cli_param(const char *name)
+{
+	size_t i;
+
+	for (i = cli->nparams; i-- > 0; ) {
+		if (!strcmp(cli->params[i].name, name)) {
+			cli->params[i].used = 1;
+			return cli->params[i].value;
+		}
+	}
+	return NULL;
+}
+
+int
+cli_jobs(void)
+{
+	long n;
+
+	if (cli && cli->jobs > 0)
+		return cli->jobs;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}
+
+static int
+add_param(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	struct param *p;
+	size_t i;
+
+	if (!eq || eq == arg)
+		return usage_error("write it as -D name=value",
+		                   "bad parameter '%s'", arg);
+	for (i = 0; i < (size_t)(eq - arg); i++) {
+		char c = arg[i];
+		if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (i > 0 && c >= '0' && c <= '9')))
+			return usage_error("a parameter name is letters, digits and '_'",
+			                   "bad parameter name in '%s'", arg);
+	}
+	cli->params = xreallocarray(cli->params, cli->nparams + 1, sizeof(*p));
+	p = &cli->params[cli->nparams++];
+	p->name = xstrndup(arg, (size_t)(eq - arg));
+	p->value = xstrdup(eq + 1);
+	p->used = 0;
+	return 0;
+}
+
+enum {
+	OPT_COLOR = 256, OPT_JSON, OPT_VERSION, OPT_KEEP, OPT_NO_LOG_PREFIX,
+	OPT_FORMAT, OPT_DRY_RUN,
+};
+
+static const struct option longopts[] = {
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "color", required_argument, NULL, OPT_COLOR },
+	{ "colour", required_argument, NULL, OPT_COLOR },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "keep", no_argument, NULL, OPT_KEEP },
+	{ "no-log-prefix", no_argument, NULL, OPT_NO_LOG_PREFIX },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* options that only some commands take */
+static int
+option_allowed(const struct command *c, int opt)
+{
+	const char *name;
+
+	switch (opt) {
+	case 'D':
+		name = "-D";
+		break;
+	case OPT_KEEP:
+		name = "--keep";
+		break;
+	case OPT_NO_LOG_PREFIX:
+		name = "--no-log-prefix";
+		break;
+	case OPT_FORMAT:
+		name = "--format";
+		break;
+	case OPT_DRY_RUN:
+		name = "--dry-run";
+		break;
+	default:
+		return 1;
+	}
+	return c && strstr(c->help, name) != NULL;
+}
+
+static int
+parse(int argc, char **argv, const struct command **cmdp)
+{
+	const struct command *c = NULL;
+	char **rest;
+	size_t nrest = 0;
+	int opt, i, want_help = 0, end = argc;
+	long n;
+
+	/* the arguments after "--" belong to the script */
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			end = i;
+			cli->args = argv + i + 1;
+			cli->nargs = (size_t)(argc - i - 1);
+			break;
+		}
+	}
+	/* find the command word first, so that its options can be checked */
+	rest = xcalloc((size_t)argc, sizeof(*rest));
+	opterr = 0;
+	optind = 1;
+	while (optind < end) {
+		opt = getopt_long(end, argv, "+j:vqhC:D:", longopts, NULL);
+		if (opt == -1) {
+			if (!c) {
+				if (!strcmp(argv[optind], "help")) {
+					optind++;
+					if (optind < end) {
+						c = find_command(argv[optind]);
+						if (!c) {
+							free(rest);
+							return unknown_command(argv[optind]);
+						}
+						command_usage(c, stdout);
+					} else {
+						usage(stdout);
+					}
+					free(rest);
+					exit(0);
+				}
+				c = find_command(argv[optind]);
+				if (!c) {
+					free(rest);
+					return unknown_command(argv[optind]);
+				}
+				cli->command = c->name;
+			} else {
+				rest[nrest++] = argv[optind];
+			}
+			optind++;
+			continue;
+		}
+		if (!option_allowed(c, opt)) {
+			free(rest);
+			return usage_error(c ? "see 'hydro help COMMAND'" : "put it after the command",
+			                   "option '%s' is not known to %s%s", argv[optind - 1],
+			                   c ? "hydro " : "hydro without a command",
+			                   c ? c->name : "");
+		}
+		switch (opt) {
+		case 'j':
+			if (str_to_long(optarg, 1, 1024, &n) < 0) {
+				free(rest);
+				return usage_error("give a number from 1 to 1024",
+				                   "bad job count '%s'", optarg);
+			}
+			cli->jobs = (int)n;
+			break;
+		case 'v':
+			cli->verbose++;
+			break;
+		case 'q':
+			cli->quiet = 1;
+			break;
+		case OPT_COLOR:
+			if (term_parse_color(optarg) < 0) {
+				free(rest);
+				return usage_error("use --color=auto, always or never",
+				                   "bad colour mode '%s'", optarg);
+			}
+			term_set_color((enum color_mode)term_parse_color(optarg));
+			break;
+		case OPT_JSON:
+			cli->json = 1;
+			break;
+		case 'h':
+			want_help = 1;
+			break;
+		case OPT_VERSION:
+			printf("hydro %s\n", HYDRO_VERSION);
+			free(rest);
+			exit(0);
+		case 'C':
+			cli->dir = optarg;
+			break;
+		case 'D':
+			if (add_param(optarg)) {
+				free(rest);
+				return 2;
+			}
+			break;
+		case OPT_KEEP:
+			cli->keep = 1;
+			break;
+		case OPT_NO_LOG_PREFIX:
+			cli->log_prefix = 0;
+			break;
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "mermaid")) {
+				cli->format = FORMAT_MERMAID;
+			} else if (!strcmp(optarg, "dot")) {
+				cli->format = FORMAT_DOT;
+			} else {
+				free(rest);
+				return usage_error("use --format=mermaid or --format=dot",
+				                   "unknown graph format '%s'", optarg);
+			}
+			break;
+		case ':':
+			free(rest);
+			return usage_error("see 'hydro --help'", "option '%s' needs a value",
+			                   argv[optind - 1]);
+		default:
+			free(rest);
+			return usage_error(c ? "see 'hydro help COMMAND'" : "see 'hydro --help'",
+			                   "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (want_help) {
+		if (c)
+			command_usage(c, stdout);
+		else
+			usage(stdout);
+		free(rest);
+		exit(0);
+	}
+	if (!c) {
+		free(rest);
+		usage(stderr);
+		return 2;
+	}
+	if (nrest < (size_t)c->nfiles_min ||
+	    (c->nfiles_max >= 0 && nrest > (size_t)c->nfiles_max)) {
+		char hint[160];
+		snprintf(hint, sizeof(hint), "usage: hydro %s %s", c->name, c->args);
+		free(rest);
+		return usage_error(hint, nrest < (size_t)c->nfiles_min ?
+		                   "'hydro %s' needs a file" : "'hydro %s' takes one file",
+		                   c->name);
+	}
+	if (cli->nargs && strcmp(c->name, "run")) {
+		free(rest);
+		return usage_error("only 'hydro run' passes arguments to the script",
+		                   "unexpected arguments after '--'");
+	}
+	cli->files = rest;
+	cli->nfiles = nrest;
+	*cmdp = c;
+	return 0;
+}
+
+static int
+not_yet(const char *what)
+{
+	return error("'hydro %s' cannot %s yet", cli->command, what);
+}
+
+static int
+cmd_check(void)
+{
+	return hf_check_files((const char *const *)cli->files, cli->nfiles);
+}
+
+static int
+cmd_graph(void)
+{
+	if (str_ends(cli->files[0], ".hf"))
+		return hf_graph_file(cli->files[0], cli->format, stdout);
+	return not_yet("draw a deployment");
+}
+
+static int
+cmd_run(void)
+{
+	return not_yet("run a deployment");
+}
+
+static int
+cmd_build(void)
+{
+	return not_yet("build a deployment");
+}
+
+static int
+cmd_plan(void)
+{
+	return not_yet("plan a deployment");
+}
+
+static int
+cmd_down(void)
+{
+	return not_yet("clean up");
+}
+
+static void
+warn_unused_params(void)
+{
+	size_t i;
+
+	for (i = 0; i < cli->nparams; i++)
+		if (!cli->params[i].used)
+			warning("parameter '%s' was given with -D but the config never reads it",
+			        cli->params[i].name);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct cli opts;
+	const struct command *c = NULL;
+	size_t i;
+	int ret;
+
+	opts.log_prefix = 1;
+	cli = &opts;
+	signal(SIGPIPE, SIG_IGN);
+	ret = parse(argc, argv, &c);
+	if (ret)
+		return ret;
+	if (cli->dir && chdir(cli->dir) < 0)
+		return error_errno("cannot change to directory '%s'", cli->dir) ? 2 : 2;
+	ret = c->run();
+	if (ret == 0 && strcmp(c->name, "check") && strcmp(c->name, "down"))
+		warn_unused_params();
+	for (i = 0; i < cli->nparams; i++) {
+		free(cli->params[i].name);
+		free(cli->params[i].value);
+	}
+	free(cli->params);
+	free(cli->files);
+	return ret < 0 ? 1 : ret;
+}

@@ -1,0 +1,216 @@
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "fs.h"
+#include "xmalloc.h"
+
+int
+read_file(const char *path, struct buf *out)
+{
+	char tmp[65536];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_errno("cannot open '%s'", path);
+	for (;;) {
+		n = read(fd, tmp, sizeof(tmp));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			error_errno("cannot read '%s'", path);
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if (buf_add(out, tmp, (size_t)n) < 0) {
+			close(fd);
+			return error("cannot read '%s': file too large", path);
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char *tmp, *dir;
+	int fd, dfd;
+
+	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0) {
+		error_errno("cannot create '%s'", tmp);
+		free(tmp);
+		return -1;
+	}
+	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		error_errno("cannot write '%s'", tmp);
+		close(fd);
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		error_errno("cannot rename '%s' to '%s'", tmp, path);
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	dir = path_dirname(path);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	free(dir);
+	return 0;
+}
+
+int
+mkdir_p(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path), *s;
+	struct stat st;
+
+	for (s = p + 1; ; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST) {
+			error_errno("cannot create directory '%s'", p);
+			free(p);
+			return -1;
+		}
+		*s = c;
+		if (!c)
+			break;
+	}
+	if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		error("cannot create directory '%s': a file is in the way", p);
+		free(p);
+		return -1;
+	}
+	free(p);
+	return 0;
+}
+
+int
+remove_tree(const char *path)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+	char *sub;
+	int ret = 0;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : error_errno("cannot remove '%s'", path);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			return error_errno("cannot remove '%s'", path);
+		return 0;
+	}
+	d = opendir(path);
+	if (!d)
+		return error_errno("cannot open directory '%s'", path);
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		sub = path_join(path, de->d_name);
+		if (remove_tree(sub) < 0)
+			ret = -1;
+		free(sub);
+	}
+	closedir(d);
+	if (rmdir(path) < 0 && errno != ENOENT)
+		return error_errno("cannot remove directory '%s'", path);
+	return ret;
+}
+
+int
+path_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+char *
+path_join(const char *dir, const char *name)
+{
+	size_t n;
+
+	if (!dir || !*dir || name[0] == '/')
+		return xstrdup(name);
+	n = strlen(dir);
+	if (dir[n - 1] == '/')
+		return xasprintf("%s%s", dir, name);
+	return xasprintf("%s/%s", dir, name);
+}
+
+char *
+path_dirname(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	if (!s)
+		return xstrdup(".");
+	if (s == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(s - path));
+}
+
+const char *
+path_basename(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+char *
+path_absolute(const char *path)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/')
+		return xstrdup(path);
+	if (!getcwd(cwd, sizeof(cwd)))
+		fatal("cannot read the current directory");
+	if (!strcmp(path, "."))
+		return xstrdup(cwd);
+	return path_join(cwd, path);
+}

@@ -1,0 +1,35 @@
+/*
+ * fs: files and paths.
+ *
+ * write_file_atomic() is the one way hydro replaces a file that must survive a
+ * crash (cache entries, state.json): write a temporary beside it, fsync, rename,
+ * fsync the directory. A reader sees the old file or the new one, never half.
+ */
+#ifndef HYDRO_FS_H
+#define HYDRO_FS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+/* read a whole file into out (appending); -1 with the error reported */
+int read_file(const char *path, struct buf *out);
+/* replace path with data, atomically and durably; -1 with the error reported */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* create a directory and its parents; -1 with the error reported */
+int mkdir_p(const char *path, mode_t mode);
+/* remove a file or a whole tree; a missing path is no error */
+int remove_tree(const char *path);
+/* whether path exists (any type) */
+int path_exists(const char *path);
+/* a new string: dir/name, or name alone when it is absolute or dir is empty */
+char *path_join(const char *dir, const char *name);
+/* a new string: everything before the last '/', or "." */
+char *path_dirname(const char *path);
+/* the part after the last '/' (points into path) */
+const char *path_basename(const char *path);
+/* a new string: path made absolute against the current directory */
+char *path_absolute(const char *path);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * test.h: the unit test harness.
+ *
+ * A test file defines test functions with TEST(name) and lists them in
+ * main() with RUN(name).  Each prints one TAP line, "ok - file: name" or
+ * "not ok - file: name", which tests/run.sh counts.  CHECK() records a
+ * failure with its line and goes on; REQUIRE() ends the test.
+ */
+#ifndef HYDRO_TEST_H
+#define HYDRO_TEST_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int test_failed_;
+static int test_total_failed_;
+
+#define TEST(name) static void test_##name(void)
+
+#define CHECK(cond) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+		test_failed_ = 1; \
+	} \
+} while (0)
+
+#define REQUIRE(cond) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "# %s:%d: requirement failed: %s\n", __FILE__, __LINE__, #cond); \
+		test_failed_ = 1; \
+		return; \
+	} \
+} while (0)
+
+#define CHECK_STR(a, b) do { \
+	const char *a_ = (a), *b_ = (b); \
+	if (!a_ || !b_ || strcmp(a_, b_)) { \
+		fprintf(stderr, "# %s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__, \
+		        __LINE__, #a, a_ ? a_ : "(null)", b_ ? b_ : "(null)"); \
+		test_failed_ = 1; \
+	} \
+} while (0)
+
+#define CHECK_INT(a, b) do { \
+	long long a_ = (long long)(a), b_ = (long long)(b); \
+	if (a_ != b_) { \
+		fprintf(stderr, "# %s:%d: %s is %lld, expected %lld\n", __FILE__, \
+		        __LINE__, #a, a_, b_); \
+		test_failed_ = 1; \
+	} \
+} while (0)
+
+#define RUN(name) do { \
+	test_failed_ = 0; \
+	test_##name(); \
+	printf("%s - %s: %s\n", test_failed_ ? "not ok" : "ok", \
+	       strrchr(__FILE__, '/') ? strrchr(__FILE__, '/') + 1 : __FILE__, #name); \
+	fflush(stdout); \
+	test_total_failed_ |= test_failed_; \
+} while (0)
+
+#define TEST_EXIT() (test_total_failed_ ? 1 : 0)
+
+#endif
