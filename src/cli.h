@@ -11,6 +11,14 @@
 
 enum graph_format { FORMAT_MERMAID, FORMAT_DOT };
 
+/* what a config is evaluated for */
+enum run_mode {
+	MODE_RUN,	/* hydro run: build, deploy, start, supervise */
+	MODE_BUILD,	/* hydro build: build, then stop at the first deploy() */
+	MODE_PLAN,	/* hydro plan: show the deployment at the first deploy() */
+	MODE_GRAPH,	/* hydro graph: draw it at the first deploy() */
+};
+
 struct param {
 	char *name;
 	char *value;	/* as given; "1,2,4" makes a sweep */

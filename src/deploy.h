@@ -1,0 +1,203 @@
+/*
+ * deploy: the deployment model, one C representation shared by every config
+ * language.
+ *
+ * A deployment holds hosts (a backend plus its settings), services (a
+ * Hydroflow program, a Hydro Deploy crate or any process, placed on a host),
+ * their ports, connections from an output port to an input port, and
+ * make-style targets.  The Python and Lua bindings build it through the
+ * functions below; `hydro plan|build|run FILE.json` read it from its JSON form
+ * (docs/spec.md).  A plan, a graph picture and a run all read this model.
+ *
+ * Builder functions check what they can at once and return NULL (or -1) with
+ * the error reported; deploy_validate() checks the whole model before
+ * anything runs.  The model owns everything it points to.
+ */
+#ifndef HYDRO_DEPLOY_H
+#define HYDRO_DEPLOY_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+
+#define DEPLOY_SPEC_VERSION 1
+
+struct kv {
+	char *key;
+	char *value;
+};
+
+struct host {
+	char *name;		/* unique in the deployment */
+	char *backend;		/* a registered backend: "local", "ssh", "gcp" */
+	struct kv *settings;	/* backend settings: host, user, port, key, zone... */
+	size_t nsettings;
+	size_t index;		/* position in deployment->hosts */
+	void *runtime;		/* the backend's state while running; NULL otherwise */
+};
+
+enum service_kind {
+	SERVICE_HYDROFLOW,	/* a .hf program that hydro compiles */
+	SERVICE_CRATE,		/* a Rust crate written for Hydro Deploy */
+	SERVICE_PROCESS,	/* any command; ports handed over as HYDRO_PORT_<NAME> */
+};
+
+enum port_dir {
+	PORT_UNKNOWN,		/* named by use and not connected yet (crates) */
+	PORT_INPUT,
+	PORT_OUTPUT,
+};
+
+struct port {
+	char *name;
+	enum port_dir dir;
+	char *type;		/* the Rust type from a .hf header, or NULL */
+	int declared;		/* declared by the program; else named by use */
+	struct service *service;
+};
+
+enum ready_kind {
+	READY_NONE,		/* ready once started (or once it answered ready:) */
+	READY_PORT,		/* arg: a port name (its own input) accepting connections */
+	READY_LOG,		/* arg: a regular expression a log line must match */
+	READY_COMMAND,		/* argv: a command that must succeed */
+};
+
+struct service {
+	char *name;		/* unique in the deployment */
+	enum service_kind kind;
+	struct host *host;
+	char *src;		/* .hf file or crate directory (absolute); NULL for a process */
+	char **standin;		/* hydroflow: a command speaking the port protocol, run in
+				 * place of the compiled program (the .hf is still checked
+				 * and declares the ports); NULL: the compiled program */
+	size_t nstandin;
+	char **argv;		/* process: the command; others: extra arguments */
+	size_t argc;
+	struct kv *env;
+	size_t nenv;
+	char *cwd;		/* working directory, or NULL for the run directory */
+	/* crates (Hydro Deploy's HydroflowCrate) */
+	char *bin, *example, *profile;
+	char **features;
+	size_t nfeatures;
+	/* ports, in declaration (or first use) order */
+	struct port **ports;
+	size_t nports;
+	/* targets that must be built first */
+	char **needs;
+	size_t nneeds;
+	struct {
+		enum ready_kind kind;
+		char *arg;
+		char **argv;
+		size_t argc;
+	} ready;
+	int can_die;		/* its exit does not stop the others */
+	double stop_timeout;	/* seconds from "stop" to SIGTERM and SIGTERM to SIGKILL */
+	size_t index;		/* position in deployment->services */
+	void *runtime;		/* the run's state of this service; NULL otherwise */
+};
+
+/* A connection sends what an output port emits to an input port.  Several
+ * connections on one port mean broadcast (an output) or fan-in (an input).
+ * The other fields are Hydro Deploy's explicit wiring, for crates. */
+struct connection {
+	struct port *from;	/* an output; NULL: hydro.null() as a source */
+	struct port *to;	/* an input; NULL: hydro.null() as a sink */
+	long key;		/* hydro.demux({key: ...}) on the sender, or -1 */
+	long tag;		/* .tagged(n) on the sender, or -1 */
+	int merge;		/* the receiver was given as .merge() */
+	size_t index;
+};
+
+struct target {
+	char *name;		/* unique among targets */
+	char **argv;		/* the command that makes the outputs */
+	size_t argc;
+	char **inputs;		/* files or globs, relative to the deployment's dir */
+	size_t ninputs;
+	char **outputs;		/* files, relative to the deployment's dir */
+	size_t noutputs;
+	struct kv *env;
+	size_t nenv;
+	char **needs;		/* targets that must be made first */
+	size_t nneeds;
+	char *cwd;		/* relative to the deployment's dir, or NULL */
+	size_t index;
+};
+
+struct deployment {
+	char *dir;		/* absolute; relative paths in the model are against it */
+	char *config;		/* the config file, for messages ("echo.hydro.py") */
+	struct host **hosts;
+	size_t nhosts;
+	struct service **services;
+	size_t nservices;
+	struct connection **conns;
+	size_t nconns;
+	struct target **targets;
+	size_t ntargets;
+};
+
+/* a new empty deployment whose relative paths are against dir */
+struct deployment *deployment_new(const char *dir, const char *config);
+/* free the deployment and everything in it */
+void deployment_free(struct deployment *d);
+
+/* add a host; name NULL makes one ("local1"); NULL if the name is taken */
+struct host *deploy_add_host(struct deployment *d, const char *name, const char *backend);
+/* set a backend setting, replacing an earlier value */
+void host_set(struct host *h, const char *key, const char *value);
+/* a backend setting, or NULL */
+const char *host_get(const struct host *h, const char *key);
+/* the host of that name, or NULL */
+struct host *deploy_find_host(const struct deployment *d, const char *name);
+
+/* add a service on host; name NULL makes one from src ("echo_server", "echo_server2") */
+struct service *deploy_add_service(struct deployment *d, const char *name,
+                                   enum service_kind kind, struct host *host,
+                                   const char *src);
+/* the service of that name, or NULL */
+struct service *deploy_find_service(const struct deployment *d, const char *name);
+/* append an argument (process: to the command) */
+void service_add_arg(struct service *s, const char *arg);
+/* set an environment variable for the service */
+void service_set_env(struct service *s, const char *key, const char *value);
+/* declare a port (from a .hf header or a Process's ports=); NULL if declared twice */
+struct port *service_declare_port(struct service *s, const char *name,
+                                  enum port_dir dir, const char *type);
+/* the port of that name; a crate's port is made on first use, a declared
+ * program's unknown port is an error naming the ports it has */
+struct port *service_port(struct service *s, const char *name);
+/* "service.port", for messages (a new string) */
+char *port_label(const struct port *p);
+
+/* connect an output to an input (either may be NULL for hydro.null());
+ * errors, naming both ends: input to input, output to output, a port to
+ * itself, the same connection twice */
+struct connection *deploy_connect(struct deployment *d, struct port *from, struct port *to);
+
+/* add a target; NULL if the name is taken */
+struct target *deploy_add_target(struct deployment *d, const char *name);
+/* the target of that name, or NULL */
+struct target *deploy_find_target(const struct deployment *d, const char *name);
+
+/* check the whole model: unknown names, duplicates, an output made by two
+ * targets, a cycle among targets, ports left unconnected; every problem is
+ * reported, each naming the offending entry; -1 if any */
+int deploy_validate(const struct deployment *d);
+
+/* build a deployment from its JSON form; what names the source in messages */
+struct deployment *deploy_from_json(const cJSON *json, const char *dir, const char *what);
+/* read a deployment from a JSON file */
+struct deployment *deploy_load(const char *path);
+/* the JSON form of a deployment (docs/spec.md) */
+cJSON *deploy_to_json(const struct deployment *d);
+/* print the topology: hosts as clusters, services as nodes, connections as edges */
+void deploy_graph(const struct deployment *d, enum graph_format format, FILE *out);
+
+#endif
