@@ -20,6 +20,7 @@
 #include "term.h"
 #include "xmalloc.h"
 #include "hf/hf.h"
+#include "python.h"
 
 struct command {
 	const char *name;
@@ -409,6 +410,8 @@ cmd_graph(void)
 {
 	struct deployment *d;
 
+	if (str_ends(cli->files[0], ".py"))
+		return python_run_config(cli->files[0], MODE_GRAPH);
 	if (str_ends(cli->files[0], ".hf"))
 		return hf_graph_file(cli->files[0], cli->format, stdout);
 	d = deploy_load(cli->files[0]);
@@ -422,18 +425,24 @@ cmd_graph(void)
 static int
 cmd_run(void)
 {
+	if (str_ends(cli->files[0], ".py"))
+		return python_run_config(cli->files[0], MODE_RUN);
 	return not_yet("run a deployment");
 }
 
 static int
 cmd_build(void)
 {
+	if (str_ends(cli->files[0], ".py"))
+		return python_run_config(cli->files[0], MODE_BUILD);
 	return not_yet("build a deployment");
 }
 
 static int
 cmd_plan(void)
 {
+	if (str_ends(cli->files[0], ".py"))
+		return python_run_config(cli->files[0], MODE_PLAN);
 	return not_yet("plan a deployment");
 }
 
