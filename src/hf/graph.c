@@ -374,7 +374,7 @@ undefined_name(struct builder *b, int t, const char *fmt)
 	char help[256];
 
 	if (near && tk(b, t)->len <= 64)
-		snprintf(help, sizeof(help), "a name with a similar name exists: `%s`", near);
+		snprintf(help, sizeof(help), "there is a name with a similar spelling: `%s`", near);
 	else if (tk(b, t)->len <= 64)
 		snprintf(help, sizeof(help), "assign it in a statement: `%.*s = ...;`", TOKF(b, t));
 	else
@@ -663,9 +663,11 @@ check_op_kind(struct builder *b, int node)
 		hf_arity_words(n->op->lifetimes, words, sizeof(words));
 		if (n->op->lifetimes.max == 0)
 			snprintf(help, sizeof(help), "`%s` keeps no state: remove the lifetime", n->op->name);
+		else if (n->op->lifetimes.max > 1)
+			snprintf(help, sizeof(help), "give at most one lifetime per input: `%s::<'tick, 'static>()`",
+			         n->op->name);
 		else
-			snprintf(help, sizeof(help), "write %s: `%s::<'static>()`", n->op->lifetimes.max > 1 ?
-			         "one lifetime per input" : "one lifetime", n->op->name);
+			snprintf(help, sizeof(help), "give one lifetime: `%s::<'static>()`", n->op->name);
 		diag(b, HF_ERROR, gsp, help,
 		     "`%s` should have %s persistence lifetime arguments, actually has %d.",
 		     n->op->name, words, n->nlifetimes);

@@ -305,9 +305,9 @@ match_delims(struct lexer *lx, struct hf_toks *out)
 			struct hf_span sp = { t->off, 1, t->line, t->col };
 
 			if (!n || closer(lx->s[out->v[stack[n - 1]].off]) != c) {
-				hf_diag(lx->d, HF_ERROR, sp, n ? "check that every bracket is closed in order" :
+				hf_diag(lx->d, HF_ERROR, sp, n ? "close the brackets in the order they were opened" :
 				        "remove it, or open it earlier",
-				        "unexpected closing delimiter: `%c`", c);
+				        "%s closing delimiter: `%c`", n ? "mismatched" : "unexpected", c);
 				rc = -1;
 				break;
 			}
