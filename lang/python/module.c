@@ -19,11 +19,12 @@
 #include "deploy.h"
 #include "error.h"
 #include "fs.h"
+#include "hf/hf.h"
 #include "str.h"
 #include "xmalloc.h"
 
 static int embedded;
-static PyObject *ModelError;
+PyObject *model_error;
 
 void
 module_set_embedded(void)
@@ -31,26 +32,50 @@ module_set_embedded(void)
 	embedded = 1;
 }
 
-/* Core threads that will call into Python (to complete a future) are
- * counted, so that the interpreter is never finalized under them. */
+/*
+ * Core threads that call into Python (to complete a future) are counted, so
+ * that the interpreter is never finalized under them.  Once it is gone, a
+ * thread that was still blocked in the core (waiting for a service that
+ * --keep left running) returns without touching Python.
+ */
 static pthread_mutex_t ops_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ops_done = PTHREAD_COND_INITIALIZER;
-static int ops_pending;
+static int ops_inside;
+static int python_gone;
+
+int
+module_op_enter(void)
+{
+	int ok;
+
+	pthread_mutex_lock(&ops_lock);
+	ok = !python_gone;
+	if (ok)
+		ops_inside++;
+	pthread_mutex_unlock(&ops_lock);
+	return ok;
+}
+
+void
+module_op_leave(void)
+{
+	pthread_mutex_lock(&ops_lock);
+	if (--ops_inside == 0)
+		pthread_cond_broadcast(&ops_done);
+	pthread_mutex_unlock(&ops_lock);
+}
 
 void
 module_wait_ops(void)
 {
 	pthread_mutex_lock(&ops_lock);
-	while (ops_pending > 0)
+	while (ops_inside > 0)
 		pthread_cond_wait(&ops_done, &ops_lock);
+	python_gone = 1;
 	pthread_mutex_unlock(&ops_lock);
 }
 
 /* --- capturing the core's messages ------------------------------------- */
-
-struct capture {
-	struct buf msg;
-};
 
 static void
 capture_report(enum error_level level, const char *msg, void *arg)
@@ -66,21 +91,19 @@ capture_report(enum error_level level, const char *msg, void *arg)
 	buf_addstr(&c->msg, msg);
 }
 
-static void
+void
 capture_begin(struct capture *c)
 {
 	buf_init(&c->msg, 0);
 	error_set_reporter(capture_report, c);
 }
 
-/* stop capturing; when failed, raise ModelError with what was said and
- * return NULL, else return NULL without an exception set */
-static PyObject *
+PyObject *
 capture_end(struct capture *c, int failed)
 {
 	error_set_reporter(NULL, NULL);
 	if (failed && !PyErr_Occurred())
-		PyErr_SetString(ModelError, c->msg.len ? buf_str(&c->msg) : "unknown error");
+		PyErr_SetString(model_error, c->msg.len ? buf_str(&c->msg) : "unknown error");
 	buf_release(&c->msg);
 	return NULL;
 }
@@ -140,132 +163,35 @@ replace_list(char ***list, size_t *n, PyObject *seq, const char *what)
 
 /* --- the .hf front end ------------------------------------------------- */
 
-struct hf_port {
-	char *name;
-	int input;
-	char *type;
-	int line;
-};
-
-/*
- * Read the ports of a .hf program from its module header.  A small scan of
- * `module main(input a: T, output b: U)`; the full front end replaces it.
- */
-static int
-hf_ports_load(const char *path, struct hf_port **ports, size_t *nports)
-{
-	struct buf src = BUF_INIT;
-	const char *p, *q;
-	size_t cap = 0;
-	int line = 1;
-
-	*ports = NULL;
-	*nports = 0;
-	if (read_file(path, &src) < 0)
-		return -1;
-	for (p = src.data; *p; p++) {
-		if (*p == '\n')
-			line++;
-		else if (*p == '/' && p[1] == '/')
-			while (p[1] && p[1] != '\n')
-				p++;
-		else if (str_starts(p, "module") && (p == src.data || !(p[-1] == '_' ||
-		         (p[-1] >= 'a' && p[-1] <= 'z'))) && (p[6] == ' ' || p[6] == '\t'))
-			break;
-	}
-	if (!*p) {
-		buf_release(&src);
-		return error("%s: no 'module main(...)' header; a .hf program declares "
-		             "its ports there", path);
-	}
-	p = strchr(p, '(');
-	while (p && *p && *p != ')') {
-		struct hf_port *hp;
-		int depth = 0;
-
-		p++;
-		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-			line += *p++ == '\n';
-		if (*p == ')')
-			break;
-		if (!str_starts(p, "input ") && !str_starts(p, "output ")) {
-			buf_release(&src);
-			return error("%s:%d: a port is written 'input NAME: TYPE' or "
-			             "'output NAME: TYPE'", path, line);
-		}
-		ALLOC_GROW(*ports, *nports, cap);
-		hp = &(*ports)[(*nports)++];
-		hp->input = *p == 'i';
-		hp->line = line;
-		p = strchr(p, ' ') + 1;
-		for (q = p; *q == '_' || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
-		     (*q >= '0' && *q <= '9'); q++)
-			;
-		hp->name = xstrndup(p, (size_t)(q - p));
-		hp->type = NULL;
-		p = q;
-		while (*p == ' ')
-			p++;
-		if (*p != ':')
-			continue;
-		for (q = ++p; *q && (depth > 0 || (*q != ',' && *q != ')')); q++) {
-			if (*q == '(' || *q == '<' || *q == '[')
-				depth++;
-			else if (*q == ')' || *q == '>' || *q == ']')
-				depth--;
-			else if (*q == '\n')
-				line++;
-		}
-		hp->type = xstrndup(p, (size_t)(q - p));
-		{
-			char *t = str_trim(hp->type);
-
-			memmove(hp->type, t, strlen(t) + 1);
-		}
-		p = q;
-	}
-	buf_release(&src);
-	return 0;
-}
-
-static void
-hf_ports_free(struct hf_port *ports, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(ports[i].name);
-		free(ports[i].type);
-	}
-	free(ports);
-}
-
-/* hf_ports(path) -> [(name, "input"|"output", type, line)] */
+/* hf_ports(path) -> [(name, "input"|"output", type, line)]: the ports of a
+ * .hf program's module header; the program is checked (diagnostics go to
+ * stderr) and a program with errors raises ModelError */
 static PyObject *
 mod_hf_ports(PyObject *self, PyObject *args)
 {
-	struct capture c;
-	struct hf_port *ports;
-	size_t i, n;
+	struct hf_program *prog;
 	const char *path;
 	PyObject *list;
+	size_t i;
 
 	if (!PyArg_ParseTuple(args, "s", &path))
 		return NULL;
-	capture_begin(&c);
-	if (hf_ports_load(path, &ports, &n) < 0)
-		return capture_end(&c, 1);
-	capture_end(&c, 0);
+	fflush(stdout);
+	prog = hf_load(path);
+	if (!prog)
+		return PyErr_Format(model_error, "'%s' does not check: fix the errors above",
+		                    path);
 	list = PyList_New(0);
-	for (i = 0; list && i < n; i++) {
-		PyObject *t = Py_BuildValue("(sszi)", ports[i].name,
-		                            ports[i].input ? "input" : "output",
-		                            ports[i].type, ports[i].line);
+	for (i = 0; list && i < prog->nports; i++) {
+		const struct hf_port_info *p = &prog->ports[i];
+		PyObject *t = Py_BuildValue("(sszI)", p->name, p->is_input ? "input" : "output",
+		                            p->type, p->line);
+
 		if (!t || PyList_Append(list, t) < 0)
 			Py_CLEAR(list);
 		Py_XDECREF(t);
 	}
-	hf_ports_free(ports, n);
+	hf_program_free(prog);
 	return list;
 }
 
@@ -394,12 +320,6 @@ mod_report(PyObject *self, PyObject *args)
 
 /* --- Model ------------------------------------------------------------- */
 
-struct model {
-	PyObject_HEAD
-	struct deployment *d;
-};
-
-static PyTypeObject ModelType;
 
 static int
 model_init(struct model *self, PyObject *args, PyObject *kwds)
@@ -429,7 +349,7 @@ find_service(struct model *self, const char *name)
 	struct service *s = deploy_find_service(self->d, name);
 
 	if (!s)
-		PyErr_Format(ModelError, "no service '%s'", name);
+		PyErr_Format(model_error, "no service '%s'", name);
 	return s;
 }
 
@@ -439,7 +359,7 @@ find_host(struct model *self, const char *name)
 	struct host *h = deploy_find_host(self->d, name);
 
 	if (!h)
-		PyErr_Format(ModelError, "no host '%s'", name);
+		PyErr_Format(model_error, "no host '%s'", name);
 	return h;
 }
 
@@ -880,7 +800,7 @@ static PyMethodDef model_methods[] = {
 	{ NULL, NULL, 0, NULL },
 };
 
-static PyTypeObject ModelType = {
+PyTypeObject model_type = {
 	PyVarObject_HEAD_INIT(NULL, 0)
 	.tp_name = "hydro._hydro.Model",
 	.tp_basicsize = sizeof(struct model),
@@ -911,6 +831,7 @@ static PyMethodDef module_methods[] = {
 	{ "have_compiler", mod_have_compiler, METH_NOARGS, NULL },
 	{ "report", mod_report, METH_VARARGS, NULL },
 	{ "embedded", mod_embedded, METH_NOARGS, NULL },
+	{ "build", pyrun_build, METH_VARARGS, NULL },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -927,14 +848,15 @@ PyInit__hydro(void)
 {
 	PyObject *m;
 
-	if (PyType_Ready(&ModelType) < 0)
+	if (PyType_Ready(&model_type) < 0)
 		return NULL;
 	m = PyModule_Create(&module_def);
 	if (!m)
 		return NULL;
-	ModelError = PyErr_NewException("hydro._hydro.ModelError", NULL, NULL);
-	if (!ModelError || PyModule_AddObjectRef(m, "ModelError", ModelError) < 0 ||
-	    PyModule_AddObjectRef(m, "Model", (PyObject *)&ModelType) < 0) {
+	model_error = PyErr_NewException("hydro._hydro.ModelError", NULL, NULL);
+	if (!model_error || PyModule_AddObjectRef(m, "ModelError", model_error) < 0 ||
+	    PyModule_AddObjectRef(m, "Model", (PyObject *)&model_type) < 0 ||
+	    pyrun_init(m) < 0) {
 		Py_DECREF(m);
 		return NULL;
 	}

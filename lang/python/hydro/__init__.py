@@ -286,7 +286,8 @@ class Host:
         if run is None or self._terminated:
             return
         where = _where()
-        await _core(lambda done: run.terminate_host(self.name, done), None, where)
+        live: _hydro.Run = run
+        await _core(lambda done: live.terminate_host(self.name, done), None, where)
         self._terminated = True
 
 
@@ -630,8 +631,8 @@ class Service:
         if run is None:
             return
         where = _where()
-        code = await _core(lambda done: run.stop_service(self.name, done),
-                           None, where)
+        live: _hydro.Run = run
+        code = await _core(lambda done: live.stop_service(self.name, done), None, where)
         if isinstance(code, int):
             self._exit_code = code
 
@@ -643,19 +644,15 @@ class Service:
         where = _where()
         if run is None:
             raise Error("%s: cannot wait for '%s' before deploy()" % (where, self.name))
-        code = await _core(lambda done: run.wait_service(self.name, done),
-                           lambda: run.unwait_service(self.name), where)
+        live: _hydro.Run = run
+        code = await _core(lambda done: live.wait_service(self.name, done), None, where)
         self._exit_code = int(code)
         return self._exit_code
 
     @property
     def exit_code(self) -> Optional[int]:
-        """The exit status once the service has exited, else None."""
-        run = self.deployment._run
-        if self._exit_code is None and run is not None:
-            code = run.exit_code(self.name)
-            if code is not None:
-                self._exit_code = int(code)
+        """The exit status once :meth:`wait` or :meth:`stop` has seen the
+        service exit, else None."""
         return self._exit_code
 
 
@@ -704,7 +701,7 @@ class Deployment:
         self._model = _hydro.Model(self._dir, _display(_state.config))
         self._hosts: List[Host] = []
         self._services: List[Service] = []
-        self._run: Any = None
+        self._run: Optional[_hydro.Run] = None
         self._default_host: Optional[Host] = None
         self._started = False
         _state.deployments.append(self)
@@ -993,9 +990,10 @@ class Deployment:
             _state.stopped_at = self
             raise _StopAtDeploy(self)
         self._run = _new_run(self, where)
+        if not start:
+            self._run.defer_start()
         await _core(self._run.deploy, self._run.cancel, where)
-        if start:
-            await self.start()
+        self._started = start
 
     async def start(self) -> None:
         """Start the services launched by ``deploy(start=False)``."""
@@ -1029,7 +1027,9 @@ def _check_buildable(d: Deployment, where: str) -> None:
                              "protocol" % (where, s.name))
 
 
-def _new_run(d: Deployment, where: str) -> Any:
+def _new_run(d: Deployment, where: str) -> _hydro.Run:
+    if not hasattr(_hydro, "Run"):
+        raise NotAvailableError("%s: running a deployment is not available yet" % where)
     try:
         return _hydro.Run(d._model)
     except _hydro.ModelError as e:

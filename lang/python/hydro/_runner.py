@@ -16,7 +16,7 @@ import sys
 import sysconfig
 import traceback
 import types
-from typing import Any, Callable, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Set
 
 from . import _hydro
 from . import Deployment, Error, _StopAtDeploy, _display, _state, _PKG_DIR
@@ -42,7 +42,7 @@ def _is_internal(filename: str) -> bool:
     return filename.startswith("<frozen") or any(filename.startswith(d) for d in _INTERNAL)
 
 
-def _filter(te: traceback.TracebackException, seen: set) -> None:
+def _filter(te: traceback.TracebackException, seen: Set[int]) -> None:
     if id(te) in seen:
         return
     seen.add(id(te))
@@ -108,11 +108,10 @@ def _call_main(main: Callable[..., Any], args: Sequence[str]) -> None:
 def _cleanup() -> None:
     """Stop every service and terminate every machine the script's
     deployments created, unless --keep."""
-    keep = bool(_hydro.options()["keep"])
     for d in _state.deployments:
         run = d._run
         if run is not None:
-            run.finish(keep)
+            run.finish()
 
 
 def _plan_text(d: Deployment) -> str:
