@@ -101,7 +101,11 @@ struct name {
 	int stmt;
 	struct ends ends;
 	unsigned visit;	/* resolution generation, for cycles */
+	int cycle;	/* found in a self-referential cycle */
 };
+
+/* name chains longer than this are given up on (hydroflow's limit) */
+#define RESOLVE_LIMIT 1024
 
 struct builder {
 	struct hf_graph *g;
@@ -324,6 +328,7 @@ add_stmt(struct builder *b, int si)
 	b->nv[b->nn].stmt = si;
 	b->nv[b->nn].ends = e;
 	b->nv[b->nn].visit = 0;
+	b->nv[b->nn].cycle = 0;
 	smap_put(&b->names, tsrc(b, st->name), tk(b, st->name)->len, (int)b->nn);
 	b->nn++;
 }
@@ -346,7 +351,7 @@ closest_name(struct builder *b, int t)
 	size_t n = 0;
 	const char *best;
 
-	if (tk(b, t)->len > 64)
+	if (tk(b, t)->len > 64 || b->nn + b->a->nports > 2000)
 		return NULL;
 	names = xcalloc(b->nn + b->a->nports + 1, sizeof(*names));
 	for (size_t i = 0; i < b->nn; i++)
@@ -354,7 +359,7 @@ closest_name(struct builder *b, int t)
 	for (size_t i = 0; i < b->a->nports; i++)
 		names[n++] = hf_tok_text(b->a, b->a->ports[i].name);
 	want = hf_tok_text(b->a, t);
-	best = n < 2000 ? str_closest(want, names, n) : NULL;
+	best = str_closest(want, names, n);
 	hit = NULL;
 	if (best) {
 		snprintf(found, sizeof(found), "%s", best);
@@ -410,18 +415,32 @@ resolve(struct builder *b, struct end e, int is_out)
 			e.node = port_node(b, port);
 			break;
 		}
-		if (b->nv[n].visit == b->gen) {
-			for (size_t i = 0; i < b->nstack; i++)
+		if (b->nv[n].visit != b->gen) {
+			ALLOC_GROW(b->stack, b->nstack, b->capstack);
+			b->stack[b->nstack++] = e.name;
+		}
+		if (b->nv[n].visit == b->gen || b->nv[n].cycle) {
+			for (size_t i = 0; i < b->nstack; i++) {
+				int k = smap_get(&b->names, tsrc(b, b->stack[i]), tk(b, b->stack[i])->len);
+
 				diag(b, HF_ERROR, span(b, b->stack[i]),
 				     "a name must lead to an operator; break the cycle with an operator such as `identity()`",
 				     "Name `%.*s` forms or references an illegal self-referential cycle (%zu/%zu).",
 				     TOKF(b, b->stack[i]), i + 1, b->nstack);
+				b->nv[k].cycle = 1;
+			}
+			e.node = -1;
+			return e;
+		}
+		if (b->nstack >= RESOLVE_LIMIT) {
+			diag(b, HF_ERROR, span(b, b->stack[0]), "shorten the chain of names",
+			     "Reached the recursion limit %d while resolving names. This is either a hydroflow bug "
+			     "or you have an absurdly long chain of names starting at `%.*s`.",
+			     RESOLVE_LIMIT, TOKF(b, b->stack[0]));
 			e.node = -1;
 			return e;
 		}
 		b->nv[n].visit = b->gen;
-		ALLOC_GROW(b->stack, b->nstack, b->capstack);
-		b->stack[b->nstack++] = e.name;
 		next = is_out ? b->nv[n].ends.out : b->nv[n].ends.inn;
 		if (next.port >= 0)
 			b->a->idx[next.port].used = 1;
