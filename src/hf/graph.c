@@ -738,7 +738,7 @@ check_fixed_ports(struct builder *b, int node, int is_out)
 	int lo = is_out ? g->out_off[node] : g->in_off[node];
 	int hi = is_out ? g->out_off[node + 1] : g->in_off[node + 1];
 	const int *list = is_out ? g->out_edge : g->in_edge;
-	int seen[2] = { 0, 0 }, bad = 0;
+	int seen[2] = { 0, 0 };
 	const char *io = is_out ? "output" : "input";
 	char help[256];
 
@@ -759,7 +759,6 @@ check_fixed_ports(struct builder *b, int node, int is_out)
 			seen[k] = 1;
 			continue;
 		}
-		bad = 1;
 		if (p < 0)
 			diag(b, HF_ERROR, span(b, at), help,
 			     "Unexpected %s port: <elided>. Expected one of: `%s`, `%s`", io, want[0], want[1]);
@@ -767,9 +766,10 @@ check_fixed_ports(struct builder *b, int node, int is_out)
 			diag(b, HF_ERROR, span(b, p), help,
 			     "Unexpected %s port: `%.*s`. Expected one of: `%s`, `%s`", io, TOKF(b, p), want[0], want[1]);
 	}
-	if (!bad && (!seen[0] || !seen[1]) && hi - lo < 2)
-		return;	/* the degree error says it */
-	if (!bad && (!seen[0] || !seen[1]))
+	if (!seen[0] && !seen[1])
+		diag(b, HF_ERROR, op_span(b, node), help, "Missing expected %s port(s): `%s`, `%s`.", io,
+		     want[0], want[1]);
+	else if (!seen[0] || !seen[1])
 		diag(b, HF_ERROR, op_span(b, node), help, "Missing expected %s port(s): `%s`.", io,
 		     !seen[0] ? want[0] : want[1]);
 }
@@ -803,11 +803,19 @@ closure_second_param(struct builder *b, int node, int *first, int *last)
 	if (end == i)
 		nparams = 0;
 	if (nparams != 2 || *first >= end) {
-		diag(b, HF_ERROR, end > i ? hf_range_span(b->a, i, end - 1) : span(b, i - 1),
-		     "the first parameter is the item, the second names the ports",
-		     "Closure provided to `%s(..)` must have two arguments: the first argument is the item, "
-		     "and the second argument lists ports. E.g. the second argument could be `var_args!(port_a, port_b, ..)`.",
-		     b->g->nodes[node].op->name);
+		struct hf_span sp = end > i ? hf_range_span(b->a, i, end - 1) : span(b, i - 1);
+
+		if (!strcmp(b->g->nodes[node].op->name, "partition"))
+			diag(b, HF_ERROR, sp, "the first parameter is the item, the second names the ports",
+			     "Closure provided to `partition(..)` must have two arguments: the first argument is the item, "
+			     "and for named ports the second argument must contain a Rust 'slice pattern' to determine the "
+			     "port names and order. For example, the second argument could be `[foo, bar, baz]` for ports "
+			     "`foo`, `bar`, and `baz`.");
+		else
+			diag(b, HF_ERROR, sp, "the first parameter is the item, the second names the ports",
+			     "Closure provided to `%s(..)` must have two arguments: the first argument is the item, "
+			     "and the second argument lists ports. E.g. the second argument could be `var_args!(port_a, port_b, ..)`.",
+			     b->g->nodes[node].op->name);
 		return -1;
 	}
 	*last = end - 1;
@@ -968,12 +976,25 @@ check_partition(struct builder *b, int node)
 }
 
 static void
+check_demux_enum(struct builder *b, int node)
+{
+	struct hf_graph *g = b->g;
+
+	for (int i = g->out_off[node]; i < g->out_off[node + 1]; i++) {
+		const struct hf_edge *e = &g->edges[g->out_edge[i]];
+
+		if (e->src_port < 0 || tk(b, e->src_port)->kind != TOK_IDENT)
+			diag(b, HF_ERROR, span(b, e->src_at), "index each output with a variant name: `d[Circle] -> ...`",
+			     "Output port from `demux_enum(..)` must be specified and must be a valid identifier.");
+	}
+}
+
+static void
 check_op(struct builder *b, int node)
 {
 	struct hf_node *n = &b->g->nodes[node];
 	const struct hf_op *op = n->op;
 	const struct hf_pipe *p = &b->a->pipes[n->pipe];
-	int bad_in = 0, bad_out = 0;
 	char help[256];
 
 	if ((unsigned)p->nargs != op->nargs) {
@@ -985,25 +1006,33 @@ check_op(struct builder *b, int node)
 	}
 	if (!hf_arity_has(op->hard_in, (unsigned)n->nin)) {
 		degree_error(b, node, 1, 1, op->hard_in, n->nin);
-		bad_in = 1;
 	} else if (!hf_arity_has(op->soft_in, (unsigned)n->nin)) {
 		degree_error(b, node, 1, 0, op->soft_in, n->nin);
 	}
 	if (!hf_arity_has(op->hard_out, (unsigned)n->nout)) {
 		degree_error(b, node, 0, 1, op->hard_out, n->nout);
-		bad_out = 1;
 	} else if (!hf_arity_has(op->soft_out, (unsigned)n->nout)) {
 		degree_error(b, node, 0, 0, op->soft_out, n->nout);
 	}
-	if (!bad_in)
-		check_fixed_ports(b, node, 0);
-	if (!bad_out)
-		check_fixed_ports(b, node, 1);
+	check_fixed_ports(b, node, 0);
+	check_fixed_ports(b, node, 1);
+}
+
+/*
+ * What hydroflow only finds when it writes the code, so only once everything
+ * else checked: operator-specific rules and degenerate subgraphs.
+ */
+static void
+check_codegen(struct builder *b, int node)
+{
+	struct hf_node *n = &b->g->nodes[node];
+	const struct hf_op *op = n->op;
+
 	for (int i = 0; i < n->nlifetimes && i < 2; i++) {
 		if (is_lifetime(b, n->lifetimes[i], "mutable")) {
 			diag(b, HF_ERROR, op_span(b, node), "use `'tick` or `'static`",
 			     "An implementation of 'mutable does not exist");
-			break;
+			return;
 		}
 		if ((op->flags & OP_STATIC_ONLY) && !is_lifetime(b, n->lifetimes[i], "static"))
 			diag(b, HF_ERROR, op_span(b, node), "write `persist::<'static>()`",
@@ -1012,11 +1041,13 @@ check_op(struct builder *b, int node)
 			diag(b, HF_ERROR, op_span(b, node), "use `zip_longest` or persist the inputs instead",
 			     "`%s()` can only have `'tick` persistence.", op->name);
 	}
-	if (!strcmp(op->name, "demux") && !bad_out)
+	if (!strcmp(op->name, "demux"))
 		check_demux(b, node);
-	if (!strcmp(op->name, "partition") && !bad_out)
+	else if (!strcmp(op->name, "partition"))
 		check_partition(b, node);
-	if (n->nin == 0 && n->nout == 0 && !bad_in && !bad_out)
+	else if (!strcmp(op->name, "demux_enum"))
+		check_demux_enum(b, node);
+	if (n->nin == 0 && n->nout == 0)
 		diag(b, HF_ERROR, op_span(b, node), "connect it to a pipeline, or remove it",
 		     "Degenerate subgraph detected, is there a disconnected `null()` or other degenerate pipeline somewhere?");
 }
@@ -1168,6 +1199,10 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 			     ast->ports[i].is_input ? "read from it in the body (`name -> ...`), or remove it" :
 			     "send to it in the body (`... -> name`), or remove it",
 			     "module port `%.*s` is never used", TOKF(&b, ast->ports[i].name));
+	if (d->nerr == errors && hf_strata(g) == 0)
+		for (size_t i = 0; i < nnodes; i++)
+			if (g->nodes[i].kind == NODE_OP && g->nodes[i].op)
+				check_codegen(&b, (int)i);
 	free(b.idx_side);
 	free(b.port_used);
 	free(b.names.v);
@@ -1175,9 +1210,7 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 	free(b.nv);
 	free(b.links);
 	free(b.stack);
-	if (d->nerr != errors)
-		return -1;
-	return hf_strata(g);
+	return d->nerr != errors ? -1 : 0;
 }
 
 void
