@@ -1224,5 +1224,7 @@ hf_graph_release(struct hf_graph *g)
 	free(g->out_edge);
 	free(g->in_off);
 	free(g->in_edge);
+	free(g->subgraphs);
+	free(g->sg_nodes);
 	memset(g, 0, sizeof(*g));
 }
