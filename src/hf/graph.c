@@ -341,13 +341,12 @@ port_node(struct builder *b, int port)
 	return b->g->port_node[port];
 }
 
-/* the names assigned and the ports, for "did you mean" */
+/* the closest of the names assigned and the ports to token t, into found */
 static const char *
-closest_name(struct builder *b, int t)
+closest_name(struct builder *b, int t, char *found, size_t size)
 {
 	const char **names;
 	char *want, *hit;
-	static char found[128];
 	size_t n = 0;
 	const char *best;
 
@@ -362,7 +361,7 @@ closest_name(struct builder *b, int t)
 	best = str_closest(want, names, n);
 	hit = NULL;
 	if (best) {
-		snprintf(found, sizeof(found), "%s", best);
+		snprintf(found, size, "%s", best);
 		hit = found;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -375,8 +374,8 @@ closest_name(struct builder *b, int t)
 static void
 undefined_name(struct builder *b, int t, const char *fmt)
 {
-	const char *near = closest_name(b, t);
-	char help[256];
+	char help[256], found[128];
+	const char *near = closest_name(b, t, found, sizeof(found));
 
 	if (near && tk(b, t)->len <= 64)
 		snprintf(help, sizeof(help), "there is a name with a similar spelling: `%s`", near);
@@ -580,6 +579,15 @@ check_port_conflicts(struct builder *b, int node, int is_out)
 	free(v);
 }
 
+static int
+is_lifetime(struct builder *b, int t, const char *name)
+{
+	const struct hf_tok *k = tk(b, t);
+	size_t n = strlen(name);
+
+	return k->len == n + 1 && !memcmp(tsrc(b, t) + 1, name, n);
+}
+
 /* split the generic arguments of an operator; counts and checks lifetimes */
 static void
 read_generics(struct builder *b, int node, int *first, int *last)
@@ -601,12 +609,8 @@ read_generics(struct builder *b, int node, int *first, int *last)
 				const struct hf_tok *a0 = tk(b, arg);
 
 				if (!lifetimes_done && a0->kind == TOK_LIFETIME && i == arg + 1) {
-					if (hf_tok_word(b->a->src, &(struct hf_tok){ TOK_IDENT, a0->off + 1,
-					                a0->len - 1, 0, 0, -1 }, "tick") ||
-					    hf_tok_word(b->a->src, &(struct hf_tok){ TOK_IDENT, a0->off + 1,
-					                a0->len - 1, 0, 0, -1 }, "static") ||
-					    hf_tok_word(b->a->src, &(struct hf_tok){ TOK_IDENT, a0->off + 1,
-					                a0->len - 1, 0, 0, -1 }, "mutable")) {
+					if (is_lifetime(b, arg, "tick") || is_lifetime(b, arg, "static") ||
+					    is_lifetime(b, arg, "mutable")) {
 						if (n->nlifetimes < 2)
 							n->lifetimes[n->nlifetimes] = arg;
 						n->nlifetimes++;
@@ -634,15 +638,6 @@ read_generics(struct builder *b, int node, int *first, int *last)
 		}
 		i = t->match >= 0 ? t->match + 1 : i + 1;
 	}
-}
-
-static int
-is_lifetime(struct builder *b, int t, const char *name)
-{
-	const struct hf_tok *k = tk(b, t);
-	size_t n = strlen(name);
-
-	return k->len == n + 1 && !memcmp(tsrc(b, t) + 1, name, n);
 }
 
 /* unknown operators and generic arguments, first for every node (as hydroflow) */
@@ -1115,7 +1110,21 @@ check_srefs(struct builder *b, int node)
 static void
 check_ports_decl(struct builder *b)
 {
+	struct smap params = { NULL, 0, 0 };
 	char loc[512];
+
+	for (size_t i = 0; i < b->a->nparams; i++) {
+		int t = b->a->params[i].name;
+		int prev = smap_get(&params, tsrc(b, t), tk(b, t)->len);
+
+		if (prev >= 0)
+			diag(b, HF_ERROR, span(b, t), "give each parameter its own name",
+			     "param `%.*s` is declared twice (first at %s)", TOKF(b, t),
+			     where(b, b->a->params[prev].name, loc, sizeof(loc)));
+		else
+			smap_put(&params, tsrc(b, t), tk(b, t)->len, (int)i);
+	}
+	free(params.v);
 
 	for (size_t i = 0; i < b->a->nports; i++) {
 		int t = b->a->ports[i].name;
