@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "build.h"
 #include "cli.h"
 #include "deploy.h"
 #include "error.h"
@@ -812,6 +813,41 @@ PyTypeObject model_type = {
 	.tp_methods = model_methods,
 };
 
+/* build(model): make what the deployment declares (hydro build) */
+static PyObject *
+mod_build(PyObject *self, PyObject *args)
+{
+	struct model *m;
+	int ret;
+
+	if (!PyArg_ParseTuple(args, "O!", &model_type, &m))
+		return NULL;
+	fflush(stdout);
+	Py_BEGIN_ALLOW_THREADS
+	ret = build_deployment(m->d);
+	Py_END_ALLOW_THREADS
+	if (ret < 0)
+		return PyErr_Format(model_error, "the build failed");
+	Py_RETURN_NONE;
+}
+
+/* plan(model, json): say what a run would make (hydro plan) */
+static PyObject *
+mod_plan(PyObject *self, PyObject *args)
+{
+	struct model *m;
+	int json, ret;
+
+	if (!PyArg_ParseTuple(args, "O!p", &model_type, &m, &json))
+		return NULL;
+	fflush(stdout);
+	ret = build_plan(m->d, json);
+	fflush(stdout);
+	if (ret < 0)
+		return PyErr_Format(model_error, "cannot plan the deployment");
+	Py_RETURN_NONE;
+}
+
 /* --- the module -------------------------------------------------------- */
 
 /* mode() -> "embedded" or "standalone" */
@@ -831,7 +867,8 @@ static PyMethodDef module_methods[] = {
 	{ "have_compiler", mod_have_compiler, METH_NOARGS, NULL },
 	{ "report", mod_report, METH_VARARGS, NULL },
 	{ "embedded", mod_embedded, METH_NOARGS, NULL },
-	{ "build", pyrun_build, METH_VARARGS, NULL },
+	{ "build", mod_build, METH_VARARGS, NULL },
+	{ "plan", mod_plan, METH_VARARGS, NULL },
 	{ NULL, NULL, 0, NULL },
 };
 

@@ -10,6 +10,11 @@
 #ifndef HYDRO_MODULE_H
 #define HYDRO_MODULE_H
 
+/* <pthread.h> before Python.h: Python.h turns _GNU_SOURCE on, and pthread.h
+ * then wants cpu_set_t from <sched.h>, which -Isrc resolves to the
+ * scheduler's src/sched.h */
+#include <pthread.h>
+
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
@@ -52,7 +57,5 @@ void module_op_leave(void);
 
 /* add Run and LogReader to the module; -1 with an exception set */
 int pyrun_init(PyObject *m);
-/* _hydro.build(model): build what a deployment declares, nothing more */
-PyObject *pyrun_build(PyObject *self, PyObject *args);
 
 #endif

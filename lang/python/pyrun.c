@@ -6,12 +6,6 @@
  */
 #include "module.h"
 
-PyObject *
-pyrun_build(PyObject *self, PyObject *args)
-{
-	return PyErr_Format(model_error, "building a deployment is not available yet");
-}
-
 int
 pyrun_init(PyObject *m)
 {

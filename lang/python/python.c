@@ -6,8 +6,7 @@
  * under asyncio and prints what went wrong the way a user wants to read it
  * (Python code formats Python tracebacks best).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "module.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +14,6 @@
 #include "cli.h"
 #include "error.h"
 #include "fs.h"
-#include "module.h"
 #include "python.h"
 #include "xmalloc.h"
 

@@ -1,7 +1,7 @@
 /*
- * draw: a checked program's dataflow graph as Mermaid or Graphviz DOT,
- * one cluster per stratum (hydroflow's own Mermaid output draws subgraphs
- * inside strata; hydro draws the strata, which is what a reader checks).
+ * draw: a checked program's dataflow graph as Mermaid or Graphviz DOT:
+ * strata as clusters, hydroflow's subgraphs inside them, pull operators
+ * blue and push ones yellow as in hydroflow's own Mermaid output.
  */
 #include <stdio.h>
 #include <string.h>
@@ -93,6 +93,25 @@ edge_label(const struct hf_graph *g, const struct hf_edge *e, char *out, size_t 
 		snprintf(out + strlen(out), size - strlen(out), "%stick", *s || *t ? " " : "");
 }
 
+/* hydroflow's shapes: pull operators lean one way, push ones the other */
+static const char *
+shape_open(const struct hf_node *n)
+{
+	return n->color == COLOR_PULL ? "[\\" : n->color == COLOR_PUSH ? "[/" : "[";
+}
+
+static const char *
+shape_close(const struct hf_node *n)
+{
+	return n->color == COLOR_PULL ? "/]" : n->color == COLOR_PUSH ? "\\]" : "]";
+}
+
+static const char *
+node_class(const struct hf_node *n)
+{
+	return n->color == COLOR_PULL ? "pullClass" : n->color == COLOR_PUSH ? "pushClass" : "otherClass";
+}
+
 static void
 draw_mermaid(const struct hf_unit *u, FILE *out)
 {
@@ -108,17 +127,23 @@ draw_mermaid(const struct hf_unit *u, FILE *out)
 	      "linkStyle default stroke:#aaa\n", out);
 	for (int s = 0; s < g->nstrata; s++) {
 		fprintf(out, "subgraph stratum_%d [\"stratum %d\"]\n", s, s);
-		for (size_t i = 0; i < g->nnodes; i++) {
-			const struct hf_node *n = &g->nodes[i];
+		for (size_t k = 0; k < g->nsubgraphs; k++) {
+			const struct hf_subgraph *sg = &g->subgraphs[k];
 
-			if (n->stratum != s || !drawn(g, i))
+			if (sg->stratum != s || !drawn(g, (size_t)g->sg_nodes[sg->first]))
 				continue;
-			buf_reset(&label);
-			node_label(u, (int)i, &label);
-			fprintf(out, "    n%zu%s\"(n%zu) <code>", i + 1, n->nin ? n->nout ? "[" : "[/" : "[\\", i + 1);
-			escape_mermaid(buf_str(&label), out);
-			fprintf(out, "</code>\"%s:::%s\n", n->nin ? n->nout ? "]" : "\\]" : "/]",
-			        n->kind != NODE_OP ? "otherClass" : n->nin ? "pushClass" : "pullClass");
+			fprintf(out, "    subgraph sg_%zu [\"sg_%zu\"]\n", k + 1, k + 1);
+			for (int m = 0; m < sg->n; m++) {
+				int i = g->sg_nodes[sg->first + m];
+				const struct hf_node *n = &g->nodes[i];
+
+				buf_reset(&label);
+				node_label(u, i, &label);
+				fprintf(out, "        n%d%s\"(n%d) <code>", i + 1, shape_open(n), i + 1);
+				escape_mermaid(buf_str(&label), out);
+				fprintf(out, "</code>\"%s:::%s\n", shape_close(n), node_class(n));
+			}
+			fputs("    end\n", out);
 		}
 		fputs("end\n", out);
 	}
@@ -152,18 +177,26 @@ draw_dot(const struct hf_unit *u, FILE *out)
 	      "    edge [fontname=\"monospace\"];\n", out);
 	for (int s = 0; s < g->nstrata; s++) {
 		fprintf(out, "    subgraph cluster_stratum_%d {\n        label=\"stratum %d\";\n", s, s);
-		for (size_t i = 0; i < g->nnodes; i++) {
-			const struct hf_node *n = &g->nodes[i];
+		for (size_t k = 0; k < g->nsubgraphs; k++) {
+			const struct hf_subgraph *sg = &g->subgraphs[k];
 
-			if (n->stratum != s || !drawn(g, i))
+			if (sg->stratum != s || !drawn(g, (size_t)g->sg_nodes[sg->first]))
 				continue;
-			buf_reset(&label);
-			node_label(u, (int)i, &label);
-			fprintf(out, "        n%zu [label=\"(n%zu) ", i + 1, i + 1);
-			escape_dot(buf_str(&label), out);
-			fprintf(out, "\", shape=%s, fillcolor=\"%s\"];\n",
-			        n->kind != NODE_OP ? "ellipse" : n->nin ? n->nout ? "box" : "invhouse" : "house",
-			        n->kind != NODE_OP ? "#ffddcc" : n->nin ? "#ffff88" : "#88aaff");
+			fprintf(out, "        subgraph cluster_sg_%zu {\n            label=\"sg_%zu\";\n", k + 1, k + 1);
+			for (int m = 0; m < sg->n; m++) {
+				int i = g->sg_nodes[sg->first + m];
+				const struct hf_node *n = &g->nodes[i];
+
+				buf_reset(&label);
+				node_label(u, i, &label);
+				fprintf(out, "            n%d [label=\"(n%d) ", i + 1, i + 1);
+				escape_dot(buf_str(&label), out);
+				fprintf(out, "\", shape=%s, fillcolor=\"%s\"];\n",
+				        n->kind != NODE_OP ? "ellipse" : n->color == COLOR_PULL ? "invhouse" :
+				        n->color == COLOR_PUSH ? "house" : "box",
+				        n->color == COLOR_PULL ? "#88aaff" : n->color == COLOR_PUSH ? "#ffff88" : "#ffddcc");
+			}
+			fputs("        }\n", out);
 		}
 		fputs("    }\n", out);
 	}

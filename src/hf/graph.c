@@ -101,7 +101,11 @@ struct name {
 	int stmt;
 	struct ends ends;
 	unsigned visit;	/* resolution generation, for cycles */
+	int cycle;	/* found in a self-referential cycle */
 };
+
+/* name chains longer than this are given up on (hydroflow's limit) */
+#define RESOLVE_LIMIT 1024
 
 struct builder {
 	struct hf_graph *g;
@@ -324,6 +328,7 @@ add_stmt(struct builder *b, int si)
 	b->nv[b->nn].stmt = si;
 	b->nv[b->nn].ends = e;
 	b->nv[b->nn].visit = 0;
+	b->nv[b->nn].cycle = 0;
 	smap_put(&b->names, tsrc(b, st->name), tk(b, st->name)->len, (int)b->nn);
 	b->nn++;
 }
@@ -336,17 +341,16 @@ port_node(struct builder *b, int port)
 	return b->g->port_node[port];
 }
 
-/* the names assigned and the ports, for "did you mean" */
+/* the closest of the names assigned and the ports to token t, into found */
 static const char *
-closest_name(struct builder *b, int t)
+closest_name(struct builder *b, int t, char *found, size_t size)
 {
 	const char **names;
 	char *want, *hit;
-	static char found[128];
 	size_t n = 0;
 	const char *best;
 
-	if (tk(b, t)->len > 64)
+	if (tk(b, t)->len > 64 || b->nn + b->a->nports > 2000)
 		return NULL;
 	names = xcalloc(b->nn + b->a->nports + 1, sizeof(*names));
 	for (size_t i = 0; i < b->nn; i++)
@@ -354,10 +358,10 @@ closest_name(struct builder *b, int t)
 	for (size_t i = 0; i < b->a->nports; i++)
 		names[n++] = hf_tok_text(b->a, b->a->ports[i].name);
 	want = hf_tok_text(b->a, t);
-	best = n < 2000 ? str_closest(want, names, n) : NULL;
+	best = str_closest(want, names, n);
 	hit = NULL;
 	if (best) {
-		snprintf(found, sizeof(found), "%s", best);
+		snprintf(found, size, "%s", best);
 		hit = found;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -370,8 +374,8 @@ closest_name(struct builder *b, int t)
 static void
 undefined_name(struct builder *b, int t, const char *fmt)
 {
-	const char *near = closest_name(b, t);
-	char help[256];
+	char help[256], found[128];
+	const char *near = closest_name(b, t, found, sizeof(found));
 
 	if (near && tk(b, t)->len <= 64)
 		snprintf(help, sizeof(help), "there is a name with a similar spelling: `%s`", near);
@@ -410,18 +414,32 @@ resolve(struct builder *b, struct end e, int is_out)
 			e.node = port_node(b, port);
 			break;
 		}
-		if (b->nv[n].visit == b->gen) {
-			for (size_t i = 0; i < b->nstack; i++)
+		if (b->nv[n].visit != b->gen) {
+			ALLOC_GROW(b->stack, b->nstack, b->capstack);
+			b->stack[b->nstack++] = e.name;
+		}
+		if (b->nv[n].visit == b->gen || b->nv[n].cycle) {
+			for (size_t i = 0; i < b->nstack; i++) {
+				int k = smap_get(&b->names, tsrc(b, b->stack[i]), tk(b, b->stack[i])->len);
+
 				diag(b, HF_ERROR, span(b, b->stack[i]),
 				     "a name must lead to an operator; break the cycle with an operator such as `identity()`",
 				     "Name `%.*s` forms or references an illegal self-referential cycle (%zu/%zu).",
 				     TOKF(b, b->stack[i]), i + 1, b->nstack);
+				b->nv[k].cycle = 1;
+			}
+			e.node = -1;
+			return e;
+		}
+		if (b->nstack >= RESOLVE_LIMIT) {
+			diag(b, HF_ERROR, span(b, b->stack[0]), "shorten the chain of names",
+			     "Reached the recursion limit %d while resolving names. This is either a hydroflow bug "
+			     "or you have an absurdly long chain of names starting at `%.*s`.",
+			     RESOLVE_LIMIT, TOKF(b, b->stack[0]));
 			e.node = -1;
 			return e;
 		}
 		b->nv[n].visit = b->gen;
-		ALLOC_GROW(b->stack, b->nstack, b->capstack);
-		b->stack[b->nstack++] = e.name;
 		next = is_out ? b->nv[n].ends.out : b->nv[n].ends.inn;
 		if (next.port >= 0)
 			b->a->idx[next.port].used = 1;
@@ -561,6 +579,15 @@ check_port_conflicts(struct builder *b, int node, int is_out)
 	free(v);
 }
 
+static int
+is_lifetime(struct builder *b, int t, const char *name)
+{
+	const struct hf_tok *k = tk(b, t);
+	size_t n = strlen(name);
+
+	return k->len == n + 1 && !memcmp(tsrc(b, t) + 1, name, n);
+}
+
 /* split the generic arguments of an operator; counts and checks lifetimes */
 static void
 read_generics(struct builder *b, int node, int *first, int *last)
@@ -582,12 +609,8 @@ read_generics(struct builder *b, int node, int *first, int *last)
 				const struct hf_tok *a0 = tk(b, arg);
 
 				if (!lifetimes_done && a0->kind == TOK_LIFETIME && i == arg + 1) {
-					if (hf_tok_word(b->a->src, &(struct hf_tok){ TOK_IDENT, a0->off + 1,
-					                a0->len - 1, 0, 0, -1 }, "tick") ||
-					    hf_tok_word(b->a->src, &(struct hf_tok){ TOK_IDENT, a0->off + 1,
-					                a0->len - 1, 0, 0, -1 }, "static") ||
-					    hf_tok_word(b->a->src, &(struct hf_tok){ TOK_IDENT, a0->off + 1,
-					                a0->len - 1, 0, 0, -1 }, "mutable")) {
+					if (is_lifetime(b, arg, "tick") || is_lifetime(b, arg, "static") ||
+					    is_lifetime(b, arg, "mutable")) {
 						if (n->nlifetimes < 2)
 							n->lifetimes[n->nlifetimes] = arg;
 						n->nlifetimes++;
@@ -615,15 +638,6 @@ read_generics(struct builder *b, int node, int *first, int *last)
 		}
 		i = t->match >= 0 ? t->match + 1 : i + 1;
 	}
-}
-
-static int
-is_lifetime(struct builder *b, int t, const char *name)
-{
-	const struct hf_tok *k = tk(b, t);
-	size_t n = strlen(name);
-
-	return k->len == n + 1 && !memcmp(tsrc(b, t) + 1, name, n);
 }
 
 /* unknown operators and generic arguments, first for every node (as hydroflow) */
@@ -719,7 +733,7 @@ check_fixed_ports(struct builder *b, int node, int is_out)
 	int lo = is_out ? g->out_off[node] : g->in_off[node];
 	int hi = is_out ? g->out_off[node + 1] : g->in_off[node + 1];
 	const int *list = is_out ? g->out_edge : g->in_edge;
-	int seen[2] = { 0, 0 }, bad = 0;
+	int seen[2] = { 0, 0 };
 	const char *io = is_out ? "output" : "input";
 	char help[256];
 
@@ -740,7 +754,6 @@ check_fixed_ports(struct builder *b, int node, int is_out)
 			seen[k] = 1;
 			continue;
 		}
-		bad = 1;
 		if (p < 0)
 			diag(b, HF_ERROR, span(b, at), help,
 			     "Unexpected %s port: <elided>. Expected one of: `%s`, `%s`", io, want[0], want[1]);
@@ -748,9 +761,10 @@ check_fixed_ports(struct builder *b, int node, int is_out)
 			diag(b, HF_ERROR, span(b, p), help,
 			     "Unexpected %s port: `%.*s`. Expected one of: `%s`, `%s`", io, TOKF(b, p), want[0], want[1]);
 	}
-	if (!bad && (!seen[0] || !seen[1]) && hi - lo < 2)
-		return;	/* the degree error says it */
-	if (!bad && (!seen[0] || !seen[1]))
+	if (!seen[0] && !seen[1])
+		diag(b, HF_ERROR, op_span(b, node), help, "Missing expected %s port(s): `%s`, `%s`.", io,
+		     want[0], want[1]);
+	else if (!seen[0] || !seen[1])
 		diag(b, HF_ERROR, op_span(b, node), help, "Missing expected %s port(s): `%s`.", io,
 		     !seen[0] ? want[0] : want[1]);
 }
@@ -784,11 +798,19 @@ closure_second_param(struct builder *b, int node, int *first, int *last)
 	if (end == i)
 		nparams = 0;
 	if (nparams != 2 || *first >= end) {
-		diag(b, HF_ERROR, end > i ? hf_range_span(b->a, i, end - 1) : span(b, i - 1),
-		     "the first parameter is the item, the second names the ports",
-		     "Closure provided to `%s(..)` must have two arguments: the first argument is the item, "
-		     "and the second argument lists ports. E.g. the second argument could be `var_args!(port_a, port_b, ..)`.",
-		     b->g->nodes[node].op->name);
+		struct hf_span sp = end > i ? hf_range_span(b->a, i, end - 1) : span(b, i - 1);
+
+		if (!strcmp(b->g->nodes[node].op->name, "partition"))
+			diag(b, HF_ERROR, sp, "the first parameter is the item, the second names the ports",
+			     "Closure provided to `partition(..)` must have two arguments: the first argument is the item, "
+			     "and for named ports the second argument must contain a Rust 'slice pattern' to determine the "
+			     "port names and order. For example, the second argument could be `[foo, bar, baz]` for ports "
+			     "`foo`, `bar`, and `baz`.");
+		else
+			diag(b, HF_ERROR, sp, "the first parameter is the item, the second names the ports",
+			     "Closure provided to `%s(..)` must have two arguments: the first argument is the item, "
+			     "and the second argument lists ports. E.g. the second argument could be `var_args!(port_a, port_b, ..)`.",
+			     b->g->nodes[node].op->name);
 		return -1;
 	}
 	*last = end - 1;
@@ -949,12 +971,25 @@ check_partition(struct builder *b, int node)
 }
 
 static void
+check_demux_enum(struct builder *b, int node)
+{
+	struct hf_graph *g = b->g;
+
+	for (int i = g->out_off[node]; i < g->out_off[node + 1]; i++) {
+		const struct hf_edge *e = &g->edges[g->out_edge[i]];
+
+		if (e->src_port < 0 || tk(b, e->src_port)->kind != TOK_IDENT)
+			diag(b, HF_ERROR, span(b, e->src_at), "index each output with a variant name: `d[Circle] -> ...`",
+			     "Output port from `demux_enum(..)` must be specified and must be a valid identifier.");
+	}
+}
+
+static void
 check_op(struct builder *b, int node)
 {
 	struct hf_node *n = &b->g->nodes[node];
 	const struct hf_op *op = n->op;
 	const struct hf_pipe *p = &b->a->pipes[n->pipe];
-	int bad_in = 0, bad_out = 0;
 	char help[256];
 
 	if ((unsigned)p->nargs != op->nargs) {
@@ -966,25 +1001,33 @@ check_op(struct builder *b, int node)
 	}
 	if (!hf_arity_has(op->hard_in, (unsigned)n->nin)) {
 		degree_error(b, node, 1, 1, op->hard_in, n->nin);
-		bad_in = 1;
 	} else if (!hf_arity_has(op->soft_in, (unsigned)n->nin)) {
 		degree_error(b, node, 1, 0, op->soft_in, n->nin);
 	}
 	if (!hf_arity_has(op->hard_out, (unsigned)n->nout)) {
 		degree_error(b, node, 0, 1, op->hard_out, n->nout);
-		bad_out = 1;
 	} else if (!hf_arity_has(op->soft_out, (unsigned)n->nout)) {
 		degree_error(b, node, 0, 0, op->soft_out, n->nout);
 	}
-	if (!bad_in)
-		check_fixed_ports(b, node, 0);
-	if (!bad_out)
-		check_fixed_ports(b, node, 1);
+	check_fixed_ports(b, node, 0);
+	check_fixed_ports(b, node, 1);
+}
+
+/*
+ * What hydroflow only finds when it writes the code, so only once everything
+ * else checked: operator-specific rules and degenerate subgraphs.
+ */
+static void
+check_codegen(struct builder *b, int node)
+{
+	struct hf_node *n = &b->g->nodes[node];
+	const struct hf_op *op = n->op;
+
 	for (int i = 0; i < n->nlifetimes && i < 2; i++) {
 		if (is_lifetime(b, n->lifetimes[i], "mutable")) {
 			diag(b, HF_ERROR, op_span(b, node), "use `'tick` or `'static`",
 			     "An implementation of 'mutable does not exist");
-			break;
+			return;
 		}
 		if ((op->flags & OP_STATIC_ONLY) && !is_lifetime(b, n->lifetimes[i], "static"))
 			diag(b, HF_ERROR, op_span(b, node), "write `persist::<'static>()`",
@@ -993,11 +1036,13 @@ check_op(struct builder *b, int node)
 			diag(b, HF_ERROR, op_span(b, node), "use `zip_longest` or persist the inputs instead",
 			     "`%s()` can only have `'tick` persistence.", op->name);
 	}
-	if (!strcmp(op->name, "demux") && !bad_out)
+	if (!strcmp(op->name, "demux"))
 		check_demux(b, node);
-	if (!strcmp(op->name, "partition") && !bad_out)
+	else if (!strcmp(op->name, "partition"))
 		check_partition(b, node);
-	if (n->nin == 0 && n->nout == 0 && !bad_in && !bad_out)
+	else if (!strcmp(op->name, "demux_enum"))
+		check_demux_enum(b, node);
+	if (n->nin == 0 && n->nout == 0)
 		diag(b, HF_ERROR, op_span(b, node), "connect it to a pipeline, or remove it",
 		     "Degenerate subgraph detected, is there a disconnected `null()` or other degenerate pipeline somewhere?");
 }
@@ -1065,7 +1110,21 @@ check_srefs(struct builder *b, int node)
 static void
 check_ports_decl(struct builder *b)
 {
+	struct smap params = { NULL, 0, 0 };
 	char loc[512];
+
+	for (size_t i = 0; i < b->a->nparams; i++) {
+		int t = b->a->params[i].name;
+		int prev = smap_get(&params, tsrc(b, t), tk(b, t)->len);
+
+		if (prev >= 0)
+			diag(b, HF_ERROR, span(b, t), "give each parameter its own name",
+			     "param `%.*s` is declared twice (first at %s)", TOKF(b, t),
+			     where(b, b->a->params[prev].name, loc, sizeof(loc)));
+		else
+			smap_put(&params, tsrc(b, t), tk(b, t)->len, (int)i);
+	}
+	free(params.v);
 
 	for (size_t i = 0; i < b->a->nports; i++) {
 		int t = b->a->ports[i].name;
@@ -1149,6 +1208,10 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 			     ast->ports[i].is_input ? "read from it in the body (`name -> ...`), or remove it" :
 			     "send to it in the body (`... -> name`), or remove it",
 			     "module port `%.*s` is never used", TOKF(&b, ast->ports[i].name));
+	if (d->nerr == errors && hf_strata(g) == 0)
+		for (size_t i = 0; i < nnodes; i++)
+			if (g->nodes[i].kind == NODE_OP && g->nodes[i].op)
+				check_codegen(&b, (int)i);
 	free(b.idx_side);
 	free(b.port_used);
 	free(b.names.v);
@@ -1156,9 +1219,7 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 	free(b.nv);
 	free(b.links);
 	free(b.stack);
-	if (d->nerr != errors)
-		return -1;
-	return hf_strata(g);
+	return d->nerr != errors ? -1 : 0;
 }
 
 void
@@ -1172,5 +1233,7 @@ hf_graph_release(struct hf_graph *g)
 	free(g->out_edge);
 	free(g->in_off);
 	free(g->in_edge);
+	free(g->subgraphs);
+	free(g->sg_nodes);
 	memset(g, 0, sizeof(*g));
 }

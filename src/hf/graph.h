@@ -34,9 +34,20 @@ struct hf_node {
 	int port;		/* NODE_INPUT/OUTPUT: index into ast->ports */
 	int tok;		/* the name token */
 	int nin, nout;		/* degrees */
-	int stratum;
+	int stratum;		/* of its subgraph */
+	int subgraph;
+	int color;		/* enum hf_color */
 	int lifetimes[2];	/* tokens of the persistence lifetimes, -1 */
 	int nlifetimes, ntypes;
+};
+
+/* pull or push, as hydroflow colours operators inside a subgraph */
+enum hf_color { COLOR_NONE, COLOR_PULL, COLOR_PUSH, COLOR_COMP };
+
+/* operators fused into one loop: pulled up to a pivot, pushed after it */
+struct hf_subgraph {
+	int stratum;
+	int first, n;		/* members: sg_nodes[first..first+n), in data order */
 };
 
 /* one side of an edge: the [port] (a token, or -1 when elided) */
@@ -46,6 +57,8 @@ struct hf_edge {
 	int src_at, dst_at;	/* tokens to point at in a diagnostic */
 	enum hf_delay delay;	/* of the destination input */
 	int tick;		/* crosses into the next tick */
+	int handoff;		/* joins two subgraphs (a buffer between them) */
+	int delayer;		/* a tick edge hydroflow routes through its extra stratum */
 };
 
 /* a #name read: node ref's state is read by node user */
@@ -65,6 +78,9 @@ struct hf_graph {
 	size_t nsedges, capsedges;
 	int *port_node;		/* ast port i -> its node */
 	int nstrata;		/* strata 0..nstrata-1 (the tick stratum excluded) */
+	struct hf_subgraph *subgraphs;
+	size_t nsubgraphs;
+	int *sg_nodes;
 	/* adjacency, built once the edges are known: edges of node i are
 	 * out_edge[out_off[i]..out_off[i+1]) and in_edge[...] */
 	int *out_off, *out_edge, *in_off, *in_edge;
@@ -77,7 +93,7 @@ void hf_graph_release(struct hf_graph *g);
 /* the text of a port token, "" for -1, into buf */
 const char *hf_port_text(const struct hf_graph *g, int tok, char *buf, size_t size);
 
-/* strata.c: assign strata and tick edges; -1 on a cycle through a blocking input */
+/* strata.c: subgraphs, strata and tick edges; -1 on a cycle through a blocking input */
 int hf_strata(struct hf_graph *g);
 
 #endif

@@ -94,7 +94,8 @@ fail_expected(struct parser *p, int end, const char *what, const char *help)
 {
 	char msg[200];
 
-	if (p->i >= end || tok(p, p->i)->kind == TOK_EOF)
+	/* as syn: a lookahead of several choices says where the input ended */
+	if ((p->i >= end || tok(p, p->i)->kind == TOK_EOF) && !strncmp(what, "one of", 6))
 		snprintf(msg, sizeof(msg), "unexpected end of input, expected %s", what);
 	else
 		snprintf(msg, sizeof(msg), "expected %s", what);
@@ -309,7 +310,8 @@ parse_one(struct parser *p, int end, int depth)
 		if ((inner = parse_pipeline(p, close, depth + 1)) < 0)
 			return -1;
 		if (p->i != close)
-			return fail(p, p->i, NULL, "expected `)`");
+			return fail(p, p->i, "a parenthesised pipeline holds one pipeline, without `;`",
+			            "unexpected token, expected `)`");
 		id = new_pipe(a, PIPE_PAREN, open);
 		a->pipes[id].inner = inner;
 		p->i = close + 1;
@@ -371,22 +373,71 @@ out:
 	return id;
 }
 
+static const char use_expected[] =
+	"one of: identifier, `self`, `super`, `crate`, `try`, `*`, curly braces";
+static const char use_help[] = "a use item is a path: `use std::net::SocketAddr;`";
+
+/* a use tree, as syn reads one: path::{tree, ...}, path::*, path as name */
+static int
+parse_use_tree(struct parser *p, int end, int depth)
+{
+	for (;;) {
+		if (p->i < end && tok(p, p->i)->kind == TOK_IDENT) {
+			p->i++;
+			if (p->i < end && is(p, p->i, "::")) {
+				p->i++;
+				continue;
+			}
+			if (p->i < end && word(p, p->i, "as")) {
+				p->i++;
+				if (p->i >= end || tok(p, p->i)->kind != TOK_IDENT)
+					return fail_expected(p, end, "identifier", use_help);
+				p->i++;
+			}
+			return 0;
+		}
+		if (p->i < end && is(p, p->i, "*")) {
+			p->i++;
+			return 0;
+		}
+		if (p->i < end && is(p, p->i, "{") && depth < MAX_DEPTH) {
+			int close = tok(p, p->i)->match;
+
+			p->i++;
+			while (p->i < close) {
+				if (parse_use_tree(p, close, depth + 1) < 0)
+					return -1;
+				if (p->i < close && !is(p, p->i, ","))
+					return fail_expected(p, close, "`,`", use_help);
+				if (p->i < close)
+					p->i++;
+			}
+			p->i = close + 1;
+			return 0;
+		}
+		return fail_expected(p, end, use_expected, use_help);
+	}
+}
+
 /* `use ...;`, at the `use` */
 static int
 parse_use(struct parser *p, int end)
 {
 	struct hf_ast *a = p->a;
-	int first = p->i, semi = scan_until(p, p->i + 1, end, ";", NULL, 0);
+	int first = p->i;
 
-	if (semi >= end || !is(p, semi, ";")) {
-		p->i = semi;
+	p->i++;
+	if (p->i < end && is(p, p->i, "::"))
+		p->i++;
+	if (parse_use_tree(p, end, 0) < 0)
+		return -1;
+	if (p->i >= end || !is(p, p->i, ";"))
 		return fail_expected(p, end, "`;`", "end the `use` item with `;`");
-	}
 	ALLOC_GROW(a->uses, a->nuses, a->capuses);
 	a->uses[a->nuses].toks.first = first;
-	a->uses[a->nuses].toks.last = semi;
+	a->uses[a->nuses].toks.last = p->i;
 	a->nuses++;
-	p->i = semi + 1;
+	p->i++;
 	return 0;
 }
 

@@ -54,6 +54,19 @@ t_expect_err "cannot build 'echo_server': compiling .hf programs to Rust is not 
 t_expect_err "standin=[...]"
 t_end
 
+t_case "build makes the declared targets and stops at deploy()"
+mkdir -p "$T_TMP/typed"
+cp -r "$TOP"/tests/python/typed.hydro.py "$TOP"/tests/python/standin.py "$TOP"/tests/python/src \
+	"$T_TMP/typed/"
+t_run "$HYDRO" -C "$T_TMP/typed" build typed.hydro.py
+t_expect_rc 0
+[ "$(cat "$T_TMP/typed/data.txt" 2>/dev/null)" = "$(printf '1\n2\n3')" ] ||
+	t_fail "the target did not make data.txt"
+t_run "$HYDRO" -C "$T_TMP/typed" plan typed.hydro.py
+t_expect_rc 0
+t_expect_out "up to date  target data"
+t_end
+
 # a script with one line of misuse in it, run up to the error
 misuse() {
 	cat >"$W/misuse.py" <<EOF

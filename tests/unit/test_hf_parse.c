@@ -177,6 +177,42 @@ TEST(strata)
 	hf_graph_release(&g);
 }
 
+TEST(subgraphs)
+{
+	struct hf_graph g;
+
+	/* hydroflow's reachability example: one subgraph, one handoff back */
+	REQUIRE(graph("module main() {\n"
+	              "  reached = union();\n"
+	              "  source_iter([0]) -> [0]reached;\n"
+	              "  j = join() -> flat_map(|(a, ((), b))| [a, b]) -> tee();\n"
+	              "  reached -> map(|v| (v, ())) -> [0]j;\n"
+	              "  source_iter([(0, 1)]) -> [1]j;\n"
+	              "  j[0] -> [1]reached;\n"
+	              "  j[1] -> unique() -> for_each(drop);\n}\n", &g) == 0);
+	CHECK_INT(g.nsubgraphs, 1);
+	CHECK_INT(g.nstrata, 1);
+	for (size_t i = 0; i < g.nedges; i++)
+		CHECK_INT(g.edges[i].handoff, g.nodes[g.edges[i].src].op == hf_op_find("tee", 3) &&
+		          g.nodes[g.edges[i].dst].op == hf_op_find("union", 5));
+	hf_graph_release(&g);
+
+	/* a blocking input cuts the subgraph; the source moves to stratum 0 */
+	REQUIRE(graph("module main() { source_interval(d) -> [input]c; source_iter(0..3) -> fold(|| 0, |a: &mut i32, x| *a += x) -> [single]c;"
+	              " c = cross_singleton() -> for_each(drop); }", &g) == 0);
+	for (size_t i = 0; i < g.nnodes; i++) {
+		const char *name = g.nodes[i].op->name;
+
+		if (!strcmp(name, "source_interval") || !strcmp(name, "source_iter"))
+			CHECK_INT(g.nodes[i].stratum, 0);
+		else if (!strcmp(name, "fold"))
+			CHECK_INT(g.nodes[i].stratum, 1);
+		else
+			CHECK_INT(g.nodes[i].stratum, 2);
+	}
+	hf_graph_release(&g);
+}
+
 TEST(long_chain)
 {
 	/* a deep chain must not recurse in the parser or the graph */
@@ -232,6 +268,7 @@ main(void)
 	RUN(operator_args);
 	RUN(syntax_errors);
 	RUN(strata);
+	RUN(subgraphs);
 	RUN(long_chain);
 	RUN(load);
 	hf_ast_release(&ast);

@@ -164,7 +164,14 @@ def _at_deploy(mode: str, d: Optional[Deployment]) -> int:
         return 1
     opts = _hydro.options()
     if mode == "plan":
-        sys.stdout.write(d._model.to_json(True) + "\n" if opts["json"] else _plan_text(d))
+        if not opts["json"]:
+            sys.stdout.write(_plan_text(d))
+            sys.stdout.flush()
+        try:
+            _hydro.plan(d._model, bool(opts["json"]))
+        except _hydro.ModelError as e:
+            _hydro.report("error", str(e))
+            return 1
     elif mode == "graph":
         sys.stdout.write(d._model.graph(opts["format"]))
     elif mode == "build":
