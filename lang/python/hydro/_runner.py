@@ -108,10 +108,19 @@ def _call_main(main: Callable[..., Any], args: Sequence[str]) -> None:
 def _cleanup() -> None:
     """Stop every service and terminate every machine the script's
     deployments created, unless --keep."""
+    interrupted = False
     for d in _state.deployments:
         run = d._run
-        if run is not None:
+        if run is None:
+            continue
+        try:
             run.finish()
+        except KeyboardInterrupt:
+            # finish() ran to its end with the GIL released; the Ctrl-C
+            # that came meanwhile must not skip the other deployments
+            interrupted = True
+    if interrupted:
+        raise KeyboardInterrupt
 
 
 def _plan_text(d: Deployment) -> str:
