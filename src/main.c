@@ -16,11 +16,10 @@
 #include "cli.h"
 #include "error.h"
 #include "str.h"
+#include "deploy.h"
 #include "term.h"
 #include "xmalloc.h"
 #include "hf/hf.h"
-
-struct cli *cli;
 
 struct command {
 	const char *name;
@@ -155,31 +154,6 @@ unknown_command(const char *name)
 	else
 		snprintf(hint, sizeof(hint), "run 'hydro --help' for the list of commands");
 	return usage_error(hint, "unknown command '%s'", name);
-}
-
-const char *
-cli_param(const char *name)
-{
-	size_t i;
-
-	for (i = cli->nparams; i-- > 0; ) {
-		if (!strcmp(cli->params[i].name, name)) {
-			cli->params[i].used = 1;
-			return cli->params[i].value;
-		}
-	}
-	return NULL;
-}
-
-int
-cli_jobs(void)
-{
-	long n;
-
-	if (cli && cli->jobs > 0)
-		return cli->jobs;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (int)n : 1;
 }
 
 static int
@@ -433,9 +407,16 @@ cmd_check(void)
 static int
 cmd_graph(void)
 {
+	struct deployment *d;
+
 	if (str_ends(cli->files[0], ".hf"))
 		return hf_graph_file(cli->files[0], cli->format, stdout);
-	return not_yet("draw a deployment");
+	d = deploy_load(cli->files[0]);
+	if (!d)
+		return -1;
+	deploy_graph(d, cli->format, stdout);
+	deployment_free(d);
+	return 0;
 }
 
 static int
@@ -476,13 +457,10 @@ warn_unused_params(void)
 int
 main(int argc, char **argv)
 {
-	static struct cli opts;
 	const struct command *c = NULL;
 	size_t i;
 	int ret;
 
-	opts.log_prefix = 1;
-	cli = &opts;
 	signal(SIGPIPE, SIG_IGN);
 	ret = parse(argc, argv, &c);
 	if (ret)

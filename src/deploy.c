@@ -1,0 +1,1433 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "deploy.h"
+#include "error.h"
+#include "fs.h"
+#include "json.h"
+#include "str.h"
+#include "xmalloc.h"
+
+static const char *const kind_names[] = {
+	[SERVICE_HYDROFLOW] = "hydroflow",
+	[SERVICE_CRATE] = "crate",
+	[SERVICE_PROCESS] = "process",
+};
+
+static const char *const dir_names[] = {
+	[PORT_UNKNOWN] = "unknown",
+	[PORT_INPUT] = "input",
+	[PORT_OUTPUT] = "output",
+};
+
+struct deployment *
+deployment_new(const char *dir, const char *config)
+{
+	struct deployment *d = xcalloc(1, sizeof(*d));
+
+	d->dir = path_absolute(dir && *dir ? dir : ".");
+	d->config = xstrdup(config ? config : "<deployment>");
+	return d;
+}
+
+static void
+free_list(char **list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+static void
+free_kv(struct kv *kv, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(kv[i].key);
+		free(kv[i].value);
+	}
+	free(kv);
+}
+
+static void
+kv_set(struct kv **kv, size_t *n, const char *key, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		if (!strcmp((*kv)[i].key, key)) {
+			free((*kv)[i].value);
+			(*kv)[i].value = xstrdup(value);
+			return;
+		}
+	}
+	*kv = xreallocarray(*kv, *n + 1, sizeof(**kv));
+	(*kv)[*n].key = xstrdup(key);
+	(*kv)[*n].value = xstrdup(value);
+	(*n)++;
+}
+
+static void
+list_add(char ***list, size_t *n, const char *s)
+{
+	*list = xreallocarray(*list, *n + 2, sizeof(**list));
+	(*list)[(*n)++] = xstrdup(s);
+	(*list)[*n] = NULL;
+}
+
+static void
+service_free(struct service *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nports; i++) {
+		free(s->ports[i]->name);
+		free(s->ports[i]->type);
+		free(s->ports[i]);
+	}
+	free(s->ports);
+	free(s->name);
+	free(s->src);
+	free_list(s->standin, s->nstandin);
+	free_list(s->argv, s->argc);
+	free_kv(s->env, s->nenv);
+	free(s->cwd);
+	free(s->bin);
+	free(s->example);
+	free(s->profile);
+	free_list(s->features, s->nfeatures);
+	free_list(s->needs, s->nneeds);
+	free(s->ready.arg);
+	free_list(s->ready.argv, s->ready.argc);
+	free(s);
+}
+
+static void
+target_free(struct target *t)
+{
+	free(t->name);
+	free_list(t->argv, t->argc);
+	free_list(t->inputs, t->ninputs);
+	free_list(t->outputs, t->noutputs);
+	free_kv(t->env, t->nenv);
+	free_list(t->needs, t->nneeds);
+	free(t->cwd);
+	free(t);
+}
+
+void
+deployment_free(struct deployment *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->nhosts; i++) {
+		free(d->hosts[i]->name);
+		free(d->hosts[i]->backend);
+		free_kv(d->hosts[i]->settings, d->hosts[i]->nsettings);
+		free(d->hosts[i]);
+	}
+	for (i = 0; i < d->nservices; i++)
+		service_free(d->services[i]);
+	for (i = 0; i < d->nconns; i++)
+		free(d->conns[i]);
+	for (i = 0; i < d->ntargets; i++)
+		target_free(d->targets[i]);
+	free(d->hosts);
+	free(d->services);
+	free(d->conns);
+	free(d->targets);
+	free(d->dir);
+	free(d->config);
+	free(d);
+}
+
+/* a name is what a script can write as a Python identifier, plus '-';
+ * never '.', which separates a service from its port in "server.inbound" */
+static int
+check_name(const char *what, const char *name)
+{
+	const char *p;
+
+	if (!*name)
+		return error("%s name is empty", what);
+	for (p = name; *p; p++) {
+		if (!(*p == '_' || *p == '-' || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+			return error("bad %s name '%s': use letters, digits, '_' and '-'",
+			             what, name);
+	}
+	return 0;
+}
+
+/* base, or base2, base3... whichever is free by taken() */
+static char *
+unique_name(const struct deployment *d, const char *base,
+            int (*taken)(const struct deployment *, const char *))
+{
+	char *name = xstrdup(base);
+	int i;
+
+	for (i = 2; taken(d, name); i++) {
+		free(name);
+		name = xasprintf("%s%d", base, i);
+	}
+	return name;
+}
+
+struct host *
+deploy_find_host(const struct deployment *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->nhosts; i++)
+		if (!strcmp(d->hosts[i]->name, name))
+			return d->hosts[i];
+	return NULL;
+}
+
+struct host *
+deploy_add_host(struct deployment *d, const char *name, const char *backend)
+{
+	struct host *h;
+	size_t i;
+
+	if (name && (check_name("host", name) < 0))
+		return NULL;
+	if (name && deploy_find_host(d, name)) {
+		error("there is already a host named '%s'", name);
+		return NULL;
+	}
+	h = xcalloc(1, sizeof(*h));
+	if (name) {
+		h->name = xstrdup(name);
+	} else {
+		/* "local1", "local2", ...: the first gets a number too */
+		for (i = 1; ; i++) {
+			h->name = xasprintf("%s%zu", backend, i);
+			if (!deploy_find_host(d, h->name))
+				break;
+			free(h->name);
+		}
+	}
+	h->backend = xstrdup(backend);
+	h->index = d->nhosts;
+	d->hosts = xreallocarray(d->hosts, d->nhosts + 1, sizeof(*d->hosts));
+	d->hosts[d->nhosts++] = h;
+	return h;
+}
+
+void
+host_set(struct host *h, const char *key, const char *value)
+{
+	kv_set(&h->settings, &h->nsettings, key, value);
+}
+
+const char *
+host_get(const struct host *h, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < h->nsettings; i++)
+		if (!strcmp(h->settings[i].key, key))
+			return h->settings[i].value;
+	return NULL;
+}
+
+struct service *
+deploy_find_service(const struct deployment *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->nservices; i++)
+		if (!strcmp(d->services[i]->name, name))
+			return d->services[i];
+	return NULL;
+}
+
+static int
+service_taken(const struct deployment *d, const char *name)
+{
+	return deploy_find_service(d, name) != NULL;
+}
+
+/* "src/echo_server.hf" -> "echo_server"; "crates/kv/" -> "kv" */
+static char *
+name_from_src(const char *src)
+{
+	char *s = xstrdup(src), *base, *dot, *p;
+	size_t n = strlen(s);
+
+	while (n > 1 && s[n - 1] == '/')
+		s[--n] = '\0';
+	base = xstrdup(path_basename(s));
+	free(s);
+	dot = strrchr(base, '.');
+	if (dot && dot != base)
+		*dot = '\0';
+	for (p = base; *p; p++)
+		if (!(*p == '_' || *p == '-' || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+			*p = '_';
+	if (!*base) {
+		free(base);
+		base = xstrdup("service");
+	}
+	return base;
+}
+
+struct service *
+deploy_add_service(struct deployment *d, const char *name, enum service_kind kind,
+                   struct host *host, const char *src)
+{
+	struct service *s;
+	char *base;
+
+	if (name && check_name("service", name) < 0)
+		return NULL;
+	if (name && deploy_find_service(d, name)) {
+		error("there is already a service named '%s'", name);
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->kind = kind;
+	s->host = host;
+	if (src)
+		s->src = path_join(d->dir, src);
+	if (name) {
+		s->name = xstrdup(name);
+	} else {
+		base = name_from_src(src ? src : kind_names[kind]);
+		s->name = unique_name(d, base, service_taken);
+		free(base);
+	}
+	s->stop_timeout = 10;
+	s->index = d->nservices;
+	d->services = xreallocarray(d->services, d->nservices + 1, sizeof(*d->services));
+	d->services[d->nservices++] = s;
+	return s;
+}
+
+void
+service_add_arg(struct service *s, const char *arg)
+{
+	list_add(&s->argv, &s->argc, arg);
+}
+
+void
+service_set_env(struct service *s, const char *key, const char *value)
+{
+	kv_set(&s->env, &s->nenv, key, value);
+}
+
+static struct port *
+find_port(const struct service *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->nports; i++)
+		if (!strcmp(s->ports[i]->name, name))
+			return s->ports[i];
+	return NULL;
+}
+
+static struct port *
+new_port(struct service *s, const char *name, enum port_dir dir, const char *type,
+         int declared)
+{
+	struct port *p = xcalloc(1, sizeof(*p));
+
+	p->name = xstrdup(name);
+	p->dir = dir;
+	p->type = type ? xstrdup(type) : NULL;
+	p->declared = declared;
+	p->service = s;
+	s->ports = xreallocarray(s->ports, s->nports + 1, sizeof(*s->ports));
+	s->ports[s->nports++] = p;
+	return p;
+}
+
+struct port *
+service_declare_port(struct service *s, const char *name, enum port_dir dir,
+                     const char *type)
+{
+	if (check_name("port", name) < 0)
+		return NULL;
+	if (find_port(s, name)) {
+		error("service '%s' declares port '%s' twice", s->name, name);
+		return NULL;
+	}
+	return new_port(s, name, dir, type, 1);
+}
+
+/* whether the program says which ports it has (then no other name is valid) */
+static int
+ports_declared(const struct service *s)
+{
+	size_t i;
+
+	if (s->kind == SERVICE_HYDROFLOW)
+		return 1;
+	for (i = 0; i < s->nports; i++)
+		if (s->ports[i]->declared)
+			return 1;
+	return 0;
+}
+
+struct port *
+service_port(struct service *s, const char *name)
+{
+	struct port *p = find_port(s, name);
+	const char **names;
+	const char *close;
+	struct buf list = BUF_INIT;
+	size_t i;
+
+	if (p)
+		return p;
+	if (!ports_declared(s)) {
+		if (check_name("port", name) < 0)
+			return NULL;
+		return new_port(s, name, PORT_UNKNOWN, NULL, 0);
+	}
+	names = xcalloc(s->nports + 1, sizeof(*names));
+	for (i = 0; i < s->nports; i++) {
+		names[i] = s->ports[i]->name;
+		buf_printf(&list, "%s%s", i ? ", " : "", names[i]);
+	}
+	close = str_closest(name, names, s->nports);
+	if (!s->nports)
+		error("service '%s' has no port '%s': its program declares no ports",
+		      s->name, name);
+	else if (close)
+		error("service '%s' has no port '%s'; did you mean '%s'? (its ports: %s)",
+		      s->name, name, close, buf_str(&list));
+	else
+		error("service '%s' has no port '%s' (its ports: %s)",
+		      s->name, name, buf_str(&list));
+	free(names);
+	buf_release(&list);
+	return NULL;
+}
+
+char *
+port_label(const struct port *p)
+{
+	if (!p)
+		return xstrdup("hydro.null()");
+	return xasprintf("%s.%s", p->service->name, p->name);
+}
+
+struct connection *
+deploy_connect(struct deployment *d, struct port *from, struct port *to)
+{
+	struct connection *c;
+	char *a = port_label(from), *b = port_label(to);
+	size_t i;
+	int bad = 0;
+
+	if (!from && !to)
+		bad = error("cannot connect hydro.null() to hydro.null()");
+	else if (from == to)
+		bad = error("cannot connect '%s' to itself", a);
+	else if (from && to && from->dir == PORT_INPUT && to->dir == PORT_INPUT)
+		bad = error("cannot connect '%s' to '%s': both are inputs; "
+		            "connect an output to an input", a, b);
+	else if (from && to && from->dir == PORT_OUTPUT && to->dir == PORT_OUTPUT)
+		bad = error("cannot connect '%s' to '%s': both are outputs; "
+		            "connect an output to an input", a, b);
+	else if (from && from->dir == PORT_INPUT)
+		bad = error("cannot connect '%s' to '%s': '%s' is an input; "
+		            "the connection goes from an output (write %s.connect(%s))",
+		            a, b, a, b, a);
+	else if (to && to->dir == PORT_OUTPUT)
+		bad = error("cannot connect '%s' to '%s': '%s' is an output; "
+		            "the connection goes to an input (write %s.connect(%s))",
+		            a, b, b, b, a);
+	for (i = 0; !bad && i < d->nconns; i++)
+		if (d->conns[i]->from == from && d->conns[i]->to == to && from && to)
+			bad = error("'%s' is already connected to '%s'", a, b);
+	free(a);
+	free(b);
+	if (bad)
+		return NULL;
+	if (from)
+		from->dir = PORT_OUTPUT;
+	if (to)
+		to->dir = PORT_INPUT;
+	c = xcalloc(1, sizeof(*c));
+	c->from = from;
+	c->to = to;
+	c->key = -1;
+	c->tag = -1;
+	c->index = d->nconns;
+	d->conns = xreallocarray(d->conns, d->nconns + 1, sizeof(*d->conns));
+	d->conns[d->nconns++] = c;
+	return c;
+}
+
+struct target *
+deploy_find_target(const struct deployment *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->ntargets; i++)
+		if (!strcmp(d->targets[i]->name, name))
+			return d->targets[i];
+	return NULL;
+}
+
+struct target *
+deploy_add_target(struct deployment *d, const char *name)
+{
+	struct target *t;
+
+	if (check_name("target", name) < 0)
+		return NULL;
+	if (deploy_find_target(d, name)) {
+		error("there is already a target named '%s'", name);
+		return NULL;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->name = xstrdup(name);
+	t->index = d->ntargets;
+	d->targets = xreallocarray(d->targets, d->ntargets + 1, sizeof(*d->targets));
+	d->targets[d->ntargets++] = t;
+	return t;
+}
+
+/* depth-first search for a cycle among targets; state: 0 new, 1 on stack, 2 done */
+static int
+target_cycle(const struct deployment *d, size_t i, unsigned char *state,
+             size_t *stack, size_t depth)
+{
+	const struct target *t = d->targets[i], *n;
+	struct buf path = BUF_INIT;
+	size_t j, k;
+
+	if (state[i] == 2)
+		return 0;
+	if (state[i] == 1) {
+		for (k = 0; stack[k] != i; k++)
+			;
+		for (; k < depth; k++)
+			buf_printf(&path, "%s -> ", d->targets[stack[k]]->name);
+		buf_addstr(&path, t->name);
+		error("%s: targets depend on each other in a cycle: %s; "
+		      "remove one of these needs", d->config, buf_str(&path));
+		buf_release(&path);
+		return -1;
+	}
+	state[i] = 1;
+	stack[depth] = i;
+	for (j = 0; j < t->nneeds; j++) {
+		n = deploy_find_target(d, t->needs[j]);
+		if (n && target_cycle(d, n->index, state, stack, depth + 1) < 0)
+			return -1;
+	}
+	state[i] = 2;
+	return 0;
+}
+
+static int
+is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int
+is_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int
+validate_service(const struct deployment *d, const struct service *s)
+{
+	const char *cfg = d->config;
+	struct port *p;
+	int ret = 0;
+	size_t i;
+
+	if (!s->host)
+		ret = error("%s: service '%s' is on no host; give it on=HOST", cfg, s->name);
+	switch (s->kind) {
+	case SERVICE_HYDROFLOW:
+		if (!s->src)
+			ret = error("%s: service '%s' has no program; give it src=FILE.hf",
+			            cfg, s->name);
+		else if (!is_file(s->src))
+			ret = error("%s: service '%s': cannot find its program '%s'",
+			            cfg, s->name, s->src);
+		break;
+	case SERVICE_CRATE:
+		if (!s->src)
+			ret = error("%s: service '%s' has no crate; give it src=DIR", cfg, s->name);
+		else if (!is_dir(s->src))
+			ret = error("%s: service '%s': cannot find its crate directory '%s'",
+			            cfg, s->name, s->src);
+		break;
+	case SERVICE_PROCESS:
+		if (!s->argc)
+			ret = error("%s: service '%s' has no command; give it cmd=[...]",
+			            cfg, s->name);
+		break;
+	}
+	for (i = 0; i < s->nneeds; i++)
+		if (!deploy_find_target(d, s->needs[i]))
+			ret = error("%s: service '%s' needs an unknown target '%s'",
+			            cfg, s->name, s->needs[i]);
+	for (i = 0; i < s->nports; i++) {
+		p = s->ports[i];
+		if (p->dir == PORT_UNKNOWN)
+			ret = error("%s: port '%s.%s' is named but never connected; "
+			            "connect it, or to hydro.null()", cfg, s->name, p->name);
+	}
+	switch (s->ready.kind) {
+	case READY_NONE:
+		break;
+	case READY_PORT:
+		p = s->ready.arg ? find_port(s, s->ready.arg) : NULL;
+		if (!p || p->dir != PORT_INPUT)
+			ret = error("%s: service '%s' is ready on port '%s', which is not one "
+			            "of its inputs", cfg, s->name,
+			            s->ready.arg ? s->ready.arg : "");
+		break;
+	case READY_LOG:
+		if (!s->ready.arg || !*s->ready.arg)
+			ret = error("%s: service '%s': its ready log pattern is empty",
+			            cfg, s->name);
+		break;
+	case READY_COMMAND:
+		if (!s->ready.argc)
+			ret = error("%s: service '%s': its ready command is empty", cfg, s->name);
+		break;
+	}
+	return ret;
+}
+
+int
+deploy_validate(const struct deployment *d)
+{
+	const struct target *t, *u;
+	unsigned char *state;
+	size_t i, j, k, l, *stack;
+	int ret = 0;
+
+	for (i = 0; i < d->nhosts; i++)
+		for (j = i + 1; j < d->nhosts; j++)
+			if (!strcmp(d->hosts[i]->name, d->hosts[j]->name))
+				ret = error("%s: two hosts are named '%s'", d->config,
+				            d->hosts[i]->name);
+	for (i = 0; i < d->nservices; i++) {
+		for (j = i + 1; j < d->nservices; j++)
+			if (!strcmp(d->services[i]->name, d->services[j]->name))
+				ret = error("%s: two services are named '%s'", d->config,
+				            d->services[i]->name);
+		if (validate_service(d, d->services[i]) < 0)
+			ret = -1;
+	}
+	for (i = 0; i < d->ntargets; i++) {
+		t = d->targets[i];
+		if (!t->argc)
+			ret = error("%s: target '%s' has no command; give it cmd=[...]",
+			            d->config, t->name);
+		for (j = 0; j < t->nneeds; j++)
+			if (!deploy_find_target(d, t->needs[j]))
+				ret = error("%s: target '%s' needs an unknown target '%s'",
+				            d->config, t->name, t->needs[j]);
+		for (j = i + 1; j < d->ntargets; j++) {
+			u = d->targets[j];
+			if (!strcmp(t->name, u->name))
+				ret = error("%s: two targets are named '%s'", d->config, t->name);
+			for (k = 0; k < t->noutputs; k++)
+				for (l = 0; l < u->noutputs; l++)
+					if (!strcmp(t->outputs[k], u->outputs[l]))
+						ret = error("%s: output '%s' is made by two targets, "
+						            "'%s' and '%s'", d->config, t->outputs[k],
+						            t->name, u->name);
+		}
+	}
+	if (ret == 0 && d->ntargets) {
+		state = xcalloc(d->ntargets, 1);
+		stack = xcalloc(d->ntargets + 1, sizeof(*stack));
+		for (i = 0; i < d->ntargets && ret == 0; i++)
+			ret = target_cycle(d, i, state, stack, 0);
+		free(state);
+		free(stack);
+	}
+	return ret;
+}
+
+/*
+ * The JSON form (docs/spec.md).  Reading reports every problem with the path
+ * of the offending entry: "echo.json: services[1].on: unknown host 'x'".
+ */
+
+struct jctx {
+	const char *what;	/* the file, for messages */
+	int bad;
+};
+
+static void jerror(struct jctx *c, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+jerror(struct jctx *c, const char *path, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	error("%s: %s: %s", c->what, path, msg);
+	c->bad = 1;
+}
+
+static const char *
+jstring(struct jctx *c, const cJSON *o, const char *key, const char *path, int required)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!v || cJSON_IsNull(v)) {
+		if (required)
+			jerror(c, path, "'%s' is missing", key);
+		return NULL;
+	}
+	if (!cJSON_IsString(v)) {
+		jerror(c, path, "'%s' must be a string", key);
+		return NULL;
+	}
+	return v->valuestring;
+}
+
+static void
+jstrings(struct jctx *c, const cJSON *o, const char *key, const char *path,
+         char ***list, size_t *n)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key), *e;
+	size_t i = 0;
+
+	if (!v || cJSON_IsNull(v))
+		return;
+	if (!cJSON_IsArray(v)) {
+		jerror(c, path, "'%s' must be a list of strings", key);
+		return;
+	}
+	cJSON_ArrayForEach(e, v) {
+		if (!cJSON_IsString(e)) {
+			char *p = xasprintf("%s.%s[%zu]", path, key, i);
+			jerror(c, p, "must be a string");
+			free(p);
+		} else {
+			list_add(list, n, e->valuestring);
+		}
+		i++;
+	}
+}
+
+static void
+jenv(struct jctx *c, const cJSON *o, const char *key, const char *path,
+     struct kv **kv, size_t *n)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key), *e;
+
+	if (!v || cJSON_IsNull(v))
+		return;
+	if (!cJSON_IsObject(v)) {
+		jerror(c, path, "'%s' must be an object of strings", key);
+		return;
+	}
+	cJSON_ArrayForEach(e, v) {
+		if (!cJSON_IsString(e)) {
+			char *p = xasprintf("%s.%s.%s", path, key, e->string);
+			jerror(c, p, "must be a string");
+			free(p);
+		} else {
+			kv_set(kv, n, e->string, e->valuestring);
+		}
+	}
+}
+
+/* refuse keys this version does not know: a typo must not pass silently */
+static void
+jkeys(struct jctx *c, const cJSON *o, const char *path, const char *const *known)
+{
+	const cJSON *e;
+	const char *const *k;
+	const char *close;
+	size_t n;
+
+	for (n = 0; known[n]; n++)
+		;
+	cJSON_ArrayForEach(e, o) {
+		for (k = known; *k; k++)
+			if (!strcmp(*k, e->string))
+				break;
+		if (*k)
+			continue;
+		close = str_closest(e->string, (const char *const *)known, n);
+		if (close)
+			jerror(c, path, "unknown key '%s'; did you mean '%s'?", e->string, close);
+		else
+			jerror(c, path, "unknown key '%s'", e->string);
+	}
+}
+
+static const char *const top_keys[] = {
+	"version", "hosts", "services", "connections", "targets", NULL,
+};
+static const char *const host_keys[] = { "name", "backend", "settings", NULL };
+static const char *const service_keys[] = {
+	"name", "kind", "on", "src", "standin", "args", "cmd", "env", "cwd", "bin",
+	"example", "profile", "features", "ports", "needs", "ready", "can_die",
+	"stop_timeout", NULL,
+};
+static const char *const port_keys[] = { "name", "dir", "type", NULL };
+static const char *const conn_keys[] = { "from", "to", "key", "tag", "merge", NULL };
+static const char *const target_keys[] = {
+	"name", "cmd", "inputs", "outputs", "env", "needs", "cwd", NULL,
+};
+
+static const cJSON *
+jarray(struct jctx *c, const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!v || cJSON_IsNull(v))
+		return NULL;
+	if (!cJSON_IsArray(v)) {
+		jerror(c, key, "must be a list");
+		return NULL;
+	}
+	return v;
+}
+
+static void
+read_hosts(struct jctx *c, struct deployment *d, const cJSON *json)
+{
+	const cJSON *hosts = jarray(c, json, "hosts"), *h, *settings, *e;
+	const char *name, *backend;
+	struct host *host;
+	char path[64];
+	size_t i = 0;
+
+	cJSON_ArrayForEach(h, hosts) {
+		snprintf(path, sizeof(path), "hosts[%zu]", i++);
+		if (!cJSON_IsObject(h)) {
+			jerror(c, path, "must be an object");
+			continue;
+		}
+		jkeys(c, h, path, host_keys);
+		name = jstring(c, h, "name", path, 1);
+		backend = jstring(c, h, "backend", path, 0);
+		if (!name)
+			continue;
+		host = deploy_add_host(d, name, backend ? backend : "local");
+		if (!host) {
+			c->bad = 1;
+			continue;
+		}
+		settings = cJSON_GetObjectItemCaseSensitive(h, "settings");
+		if (settings && !cJSON_IsObject(settings)) {
+			jerror(c, path, "'settings' must be an object");
+			continue;
+		}
+		cJSON_ArrayForEach(e, settings) {
+			if (cJSON_IsString(e))
+				host_set(host, e->string, e->valuestring);
+			else if (cJSON_IsNumber(e)) {
+				char *v = xasprintf("%g", e->valuedouble);
+				host_set(host, e->string, v);
+				free(v);
+			} else
+				jerror(c, path, "setting '%s' must be a string or a number",
+				       e->string);
+		}
+	}
+}
+
+static int
+parse_kind(const char *s, enum service_kind *kind)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++) {
+		if (!strcmp(s, kind_names[i])) {
+			*kind = (enum service_kind)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void
+read_ports(struct jctx *c, struct service *s, const cJSON *ports, const char *spath)
+{
+	const cJSON *p;
+	const char *name, *dir, *type;
+	char path[128];
+	size_t i = 0;
+
+	if (ports && !cJSON_IsArray(ports)) {
+		jerror(c, spath, "'ports' must be a list");
+		return;
+	}
+	cJSON_ArrayForEach(p, ports) {
+		snprintf(path, sizeof(path), "%s.ports[%zu]", spath, i++);
+		if (!cJSON_IsObject(p)) {
+			jerror(c, path, "must be an object");
+			continue;
+		}
+		jkeys(c, p, path, port_keys);
+		name = jstring(c, p, "name", path, 1);
+		dir = jstring(c, p, "dir", path, 1);
+		type = jstring(c, p, "type", path, 0);
+		if (!name || !dir)
+			continue;
+		if (strcmp(dir, "input") && strcmp(dir, "output")) {
+			jerror(c, path, "'dir' must be \"input\" or \"output\", not '%s'", dir);
+			continue;
+		}
+		if (!service_declare_port(s, name, !strcmp(dir, "input") ? PORT_INPUT :
+		                          PORT_OUTPUT, type))
+			c->bad = 1;
+	}
+}
+
+static void
+read_ready(struct jctx *c, struct service *s, const cJSON *ready, const char *spath)
+{
+	const char *v;
+	char path[128];
+
+	if (!ready || cJSON_IsNull(ready))
+		return;
+	snprintf(path, sizeof(path), "%s.ready", spath);
+	if (!cJSON_IsObject(ready) || cJSON_GetArraySize(ready) != 1) {
+		jerror(c, path, "must be one of {\"port\": NAME}, {\"log\": REGEX}, "
+		       "{\"command\": [...]}");
+		return;
+	}
+	if ((v = jstring(c, ready, "port", path, 0))) {
+		s->ready.kind = READY_PORT;
+		s->ready.arg = xstrdup(v);
+	} else if ((v = jstring(c, ready, "log", path, 0))) {
+		s->ready.kind = READY_LOG;
+		s->ready.arg = xstrdup(v);
+	} else if (cJSON_GetObjectItemCaseSensitive(ready, "command")) {
+		s->ready.kind = READY_COMMAND;
+		jstrings(c, ready, "command", path, &s->ready.argv, &s->ready.argc);
+	} else {
+		jerror(c, path, "must be one of {\"port\": NAME}, {\"log\": REGEX}, "
+		       "{\"command\": [...]}");
+	}
+}
+
+static void
+read_services(struct jctx *c, struct deployment *d, const cJSON *json)
+{
+	const cJSON *services = jarray(c, json, "services"), *j, *v;
+	const char *name, *kind, *on, *src, *str;
+	enum service_kind k;
+	struct service *s;
+	struct host *h;
+	char path[64];
+	size_t i = 0;
+
+	cJSON_ArrayForEach(j, services) {
+		snprintf(path, sizeof(path), "services[%zu]", i++);
+		if (!cJSON_IsObject(j)) {
+			jerror(c, path, "must be an object");
+			continue;
+		}
+		jkeys(c, j, path, service_keys);
+		name = jstring(c, j, "name", path, 1);
+		kind = jstring(c, j, "kind", path, 1);
+		on = jstring(c, j, "on", path, 1);
+		src = jstring(c, j, "src", path, 0);
+		if (!name || !kind || !on)
+			continue;
+		if (parse_kind(kind, &k) < 0) {
+			jerror(c, path, "unknown kind '%s': use \"hydroflow\", \"crate\" or "
+			       "\"process\"", kind);
+			continue;
+		}
+		h = deploy_find_host(d, on);
+		if (!h) {
+			jerror(c, path, "'on' names an unknown host '%s'", on);
+			continue;
+		}
+		s = deploy_add_service(d, name, k, h, src);
+		if (!s) {
+			c->bad = 1;
+			continue;
+		}
+		jstrings(c, j, k == SERVICE_PROCESS ? "cmd" : "args", path, &s->argv, &s->argc);
+		if (k != SERVICE_PROCESS && cJSON_GetObjectItemCaseSensitive(j, "cmd"))
+			jerror(c, path, "'cmd' is for processes; a %s takes 'args'", kind);
+		if (k == SERVICE_PROCESS && cJSON_GetObjectItemCaseSensitive(j, "args"))
+			jerror(c, path, "a process takes its arguments in 'cmd'");
+		jstrings(c, j, "standin", path, &s->standin, &s->nstandin);
+		jenv(c, j, "env", path, &s->env, &s->nenv);
+		if ((str = jstring(c, j, "cwd", path, 0)))
+			s->cwd = path_join(d->dir, str);
+		if ((str = jstring(c, j, "bin", path, 0)))
+			s->bin = xstrdup(str);
+		if ((str = jstring(c, j, "example", path, 0)))
+			s->example = xstrdup(str);
+		if ((str = jstring(c, j, "profile", path, 0)))
+			s->profile = xstrdup(str);
+		jstrings(c, j, "features", path, &s->features, &s->nfeatures);
+		jstrings(c, j, "needs", path, &s->needs, &s->nneeds);
+		read_ports(c, s, cJSON_GetObjectItemCaseSensitive(j, "ports"), path);
+		read_ready(c, s, cJSON_GetObjectItemCaseSensitive(j, "ready"), path);
+		s->can_die = json_bool(j, "can_die", 0);
+		v = cJSON_GetObjectItemCaseSensitive(j, "stop_timeout");
+		if (v && (!cJSON_IsNumber(v) || v->valuedouble < 0))
+			jerror(c, path, "'stop_timeout' must be a number of seconds");
+		else if (v)
+			s->stop_timeout = v->valuedouble;
+	}
+}
+
+/* "server.inbound" (or null) to a port; 0, or -1 with the error reported */
+static int
+read_end(struct jctx *c, struct deployment *d, const cJSON *o, const char *key,
+         const char *path, struct port **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	struct service *s;
+	char *svc;
+	const char *dot;
+
+	*out = NULL;
+	if (v && cJSON_IsNull(v))
+		return 0;	/* hydro.null() */
+	if (!cJSON_IsString(v)) {
+		jerror(c, path, "'%s' must be \"service.port\" or null", key);
+		return -1;
+	}
+	dot = strchr(v->valuestring, '.');
+	if (!dot) {
+		jerror(c, path, "'%s' must be \"service.port\", not '%s'", key, v->valuestring);
+		return -1;
+	}
+	svc = xstrndup(v->valuestring, (size_t)(dot - v->valuestring));
+	s = deploy_find_service(d, svc);
+	if (!s) {
+		jerror(c, path, "'%s' names an unknown service '%s'", key, svc);
+		free(svc);
+		return -1;
+	}
+	free(svc);
+	*out = service_port(s, dot + 1);
+	if (!*out) {
+		c->bad = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+read_connections(struct jctx *c, struct deployment *d, const cJSON *json)
+{
+	const cJSON *conns = jarray(c, json, "connections"), *j;
+	struct port *from, *to;
+	struct connection *conn;
+	char path[64];
+	size_t i = 0;
+	long n;
+
+	cJSON_ArrayForEach(j, conns) {
+		snprintf(path, sizeof(path), "connections[%zu]", i++);
+		if (!cJSON_IsObject(j)) {
+			jerror(c, path, "must be an object");
+			continue;
+		}
+		jkeys(c, j, path, conn_keys);
+		if (read_end(c, d, j, "from", path, &from) < 0 ||
+		    read_end(c, d, j, "to", path, &to) < 0)
+			continue;
+		conn = deploy_connect(d, from, to);
+		if (!conn) {
+			c->bad = 1;
+			continue;
+		}
+		if (cJSON_GetObjectItemCaseSensitive(j, "key")) {
+			if (json_long(j, "key", &n) < 0 || n < 0 || n > 4294967295L)
+				jerror(c, path, "'key' must be a whole number from 0 to 4294967295");
+			else
+				conn->key = n;
+		}
+		if (cJSON_GetObjectItemCaseSensitive(j, "tag")) {
+			if (json_long(j, "tag", &n) < 0 || n < 0 || n > 4294967295L)
+				jerror(c, path, "'tag' must be a whole number from 0 to 4294967295");
+			else
+				conn->tag = n;
+		}
+		conn->merge = json_bool(j, "merge", 0);
+	}
+}
+
+static void
+read_targets(struct jctx *c, struct deployment *d, const cJSON *json)
+{
+	const cJSON *targets = jarray(c, json, "targets"), *j;
+	const char *name, *cwd;
+	struct target *t;
+	char path[64];
+	size_t i = 0;
+
+	cJSON_ArrayForEach(j, targets) {
+		snprintf(path, sizeof(path), "targets[%zu]", i++);
+		if (!cJSON_IsObject(j)) {
+			jerror(c, path, "must be an object");
+			continue;
+		}
+		jkeys(c, j, path, target_keys);
+		name = jstring(c, j, "name", path, 1);
+		if (!name)
+			continue;
+		t = deploy_add_target(d, name);
+		if (!t) {
+			c->bad = 1;
+			continue;
+		}
+		jstrings(c, j, "cmd", path, &t->argv, &t->argc);
+		jstrings(c, j, "inputs", path, &t->inputs, &t->ninputs);
+		jstrings(c, j, "outputs", path, &t->outputs, &t->noutputs);
+		jenv(c, j, "env", path, &t->env, &t->nenv);
+		jstrings(c, j, "needs", path, &t->needs, &t->nneeds);
+		if ((cwd = jstring(c, j, "cwd", path, 0)))
+			t->cwd = xstrdup(cwd);
+	}
+}
+
+struct deployment *
+deploy_from_json(const cJSON *json, const char *dir, const char *what)
+{
+	struct jctx c = { what, 0 };
+	struct deployment *d;
+	long version;
+
+	if (!cJSON_IsObject(json)) {
+		error("%s: a deployment is a JSON object (see docs/spec.md)", what);
+		return NULL;
+	}
+	if (json_long(json, "version", &version) < 0) {
+		error("%s: 'version' is missing; write \"version\": %d", what,
+		      DEPLOY_SPEC_VERSION);
+		return NULL;
+	}
+	if (version != DEPLOY_SPEC_VERSION) {
+		error("%s: version %ld is not known to this hydro, which reads version %d",
+		      what, version, DEPLOY_SPEC_VERSION);
+		return NULL;
+	}
+	d = deployment_new(dir, what);
+	jkeys(&c, json, "(top)", top_keys);
+	read_hosts(&c, d, json);
+	read_targets(&c, d, json);
+	read_services(&c, d, json);
+	read_connections(&c, d, json);
+	if (c.bad || deploy_validate(d) < 0) {
+		deployment_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+struct deployment *
+deploy_load(const char *path)
+{
+	struct deployment *d;
+	cJSON *json;
+	char *dir;
+
+	json = json_read_file(path);
+	if (!json)
+		return NULL;
+	dir = path_dirname(path);
+	d = deploy_from_json(json, dir, path);
+	free(dir);
+	cJSON_Delete(json);
+	return d;
+}
+
+static void
+add_strings(cJSON *o, const char *key, char *const *list, size_t n)
+{
+	cJSON *a;
+	size_t i;
+
+	if (!n)
+		return;
+	a = cJSON_AddArrayToObject(o, key);
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(list[i]));
+}
+
+static void
+add_env(cJSON *o, const char *key, const struct kv *kv, size_t n)
+{
+	cJSON *e;
+	size_t i;
+
+	if (!n)
+		return;
+	e = cJSON_AddObjectToObject(o, key);
+	for (i = 0; i < n; i++)
+		cJSON_AddStringToObject(e, kv[i].key, kv[i].value);
+}
+
+/* a path in the model as the JSON form keeps it: relative to the deployment */
+static void
+add_path(cJSON *o, const char *key, const struct deployment *d, const char *path)
+{
+	size_t n = strlen(d->dir);
+
+	if (!path)
+		return;
+	if (!strncmp(path, d->dir, n) && path[n] == '/')
+		cJSON_AddStringToObject(o, key, path + n + 1);
+	else
+		cJSON_AddStringToObject(o, key, path);
+}
+
+cJSON *
+deploy_to_json(const struct deployment *d)
+{
+	cJSON *json = cJSON_CreateObject(), *a, *o, *p, *ports, *r;
+	const struct service *s;
+	const struct connection *c;
+	const struct target *t;
+	char *label;
+	size_t i, j;
+
+	cJSON_AddNumberToObject(json, "version", DEPLOY_SPEC_VERSION);
+	a = cJSON_AddArrayToObject(json, "hosts");
+	for (i = 0; i < d->nhosts; i++) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", d->hosts[i]->name);
+		cJSON_AddStringToObject(o, "backend", d->hosts[i]->backend);
+		add_env(o, "settings", d->hosts[i]->settings, d->hosts[i]->nsettings);
+		cJSON_AddItemToArray(a, o);
+	}
+	a = cJSON_AddArrayToObject(json, "services");
+	for (i = 0; i < d->nservices; i++) {
+		s = d->services[i];
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", s->name);
+		cJSON_AddStringToObject(o, "kind", kind_names[s->kind]);
+		cJSON_AddStringToObject(o, "on", s->host ? s->host->name : "");
+		add_path(o, "src", d, s->src);
+		add_strings(o, "standin", s->standin, s->nstandin);
+		add_strings(o, s->kind == SERVICE_PROCESS ? "cmd" : "args", s->argv, s->argc);
+		add_env(o, "env", s->env, s->nenv);
+		add_path(o, "cwd", d, s->cwd);
+		if (s->bin)
+			cJSON_AddStringToObject(o, "bin", s->bin);
+		if (s->example)
+			cJSON_AddStringToObject(o, "example", s->example);
+		if (s->profile)
+			cJSON_AddStringToObject(o, "profile", s->profile);
+		add_strings(o, "features", s->features, s->nfeatures);
+		ports = NULL;
+		for (j = 0; j < s->nports; j++) {
+			if (!s->ports[j]->declared)
+				continue;
+			if (!ports)
+				ports = cJSON_AddArrayToObject(o, "ports");
+			p = cJSON_CreateObject();
+			cJSON_AddStringToObject(p, "name", s->ports[j]->name);
+			cJSON_AddStringToObject(p, "dir", dir_names[s->ports[j]->dir]);
+			if (s->ports[j]->type)
+				cJSON_AddStringToObject(p, "type", s->ports[j]->type);
+			cJSON_AddItemToArray(ports, p);
+		}
+		add_strings(o, "needs", s->needs, s->nneeds);
+		if (s->ready.kind != READY_NONE) {
+			r = cJSON_AddObjectToObject(o, "ready");
+			if (s->ready.kind == READY_PORT)
+				cJSON_AddStringToObject(r, "port", s->ready.arg);
+			else if (s->ready.kind == READY_LOG)
+				cJSON_AddStringToObject(r, "log", s->ready.arg);
+			else
+				add_strings(r, "command", s->ready.argv, s->ready.argc);
+		}
+		if (s->can_die)
+			cJSON_AddBoolToObject(o, "can_die", 1);
+		cJSON_AddNumberToObject(o, "stop_timeout", s->stop_timeout);
+		cJSON_AddItemToArray(a, o);
+	}
+	a = cJSON_AddArrayToObject(json, "connections");
+	for (i = 0; i < d->nconns; i++) {
+		c = d->conns[i];
+		o = cJSON_CreateObject();
+		if (c->from) {
+			label = port_label(c->from);
+			cJSON_AddStringToObject(o, "from", label);
+			free(label);
+		} else {
+			cJSON_AddNullToObject(o, "from");
+		}
+		if (c->to) {
+			label = port_label(c->to);
+			cJSON_AddStringToObject(o, "to", label);
+			free(label);
+		} else {
+			cJSON_AddNullToObject(o, "to");
+		}
+		if (c->key >= 0)
+			cJSON_AddNumberToObject(o, "key", (double)c->key);
+		if (c->tag >= 0)
+			cJSON_AddNumberToObject(o, "tag", (double)c->tag);
+		if (c->merge)
+			cJSON_AddBoolToObject(o, "merge", 1);
+		cJSON_AddItemToArray(a, o);
+	}
+	a = cJSON_AddArrayToObject(json, "targets");
+	for (i = 0; i < d->ntargets; i++) {
+		t = d->targets[i];
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", t->name);
+		add_strings(o, "cmd", t->argv, t->argc);
+		add_strings(o, "inputs", t->inputs, t->ninputs);
+		add_strings(o, "outputs", t->outputs, t->noutputs);
+		add_env(o, "env", t->env, t->nenv);
+		add_strings(o, "needs", t->needs, t->nneeds);
+		if (t->cwd)
+			cJSON_AddStringToObject(o, "cwd", t->cwd);
+		cJSON_AddItemToArray(a, o);
+	}
+	return json;
+}
+
+/* text for a label in either format: quotes escaped */
+static void
+put_label(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '"')
+			fputs("#quot;", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+static void
+put_dot_label(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', out);
+		fputc(*s, out);
+	}
+}
+
+static void
+edge_label(struct buf *b, const struct connection *c)
+{
+	buf_printf(b, "%s → %s", c->from ? c->from->name : "null",
+	           c->to ? c->to->name : "null");
+	if (c->key >= 0)
+		buf_printf(b, " [key %ld]", c->key);
+	if (c->tag >= 0)
+		buf_printf(b, " [tag %ld]", c->tag);
+	if (c->merge)
+		buf_addstr(b, " [merge]");
+}
+
+void
+deploy_graph(const struct deployment *d, enum graph_format format, FILE *out)
+{
+	const struct service *s;
+	const struct connection *c;
+	struct buf b = BUF_INIT;
+	size_t i, j;
+	int nulls = 0;
+
+	if (format == FORMAT_DOT)
+		fprintf(out, "digraph deployment {\n  rankdir=LR;\n  node [shape=box];\n");
+	else
+		fprintf(out, "flowchart LR\n");
+	for (i = 0; i < d->nhosts; i++) {
+		if (format == FORMAT_DOT) {
+			fprintf(out, "  subgraph cluster_h%zu {\n    label=\"", i);
+			put_dot_label(out, d->hosts[i]->name);
+			fprintf(out, " (%s)\";\n", d->hosts[i]->backend);
+		} else {
+			fprintf(out, "  subgraph h%zu[\"", i);
+			put_label(out, d->hosts[i]->name);
+			fprintf(out, " (%s)\"]\n", d->hosts[i]->backend);
+		}
+		for (j = 0; j < d->nservices; j++) {
+			s = d->services[j];
+			if (s->host != d->hosts[i])
+				continue;
+			if (format == FORMAT_DOT) {
+				fprintf(out, "    s%zu [label=\"", j);
+				put_dot_label(out, s->name);
+				fprintf(out, "\\n%s\"];\n", kind_names[s->kind]);
+			} else {
+				fprintf(out, "    s%zu[\"", j);
+				put_label(out, s->name);
+				fprintf(out, "<br/><small>%s</small>\"]\n", kind_names[s->kind]);
+			}
+		}
+		fprintf(out, format == FORMAT_DOT ? "  }\n" : "  end\n");
+	}
+	for (i = 0; i < d->nconns; i++) {
+		c = d->conns[i];
+		buf_reset(&b);
+		edge_label(&b, c);
+		if (!c->from || !c->to) {
+			if (format == FORMAT_DOT)
+				fprintf(out, "  null%d [label=\"null\", shape=point];\n", nulls);
+			else
+				fprintf(out, "  null%d((null))\n", nulls);
+		}
+		if (format == FORMAT_DOT) {
+			if (c->from)
+				fprintf(out, "  s%zu -> ", c->from->service->index);
+			else
+				fprintf(out, "  null%d -> ", nulls);
+			if (c->to)
+				fprintf(out, "s%zu [label=\"", c->to->service->index);
+			else
+				fprintf(out, "null%d [label=\"", nulls);
+			put_dot_label(out, buf_str(&b));
+			fprintf(out, "\"];\n");
+		} else {
+			if (c->from)
+				fprintf(out, "  s%zu -->|\"", c->from->service->index);
+			else
+				fprintf(out, "  null%d -->|\"", nulls);
+			put_label(out, buf_str(&b));
+			if (c->to)
+				fprintf(out, "\"| s%zu\n", c->to->service->index);
+			else
+				fprintf(out, "\"| null%d\n", nulls);
+		}
+		if (!c->from || !c->to)
+			nulls++;
+	}
+	if (format == FORMAT_DOT)
+		fprintf(out, "}\n");
+	buf_release(&b);
+}
