@@ -46,10 +46,12 @@ struct spawn {
 	int exit_fd;		/* readable once the process has exited */
 	long pid;		/* its id on the host, for records and messages */
 	long pgid;		/* its process group, or 0 */
+	unsigned long long ident;	/* tells this process from a later one with
+					 * the same pid (local: its start time) */
 	void *handle;		/* the backend's own */
 };
 
-#define SPAWN_INIT { NULL, NULL, NULL, 0, 0, -1, -1, -1, -1, -1, 0, 0, NULL }
+#define SPAWN_INIT { NULL, NULL, NULL, 0, 0, -1, -1, -1, -1, -1, 0, 0, 0, NULL }
 
 struct backend {
 	const char *name;
@@ -79,7 +81,8 @@ struct backend {
 	/* terminate: release the machine provision made */
 	int (*terminate)(struct host *h);
 	/* cleanup: remove what a state file record of this backend names,
-	 * after a crash (hydro down); 0 if it is gone */
+	 * after a crash (hydro down): a process record has "pid", "pgid" and
+	 * "ident" as spawn set them; 0 if it is gone */
 	int (*cleanup)(const cJSON *record);
 };
 
