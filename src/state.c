@@ -1,0 +1,486 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "error.h"
+#include "fs.h"
+#include "json.h"
+#include "state.h"
+#include "str.h"
+#include "xmalloc.h"
+
+#define STATE_VERSION 1
+
+struct record {
+	char *kind;
+	char *id;
+	char *status;		/* "creating" or "created" */
+	cJSON *details;		/* an object */
+};
+
+struct state {
+	char *dir;		/* DIR/.hydro */
+	char *path;		/* DIR/.hydro/state.json */
+	int lockfd;
+	pthread_mutex_t mu;
+	struct record *recs;
+	size_t nrecs, caprecs;
+	int exists;		/* state.json is on disk */
+};
+
+static pthread_mutex_t kinds_mu = PTHREAD_MUTEX_INITIALIZER;
+static const struct state_kind **kinds;
+static size_t nkinds, capkinds;
+
+void
+state_register(const struct state_kind *kind)
+{
+	size_t i;
+
+	pthread_mutex_lock(&kinds_mu);
+	for (i = 0; i < nkinds; i++)
+		if (!strcmp(kinds[i]->name, kind->name))
+			break;
+	if (i == nkinds) {
+		ALLOC_GROW(kinds, nkinds, capkinds);
+		kinds[nkinds++] = kind;
+	}
+	pthread_mutex_unlock(&kinds_mu);
+}
+
+const struct state_kind *
+state_find_kind(const char *name)
+{
+	const struct state_kind *k = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&kinds_mu);
+	for (i = 0; i < nkinds; i++)
+		if (!strcmp(kinds[i]->name, name))
+			k = kinds[i];
+	pthread_mutex_unlock(&kinds_mu);
+	return k;
+}
+
+static void
+record_release(struct record *r)
+{
+	free(r->kind);
+	free(r->id);
+	free(r->status);
+	cJSON_Delete(r->details);
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Like write_file_atomic(), with the fsyncs only when asked: a process
+ * cannot outlive this machine's crash, so its records need rename's atomicity
+ * (a kill -9 leaves the old file or the new) but not durability, and a run
+ * that starts many processes must not wait on the disk for each. */
+static int
+replace_file(const char *path, const char *data, size_t len, int durable)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	int fd, ret = 0;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = error_errno("cannot create '%s'", tmp);
+		goto out;
+	}
+	if (write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
+		ret = error_errno("cannot write '%s'", tmp);
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		ret = error_errno("cannot rename '%s' to '%s'", tmp, path);
+		unlink(tmp);
+		goto out;
+	}
+	if (durable) {
+		char *dir = path_dirname(path);
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+		free(dir);
+	}
+out:
+	free(tmp);
+	return ret;
+}
+
+/* with st->mu held */
+static int
+save(struct state *st, int durable)
+{
+	cJSON *root, *arr;
+	char *text;
+	size_t i;
+	int ret;
+
+	if (!st->nrecs) {
+		if (st->exists && unlink(st->path) < 0 && errno != ENOENT)
+			return error_errno("cannot remove '%s'", st->path);
+		st->exists = 0;
+		return 0;
+	}
+	root = cJSON_CreateObject();
+	cJSON_AddNumberToObject(root, "version", STATE_VERSION);
+	cJSON_AddNumberToObject(root, "pid", (double)getpid());
+	arr = cJSON_AddArrayToObject(root, "records");
+	for (i = 0; i < st->nrecs; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "kind", st->recs[i].kind);
+		cJSON_AddStringToObject(o, "id", st->recs[i].id);
+		cJSON_AddStringToObject(o, "status", st->recs[i].status);
+		cJSON_AddItemToObject(o, "details", cJSON_Duplicate(st->recs[i].details, 1));
+		cJSON_AddItemToArray(arr, o);
+	}
+	text = cJSON_Print(root);
+	cJSON_Delete(root);
+	if (!text)
+		fatal("out of memory");
+	ret = replace_file(st->path, text, strlen(text), durable);
+	if (ret == 0)
+		st->exists = 1;
+	free(text);
+	return ret;
+}
+
+static int
+is_durable(const char *kind)
+{
+	const struct state_kind *k = state_find_kind(kind);
+
+	/* an unknown kind may be anything: keep it safe */
+	return !k || k->durable;
+}
+
+static int
+load(struct state *st)
+{
+	cJSON *root, *arr, *o;
+	long version;
+
+	if (!path_exists(st->path))
+		return 0;
+	root = json_read_file(st->path);
+	if (!root)
+		return error("'%s' is damaged; fix it or remove it (what it lists may "
+		             "still exist)", st->path);
+	if (json_long(root, "version", &version) < 0 || version != STATE_VERSION) {
+		cJSON_Delete(root);
+		return error("'%s' has an unknown version; it was written by another "
+		             "hydro", st->path);
+	}
+	arr = cJSON_GetObjectItemCaseSensitive(root, "records");
+	cJSON_ArrayForEach(o, arr) {
+		const char *kind = json_str(o, "kind"), *id = json_str(o, "id");
+		const char *status = json_str(o, "status");
+		cJSON *details = cJSON_GetObjectItemCaseSensitive(o, "details");
+		struct record *r;
+
+		if (!kind || !id) {
+			warning("'%s': skipping a record without kind or id", st->path);
+			continue;
+		}
+		ALLOC_GROW(st->recs, st->nrecs, st->caprecs);
+		r = &st->recs[st->nrecs++];
+		r->kind = xstrdup(kind);
+		r->id = xstrdup(id);
+		r->status = xstrdup(status ? status : "creating");
+		r->details = cJSON_IsObject(details) ? cJSON_Duplicate(details, 1)
+		                                     : cJSON_CreateObject();
+	}
+	cJSON_Delete(root);
+	st->exists = 1;
+	return 0;
+}
+
+static int
+lock(struct state *st)
+{
+	char *path = path_join(st->dir, "lock");
+	char text[32];
+	ssize_t n;
+	long pid = 0;
+
+	st->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (st->lockfd < 0) {
+		error_errno("cannot open '%s'", path);
+		free(path);
+		return -1;
+	}
+	n = pread(st->lockfd, text, sizeof(text) - 1, 0);
+	text[n > 0 ? n : 0] = '\0';
+	str_to_long(str_trim(text), 1, 1L << 30, &pid);
+	if (flock(st->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK) {
+			/* read again: the holder may have written its pid since */
+			n = pread(st->lockfd, text, sizeof(text) - 1, 0);
+			text[n > 0 ? n : 0] = '\0';
+			str_to_long(str_trim(text), 1, 1L << 30, &pid);
+			if (pid)
+				error("'%s' is in use by another hydro (pid %ld); wait for it "
+				      "to end or stop it", st->dir, pid);
+			else
+				error("'%s' is in use by another hydro; wait for it to end "
+				      "or stop it", st->dir);
+		} else {
+			error_errno("cannot lock '%s'", path);
+		}
+		close(st->lockfd);
+		st->lockfd = -1;
+		free(path);
+		return -1;
+	}
+	/* a holder that ended cleanly emptied the file: a pid here is a crash */
+	if (pid && pid != (long)getpid())
+		warning("taking over the lock of '%s' left by hydro pid %ld, which is "
+		        "no longer running", st->dir, pid);
+	n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	if (ftruncate(st->lockfd, 0) < 0 || pwrite(st->lockfd, text, (size_t)n, 0) != n)
+		warning("cannot write the pid into '%s': %s", path, strerror(errno));
+	free(path);
+	return 0;
+}
+
+struct state *
+state_open(const char *dir)
+{
+	struct state *st = xcalloc(1, sizeof(*st));
+
+	st->dir = path_join(dir, ".hydro");
+	st->path = path_join(st->dir, "state.json");
+	st->lockfd = -1;
+	pthread_mutex_init(&st->mu, NULL);
+	if (mkdir_p(st->dir, 0755) < 0 || lock(st) < 0 || load(st) < 0) {
+		state_close(st);
+		return NULL;
+	}
+	return st;
+}
+
+void
+state_close(struct state *st)
+{
+	size_t i;
+
+	if (!st)
+		return;
+	if (st->lockfd >= 0) {
+		if (ftruncate(st->lockfd, 0) < 0) {
+			/* the next holder will only warn */
+		}
+		close(st->lockfd);
+	}
+	for (i = 0; i < st->nrecs; i++)
+		record_release(&st->recs[i]);
+	free(st->recs);
+	pthread_mutex_destroy(&st->mu);
+	free(st->dir);
+	free(st->path);
+	free(st);
+}
+
+const char *
+state_dir(const struct state *st)
+{
+	return st->dir;
+}
+
+static struct record *
+find(struct state *st, const char *kind, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < st->nrecs; i++)
+		if (!strcmp(st->recs[i].kind, kind) && !strcmp(st->recs[i].id, id))
+			return &st->recs[i];
+	return NULL;
+}
+
+int
+state_add(struct state *st, const char *kind, const char *id, cJSON *details)
+{
+	struct record *r;
+	int ret;
+
+	if (!details)
+		details = cJSON_CreateObject();
+	pthread_mutex_lock(&st->mu);
+	r = find(st, kind, id);
+	if (r) {
+		free(r->status);
+		cJSON_Delete(r->details);
+	} else {
+		ALLOC_GROW(st->recs, st->nrecs, st->caprecs);
+		r = &st->recs[st->nrecs++];
+		r->kind = xstrdup(kind);
+		r->id = xstrdup(id);
+	}
+	r->status = xstrdup("creating");
+	r->details = details;
+	ret = save(st, is_durable(kind));
+	pthread_mutex_unlock(&st->mu);
+	return ret;
+}
+
+int
+state_update(struct state *st, const char *kind, const char *id, cJSON *details)
+{
+	struct record *r;
+	cJSON *item, *next;
+	int ret;
+
+	pthread_mutex_lock(&st->mu);
+	r = find(st, kind, id);
+	if (!r) {
+		pthread_mutex_unlock(&st->mu);
+		cJSON_Delete(details);
+		return error("internal error: no state record of %s '%s' to update", kind, id);
+	}
+	free(r->status);
+	r->status = xstrdup("created");
+	if (details) {
+		for (item = details->child; item; item = next) {
+			next = item->next;
+			cJSON_DetachItemViaPointer(details, item);
+			cJSON_DeleteItemFromObjectCaseSensitive(r->details, item->string);
+			cJSON_AddItemToObject(r->details, item->string, item);
+		}
+		cJSON_Delete(details);
+	}
+	ret = save(st, is_durable(kind));
+	pthread_mutex_unlock(&st->mu);
+	return ret;
+}
+
+int
+state_remove(struct state *st, const char *kind, const char *id)
+{
+	struct record *r;
+	int ret = 0;
+
+	pthread_mutex_lock(&st->mu);
+	r = find(st, kind, id);
+	if (r) {
+		record_release(r);
+		memmove(r, r + 1, (size_t)(st->recs + st->nrecs - r - 1) * sizeof(*r));
+		st->nrecs--;
+		ret = save(st, is_durable(kind));
+	}
+	pthread_mutex_unlock(&st->mu);
+	return ret;
+}
+
+size_t
+state_count(struct state *st)
+{
+	size_t n;
+
+	pthread_mutex_lock(&st->mu);
+	n = st->nrecs;
+	pthread_mutex_unlock(&st->mu);
+	return n;
+}
+
+int
+state_get(struct state *st, size_t i, const char **kind, const char **id,
+          const char **status, const cJSON **details)
+{
+	int ret = -1;
+
+	pthread_mutex_lock(&st->mu);
+	if (i < st->nrecs) {
+		if (kind)
+			*kind = st->recs[i].kind;
+		if (id)
+			*id = st->recs[i].id;
+		if (status)
+			*status = st->recs[i].status;
+		if (details)
+			*details = st->recs[i].details;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&st->mu);
+	return ret;
+}
+
+int
+state_down(struct state *st, int dry_run)
+{
+	size_t i;
+	int left = 0;
+
+	/* newest first: what was created last may depend on what came before
+	 * (a process on a VM) */
+	for (i = state_count(st); i-- > 0; ) {
+		const struct state_kind *k;
+		char *kind, *id, *what;
+		cJSON *details;
+
+		pthread_mutex_lock(&st->mu);
+		if (i >= st->nrecs) {
+			pthread_mutex_unlock(&st->mu);
+			continue;
+		}
+		kind = xstrdup(st->recs[i].kind);
+		id = xstrdup(st->recs[i].id);
+		details = cJSON_Duplicate(st->recs[i].details, 1);
+		pthread_mutex_unlock(&st->mu);
+
+		k = state_find_kind(kind);
+		what = k && k->describe ? k->describe(kind, id, details)
+		                        : xasprintf("%s '%s'", kind, id);
+		if (!k) {
+			error("cannot remove %s: this hydro knows no kind '%s'; it stays "
+			      "in '%s'", what, kind, st->path);
+			left++;
+		} else if (dry_run) {
+			printf("would remove %s\n", what);
+		} else if (k->cleanup(kind, id, details) == 0) {
+			if (state_remove(st, kind, id) < 0)
+				left++;
+		} else {
+			error("could not remove %s; it stays in '%s' for the next 'hydro down'",
+			      what, st->path);
+			left++;
+		}
+		free(what);
+		free(kind);
+		free(id);
+		cJSON_Delete(details);
+	}
+	return left ? -1 : 0;
+}

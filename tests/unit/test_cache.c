@@ -1,0 +1,234 @@
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cache.h"
+#include "error.h"
+#include "fs.h"
+#include "hash.h"
+#include "xmalloc.h"
+#include "test.h"
+
+static void
+quiet(enum error_level level, const char *msg, void *arg)
+{
+	(void)level;
+	(void)msg;
+	(void)arg;
+}
+
+static char *
+tmpdir(void)
+{
+	char tmpl[] = "/tmp/hydro-test-cache.XXXXXX";
+
+	return xstrdup(mkdtemp(tmpl));
+}
+
+static void
+put_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd >= 0) {
+		if (write(fd, text, strlen(text)) < 0)
+			perror("write");
+		close(fd);
+	}
+}
+
+/* set a file's mtime into the past, so that its hash is not racy */
+static void
+age(const char *path)
+{
+	struct timespec t[2];
+
+	clock_gettime(CLOCK_REALTIME, &t[0]);
+	t[0].tv_sec -= 10;
+	t[1] = t[0];
+	utimensat(AT_FDCWD, path, t, 0);
+}
+
+static struct cache_entry
+entry(const char *name, const char *in, const char *out, int keybyte)
+{
+	struct cache_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.name = xstrdup(name);
+	memset(e.key.b, keybyte, HASH_LEN);
+	e.inputs = xcalloc(1, sizeof(*e.inputs));
+	e.inputs[0].path = xstrdup(in);
+	e.ninputs = 1;
+	e.outputs = xcalloc(1, sizeof(*e.outputs));
+	e.outputs[0].path = xstrdup(out);
+	e.noutputs = 1;
+	return e;
+}
+
+TEST(file_hashes_follow_contents)
+{
+	char *dir = tmpdir(), *cd = path_join(dir, "cache"), *f = path_join(dir, "a");
+	struct hash h1, h2, h3, want;
+	struct cache *c;
+
+	put_text(f, "hello\n");
+	hash_bytes("hello\n", 6, &want);
+	c = cache_open(cd);
+	CHECK_INT(cache_hash_file(c, f, &h1), 0);
+	CHECK(!memcmp(h1.b, want.b, HASH_LEN));
+	/* the same byte count, changed at once: the racy rule sees it */
+	put_text(f, "hallo\n");
+	CHECK_INT(cache_hash_file(c, f, &h2), 0);
+	CHECK(memcmp(h1.b, h2.b, HASH_LEN) != 0);
+	/* touched, unchanged */
+	age(f);
+	CHECK_INT(cache_hash_file(c, f, &h3), 0);
+	CHECK(!memcmp(h2.b, h3.b, HASH_LEN));
+	CHECK_INT(cache_hash_file(c, "/nonexistent/x", &h3), 1);
+	cache_free(c);
+	remove_tree(dir);
+	free(f);
+	free(cd);
+	free(dir);
+}
+
+TEST(entries_survive_a_restart_with_or_without_save)
+{
+	char *dir = tmpdir(), *cd = path_join(dir, "cache");
+	struct cache_entry e1 = entry("target a", "in a", "out a", 1);
+	struct cache_entry e2 = entry("target b", "in b", "out b", 2);
+	const struct cache_entry *got;
+	struct cache *c;
+
+	c = cache_open(cd);
+	CHECK(cache_get(c, "target a") == NULL);
+	CHECK_INT(cache_put(c, &e1, dir), 0);
+	CHECK_INT(cache_save(c), 0);
+	CHECK_INT(cache_put(c, &e2, dir), 0);
+	cache_free(c);	/* killed before saving: e2 is a loose entry */
+
+	c = cache_open(cd);
+	got = cache_get(c, "target a");
+	REQUIRE(got);
+	CHECK(got->key.b[0] == 1);
+	CHECK_STR(got->inputs[0].path, "in a");
+	CHECK_STR(got->outputs[0].path, "out a");
+	got = cache_get(c, "target b");
+	REQUIRE(got);
+	CHECK(got->key.b[5] == 2);
+	CHECK_INT(cache_save(c), 0);
+	cache_drop(c, "target a");
+	CHECK_INT(cache_save(c), 0);
+	cache_free(c);
+
+	c = cache_open(cd);
+	CHECK(cache_get(c, "target a") == NULL);
+	CHECK(cache_get(c, "target b") != NULL);
+	cache_free(c);
+	cache_entry_release(&e1);
+	cache_entry_release(&e2);
+	remove_tree(dir);
+	free(cd);
+	free(dir);
+}
+
+TEST(a_truncated_index_keeps_its_whole_entries)
+{
+	char *dir = tmpdir(), *cd = path_join(dir, "cache"), *idx = path_join(cd, "index");
+	struct cache_entry e1 = entry("target a", "in", "out", 1);
+	struct cache_entry e2 = entry("target b", "in", "out", 2);
+	struct buf b = BUF_INIT;
+	struct cache *c;
+	int fd;
+
+	c = cache_open(cd);
+	cache_put(c, &e1, dir);
+	cache_put(c, &e2, dir);
+	cache_save(c);
+	cache_free(c);
+	REQUIRE(read_file(idx, &b) == 0);
+	/* cut the file in the middle of the second entry */
+	fd = open(idx, O_WRONLY | O_TRUNC);
+	REQUIRE(fd >= 0);
+	CHECK(write(fd, b.data, b.len - 40) == (ssize_t)(b.len - 40));
+	close(fd);
+	error_set_reporter(quiet, NULL);
+	c = cache_open(cd);
+	error_set_reporter(NULL, NULL);
+	CHECK(cache_get(c, "target a") != NULL);
+	CHECK(cache_get(c, "target b") == NULL);
+	cache_free(c);
+
+	/* a flipped byte fails the checksum of its entry */
+	b.data[strlen("hydro-cache 1\nt ")] ^= 1;
+	write_file_atomic(idx, b.data, b.len, 0644);
+	error_set_reporter(quiet, NULL);
+	c = cache_open(cd);
+	error_set_reporter(NULL, NULL);
+	CHECK(cache_get(c, "target a") == NULL);
+	CHECK(cache_get(c, "target b") != NULL);
+	cache_free(c);
+
+	/* garbage is no cache at all */
+	write_file_atomic(idx, "junk", 4, 0644);
+	error_set_reporter(quiet, NULL);
+	c = cache_open(cd);
+	error_set_reporter(NULL, NULL);
+	CHECK(cache_get(c, "target a") == NULL);
+	cache_free(c);
+	buf_release(&b);
+	cache_entry_release(&e1);
+	cache_entry_release(&e2);
+	remove_tree(dir);
+	free(idx);
+	free(cd);
+	free(dir);
+}
+
+TEST(stat_data_are_kept_across_runs)
+{
+	char *dir = tmpdir(), *cd = path_join(dir, "cache"), *in = path_join(dir, "in");
+	char *idx = path_join(cd, "index");
+	struct cache_entry e = entry("t", "in", "in", 7);
+	struct hash h;
+	struct cache *c;
+	struct stat st1, st2;
+
+	put_text(in, "data");
+	age(in);
+	c = cache_open(cd);
+	CHECK_INT(cache_hash_file(c, in, &h), 0);
+	cache_put(c, &e, dir);
+	CHECK_INT(cache_save(c), 0);
+	cache_free(c);
+	REQUIRE(stat(idx, &st1) == 0);
+	/* nothing changed: the second run finds every hash trusted and has
+	 * nothing to write */
+	c = cache_open(cd);
+	CHECK_INT(cache_hash_file(c, in, &h), 0);
+	CHECK_INT(cache_save(c), 0);
+	cache_free(c);
+	REQUIRE(stat(idx, &st2) == 0);
+	CHECK(st1.st_ino == st2.st_ino);
+	cache_entry_release(&e);
+	remove_tree(dir);
+	free(idx);
+	free(in);
+	free(cd);
+	free(dir);
+}
+
+int
+main(void)
+{
+	RUN(file_hashes_follow_contents);
+	RUN(entries_survive_a_restart_with_or_without_save);
+	RUN(a_truncated_index_keeps_its_whole_entries);
+	RUN(stat_data_are_kept_across_runs);
+	return TEST_EXIT();
+}

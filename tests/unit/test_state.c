@@ -1,0 +1,221 @@
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "error.h"
+#include "fs.h"
+#include "json.h"
+#include "state.h"
+#include "xmalloc.h"
+#include "test.h"
+
+static struct buf said = BUF_INIT;
+
+static void
+keep(enum error_level level, const char *msg, void *arg)
+{
+	(void)arg;
+	buf_printf(&said, "%s: %s\n", level == LEVEL_ERROR ? "error" :
+	           level == LEVEL_WARNING ? "warning" : "note", msg);
+}
+
+static char *
+tmpdir(void)
+{
+	char tmpl[] = "/tmp/hydro-test-state.XXXXXX";
+
+	return xstrdup(mkdtemp(tmpl));
+}
+
+static int removed, refuse;
+
+static int
+remove_thing(const char *kind, const char *id, const cJSON *details)
+{
+	(void)kind;
+	(void)details;
+	if (refuse && !strcmp(id, "stuck"))
+		return error("cannot remove '%s'", id);
+	removed++;
+	return 0;
+}
+
+static const struct state_kind thing_kind = { "thing", remove_thing, 0, NULL };
+static const struct state_kind vm_kind = { "vm", remove_thing, 1, NULL };
+
+TEST(records_survive_reopening)
+{
+	char *dir = tmpdir();
+	struct state *st;
+	const char *kind, *id, *status;
+	const cJSON *details;
+	cJSON *d;
+
+	state_register(&thing_kind);
+	st = state_open(dir);
+	REQUIRE(st);
+	CHECK_INT(state_count(st), 0);
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "name", "a");
+	CHECK_INT(state_add(st, "thing", "a", d), 0);
+	CHECK_INT(state_add(st, "thing", "b", NULL), 0);
+	d = cJSON_CreateObject();
+	cJSON_AddNumberToObject(d, "pid", 42);
+	CHECK_INT(state_update(st, "thing", "a", d), 0);
+	CHECK_INT(state_add(st, "vm", "c", NULL), 0);
+	CHECK_INT(state_remove(st, "vm", "c"), 0);
+	CHECK_INT(state_remove(st, "vm", "never"), 0);
+	state_close(st);
+
+	st = state_open(dir);
+	REQUIRE(st);
+	CHECK_INT(state_count(st), 2);
+	CHECK_INT(state_get(st, 0, &kind, &id, &status, &details), 0);
+	CHECK_STR(kind, "thing");
+	CHECK_STR(id, "a");
+	CHECK_STR(status, "created");
+	CHECK_STR(json_str(details, "name"), "a");
+	CHECK(cJSON_GetObjectItem(details, "pid") != NULL);
+	CHECK_INT(state_get(st, 1, &kind, &id, &status, &details), 0);
+	CHECK_STR(status, "creating");
+	CHECK_INT(state_get(st, 2, &kind, &id, &status, &details), -1);
+	state_close(st);
+	remove_tree(dir);
+	free(dir);
+}
+
+TEST(an_empty_state_leaves_no_file)
+{
+	char *dir = tmpdir(), *path = path_join(dir, ".hydro/state.json");
+	struct state *st = state_open(dir);
+
+	REQUIRE(st);
+	state_add(st, "thing", "a", NULL);
+	CHECK(path_exists(path));
+	state_remove(st, "thing", "a");
+	CHECK(!path_exists(path));
+	state_close(st);
+	remove_tree(dir);
+	free(path);
+	free(dir);
+}
+
+TEST(a_second_holder_is_refused)
+{
+	char *dir = tmpdir();
+	struct state *st = state_open(dir), *st2;
+
+	REQUIRE(st);
+	buf_reset(&said);
+	error_set_reporter(keep, NULL);
+	st2 = state_open(dir);
+	error_set_reporter(NULL, NULL);
+	CHECK(st2 == NULL);
+	CHECK(strstr(buf_str(&said), "is in use by another hydro (pid ") != NULL);
+	state_close(st);
+	st2 = state_open(dir);
+	CHECK(st2 != NULL);
+	state_close(st2);
+	remove_tree(dir);
+	free(dir);
+}
+
+TEST(a_stale_lock_is_taken_over)
+{
+	char *dir = tmpdir();
+	struct state *st;
+	pid_t pid;
+	int status;
+
+	/* a child takes the lock, records something and dies without a word */
+	pid = fork();
+	if (pid == 0) {
+		st = state_open(dir);
+		if (st)
+			state_add(st, "thing", "orphan", NULL);
+		_exit(st ? 0 : 1);
+	}
+	REQUIRE(pid > 0);
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	buf_reset(&said);
+	error_set_reporter(keep, NULL);
+	st = state_open(dir);
+	error_set_reporter(NULL, NULL);
+	REQUIRE(st);
+	CHECK(strstr(buf_str(&said), "warning: taking over the lock") != NULL);
+	CHECK(strstr(buf_str(&said), "no longer running") != NULL);
+	CHECK_INT(state_count(st), 1);
+	state_close(st);
+	remove_tree(dir);
+	free(dir);
+}
+
+TEST(down_removes_through_the_hooks)
+{
+	char *dir = tmpdir();
+	struct state *st = state_open(dir);
+
+	REQUIRE(st);
+	state_register(&thing_kind);
+	state_register(&vm_kind);
+	state_add(st, "thing", "one", NULL);
+	state_add(st, "vm", "two", NULL);
+	state_add(st, "thing", "stuck", NULL);
+	state_add(st, "alien", "three", NULL);
+	removed = 0;
+	refuse = 1;
+	buf_reset(&said);
+	error_set_reporter(keep, NULL);
+	CHECK_INT(state_down(st, 1), -1);	/* the alien cannot go */
+	CHECK_INT(removed, 0);
+	CHECK_INT(state_count(st), 4);
+	CHECK_INT(state_down(st, 0), -1);
+	error_set_reporter(NULL, NULL);
+	CHECK_INT(removed, 2);
+	CHECK_INT(state_count(st), 2);	/* stuck and alien stay */
+	CHECK(strstr(buf_str(&said), "knows no kind 'alien'") != NULL);
+	CHECK(strstr(buf_str(&said), "could not remove thing 'stuck'") != NULL);
+	refuse = 0;
+	state_remove(st, "alien", "three");
+	CHECK_INT(state_down(st, 0), 0);
+	CHECK_INT(state_count(st), 0);
+	state_close(st);
+	remove_tree(dir);
+	free(dir);
+}
+
+TEST(a_damaged_file_is_refused)
+{
+	char *dir = tmpdir(), *hd = path_join(dir, ".hydro");
+	char *path = path_join(hd, "state.json");
+	struct state *st;
+
+	mkdir_p(hd, 0755);
+	write_file_atomic(path, "{\"version\":1,\"rec", 17, 0644);
+	buf_reset(&said);
+	error_set_reporter(keep, NULL);
+	st = state_open(dir);
+	error_set_reporter(NULL, NULL);
+	CHECK(st == NULL);
+	CHECK(strstr(buf_str(&said), "is damaged") != NULL);
+	remove_tree(dir);
+	free(path);
+	free(hd);
+	free(dir);
+}
+
+int
+main(void)
+{
+	RUN(records_survive_reopening);
+	RUN(an_empty_state_leaves_no_file);
+	RUN(a_second_holder_is_refused);
+	RUN(a_stale_lock_is_taken_over);
+	RUN(down_removes_through_the_hooks);
+	RUN(a_damaged_file_is_refused);
+	buf_release(&said);
+	return TEST_EXIT();
+}
