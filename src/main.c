@@ -17,6 +17,7 @@
 #include "error.h"
 #include "str.h"
 #include "deploy.h"
+#include "run.h"
 #include "term.h"
 #include "xmalloc.h"
 #include "hf/hf.h"
@@ -422,6 +423,8 @@ cmd_graph(void)
 static int
 cmd_run(void)
 {
+	if (str_ends(cli->files[0], ".json"))
+		return run_file(cli->files[0]);
 	return not_yet("run a deployment");
 }
 

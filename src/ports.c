@@ -400,6 +400,17 @@ plan_init_config(struct plan *p, struct service *s)
 					cJSON_AddStringToObject(peers, key, other->port->service->name);
 			}
 		}
+		/* how many senders each input has: when all have closed, it ends */
+		peers = cJSON_AddObjectToObject(meta, "senders");
+		for (i = 0; i < s->nports; i++) {
+			struct portplan *pp = &p->pp[s->index][i];
+			size_t k = 0;
+			if (pp->port->dir != PORT_INPUT)
+				continue;
+			for (j = 0; j < pp->nwires; j++)
+				k += pp->wires[j]->from != NULL;
+			cJSON_AddNumberToObject(peers, pp->port->name, (double)k);
+		}
 		text = json_print(meta);
 		cJSON_AddItemToArray(ic, cJSON_CreateString(text));
 		free(text);

@@ -82,6 +82,10 @@ int run_finish(struct run *r);
  * running anything (hydro plan); -1 if the wiring is invalid */
 int run_plan(struct deployment *d, FILE *out);
 
+/* make the "process" records of the state file known, so that hydro down
+ * can remove what a crashed run left (run_deploy() does it too) */
+void run_register_state_kinds(void);
+
 /* hydro run FILE.json: load, deploy, supervise, finish; the exit status */
 int run_file(const char *path);
 

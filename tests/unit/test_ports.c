@@ -157,10 +157,10 @@ TEST(hydroflow_shapes)
 	CHECK(json_is(plan_init_config(p, srv),
 	              "[{\"inbound\":{\"Merge\":[{\"Tagged\":[{\"TcpPort\":\"127.0.0.1\"},1]}]}},"
 	              "\"{\\\"service\\\":\\\"server\\\",\\\"index\\\":0,\\\"peers\\\":"
-	              "{\\\"1\\\":\\\"client\\\"}}\"]"));
+	              "{\\\"1\\\":\\\"client\\\"},\\\"senders\\\":{\\\"inbound\\\":1}}\"]"));
 	CHECK(json_is(plan_init_config(p, k2),
 	              "[{\"in\":\"UnixSocket\",\"unused\":\"Null\"},\"{\\\"service\\\":"
-	              "\\\"k2\\\",\\\"index\\\":4,\\\"peers\\\":{\\\"2\\\":\\\"src\\\"}}\"]"));
+	              "\\\"k2\\\",\\\"index\\\":4,\\\"peers\\\":{\\\"2\\\":\\\"src\\\"},\\\"senders\\\":{\\\"in\\\":1,\\\"unused\\\":0}}\"]"));
 	CHECK_INT(plan_ready(p, cli1, "{\"inbound\":{\"Merge\":[{\"Tagged\":[{\"TcpPort\":"
 	                     "\"127.0.0.1:5001\"},0]}]}}"), 0);
 	CHECK_INT(plan_ready(p, k1, "{\"in\":{\"UnixSocket\":\"/t/1/socket\"}}"), 0);
@@ -199,7 +199,7 @@ TEST(process_env)
 	/* a process's peer binds TCP */
 	CHECK(json_is(plan_init_config(p, b),
 	              "[{\"in\":{\"TcpPort\":\"127.0.0.1\"}},\"{\\\"service\\\":\\\"b\\\","
-	              "\\\"index\\\":1,\\\"peers\\\":{\\\"0\\\":\\\"a\\\"}}\"]"));
+	              "\\\"index\\\":1,\\\"peers\\\":{\\\"0\\\":\\\"a\\\"},\\\"senders\\\":{\\\"in\\\":1}}\"]"));
 	CHECK_INT(plan_bind_process(p, a), 0);
 	CHECK_INT(plan_bind_process(p, c), 0);
 	CHECK(str_starts(plan_address(p, service_port(a, "in")), "127.0.0.1:"));
