@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -206,7 +205,9 @@ proc_which(const char *name, char **env)
 	for (p = path; ; p = end + 1) {
 		char *full;
 
-		end = strchrnul(p, ':');
+		end = strchr(p, ':');
+		if (!end)
+			end = p + strlen(p);
 		full = end == p ? xasprintf("./%s", name) :
 		       xasprintf("%.*s/%s", (int)(end - p), p, name);
 		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0)
@@ -250,6 +251,17 @@ make_env(char **env, unsigned flags)
 	return out;
 }
 
+/* pipe2(O_CLOEXEC) without _GNU_SOURCE (src/sched.h shadows <sched.h>) */
+static int
+cloexec_pipe(int fds[2])
+{
+	if (pipe(fds) < 0)
+		return -1;
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
 static int
 open_null(int flags)
 {
@@ -283,7 +295,7 @@ setup_stream(enum proc_io io, int i, int pair[2], int *child_fd)
 		*child_fd = pair[0];
 		return 0;
 	case PROC_PIPE:
-		if (pipe2(pair, O_CLOEXEC) < 0)
+		if (cloexec_pipe(pair) < 0)
 			return error_errno("cannot make a pipe");
 		*child_fd = i == 0 ? pair[0] : pair[1];
 		return 0;
@@ -338,7 +350,7 @@ proc_start(struct proc *p)
 		goto fail;
 	}
 	c.fds[3] = ctl[1];
-	if (pipe2(errpipe, O_CLOEXEC) < 0) {
+	if (cloexec_pipe(errpipe) < 0) {
 		error_errno("cannot make a pipe");
 		goto fail;
 	}
