@@ -54,6 +54,7 @@ struct listener {
 };
 struct conn {
 	int fd;
+	long frames;
 	char port[32];
 	unsigned char buf[65536 + 4];
 	size_t len;
@@ -84,7 +85,7 @@ cleanup(void)
 	char path[sizeof(sockdirs[0]) + 8];
 
 	for (i = 0; i < nsockdirs; i++) {
-		snprintf(path, sizeof(path), "%s/socket", sockdirs[i]);
+		snprintf(path, sizeof(path), "%.99s/socket", sockdirs[i]);
 		unlink(path);
 		rmdir(sockdirs[i]);
 	}
@@ -393,6 +394,7 @@ read_conn(struct conn *c)
 		if (c->len - off - 4 < flen)
 			break;
 		on_frame(c->port, (char *)c->buf + off + 4, flen);
+		c->frames++;
 		off += 4 + flen;
 	}
 	memmove(c->buf, c->buf + off, c->len - off);
@@ -512,8 +514,11 @@ handshake(int chatter, int silent, int exit_code, int bad_ready, int no_ack)
 	cJSON_ArrayForEach(sp, start)
 		connect_port(sp, sp->string);
 	cJSON_Delete(start);
-	if (!no_ack)
-		say("ack start");
+	if (no_ack) {
+		for (;;)
+			pause();
+	}
+	say("ack start");
 }
 
 /* the ports from HYDRO_PORT_IN, HYDRO_PORT_BACK, HYDRO_PORT_OUT */
@@ -674,7 +679,9 @@ main(int argc, char **argv)
 			if (p->fd >= 0 && p->revents && !read_conn(conns[k])) {
 				close(conns[k]->fd);
 				conns[k]->fd = -1;
-				closed_senders++;
+				/* a connection that said nothing was a readiness probe */
+				if (conns[k]->frames)
+					closed_senders++;
 			}
 		}
 	}
