@@ -18,6 +18,7 @@
 #include "error.h"
 #include "str.h"
 #include "deploy.h"
+#include "run.h"
 #include "term.h"
 #include "xmalloc.h"
 #include "hf/hf.h"
@@ -428,6 +429,8 @@ cmd_run(void)
 {
 	if (str_ends(cli->files[0], ".py"))
 		return python_run_config(cli->files[0], MODE_RUN);
+	if (str_ends(cli->files[0], ".json"))
+		return run_file(cli->files[0]);
 	return not_yet("run a deployment");
 }
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "buf.h"
 #include "build.h"
 #include "cli.h"
@@ -292,7 +293,7 @@ mod_backend_available(PyObject *self, PyObject *args)
 
 	if (!PyArg_ParseTuple(args, "s", &name))
 		return NULL;
-	return PyBool_FromLong(!strcmp(name, "local"));
+	return PyBool_FromLong(backend_find(name) != NULL);
 }
 
 /* have_compiler() -> bool: .hf programs can be compiled to Rust */

@@ -1028,8 +1028,6 @@ def _check_buildable(d: Deployment, where: str) -> None:
 
 
 def _new_run(d: Deployment, where: str) -> _hydro.Run:
-    if not hasattr(_hydro, "Run"):
-        raise NotAvailableError("%s: running a deployment is not available yet" % where)
     try:
         return _hydro.Run(d._model)
     except _hydro.ModelError as e:

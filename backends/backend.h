@@ -1,0 +1,112 @@
+/*
+ * backend: the one interface to a machine.
+ *
+ * A backend is a const struct of function pointers with a name and
+ * capability bits, registered by name in one table (registry.c) and found
+ * with backend_find().  The core holds a struct host and calls the host_*
+ * wrappers below; it never asks which backend it holds.  Optional methods
+ * are NULL and the wrappers do the NULL checks (a missing put_file means the
+ * host shares this machine's files, a missing provision means there is
+ * nothing to make ready).
+ *
+ * A spawned process is handed to the core as local file descriptors (its
+ * stdin, stdout, stderr, an optional control channel and a descriptor that
+ * becomes readable when it has exited), so that one poll() loop supervises
+ * local and remote processes alike.  docs/internals/backends.md is the
+ * contract a new backend implements.
+ */
+#ifndef HYDRO_BACKEND_H
+#define HYDRO_BACKEND_H
+
+#include <cjson/cJSON.h>
+
+#include "deploy.h"
+#include "hash.h"
+
+/* capability bits */
+#define BACKEND_THIS_MACHINE	(1u << 0)	/* processes run on this machine:
+						 * Unix sockets reach them, files are shared */
+#define BACKEND_CONTROL		(1u << 1)	/* spawn can hand over a control channel */
+#define BACKEND_MACHINES	(1u << 2)	/* provision creates machines that
+						 * terminate must remove */
+
+/* a process on a host: what to start, then what the backend made */
+struct spawn {
+	/* set by the caller */
+	char **argv;		/* NULL-terminated; argv[0] a path or a name in PATH */
+	char **env;		/* NULL-terminated "NAME=value" added to the host's
+				 * environment, or NULL */
+	const char *cwd;	/* working directory on the host, or NULL */
+	int want_stdin;		/* a pipe to its stdin (else /dev/null) */
+	int want_control;	/* a control channel, named by HYDRO_CONTROL_FD */
+	/* set by the backend; -1 when absent */
+	int in;			/* write end of its stdin */
+	int out, err;		/* read ends of its stdout and stderr */
+	int ctl;		/* our end of the control channel (read and write) */
+	int exit_fd;		/* readable once the process has exited */
+	long pid;		/* its id on the host, for records and messages */
+	long pgid;		/* its process group, or 0 */
+	unsigned long long ident;	/* tells this process from a later one with
+					 * the same pid (local: its start time) */
+	void *handle;		/* the backend's own */
+};
+
+#define SPAWN_INIT { NULL, NULL, NULL, 0, 0, -1, -1, -1, -1, -1, 0, 0, 0, NULL }
+
+struct backend {
+	const char *name;
+	unsigned caps;
+	/* triple: the target triple programs for this host are built for */
+	const char *(*triple)(struct host *h);
+	/* address: the address peers reach this host's TCP ports at, and that
+	 * its services bind ("127.0.0.1", an internal IP) */
+	const char *(*address)(struct host *h);
+	/* provision: make the host ready (idempotent), recording in the state
+	 * file what it creates before creating it */
+	int (*provision)(struct host *h);
+	/* put_file: copy a local file to the host unless a file with that hash
+	 * is already there; 1 if copied, 0 if skipped */
+	int (*put_file)(struct host *h, const char *local, const char *remote,
+	                const struct hash *hash);
+	/* spawn: start a process in a process group of its own, which dies if
+	 * hydro dies */
+	int (*spawn)(struct host *h, struct spawn *sp);
+	/* signal: send sig to the process's whole group */
+	int (*signal)(struct host *h, struct spawn *sp, int sig);
+	/* wait: collect the exit status (128+n for a signal n); blocks until
+	 * the process has exited; 0, or -1 if it cannot be known */
+	int (*wait)(struct host *h, struct spawn *sp, int *status);
+	/* release: close what spawn opened and free the handle */
+	void (*release)(struct host *h, struct spawn *sp);
+	/* terminate: release the machine provision made */
+	int (*terminate)(struct host *h);
+	/* cleanup: remove what a state file record of this backend names,
+	 * after a crash (hydro down): a process record has "pid", "pgid" and
+	 * "ident" as spawn set them; 0 if it is gone */
+	int (*cleanup)(const cJSON *record);
+};
+
+/* the backend of that name, or NULL */
+const struct backend *backend_find(const char *name);
+/* every registered backend, NULL-terminated */
+const struct backend *const *backend_list(void);
+/* the host's backend; -1 with an error naming the host and the backends
+ * there are if its name is unknown */
+int host_backend(struct host *h, const struct backend **out);
+
+/* the core's wrappers: each resolves the host's backend and does the NULL checks */
+const char *host_triple(struct host *h);
+const char *host_address(struct host *h);
+unsigned host_caps(struct host *h);
+int host_provision(struct host *h);
+int host_put_file(struct host *h, const char *local, const char *remote,
+                  const struct hash *hash);
+int host_spawn(struct host *h, struct spawn *sp);
+int host_signal(struct host *h, struct spawn *sp, int sig);
+int host_wait(struct host *h, struct spawn *sp, int *status);
+void host_release(struct host *h, struct spawn *sp);
+int host_terminate(struct host *h);
+/* whether two hosts are this same machine (Unix sockets can join them) */
+int host_same_machine(struct host *a, struct host *b);
+
+#endif

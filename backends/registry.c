@@ -1,0 +1,139 @@
+/*
+ * registry: the backends, registered by name in one table, and the core's
+ * host_* wrappers that do the NULL checks for optional methods.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "error.h"
+#include "str.h"
+
+extern const struct backend backend_local;
+
+static const struct backend *const backends[] = {
+	&backend_local,
+	NULL,
+};
+
+const struct backend *
+backend_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && backends[i]; i++)
+		if (!strcmp(backends[i]->name, name))
+			return backends[i];
+	return NULL;
+}
+
+const struct backend *const *
+backend_list(void)
+{
+	return backends;
+}
+
+int
+host_backend(struct host *h, const struct backend **out)
+{
+	const char *names[sizeof(backends) / sizeof(backends[0])];
+	const char *close;
+	size_t n;
+
+	*out = backend_find(h->backend ? h->backend : "local");
+	if (*out)
+		return 0;
+	for (n = 0; backends[n]; n++)
+		names[n] = backends[n]->name;
+	close = str_closest(h->backend, names, n);
+	if (close)
+		return error("host '%s' has an unknown backend '%s'; did you mean '%s'?",
+		             h->name, h->backend, close);
+	return error("host '%s' has an unknown backend '%s'; this hydro has: local",
+	             h->name, h->backend);
+}
+
+/* the host's backend; hosts were checked by host_backend() before a run */
+static const struct backend *
+be(struct host *h)
+{
+	const struct backend *b = backend_find(h->backend ? h->backend : "local");
+
+	return b ? b : backends[0];
+}
+
+const char *
+host_triple(struct host *h)
+{
+	return be(h)->triple ? be(h)->triple(h) : "unknown";
+}
+
+const char *
+host_address(struct host *h)
+{
+	return be(h)->address ? be(h)->address(h) : "127.0.0.1";
+}
+
+unsigned
+host_caps(struct host *h)
+{
+	return be(h)->caps;
+}
+
+int
+host_provision(struct host *h)
+{
+	return be(h)->provision ? be(h)->provision(h) : 0;
+}
+
+int
+host_put_file(struct host *h, const char *local, const char *remote,
+              const struct hash *hash)
+{
+	/* no put_file: the host shares this machine's files */
+	return be(h)->put_file ? be(h)->put_file(h, local, remote, hash) : 0;
+}
+
+int
+host_spawn(struct host *h, struct spawn *sp)
+{
+	if (!be(h)->spawn)
+		return error("host '%s' (%s) cannot start processes", h->name, be(h)->name);
+	if (sp->want_control && !(be(h)->caps & BACKEND_CONTROL))
+		sp->want_control = 0;
+	return be(h)->spawn(h, sp);
+}
+
+int
+host_signal(struct host *h, struct spawn *sp, int sig)
+{
+	return be(h)->signal ? be(h)->signal(h, sp, sig) : 0;
+}
+
+int
+host_wait(struct host *h, struct spawn *sp, int *status)
+{
+	if (!be(h)->wait)
+		return error("host '%s' (%s) cannot wait for processes", h->name, be(h)->name);
+	return be(h)->wait(h, sp, status);
+}
+
+void
+host_release(struct host *h, struct spawn *sp)
+{
+	if (be(h)->release)
+		be(h)->release(h, sp);
+}
+
+int
+host_terminate(struct host *h)
+{
+	return be(h)->terminate ? be(h)->terminate(h) : 0;
+}
+
+int
+host_same_machine(struct host *a, struct host *b)
+{
+	return a == b || ((host_caps(a) & BACKEND_THIS_MACHINE) &&
+	                  (host_caps(b) & BACKEND_THIS_MACHINE));
+}

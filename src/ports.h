@@ -1,0 +1,79 @@
+/*
+ * ports: the wiring plan and the port protocol's messages.
+ *
+ * A plan is made once per run from the deployment's connections.  It decides
+ * every connection's transport (a Unix socket when both ends are protocol
+ * speakers on this machine, TCP otherwise), what each receiver is asked to
+ * bind (Hydro Deploy's ServerBindConfig: UnixSocket, TcpPort, Merge, Tagged,
+ * Null) and what each sender is told (ServerPort, or Demux for several
+ * receivers), and builds the protocol's messages: the InitConfig line, the
+ * map of a "ready:" answer, the map of "start:".  docs/protocol.md is the
+ * reference for the shapes.
+ *
+ * A process (SERVICE_PROCESS) speaks no protocol: hydro picks the TCP
+ * address of each of its inputs and hands its ports over as HYDRO_PORT_<NAME>.
+ *
+ * The plan is filled in as services answer (plan_ready); calls on one plan
+ * must be serialised by the caller (the run's lock).
+ */
+#ifndef HYDRO_PORTS_H
+#define HYDRO_PORTS_H
+
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "deploy.h"
+
+/* the largest frame on a wired connection (a 4-byte big-endian length,
+ * then the payload): Hydro Deploy's LengthDelimitedCodec default */
+#define FRAME_MAX (8u * 1024 * 1024)
+
+struct plan;
+
+/* whether the service speaks the port protocol (hydroflow, crate) */
+int service_speaks(const struct service *s);
+/* whether the service speaks it on a control channel of its own (hydro's
+ * programs and their stand-ins) rather than on stdin/stdout (crates) */
+int service_has_control(const struct service *s);
+/* whether a port's type is (T, SocketAddr): reply addressing */
+int port_replies(const struct port *p);
+
+/* plan the wiring of d; NULL with every problem reported, each naming both
+ * ends (a crate's fan-in without merge(), fan-out without demux keys...) */
+struct plan *plan_new(struct deployment *d);
+/* free the plan */
+void plan_free(struct plan *p);
+
+/* the InitConfig for a speaker: [ {input: bind config}, meta ] */
+cJSON *plan_init_config(struct plan *p, struct service *s);
+/* record a speaker's "ready:" answer (the text after "ready: "); -1 with an
+ * error naming the service if it is malformed or does not match what it was
+ * asked to bind */
+int plan_ready(struct plan *p, struct service *s, const char *answer);
+/* the map of "start:" for a speaker: {output: ServerPort | Demux | Null};
+ * NULL with the error reported if a receiver has no address yet */
+cJSON *plan_start_map(struct plan *p, struct service *s);
+
+/* pick the address of each input of a process (TCP on its host) */
+int plan_bind_process(struct plan *p, struct service *s);
+/* the environment a process gets: HYDRO_PORT_<NAME>=address for each input,
+ * =address,address,... for each output; NULL-terminated, free with
+ * str_free_list(); NULL with the error reported if an address is unknown */
+char **plan_env(struct plan *p, struct service *s);
+/* the address an input can be reached at ("127.0.0.1:4000", "unix:/path"),
+ * or NULL before it is bound */
+const char *plan_address(struct plan *p, const struct port *in);
+
+/* the receivers of s's outputs and the senders into its inputs: every
+ * service s is wired with, each once, in deployment order; the count */
+size_t plan_receivers(struct plan *p, const struct service *s, struct service ***out);
+
+/* print the wiring: one line per connection with its transport */
+void plan_print(struct plan *p, FILE *out);
+
+/* the "host:port" or "unix:PATH" address of a ServerPort; NULL if it is
+ * not one of those */
+char *server_port_address(const cJSON *sp);
+
+#endif

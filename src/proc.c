@@ -1,0 +1,520 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "error.h"
+#include "proc.h"
+#include "str.h"
+#include "xmalloc.h"
+
+extern char **environ;
+
+/* what the child needs, all prepared before fork */
+struct child {
+	const char *path;
+	char **argv;
+	char **envp;
+	const char *dir;
+	int fds[4];		/* what becomes 0, 1, 2 and 3 in the child; -1: none */
+	int errpipe;		/* write end: errno of a failed step */
+	unsigned flags;
+	pid_t parent;
+};
+
+/* The steps of the child, reported with errno through the pipe. */
+enum { STEP_DUP, STEP_CHDIR, STEP_EXEC, STEP_PARENT };
+
+static noreturn void
+child_fail(const struct child *c, int step)
+{
+	int msg[2];
+	ssize_t unused;
+
+	msg[0] = step;
+	msg[1] = errno;
+	unused = write(c->errpipe, msg, sizeof(msg));
+	(void)unused;
+	_exit(127);
+}
+
+/* Runs between fork and exec: async-signal-safe calls only. */
+static noreturn void
+child_run(const struct child *c)
+{
+	struct sigaction sa;
+	sigset_t all;
+	int i, fd;
+
+	if (c->flags & PROC_PGROUP)
+		setpgid(0, 0);
+	if (c->flags & PROC_PDEATHSIG) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* hydro may have died before the line above */
+		if (getppid() != c->parent) {
+			errno = ESRCH;
+			child_fail(c, STEP_PARENT);
+		}
+	}
+	/* hydro ignores SIGPIPE and may block signals in this thread */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (i = 1; i < NSIG; i++)
+		sigaction(i, &sa, NULL);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+
+	/* move sources out of the way of the targets 0..3 first */
+	int fds[4];
+	for (i = 0; i < 4; i++) {
+		fds[i] = c->fds[i];
+		if (fds[i] >= 0 && fds[i] < 4) {
+			fds[i] = fcntl(fds[i], F_DUPFD, 10);
+			if (fds[i] < 0)
+				child_fail(c, STEP_DUP);
+		}
+	}
+	for (i = 0; i < 4; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (dup2(fds[i], i) < 0)
+			child_fail(c, STEP_DUP);
+	}
+	/* nothing else of hydro's leaks into the service */
+	fd = c->fds[3] >= 0 ? 4 : 3;
+	syscall(SYS_close_range, (unsigned)fd, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */);
+	if (c->dir && chdir(c->dir) < 0)
+		child_fail(c, STEP_CHDIR);
+	execve(c->path, c->argv, c->envp);
+	child_fail(c, STEP_EXEC);
+}
+
+/*
+ * The forking thread.  PR_SET_PDEATHSIG fires when the thread that forked
+ * exits, so children that must outlive their caller's thread (a scheduler
+ * worker, a Python executor thread) but not hydro are forked here.
+ */
+static pthread_mutex_t fork_call = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t fork_cond = PTHREAD_COND_INITIALIZER;
+static const struct child *fork_req;
+static pid_t fork_pid;
+static int fork_errno, fork_done;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static int fork_thread_ok;
+
+static void *
+fork_thread(void *arg)
+{
+	const struct child *c;
+	pid_t pid;
+
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&fork_lock);
+		while (!fork_req)
+			pthread_cond_wait(&fork_cond, &fork_lock);
+		c = fork_req;
+		pthread_mutex_unlock(&fork_lock);
+		pid = fork();
+		if (pid == 0)
+			child_run(c);
+		pthread_mutex_lock(&fork_lock);
+		fork_pid = pid;
+		fork_errno = pid < 0 ? errno : 0;
+		fork_req = NULL;
+		fork_done = 1;
+		pthread_cond_broadcast(&fork_cond);
+		pthread_mutex_unlock(&fork_lock);
+	}
+	return NULL;
+}
+
+static void
+fork_thread_start(void)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	sigset_t all, old;
+
+	/* signals are for the other threads */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	fork_thread_ok = pthread_create(&t, &attr, fork_thread, NULL) == 0;
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static pid_t
+fork_child(const struct child *c)
+{
+	pid_t pid;
+
+	if (!(c->flags & PROC_PDEATHSIG)) {
+		pid = fork();
+		if (pid == 0)
+			child_run(c);
+		return pid;
+	}
+	pthread_once(&fork_once, fork_thread_start);
+	if (!fork_thread_ok) {
+		errno = EAGAIN;
+		return -1;
+	}
+	pthread_mutex_lock(&fork_call);
+	pthread_mutex_lock(&fork_lock);
+	fork_req = c;
+	fork_done = 0;
+	pthread_cond_broadcast(&fork_cond);
+	while (!fork_done)
+		pthread_cond_wait(&fork_cond, &fork_lock);
+	pid = fork_pid;
+	errno = fork_errno;
+	pthread_mutex_unlock(&fork_lock);
+	pthread_mutex_unlock(&fork_call);
+	return pid;
+}
+
+char *
+proc_which(const char *name, char **env)
+{
+	const char *path = NULL, *p, *end;
+	struct stat st;
+	size_t i, n = strlen("PATH=");
+
+	if (strchr(name, '/'))
+		return xstrdup(name);
+	for (i = 0; env && env[i]; i++)
+		if (!strncmp(env[i], "PATH=", n))
+			path = env[i] + n;
+	if (!path)
+		path = getenv("PATH");
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; ; p = end + 1) {
+		char *full;
+
+		end = strchr(p, ':');
+		if (!end)
+			end = p + strlen(p);
+		full = end == p ? xasprintf("./%s", name) :
+		       xasprintf("%.*s/%s", (int)(end - p), p, name);
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0)
+			return full;
+		free(full);
+		if (!*end)
+			return NULL;
+	}
+}
+
+/* hydro's environment with env applied ("K=V" sets, "K" unsets) */
+static char **
+make_env(char **env, unsigned flags)
+{
+	char **out = NULL;
+	size_t n = 0, cap = 0, i, j, klen;
+
+	if (!(flags & PROC_CLEAN_ENV)) {
+		for (i = 0; environ && environ[i]; i++) {
+			ALLOC_GROW(out, n, cap);
+			out[n++] = environ[i];
+		}
+	}
+	for (i = 0; env && env[i]; i++) {
+		const char *eq = strchr(env[i], '=');
+
+		klen = eq ? (size_t)(eq - env[i]) : strlen(env[i]);
+		for (j = 0; j < n; j++) {
+			if (!strncmp(out[j], env[i], klen) && out[j][klen] == '=') {
+				out[j] = out[--n];
+				break;
+			}
+		}
+		if (eq) {
+			ALLOC_GROW(out, n, cap);
+			out[n++] = env[i];
+		}
+	}
+	ALLOC_GROW(out, n, cap);
+	out[n] = NULL;
+	return out;
+}
+
+/* pipe2(O_CLOEXEC) without _GNU_SOURCE (src/sched.h shadows <sched.h>) */
+static int
+cloexec_pipe(int fds[2])
+{
+	if (pipe(fds) < 0)
+		return -1;
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
+static int
+open_null(int flags)
+{
+	return open("/dev/null", flags | O_CLOEXEC);
+}
+
+static void
+close_pair(int fds[2])
+{
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	fds[0] = fds[1] = -1;
+}
+
+/* the child's end of stream i and, for a pipe, the parent's */
+static int
+setup_stream(enum proc_io io, int i, int pair[2], int *child_fd)
+{
+	pair[0] = pair[1] = -1;
+	*child_fd = -1;
+	switch (io) {
+	case PROC_INHERIT:
+		*child_fd = i;
+		return 0;
+	case PROC_NULL:
+		pair[0] = open_null(i == 0 ? O_RDONLY : O_WRONLY);
+		if (pair[0] < 0)
+			return error_errno("cannot open '/dev/null'");
+		*child_fd = pair[0];
+		return 0;
+	case PROC_PIPE:
+		if (cloexec_pipe(pair) < 0)
+			return error_errno("cannot make a pipe");
+		*child_fd = i == 0 ? pair[0] : pair[1];
+		return 0;
+	}
+	return -1;
+}
+
+int
+proc_start(struct proc *p)
+{
+	int pairs[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	int ctl[2] = { -1, -1 }, errpipe[2] = { -1, -1 };
+	enum proc_io io[3] = { p->in, p->out, p->err };
+	struct child c;
+	char **extra = NULL, **envp = NULL;
+	char *path;
+	int i, msg[2];
+	ssize_t n;
+	pid_t pid;
+
+	p->pid = -1;
+	p->in_fd = p->out_fd = p->err_fd = p->ctl_fd = p->pidfd = -1;
+	if (!p->argv || !p->argv[0])
+		return error("cannot run a process: empty command");
+
+	/* the environment, with HYDRO_CONTROL_FD when there is a channel */
+	if (p->flags & PROC_CONTROL) {
+		size_t ne = 0;
+		while (p->env && p->env[ne])
+			ne++;
+		extra = xcalloc(ne + 2, sizeof(*extra));
+		if (ne)
+			memcpy(extra, p->env, ne * sizeof(*extra));
+		extra[ne] = "HYDRO_CONTROL_FD=3";
+	}
+	envp = make_env(extra ? extra : p->env, p->flags);
+	path = proc_which(p->argv[0], envp);
+	if (!path) {
+		free(extra);
+		free(envp);
+		return error("cannot run '%s': not found in PATH", p->argv[0]);
+	}
+
+	memset(&c, 0, sizeof(c));
+	c.fds[3] = -1;
+	for (i = 0; i < 3; i++)
+		if (setup_stream(io[i], i, pairs[i], &c.fds[i]) < 0)
+			goto fail;
+	if ((p->flags & PROC_CONTROL) &&
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0) {
+		error_errno("cannot make a control channel");
+		goto fail;
+	}
+	c.fds[3] = ctl[1];
+	if (cloexec_pipe(errpipe) < 0) {
+		error_errno("cannot make a pipe");
+		goto fail;
+	}
+	c.path = path;
+	c.argv = p->argv;
+	c.envp = envp;
+	c.dir = p->dir;
+	c.errpipe = errpipe[1];
+	c.flags = p->flags;
+	c.parent = getpid();
+
+	pid = fork_child(&c);
+	if (pid < 0) {
+		error_errno("cannot start '%s'", p->argv[0]);
+		goto fail;
+	}
+	/* against the race with the child's own setpgid */
+	if (p->flags & PROC_PGROUP)
+		setpgid(pid, pid);
+	close(errpipe[1]);
+	errpipe[1] = -1;
+	do
+		n = read(errpipe[0], msg, sizeof(msg));
+	while (n < 0 && errno == EINTR);
+	close(errpipe[0]);
+	errpipe[0] = -1;
+	if (n == sizeof(msg)) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		errno = msg[1];
+		if (msg[0] == STEP_CHDIR)
+			error_errno("cannot run '%s': cannot change to '%s'",
+			            p->argv[0], p->dir);
+		else if (msg[0] == STEP_PARENT)
+			error("cannot run '%s': hydro is exiting", p->argv[0]);
+		else
+			error_errno("cannot run '%s'", p->argv[0]);
+		goto fail;
+	}
+
+	/* keep the parent's ends, close the child's */
+	p->pid = pid;
+	if (io[0] == PROC_PIPE) {
+		p->in_fd = pairs[0][1];
+		pairs[0][1] = -1;
+	}
+	if (io[1] == PROC_PIPE) {
+		p->out_fd = pairs[1][0];
+		pairs[1][0] = -1;
+	}
+	if (io[2] == PROC_PIPE) {
+		p->err_fd = pairs[2][0];
+		pairs[2][0] = -1;
+	}
+	if (ctl[0] >= 0) {
+		p->ctl_fd = ctl[0];
+		ctl[0] = -1;
+	}
+	for (i = 0; i < 3; i++)
+		close_pair(pairs[i]);
+	close_pair(ctl);
+	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (p->pidfd >= 0)
+		fcntl(p->pidfd, F_SETFD, FD_CLOEXEC);
+	free(path);
+	free(extra);
+	free(envp);
+	return 0;
+
+fail:
+	for (i = 0; i < 3; i++)
+		close_pair(pairs[i]);
+	close_pair(ctl);
+	close_pair(errpipe);
+	free(path);
+	free(extra);
+	free(envp);
+	return -1;
+}
+
+int
+proc_signal(struct proc *p, int sig)
+{
+	pid_t target;
+
+	if (p->pid <= 0)
+		return 0;
+	target = (p->flags & PROC_PGROUP) ? -p->pid : p->pid;
+	if (kill(target, sig) < 0 && errno != ESRCH)
+		return error_errno("cannot signal process %ld", (long)p->pid);
+	return 0;
+}
+
+static int
+decode_status(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 255;
+}
+
+int
+proc_poll(struct proc *p, int *status)
+{
+	int st;
+	pid_t r;
+
+	if (p->pid <= 0)
+		return -1;
+	do
+		r = waitpid(p->pid, &st, WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return error_errno("cannot wait for process %ld", (long)p->pid);
+	if (r == 0)
+		return 0;
+	*status = decode_status(st);
+	p->pid = -(p->pid);	/* reaped: never signal the number again */
+	return 1;
+}
+
+void
+proc_close(struct proc *p)
+{
+	int *fds[] = { &p->in_fd, &p->out_fd, &p->err_fd, &p->ctl_fd, &p->pidfd };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+int
+proc_finish(struct proc *p)
+{
+	int st;
+	pid_t r;
+
+	proc_close(p);
+	if (p->pid <= 0)
+		return error("process was not started or was already waited for");
+	do
+		r = waitpid(p->pid, &st, 0);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return error_errno("cannot wait for process %ld", (long)p->pid);
+	p->pid = -(p->pid);
+	return decode_status(st);
+}
+
+int
+proc_run(char **argv, const char *dir, int quiet)
+{
+	struct proc p = PROC_INIT;
+
+	p.argv = argv;
+	p.dir = dir;
+	p.in = PROC_NULL;
+	p.out = p.err = quiet ? PROC_NULL : PROC_INHERIT;
+	if (proc_start(&p) < 0)
+		return -1;
+	return proc_finish(&p);
+}

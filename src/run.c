@@ -1,0 +1,1571 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "buf.h"
+#include "error.h"
+#include "fs.h"
+#include "graph.h"
+#include "json.h"
+#include "logs.h"
+#include "ports.h"
+#include "proc.h"
+#include "run.h"
+#include "sched.h"
+#include "state.h"
+#include "str.h"
+#include "term.h"
+#include "xmalloc.h"
+
+#define RING_LINES 4096
+#define RING_BYTES (1024 * 1024)
+#define TAIL_LINES 5
+
+enum stop_stage { STOP_NONE, STOP_SENT, STOP_TERM, STOP_KILL };
+
+/* one end of a service's output, for the line callback */
+struct svc_stream {
+	struct svc *v;
+	int stream;
+};
+
+/* the run's state of one service (s->runtime) */
+struct svc {
+	struct run *run;
+	struct service *s;
+	struct spawn sp;
+	int launched;		/* spawned; the supervisor watches it */
+	int exited;
+	int status;		/* as the shell gives it */
+	int stopping;		/* its exit is expected */
+	enum stop_stage stage;
+	double deadline;	/* of the stop stage */
+	int reported;		/* its unexpected exit was reported */
+	int send_fd;		/* where protocol messages go: ctl or stdin */
+	int stdio_proto;	/* answers come on stdout (crates) */
+	struct buf outline;	/* stdout split here when it carries answers */
+	struct buf ctlline;	/* the control channel's partial line */
+	const char *expect;	/* the answer a task waits for, or NULL */
+	char *reply;		/* that answer, past its prefix */
+	cJSON *start_map;	/* made by wire, sent by start */
+	atomic_int ready_seen;	/* READY_LOG matched */
+	regex_t re;
+	int have_re;
+	struct log_stream *logs[3];
+	struct svc_stream ss[3];
+	char *record;		/* its state file id */
+	int wired, started;
+};
+
+struct run {
+	struct deployment *d;
+	enum run_mode mode;
+	struct run_options opt;
+	char *dir, *id;
+	struct state *state;
+	struct plan *plan;
+	struct svc *svcs;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_mutex_t out_lock;	/* hydro's stdout and stderr */
+	int wake[2];
+	pthread_t sup;
+	int sup_running;
+	int quit;
+	atomic_int cancel;	/* run_cancel() calls */
+	int cancel_seen;
+	int defer_start;
+	int stopping_all;
+	int failed;		/* a service died that may not */
+	int deploying;
+	int width;		/* of the widest service name */
+	int color_out, color_err;
+};
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+wake(struct run *r)
+{
+	ssize_t unused = write(r->wake[1], "w", 1);
+	(void)unused;
+}
+
+static int write_line(int fd, const char *text);
+
+static double
+stop_timeout(struct run *r, struct svc *v)
+{
+	return v->s->stop_timeout > 0 ? v->s->stop_timeout : r->opt.stop_timeout;
+}
+
+/* write a whole message; the descriptors are blocking */
+static int
+send_line(struct svc *v, const char *text)
+{
+	int err;
+
+	if (write_line(v->send_fd, text) == 0)
+		return 0;
+	err = errno;
+	errno = err;
+	return error_errno("cannot write to service '%s'", v->s->name);
+}
+
+static int
+write_line(int fd, const char *text)
+{
+	size_t n = strlen(text);
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, text, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		text += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Stopping: "stop" (speakers), then SIGTERM, then SIGKILL, each stage given
+ * the service's stop_timeout.  Called with the run locked.
+ */
+static void
+stop_begin(struct run *r, struct svc *v)
+{
+	if (!v->launched || v->exited || v->stage != STOP_NONE)
+		return;
+	v->stopping = 1;
+	if (service_speaks(v->s) && v->send_fd >= 0 && write_line(v->send_fd, "stop\n") == 0) {
+		v->stage = STOP_SENT;
+	} else {
+		host_signal(v->s->host, &v->sp, SIGTERM);
+		v->stage = STOP_TERM;
+	}
+	v->deadline = now() + stop_timeout(r, v);
+	wake(r);
+}
+
+static void
+stop_escalate(struct run *r, struct svc *v, double t)
+{
+	if (!v->launched || v->exited || v->stage == STOP_NONE || t < v->deadline)
+		return;
+	if (v->stage == STOP_SENT) {
+		host_signal(v->s->host, &v->sp, SIGTERM);
+		v->stage = STOP_TERM;
+		v->deadline = t + stop_timeout(r, v);
+	} else if (v->stage == STOP_TERM) {
+		host_signal(v->s->host, &v->sp, SIGKILL);
+		v->stage = STOP_KILL;
+		v->deadline = INFINITY;
+	}
+}
+
+static void
+stop_all(struct run *r, int force)
+{
+	size_t i;
+
+	r->stopping_all = 1;
+	for (i = 0; i < r->d->nservices; i++) {
+		struct svc *v = &r->svcs[i];
+		if (!v->launched || v->exited)
+			continue;
+		if (force) {
+			v->stopping = 1;
+			host_signal(v->s->host, &v->sp, SIGKILL);
+			v->stage = STOP_KILL;
+			v->deadline = INFINITY;
+		} else {
+			stop_begin(r, v);
+		}
+	}
+	pthread_cond_broadcast(&r->cond);
+}
+
+/* terminal output of one line, "name | line" */
+static void
+echo_line(struct svc *v, int stream, const char *line, size_t len)
+{
+	struct run *r = v->run;
+	FILE *f = stream == LOG_STDERR ? stderr : stdout;
+	int color = stream == LOG_STDERR ? r->color_err : r->color_out;
+
+	pthread_mutex_lock(&r->out_lock);
+	if (r->opt.prefix) {
+		if (color)
+			fprintf(f, "%s%-*s |\033[0m ", logs_color(v->s->name), r->width,
+			        v->s->name);
+		else
+			fprintf(f, "%-*s | ", r->width, v->s->name);
+	}
+	fwrite(line, 1, len, f);
+	fputc('\n', f);
+	pthread_mutex_unlock(&r->out_lock);
+}
+
+static void
+on_line(const char *line, size_t len, void *arg)
+{
+	struct svc_stream *ss = arg;
+	struct svc *v = ss->v;
+
+	if (v->have_re && !atomic_load(&v->ready_seen)) {
+		char *copy = xstrndup(line, len);
+		if (regexec(&v->re, copy, 0, NULL, 0) == 0) {
+			pthread_mutex_lock(&v->run->lock);
+			atomic_store(&v->ready_seen, 1);
+			pthread_cond_broadcast(&v->run->cond);
+			pthread_mutex_unlock(&v->run->lock);
+		}
+		free(copy);
+	}
+	if (v->run->opt.echo)
+		echo_line(v, ss->stream, line, len);
+}
+
+/* an answer line (on the control channel, or stdout of a crate): the
+ * waiting task's if it has the expected prefix; 1 if taken */
+static int
+take_answer(struct run *r, struct svc *v, const char *line, size_t len)
+{
+	size_t n;
+	int taken = 0;
+
+	pthread_mutex_lock(&r->lock);
+	if (v->expect && !v->reply) {
+		n = strlen(v->expect);
+		if (len >= n && !memcmp(line, v->expect, n)) {
+			v->reply = xstrndup(line + n, len - n);
+			pthread_cond_broadcast(&r->cond);
+			taken = 1;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return taken;
+}
+
+/* stdout of a service that answers on stdout: answers out, logs on */
+static void
+feed_stdout_proto(struct run *r, struct svc *v, const char *data, size_t n)
+{
+	const char *p = data, *end = data + n, *nl;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl) {
+			buf_add(&v->outline, p, (size_t)(end - p));
+			if (v->outline.len > LOG_LINE_MAX) {
+				log_stream_feed(v->logs[LOG_STDOUT], v->outline.data, v->outline.len);
+				buf_reset(&v->outline);
+			}
+			return;
+		}
+		buf_add(&v->outline, p, (size_t)(nl - p));
+		if (!take_answer(r, v, v->outline.data ? v->outline.data : "", v->outline.len)) {
+			buf_addch(&v->outline, '\n');
+			log_stream_feed(v->logs[LOG_STDOUT], v->outline.data, v->outline.len);
+		}
+		buf_reset(&v->outline);
+		p = nl + 1;
+	}
+}
+
+static void
+feed_control(struct run *r, struct svc *v, const char *data, size_t n)
+{
+	const char *p = data, *end = data + n, *nl;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl) {
+			buf_add(&v->ctlline, p, (size_t)(end - p));
+			return;
+		}
+		buf_add(&v->ctlline, p, (size_t)(nl - p));
+		if (!take_answer(r, v, buf_str(&v->ctlline), v->ctlline.len) && cli && cli->verbose)
+			note("service '%s' said on its control channel: %s", v->s->name,
+			     buf_str(&v->ctlline));
+		buf_reset(&v->ctlline);
+		p = nl + 1;
+	}
+}
+
+/* the end of a stream: flush its last line, tell its readers */
+static void
+close_stream(struct run *r, struct svc *v, int which)
+{
+	int *fd = which == LOG_STDOUT ? &v->sp.out : which == LOG_STDERR ? &v->sp.err : &v->sp.ctl;
+
+	if (*fd < 0)
+		return;
+	if (which == 3) {
+		/* a task may be writing to it */
+		pthread_mutex_lock(&r->lock);
+		if (v->send_fd == *fd)
+			v->send_fd = -1;
+		close(*fd);
+		*fd = -1;
+		pthread_mutex_unlock(&r->lock);
+		return;
+	}
+	close(*fd);
+	*fd = -1;
+	if (which == LOG_STDOUT && v->outline.len) {
+		log_stream_feed(v->logs[LOG_STDOUT], v->outline.data, v->outline.len);
+		buf_reset(&v->outline);
+	}
+	log_stream_close(v->logs[which]);
+}
+
+/* read what is there; 0 at the end of the stream */
+static int
+drain(struct run *r, struct svc *v, int which)
+{
+	char chunk[65536];
+	int *fd = which == LOG_STDOUT ? &v->sp.out : which == LOG_STDERR ? &v->sp.err : &v->sp.ctl;
+	ssize_t n;
+	int rounds = 0;
+
+	if (*fd < 0)
+		return 0;
+	while (rounds++ < 16) {
+		n = read(*fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 1;
+		if (n <= 0) {
+			close_stream(r, v, which);
+			return 0;
+		}
+		if (which == 3)
+			feed_control(r, v, chunk, (size_t)n);
+		else if (which == LOG_STDOUT && v->stdio_proto)
+			feed_stdout_proto(r, v, chunk, (size_t)n);
+		else
+			log_stream_feed(v->logs[which], chunk, (size_t)n);
+		if ((size_t)n < sizeof(chunk))
+			return 1;
+	}
+	return 1;
+}
+
+static const char *
+signal_name(int sig)
+{
+	static const struct { int sig; const char *name; } names[] = {
+		{ SIGHUP, "SIGHUP" }, { SIGINT, "SIGINT" }, { SIGQUIT, "SIGQUIT" },
+		{ SIGILL, "SIGILL" }, { SIGABRT, "SIGABRT" }, { SIGFPE, "SIGFPE" },
+		{ SIGKILL, "SIGKILL" }, { SIGSEGV, "SIGSEGV" }, { SIGPIPE, "SIGPIPE" },
+		{ SIGALRM, "SIGALRM" }, { SIGTERM, "SIGTERM" }, { SIGBUS, "SIGBUS" },
+		{ SIGUSR1, "SIGUSR1" }, { SIGUSR2, "SIGUSR2" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].sig == sig)
+			return names[i].name;
+	return NULL;
+}
+
+static void
+describe_status(struct buf *b, int status)
+{
+	if (status > 128 && status < 128 + 65 && signal_name(status - 128))
+		buf_printf(b, "was killed by %s (status %d)", signal_name(status - 128), status);
+	else
+		buf_printf(b, "exited with status %d", status);
+}
+
+/* the last stderr lines as notes */
+static void
+note_tail(struct svc *v)
+{
+	char *tail, *line, *save = NULL;
+
+	if (!v->logs[LOG_STDERR])
+		return;
+	tail = log_stream_tail(v->logs[LOG_STDERR], TAIL_LINES);
+	if (*tail)
+		note("last lines of its stderr:");
+	for (line = strtok_r(tail, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		note("  %s", line);
+	free(tail);
+}
+
+/* the process has exited: collect it and everything it printed */
+static void
+reap(struct run *r, struct svc *v)
+{
+	struct buf msg = BUF_INIT;
+	int status = 255;
+
+	/* the leader is a zombie until waited for: its group id is still ours */
+	host_signal(v->s->host, &v->sp, SIGKILL);
+	if (host_wait(v->s->host, &v->sp, &status) < 0)
+		status = 255;
+	close(v->sp.exit_fd);
+	v->sp.exit_fd = -1;
+	/* take what is in the pipes (the group is dead: nobody writes more) */
+	for (int k = 1; k <= 3; k++) {
+		drain(r, v, k);
+		close_stream(r, v, k);
+	}
+	if (r->state && v->record)
+		state_remove(r->state, "process", v->record);
+
+	pthread_mutex_lock(&r->lock);
+	v->exited = 1;
+	v->status = status;
+	if (!v->stopping && !v->expect && !v->s->can_die && status != 0) {
+		/* a handshake in progress reports it itself */
+		v->reported = 1;
+		r->failed = 1;
+		describe_status(&msg, status);
+		error("service '%s' %s", v->s->name, buf_str(&msg));
+		note_tail(v);
+		if (!r->stopping_all && r->d->nservices > 1)
+			note("stopping the other services");
+		stop_all(r, 0);
+		if (r->deploying)
+			sched_cancel();
+	} else if (cli && cli->verbose) {
+		describe_status(&msg, status);
+		note("service '%s' %s", v->s->name, buf_str(&msg));
+	}
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	buf_release(&msg);
+}
+
+static int
+all_exited(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->d->nservices; i++)
+		if (r->svcs[i].launched && !r->svcs[i].exited)
+			return 0;
+	return 1;
+}
+
+/* The supervisor: one poll() over every service's streams and exit. */
+static void *
+supervise(void *arg)
+{
+	struct run *r = arg;
+	struct pollfd *pfd = NULL;
+	struct { struct svc *v; int which; } *who = NULL;
+	size_t cap = 0, n, i;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, NULL);
+	for (;;) {
+		double t, next = INFINITY;
+		int timeout, c;
+
+		pthread_mutex_lock(&r->lock);
+		c = atomic_load(&r->cancel);
+		if (c > r->cancel_seen) {
+			r->cancel_seen = c;
+			stop_all(r, c > 1);
+		}
+		if (r->quit && all_exited(r)) {
+			pthread_mutex_unlock(&r->lock);
+			break;
+		}
+		if (cap < 1 + 4 * r->d->nservices) {
+			cap = 1 + 4 * r->d->nservices;
+			pfd = xreallocarray(pfd, cap, sizeof(*pfd));
+			who = xreallocarray(who, cap, sizeof(*who));
+		}
+		n = 0;
+		pfd[n].fd = r->wake[0];
+		pfd[n].events = POLLIN;
+		who[n].v = NULL;
+		n++;
+		t = now();
+		for (i = 0; i < r->d->nservices; i++) {
+			struct svc *v = &r->svcs[i];
+			int fds[4], k;
+
+			if (!v->launched || v->exited)
+				continue;
+			stop_escalate(r, v, t);
+			if (v->stage != STOP_NONE && v->deadline < next)
+				next = v->deadline;
+			fds[0] = v->sp.exit_fd;
+			fds[1] = v->sp.out;
+			fds[2] = v->sp.err;
+			fds[3] = v->sp.ctl;
+			for (k = 0; k < 4; k++) {
+				if (fds[k] < 0)
+					continue;
+				pfd[n].fd = fds[k];
+				pfd[n].events = POLLIN;
+				who[n].v = v;
+				who[n].which = k;
+				n++;
+			}
+		}
+		pthread_mutex_unlock(&r->lock);
+
+		timeout = next == INFINITY ? -1 : (int)ceil((next - t) * 1000) + 1;
+		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents) {
+			char b[64];
+			while (read(r->wake[0], b, sizeof(b)) > 0)
+				;
+		}
+		/* streams first, then exits, so that the last lines come before */
+		for (i = 1; i < n; i++)
+			if (pfd[i].revents && who[i].which != 0)
+				drain(r, who[i].v, who[i].which);
+		for (i = 1; i < n; i++)
+			if (pfd[i].revents && who[i].which == 0)
+				reap(r, who[i].v);
+		pthread_mutex_lock(&r->out_lock);
+		fflush(stdout);
+		fflush(stderr);
+		pthread_mutex_unlock(&r->out_lock);
+	}
+	free(pfd);
+	free(who);
+	return NULL;
+}
+
+static double
+env_seconds(const char *name, double def)
+{
+	const char *v = getenv(name);
+	char *end;
+	double d;
+
+	if (!v || !*v)
+		return def;
+	d = strtod(v, &end);
+	if (*end || d <= 0) {
+		warning("%s='%s' is not a number of seconds; using %g", name, v, def);
+		return def;
+	}
+	return d;
+}
+
+struct run *
+run_new(struct deployment *d, enum run_mode mode)
+{
+	static atomic_int seq;
+	struct run *r = xcalloc(1, sizeof(*r));
+	char stamp[32], *logs;
+	struct tm tm;
+	time_t t = time(NULL);
+	size_t i;
+
+	r->d = d;
+	r->mode = mode;
+	r->opt.ready_timeout = env_seconds("HYDRO_READY_TIMEOUT", 60);
+	r->opt.start_timeout = env_seconds("HYDRO_START_TIMEOUT", 60);
+	r->opt.stop_timeout = 10;
+	r->opt.echo = 1;
+	r->opt.prefix = cli ? cli->log_prefix : 1;
+	localtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	r->id = xasprintf("%s-%ld-%d", stamp, (long)getpid(), atomic_fetch_add(&seq, 1));
+	r->dir = xasprintf("%s/.hydro/runs/%s", d->dir, r->id);
+	logs = xasprintf("%s/logs", r->dir);
+	if (mkdir_p(logs, 0755) < 0) {
+		free(logs);
+		free(r->dir);
+		free(r->id);
+		free(r);
+		return NULL;
+	}
+	free(logs);
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
+	pthread_mutex_init(&r->out_lock, NULL);
+	if (pipe(r->wake) < 0)
+		fatal("cannot make a pipe: %s", strerror(errno));
+	for (i = 0; i < 2; i++) {
+		fcntl(r->wake[i], F_SETFD, FD_CLOEXEC);
+		fcntl(r->wake[i], F_SETFL, O_NONBLOCK);
+	}
+	r->svcs = xcalloc(d->nservices ? d->nservices : 1, sizeof(*r->svcs));
+	for (i = 0; i < d->nservices; i++) {
+		struct svc *v = &r->svcs[i];
+		struct spawn init = SPAWN_INIT;
+		int w = (int)strlen(d->services[i]->name);
+
+		d->services[i]->index = i;
+		v->run = r;
+		v->s = d->services[i];
+		v->sp = init;
+		v->send_fd = -1;
+		buf_init(&v->outline, 0);
+		buf_init(&v->ctlline, 0);
+		d->services[i]->runtime = v;
+		if (w > r->width)
+			r->width = w;
+	}
+	r->color_out = term_color(STDOUT_FILENO);
+	r->color_err = term_color(STDERR_FILENO);
+	if (pthread_create(&r->sup, NULL, supervise, r) != 0)
+		fatal("cannot start the supervisor thread");
+	r->sup_running = 1;
+	return r;
+}
+
+struct run_options *
+run_options(struct run *r)
+{
+	return &r->opt;
+}
+
+const char *
+run_dir(const struct run *r)
+{
+	return r->dir;
+}
+
+const char *
+run_id(const struct run *r)
+{
+	return r->id;
+}
+
+void
+run_defer_start(struct run *r)
+{
+	r->defer_start = 1;
+}
+
+void
+run_cancel(struct run *r)
+{
+	atomic_fetch_add(&r->cancel, 1);
+	sched_cancel();
+	wake(r);
+}
+
+int
+run_cancelled(const struct run *r)
+{
+	return atomic_load(&((struct run *)r)->cancel) > 0;
+}
+
+/* the command a service runs, a new NULL-terminated list */
+static char **
+service_argv(struct run *r, struct service *s)
+{
+	char **argv = NULL, *exe = NULL;
+	size_t n = 0, cap = 0, i;
+
+	if (s->nstandin) {
+		for (i = 0; i < s->nstandin; i++) {
+			ALLOC_GROW(argv, n, cap);
+			argv[n++] = xstrdup(s->standin[i]);
+		}
+	} else if (s->kind == SERVICE_PROCESS) {
+		for (i = 0; i < s->argc; i++) {
+			ALLOC_GROW(argv, n, cap);
+			argv[n++] = xstrdup(s->argv[i]);
+		}
+	} else if (s->kind == SERVICE_CRATE) {
+		/* a crate built beforehand with cargo */
+		const char *name = s->example ? s->example : s->bin ? s->bin :
+		                   path_basename(s->src);
+		exe = xasprintf("%s/target/%s%s/%s", s->src,
+		                s->profile ? s->profile : "release",
+		                s->example ? "/examples" : "", name);
+		if (access(exe, X_OK) < 0) {
+			error("service '%s': cannot find the crate's program '%s'; build it "
+			      "with 'cargo build --release' in '%s', or give 'standin'",
+			      s->name, exe, s->src);
+			free(exe);
+			return NULL;
+		}
+		ALLOC_GROW(argv, n, cap);
+		argv[n++] = exe;
+	} else {
+		error("service '%s': running compiled .hf programs is not supported by this "
+		      "run path yet; give 'standin', a command that speaks the port protocol",
+		      s->name);
+		return NULL;
+	}
+	if (s->kind != SERVICE_PROCESS) {
+		for (i = 0; i < s->argc; i++) {
+			ALLOC_GROW(argv, n, cap);
+			argv[n++] = xstrdup(s->argv[i]);
+		}
+	}
+	ALLOC_GROW(argv, n, cap);
+	argv[n] = NULL;
+	(void)r;
+	return argv;
+}
+
+static void
+set_nonblock(int fd)
+{
+	if (fd >= 0)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* spawn the service, record it, hand it to the supervisor */
+static int
+spawn_service(struct run *r, struct svc *v, char **port_env)
+{
+	struct service *s = v->s;
+	char **argv, **env = NULL, *path;
+	size_t n = 0, cap = 0, i;
+	cJSON *rec;
+	int ret, k;
+
+	argv = service_argv(r, s);
+	if (!argv)
+		return -1;
+	for (i = 0; i < s->nenv; i++) {
+		ALLOC_GROW(env, n, cap);
+		env[n++] = xasprintf("%s=%s", s->env[i].key, s->env[i].value);
+	}
+	for (i = 0; port_env && port_env[i]; i++) {
+		ALLOC_GROW(env, n, cap);
+		env[n++] = xstrdup(port_env[i]);
+	}
+	ALLOC_GROW(env, n, cap);
+	env[n++] = xasprintf("HYDRO_SERVICE=%s", s->name);
+	ALLOC_GROW(env, n, cap);
+	env[n++] = xasprintf("HYDRO_RUN_DIR=%s", r->dir);
+	ALLOC_GROW(env, n, cap);
+	env[n] = NULL;
+
+	for (k = LOG_STDOUT; k <= LOG_STDERR; k++) {
+		path = xasprintf("%s/logs/%s.%s", r->dir, s->name, k == LOG_STDOUT ? "out" : "err");
+		v->logs[k] = log_stream_new(path, RING_LINES, RING_BYTES);
+		free(path);
+		if (!v->logs[k]) {
+			str_free_list(argv);
+			str_free_list(env);
+			return -1;
+		}
+		v->ss[k].v = v;
+		v->ss[k].stream = k;
+		log_stream_on_line(v->logs[k], on_line, &v->ss[k]);
+		logs_attach(s, k, v->logs[k]);
+	}
+	if (s->ready.kind == READY_LOG) {
+		if (regcomp(&v->re, s->ready.arg, REG_EXTENDED | REG_NOSUB) != 0) {
+			str_free_list(argv);
+			str_free_list(env);
+			return error("service '%s': bad ready log pattern '%s'", s->name,
+			             s->ready.arg);
+		}
+		v->have_re = 1;
+	}
+
+	v->sp.argv = argv;
+	v->sp.env = env;
+	v->sp.cwd = s->cwd ? s->cwd : r->d->dir;
+	v->sp.want_stdin = s->kind == SERVICE_CRATE ||
+	                   (service_speaks(s) && !(host_caps(s->host) & BACKEND_CONTROL));
+	v->sp.want_control = service_has_control(s);
+	v->record = xasprintf("%s/%s", r->id, s->name);
+	if (r->state) {
+		rec = cJSON_CreateObject();
+		cJSON_AddStringToObject(rec, "run", r->id);
+		cJSON_AddStringToObject(rec, "service", s->name);
+		cJSON_AddStringToObject(rec, "host", s->host->name);
+		cJSON_AddStringToObject(rec, "backend", s->host->backend ? s->host->backend : "local");
+		cJSON_AddStringToObject(rec, "command", argv[0]);
+		if (state_add(r->state, "process", v->record, rec) < 0) {
+			str_free_list(argv);
+			str_free_list(env);
+			return -1;
+		}
+	}
+	ret = host_spawn(s->host, &v->sp);
+	v->sp.argv = NULL;
+	v->sp.env = NULL;
+	str_free_list(argv);
+	str_free_list(env);
+	if (ret < 0) {
+		if (r->state)
+			state_remove(r->state, "process", v->record);
+		return -1;
+	}
+	if (r->state) {
+		rec = cJSON_CreateObject();
+		cJSON_AddNumberToObject(rec, "pid", (double)v->sp.pid);
+		cJSON_AddNumberToObject(rec, "pgid", (double)v->sp.pgid);
+		cJSON_AddNumberToObject(rec, "ident", (double)v->sp.ident);
+		state_update(r->state, "process", v->record, rec);
+	}
+	set_nonblock(v->sp.out);
+	set_nonblock(v->sp.err);
+	set_nonblock(v->sp.ctl);
+	if (cli && cli->verbose)
+		note("launched '%s' (pid %ld)", s->name, v->sp.pid);
+
+	pthread_mutex_lock(&r->lock);
+	v->stdio_proto = service_speaks(s) && v->sp.ctl < 0;
+	v->send_fd = v->sp.ctl >= 0 ? v->sp.ctl : v->sp.in;
+	v->launched = 1;
+	if (r->stopping_all)
+		stop_begin(r, v);
+	pthread_mutex_unlock(&r->lock);
+	wake(r);
+	return 0;
+}
+
+static int
+task_stop(struct task *t, struct run *r)
+{
+	return (t && task_cancelled(t)) || atomic_load(&r->cancel) > 0;
+}
+
+/* send msg (if any), then wait for a line starting with expect; *reply is
+ * what follows it */
+static int
+handshake(struct run *r, struct svc *v, struct task *t, const char *msg,
+          const char *expect, double timeout, char **reply)
+{
+	struct buf why = BUF_INIT;
+	double deadline = now() + timeout;
+	int ret = 0;
+
+	*reply = NULL;
+	pthread_mutex_lock(&r->lock);
+	free(v->reply);
+	v->reply = NULL;
+	v->expect = expect;
+	if (msg && (v->send_fd < 0 || send_line(v, msg) < 0)) {
+		v->expect = NULL;
+		pthread_mutex_unlock(&r->lock);
+		return error("cannot send the handshake to service '%s'", v->s->name);
+	}
+	while (!v->reply && !v->exited) {
+		struct timespec ts;
+		double wait_until = now() + 0.1;
+
+		if (task_stop(t, r)) {
+			ret = error("service '%s': cancelled while waiting for '%s'", v->s->name,
+			            expect);
+			break;
+		}
+		if (now() >= deadline) {
+			int ready = !strcmp(expect, "ready: ");
+			ret = error("service '%s' did not answer '%s' within %g s "
+			            "(HYDRO_%s_TIMEOUT sets the limit)", v->s->name,
+			            ready ? "ready:" : expect, timeout,
+			            ready ? "READY" : "START");
+			break;
+		}
+		if (wait_until > deadline)
+			wait_until = deadline;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		{
+			double d = wait_until - now();
+			long ns = ts.tv_nsec + (long)(d * 1e9);
+			ts.tv_sec += ns / 1000000000L;
+			ts.tv_nsec = ns % 1000000000L;
+		}
+		pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+	}
+	if (!v->reply && v->exited && ret == 0) {
+		describe_status(&why, v->status);
+		ret = error("service '%s' %s during the handshake, before answering '%s'",
+		            v->s->name, buf_str(&why), expect);
+	}
+	if (ret == 0) {
+		*reply = v->reply;
+		v->reply = NULL;
+	}
+	v->expect = NULL;
+	if (ret < 0 && !v->exited)
+		r->failed = 1;
+	pthread_mutex_unlock(&r->lock);
+	if (ret < 0) {
+		/* the supervisor may still be draining the last stderr lines */
+		if (v->exited || v->launched)
+			note_tail(v);
+	}
+	buf_release(&why);
+	return ret;
+}
+
+/* READY_PORT: whether addr accepts a connection */
+static int
+try_connect(const char *addr)
+{
+	struct sockaddr_un sun;
+	struct addrinfo hints, *ai = NULL;
+	char *host, *colon;
+	int fd, ok = 0;
+
+	if (str_starts(addr, "unix:")) {
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", addr + 5);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ok = fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+		if (fd >= 0)
+			close(fd);
+		return ok;
+	}
+	host = xstrdup(addr);
+	colon = strrchr(host, ':');
+	if (!colon) {
+		free(host);
+		return 0;
+	}
+	*colon = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host[0] == '[' ? host + 1 : host, colon + 1, &hints, &ai) == 0 && ai) {
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ok = fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+	}
+	free(host);
+	return ok;
+}
+
+/* wait until the service is ready as it declared */
+static int
+await_ready(struct run *r, struct svc *v, struct task *t)
+{
+	struct service *s = v->s;
+	double deadline = now() + r->opt.ready_timeout;
+	const char *addr = NULL;
+	int st;
+
+	if (s->ready.kind == READY_NONE)
+		return 0;
+	if (s->ready.kind == READY_PORT) {
+		pthread_mutex_lock(&r->lock);
+		for (size_t i = 0; i < s->nports; i++)
+			if (!strcmp(s->ports[i]->name, s->ready.arg))
+				addr = plan_address(r->plan, s->ports[i]);
+		pthread_mutex_unlock(&r->lock);
+		if (!addr)
+			return error("service '%s': port '%s' has no address to check",
+			             s->name, s->ready.arg);
+	}
+	for (;;) {
+		int ready = 0;
+
+		switch (s->ready.kind) {
+		case READY_PORT:
+			ready = try_connect(addr);
+			break;
+		case READY_LOG:
+			ready = atomic_load(&v->ready_seen);
+			break;
+		case READY_COMMAND:
+			st = proc_run(s->ready.argv, s->cwd ? s->cwd : r->d->dir, 1);
+			ready = st == 0;
+			break;
+		case READY_NONE:
+			ready = 1;
+			break;
+		}
+		if (ready)
+			return 0;
+		if (v->exited) {
+			struct buf why = BUF_INIT;
+			describe_status(&why, v->status);
+			error("service '%s' %s before it was ready", s->name, buf_str(&why));
+			buf_release(&why);
+			note_tail(v);
+			return -1;
+		}
+		if (task_stop(t, r))
+			return error("service '%s': cancelled while waiting for it to be ready",
+			             s->name);
+		if (now() >= deadline)
+			return error("service '%s' was not ready within %g s "
+			             "(HYDRO_READY_TIMEOUT sets the limit)", s->name,
+			             r->opt.ready_timeout);
+		if (s->ready.kind == READY_LOG) {
+			struct timespec ts;
+			pthread_mutex_lock(&r->lock);
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 100000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			if (!atomic_load(&v->ready_seen) && !v->exited)
+				pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+			pthread_mutex_unlock(&r->lock);
+		} else {
+			usleep(50000);
+		}
+	}
+}
+
+/* the tasks */
+
+struct task_arg {
+	struct run *r;
+	struct svc *v;
+	struct host *h;
+};
+
+static int
+do_provision(struct task *t, void *arg)
+{
+	struct task_arg *a = arg;
+
+	(void)t;
+	return host_provision(a->h);
+}
+
+static int
+do_launch(struct task *t, void *arg)
+{
+	struct task_arg *a = arg;
+	struct run *r = a->r;
+	struct svc *v = a->v;
+	struct service *s = v->s;
+	char **env = NULL, *line, *reply = NULL;
+	cJSON *ic;
+	int ret;
+
+	if (task_stop(t, r))
+		return -1;
+	if (!service_speaks(s)) {
+		pthread_mutex_lock(&r->lock);
+		env = plan_env(r->plan, s);
+		pthread_mutex_unlock(&r->lock);
+		if (!env)
+			return -1;
+		ret = spawn_service(r, v, env);
+		str_free_list(env);
+		if (ret < 0)
+			return -1;
+		if (await_ready(r, v, t) < 0)
+			return -1;
+		pthread_mutex_lock(&r->lock);
+		v->wired = v->started = 1;
+		pthread_mutex_unlock(&r->lock);
+		return 0;
+	}
+	if (spawn_service(r, v, NULL) < 0)
+		return -1;
+	pthread_mutex_lock(&r->lock);
+	ic = plan_init_config(r->plan, s);
+	pthread_mutex_unlock(&r->lock);
+	{
+		char *text = json_print(ic);
+		line = xasprintf("%s\n", text);
+		free(text);
+	}
+	cJSON_Delete(ic);
+	ret = handshake(r, v, t, line, "ready: ", r->opt.ready_timeout, &reply);
+	free(line);
+	if (ret < 0)
+		return -1;
+	pthread_mutex_lock(&r->lock);
+	ret = plan_ready(r->plan, s, reply);
+	pthread_mutex_unlock(&r->lock);
+	free(reply);
+	return ret;
+}
+
+static int
+do_wire(struct task *t, void *arg)
+{
+	struct task_arg *a = arg;
+	struct run *r = a->r;
+	struct svc *v = a->v;
+	cJSON *map;
+
+	if (task_stop(t, r))
+		return -1;
+	pthread_mutex_lock(&r->lock);
+	map = plan_start_map(r->plan, v->s);
+	if (map) {
+		cJSON_Delete(v->start_map);
+		v->start_map = map;
+		v->wired = 1;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return map ? 0 : -1;
+}
+
+static int
+do_start(struct task *t, void *arg)
+{
+	struct task_arg *a = arg;
+	struct run *r = a->r;
+	struct svc *v = a->v;
+	char *text, *line, *reply = NULL;
+	int ret;
+
+	if (task_stop(t, r))
+		return -1;
+	pthread_mutex_lock(&r->lock);
+	text = json_print(v->start_map);
+	pthread_mutex_unlock(&r->lock);
+	line = xasprintf("start: %s\n", text);
+	free(text);
+	ret = handshake(r, v, t, line, "ack start", r->opt.start_timeout, &reply);
+	free(line);
+	free(reply);
+	if (ret < 0)
+		return -1;
+	if (await_ready(r, v, t) < 0)
+		return -1;
+	pthread_mutex_lock(&r->lock);
+	v->started = 1;
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+static struct task *
+add_task(struct graph *g, enum task_kind kind, task_fn *fn, struct run *r,
+         struct svc *v, struct host *h)
+{
+	struct task_arg *a = xcalloc(1, sizeof(*a));
+	char *name;
+	struct task *t;
+
+	a->r = r;
+	a->v = v;
+	a->h = h;
+	name = xasprintf("%s %s", task_kind_name(kind), v ? v->s->name : h->name);
+	t = graph_add(g, kind, name, fn, a);
+	free(name);
+	task_set_free(t, free);
+	task_set_class(t, CLASS_IO);
+	return t;
+}
+
+static int
+run_graph(struct graph *g)
+{
+	struct sched_opts o = SCHED_OPTS_INIT;
+	int ret;
+
+	o.jobs = cli_jobs();
+	o.io_jobs = SCHED_IO_JOBS;
+	if (graph_check(g) < 0)
+		return -1;
+	ret = sched_run(g, &o);
+	return ret;
+}
+
+/* lower the services to provision -> launch -> wire tasks */
+static struct graph *
+deploy_graph_of(struct run *r)
+{
+	struct deployment *d = r->d;
+	struct graph *g = graph_new();
+	struct task **prov = xcalloc(d->nhosts + 1, sizeof(*prov));
+	struct task **launch = xcalloc(d->nservices + 1, sizeof(*launch));
+	struct task **wire = xcalloc(d->nservices + 1, sizeof(*wire));
+	struct service **rcv;
+	size_t i, j, n;
+
+	for (i = 0; i < d->nhosts; i++) {
+		d->hosts[i]->index = i;
+		prov[i] = add_task(g, TASK_PROVISION, do_provision, r, NULL, d->hosts[i]);
+	}
+	for (i = 0; i < d->nservices; i++) {
+		struct svc *v = &r->svcs[i];
+		launch[i] = add_task(g, TASK_LAUNCH, do_launch, r, v, NULL);
+		task_after(launch[i], prov[v->s->host->index]);
+		if (service_speaks(v->s))
+			wire[i] = add_task(g, TASK_WIRE, do_wire, r, v, NULL);
+	}
+	for (i = 0; i < d->nservices; i++) {
+		struct service *s = d->services[i];
+		n = plan_receivers(r->plan, s, &rcv);
+		for (j = 0; j < n; j++) {
+			size_t k = rcv[j]->index;
+			if (wire[i]) {
+				task_after(wire[i], launch[k]);
+			} else if (service_speaks(rcv[j]) || rcv[j]->ready.kind != READY_NONE) {
+				/* a process needs the address (or readiness) at spawn */
+				task_after(launch[i], launch[k]);
+			}
+		}
+		if (wire[i])
+			task_after(wire[i], launch[i]);
+		free(rcv);
+	}
+	free(prov);
+	free(launch);
+	free(wire);
+	return g;
+}
+
+/* start tasks: a sender starts after a receiver that declares readiness */
+static struct graph *
+start_graph_of(struct run *r)
+{
+	struct deployment *d = r->d;
+	struct graph *g = graph_new();
+	struct task **start = xcalloc(d->nservices + 1, sizeof(*start));
+	struct service **rcv;
+	size_t i, j, n;
+
+	for (i = 0; i < d->nservices; i++)
+		if (service_speaks(d->services[i]) && r->svcs[i].wired && !r->svcs[i].started)
+			start[i] = add_task(g, TASK_START, do_start, r, &r->svcs[i], NULL);
+	for (i = 0; i < d->nservices; i++) {
+		if (!start[i])
+			continue;
+		n = plan_receivers(r->plan, d->services[i], &rcv);
+		for (j = 0; j < n; j++)
+			if (start[rcv[j]->index] && rcv[j]->ready.kind != READY_NONE)
+				task_after(start[i], start[rcv[j]->index]);
+		free(rcv);
+	}
+	free(start);
+	return g;
+}
+
+static int
+state_process_cleanup(const char *kind, const char *id, const cJSON *details)
+{
+	const char *b = json_str(details, "backend");
+	const struct backend *be = backend_find(b ? b : "local");
+
+	(void)kind;
+	if (!be)
+		return error("process '%s': unknown backend '%s'", id, b);
+	return be->cleanup ? be->cleanup(details) : 0;
+}
+
+static char *
+state_process_describe(const char *kind, const char *id, const cJSON *details)
+{
+	long pid = 0;
+
+	(void)kind;
+	json_long(details, "pid", &pid);
+	return xasprintf("process %ld (service %s, %s)", pid, id,
+	                 json_str(details, "command") ? json_str(details, "command") : "?");
+}
+
+static const struct state_kind process_kind = {
+	"process", state_process_cleanup, 0, state_process_describe,
+};
+
+void
+run_register_state_kinds(void)
+{
+	state_register(&process_kind);
+}
+
+int
+run_deploy(struct run *r)
+{
+	struct graph *g;
+	size_t i;
+	int ret;
+
+	if (deploy_validate(r->d) < 0)
+		return -1;
+	for (i = 0; i < r->d->nhosts; i++) {
+		const struct backend *b;
+		if (host_backend(r->d->hosts[i], &b) < 0)
+			return -1;
+	}
+	pthread_mutex_lock(&r->lock);
+	if (!r->plan)
+		r->plan = plan_new(r->d);
+	ret = r->plan ? 0 : -1;
+	pthread_mutex_unlock(&r->lock);
+	if (ret < 0)
+		return -1;
+	/* processes get their input addresses before anything starts */
+	for (i = 0; i < r->d->nservices; i++)
+		if (!service_speaks(r->d->services[i]) &&
+		    plan_bind_process(r->plan, r->d->services[i]) < 0)
+			return -1;
+	if (!r->state) {
+		run_register_state_kinds();
+		r->state = state_open(r->d->dir);
+		if (!r->state)
+			return -1;
+	}
+	g = deploy_graph_of(r);
+	r->deploying = 1;
+	ret = run_graph(g);
+	r->deploying = 0;
+	graph_free(g);
+	if (ret < 0 || run_cancelled(r))
+		return -1;
+	if (r->defer_start)
+		return 0;
+	return run_start(r);
+}
+
+int
+run_start(struct run *r)
+{
+	struct graph *g;
+	int ret;
+
+	if (!r->plan)
+		return error("the run was not deployed: call deploy() first");
+	g = start_graph_of(r);
+	ret = run_graph(g);
+	graph_free(g);
+	return ret < 0 || run_cancelled(r) ? -1 : 0;
+}
+
+int
+run_wait(struct run *r)
+{
+	int ret;
+
+	pthread_mutex_lock(&r->lock);
+	while (!all_exited(r))
+		pthread_cond_wait(&r->cond, &r->lock);
+	ret = r->failed || atomic_load(&r->cancel) > 0 ? -1 : 0;
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}
+
+int
+run_stop_service(struct run *r, struct service *s)
+{
+	struct svc *v = s->runtime;
+
+	if (!v || v->run != r)
+		return error("service '%s' is not part of this run", s->name);
+	pthread_mutex_lock(&r->lock);
+	stop_begin(r, v);
+	while (v->launched && !v->exited)
+		pthread_cond_wait(&r->cond, &r->lock);
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+int
+run_wait_service(struct run *r, struct service *s, int *status)
+{
+	struct svc *v = s->runtime;
+
+	if (!v || v->run != r)
+		return error("service '%s' is not part of this run", s->name);
+	pthread_mutex_lock(&r->lock);
+	if (!v->launched) {
+		pthread_mutex_unlock(&r->lock);
+		return error("service '%s' was never launched", s->name);
+	}
+	while (!v->exited)
+		pthread_cond_wait(&r->cond, &r->lock);
+	*status = v->status;
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+int
+run_terminate_host(struct run *r, struct host *h)
+{
+	size_t i;
+
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < r->d->nservices; i++)
+		if (r->svcs[i].s->host == h)
+			stop_begin(r, &r->svcs[i]);
+	for (i = 0; i < r->d->nservices; i++)
+		while (r->svcs[i].s->host == h && r->svcs[i].launched && !r->svcs[i].exited)
+			pthread_cond_wait(&r->cond, &r->lock);
+	pthread_mutex_unlock(&r->lock);
+	return host_terminate(h);
+}
+
+int
+run_finish(struct run *r)
+{
+	size_t i;
+	int ret, k;
+
+	if (!r)
+		return -1;
+	pthread_mutex_lock(&r->lock);
+	stop_all(r, 0);
+	r->quit = 1;
+	pthread_mutex_unlock(&r->lock);
+	wake(r);
+	if (r->sup_running)
+		pthread_join(r->sup, NULL);
+	ret = r->failed || atomic_load(&r->cancel) > 0 ? -1 : 0;
+	for (i = 0; i < r->d->nservices; i++) {
+		struct svc *v = &r->svcs[i];
+
+		if (v->launched)
+			host_release(v->s->host, &v->sp);
+		for (k = LOG_STDOUT; k <= LOG_STDERR; k++) {
+			if (!v->logs[k])
+				continue;
+			log_stream_close(v->logs[k]);
+			logs_attach(v->s, k, NULL);
+			log_stream_free(v->logs[k]);
+		}
+		if (v->have_re)
+			regfree(&v->re);
+		buf_release(&v->outline);
+		buf_release(&v->ctlline);
+		free(v->reply);
+		free(v->record);
+		cJSON_Delete(v->start_map);
+		v->s->runtime = NULL;
+	}
+	for (i = 0; i < r->d->nhosts; i++)
+		if (host_caps(r->d->hosts[i]) & BACKEND_MACHINES)
+			host_terminate(r->d->hosts[i]);
+	if (r->state)
+		state_close(r->state);
+	plan_free(r->plan);
+	close(r->wake[0]);
+	close(r->wake[1]);
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->cond);
+	pthread_mutex_destroy(&r->out_lock);
+	free(r->svcs);
+	free(r->dir);
+	free(r->id);
+	free(r);
+	fflush(stdout);
+	return ret;
+}
+
+static void
+print_argv(FILE *out, char **argv, size_t n)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i)
+			buf_addch(&b, ' ');
+		str_shell_quote(&b, argv[i]);
+	}
+	fputs(buf_str(&b), out);
+	buf_release(&b);
+}
+
+int
+run_plan(struct deployment *d, FILE *out)
+{
+	struct plan *p;
+	size_t i;
+
+	if (deploy_validate(d) < 0)
+		return -1;
+	p = plan_new(d);
+	if (!p)
+		return -1;
+	for (i = 0; i < d->nservices; i++) {
+		struct service *s = d->services[i];
+		const struct backend *b;
+
+		if (host_backend(s->host, &b) < 0) {
+			plan_free(p);
+			return -1;
+		}
+		fprintf(out, "launch %s on %s (%s, %s): ", s->name, s->host->name, b->name,
+		        s->kind == SERVICE_PROCESS ? "process" :
+		        service_has_control(s) ? "control channel" : "stdin/stdout protocol");
+		if (s->nstandin)
+			print_argv(out, s->standin, s->nstandin);
+		else if (s->kind == SERVICE_PROCESS)
+			print_argv(out, s->argv, s->argc);
+		else
+			fputs(s->src ? s->src : "?", out);
+		if (s->kind != SERVICE_PROCESS && s->argc) {
+			fputc(' ', out);
+			print_argv(out, s->argv, s->argc);
+		}
+		fputc('\n', out);
+	}
+	plan_print(p, out);
+	plan_free(p);
+	return 0;
+}
+
+/* hydro run FILE.json */
+
+static struct run *signal_run;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	if (signal_run)
+		run_cancel(signal_run);
+}
+
+int
+run_file(const char *path)
+{
+	struct sigaction sa, old_int, old_term;
+	struct deployment *d;
+	struct run *r;
+	int ret;
+
+	d = deploy_load(path);
+	if (!d)
+		return -1;
+	r = run_new(d, MODE_RUN);
+	if (!r) {
+		deployment_free(d);
+		return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	signal_run = r;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	ret = run_deploy(r);
+	if (ret == 0)
+		ret = run_wait(r);
+	if (ret < 0 && run_cancelled(r) && !r->failed)
+		note("interrupted: stopping every service");
+	if (run_finish(r) < 0)
+		ret = -1;
+	signal_run = NULL;
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	deployment_free(d);
+	return ret;
+}

@@ -1,0 +1,92 @@
+/*
+ * run: one deployment, running.
+ *
+ * A run lowers a deployment's services to tasks (provision -> launch -> wire
+ * -> start, graph.h), runs them with the scheduler, then supervises the
+ * services until they have all exited or the run is cancelled.  One
+ * supervisor thread per run owns every service's streams: it splits stdout
+ * and stderr into log lines (logs.h), hands the port protocol's answers
+ * (ready:, ack start) to the task waiting for them, notices exits, and stops
+ * the others when a service dies that may not.
+ *
+ * Every run_* call is thread-safe against the others and against the
+ * supervisor, so that a config script may drive a run from worker threads;
+ * the blocking calls are meant for such threads.  run_cancel() alone is also
+ * async-signal-safe (Ctrl-C).
+ *
+ * Everything a run creates lives in .hydro/runs/<id>/ beside the config
+ * (logs/, sockets/) and is recorded in the state file before it is created.
+ */
+#ifndef HYDRO_RUN_H
+#define HYDRO_RUN_H
+
+#include <stdio.h>
+
+#include "cli.h"
+#include "deploy.h"
+
+struct run;
+
+/* settings of a run; run_new() fills them from the defaults and the
+ * environment (HYDRO_READY_TIMEOUT, HYDRO_START_TIMEOUT, in seconds) */
+struct run_options {
+	double ready_timeout;	/* launch: seconds to wait for "ready:" (60) */
+	double start_timeout;	/* start: seconds to wait for "ack start" (60) */
+	double stop_timeout;	/* default when a service sets none: "stop" to
+				 * SIGTERM, and SIGTERM to SIGKILL (5) */
+	int echo;		/* print service logs on hydro's stdout/stderr (1) */
+	int prefix;		/* prefix them with "service | " (cli->log_prefix) */
+};
+
+/* a new run of d (which must outlive it) in .hydro/runs/<id>/ beside the
+ * config; NULL with the error reported if the run directory cannot be made */
+struct run *run_new(struct deployment *d, enum run_mode mode);
+/* the run's settings, to change before run_deploy() */
+struct run_options *run_options(struct run *r);
+/* the run's directory (absolute) and id */
+const char *run_dir(const struct run *r);
+const char *run_id(const struct run *r);
+
+/* provision, launch, wire, and start (unless run_defer_start()) every
+ * service; -1 with the first failure reported, the rest left running until
+ * run_finish() (a cancelled run also returns -1) */
+int run_deploy(struct run *r);
+/* make run_deploy() stop after wire; run_start() starts */
+void run_defer_start(struct run *r);
+/* send start to every wired service and wait for each to acknowledge */
+int run_start(struct run *r);
+/* supervise until every service has exited or the run was cancelled; 0 if
+ * every service that may not die ended with status 0 or by our own stop */
+int run_wait(struct run *r);
+
+/* stop a service: "stop" on its control channel, SIGTERM after its
+ * stop_timeout, SIGKILL after another; returns when it has exited */
+int run_stop_service(struct run *r, struct service *s);
+/* wait for a service to exit; *status as the shell gives it (128+n for a
+ * signal n); -1 if it was never launched */
+int run_wait_service(struct run *r, struct service *s, int *status);
+/* stop every service on h, then release the machine (backend terminate) */
+int run_terminate_host(struct run *r, struct host *h);
+
+/* cancel the run: stop everything cleanly; a second call forces (SIGKILL).
+ * Thread-safe and async-signal-safe */
+void run_cancel(struct run *r);
+/* whether the run was cancelled */
+int run_cancelled(const struct run *r);
+
+/* stop every service (unless cli->keep), remove what the run created, free
+ * the run; the status of the run (0 or -1) */
+int run_finish(struct run *r);
+
+/* print what a run of d would launch and wire, one line each, without
+ * running anything (hydro plan); -1 if the wiring is invalid */
+int run_plan(struct deployment *d, FILE *out);
+
+/* make the "process" records of the state file known, so that hydro down
+ * can remove what a crashed run left (run_deploy() does it too) */
+void run_register_state_kinds(void);
+
+/* hydro run FILE.json: load, deploy, supervise, finish; the exit status */
+int run_file(const char *path);
+
+#endif

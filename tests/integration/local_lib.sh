@@ -1,0 +1,44 @@
+# Shared by the local_*.sh tests: a private copy of the protocol node (so that
+# pgrep finds only this test's processes), a config directory, and checks
+# that a run left nothing behind.
+NODE=$T_TMP/node
+cp "$BUILD/tests/progs/node" "$NODE" || { echo "not ok - $T_FILE: no tests/progs/node"; exit 1; }
+W=$T_TMP/w
+mkdir -p "$W"
+: >"$W/x.hf"
+PORTS_IO='[{"name": "in", "dir": "input"}, {"name": "out", "dir": "output"}]'
+TMPDIR=$T_TMP
+export TMPDIR
+
+# the live (not zombie) processes running this test's node or sleeping for it
+l_live() {
+	for p in $(pgrep -f "$T_TMP/" 2>/dev/null); do
+		s=$(ps -o stat= -p "$p" 2>/dev/null) || continue
+		case $s in Z*) ;; *) echo "$p" ;; esac
+	done
+}
+
+l_kill_all() {
+	for p in $(pgrep -f "$T_TMP/" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+}
+t_on_exit l_kill_all
+
+# no process left, and no record of one in the state file
+l_expect_clean() {
+	left=$(l_live)
+	[ -z "$left" ] || { t_fail "$1: processes left: $(ps -o pid,stat,args -p $(echo $left | tr ' ' ,))"; l_kill_all; }
+	if [ -f "$W/.hydro/state.json" ] && grep -q '"kind":.*"process"' "$W/.hydro/state.json"; then
+		t_fail "$1: the state file still records processes"
+		rm -f "$W/.hydro/state.json"
+	fi
+}
+
+# wait up to $2 tenths of a second for a command to succeed
+l_wait() {
+	n=0
+	while ! eval "$1" >/dev/null 2>&1; do
+		n=$((n + 1))
+		[ $n -gt "$2" ] && return 1
+		sleep 0.1
+	done
+}

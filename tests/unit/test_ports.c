@@ -1,0 +1,228 @@
+/* Unit tests of ports: the wiring plan and the protocol's JSON shapes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "deploy.h"
+#include "error.h"
+#include "json.h"
+#include "ports.h"
+#include "str.h"
+#include "test.h"
+
+static void
+quiet(enum error_level level, const char *msg, void *arg)
+{
+	(void)level, (void)msg, (void)arg;
+}
+
+static int
+json_is(cJSON *j, const char *want)
+{
+	char *got = json_print(j);
+	int ok = !strcmp(got, want);
+
+	if (!ok)
+		fprintf(stderr, "# got  %s\n# want %s\n", got, want);
+	free(got);
+	cJSON_Delete(j);
+	return ok;
+}
+
+static struct port *
+port(struct deployment *d, const char *svc, const char *name)
+{
+	return service_port(deploy_find_service(d, svc), name);
+}
+
+/* HYDRO-DEPLOY.md's example, all on this machine: crates P, Q, A, B, C, D */
+static struct deployment *
+crates(void)
+{
+	struct deployment *d = deployment_new("/tmp", "test.json");
+	struct host *h = deploy_add_host(d, "box", "local");
+	const char *names[] = { "p", "q", "a", "b", "c", "d" };
+	struct connection *c;
+	size_t i;
+
+	for (i = 0; i < 6; i++)
+		deploy_add_service(d, names[i], SERVICE_CRATE, h, "/tmp");
+	deploy_connect(d, port(d, "q", "o"), port(d, "p", "in1"));
+	c = deploy_connect(d, port(d, "p", "out"), port(d, "a", "inp"));
+	c->key = 0;
+	c = deploy_connect(d, port(d, "p", "out"), port(d, "b", "inp"));
+	c->key = 1;
+	c = deploy_connect(d, port(d, "c", "x"), port(d, "p", "fanin"));
+	c->merge = 1;
+	c = deploy_connect(d, port(d, "d", "y"), port(d, "p", "fanin"));
+	c->merge = 1;
+	c->tag = 7;
+	return d;
+}
+
+TEST(crate_shapes)
+{
+	struct deployment *d = crates();
+	struct plan *p = plan_new(d);
+	struct service *P = deploy_find_service(d, "p");
+
+	REQUIRE(p);
+	CHECK(json_is(plan_init_config(p, P),
+	              "[{\"in1\":\"UnixSocket\",\"fanin\":{\"Merge\":[\"UnixSocket\","
+	              "{\"Tagged\":[\"UnixSocket\",7]}]}},null]"));
+	CHECK(json_is(plan_init_config(p, deploy_find_service(d, "q")), "[{},null]"));
+	/* senders cannot be told before the receivers answered */
+	error_set_reporter(quiet, NULL);
+	CHECK(plan_start_map(p, deploy_find_service(d, "c")) == NULL);
+	CHECK(strstr(error_last(), "'p.fanin' has no address yet") != NULL);
+	/* a wrong answer is an error naming the service and the port */
+	CHECK_INT(plan_ready(p, P, "{\"in1\":{\"UnixSocket\":\"/s/in1\"}}"), -1);
+	CHECK(strstr(error_last(), "without its port 'fanin'") != NULL);
+	CHECK_INT(plan_ready(p, P, "{\"in1\":{\"UnixSocket\":\"/s/in1\"},"
+	                     "\"fanin\":{\"Merge\":[{\"UnixSocket\":\"/s/f0\"}]}}"), -1);
+	CHECK(strstr(error_last(), "not a Merge of 2") != NULL);
+	CHECK_INT(plan_ready(p, P, "{\"in1\": [1,"), -1);
+	CHECK(strstr(error_last(), "malformed JSON") != NULL);
+	error_set_reporter(NULL, NULL);
+	CHECK_INT(plan_ready(p, P, "{\"in1\":{\"UnixSocket\":\"/s/in1\"},\"fanin\":{\"Merge\":"
+	                     "[{\"UnixSocket\":\"/s/f0\"},{\"Tagged\":[{\"TcpPort\":"
+	                     "\"127.0.0.1:40125\"},7]}]}}"), 0);
+	CHECK_STR(plan_address(p, port(d, "p", "in1")), "unix:/s/in1");
+	CHECK(json_is(plan_start_map(p, deploy_find_service(d, "q")),
+	              "{\"o\":{\"UnixSocket\":\"/s/in1\"}}"));
+	CHECK(json_is(plan_start_map(p, deploy_find_service(d, "c")),
+	              "{\"x\":{\"UnixSocket\":\"/s/f0\"}}"));
+	/* the tag is unwrapped for the sender */
+	CHECK(json_is(plan_start_map(p, deploy_find_service(d, "d")),
+	              "{\"y\":{\"TcpPort\":\"127.0.0.1:40125\"}}"));
+	CHECK_INT(plan_ready(p, deploy_find_service(d, "a"), "{\"inp\":{\"TcpPort\":"
+	                     "\"10.0.0.2:41000\"}}"), 0);
+	/* the 2025 encoding of TcpPort is accepted too */
+	CHECK_INT(plan_ready(p, deploy_find_service(d, "b"), "{\"inp\":{\"TcpPort\":"
+	                     "[\"10.0.0.3\",42000]}}"), 0);
+	CHECK(json_is(plan_start_map(p, P),
+	              "{\"out\":{\"Demux\":{\"0\":{\"TcpPort\":\"10.0.0.2:41000\"},"
+	              "\"1\":{\"TcpPort\":[\"10.0.0.3\",42000]}}}}"));
+	CHECK_STR(plan_address(p, port(d, "b", "inp")), "10.0.0.3:42000");
+	plan_free(p);
+	deployment_free(d);
+}
+
+TEST(crate_errors_name_both_ends)
+{
+	struct deployment *d = deployment_new("/tmp", "test.json");
+	struct host *h = deploy_add_host(d, "box", "local");
+	struct service *a = deploy_add_service(d, "a", SERVICE_CRATE, h, "/tmp");
+	struct service *b = deploy_add_service(d, "b", SERVICE_CRATE, h, "/tmp");
+	struct service *c = deploy_add_service(d, "c", SERVICE_CRATE, h, "/tmp");
+
+	deploy_connect(d, service_port(a, "o"), service_port(c, "i"));
+	deploy_connect(d, service_port(b, "o"), service_port(c, "i"));
+	deploy_connect(d, service_port(a, "o2"), service_port(b, "i"));
+	deploy_connect(d, service_port(a, "o2"), service_port(c, "i2"));
+	error_set_reporter(quiet, NULL);
+	CHECK(plan_new(d) == NULL);
+	error_set_reporter(NULL, NULL);
+	/* the last error: fan-out without keys */
+	CHECK(strstr(error_last(), "'a.o2' sends to 2 inputs") != NULL);
+	deployment_free(d);
+}
+
+/* hydro's own semantics: broadcast, fan-in, reply addresses */
+TEST(hydroflow_shapes)
+{
+	struct deployment *d = deployment_new("/tmp", "test.json");
+	struct host *h = deploy_add_host(d, "box", "local");
+	struct service *srv = deploy_add_service(d, "server", SERVICE_HYDROFLOW, h, "/tmp/s.hf");
+	struct service *cli1 = deploy_add_service(d, "client", SERVICE_HYDROFLOW, h, "/tmp/c.hf");
+	struct service *src = deploy_add_service(d, "src", SERVICE_HYDROFLOW, h, "/tmp/x.hf");
+	struct service *k1 = deploy_add_service(d, "k1", SERVICE_HYDROFLOW, h, "/tmp/x.hf");
+	struct service *k2 = deploy_add_service(d, "k2", SERVICE_HYDROFLOW, h, "/tmp/x.hf");
+	struct plan *p;
+
+	service_declare_port(srv, "inbound", PORT_INPUT, "(EchoMsg, SocketAddr)");
+	service_declare_port(srv, "outbound", PORT_OUTPUT, "(EchoMsg, SocketAddr)");
+	service_declare_port(cli1, "inbound", PORT_INPUT, "(EchoMsg, SocketAddr)");
+	service_declare_port(cli1, "outbound", PORT_OUTPUT, "(EchoMsg, SocketAddr)");
+	service_declare_port(src, "out", PORT_OUTPUT, "u64");
+	service_declare_port(k1, "in", PORT_INPUT, "u64");
+	service_declare_port(k2, "in", PORT_INPUT, "u64");
+	service_declare_port(k2, "unused", PORT_INPUT, "u64");
+	deploy_connect(d, service_port(cli1, "outbound"), service_port(srv, "inbound"));
+	deploy_connect(d, service_port(srv, "outbound"), service_port(cli1, "inbound"));
+	deploy_connect(d, service_port(src, "out"), service_port(k1, "in"));
+	deploy_connect(d, service_port(src, "out"), service_port(k2, "in"));
+	p = plan_new(d);
+	REQUIRE(p);
+	/* reply ports: TCP, one tagged slot per sender, the tag its index */
+	CHECK(json_is(plan_init_config(p, srv),
+	              "[{\"inbound\":{\"Merge\":[{\"Tagged\":[{\"TcpPort\":\"127.0.0.1\"},1]}]}},"
+	              "\"{\\\"service\\\":\\\"server\\\",\\\"index\\\":0,\\\"peers\\\":"
+	              "{\\\"1\\\":\\\"client\\\"},\\\"senders\\\":{\\\"inbound\\\":1}}\"]"));
+	CHECK(json_is(plan_init_config(p, k2),
+	              "[{\"in\":\"UnixSocket\",\"unused\":\"Null\"},\"{\\\"service\\\":"
+	              "\\\"k2\\\",\\\"index\\\":4,\\\"peers\\\":{\\\"2\\\":\\\"src\\\"},\\\"senders\\\":{\\\"in\\\":1,\\\"unused\\\":0}}\"]"));
+	CHECK_INT(plan_ready(p, cli1, "{\"inbound\":{\"Merge\":[{\"Tagged\":[{\"TcpPort\":"
+	                     "\"127.0.0.1:5001\"},0]}]}}"), 0);
+	CHECK_INT(plan_ready(p, k1, "{\"in\":{\"UnixSocket\":\"/t/1/socket\"}}"), 0);
+	CHECK_INT(plan_ready(p, k2, "{\"in\":{\"UnixSocket\":\"/t/2/socket\"},\"unused\":\"Null\"}"), 0);
+	/* the server's reply output: keyed by the receiving service */
+	CHECK(json_is(plan_start_map(p, srv),
+	              "{\"outbound\":{\"Demux\":{\"1\":{\"TcpPort\":\"127.0.0.1:5001\"}}}}"));
+	/* broadcast: a Demux of every receiver */
+	CHECK(json_is(plan_start_map(p, src),
+	              "{\"out\":{\"Demux\":{\"0\":{\"UnixSocket\":\"/t/1/socket\"},"
+	              "\"1\":{\"UnixSocket\":\"/t/2/socket\"}}}}"));
+	plan_free(p);
+	deployment_free(d);
+}
+
+TEST(process_env)
+{
+	struct deployment *d = deployment_new("/tmp", "test.json");
+	struct host *h = deploy_add_host(d, "box", "local");
+	struct service *a = deploy_add_service(d, "a", SERVICE_PROCESS, h, NULL);
+	struct service *b = deploy_add_service(d, "b", SERVICE_HYDROFLOW, h, "/tmp/b.hf");
+	struct service *c = deploy_add_service(d, "c", SERVICE_PROCESS, h, NULL);
+	struct plan *p;
+	char **env;
+
+	service_add_arg(a, "true");
+	service_add_arg(c, "true");
+	service_declare_port(a, "in", PORT_INPUT, NULL);
+	service_declare_port(a, "out-put", PORT_OUTPUT, NULL);
+	service_declare_port(b, "in", PORT_INPUT, NULL);
+	service_declare_port(c, "in", PORT_INPUT, NULL);
+	deploy_connect(d, service_port(a, "out-put"), service_port(b, "in"));
+	deploy_connect(d, service_port(a, "out-put"), service_port(c, "in"));
+	p = plan_new(d);
+	REQUIRE(p);
+	/* a process's peer binds TCP */
+	CHECK(json_is(plan_init_config(p, b),
+	              "[{\"in\":{\"TcpPort\":\"127.0.0.1\"}},\"{\\\"service\\\":\\\"b\\\","
+	              "\\\"index\\\":1,\\\"peers\\\":{\\\"0\\\":\\\"a\\\"},\\\"senders\\\":{\\\"in\\\":1}}\"]"));
+	CHECK_INT(plan_bind_process(p, a), 0);
+	CHECK_INT(plan_bind_process(p, c), 0);
+	CHECK(str_starts(plan_address(p, service_port(a, "in")), "127.0.0.1:"));
+	error_set_reporter(quiet, NULL);
+	CHECK(plan_env(p, a) == NULL);
+	error_set_reporter(NULL, NULL);
+	CHECK_INT(plan_ready(p, b, "{\"in\":{\"TcpPort\":\"127.0.0.1:7000\"}}"), 0);
+	env = plan_env(p, a);
+	REQUIRE(env);
+	CHECK(str_starts(env[0], "HYDRO_PORT_IN=127.0.0.1:"));
+	CHECK(str_starts(env[1], "HYDRO_PORT_OUT_PUT=127.0.0.1:7000,127.0.0.1:"));
+	CHECK(env[2] == NULL);
+	str_free_list(env);
+	plan_free(p);
+	deployment_free(d);
+}
+
+int
+main(void)
+{
+	RUN(crate_shapes);
+	RUN(crate_errors_name_both_ends);
+	RUN(hydroflow_shapes);
+	RUN(process_env);
+	return TEST_EXIT();
+}

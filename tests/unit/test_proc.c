@@ -1,0 +1,214 @@
+/* Unit tests of proc: start, streams, exit statuses, exec errors. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "proc.h"
+#include "test.h"
+
+static char *sh_argv[] = { "sh", "-c", NULL, NULL };
+
+static void
+quiet(enum error_level level, const char *msg, void *arg)
+{
+	(void)level, (void)msg, (void)arg;
+}
+
+static ssize_t
+read_all(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < cap - 1 && (r = read(fd, buf + n, cap - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
+/* processes of group pgid that are not zombies */
+static int
+live_in_group(pid_t pgid)
+{
+	struct dirent *de;
+	DIR *dir = opendir("/proc");
+	int n = 0;
+
+	while (dir && (de = readdir(dir))) {
+		char path[300], buf[512], *rp, state;
+		long pg;
+		FILE *f;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		if (fgets(buf, sizeof(buf), f) && (rp = strrchr(buf, ')')) &&
+		    sscanf(rp + 1, " %c %*d %ld", &state, &pg) == 2 &&
+		    pg == pgid && state != 'Z')
+			n++;
+		fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	return n;
+}
+
+TEST(exit_codes)
+{
+	struct proc p = PROC_INIT;
+
+	sh_argv[2] = "exit 7";
+	p.argv = sh_argv;
+	REQUIRE(proc_start(&p) == 0);
+	CHECK_INT(proc_finish(&p), 7);
+}
+
+TEST(signal_is_128_plus_n)
+{
+	struct proc p = PROC_INIT;
+
+	sh_argv[2] = "kill -TERM $$; sleep 5";
+	p.argv = sh_argv;
+	REQUIRE(proc_start(&p) == 0);
+	CHECK_INT(proc_finish(&p), 128 + SIGTERM);
+}
+
+TEST(pipes_and_env)
+{
+	struct proc p = PROC_INIT;
+	char *env[] = { "HYDRO_TEST_X=hello", "HOME", NULL };
+	char buf[256];
+
+	sh_argv[2] = "read line; echo \"$line $HYDRO_TEST_X ${HOME:-unset}\"; echo err >&2; pwd";
+	p.argv = sh_argv;
+	p.env = env;
+	p.dir = "/";
+	p.in = p.out = p.err = PROC_PIPE;
+	REQUIRE(proc_start(&p) == 0);
+	CHECK(write(p.in_fd, "abc\n", 4) == 4);
+	close(p.in_fd);
+	p.in_fd = -1;
+	read_all(p.out_fd, buf, sizeof(buf));
+	CHECK_STR(buf, "abc hello unset\n/\n");
+	read_all(p.err_fd, buf, sizeof(buf));
+	CHECK_STR(buf, "err\n");
+	CHECK_INT(proc_finish(&p), 0);
+}
+
+TEST(exec_error_reported)
+{
+	struct proc p = PROC_INIT;
+	char *argv[] = { "/nonexistent/program", NULL };
+	char *argv2[] = { "no-such-program-hydro", NULL };
+
+	error_set_reporter(quiet, NULL);
+	p.argv = argv;
+	CHECK_INT(proc_start(&p), -1);
+	CHECK(strstr(error_last(), "cannot run '/nonexistent/program'") != NULL);
+	CHECK(strstr(error_last(), "No such file") != NULL);
+	p.argv = argv2;
+	CHECK_INT(proc_start(&p), -1);
+	CHECK(strstr(error_last(), "not found in PATH") != NULL);
+	sh_argv[2] = "true";
+	p.argv = sh_argv;
+	p.dir = "/nonexistent-dir";
+	CHECK_INT(proc_start(&p), -1);
+	CHECK(strstr(error_last(), "cannot change to '/nonexistent-dir'") != NULL);
+	error_set_reporter(NULL, NULL);
+}
+
+TEST(control_channel)
+{
+	struct proc p = PROC_INIT;
+	char buf[64];
+
+	sh_argv[2] = "echo \"fd=$HYDRO_CONTROL_FD\" >&3; read x <&3; echo \"got $x\" >&3";
+	p.argv = sh_argv;
+	p.flags = PROC_CONTROL | PROC_PGROUP | PROC_PDEATHSIG;
+	REQUIRE(proc_start(&p) == 0);
+	REQUIRE(p.ctl_fd >= 0);
+	CHECK(read(p.ctl_fd, buf, 5) == 5);
+	buf[5] = '\0';
+	CHECK_STR(buf, "fd=3\n");
+	CHECK(write(p.ctl_fd, "stop\n", 5) == 5);
+	shutdown(p.ctl_fd, SHUT_WR);
+	read_all(p.ctl_fd, buf, sizeof(buf));
+	CHECK_STR(buf, "got stop\n");
+	CHECK(getpgid(p.pid) == p.pid);
+	CHECK_INT(proc_finish(&p), 0);
+}
+
+TEST(pidfd_and_group_signal)
+{
+	struct proc p = PROC_INIT;
+	struct pollfd pfd;
+	int st = -1;
+
+	sh_argv[2] = "sleep 30 & wait";
+	p.argv = sh_argv;
+	p.flags = PROC_PGROUP | PROC_PDEATHSIG;
+	REQUIRE(proc_start(&p) == 0);
+	REQUIRE(p.pidfd >= 0);
+	pfd.fd = p.pidfd;
+	pfd.events = POLLIN;
+	CHECK_INT(poll(&pfd, 1, 50), 0);
+	CHECK_INT(proc_poll(&p, &st), 0);
+	CHECK_INT(proc_signal(&p, SIGKILL), 0);
+	CHECK_INT(poll(&pfd, 1, 5000), 1);
+	CHECK_INT(proc_poll(&p, &st), 1);
+	CHECK_INT(st, 128 + SIGKILL);
+	/* the group went too: nothing alive left in it (zombies wait for init) */
+	usleep(50000);
+	CHECK_INT(live_in_group(p.pid < 0 ? -p.pid : p.pid), 0);
+	proc_close(&p);
+}
+
+/* a child forked for a thread that then exits must live on */
+static void *
+start_in_thread(void *arg)
+{
+	struct proc *p = arg;
+
+	sh_argv[2] = "sleep 0.3; exit 3";
+	p->argv = sh_argv;
+	p->flags = PROC_PGROUP | PROC_PDEATHSIG;
+	if (proc_start(p) < 0)
+		p->pid = 0;
+	return NULL;
+}
+
+TEST(pdeathsig_survives_thread_exit)
+{
+	struct proc p = PROC_INIT;
+	pthread_t t;
+
+	REQUIRE(pthread_create(&t, NULL, start_in_thread, &p) == 0);
+	pthread_join(t, NULL);
+	REQUIRE(p.pid > 0);
+	CHECK_INT(proc_finish(&p), 3);
+}
+
+int
+main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	RUN(exit_codes);
+	RUN(signal_is_128_plus_n);
+	RUN(pipes_and_env);
+	RUN(exec_error_reported);
+	RUN(control_channel);
+	RUN(pidfd_and_group_signal);
+	RUN(pdeathsig_survives_thread_exit);
+	return TEST_EXIT();
+}
