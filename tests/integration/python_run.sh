@@ -54,6 +54,14 @@ for at in 1 2 3 5 6; do
 	t_end
 done
 
+t_case "cancelling the task that awaits deploy() cancels the deployment"
+t_run timeout 60 "$HYDRO" -C "$W" run -D at=7 -D mark="$MARK" fail.hydro.py
+t_expect_rc 0
+t_expect_out "deploy cancelled after 1 s"
+sleep 0.2
+[ -z "$(py_running "$MARK")" ] || t_fail "services left running"
+t_end
+
 t_case "the script ending normally leaves nothing running"
 t_run timeout 60 "$HYDRO" -C "$W" run -D at=0 -D mark="$MARK" fail.hydro.py
 t_expect_rc 0

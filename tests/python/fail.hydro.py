@@ -1,5 +1,6 @@
 """Raise at one point of a script (-D at=N); every service must be gone after."""
 import asyncio
+import time
 
 import hydro
 
@@ -15,6 +16,17 @@ async def main() -> None:
                   on=host, name="b")
     if at == 1:
         raise RuntimeError("before deploy")
+    if at == 7:
+        # a service that never gets ready: cancelling the awaiting task
+        # cancels the deployment's work, and the script goes on
+        d.Process(cmd=["sh", "-c", "exec sleep 300", MARK], on=host, name="slow",
+                  ready={"log": "never printed"})
+        t0 = time.monotonic()
+        try:
+            await asyncio.wait_for(d.deploy(), 1.0)
+        except asyncio.TimeoutError:
+            print("deploy cancelled after %.0f s" % (time.monotonic() - t0), flush=True)
+        return
     await d.deploy()
     if at == 2:
         raise RuntimeError("after deploy")
