@@ -102,8 +102,10 @@ op_thread(void *arg)
 		op->ret = run_start(op->r);
 		break;
 	case OP_STOP:
+		/* stopped: its status is there at once */
 		op->ret = run_stop_service(op->r, op->svc);
-		op->status = 0;
+		if (op->ret == 0 && run_wait_service(op->r, op->svc, &op->status) < 0)
+			op->status = -1;
 		break;
 	case OP_WAIT:
 		op->ret = run_wait_service(op->r, op->svc, &op->status);

@@ -633,7 +633,7 @@ class Service:
         where = _where()
         live: _hydro.Run = run
         code = await _core(lambda done: live.stop_service(self.name, done), None, where)
-        if isinstance(code, int):
+        if isinstance(code, int) and code >= 0:
             self._exit_code = code
 
     async def wait(self) -> int:

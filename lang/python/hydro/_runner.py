@@ -60,10 +60,11 @@ def _report_exception(exc: BaseException) -> None:
     sys.stdout.flush()
     msg = str(exc)
     if isinstance(exc, Error):
-        # the message names the script line already; no frame of the
-        # script's: the summary alone says it
+        # the message names the script line already; with no frame of the
+        # script's, the summary alone says it all, else its first line
         if te.stack:
             sys.stderr.write("".join(te.format()))
+            msg = msg.split("\n", 1)[0]
         _hydro.report("error", msg)
         return
     sys.stderr.write("".join(te.format()))
@@ -73,7 +74,7 @@ def _report_exception(exc: BaseException) -> None:
     name = type(exc).__qualname__
     if type(exc).__module__ not in ("builtins", "__main__"):
         name = "%s.%s" % (type(exc).__module__, name)
-    text = "%s: %s" % (name, msg) if msg else name
+    text = "%s: %s" % (name, msg.split("\n", 1)[0]) if msg else name
     if frames:
         text = "%s:%d: %s" % (_display(frames[-1].filename), frames[-1].lineno or 0, text)
     _hydro.report("error", text)
