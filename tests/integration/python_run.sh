@@ -23,6 +23,17 @@ t_expect_rc 0
 [ -z "$(py_running "$W/standin.py")" ] || t_fail "stand-ins still running after the script"
 t_end
 
+t_case "the typed example: deploy(start=False), start(), wait(), stop(), terminate()"
+cp "$TOP/tests/python/typed.hydro.py" "$W/typed.hydro.py"
+sed -i "s|^STANDIN = .*|STANDIN = '$W/standin.py'|" "$W/typed.hydro.py"
+t_run timeout 60 "$HYDRO" -C "$W" run -D pings=3 typed.hydro.py
+t_expect_rc 0
+t_expect_out "echo: ping 3"
+t_expect_out "reader exited with 0 0"
+t_expect_out "reader: hello"
+[ -z "$(py_running "$W/standin.py")" ] || t_fail "stand-ins still running after the script"
+t_end
+
 t_case "stdout() called late still starts at the first line"
 t_run timeout 60 "$HYDRO" -C "$W" run -D case=late logs.hydro.py
 t_expect_rc 0
