@@ -352,6 +352,12 @@ state_add(struct state *st, const char *kind, const char *id, cJSON *details)
 	r->status = xstrdup("creating");
 	r->details = details;
 	ret = save(st, is_durable(kind));
+	if (ret < 0) {
+		/* not on disk: the caller will not create it, so forget it */
+		record_release(r);
+		memmove(r, r + 1, (size_t)(st->recs + st->nrecs - r - 1) * sizeof(*r));
+		st->nrecs--;
+	}
 	pthread_mutex_unlock(&st->mu);
 	return ret;
 }

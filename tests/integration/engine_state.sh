@@ -100,4 +100,10 @@ t_expect_out "nothing to remove"
 [ ! -d "$T_TMP/empty/.hydro" ] || t_fail "down created .hydro"
 t_end
 
+t_case "down of a path that does not exist says so"
+t_run "$HYDRO" down "$T_TMP/nowhere"
+t_expect_rc 1
+t_expect_err "cannot find '$T_TMP/nowhere'"
+t_end
+
 t_done
