@@ -32,7 +32,8 @@ t_on_exit kill_marked
 wait_recorded() {
 	i=0
 	while [ $i -lt 100 ]; do
-		[ "$(grep -c '"pgid"' "$P/.hydro/state.json" 2>/dev/null)" -ge "$1" ] && return 0
+		n=$(grep -c '"pgid"' "$P/.hydro/state.json" 2>/dev/null)
+		[ "${n:-0}" -ge "$1" ] && return 0
 		sleep 0.05
 		i=$((i + 1))
 	done
