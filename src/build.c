@@ -1066,13 +1066,13 @@ build_down(const char *path, int dry_run)
 
 	if (!path)
 		dir = xstrdup(".");
-	else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+	else if (stat(path, &sb) < 0)
+		return error_errno("cannot find '%s'; give the directory of a run or its "
+		                   "config", path);
+	else if (S_ISDIR(sb.st_mode))
 		dir = xstrdup(path);
-	else if (errno == 0 || path_exists(path))
-		dir = path_dirname(path);
 	else
-		return error("cannot find '%s'; give the directory of a run or its config",
-		             path);
+		dir = path_dirname(path);
 	hd = path_join(dir, ".hydro");
 	if (!path_exists(hd)) {
 		if (!cli->quiet)

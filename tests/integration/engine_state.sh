@@ -32,7 +32,8 @@ t_on_exit kill_marked
 wait_recorded() {
 	i=0
 	while [ $i -lt 100 ]; do
-		[ "$(grep -c '"pgid"' "$P/.hydro/state.json" 2>/dev/null)" -ge "$1" ] && return 0
+		n=$(grep -c '"pgid"' "$P/.hydro/state.json" 2>/dev/null)
+		[ "${n:-0}" -ge "$1" ] && return 0
 		sleep 0.05
 		i=$((i + 1))
 	done
@@ -98,6 +99,12 @@ t_run "$HYDRO" down "$T_TMP/empty"
 t_expect_rc 0
 t_expect_out "nothing to remove"
 [ ! -d "$T_TMP/empty/.hydro" ] || t_fail "down created .hydro"
+t_end
+
+t_case "down of a path that does not exist says so"
+t_run "$HYDRO" down "$T_TMP/nowhere"
+t_expect_rc 1
+t_expect_err "cannot find '$T_TMP/nowhere'"
 t_end
 
 t_done
