@@ -2,7 +2,7 @@
 # fan-out/fan-in of 1 -> 10 -> 1, crates on stdin/stdout, processes through
 # HYDRO_PORT_<NAME>; every message arrives exactly once, nothing is left.
 . "$TOP/tests/lib.sh"
-. "$TOP/tests/integration/local_lib.sh"
+. "$TOP/tests/integration/local/lib.sh"
 
 t_case "a ring of 20 hydroflow stand-ins passes every message once"
 {
