@@ -24,6 +24,21 @@ task_kind_name(enum task_kind kind)
 	return "task";
 }
 
+const char *
+task_state_name(enum task_state state)
+{
+	static const char *const names[] = {
+		[TASK_WAITING] = "waiting", [TASK_READY] = "ready",
+		[TASK_RUNNING] = "running", [TASK_DONE] = "done",
+		[TASK_UPTODATE] = "up to date", [TASK_FAILED] = "failed",
+		[TASK_CANCELLED] = "cancelled",
+	};
+
+	if ((size_t)state < sizeof(names) / sizeof(names[0]) && names[state])
+		return names[state];
+	return "unknown";
+}
+
 double
 graph_now(void)
 {
@@ -57,6 +72,7 @@ graph_free(struct graph *g)
 		free(t->deps);
 		free(t->users);
 		free(t->name);
+		free(t->command);
 		free(t);
 	}
 	free(g->tasks);
@@ -186,6 +202,19 @@ struct task *
 task_cause(const struct task *t)
 {
 	return t->cause;
+}
+
+void
+task_set_command(struct task *t, const char *text)
+{
+	free(t->command);
+	t->command = text ? xstrdup(text) : NULL;
+}
+
+const char *
+task_command(const struct task *t)
+{
+	return t->command;
 }
 
 double

@@ -43,6 +43,9 @@ enum task_state {
 	TASK_CANCELLED,	/* not started: a dependency failed or the run was cancelled */
 };
 
+/* the state's name: "waiting", "done", "up to date"... */
+const char *task_state_name(enum task_state state);
+
 struct task;
 struct graph;
 struct task_msg;
@@ -92,6 +95,9 @@ const struct hash *task_key(const struct task *t);
 /* the failed task that kept t from running (t itself if it failed); NULL when
  * t was not run because the run was cancelled */
 struct task *task_cause(const struct task *t);
+/* the command line the task runs, shown with -v (copied); NULL if none */
+void task_set_command(struct task *t, const char *text);
+const char *task_command(const struct task *t);
 /* seconds the task ran (so far, while it runs) */
 double task_elapsed(const struct task *t);
 
@@ -113,6 +119,7 @@ void task_report(const struct task *t);
  * functions above. */
 struct task {
 	char *name;
+	char *command;		/* for -v */
 	enum task_kind kind;
 	enum task_class class;
 	enum task_state state;

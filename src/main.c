@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "build.h"
 #include "cli.h"
 #include "error.h"
 #include "str.h"
@@ -431,19 +432,39 @@ cmd_run(void)
 static int
 cmd_build(void)
 {
-	return not_yet("build a deployment");
+	struct deployment *d;
+	int ret;
+
+	if (!str_ends(cli->files[0], ".json"))
+		return not_yet("build a config that is not .json");
+	d = deploy_load(cli->files[0]);
+	if (!d)
+		return -1;
+	ret = build_deployment(d);
+	deployment_free(d);
+	return ret;
 }
 
 static int
 cmd_plan(void)
 {
-	return not_yet("plan a deployment");
+	struct deployment *d;
+	int ret;
+
+	if (!str_ends(cli->files[0], ".json"))
+		return not_yet("plan a config that is not .json");
+	d = deploy_load(cli->files[0]);
+	if (!d)
+		return -1;
+	ret = build_plan(d, cli->json);
+	deployment_free(d);
+	return ret;
 }
 
 static int
 cmd_down(void)
 {
-	return not_yet("clean up");
+	return build_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run);
 }
 
 static void

@@ -387,8 +387,7 @@ sched_run(struct graph *g, const struct sched_opts *o)
 			failed = 1;
 	if (failed || s.cancel_seen)
 		ret = -1;
-	if (!o->events)
-		sched_report(g);
+	sched_report(g);
 	if (o->events && o->events->end)
 		o->events->end(ret, o->events_arg);
 	return ret;

@@ -1,0 +1,134 @@
+/*
+ * diag: diagnostics in rustc's shape.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hf/diag.h"
+
+#define C_RESET "\033[0m"
+#define C_BOLD "\033[1m"
+#define C_RED "\033[1;31m"
+#define C_YELLOW "\033[1;33m"
+#define C_BLUE "\033[1;34m"
+
+void
+hf_diag_init(struct hf_diag *d, const char *path, const char *src, size_t len,
+             FILE *out, int color)
+{
+	memset(d, 0, sizeof(*d));
+	d->path = path;
+	d->src = src;
+	d->srclen = len;
+	d->out = out;
+	d->color = color;
+}
+
+static const char *
+col(const struct hf_diag *d, const char *code)
+{
+	return d->color ? code : "";
+}
+
+static int
+digits(unsigned n)
+{
+	int k = 1;
+
+	while (n >= 10) {
+		n /= 10;
+		k++;
+	}
+	return k;
+}
+
+/* the source line holding the span, and the carets under it */
+static void
+show_source(struct hf_diag *d, struct hf_span sp, const char *accent)
+{
+	size_t start, end, off = sp.off > d->srclen ? d->srclen : sp.off;
+	int w = digits(sp.line);
+	size_t stop, i;
+
+	start = off;
+	while (start > 0 && d->src[start - 1] != '\n')
+		start--;
+	end = off;
+	while (end < d->srclen && d->src[end] != '\n')
+		end++;
+	/* a line ending \r\n shows without the \r */
+	stop = end > start && d->src[end - 1] == '\r' ? end - 1 : end;
+	fprintf(d->out, "%*s %s|%s\n", w, "", col(d, C_BLUE), col(d, C_RESET));
+	fprintf(d->out, "%s%u |%s %.*s\n", col(d, C_BLUE), sp.line, col(d, C_RESET),
+	        (int)(stop - start), d->src + start);
+	fprintf(d->out, "%*s %s|%s ", w, "", col(d, C_BLUE), col(d, C_RESET));
+	for (i = start; i < off; i++) {
+		unsigned char c = (unsigned char)d->src[i];
+
+		if (c == '\t')
+			fputc('\t', d->out);
+		else if ((c & 0xc0) != 0x80)
+			fputc(' ', d->out);
+	}
+	fputs(col(d, accent), d->out);
+	if (off >= stop) {
+		fputc('^', d->out);
+	} else {
+		size_t last = off + sp.len < stop ? off + sp.len : stop;
+
+		if (last == off)
+			last = off + 1;
+		for (i = off; i < last; i++)
+			if (((unsigned char)d->src[i] & 0xc0) != 0x80)
+				fputc('^', d->out);
+	}
+	fprintf(d->out, "%s\n", col(d, C_RESET));
+}
+
+void
+hf_diag(struct hf_diag *d, enum hf_level level, struct hf_span sp,
+        const char *help, const char *fmt, ...)
+{
+	const char *accent = level == HF_ERROR ? C_RED : C_YELLOW;
+	int w = digits(sp.line);
+	va_list ap;
+
+	if (level == HF_ERROR)
+		d->nerr++;
+	else
+		d->nwarn++;
+	if (!d->out)
+		return;
+	fprintf(d->out, "%s%s%s%s: ", col(d, accent),
+	        level == HF_ERROR ? "error" : "warning", col(d, C_RESET), col(d, C_BOLD));
+	va_start(ap, fmt);
+	vfprintf(d->out, fmt, ap);
+	va_end(ap);
+	fprintf(d->out, "%s\n", col(d, C_RESET));
+	fprintf(d->out, "%*s%s-->%s %s:%u:%u\n", w, "", col(d, C_BLUE), col(d, C_RESET),
+	        d->path, sp.line, sp.col);
+	show_source(d, sp, accent);
+	if (help)
+		fprintf(d->out, "%*s %s=%s %shelp%s: %s\n", w, "", col(d, C_BLUE), col(d, C_RESET),
+		        col(d, C_BOLD), col(d, C_RESET), help);
+	fputc('\n', d->out);
+}
+
+void
+hf_diag_summary(struct hf_diag *d)
+{
+	if (!d->out || (!d->nerr && !d->nwarn))
+		return;
+	if (d->nerr) {
+		fprintf(d->out, "%serror%s%s: aborting due to %u previous error%s",
+		        col(d, C_RED), col(d, C_RESET), col(d, C_BOLD), d->nerr,
+		        d->nerr == 1 ? "" : "s");
+		if (d->nwarn)
+			fprintf(d->out, "; %u warning%s emitted", d->nwarn, d->nwarn == 1 ? "" : "s");
+	} else {
+		fprintf(d->out, "%swarning%s%s: %u warning%s emitted", col(d, C_YELLOW),
+		        col(d, C_RESET), col(d, C_BOLD), d->nwarn, d->nwarn == 1 ? "" : "s");
+	}
+	fprintf(d->out, "%s\n\n", col(d, C_RESET));
+}

@@ -1,0 +1,46 @@
+/*
+ * diag: diagnostics in rustc's shape.
+ *
+ *   error: expected 1 argument(s), found 0
+ *    --> echo.hf:5:9
+ *     |
+ *   5 |     source_iter() -> for_each();
+ *     |     ^^^^^^^^^^^^^
+ *     = help: pass the items to emit: `source_iter(0..10)`
+ *
+ * A diagnostic points at a span of the source (byte offset and length, with
+ * the line and column of its start).  Colour is decided once, when the
+ * context is set up.  Every front-end message goes through here.
+ */
+#ifndef HYDRO_HF_DIAG_H
+#define HYDRO_HF_DIAG_H
+
+#include <stdio.h>
+
+enum hf_level { HF_ERROR, HF_WARNING };
+
+struct hf_span {
+	unsigned off, len;
+	unsigned line, col;
+};
+
+struct hf_diag {
+	const char *path;	/* as given by the user */
+	const char *src;
+	size_t srclen;
+	FILE *out;		/* NULL: count only, print nothing */
+	int color;
+	unsigned nerr, nwarn;
+};
+
+/* set up a context for one file; out may be NULL to stay quiet */
+void hf_diag_init(struct hf_diag *d, const char *path, const char *src,
+                  size_t len, FILE *out, int color);
+/* report at span; help may be NULL; the message is formatted */
+void hf_diag(struct hf_diag *d, enum hf_level level, struct hf_span sp,
+             const char *help, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* print the closing "aborting due to N previous errors" line, if any */
+void hf_diag_summary(struct hf_diag *d);
+
+#endif
