@@ -37,6 +37,7 @@ struct tgt {
 	const struct target *t;
 	struct task *task;
 	char *cname;		/* its cache entry: "target NAME" */
+	char *decl;		/* what the key covers besides files and deps */
 	char *why;		/* NULL: up to date */
 	int planned;		/* why is known */
 	int uptodate;
@@ -50,6 +51,38 @@ struct build {
 	struct tgt *tgts;	/* by target index */
 	size_t ntgts;
 };
+
+/* the declaration of a target as one line: what its key covers besides the
+ * input files' contents and the dependencies' keys */
+static char *
+make_decl(const struct target *t)
+{
+	cJSON *o = cJSON_CreateObject(), *a;
+	char *text;
+	size_t i;
+
+	a = cJSON_AddArrayToObject(o, "cmd");
+	for (i = 0; i < t->argc; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(t->argv[i]));
+	a = cJSON_AddArrayToObject(o, "env");
+	for (i = 0; i < t->nenv; i++) {
+		cJSON_AddItemToArray(a, cJSON_CreateString(t->env[i].key));
+		cJSON_AddItemToArray(a, cJSON_CreateString(t->env[i].value));
+	}
+	if (t->cwd)
+		cJSON_AddStringToObject(o, "cwd", t->cwd);
+	a = cJSON_AddArrayToObject(o, "inputs");
+	for (i = 0; i < t->ninputs; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(t->inputs[i]));
+	a = cJSON_AddArrayToObject(o, "outputs");
+	for (i = 0; i < t->noutputs; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(t->outputs[i]));
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!text)
+		fatal("out of memory");
+	return text;
+}
 
 struct build *
 build_open(struct deployment *d, struct state *st)
@@ -68,6 +101,7 @@ build_open(struct deployment *d, struct state *st)
 		b->tgts[i].b = b;
 		b->tgts[i].t = d->targets[i];
 		b->tgts[i].cname = xasprintf("target %s", d->targets[i]->name);
+		b->tgts[i].decl = make_decl(d->targets[i]);
 	}
 	return b;
 }
@@ -85,6 +119,7 @@ build_close(struct build *b)
 	cache_free(b->cache);
 	for (i = 0; i < b->ntgts; i++) {
 		free(b->tgts[i].cname);
+		free(b->tgts[i].decl);
 		free(b->tgts[i].why);
 	}
 	free(b->tgts);
@@ -204,8 +239,18 @@ hash_inputs(struct build *b, const struct target *t, struct files *f, char **mis
 	return 0;
 }
 
-/* The key: everything the outputs depend on, each part length-prefixed
- * (hasher_addstr) so that no two different targets hash alike. */
+/* the key of the target's dependencies, in the order of its needs */
+static const struct hash *
+dep_key(const struct tgt *g, size_t i)
+{
+	const struct target *dep = deploy_find_target(g->b->d, g->t->needs[i]);
+
+	return dep ? &g->b->tgts[dep->index].key : NULL;
+}
+
+/* The key: the declaration, the inputs' names and contents, the needed
+ * targets' names and keys; each part length-prefixed (hasher_addstr) so that
+ * no two different targets hash alike. */
 static void
 make_key(struct tgt *g, const struct files *in, struct hash *out)
 {
@@ -215,22 +260,8 @@ make_key(struct tgt *g, const struct files *in, struct hash *out)
 	size_t i;
 
 	hasher_init(&h);
-	hasher_addstr(&h, "hydro target 1");
-	snprintf(n, sizeof(n), "%zu", t->argc);
-	hasher_addstr(&h, n);
-	for (i = 0; i < t->argc; i++)
-		hasher_addstr(&h, t->argv[i]);
-	snprintf(n, sizeof(n), "%zu", t->nenv);
-	hasher_addstr(&h, n);
-	for (i = 0; i < t->nenv; i++) {
-		hasher_addstr(&h, t->env[i].key);
-		hasher_addstr(&h, t->env[i].value);
-	}
-	hasher_addstr(&h, t->cwd);
-	snprintf(n, sizeof(n), "%zu", t->noutputs);
-	hasher_addstr(&h, n);
-	for (i = 0; i < t->noutputs; i++)
-		hasher_addstr(&h, t->outputs[i]);
+	hasher_addstr(&h, "hydro target 2");
+	hasher_addstr(&h, g->decl);
 	snprintf(n, sizeof(n), "%zu", in->n);
 	hasher_addstr(&h, n);
 	for (i = 0; i < in->n; i++) {
@@ -240,14 +271,38 @@ make_key(struct tgt *g, const struct files *in, struct hash *out)
 	snprintf(n, sizeof(n), "%zu", t->nneeds);
 	hasher_addstr(&h, n);
 	for (i = 0; i < t->nneeds; i++) {
-		const struct target *dep = deploy_find_target(g->b->d, t->needs[i]);
-		const struct tgt *dg = dep ? &g->b->tgts[dep->index] : NULL;
+		const struct hash *k = dep_key(g, i);
 
 		hasher_addstr(&h, t->needs[i]);
-		if (dg)
-			hasher_add(&h, dg->key.b, HASH_LEN);
+		if (k)
+			hasher_add(&h, k->b, HASH_LEN);
 	}
 	hasher_final(&h, out);
+}
+
+/* Whether the key would be the recorded one, found without hashing: the same
+ * declaration, inputs and dependency keys.  A no-op build thus never starts
+ * a hash, and OpenSSL's start-up is not paid. */
+static int
+same_as_recorded(const struct tgt *g, const struct cache_entry *e, const struct files *in)
+{
+	size_t i;
+
+	if (!e->decl || strcmp(e->decl, g->decl) || e->ninputs != in->n ||
+	    e->ndeps != g->t->nneeds)
+		return 0;
+	for (i = 0; i < in->n; i++)
+		if (strcmp(e->inputs[i].path, in->v[i].path) ||
+		    memcmp(e->inputs[i].hash.b, in->v[i].hash.b, HASH_LEN))
+			return 0;
+	for (i = 0; i < e->ndeps; i++) {
+		const struct hash *k = dep_key(g, i);
+
+		if (strcmp(e->deps[i].path, g->t->needs[i]) || !k ||
+		    memcmp(e->deps[i].hash.b, k->b, HASH_LEN))
+			return 0;
+	}
+	return 1;
 }
 
 /* why the recorded inputs differ from these, or NULL */
@@ -307,8 +362,11 @@ decide(struct tgt *g, struct files *in, int runtime, int *err)
 		*err = 2;
 		return why;
 	}
-	make_key(g, in, &g->key);
 	e = cache_get(g->b->cache, g->cname);
+	if (e && same_as_recorded(g, e, in))
+		g->key = e->key;
+	else
+		make_key(g, in, &g->key);
 	if (!e)
 		return xstrdup("never built");
 	if (memcmp(e->key.b, g->key.b, HASH_LEN)) {
@@ -815,12 +873,21 @@ target_run(struct task *task, void *arg)
 	memset(&e, 0, sizeof(e));
 	e.name = g->cname;
 	e.key = g->key;
+	e.decl = g->decl;
+	e.ndeps = t->nneeds;
+	e.deps = xcalloc(t->nneeds + 1, sizeof(*e.deps));
+	for (i = 0; i < t->nneeds; i++) {
+		e.deps[i].path = t->needs[i];
+		if (dep_key(g, i))
+			e.deps[i].hash = *dep_key(g, i);
+	}
 	e.inputs = in.v;
 	e.ninputs = in.n;
 	e.outputs = outs.v;
 	e.noutputs = outs.n;
 	task_set_key(task, &g->key);
 	ret = cache_put(g->b->cache, &e, g->b->d->dir);
+	free(e.deps);
 done:
 	files_release(&in);
 	files_release(&outs);

@@ -154,8 +154,12 @@ cache_entry_release(struct cache_entry *e)
 		free(e->inputs[i].path);
 	for (i = 0; i < e->noutputs; i++)
 		free(e->outputs[i].path);
+	for (i = 0; i < e->ndeps; i++)
+		free(e->deps[i].path);
 	free(e->inputs);
 	free(e->outputs);
+	free(e->deps);
+	free(e->decl);
 	free(e->name);
 	memset(e, 0, sizeof(*e));
 }
@@ -193,6 +197,63 @@ ns(struct timespec ts)
 
 /* ---- reading ---- */
 
+/* hash_parse() and sscanf() are too slow for a file read on every run: these
+ * parse the index's fixed forms */
+static signed char hexdig[256];
+static pthread_once_t hexdig_once = PTHREAD_ONCE_INIT;
+
+static void
+hexdig_init(void)
+{
+	int i;
+
+	for (i = 0; i < 256; i++)
+		hexdig[i] = -1;
+	for (i = 0; i < 10; i++)
+		hexdig['0' + i] = (signed char)i;
+	for (i = 0; i < 6; i++)
+		hexdig['a' + i] = hexdig['A' + i] = (signed char)(10 + i);
+}
+
+/* 64 hex digits followed by a space or the end of the line */
+static int
+parse_hash(const char *s, struct hash *h)
+{
+	int i, hi, lo;
+
+	for (i = 0; i < HASH_LEN; i++) {
+		hi = hexdig[(unsigned char)s[2 * i]];
+		lo = hexdig[(unsigned char)s[2 * i + 1]];
+		if (hi < 0 || lo < 0)
+			return -1;
+		h->b[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return s[64] == ' ' || s[64] == '\0' ? 0 : -1;
+}
+
+/* a decimal number (maybe negative) and the space after it */
+static int
+parse_num(char **p, long long *out)
+{
+	char *s = *p;
+	long long v = 0;
+	int neg = 0;
+
+	if (*s == '-') {
+		neg = 1;
+		s++;
+	}
+	if (*s < '0' || *s > '9')
+		return -1;
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (*s++ - '0');
+	if (*s != ' ')
+		return -1;
+	*out = neg ? -v : v;
+	*p = s + 1;
+	return 0;
+}
+
 static void
 add_file(struct cache_file **v, size_t *n, const char *path, const struct hash *h)
 {
@@ -224,10 +285,12 @@ take_block(struct cache *c, char *p, char *end)
 			e->dir = xstrdup(line + 2);
 			continue;
 		}
-		if (strlen(line) < 2 + 64 + 1 || line[2 + 64] != ' ')
+		if (line[0] == 'c') {
+			free(e->e.decl);
+			e->e.decl = xstrdup(line + 2);
 			continue;
-		line[2 + 64] = '\0';
-		if (hash_parse(line + 2, &h) < 0)
+		}
+		if (strnlen(line, 2 + 64 + 1) < 2 + 64 + 1 || parse_hash(line + 2, &h) < 0)
 			continue;
 		rest = line + 2 + 64 + 1;
 		switch (line[0]) {
@@ -242,20 +305,19 @@ take_block(struct cache *c, char *p, char *end)
 		case 'o':
 			add_file(&e->e.outputs, &e->e.noutputs, rest, &h);
 			break;
+		case 'n':
+			add_file(&e->e.deps, &e->e.ndeps, rest, &h);
+			break;
 		case 'f':
 			f = xcalloc(1, sizeof(*f));
 			f->hash = h;
-			{
-				int off = 0;
-
-				if (sscanf(rest, "%lld %lld %lld %lld %lld %n", &f->size,
-				           &f->ino, &f->mtime, &f->ctime, &f->hashed, &off) != 5 ||
-				    !off || rest[off] != '/') {
-					free(f);
-					break;
-				}
-				f->path = xstrdup(rest + off);
+			if (parse_num(&rest, &f->size) < 0 || parse_num(&rest, &f->ino) < 0 ||
+			    parse_num(&rest, &f->mtime) < 0 || parse_num(&rest, &f->ctime) < 0 ||
+			    parse_num(&rest, &f->hashed) < 0 || *rest != '/') {
+				free(f);
+				break;
 			}
+			f->path = xstrdup(rest);
 			{
 				struct filerec *old = table_get(&c->files, f->path);
 
@@ -277,13 +339,15 @@ take_block(struct cache *c, char *p, char *end)
 	entry_free(table_put(&c->entries, e));
 }
 
-/* read an index or entry file: blocks, each checked by its "s" line */
+/* read an index or entry file: blocks, each ended by an "s" line with its
+ * length (no checksum: reading it must not cost a hash, and damage can only
+ * make a recorded hash differ, which means a rebuild) */
 static int
 read_blocks(struct cache *c, const char *path)
 {
 	struct buf b = BUF_INIT;
 	char *p, *start, *end, *nl;
-	struct hash h, want;
+	long long len;
 	int damaged = 0;
 
 	if (read_file(path, &b) < 0)
@@ -301,12 +365,15 @@ read_blocks(struct cache *c, const char *path)
 			break;
 		}
 		if (p[0] == 's' && p[1] == ' ') {
-			hash_bytes(start, (size_t)(p - start), &h);
-			*nl = '\0';
-			if (hash_parse(p + 2, &want) == 0 && !memcmp(h.b, want.b, HASH_LEN))
+			char *q = p + 2;
+
+			*nl = ' ';
+			if (parse_num(&q, &len) == 0 && q == nl + 1 && len == p - start) {
+				*nl = '\0';
 				take_block(c, start, nl + 1);
-			else
+			} else {
 				damaged = 1;
+			}
 			start = nl + 1;
 		}
 		p = nl + 1;
@@ -325,6 +392,7 @@ cache_open(const char *dir)
 	DIR *d;
 	int r;
 
+	pthread_once(&hexdig_once, hexdig_init);
 	c->dir = xstrdup(dir);
 	c->index = path_join(dir, "index");
 	c->newdir = path_join(dir, "new");
@@ -496,10 +564,15 @@ emit_entry(struct cache *c, struct buf *b, const struct entry *e)
 {
 	char hex[HASH_HEX_LEN];
 	size_t start = b->len, i;
-	struct hash h;
 
 	hash_hex(&e->e.key, hex);
 	buf_printf(b, "t %s %s\nd %s\n", hex, e->e.name, e->dir);
+	if (e->e.decl)
+		buf_printf(b, "c %s\n", e->e.decl);
+	for (i = 0; i < e->e.ndeps; i++) {
+		hash_hex(&e->e.deps[i].hash, hex);
+		buf_printf(b, "n %s %s\n", hex, e->e.deps[i].path);
+	}
 	for (i = 0; i < e->e.ninputs; i++) {
 		hash_hex(&e->e.inputs[i].hash, hex);
 		buf_printf(b, "i %s %s\n", hex, e->e.inputs[i].path);
@@ -512,9 +585,7 @@ emit_entry(struct cache *c, struct buf *b, const struct entry *e)
 		emit_file(c, b, e->dir, e->e.inputs[i].path);
 	for (i = 0; i < e->e.noutputs; i++)
 		emit_file(c, b, e->dir, e->e.outputs[i].path);
-	hash_bytes(b->data + start, b->len - start, &h);
-	hash_hex(&h, hex);
-	buf_printf(b, "s %s\n", hex);
+	buf_printf(b, "s %zu\n", b->len - start);
 }
 
 static int
@@ -534,8 +605,12 @@ cache_put(struct cache *c, const struct cache_entry *src, const char *dir)
 	int ret;
 
 	/* a name or path with a newline cannot be written: never cached */
-	if (!printable(src->name) || !printable(dir))
+	if (!printable(src->name) || !printable(dir) ||
+	    (src->decl && !printable(src->decl)))
 		return 0;
+	for (i = 0; i < src->ndeps; i++)
+		if (!printable(src->deps[i].path))
+			return 0;
 	for (i = 0; i < src->ninputs; i++)
 		if (!printable(src->inputs[i].path))
 			return 0;
@@ -550,6 +625,9 @@ cache_put(struct cache *c, const struct cache_entry *src, const char *dir)
 	for (i = 0; i < src->noutputs; i++)
 		add_file(&e->e.outputs, &e->e.noutputs, src->outputs[i].path,
 		         &src->outputs[i].hash);
+	for (i = 0; i < src->ndeps; i++)
+		add_file(&e->e.deps, &e->e.ndeps, src->deps[i].path, &src->deps[i].hash);
+	e->e.decl = src->decl ? xstrdup(src->decl) : NULL;
 	e->dir = xstrdup(dir);
 
 	buf_addstr(&b, CACHE_HEADER);

@@ -16,8 +16,9 @@
  * On disk, .hydro/cache/index holds everything in one file, read in one go;
  * each task that ends writes its entry to .hydro/cache/new/ (temp, fsync,
  * rename), and cache_save() folds those into the index.  Every entry ends
- * with a checksum: a truncated or damaged one is ignored, so a crash costs at
- * most a rebuild.  All calls are thread-safe.
+ * with its length: a truncated one is ignored, and damage elsewhere can only
+ * make a recorded hash differ, so a crash or a bad disk costs at most a
+ * rebuild, never a wrong skip.  All calls are thread-safe.
  */
 #ifndef HYDRO_CACHE_H
 #define HYDRO_CACHE_H
@@ -38,10 +39,15 @@ struct cache_file {
 struct cache_entry {
 	char *name;		/* the task's unique name ("target gen") */
 	struct hash key;
+	char *decl;		/* the rest of what the key covers, as one line of
+				 * text (the command, its environment...), so that
+				 * an unchanged task is known without computing a key */
 	struct cache_file *inputs;
 	size_t ninputs;
 	struct cache_file *outputs;
 	size_t noutputs;
+	struct cache_file *deps;	/* the dependencies' names and keys */
+	size_t ndeps;
 };
 
 /* open the cache in dir (".hydro/cache"), reading what is there; a damaged

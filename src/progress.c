@@ -244,7 +244,9 @@ on_end(int ret, void *arg)
 	}
 	if (p->mode == MODE_QUIET || ret != 0)
 		return;
-	if (!p->ran)
+	if (!p->ran && !p->skipped)
+		fprintf(stderr, "nothing to do\n");
+	else if (!p->ran)
 		fprintf(stderr, "nothing to do: %zu task%s up to date\n", p->skipped,
 		        p->skipped == 1 ? "" : "s");
 	else

@@ -169,6 +169,20 @@ t_expect_err "cycle"
 [ ! -f "$C/ran" ] || t_fail "something ran"
 t_end
 
+t_case "a target runs in its cwd, and a config without targets has nothing to do"
+W=$T_TMP/cwd
+mkdir -p "$W/sub"
+echo '{"version": 1, "targets": [{"name": "here", "cmd": ["sh", "-c", "pwd >where"],
+ "cwd": "sub", "outputs": ["sub/where"]}]}' >"$W/d.json"
+t_run "$HYDRO" build "$W/d.json"
+t_expect_rc 0
+[ "$(cat "$W/sub/where" 2>/dev/null)" = "$(cd "$W/sub" && pwd -P)" ] || t_fail "ran in $(cat "$W/sub/where" 2>/dev/null)"
+echo '{"version": 1}' >"$W/empty.json"
+t_run "$HYDRO" build "$W/empty.json"
+t_expect_rc 0
+t_expect_err "nothing to do"
+t_end
+
 t_case "-j 1 and -j 8 make the same"
 for j in 1 8; do
 	rm -rf "$P/.hydro" "$P"/*.txt
