@@ -17,6 +17,7 @@
 
 #include "backend.h"
 #include "buf.h"
+#include "build.h"
 #include "error.h"
 #include "fs.h"
 #include "graph.h"
@@ -1192,12 +1193,11 @@ run_graph(struct run *r, struct graph *g)
 	return ret;
 }
 
-/* lower the services to provision -> launch -> wire tasks */
-static struct graph *
-deploy_graph_of(struct run *r)
+/* lower the targets and services to target, provision -> launch -> wire tasks */
+static void
+deploy_graph_of(struct run *r, struct build *b, struct graph *g)
 {
 	struct deployment *d = r->d;
-	struct graph *g = graph_new();
 	struct task **prov = xcalloc(d->nhosts + 1, sizeof(*prov));
 	struct task **launch = xcalloc(d->nservices + 1, sizeof(*launch));
 	struct task **wire = xcalloc(d->nservices + 1, sizeof(*wire));
@@ -1212,6 +1212,12 @@ deploy_graph_of(struct run *r)
 		struct svc *v = &r->svcs[i];
 		launch[i] = add_task(g, TASK_LAUNCH, do_launch, r, v, NULL);
 		task_after(launch[i], prov[v->s->host->index]);
+		for (j = 0; j < v->s->nneeds; j++) {
+			struct target *tg = deploy_find_target(d, v->s->needs[j]);
+			struct task *tt = tg ? build_task(b, tg) : NULL;
+			if (tt)
+				task_after(launch[i], tt);
+		}
 		if (service_speaks(v->s))
 			wire[i] = add_task(g, TASK_WIRE, do_wire, r, v, NULL);
 	}
@@ -1234,7 +1240,6 @@ deploy_graph_of(struct run *r)
 	free(prov);
 	free(launch);
 	free(wire);
-	return g;
 }
 
 /* start tasks: a sender starts after a receiver that declares readiness */
@@ -1294,11 +1299,13 @@ void
 run_register_state_kinds(void)
 {
 	state_register(&process_kind);
+	build_register_state();
 }
 
 int
 run_deploy(struct run *r)
 {
+	struct build *b;
 	struct graph *g;
 	size_t i;
 	int ret;
@@ -1306,8 +1313,8 @@ run_deploy(struct run *r)
 	if (deploy_validate(r->d) < 0)
 		return -1;
 	for (i = 0; i < r->d->nhosts; i++) {
-		const struct backend *b;
-		if (host_backend(r->d->hosts[i], &b) < 0)
+		const struct backend *be;
+		if (host_backend(r->d->hosts[i], &be) < 0)
 			return -1;
 	}
 	pthread_mutex_lock(&r->lock);
@@ -1328,8 +1335,16 @@ run_deploy(struct run *r)
 		if (!r->state)
 			return -1;
 	}
-	g = deploy_graph_of(r);
-	ret = run_graph(r, g);
+	/* the targets services need are made first, make-style */
+	b = build_open(r->d, r->state);
+	g = graph_new();
+	ret = build_add_targets(b, g) < 0 ? -1 : 0;
+	if (ret == 0) {
+		deploy_graph_of(r, b, g);
+		ret = run_graph(r, g);
+	}
+	if (build_close(b) < 0)
+		ret = -1;
 	graph_free(g);
 	if (ret < 0 || run_cancelled(r))
 		return -1;

@@ -116,4 +116,20 @@ grep -q '^partial$' "$T_TMP/out" || t_fail "the partial last line was not flushe
 l_expect_clean procs
 t_end
 
+t_case "targets a service needs are made before it is launched, and only once"
+cat >"$W/needs.json" <<JSON
+{"version": 1, "hosts": [{"name": "box"}],
+ "targets": [{"name": "data", "cmd": ["sh", "-c", "echo made >>made.log; seq 3 > data.txt"],
+              "outputs": ["data.txt"]}],
+ "services": [{"name": "cat", "kind": "process", "on": "box", "cmd": ["cat", "data.txt"],
+               "needs": ["data"]}]}
+JSON
+t_run "$HYDRO" run "$W/needs.json"
+t_expect_rc 0
+t_expect_out "cat | 3"
+t_run "$HYDRO" run "$W/needs.json"
+t_expect_rc 0
+[ "$(wc -l <"$W/made.log")" -eq 1 ] || t_fail "the target was made again"
+t_end
+
 t_done
