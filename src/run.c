@@ -17,6 +17,7 @@
 
 #include "backend.h"
 #include "buf.h"
+#include "build.h"
 #include "error.h"
 #include "fs.h"
 #include "graph.h"
@@ -161,7 +162,9 @@ stop_begin(struct run *r, struct svc *v)
 	if (!v->launched || v->exited || v->stage != STOP_NONE)
 		return;
 	v->stopping = 1;
-	if (service_speaks(v->s) && v->send_fd >= 0 && write_line(v->send_fd, "stop\n") == 0) {
+	/* "stop" is part of the protocol only once the service has started */
+	if (service_speaks(v->s) && v->started && v->send_fd >= 0 &&
+	    write_line(v->send_fd, "stop\n") == 0) {
 		v->stage = STOP_SENT;
 	} else {
 		host_signal(v->s->host, &v->sp, SIGTERM);
@@ -860,7 +863,7 @@ handshake(struct run *r, struct svc *v, struct task *t, const char *msg,
 {
 	struct buf why = BUF_INIT;
 	double deadline = now() + timeout;
-	int ret = 0;
+	int ret = 0, cancelled = 0;
 
 	*reply = NULL;
 	pthread_mutex_lock(&r->lock);
@@ -877,8 +880,9 @@ handshake(struct run *r, struct svc *v, struct task *t, const char *msg,
 		double wait_until = now() + 0.1;
 
 		if (task_stop(t, r)) {
-			ret = error("service '%s': cancelled while waiting for '%s'", v->s->name,
-			            expect);
+			ret = error("service '%s': interrupted while waiting for '%s'", v->s->name,
+			            !strcmp(expect, "ready: ") ? "ready:" : expect);
+			cancelled = 1;
 			break;
 		}
 		if (now() >= deadline) {
@@ -910,10 +914,10 @@ handshake(struct run *r, struct svc *v, struct task *t, const char *msg,
 		v->reply = NULL;
 	}
 	v->expect = NULL;
-	if (ret < 0 && !v->exited)
+	if (ret < 0 && !v->exited && !cancelled)
 		r->failed = 1;
 	pthread_mutex_unlock(&r->lock);
-	if (ret < 0) {
+	if (ret < 0 && !cancelled) {
 		/* the supervisor may still be draining the last stderr lines */
 		if (v->exited || v->launched)
 			note_tail(v);
@@ -1011,7 +1015,7 @@ await_ready(struct run *r, struct svc *v, struct task *t)
 			return -1;
 		}
 		if (task_stop(t, r))
-			return error("service '%s': cancelled while waiting for it to be ready",
+			return error("service '%s': interrupted while waiting for it to be ready",
 			             s->name);
 		if (now() >= deadline)
 			return error("service '%s' was not ready within %g s "
@@ -1174,7 +1178,7 @@ add_task(struct graph *g, enum task_kind kind, task_fn *fn, struct run *r,
 }
 
 static int
-run_graph(struct graph *g)
+run_graph(struct run *r, struct graph *g)
 {
 	struct sched_opts o = SCHED_OPTS_INIT;
 	int ret;
@@ -1183,16 +1187,17 @@ run_graph(struct graph *g)
 	o.io_jobs = SCHED_IO_JOBS;
 	if (graph_check(g) < 0)
 		return -1;
+	r->deploying = 1;
 	ret = sched_run(g, &o);
+	r->deploying = 0;
 	return ret;
 }
 
-/* lower the services to provision -> launch -> wire tasks */
-static struct graph *
-deploy_graph_of(struct run *r)
+/* lower the targets and services to target, provision -> launch -> wire tasks */
+static void
+deploy_graph_of(struct run *r, struct build *b, struct graph *g)
 {
 	struct deployment *d = r->d;
-	struct graph *g = graph_new();
 	struct task **prov = xcalloc(d->nhosts + 1, sizeof(*prov));
 	struct task **launch = xcalloc(d->nservices + 1, sizeof(*launch));
 	struct task **wire = xcalloc(d->nservices + 1, sizeof(*wire));
@@ -1207,6 +1212,12 @@ deploy_graph_of(struct run *r)
 		struct svc *v = &r->svcs[i];
 		launch[i] = add_task(g, TASK_LAUNCH, do_launch, r, v, NULL);
 		task_after(launch[i], prov[v->s->host->index]);
+		for (j = 0; j < v->s->nneeds; j++) {
+			struct target *tg = deploy_find_target(d, v->s->needs[j]);
+			struct task *tt = tg ? build_task(b, tg) : NULL;
+			if (tt)
+				task_after(launch[i], tt);
+		}
 		if (service_speaks(v->s))
 			wire[i] = add_task(g, TASK_WIRE, do_wire, r, v, NULL);
 	}
@@ -1229,7 +1240,6 @@ deploy_graph_of(struct run *r)
 	free(prov);
 	free(launch);
 	free(wire);
-	return g;
 }
 
 /* start tasks: a sender starts after a receiver that declares readiness */
@@ -1289,11 +1299,13 @@ void
 run_register_state_kinds(void)
 {
 	state_register(&process_kind);
+	build_register_state();
 }
 
 int
 run_deploy(struct run *r)
 {
+	struct build *b;
 	struct graph *g;
 	size_t i;
 	int ret;
@@ -1301,8 +1313,8 @@ run_deploy(struct run *r)
 	if (deploy_validate(r->d) < 0)
 		return -1;
 	for (i = 0; i < r->d->nhosts; i++) {
-		const struct backend *b;
-		if (host_backend(r->d->hosts[i], &b) < 0)
+		const struct backend *be;
+		if (host_backend(r->d->hosts[i], &be) < 0)
 			return -1;
 	}
 	pthread_mutex_lock(&r->lock);
@@ -1323,10 +1335,16 @@ run_deploy(struct run *r)
 		if (!r->state)
 			return -1;
 	}
-	g = deploy_graph_of(r);
-	r->deploying = 1;
-	ret = run_graph(g);
-	r->deploying = 0;
+	/* the targets services need are made first, make-style */
+	b = build_open(r->d, r->state);
+	g = graph_new();
+	ret = build_add_targets(b, g) < 0 ? -1 : 0;
+	if (ret == 0) {
+		deploy_graph_of(r, b, g);
+		ret = run_graph(r, g);
+	}
+	if (build_close(b) < 0)
+		ret = -1;
 	graph_free(g);
 	if (ret < 0 || run_cancelled(r))
 		return -1;
@@ -1344,7 +1362,7 @@ run_start(struct run *r)
 	if (!r->plan)
 		return error("the run was not deployed: call deploy() first");
 	g = start_graph_of(r);
-	ret = run_graph(g);
+	ret = run_graph(r, g);
 	graph_free(g);
 	return ret < 0 || run_cancelled(r) ? -1 : 0;
 }
@@ -1540,7 +1558,7 @@ run_file(const char *path)
 	struct sigaction sa, old_int, old_term;
 	struct deployment *d;
 	struct run *r;
-	int ret;
+	int ret, interrupted;
 
 	d = deploy_load(path);
 	if (!d)
@@ -1559,10 +1577,14 @@ run_file(const char *path)
 	ret = run_deploy(r);
 	if (ret == 0)
 		ret = run_wait(r);
-	if (ret < 0 && run_cancelled(r) && !r->failed)
+	interrupted = run_cancelled(r) && !r->failed;
+	if (interrupted)
 		note("interrupted: stopping every service");
 	if (run_finish(r) < 0)
 		ret = -1;
+	/* as a shell reports a command ended by Ctrl-C */
+	if (interrupted)
+		ret = 130;
 	signal_run = NULL;
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);

@@ -86,7 +86,8 @@ int run_plan(struct deployment *d, FILE *out);
  * can remove what a crashed run left (run_deploy() does it too) */
 void run_register_state_kinds(void);
 
-/* hydro run FILE.json: load, deploy, supervise, finish; the exit status */
+/* hydro run FILE.json: load, deploy, supervise, finish; 0, -1 with the
+ * error reported, or 130 when interrupted (Ctrl-C) */
 int run_file(const char *path);
 
 #endif

@@ -2,7 +2,7 @@
 # one that exits during the handshake, malformed ready: JSON, a missing
 # ack start.  Each is a clear error, and nothing is left running.
 . "$TOP/tests/lib.sh"
-. "$TOP/tests/integration/local_lib.sh"
+. "$TOP/tests/integration/local/lib.sh"
 
 # a pair a -> b; $1: kind, $2: extra options for b's node
 pair() {

@@ -2,7 +2,7 @@
 # fan-out/fan-in of 1 -> 10 -> 1, crates on stdin/stdout, processes through
 # HYDRO_PORT_<NAME>; every message arrives exactly once, nothing is left.
 . "$TOP/tests/lib.sh"
-. "$TOP/tests/integration/local_lib.sh"
+. "$TOP/tests/integration/local/lib.sh"
 
 t_case "a ring of 20 hydroflow stand-ins passes every message once"
 {
@@ -114,6 +114,22 @@ t_expect_out "ok 80"
 grep -q '^in=127\.0\.0\.1:[0-9]' "$T_TMP/out" || t_fail "no TCP address in HYDRO_PORT_IN: $(cat "$T_TMP/out")"
 grep -q '^partial$' "$T_TMP/out" || t_fail "the partial last line was not flushed"
 l_expect_clean procs
+t_end
+
+t_case "targets a service needs are made before it is launched, and only once"
+cat >"$W/needs.json" <<JSON
+{"version": 1, "hosts": [{"name": "box"}],
+ "targets": [{"name": "data", "cmd": ["sh", "-c", "echo made >>made.log; seq 3 > data.txt"],
+              "outputs": ["data.txt"]}],
+ "services": [{"name": "cat", "kind": "process", "on": "box", "cmd": ["cat", "data.txt"],
+               "needs": ["data"]}]}
+JSON
+t_run "$HYDRO" run "$W/needs.json"
+t_expect_rc 0
+t_expect_out "cat | 3"
+t_run "$HYDRO" run "$W/needs.json"
+t_expect_rc 0
+[ "$(wc -l <"$W/made.log")" -eq 1 ] || t_fail "the target was made again"
 t_end
 
 t_done

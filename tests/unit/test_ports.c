@@ -6,6 +6,7 @@
 #include "error.h"
 #include "json.h"
 #include "ports.h"
+#include "run.h"
 #include "str.h"
 #include "test.h"
 
@@ -217,6 +218,23 @@ TEST(process_env)
 	deployment_free(d);
 }
 
+TEST(run_plan_prints_launches_and_wires)
+{
+	struct deployment *d = crates();
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	CHECK_INT(run_plan(d, f), 0);
+	fclose(f);
+	CHECK(strstr(text, "launch p on box (local, stdin/stdout protocol): /tmp\n") != NULL);
+	CHECK(strstr(text, "wire   c.x -> p.fanin (unix, merge slot 0)\n") != NULL);
+	CHECK(strstr(text, "wire   d.y -> p.fanin (unix, merge slot 1, tag 7)\n") != NULL);
+	CHECK(strstr(text, "wire   p.out -> b.inp (unix, key 1)\n") != NULL);
+	free(text);
+	deployment_free(d);
+}
+
 int
 main(void)
 {
@@ -224,5 +242,6 @@ main(void)
 	RUN(crate_errors_name_both_ends);
 	RUN(hydroflow_shapes);
 	RUN(process_env);
+	RUN(run_plan_prints_launches_and_wires);
 	return TEST_EXIT();
 }

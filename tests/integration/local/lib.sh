@@ -1,4 +1,4 @@
-# Shared by the local_*.sh tests: a private copy of the protocol node (so that
+# Shared by the local_*.sh tests (sourced after tests/lib.sh): a private copy of the protocol node (so that
 # pgrep finds only this test's processes), a config directory, and checks
 # that a run left nothing behind.
 NODE=$T_TMP/node
