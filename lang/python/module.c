@@ -28,11 +28,6 @@
 static int embedded;
 PyObject *model_error;
 
-void
-module_set_embedded(void)
-{
-	embedded = 1;
-}
 
 /*
  * Core threads that call into Python (to complete a future) are counted, so
@@ -64,6 +59,15 @@ module_op_leave(void)
 	pthread_mutex_lock(&ops_lock);
 	if (--ops_inside == 0)
 		pthread_cond_broadcast(&ops_done);
+	pthread_mutex_unlock(&ops_lock);
+}
+
+void
+module_set_embedded(void)
+{
+	embedded = 1;
+	pthread_mutex_lock(&ops_lock);
+	python_gone = 0;	/* a new interpreter (a sweep runs several) */
 	pthread_mutex_unlock(&ops_lock);
 }
 

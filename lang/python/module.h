@@ -23,7 +23,8 @@
 
 /* the module's init function (hydro._hydro) */
 PyMODINIT_FUNC PyInit__hydro(void);
-/* say that the module runs inside the hydro binary (before it is imported) */
+/* say that the module runs inside the hydro binary, in a new interpreter
+ * (before it is imported) */
 void module_set_embedded(void);
 /* wait until no core thread is about to call into Python (GIL not held);
  * threads still blocked afterwards never touch Python again */

@@ -125,6 +125,8 @@ mode_name(enum run_mode mode)
 	return "run";
 }
 
+static int inittab_done;
+
 static int
 start_interpreter(const char *path)
 {
@@ -133,7 +135,11 @@ start_interpreter(const char *path)
 	char **argv;
 	size_t i, argc = 1 + (cli ? cli->nargs : 0);
 
-	PyImport_AppendInittab("hydro._hydro", PyInit__hydro);
+	/* once: a sweep runs one interpreter after another in this process */
+	if (!inittab_done) {
+		PyImport_AppendInittab("hydro._hydro", PyInit__hydro);
+		inittab_done = 1;
+	}
 	PyConfig_InitPythonConfig(&config);
 	config.parse_argv = 0;
 	config.safe_path = 1;		/* the runner puts the script's directory first */

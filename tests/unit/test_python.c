@@ -222,6 +222,54 @@ TEST(builtin_package_wins_over_a_local_one)
 	buf_release(&err);
 }
 
+TEST(two_interpreters_one_after_the_other)
+{
+	struct buf out = BUF_INIT, err = BUF_INIT;
+	char *path = script("twice.py",
+	                    "import hydro\n"
+	                    "async def main():\n"
+	                    "    d = hydro.Deployment()\n"
+	                    "    d.Process(cmd=['true'])\n"
+	                    "    print('run', hydro.param('n', 0))\n"
+	                    "    try:\n"
+	                    "        d.Localhost(name='bad name')\n"
+	                    "    except hydro.ConfigError:\n"
+	                    "        print('caught')\n");
+	pid_t pid;
+	int status;
+
+	/* as a sweep does: one interpreter per run, in one process */
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		static struct param p = { "n", "1", 0 };
+		struct cli c = { .log_prefix = 1, .command = "run", .params = &p, .nparams = 1 };
+		char *outp = path_join(tmpdir, "out");
+		int a, b;
+
+		if (!freopen(outp, "w", stdout))
+			_exit(99);
+		cli = &c;
+		a = python_run_config(path, MODE_RUN);
+		p.value = "2";
+		b = python_run_config(path, MODE_RUN);
+		fflush(stdout);
+		_exit(a == 0 && b == 0 ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	{
+		char *outp = path_join(tmpdir, "out");
+
+		read_file(outp, &out);
+		free(outp);
+	}
+	CHECK(strstr(buf_str(&out), "run 1\ncaught\nrun 2\ncaught\n") != NULL);
+	free(path);
+	buf_release(&out);
+	buf_release(&err);
+}
+
 int
 main(void)
 {
@@ -237,6 +285,7 @@ main(void)
 	RUN(main_with_args_and_exit_status);
 	RUN(params_convert_to_the_default_type);
 	RUN(builtin_package_wins_over_a_local_one);
+	RUN(two_interpreters_one_after_the_other);
 	remove_tree(tmpdir);
 	return TEST_EXIT();
 }
