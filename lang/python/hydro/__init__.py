@@ -30,7 +30,7 @@ import collections
 import os
 import re
 import sys
-from typing import (Any, Awaitable, Callable, Deque, Dict, Iterator, List,
+from typing import (Any, Callable, Deque, Dict, Iterator, List,
                     Mapping, Optional, Sequence, TypeVar, Union)
 
 from . import _hydro
