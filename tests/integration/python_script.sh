@@ -124,6 +124,31 @@ grep -q "asyncio" "$T_TMP/err" && t_fail "an asyncio frame in the traceback: $(c
 t_expect_err "misuse.py:7: hydro.demux() keys are whole numbers"
 t_end
 
+t_case "Hydro Deploy's wiring: tagged, merge, demux and null reach the model"
+cat >"$W/wiring.py" <<'EOF'
+import hydro
+async def main():
+    d = hydro.Deployment()
+    a, b, p, x, y = (d.Process(cmd=["cat"], name=n) for n in "abpxy")
+    a.ports.out.tagged(1).send_to(p.ports.fanin.merge())
+    b.ports.out.tagged(2).send_to(p.ports.fanin.merge())
+    p.ports.out.send_to(hydro.demux({0: x.ports.inp, 1: y.ports.inp}))
+    b.ports.spare.send_to(hydro.null())
+    hydro.null().send_to(x.ports.extra)
+    await d.deploy()
+EOF
+t_run "$HYDRO" -C "$W" plan --json wiring.py
+t_expect_rc 0
+$PY -c 'import json, sys
+for c in json.load(open(sys.argv[1]))["deployment"]["connections"]:
+    print(c.get("from"), c.get("to"), c.get("tag"), c.get("key"), c.get("merge"))' \
+	"$T_TMP/out" >"$T_TMP/conns" 2>&1
+for want in "a.out p.fanin 1 None True" "b.out p.fanin 2 None True" "p.out x.inp None 0 None" \
+	"p.out y.inp None 1 None" "b.spare None None None None" "None x.extra None None None"; do
+	grep -qxF "$want" "$T_TMP/conns" || t_fail "no connection '$want': $(cat "$T_TMP/conns")"
+done
+t_end
+
 t_case "a syntax error names file:line:col"
 printf 'import hydro\nasync def main():\n    x = (1,\n' >"$W/syntax.py"
 t_run "$HYDRO" -C "$W" run syntax.py
