@@ -34,6 +34,23 @@ t_expect_out "reader: hello"
 [ -z "$(py_running "$W/standin.py")" ] || t_fail "stand-ins still running after the script"
 t_end
 
+t_case "a script that runs asyncio.run(main()) itself runs main once"
+cat >"$W/own.py" <<'EOF'
+import asyncio
+import hydro
+async def main():
+    d = hydro.Deployment()
+    s = d.Process(cmd=["echo", "hi"])
+    await d.deploy()
+    print("main:", await s.wait())
+if __name__ == "__main__":
+    asyncio.run(main())
+EOF
+t_run timeout 60 "$HYDRO" -C "$W" run own.py
+t_expect_rc 0
+[ "$(grep -c '^main: 0$' "$T_TMP/out")" -eq 1 ] || t_fail "main did not run once: $(cat "$T_TMP/out")"
+t_end
+
 t_case "stdout() called late still starts at the first line"
 t_run timeout 60 "$HYDRO" -C "$W" run -D case=late logs.hydro.py
 t_expect_rc 0

@@ -253,7 +253,9 @@ def run_config(path: str, mode: str) -> int:
 
     def body() -> None:
         exec(code, module.__dict__)
-        if _Ran.main_ran:
+        # main ran already: through hydro.run(main), or the script's own
+        # asyncio.run(main()) under `if __name__ == "__main__":`
+        if _Ran.main_ran or any(d._run is not None for d in _state.deployments):
             return
         main = module.__dict__.get("main")
         if main is None:
