@@ -636,6 +636,27 @@ keep_output(struct buf *out, const char *data, size_t n)
 		buf_consume(out, out->len - OUTPUT_MAX);
 }
 
+/* in a child: close every descriptor above 2 but a, b and c */
+static void
+keep_only(int a, int b, int c)
+{
+	int v[3] = { a, b, c }, i, j, t, from = 3;
+
+	for (i = 0; i < 3; i++)
+		for (j = i + 1; j < 3; j++)
+			if (v[j] < v[i]) {
+				t = v[i];
+				v[i] = v[j];
+				v[j] = t;
+			}
+	for (i = 0; i < 3; i++) {
+		if (v[i] > from)
+			close_range((unsigned)from, (unsigned)v[i] - 1, 0);
+		from = v[i] + 1;
+	}
+	close_range((unsigned)from, ~0U, 0);
+}
+
 /* Run the target's command; its output (stdout and stderr together) in out.
  * The state protocol: the record is written before fork(); the child waits
  * for the parent to add its pid before it execs, so no command runs that the
@@ -694,6 +715,10 @@ run_command(struct tgt *g, struct task *task, struct buf *out, int *status)
 		int fd;
 
 		setpgid(0, 0);
+		/* Close what other threads' children will wait on: a copy of
+		 * another child's go pipe held here would keep it from seeing
+		 * its parent die, and that one might hold ours. */
+		keep_only(gop[0], outp[1], errp[1]);
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = SIG_DFL;
 		sigaction(SIGPIPE, &sa, NULL);
