@@ -51,6 +51,14 @@ for delay in 0 0.01 0.02 0.05 0.1 0.2 0.4 1; do
 	t_expect_rc 0
 	left=$(marked)
 	[ -z "$left" ] || t_fail "after a kill at ${delay}s, still running: $left"
+	# a child forked but never let to exec sees its parent die and exits
+	i=0
+	while pgrep -f "build $P/d.json" >/dev/null && [ $i -lt 20 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	pgrep -f "build $P/d.json" >/dev/null &&
+		t_fail "after a kill at ${delay}s, a forked hydro is stuck: $(pgrep -af "build $P/d.json")"
 	[ ! -f "$P/.hydro/state.json" ] || t_fail "state.json left after down: $(cat "$P/.hydro/state.json")"
 	kill_marked
 done
