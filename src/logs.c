@@ -190,15 +190,16 @@ commit_lines(struct log_stream *ls, struct line *lines, size_t n, struct buf *te
 	size_t i;
 	int ret = 0;
 
+	buf_grow(&times, n * 8);
 	for (i = 0; i < n; i++) {
-		unsigned char t[8];
 		uint64_t v = lines[i].time;
 		int k;
 
 		for (k = 0; k < 8; k++)
-			t[k] = (unsigned char)(v >> (8 * k));
-		buf_add(&times, t, 8);
+			times.data[times.len++] = (char)(unsigned char)(v >> (8 * k));
 	}
+	if (times.data)
+		times.data[times.len] = '\0';
 	pthread_mutex_lock(&ls->lock);
 	/* files first: a reader that falls behind the ring reads them */
 	if (!ls->failed && (write_all(ls->fd, text->data, text->len) < 0 ||
@@ -253,6 +254,8 @@ log_stream_feed(struct log_stream *ls, const char *data, size_t n)
 	uint64_t t = now_us();
 	const char *end = data + n, *p = data, *nlp;
 	int ret;
+
+	buf_grow(&text, n + ls->partial.len + 64);
 
 	while (p < end) {
 		size_t room = LOG_LINE_MAX - ls->partial.len;
