@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "fs.h"
 #include "logs.h"
 #include "xmalloc.h"
 
@@ -99,18 +100,39 @@ log_stream_new(const char *path, size_t ring_lines, size_t ring_bytes)
 	ls->refs = 1;
 	ls->path = xstrdup(path);
 	buf_init(&ls->partial, 0);
-	tpath = xasprintf("%s.times", path);
-	ls->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ls->tfd = ls->fd < 0 ? -1 :
-	          open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (ls->fd < 0 || ls->tfd < 0) {
-		error_errno("cannot create log file '%s'", ls->fd < 0 ? path : tpath);
+	ls->fd = ls->tfd = -1;
+	/* the directory must be there; the files come with the first line */
+	tpath = path_dirname(path);
+	if (access(tpath, W_OK) < 0) {
+		error_errno("cannot write log files in '%s'", tpath);
 		free(tpath);
 		stream_unref(ls);
 		return NULL;
 	}
 	free(tpath);
 	return ls;
+}
+
+/* create the files (a stream that never prints makes none: starting many
+ * services makes fewer files); called locked */
+static int
+open_files(struct log_stream *ls)
+{
+	char *tpath;
+
+	if (ls->fd >= 0)
+		return 0;
+	tpath = xasprintf("%s.times", ls->path);
+	ls->fd = open(ls->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ls->tfd = ls->fd < 0 ? -1 :
+	          open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (ls->fd < 0 || ls->tfd < 0) {
+		error_errno("cannot create log file '%s'", ls->fd < 0 ? ls->path : tpath);
+		free(tpath);
+		return -1;
+	}
+	free(tpath);
+	return 0;
 }
 
 void
@@ -202,8 +224,11 @@ commit_lines(struct log_stream *ls, struct line *lines, size_t n, struct buf *te
 		times.data[times.len] = '\0';
 	pthread_mutex_lock(&ls->lock);
 	/* files first: a reader that falls behind the ring reads them */
-	if (!ls->failed && (write_all(ls->fd, text->data, text->len) < 0 ||
-	                    write_all(ls->tfd, times.data, times.len) < 0)) {
+	if (!ls->failed && n && open_files(ls) < 0) {
+		ls->failed = 1;
+		ret = -1;
+	} else if (!ls->failed && n && (write_all(ls->fd, text->data, text->len) < 0 ||
+	                                write_all(ls->tfd, times.data, times.len) < 0)) {
 		ls->failed = 1;
 		ret = error_errno("cannot write log file '%s'", ls->path);
 	}
