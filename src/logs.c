@@ -14,8 +14,16 @@
 #include "logs.h"
 #include "xmalloc.h"
 
+/* the lines of one chunk read, as written to the file ('\n' after each):
+ * the ring's lines point into it, and it goes with the last of them */
+struct block {
+	size_t refs;
+	char data[];
+};
+
 struct line {
-	char *data;
+	const char *data;	/* in blk, not NUL-terminated */
+	struct block *blk;
 	size_t len;
 	uint64_t time;
 	uint64_t off;		/* where the line starts in the file */
@@ -61,6 +69,13 @@ now_us(void)
 }
 
 static void
+block_unref(struct block *b)
+{
+	if (b && --b->refs == 0)
+		free(b);
+}
+
+static void
 stream_unref(struct log_stream *ls)
 {
 	size_t i;
@@ -72,7 +87,7 @@ stream_unref(struct log_stream *ls)
 	if (!last)
 		return;
 	for (i = 0; i < ls->count; i++)
-		free(ls->ring[(ls->head + i) % ls->cap].data);
+		block_unref(ls->ring[(ls->head + i) % ls->cap].blk);
 	free(ls->ring);
 	free(ls->readers);
 	buf_release(&ls->partial);
@@ -169,7 +184,8 @@ ring_drop(struct log_stream *ls)
 	struct line *l = &ls->ring[ls->head];
 
 	ls->bytes -= l->len;
-	free(l->data);
+	block_unref(l->blk);
+	l->blk = NULL;
 	l->data = NULL;
 	ls->head = (ls->head + 1) % ls->cap;
 	ls->count--;
@@ -207,6 +223,8 @@ static int
 commit_lines(struct log_stream *ls, struct line *lines, size_t n, struct buf *text)
 {
 	struct buf times = BUF_INIT;
+	struct block *blk = NULL;
+	uint64_t base = ls->file_off;
 	log_line_fn *fn;
 	void *arg;
 	size_t i;
@@ -232,8 +250,16 @@ commit_lines(struct log_stream *ls, struct line *lines, size_t n, struct buf *te
 		ls->failed = 1;
 		ret = error_errno("cannot write log file '%s'", ls->path);
 	}
+	/* the ring keeps the text written, one block per chunk */
+	if (n) {
+		blk = xmalloc(sizeof(*blk) + text->len);
+		memcpy(blk->data, text->data, text->len);
+		blk->refs = n;
+	}
 	for (i = 0; i < n; i++) {
 		lines[i].off = ls->file_off;
+		lines[i].blk = blk;
+		lines[i].data = blk->data + (ls->file_off - base);
 		ls->file_off += lines[i].len + 1;
 	}
 	fn = ls->on_line;
@@ -262,7 +288,8 @@ add_line(struct line **lines, size_t *n, size_t *cap, struct buf *text,
 
 	ALLOC_GROW(*lines, *n, *cap);
 	l = &(*lines)[(*n)++];
-	l->data = xstrndup(data, len);
+	l->data = NULL;		/* set to its place in the block by commit_lines */
+	l->blk = NULL;
 	l->len = len;
 	l->time = t;
 	l->off = 0;
