@@ -38,6 +38,8 @@ struct tgt {
 	struct task *task;
 	char *cname;		/* its cache entry: "target NAME" */
 	char *decl;		/* what the key covers besides files and deps */
+	struct tgt **deps;	/* what it needs, in the order of its needs; an
+				 * unknown name is NULL (deploy_validate refuses it) */
 	char *why;		/* NULL: up to date */
 	int planned;		/* why is known */
 	int uptodate;
@@ -84,6 +86,39 @@ make_decl(const struct target *t)
 	return text;
 }
 
+static int
+by_target_name(const void *a, const void *b)
+{
+	return strcmp((*(struct tgt *const *)a)->t->name, (*(struct tgt *const *)b)->t->name);
+}
+
+/* resolve every target's needs by binary search: linear lookups would make a
+ * graph of thousands of targets quadratic */
+static void
+resolve_needs(struct build *b)
+{
+	struct tgt **sorted = xcalloc(b->ntgts + 1, sizeof(*sorted)), key, *kp = &key, **hit;
+	struct target probe;
+	size_t i, j;
+
+	for (i = 0; i < b->ntgts; i++)
+		sorted[i] = &b->tgts[i];
+	qsort(sorted, b->ntgts, sizeof(*sorted), by_target_name);
+	memset(&probe, 0, sizeof(probe));
+	key.t = &probe;
+	for (i = 0; i < b->ntgts; i++) {
+		const struct target *t = b->tgts[i].t;
+
+		b->tgts[i].deps = xcalloc(t->nneeds + 1, sizeof(*b->tgts[i].deps));
+		for (j = 0; j < t->nneeds; j++) {
+			probe.name = t->needs[j];
+			hit = bsearch(&kp, sorted, b->ntgts, sizeof(*sorted), by_target_name);
+			b->tgts[i].deps[j] = hit ? *hit : NULL;
+		}
+	}
+	free(sorted);
+}
+
 struct build *
 build_open(struct deployment *d, struct state *st)
 {
@@ -103,6 +138,7 @@ build_open(struct deployment *d, struct state *st)
 		b->tgts[i].cname = xasprintf("target %s", d->targets[i]->name);
 		b->tgts[i].decl = make_decl(d->targets[i]);
 	}
+	resolve_needs(b);
 	return b;
 }
 
@@ -120,6 +156,7 @@ build_close(struct build *b)
 	for (i = 0; i < b->ntgts; i++) {
 		free(b->tgts[i].cname);
 		free(b->tgts[i].decl);
+		free(b->tgts[i].deps);
 		free(b->tgts[i].why);
 	}
 	free(b->tgts);
@@ -243,9 +280,7 @@ hash_inputs(struct build *b, const struct target *t, struct files *f, char **mis
 static const struct hash *
 dep_key(const struct tgt *g, size_t i)
 {
-	const struct target *dep = deploy_find_target(g->b->d, g->t->needs[i]);
-
-	return dep ? &g->b->tgts[dep->index].key : NULL;
+	return g->deps[i] ? &g->deps[i]->key : NULL;
 }
 
 /* The key: the declaration, the inputs' names and contents, the needed
@@ -347,10 +382,8 @@ decide(struct tgt *g, struct files *in, int runtime, int *err)
 	/* before the run, a dependency that will be made has no key yet; at run
 	 * time its key decides, and one made again the same changes nothing */
 	for (i = 0; i < t->nneeds && !runtime; i++) {
-		const struct target *dep = deploy_find_target(g->b->d, t->needs[i]);
-
-		if (dep && !g->b->tgts[dep->index].uptodate)
-			return xasprintf("it needs '%s', which is made first", dep->name);
+		if (g->deps[i] && !g->deps[i]->uptodate)
+			return xasprintf("it needs '%s', which is made first", t->needs[i]);
 	}
 	if (hash_inputs(g->b, t, in, &missing) < 0) {
 		*err = 1;
@@ -402,10 +435,8 @@ plan(struct tgt *g)
 		return;
 	g->planned = 1;
 	for (i = 0; i < g->t->nneeds; i++) {
-		const struct target *dep = deploy_find_target(g->b->d, g->t->needs[i]);
-
-		if (dep)
-			plan(&g->b->tgts[dep->index]);
+		if (g->deps[i])
+			plan(g->deps[i]);
 	}
 	g->why = decide(g, &in, 0, &err);
 	g->uptodate = !g->why;
@@ -636,6 +667,27 @@ keep_output(struct buf *out, const char *data, size_t n)
 		buf_consume(out, out->len - OUTPUT_MAX);
 }
 
+/* in a child: close every descriptor above 2 but a, b and c */
+static void
+keep_only(int a, int b, int c)
+{
+	int v[3] = { a, b, c }, i, j, t, from = 3;
+
+	for (i = 0; i < 3; i++)
+		for (j = i + 1; j < 3; j++)
+			if (v[j] < v[i]) {
+				t = v[i];
+				v[i] = v[j];
+				v[j] = t;
+			}
+	for (i = 0; i < 3; i++) {
+		if (v[i] > from)
+			close_range((unsigned)from, (unsigned)v[i] - 1, 0);
+		from = v[i] + 1;
+	}
+	close_range((unsigned)from, ~0U, 0);
+}
+
 /* Run the target's command; its output (stdout and stderr together) in out.
  * The state protocol: the record is written before fork(); the child waits
  * for the parent to add its pid before it execs, so no command runs that the
@@ -694,6 +746,10 @@ run_command(struct tgt *g, struct task *task, struct buf *out, int *status)
 		int fd;
 
 		setpgid(0, 0);
+		/* Close what other threads' children will wait on: a copy of
+		 * another child's go pipe held here would keep it from seeing
+		 * its parent die, and that one might hold ours. */
+		keep_only(gop[0], outp[1], errp[1]);
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = SIG_DFL;
 		sigaction(SIGPIPE, &sa, NULL);
@@ -914,12 +970,10 @@ build_add_targets(struct build *b, struct graph *g)
 		struct tgt *tg = &b->tgts[i];
 
 		for (j = 0; j < tg->t->nneeds; j++) {
-			const struct target *dep = deploy_find_target(b->d, tg->t->needs[j]);
-
-			if (!dep)
+			if (!tg->deps[j])
 				return error("%s: target '%s' needs an unknown target '%s'",
 				             b->d->config, tg->t->name, tg->t->needs[j]);
-			task_after(tg->task, b->tgts[dep->index].task);
+			task_after(tg->task, tg->deps[j]->task);
 		}
 	}
 	for (i = 0; i < b->ntgts; i++) {
@@ -1066,13 +1120,13 @@ build_down(const char *path, int dry_run)
 
 	if (!path)
 		dir = xstrdup(".");
-	else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+	else if (stat(path, &sb) < 0)
+		return error_errno("cannot find '%s'; give the directory of a run or its "
+		                   "config", path);
+	else if (S_ISDIR(sb.st_mode))
 		dir = xstrdup(path);
-	else if (errno == 0 || path_exists(path))
-		dir = path_dirname(path);
 	else
-		return error("cannot find '%s'; give the directory of a run or its config",
-		             path);
+		dir = path_dirname(path);
 	hd = path_join(dir, ".hydro");
 	if (!path_exists(hd)) {
 		if (!cli->quiet)

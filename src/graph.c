@@ -290,3 +290,29 @@ graph_check(struct graph *g)
 	free(pos);
 	return ret;
 }
+
+void
+task_report(const struct task *t)
+{
+	size_t i;
+	int said = 0;
+
+	for (i = 0; i < t->nmsgs; i++) {
+		const struct task_msg *m = &t->msgs[i];
+
+		switch (m->level) {
+		case LEVEL_ERROR:
+			error("%s: %s", t->name, m->text);
+			said = 1;
+			break;
+		case LEVEL_WARNING:
+			warning("%s: %s", t->name, m->text);
+			break;
+		default:
+			note("%s", m->text);
+			break;
+		}
+	}
+	if (t->state == TASK_FAILED && !said)
+		error("%s: failed", t->name);
+}

@@ -394,32 +394,6 @@ sched_run(struct graph *g, const struct sched_opts *o)
 }
 
 void
-task_report(const struct task *t)
-{
-	size_t i;
-	int said = 0;
-
-	for (i = 0; i < t->nmsgs; i++) {
-		const struct task_msg *m = &t->msgs[i];
-
-		switch (m->level) {
-		case LEVEL_ERROR:
-			error("%s: %s", t->name, m->text);
-			said = 1;
-			break;
-		case LEVEL_WARNING:
-			warning("%s: %s", t->name, m->text);
-			break;
-		default:
-			note("%s", m->text);
-			break;
-		}
-	}
-	if (t->state == TASK_FAILED && !said)
-		error("%s: failed", t->name);
-}
-
-void
 sched_report(struct graph *g)
 {
 	size_t i, j, n, nstopped = 0;

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +29,8 @@ struct state {
 	char *dir;		/* DIR/.hydro */
 	char *path;		/* DIR/.hydro/state.json */
 	int lockfd;
+	dev_t lockdev;
+	ino_t lockino;
 	pthread_mutex_t mu;
 	struct record *recs;
 	size_t nrecs, caprecs;
@@ -227,29 +228,76 @@ load(struct state *st)
 	return 0;
 }
 
+/* The lock is a POSIX record lock (fcntl F_SETLK), not flock(): a child
+ * forked to run a command, still waiting to exec, must not hold it after a
+ * kill -9 of hydro, and record locks are not inherited across fork().  They
+ * are per process, so a second state_open() of the same directory in this
+ * process is caught here; and closing any descriptor of the lock file drops
+ * the lock, so nothing else opens it. */
+static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct { dev_t dev; ino_t ino; pid_t pid; } *held;
+static size_t nheld, capheld;
+
 static int
-lock(struct state *st)
+held_find(dev_t dev, ino_t ino)
 {
-	char *path = path_join(st->dir, "lock");
+	size_t i;
+
+	for (i = 0; i < nheld; i++)
+		if (held[i].dev == dev && held[i].ino == ino && held[i].pid == getpid())
+			return (int)i;	/* a forked child holds no lock of its parent */
+	return -1;
+}
+
+static long
+read_pid(int fd)
+{
 	char text[32];
 	ssize_t n;
 	long pid = 0;
 
+	n = pread(fd, text, sizeof(text) - 1, 0);
+	text[n > 0 ? n : 0] = '\0';
+	if (str_to_long(str_trim(text), 1, 1L << 30, &pid) < 0)
+		pid = 0;
+	return pid;
+}
+
+static int
+lock(struct state *st)
+{
+	char *path = path_join(st->dir, "lock");
+	struct flock fl;
+	struct stat sb;
+	char text[32];
+	long pid;
+	int n;
+
+	pthread_mutex_lock(&held_mu);
+	if (stat(path, &sb) == 0 && held_find(sb.st_dev, sb.st_ino) >= 0) {
+		pthread_mutex_unlock(&held_mu);
+		free(path);
+		return error("'%s' is in use by this hydro already", st->dir);
+	}
 	st->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (st->lockfd < 0) {
+	if (st->lockfd < 0 || fstat(st->lockfd, &sb) < 0) {
+		pthread_mutex_unlock(&held_mu);
 		error_errno("cannot open '%s'", path);
 		free(path);
 		return -1;
 	}
-	n = pread(st->lockfd, text, sizeof(text) - 1, 0);
-	text[n > 0 ? n : 0] = '\0';
-	str_to_long(str_trim(text), 1, 1L << 30, &pid);
-	if (flock(st->lockfd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK) {
-			/* read again: the holder may have written its pid since */
-			n = pread(st->lockfd, text, sizeof(text) - 1, 0);
-			text[n > 0 ? n : 0] = '\0';
-			str_to_long(str_trim(text), 1, 1L << 30, &pid);
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(st->lockfd, F_SETLK, &fl) < 0) {
+		pthread_mutex_unlock(&held_mu);
+		if (errno == EACCES || errno == EAGAIN) {
+			/* the kernel knows the holder; the file may not say yet */
+			memset(&fl, 0, sizeof(fl));
+			fl.l_type = F_WRLCK;
+			fl.l_whence = SEEK_SET;
+			pid = fcntl(st->lockfd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK ?
+			      (long)fl.l_pid : read_pid(st->lockfd);
 			if (pid)
 				error("'%s' is in use by another hydro (pid %ld); wait for it "
 				      "to end or stop it", st->dir, pid);
@@ -264,7 +312,17 @@ lock(struct state *st)
 		free(path);
 		return -1;
 	}
+	ALLOC_GROW(held, nheld, capheld);
+	held[nheld].dev = sb.st_dev;
+	held[nheld].ino = sb.st_ino;
+	held[nheld].pid = getpid();
+	nheld++;
+	pthread_mutex_unlock(&held_mu);
+	st->lockdev = sb.st_dev;
+	st->lockino = sb.st_ino;
+
 	/* a holder that ended cleanly emptied the file: a pid here is a crash */
+	pid = read_pid(st->lockfd);
 	if (pid && pid != (long)getpid())
 		warning("taking over the lock of '%s' left by hydro pid %ld, which is "
 		        "no longer running", st->dir, pid);
@@ -299,10 +357,22 @@ state_close(struct state *st)
 	if (!st)
 		return;
 	if (st->lockfd >= 0) {
+		int k;
+
 		if (ftruncate(st->lockfd, 0) < 0) {
 			/* the next holder will only warn */
 		}
+		pthread_mutex_lock(&held_mu);
+		k = held_find(st->lockdev, st->lockino);
+		if (k >= 0)
+			held[k] = held[--nheld];
+		if (!nheld) {
+			free(held);
+			held = NULL;
+			capheld = 0;
+		}
 		close(st->lockfd);
+		pthread_mutex_unlock(&held_mu);
 	}
 	for (i = 0; i < st->nrecs; i++)
 		record_release(&st->recs[i]);
@@ -352,6 +422,12 @@ state_add(struct state *st, const char *kind, const char *id, cJSON *details)
 	r->status = xstrdup("creating");
 	r->details = details;
 	ret = save(st, is_durable(kind));
+	if (ret < 0) {
+		/* not on disk: the caller will not create it, so forget it */
+		record_release(r);
+		memmove(r, r + 1, (size_t)(st->recs + st->nrecs - r - 1) * sizeof(*r));
+		st->nrecs--;
+	}
 	pthread_mutex_unlock(&st->mu);
 	return ret;
 }

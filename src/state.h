@@ -14,7 +14,7 @@
  * instant leaves a file that `hydro down` can act on.  A record still
  * "creating" may or may not exist: its cleanup hook must cope with both.
  *
- * The directory's lock (.hydro/lock, flock(2) plus the holder's pid) keeps
+ * The directory's lock (.hydro/lock: a record lock plus the holder's pid) keeps
  * two hydro processes from trampling each other; a lock left by a dead
  * process is reported and taken over.  All calls are thread-safe.
  *

@@ -32,7 +32,8 @@ t_on_exit kill_marked
 wait_recorded() {
 	i=0
 	while [ $i -lt 100 ]; do
-		[ "$(grep -c '"pgid"' "$P/.hydro/state.json" 2>/dev/null)" -ge "$1" ] && return 0
+		n=$(grep -c '"pgid"' "$P/.hydro/state.json" 2>/dev/null)
+		[ "${n:-0}" -ge "$1" ] && return 0
 		sleep 0.05
 		i=$((i + 1))
 	done
@@ -50,6 +51,14 @@ for delay in 0 0.01 0.02 0.05 0.1 0.2 0.4 1; do
 	t_expect_rc 0
 	left=$(marked)
 	[ -z "$left" ] || t_fail "after a kill at ${delay}s, still running: $left"
+	# a child forked but never let to exec sees its parent die and exits
+	i=0
+	while pgrep -f "build $P/d.json" >/dev/null && [ $i -lt 20 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	pgrep -f "build $P/d.json" >/dev/null &&
+		t_fail "after a kill at ${delay}s, a forked hydro is stuck: $(pgrep -af "build $P/d.json")"
 	[ ! -f "$P/.hydro/state.json" ] || t_fail "state.json left after down: $(cat "$P/.hydro/state.json")"
 	kill_marked
 done
@@ -98,6 +107,12 @@ t_run "$HYDRO" down "$T_TMP/empty"
 t_expect_rc 0
 t_expect_out "nothing to remove"
 [ ! -d "$T_TMP/empty/.hydro" ] || t_fail "down created .hydro"
+t_end
+
+t_case "down of a path that does not exist says so"
+t_run "$HYDRO" down "$T_TMP/nowhere"
+t_expect_rc 1
+t_expect_err "cannot find '$T_TMP/nowhere'"
 t_end
 
 t_done

@@ -113,7 +113,24 @@ TEST(a_second_holder_is_refused)
 	st2 = state_open(dir);
 	error_set_reporter(NULL, NULL);
 	CHECK(st2 == NULL);
-	CHECK(strstr(buf_str(&said), "is in use by another hydro (pid ") != NULL);
+	CHECK(strstr(buf_str(&said), "is in use by this hydro already") != NULL);
+	/* another process is told who holds it */
+	{
+		char want[64];
+		pid_t pid;
+		int status;
+
+		snprintf(want, sizeof(want), "another hydro (pid %ld)", (long)getpid());
+		pid = fork();
+		if (pid == 0) {
+			error_set_reporter(keep, NULL);
+			st2 = state_open(dir);
+			_exit(!st2 && strstr(error_last(), want) ? 0 : 1);
+		}
+		REQUIRE(pid > 0);
+		waitpid(pid, &status, 0);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
 	state_close(st);
 	st2 = state_open(dir);
 	CHECK(st2 != NULL);
