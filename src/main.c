@@ -22,6 +22,7 @@
 #include "term.h"
 #include "xmalloc.h"
 #include "hf/hf.h"
+#include "python.h"
 
 struct command {
 	const char *name;
@@ -411,6 +412,8 @@ cmd_graph(void)
 {
 	struct deployment *d;
 
+	if (str_ends(cli->files[0], ".py"))
+		return python_run_config(cli->files[0], MODE_GRAPH);
 	if (str_ends(cli->files[0], ".hf"))
 		return hf_graph_file(cli->files[0], cli->format, stdout);
 	d = deploy_load(cli->files[0]);
@@ -424,6 +427,8 @@ cmd_graph(void)
 static int
 cmd_run(void)
 {
+	if (str_ends(cli->files[0], ".py"))
+		return python_run_config(cli->files[0], MODE_RUN);
 	if (str_ends(cli->files[0], ".json"))
 		return run_file(cli->files[0]);
 	return not_yet("run a deployment");
@@ -435,6 +440,8 @@ cmd_build(void)
 	struct deployment *d;
 	int ret;
 
+	if (str_ends(cli->files[0], ".py"))
+		return python_run_config(cli->files[0], MODE_BUILD);
 	if (!str_ends(cli->files[0], ".json"))
 		return not_yet("build a config that is not .json");
 	d = deploy_load(cli->files[0]);
@@ -451,6 +458,8 @@ cmd_plan(void)
 	struct deployment *d;
 	int ret;
 
+	if (str_ends(cli->files[0], ".py"))
+		return python_run_config(cli->files[0], MODE_PLAN);
 	if (!str_ends(cli->files[0], ".json"))
 		return not_yet("plan a config that is not .json");
 	d = deploy_load(cli->files[0]);

@@ -1,0 +1,1048 @@
+"""Deploy Hydroflow programs and other processes from a Python script.
+
+A config script builds a :class:`Deployment`: hosts to run on, services
+placed on them, and connections from an output port of one service to an
+input port of another.  ``await deployment.deploy()`` builds, launches,
+wires and starts everything; the script can then read the services' logs,
+stop them and wait for them::
+
+    from hydro import Deployment
+
+    async def main():
+        deployment = Deployment()
+        host = deployment.Localhost()
+        server = deployment.Hydroflow(src="src/echo_server.hf", on=host)
+        client = deployment.Hydroflow(src="src/echo_client.hf", on=host)
+        client.ports.outbound.connect(server.ports.inbound)
+        server.ports.outbound.connect(client.ports.inbound)
+        await deployment.deploy()
+        async for line in client.stdout():
+            print(line)
+
+Run it with ``hydro run echo.hydro.py``, or with plain ``python3`` when the
+script ends with ``hydro.run(main)``.  docs/python.md is the full reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import re
+import sys
+from typing import (Any, Callable, Deque, Dict, Iterator, List,
+                    Mapping, Optional, Sequence, TypeVar, Union)
+
+from . import _hydro
+
+__all__ = [
+    "Deployment", "Host", "LocalHost", "SshHost", "GcpMachine",
+    "Service", "HydroflowService", "CrateService", "ProcessService",
+    "Target", "Port", "Ports", "MergedPort", "TaggedPort", "Demux", "Null",
+    "LogStream", "demux", "null", "param", "run",
+    "Error", "ConfigError", "PortError", "ParamError", "NotAvailableError",
+    "BuildError", "DeployError", "ServiceError",
+]
+
+# ---------------------------------------------------------------------------
+# errors
+
+
+class Error(Exception):
+    """Base class of every error the hydro API raises.
+
+    The message names the script line that made the call, and for a
+    connection both of its ends."""
+
+
+class ConfigError(Error):
+    """A call declared something that cannot work: a file that does not
+    exist, a bad argument, a name given twice."""
+
+
+class PortError(ConfigError):
+    """A port was misused: an unknown port name, an input connected to an
+    input, an output to an output, a connection made twice."""
+
+
+class ParamError(ConfigError):
+    """A ``-D name=value`` parameter cannot be read as the type of its
+    default."""
+
+
+class NotAvailableError(Error):
+    """The script asked for something this hydro cannot do yet (a backend
+    that is not built in)."""
+
+
+class BuildError(Error):
+    """Something declared cannot be built."""
+
+
+class DeployError(Error):
+    """Building, provisioning, launching, wiring or starting failed."""
+
+
+class ServiceError(Error):
+    """Stopping or waiting for a service or a host failed."""
+
+
+class _StopAtDeploy(BaseException):
+    """Raised by deploy() under ``hydro build|plan|graph``: the script is
+    evaluated up to its first deploy() and no further.  A BaseException, so
+    that a script's ``except Exception`` does not swallow it."""
+
+    def __init__(self, deployment: "Deployment") -> None:
+        super().__init__("stopped at deploy()")
+        self.deployment = deployment
+
+
+# ---------------------------------------------------------------------------
+# the state of one script run
+
+_PKG_DIR = os.path.dirname(__file__) + os.sep
+
+
+class _State:
+    """What the runner (hydro._runner) and the API share for one run."""
+
+    def __init__(self) -> None:
+        self.mode = "run"            # run, build, plan, graph
+        self.config = "<script>"     # the script's path, for messages
+        # relative paths in the script are against its directory
+        main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+        self.dir = os.path.dirname(os.path.abspath(main_file)) if main_file else os.getcwd()
+        self.deployments: List[Deployment] = []
+        self.stopped_at: Optional[Deployment] = None
+
+
+_state = _State()
+
+
+def _display(path: str) -> str:
+    """A path as messages show it: relative to the current directory when
+    it is below it."""
+    if not os.path.isabs(path):
+        return path
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def _where(depth: int = 1) -> str:
+    """``FILE:LINE`` of the first caller outside this package."""
+    f: Any = sys._getframe(depth)
+    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+        f = f.f_back
+    if f is None:
+        return _display(_state.config)
+    return "%s:%d" % (_display(f.f_code.co_filename), f.f_lineno)
+
+
+def _model_call(cls: type, where: str, fn: Callable[..., Any], *args: Any,
+                **kwargs: Any) -> Any:
+    """Call into the model, turning its errors into ``cls`` at ``where``."""
+    try:
+        return fn(*args, **kwargs)
+    except _hydro.ModelError as e:
+        raise cls("%s: %s" % (where, e)) from None
+
+
+def _strings(value: Any, what: str, where: str) -> List[str]:
+    """A list of str from a list (or tuple) of str or os.PathLike."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise ConfigError("%s: %s must be a list of strings, not %s"
+                          % (where, what, type(value).__name__))
+    out = []
+    for item in value:
+        if isinstance(item, os.PathLike):
+            item = os.fspath(item)
+        if not isinstance(item, str):
+            raise ConfigError("%s: %s must be a list of strings; %r is a %s"
+                              % (where, what, item, type(item).__name__))
+        out.append(item)
+    return out
+
+
+def _env(value: Optional[Mapping[str, Any]], where: str) -> Dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError("%s: env must be a dict of strings" % where)
+    return {str(k): str(v) for k, v in value.items()}
+
+
+# ---------------------------------------------------------------------------
+# futures completed from the core's threads
+
+_T = TypeVar("_T")
+
+
+async def _core(start: Callable[[Callable[[bool, Any], None]], None],
+                cancel: Optional[Callable[[], None]] = None,
+                where: str = "") -> Any:
+    """Start core work and await it.
+
+    ``start(done)`` begins the work; a core thread calls ``done(ok, value)``
+    when it ends, which completes an asyncio future on this loop through
+    call_soon_threadsafe.  Cancelling the awaiting task calls ``cancel()``,
+    which cancels the core work."""
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[Any] = loop.create_future()
+
+    def settle(ok: bool, value: Any) -> None:
+        if fut.done():
+            return
+        if ok:
+            fut.set_result(value)
+        else:
+            msg = str(value)
+            fut.set_exception(DeployError("%s: %s" % (where, msg) if where else msg))
+
+    def done(ok: bool, value: Any) -> None:
+        try:
+            loop.call_soon_threadsafe(settle, ok, value)
+        except RuntimeError:
+            pass    # the loop is closed: nobody awaits this any more
+
+    start(done)
+    try:
+        return await fut
+    except asyncio.CancelledError:
+        if cancel is not None:
+            cancel()
+        raise
+
+
+# ---------------------------------------------------------------------------
+# parameters
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def param(name: str, default: _T) -> _T:
+    """The value of ``-D name=value``, converted to the type of ``default``;
+    ``default`` itself when the parameter was not given.
+
+    ``int`` accepts ``42``, ``-1``, ``0x2a``; ``float`` accepts ``2.5``,
+    ``1e3``; ``bool`` accepts 1/0, true/false, yes/no, on/off; ``str``
+    takes the text as it is; a default of ``None`` gives the text or None.
+    A value that does not convert raises :class:`ParamError`::
+
+        n = hydro.param("clients", 2)      # hydro run -D clients=8 x.py
+    """
+    raw = _hydro.param(name)
+    if raw is None:
+        return default
+    if default is None or isinstance(default, str):
+        return raw  # type: ignore[return-value]
+    where = _where(2)
+    try:
+        if isinstance(default, bool):
+            low = raw.strip().lower()
+            if low in _TRUE:
+                return True  # type: ignore[return-value]
+            if low in _FALSE:
+                return False  # type: ignore[return-value]
+            raise ValueError(raw)
+        if isinstance(default, int):
+            return int(raw.strip(), 0)  # type: ignore[return-value]
+        if isinstance(default, float):
+            return float(raw)  # type: ignore[return-value]
+        return type(default)(raw)  # type: ignore[call-arg]
+    except (ValueError, TypeError):
+        kind = type(default).__name__
+        raise ParamError("%s: parameter '%s' is '%s', which does not read as %s; "
+                         "give -D %s=<%s>" % (where, name, raw, kind, name, kind)) from None
+
+
+# ---------------------------------------------------------------------------
+# hosts
+
+
+class Host:
+    """A machine that services run on.  Made by a Deployment's host methods
+    (Localhost, SshHost, GcpMachine), never directly."""
+
+    backend = ""
+
+    def __init__(self, deployment: "Deployment", name: str) -> None:
+        self.deployment = deployment
+        #: the host's name in the deployment (``local1``, or the one given)
+        self.name = name
+        self._terminated = False
+
+    def __repr__(self) -> str:
+        return "<%s %s>" % (type(self).__name__, self.name)
+
+    async def terminate(self) -> None:
+        """Stop every service on this host and give the machine back (a
+        cloud VM is deleted; a local host only loses its processes).  Does
+        nothing before deploy() or when already terminated."""
+        run = self.deployment._run
+        if run is None or self._terminated:
+            return
+        where = _where()
+        live: _hydro.Run = run
+        await _core(lambda done: live.terminate_host(self.name, done), None, where)
+        self._terminated = True
+
+
+class LocalHost(Host):
+    """This machine: services run as child processes of hydro."""
+
+    backend = "local"
+
+
+class SshHost(Host):
+    """A machine reached over SSH."""
+
+    backend = "ssh"
+
+
+class GcpMachine(Host):
+    """A Google Compute Engine VM, created by deploy() and deleted by
+    terminate()."""
+
+    backend = "gcp"
+
+
+# ---------------------------------------------------------------------------
+# ports
+
+
+class Port:
+    """A named port of a service: ``svc.ports.NAME``.
+
+    A ``.hf`` program's ports are those of its module header, checked when
+    the script names them; a crate's ports are named by use."""
+
+    def __init__(self, service: "Service", name: str) -> None:
+        self.service = service
+        self.name = name
+
+    def __repr__(self) -> str:
+        return "<Port %s.%s>" % (self.service.name, self.name)
+
+    @property
+    def direction(self) -> str:
+        """``"input"``, ``"output"``, or ``"unknown"`` for a crate's port
+        not connected yet."""
+        return str(self.service.deployment._model.port(self.service.name, self.name)[1])
+
+    @property
+    def type(self) -> Optional[str]:
+        """The Rust type of a ``.hf`` port (``"(EchoMsg, SocketAddr)"``), or
+        None."""
+        t = self.service.deployment._model.port(self.service.name, self.name)[3]
+        return None if t is None else str(t)
+
+    def connect(self, to: "Sink") -> None:
+        """Send what this output port emits to ``to``: an input port, its
+        ``.merge()``, a :func:`demux`, or :func:`null` to discard it.
+
+        Connecting one output to several inputs broadcasts; several outputs
+        to one input merge.  Misuse raises :class:`PortError` naming both
+        ends and the script line."""
+        _connect(self, -1, to, _where())
+
+    #: Hydro Deploy's name for :meth:`connect`
+    send_to = connect
+
+    def merge(self) -> "MergedPort":
+        """This input port as one of several senders' destination, as in
+        Hydro Deploy: ``a.ports.x.send_to(p.ports.fanin.merge())``."""
+        return MergedPort(self)
+
+    def tagged(self, tag: int) -> "TaggedPort":
+        """This output port with every message tagged ``tag`` (a u32) on the
+        receiving side: ``c.ports.x.tagged(7).send_to(p.ports.fanin.merge())``."""
+        if not isinstance(tag, int) or isinstance(tag, bool) or not 0 <= tag <= 0xFFFFFFFF:
+            raise PortError("%s: tagged() takes a whole number from 0 to 4294967295, "
+                            "not %r" % (_where(), tag))
+        return TaggedPort(self, tag)
+
+
+class MergedPort:
+    """An input port given as ``.merge()``: one of several senders' slot."""
+
+    def __init__(self, port: Port) -> None:
+        self.port = port
+
+    def __repr__(self) -> str:
+        return "<MergedPort %s.%s>" % (self.port.service.name, self.port.name)
+
+
+class TaggedPort:
+    """An output port given as ``.tagged(n)``."""
+
+    def __init__(self, port: Port, tag: int) -> None:
+        self.port = port
+        self.tag = tag
+
+    def connect(self, to: "Sink") -> None:
+        """As :meth:`Port.connect`, with the tag."""
+        _connect(self.port, self.tag, to, _where())
+
+    send_to = connect
+
+    def __repr__(self) -> str:
+        return "<TaggedPort %s.%s tag %d>" % (self.port.service.name, self.port.name,
+                                              self.tag)
+
+
+class Null:
+    """``hydro.null()``: a sink that discards what it gets, or a source
+    that never sends."""
+
+    def connect(self, to: Union[Port, MergedPort]) -> None:
+        """Connect nothing to an input port, so that a program that opens it
+        finds it connected."""
+        where = _where()
+        port = to.port if isinstance(to, MergedPort) else to
+        if not isinstance(port, Port):
+            raise PortError("%s: hydro.null() connects to an input port, not %r"
+                            % (where, to))
+        d = port.service.deployment
+        _model_call(PortError, where, d._model.connect, None, None,
+                    port.service.name, port.name, merge=isinstance(to, MergedPort))
+
+    send_to = connect
+
+    def __repr__(self) -> str:
+        return "hydro.null()"
+
+
+class Demux:
+    """``hydro.demux({key: port})``: one output sending each message to the
+    port of the key the program chose (Hydro Deploy's fan-out)."""
+
+    def __init__(self, targets: Mapping[int, "Sink"]) -> None:
+        self.targets = dict(targets)
+
+    def __repr__(self) -> str:
+        return "hydro.demux(%r)" % (self.targets,)
+
+
+Sink = Union[Port, MergedPort, Demux, Null]
+
+
+def null() -> Null:
+    """A port that discards what is sent to it and never sends anything."""
+    return Null()
+
+
+def demux(targets: Mapping[int, Sink]) -> Demux:
+    """Fan one output out by key: ``p.ports.out.send_to(hydro.demux({0: a.ports.x,
+    1: b.ports.x}))``.  Keys are whole numbers from 0 to 4294967295."""
+    where = _where()
+    if not isinstance(targets, Mapping) or not targets:
+        raise PortError("%s: hydro.demux() takes a non-empty dict from keys to ports"
+                        % where)
+    for key in targets:
+        if not isinstance(key, int) or isinstance(key, bool) or not 0 <= key <= 0xFFFFFFFF:
+            raise PortError("%s: hydro.demux() keys are whole numbers from 0 to "
+                            "4294967295, not %r" % (where, key))
+    return Demux(targets)
+
+
+def _connect(src: Port, tag: int, to: Any, where: str, key: int = -1) -> None:
+    model = src.service.deployment._model
+    if isinstance(to, Demux):
+        if key != -1:
+            raise PortError("%s: a hydro.demux() cannot hold another one" % where)
+        for k, sink in to.targets.items():
+            _connect(src, tag, sink, where, k)
+        return
+    if isinstance(to, Null):
+        _model_call(PortError, where, model.connect, src.service.name, src.name,
+                    None, None, key=key, tag=tag)
+        return
+    merge = isinstance(to, MergedPort)
+    port = to.port if merge else to
+    if not isinstance(port, Port):
+        raise PortError("%s: cannot connect '%s.%s' to %r: connect to a port "
+                        "(svc.ports.NAME), its .merge(), hydro.demux({...}) or "
+                        "hydro.null()" % (where, src.service.name, src.name, to))
+    if port.service.deployment is not src.service.deployment:
+        raise PortError("%s: cannot connect '%s.%s' to '%s.%s': they belong to two "
+                        "different deployments" % (where, src.service.name, src.name,
+                                                   port.service.name, port.name))
+    _model_call(PortError, where, model.connect, src.service.name, src.name,
+                port.service.name, port.name, key=key, tag=tag, merge=merge)
+
+
+class Ports:
+    """The ports of a service, by attribute (``svc.ports.inbound``) or by
+    key (``svc.ports["inbound"]``)."""
+
+    def __init__(self, service: "Service") -> None:
+        self._service = service
+
+    def __getattr__(self, name: str) -> Port:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._get(name, _where())
+
+    def __getitem__(self, name: str) -> Port:
+        return self._get(name, _where())
+
+    def _get(self, name: str, where: str) -> Port:
+        s = self._service
+        _model_call(PortError, where, s.deployment._model.port, s.name, name)
+        return Port(s, name)
+
+    def __iter__(self) -> Iterator[Port]:
+        s = self._service
+        return iter([Port(s, p[0]) for p in s.deployment._model.ports(s.name)])
+
+    def __dir__(self) -> List[str]:
+        s = self._service
+        return [str(p[0]) for p in s.deployment._model.ports(s.name)]
+
+    def __repr__(self) -> str:
+        return "<Ports of %s: %s>" % (self._service.name, ", ".join(self.__dir__()))
+
+
+# ---------------------------------------------------------------------------
+# logs
+
+
+class LogStream:
+    """The lines a service prints on stdout or stderr, as an async iterator.
+
+    Lines come from the first one the service printed, even when the
+    stream is opened late: hydro keeps them from the start.  Each stream
+    reads on its own, so several readers each see every line.  The lines
+    have no trailing newline.  The iteration ends when the service has
+    exited and every line was read::
+
+        async for line in svc.stdout():
+            print(line)
+    """
+
+    def __init__(self, service: "Service", stream: str) -> None:
+        self._service = service
+        self._stream = stream
+        self._reader: Any = None
+        self._lines: Deque[str] = collections.deque()
+        self._eof = False
+        self._closed = False
+
+    def __aiter__(self) -> "LogStream":
+        return self
+
+    def _open(self) -> Any:
+        if self._reader is None:
+            run = self._service.deployment._run
+            if run is None:
+                raise Error("%s: %s.%s() has nothing to read before deploy(); "
+                            "await deployment.deploy() first"
+                            % (_where(), self._service.name, self._stream))
+            self._reader = run.logs(self._service.name, self._stream)
+        return self._reader
+
+    async def __anext__(self) -> str:
+        while True:
+            if self._lines:
+                return self._lines.popleft()
+            if self._eof or self._closed:
+                raise StopAsyncIteration
+            reader = self._open()
+            batch = reader.read()
+            if batch is None:
+                self._eof = True
+            elif batch:
+                self._lines.extend(batch)
+            else:
+                await self._readable(reader.fileno())
+
+    async def _readable(self, fd: int) -> None:
+        # the event loop watches the reader's fd: it never blocks on logs
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
+        loop.add_reader(fd, wake)
+        try:
+            await fut
+        finally:
+            loop.remove_reader(fd)
+
+    async def aclose(self) -> None:
+        """Stop reading and free the stream; the service runs on."""
+        self.close()
+
+    def close(self) -> None:
+        """As :meth:`aclose`, without awaiting."""
+        self._closed = True
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def __del__(self) -> None:
+        if self._reader is not None:
+            try:
+                self._reader.close()
+            except Exception:
+                pass
+
+
+# ---------------------------------------------------------------------------
+# services
+
+
+class Service:
+    """A program placed on a host.  Made by a Deployment's service methods
+    (Hydroflow, HydroflowCrate, Process), never directly."""
+
+    def __init__(self, deployment: "Deployment", name: str, host: Host) -> None:
+        self.deployment = deployment
+        #: the service's name in the deployment (from its source, or given)
+        self.name = name
+        #: the host it runs on
+        self.host = host
+        #: its ports: ``svc.ports.NAME``
+        self.ports = Ports(self)
+        self._exit_code: Optional[int] = None
+
+    def __repr__(self) -> str:
+        return "<%s %s on %s>" % (type(self).__name__, self.name, self.host.name)
+
+    def stdout(self) -> LogStream:
+        """The service's stdout lines, from the first one it printed."""
+        return LogStream(self, "stdout")
+
+    def stderr(self) -> LogStream:
+        """The service's stderr lines, from the first one it printed."""
+        return LogStream(self, "stderr")
+
+    async def stop(self) -> None:
+        """Ask the service to stop (``stop`` on its stdin for a Hydroflow
+        program, SIGTERM for a process), then force it after its stop
+        timeout; returns once it has exited.  Does nothing before deploy()."""
+        run = self.deployment._run
+        if run is None:
+            return
+        where = _where()
+        live: _hydro.Run = run
+        code = await _core(lambda done: live.stop_service(self.name, done), None, where)
+        if isinstance(code, int) and code >= 0:
+            self._exit_code = code
+
+    async def wait(self) -> int:
+        """Wait for the service to exit and return its exit status (128+N
+        when killed by signal N).  Cancelling the wait leaves the service
+        running."""
+        run = self.deployment._run
+        where = _where()
+        if run is None:
+            raise Error("%s: cannot wait for '%s' before deploy()" % (where, self.name))
+        live: _hydro.Run = run
+        code = await _core(lambda done: live.wait_service(self.name, done), None, where)
+        self._exit_code = int(code)
+        return self._exit_code
+
+    @property
+    def exit_code(self) -> Optional[int]:
+        """The exit status once :meth:`wait` or :meth:`stop` has seen the
+        service exit, else None."""
+        return self._exit_code
+
+
+class HydroflowService(Service):
+    """A ``.hf`` program that hydro compiles (or its ``standin``)."""
+
+    _standin: Optional[List[str]] = None
+
+
+class CrateService(Service):
+    """A Rust crate written for Hydro Deploy, built with cargo."""
+
+
+class ProcessService(Service):
+    """Any command; its ports reach it as HYDRO_PORT_<NAME> variables."""
+
+
+class Target:
+    """A make-style rule: ``cmd`` makes ``outputs`` from ``inputs`` and runs
+    again only when an input changed."""
+
+    def __init__(self, deployment: "Deployment", name: str) -> None:
+        self.deployment = deployment
+        self.name = name
+
+    def __repr__(self) -> str:
+        return "<Target %s>" % self.name
+
+
+_NAME_BAD = re.compile(r"[^A-Za-z0-9_-]")
+
+HostArg = Optional[Host]
+ReadyArg = Optional[Mapping[str, Union[str, Sequence[str]]]]
+
+
+class Deployment:
+    """A set of hosts, services, connections and targets, deployed together.
+
+    Paths given to its methods are relative to the config script's
+    directory.  Everything it started is stopped, and every machine it
+    created terminated, when the script's main() returns or raises
+    (unless ``hydro run --keep``)."""
+
+    def __init__(self) -> None:
+        self._dir = _state.dir
+        self._model = _hydro.Model(self._dir, _display(_state.config))
+        self._hosts: List[Host] = []
+        self._services: List[Service] = []
+        self._run: Optional[_hydro.Run] = None
+        self._default_host: Optional[Host] = None
+        self._started = False
+        _state.deployments.append(self)
+
+    def __repr__(self) -> str:
+        return "<Deployment: %d hosts, %d services>" % (len(self._hosts),
+                                                       len(self._services))
+
+    # -- hosts --
+
+    def _add_host(self, cls: Callable[["Deployment", str], Host], backend: str,
+                  name: Optional[str], settings: Mapping[str, Any], where: str) -> Any:
+        clean = {k: str(v) for k, v in settings.items() if v is not None}
+        hname = _model_call(ConfigError, where, self._model.add_host, name, backend, clean)
+        host = cls(self, str(hname))
+        self._hosts.append(host)
+        return host
+
+    def Localhost(self, name: Optional[str] = None) -> LocalHost:
+        """This machine: services run as local processes."""
+        host: LocalHost = self._add_host(LocalHost, "local", name, {}, _where())
+        return host
+
+    def SshHost(self, host: str, *, user: Optional[str] = None, port: int = 22,
+                key: Optional[str] = None, name: Optional[str] = None) -> SshHost:
+        """A machine reached over SSH at ``host`` (a name or an address), as
+        ``user`` (default: yours), on ``port``, with the private ``key``
+        file (default: your agent and ~/.ssh)."""
+        where = _where()
+        _need_backend("ssh", "SshHost", where)
+        h: SshHost = self._add_host(SshHost, "ssh", name,
+                                    {"host": host, "user": user, "port": port,
+                                     "key": key}, where)
+        return h
+
+    def GcpMachine(self, project: str, zone: str, type: str = "e2-micro",
+                   image: Optional[str] = None, *, region: Optional[str] = None,
+                   network: Optional[str] = None, user: Optional[str] = None,
+                   name: Optional[str] = None) -> GcpMachine:
+        """A Google Compute Engine VM in ``project`` and ``zone``, of machine
+        ``type``, booted from ``image`` (default: a Debian image)."""
+        where = _where()
+        _need_backend("gcp", "GcpMachine", where)
+        h: GcpMachine = self._add_host(GcpMachine, "gcp", name,
+                                       {"project": project, "zone": zone, "type": type,
+                                        "image": image, "region": region,
+                                        "network": network, "user": user}, where)
+        return h
+
+    def _host(self, on: HostArg, where: str) -> Host:
+        if on is None:
+            if self._default_host is None:
+                self._default_host = self._add_host(LocalHost, "local", None, {}, where)
+            return self._default_host
+        if not isinstance(on, Host):
+            raise ConfigError("%s: on= takes a host (deployment.Localhost(), ...), not %r"
+                              % (where, on))
+        if on.deployment is not self:
+            raise ConfigError("%s: host '%s' belongs to another deployment" % (where, on.name))
+        return on
+
+    def _path(self, path: Any, what: str, where: str, want_dir: bool = False) -> str:
+        if isinstance(path, os.PathLike):
+            path = os.fspath(path)
+        if not isinstance(path, str) or not path:
+            raise ConfigError("%s: %s must be a path, not %r" % (where, what, path))
+        full = os.path.join(self._dir, path)
+        ok = os.path.isdir(full) if want_dir else os.path.isfile(full)
+        if not ok:
+            kind = "directory" if want_dir else "file"
+            why = "no such %s" % kind if not os.path.exists(full) else "not a %s" % kind
+            raise ConfigError("%s: cannot read %s '%s': %s" % (where, what, path, why))
+        return path
+
+    def _add_service(self, cls: Callable[["Deployment", str, Host], Service], kind: str,
+                     name: Optional[str], on: HostArg, src: Optional[str],
+                     where: str) -> Any:
+        host = self._host(on, where)
+        sname = _model_call(ConfigError, where, self._model.add_service, kind, name,
+                            host.name, src)
+        svc = cls(self, str(sname), host)
+        self._services.append(svc)
+        return svc
+
+    def _common(self, svc: Service, where: str, args: Sequence[str],
+                env: Optional[Mapping[str, Any]], cwd: Optional[str],
+                needs: Sequence[Union[str, Target]]) -> None:
+        if args:
+            self._model.add_args(svc.name, _strings(args, "args", where))
+        if env:
+            self._model.set_env(svc.name, _env(env, where))
+        if needs:
+            names = [n.name if isinstance(n, Target) else n for n in needs]
+            self._model.set_service(svc.name, needs=_strings(names, "needs", where))
+        if cwd is not None:
+            self._model.set_service(svc.name, cwd=os.path.join(self._dir, cwd))
+
+    # -- services --
+
+    def Hydroflow(self, src: str, on: HostArg = None, args: Sequence[str] = (), *,
+                  standin: Optional[Sequence[str]] = None,
+                  env: Optional[Mapping[str, Any]] = None, cwd: Optional[str] = None,
+                  needs: Sequence[Union[str, Target]] = (),
+                  name: Optional[str] = None) -> HydroflowService:
+        """A Hydroflow program: the ``.hf`` file ``src``, compiled for
+        ``on``'s machine and run there with ``args``.
+
+        Its ports are those of the module header
+        (``module main(input a: T, output b: U)``).  ``standin`` is a
+        command that speaks the port protocol, run in place of the compiled
+        program (the ``.hf`` is still read for its ports)."""
+        where = _where()
+        src = self._path(src, "src", where)
+        ports = _model_call(ConfigError, where, _hydro.hf_ports, os.path.join(self._dir, src))
+        svc: HydroflowService = self._add_service(HydroflowService, "hydroflow", name, on,
+                                                  src, where)
+        for pname, direction, ptype, _line in ports:
+            _model_call(ConfigError, where, self._model.declare_port, svc.name, pname,
+                        direction, ptype)
+        if standin is not None:
+            cmd = _strings(standin, "standin", where)
+            if not cmd:
+                raise ConfigError("%s: standin must name a command" % where)
+            self._model.set_service(svc.name, standin=cmd)
+            svc._standin = cmd
+        self._common(svc, where, args, env, cwd, needs)
+        return svc
+
+    def HydroflowCrate(self, src: str, on: HostArg = None, *, bin: Optional[str] = None,
+                       example: Optional[str] = None, profile: Optional[str] = None,
+                       features: Optional[Sequence[str]] = None,
+                       args: Sequence[str] = (), env: Optional[Mapping[str, Any]] = None,
+                       cwd: Optional[str] = None,
+                       needs: Sequence[Union[str, Target]] = (),
+                       name: Optional[str] = None) -> CrateService:
+        """A Rust crate written for Hydro Deploy (its port protocol on
+        stdin/stdout): the crate directory ``src``, built with cargo
+        (``bin``/``example``, ``profile``, ``features`` as cargo's
+        options).  Its ports are named by use: ``svc.ports.anything``."""
+        where = _where()
+        src = self._path(src, "src", where, want_dir=True)
+        if not os.path.isfile(os.path.join(self._dir, src, "Cargo.toml")):
+            raise ConfigError("%s: '%s' is not a crate: it has no Cargo.toml" % (where, src))
+        if bin is not None and example is not None:
+            raise ConfigError("%s: give bin= or example=, not both" % where)
+        svc: CrateService = self._add_service(CrateService, "crate", name, on, src, where)
+        self._model.set_service(svc.name, bin=bin, example=example, profile=profile,
+                                features=None if features is None else
+                                _strings(features, "features", where))
+        self._common(svc, where, args, env, cwd, needs)
+        return svc
+
+    def Process(self, cmd: Sequence[str], on: HostArg = None, *,
+                env: Optional[Mapping[str, Any]] = None,
+                ports: Union[Mapping[str, str], Sequence[str], None] = None,
+                ready: ReadyArg = None, cwd: Optional[str] = None,
+                needs: Sequence[Union[str, Target]] = (), can_die: bool = False,
+                stop_timeout: Optional[float] = None,
+                name: Optional[str] = None) -> ProcessService:
+        """Any command, run on ``on`` with ``env``.
+
+        ``ports`` declares its ports: ``{"http": "input", "events": "output"}``,
+        or a list of names whose direction comes from the connections.
+        They reach the process as environment variables: an input's
+        ``HYDRO_PORT_<NAME>`` is the address to listen on, an output's the
+        address to send to.
+
+        ``ready`` says when it can take connections, so that the services
+        that send to it start only then: ``{"port": "http"}`` (that input
+        accepts connections), ``{"log": "listening on"}`` (a log line
+        matches the regular expression), ``{"command": ["pg_isready"]}``
+        (the command succeeds).  ``can_die``: its exit does not stop the
+        others.  ``stop_timeout``: seconds from SIGTERM to SIGKILL."""
+        where = _where()
+        argv = _strings(cmd, "cmd", where)
+        if not argv:
+            raise ConfigError("%s: cmd must name a command" % where)
+        if name is None:
+            name = self._unique(os.path.basename(argv[0]))
+        svc: ProcessService = self._add_service(ProcessService, "process", name, on, None,
+                                                where)
+        self._model.add_args(svc.name, argv)
+        if ports is not None:
+            if isinstance(ports, Mapping):
+                items = list(ports.items())
+            else:
+                items = [(p, "unknown") for p in _strings(ports, "ports", where)]
+            for pname, direction in items:
+                d = {"in": "input", "out": "output"}.get(direction, direction)
+                if d not in ("input", "output", "unknown"):
+                    raise PortError("%s: port '%s' must be \"input\" or \"output\", not %r"
+                                    % (where, pname, direction))
+                _model_call(PortError, where, self._model.declare_port, svc.name,
+                            pname, d, None)
+        if ready is not None:
+            self._ready(svc, ready, where)
+        if can_die or stop_timeout is not None:
+            self._model.set_service(svc.name, can_die=bool(can_die),
+                                    stop_timeout=-1.0 if stop_timeout is None
+                                    else float(stop_timeout))
+        self._common(svc, where, (), env, cwd, needs)
+        return svc
+
+    #: Hydro Deploy's name for :meth:`Process`
+    CustomService = Process
+
+    def _unique(self, base: str) -> str:
+        base = _NAME_BAD.sub("_", base) or "process"
+        taken = {s.name for s in self._services}
+        name, n = base, 2
+        while name in taken:
+            name = "%s%d" % (base, n)
+            n += 1
+        return name
+
+    def _ready(self, svc: Service, ready: Mapping[str, Any], where: str) -> None:
+        if not isinstance(ready, Mapping) or len(ready) != 1:
+            raise ConfigError('%s: ready= takes one of {"port": NAME}, {"log": REGEX} or '
+                              '{"command": [...]}' % where)
+        kind, value = next(iter(ready.items()))
+        if kind == "command":
+            self._model.set_ready(svc.name, kind, None, _strings(value, "ready command",
+                                                                 where))
+        elif kind in ("port", "log") and isinstance(value, str):
+            if kind == "log":
+                try:
+                    re.compile(value)
+                except re.error as e:
+                    raise ConfigError("%s: ready log pattern %r: %s" % (where, value, e)) \
+                        from None
+            self._model.set_ready(svc.name, kind, value, None)
+        else:
+            raise ConfigError('%s: ready= takes one of {"port": NAME}, {"log": REGEX} or '
+                              '{"command": [...]}, not %r' % (where, dict(ready)))
+
+    def Target(self, name: str, cmd: Sequence[str], inputs: Sequence[str] = (),
+               outputs: Sequence[str] = (), *, env: Optional[Mapping[str, Any]] = None,
+               needs: Sequence[Union[str, Target]] = (),
+               cwd: Optional[str] = None) -> Target:
+        """A make-style rule run before the services that need it
+        (``needs=[target]``): ``cmd`` makes ``outputs`` from ``inputs``
+        (files or globs, relative to the script's directory), and is run
+        again only when an input changed or an output is missing."""
+        where = _where()
+        argv = _strings(cmd, "cmd", where)
+        if not argv:
+            raise ConfigError("%s: cmd must name a command" % where)
+        names = [n.name if isinstance(n, Target) else n for n in needs]
+        _model_call(ConfigError, where, self._model.add_target, name, argv,
+                    _strings(inputs, "inputs", where), _strings(outputs, "outputs", where),
+                    _env(env, where), _strings(names, "needs", where), cwd)
+        return Target(self, name)
+
+    # -- the run --
+
+    @property
+    def hosts(self) -> List[Host]:
+        """The hosts declared, in order."""
+        return list(self._hosts)
+
+    @property
+    def services(self) -> List[Service]:
+        """The services declared, in order."""
+        return list(self._services)
+
+    def to_json(self) -> str:
+        """The deployment's JSON form (docs/spec.md), which ``hydro run
+        FILE.json`` runs without Python."""
+        return str(self._model.to_json(True))
+
+    def _check(self, where: str) -> None:
+        _model_call(ConfigError, where, self._model.validate)
+
+    async def deploy(self, start: bool = True) -> None:
+        """Build every program, provision the hosts, launch the services and
+        wire their ports; then start them, unless ``start=False`` (then
+        call :meth:`start`).  Under ``hydro build``, ``plan`` and ``graph``
+        the script ends here."""
+        where = _where()
+        if self._run is not None:
+            raise Error("%s: deploy() was already called for this deployment" % where)
+        self._check(where)
+        if _state.mode in ("run", "build"):
+            _check_buildable(self, where)
+        if _state.mode != "run":
+            _state.stopped_at = self
+            raise _StopAtDeploy(self)
+        self._run = _new_run(self, where)
+        if not start:
+            self._run.defer_start()
+        await _core(self._run.deploy, self._run.cancel, where)
+        self._started = start
+
+    async def start(self) -> None:
+        """Start the services launched by ``deploy(start=False)``."""
+        where = _where()
+        if self._run is None:
+            raise Error("%s: start() comes after deploy(start=False)" % where)
+        if self._started:
+            return
+        await _core(self._run.start, self._run.cancel, where)
+        self._started = True
+
+    async def stop(self) -> None:
+        """Stop every service (as :meth:`Service.stop`), concurrently."""
+        await asyncio.gather(*(s.stop() for s in self._services))
+
+
+def _need_backend(backend: str, what: str, where: str) -> None:
+    if not _hydro.backend_available(backend):
+        raise NotAvailableError("%s: %s: the '%s' backend is not available yet; "
+                                "use deployment.Localhost() for now"
+                                % (where, what, backend))
+
+
+def _check_buildable(d: Deployment, where: str) -> None:
+    for s in d._services:
+        if isinstance(s, HydroflowService) and s._standin is None and \
+                not _hydro.have_compiler():
+            raise BuildError("%s: cannot build '%s': compiling .hf programs to Rust is "
+                             "not implemented yet (the Rust back end); for now give the "
+                             "service standin=[...], a command that speaks the port "
+                             "protocol" % (where, s.name))
+
+
+def _new_run(d: Deployment, where: str) -> _hydro.Run:
+    try:
+        return _hydro.Run(d._model)
+    except _hydro.ModelError as e:
+        raise DeployError("%s: %s" % (where, e)) from None
+
+
+def run(main: Callable[..., Any], args: Optional[Sequence[str]] = None) -> None:
+    """Run ``main`` (``async def main()`` or ``main(args)``) as ``hydro
+    run`` would, so that ``python3 script.py`` works too::
+
+        if __name__ == "__main__":
+            hydro.run(main)
+
+    Under plain python3, ``-D name=value``, ``--keep`` and the arguments
+    after ``--`` are read from the command line, and the process exits
+    with hydro's status.  Under ``hydro run`` this just runs main."""
+    from . import _runner
+    _runner.run_main(main, args)

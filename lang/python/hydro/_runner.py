@@ -1,0 +1,324 @@
+"""Running a config script: ``hydro run|build|plan|graph X.py`` and
+``hydro.run(main)`` under plain python3.
+
+The script is evaluated as ``__main__``; its ``main()`` (or ``main(args)``)
+runs under asyncio.run.  Whatever happens, every service is stopped and
+every machine terminated afterwards (unless --keep).  An exception prints
+the traceback of the script's own frames and a one-line summary."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import inspect
+import os
+import sys
+import sysconfig
+import traceback
+import types
+from typing import Any, Callable, List, Optional, Sequence, Set
+
+from . import _hydro
+from . import Deployment, Error, _StopAtDeploy, _display, _state, _PKG_DIR
+
+
+class _Ran:
+    main_ran = False
+
+
+def _internal_dirs() -> List[str]:
+    dirs = [_PKG_DIR]
+    for key in ("stdlib", "platstdlib"):
+        p = sysconfig.get_paths().get(key)
+        if p:
+            dirs.append(os.path.join(p, ""))
+    return dirs
+
+
+_INTERNAL = _internal_dirs()
+
+
+def _is_internal(filename: str) -> bool:
+    return filename.startswith("<frozen") or any(filename.startswith(d) for d in _INTERNAL)
+
+
+def _filter(te: traceback.TracebackException, seen: Set[int]) -> None:
+    if id(te) in seen:
+        return
+    seen.add(id(te))
+    te.stack = traceback.StackSummary.from_list(
+        [f for f in te.stack if not _is_internal(f.filename)])
+    for other in (te.__cause__, te.__context__):
+        if other is not None:
+            _filter(other, seen)
+
+
+def _report_exception(exc: BaseException) -> None:
+    """Print the traceback of the script's frames, then one summary line."""
+    te = traceback.TracebackException.from_exception(exc)
+    _filter(te, set())
+    sys.stdout.flush()
+    msg = str(exc)
+    if isinstance(exc, Error):
+        # the message names the script line already; with no frame of the
+        # script's, the summary alone says it all, else its first line
+        if te.stack:
+            sys.stderr.write("".join(te.format()))
+            msg = msg.split("\n", 1)[0]
+        _hydro.report("error", msg)
+        return
+    sys.stderr.write("".join(te.format()))
+    sys.stderr.flush()
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not _is_internal(f.filename)]
+    name = type(exc).__qualname__
+    if type(exc).__module__ not in ("builtins", "__main__"):
+        name = "%s.%s" % (type(exc).__module__, name)
+    text = "%s: %s" % (name, msg.split("\n", 1)[0]) if msg else name
+    if frames:
+        text = "%s:%d: %s" % (_display(frames[-1].filename), frames[-1].lineno or 0, text)
+    _hydro.report("error", text)
+
+
+def _takes_args(main: Callable[..., Any]) -> bool:
+    try:
+        sig = inspect.signature(main)
+    except (TypeError, ValueError):
+        return False
+    for p in sig.parameters.values():
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL):
+            return True
+    return False
+
+
+async def _await(value: Any) -> Any:
+    return await value
+
+
+def _call_main(main: Callable[..., Any], args: Sequence[str]) -> None:
+    """Run main once under asyncio; exceptions propagate."""
+    _Ran.main_ran = True
+    if _takes_args(main):
+        result = main(list(args))
+    else:
+        result = main()
+    if inspect.isawaitable(result):
+        asyncio.run(_await(result))
+
+
+def _cleanup() -> None:
+    """Stop every service and terminate every machine the script's
+    deployments created, unless --keep."""
+    interrupted = False
+    for d in _state.deployments:
+        run = d._run
+        if run is None:
+            continue
+        try:
+            run.finish()
+        except KeyboardInterrupt:
+            # finish() ran to its end with the GIL released; the Ctrl-C
+            # that came meanwhile must not skip the other deployments
+            interrupted = True
+    if interrupted:
+        raise KeyboardInterrupt
+
+
+def _plan_text(d: Deployment) -> str:
+    import json
+    spec = json.loads(d._model.to_json(False))
+    out = []
+    hosts = spec.get("hosts", [])
+    services = spec.get("services", [])
+    conns = spec.get("connections", [])
+    targets = spec.get("targets", [])
+    out.append("deployment %s: %d host%s, %d service%s, %d connection%s, %d target%s"
+               % (_display(_state.config), len(hosts), "" if len(hosts) == 1 else "s",
+                  len(services), "" if len(services) == 1 else "s",
+                  len(conns), "" if len(conns) == 1 else "s",
+                  len(targets), "" if len(targets) == 1 else "s"))
+    for h in hosts:
+        settings = " ".join("%s=%s" % kv for kv in sorted(h.get("settings", {}).items()))
+        out.append("  host %s (%s)%s" % (h["name"], h.get("backend", "local"),
+                                         " " + settings if settings else ""))
+    for t in targets:
+        out.append("  target %s: %s" % (t["name"], " ".join(t.get("cmd", []))))
+    for s in services:
+        what = s.get("src") or " ".join(s.get("cmd", []))
+        out.append("  service %s (%s) on %s: %s" % (s["name"], s["kind"], s["on"], what))
+        if s.get("standin"):
+            out.append("    standin: %s" % " ".join(s["standin"]))
+        for p in s.get("ports", []):
+            out.append("    %s %s%s" % (p.get("dir", "port"), p["name"],
+                                        ": " + p["type"] if p.get("type") else ""))
+    for c in conns:
+        extra = []
+        if c.get("key") is not None:
+            extra.append("key %d" % c["key"])
+        if c.get("tag") is not None:
+            extra.append("tag %d" % c["tag"])
+        if c.get("merge"):
+            extra.append("merge")
+        out.append("  connect %s -> %s%s" % (c.get("from") or "hydro.null()",
+                                            c.get("to") or "hydro.null()",
+                                            " (%s)" % ", ".join(extra) if extra else ""))
+    return "\n".join(out) + "\n"
+
+
+def _at_deploy(mode: str, d: Optional[Deployment]) -> int:
+    """What build, plan and graph do with the deployment at the first deploy()."""
+    if d is None:
+        _hydro.report("error", "'%s' declared no deployment: nothing to %s; create "
+                      "one with hydro.Deployment() and call its deploy()"
+                      % (_display(_state.config), mode))
+        return 1
+    opts = _hydro.options()
+    if mode == "plan":
+        if not opts["json"]:
+            sys.stdout.write(_plan_text(d))
+            sys.stdout.flush()
+        try:
+            _hydro.plan(d._model, bool(opts["json"]))
+        except _hydro.ModelError as e:
+            _hydro.report("error", str(e))
+            return 1
+    elif mode == "graph":
+        sys.stdout.write(d._model.graph(opts["format"]))
+    elif mode == "build":
+        try:
+            _hydro.build(d._model)
+        except _hydro.ModelError as e:
+            _hydro.report("error", str(e))
+            return 1
+    sys.stdout.flush()
+    return 0
+
+
+def _guarded(body: Callable[[], None]) -> int:
+    """Run body, clean up, and turn what it raised into an exit status."""
+    stopped: Optional[Deployment] = None
+    status = 0
+    try:
+        try:
+            body()
+        finally:
+            _cleanup()
+    except _StopAtDeploy as e:
+        stopped = e.deployment
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        _hydro.report("error", "interrupted")
+        return 130
+    except SystemExit as e:
+        if e.code is None:
+            return 0
+        if isinstance(e.code, int):
+            return e.code
+        sys.stderr.write("%s\n" % e.code)
+        return 1
+    except BaseException as e:  # noqa: the script's exception, whatever it is
+        _report_exception(e)
+        status = 1
+    if status == 0 and _state.mode != "run":
+        if stopped is None and _state.deployments:
+            stopped = _state.deployments[0]
+        status = _at_deploy(_state.mode, stopped)
+    return status
+
+
+def run_config(path: str, mode: str) -> int:
+    """``hydro MODE path``: evaluate the script and run its main()."""
+    _state.mode = mode
+    _state.config = path
+    _state.dir = os.path.dirname(os.path.abspath(path))
+    sys.path.insert(0, _state.dir)
+    try:
+        with open(path, "rb") as f:
+            source = f.read()
+    except OSError as e:
+        _hydro.report("error", "cannot read '%s': %s" % (path, e.strerror))
+        return 1
+    try:
+        code = compile(source, path, "exec", dont_inherit=True)
+    except SyntaxError as e:
+        sys.stderr.write("".join(traceback.format_exception_only(type(e), e)))
+        _hydro.report("error", "%s:%s:%s: %s" % (_display(e.filename or path),
+                                                 e.lineno or 0, e.offset or 0, e.msg))
+        return 1
+    module = types.ModuleType("__main__")
+    module.__file__ = path
+    module.__dict__["__builtins__"] = builtins
+    sys.modules["__main__"] = module
+    args = list(sys.argv[1:])
+
+    def body() -> None:
+        exec(code, module.__dict__)
+        # main ran already: through hydro.run(main), or the script's own
+        # asyncio.run(main()) under `if __name__ == "__main__":`
+        if _Ran.main_ran or any(d._run is not None for d in _state.deployments):
+            return
+        main = module.__dict__.get("main")
+        if main is None:
+            if not _state.deployments:
+                raise Error("%s defines no main(); write 'async def main():' and build "
+                            "a hydro.Deployment() in it" % _display(path))
+            return
+        if not callable(main):
+            raise Error("%s: main is a %s, not a function"
+                        % (_display(path), type(main).__name__))
+        _call_main(main, args)
+
+    status = _guarded(body)
+    for name in _hydro.unused_params() if not _hydro.embedded() else []:
+        _hydro.report("warning", "parameter '%s' was given with -D but the config never "
+                      "reads it" % name)
+    return status
+
+
+def _parse_argv(argv: List[str]) -> List[str]:
+    """Read hydro's options from a plain python3 command line: -D name=value,
+    --keep, and '--' before the script's own arguments."""
+    params = []
+    keep = False
+    rest: List[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            rest.extend(argv[i + 1:])
+            break
+        if a == "-D" and i + 1 < len(argv):
+            a = "-D" + argv[i + 1]
+            i += 1
+        if a.startswith("-D"):
+            name, eq, value = a[2:].partition("=")
+            if not eq or not name:
+                _hydro.report("error", "bad parameter '%s': write it as -D name=value" % a[2:])
+                sys.exit(2)
+            params.append((name, value))
+        elif a == "--keep":
+            keep = True
+        else:
+            rest.append(a)
+        i += 1
+    _hydro.configure(params, keep)
+    return rest
+
+
+def run_main(main: Callable[..., Any], args: Optional[Sequence[str]]) -> None:
+    """hydro.run(main): under hydro, run main in place; under plain python3,
+    read the command line, run, clean up and exit with hydro's status."""
+    if _hydro.embedded():
+        _call_main(main, list(sys.argv[1:]) if args is None else list(args))
+        return
+    rest = _parse_argv(list(sys.argv[1:]))
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file:
+        _state.config = main_file
+        _state.dir = os.path.dirname(os.path.abspath(main_file))
+    status = _guarded(lambda: _call_main(main, rest if args is None else list(args)))
+    for name in _hydro.unused_params():
+        _hydro.report("warning", "parameter '%s' was given with -D but the config never "
+                      "reads it" % name)
+    sys.stdout.flush()
+    sys.exit(status)

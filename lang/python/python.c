@@ -1,0 +1,207 @@
+/*
+ * python: the embedded interpreter that runs config scripts.
+ *
+ * The C side only starts CPython, makes the built-in package importable and
+ * hands over to hydro._runner, which evaluates the script, runs its main()
+ * under asyncio and prints what went wrong the way a user wants to read it
+ * (Python code formats Python tracebacks best).
+ */
+#include "module.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "error.h"
+#include "fs.h"
+#include "python.h"
+#include "xmalloc.h"
+
+/*
+ * Installed first on sys.meta_path: serves hydro and hydro.* from the
+ * sources built into the binary, and hydro._hydro from the inittab, so that
+ * an older installed copy of the package never shadows this one.  The file
+ * names start with "<built-in>" so that tracebacks can tell package frames
+ * from the script's.
+ */
+static const char bootstrap[] =
+	"import sys, os, sysconfig, importlib.machinery as _m\n"
+	"class BuiltinHydroFinder:\n"
+	"    def __init__(self, sources):\n"
+	"        self.sources = sources\n"
+	"    def find_spec(self, name, path=None, target=None):\n"
+	"        if name == 'hydro._hydro':\n"
+	"            return _m.ModuleSpec(name, _m.BuiltinImporter, origin='built-in')\n"
+	"        entry = self.sources.get(name)\n"
+	"        if entry is None:\n"
+	"            return None\n"
+	"        spec = _m.ModuleSpec(name, self, origin=entry[0], is_package=entry[2])\n"
+	"        spec.has_location = True\n"
+	"        if entry[2]:\n"
+	"            spec.submodule_search_locations = []\n"
+	"        return spec\n"
+	"    def create_module(self, spec):\n"
+	"        return None\n"
+	"    def exec_module(self, module):\n"
+	"        origin, text, _ = self.sources[module.__name__]\n"
+	"        exec(compile(text, origin, 'exec', dont_inherit=True), module.__dict__)\n"
+	"    def get_source(self, name):\n"
+	"        return self.sources[name][1]\n"
+	"    def is_package(self, name):\n"
+	"        return self.sources[name][2]\n"
+	"sys.meta_path.insert(0, BuiltinHydroFinder(sources))\n"
+	/* the interpreter's own python, for scripts that start sys.executable */
+	"_exe = os.path.join(sysconfig.get_config_var('BINDIR') or '/usr/bin',\n"
+	"                    'python' + sysconfig.get_config_var('VERSION'))\n"
+	"if os.access(_exe, os.X_OK):\n"
+	"    sys.executable = _exe\n";
+
+/* {"hydro": (origin, text, is_package), "hydro.gcp": ...} */
+static PyObject *
+source_table(void)
+{
+	const struct python_source *s;
+	PyObject *table = PyDict_New();
+
+	if (!table)
+		return NULL;
+	for (s = python_sources; s->file; s++) {
+		int pkg = !strcmp(s->file, "__init__.py");
+		size_t base = strlen(s->file) - 3;	/* without ".py" */
+		char *name = pkg ? xstrdup("hydro") :
+		             xasprintf("hydro.%.*s", (int)base, s->file);
+		char *origin = xasprintf("<built-in>/hydro/%s", s->file);
+		PyObject *entry = Py_BuildValue("(ss#O)", origin, (const char *)s->text,
+		                                (Py_ssize_t)s->len, pkg ? Py_True : Py_False);
+		int ret = entry ? PyDict_SetItemString(table, name, entry) : -1;
+
+		Py_XDECREF(entry);
+		free(name);
+		free(origin);
+		if (ret < 0) {
+			Py_DECREF(table);
+			return NULL;
+		}
+	}
+	return table;
+}
+
+static int
+install_package(void)
+{
+	PyObject *globals, *table, *res;
+
+	globals = PyDict_New();
+	table = source_table();
+	if (!globals || !table ||
+	    PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0 ||
+	    PyDict_SetItemString(globals, "sources", table) < 0) {
+		Py_XDECREF(globals);
+		Py_XDECREF(table);
+		return -1;
+	}
+	Py_DECREF(table);
+	res = PyRun_String(bootstrap, Py_file_input, globals, globals);
+	Py_DECREF(globals);
+	if (!res)
+		return -1;
+	Py_DECREF(res);
+	return 0;
+}
+
+static const char *
+mode_name(enum run_mode mode)
+{
+	switch (mode) {
+	case MODE_BUILD:
+		return "build";
+	case MODE_PLAN:
+		return "plan";
+	case MODE_GRAPH:
+		return "graph";
+	case MODE_RUN:
+		break;
+	}
+	return "run";
+}
+
+static int inittab_done;
+
+static int
+start_interpreter(const char *path)
+{
+	PyConfig config;
+	PyStatus st;
+	char **argv;
+	size_t i, argc = 1 + (cli ? cli->nargs : 0);
+
+	/* once: a sweep runs one interpreter after another in this process */
+	if (!inittab_done) {
+		PyImport_AppendInittab("hydro._hydro", PyInit__hydro);
+		inittab_done = 1;
+	}
+	PyConfig_InitPythonConfig(&config);
+	config.parse_argv = 0;
+	config.safe_path = 1;		/* the runner puts the script's directory first */
+	config.install_signal_handlers = 1;	/* Ctrl-C: KeyboardInterrupt, asyncio cancels */
+	argv = xcalloc(argc + 1, sizeof(*argv));
+	argv[0] = (char *)path;
+	for (i = 1; i < argc; i++)
+		argv[i] = cli->args[i - 1];
+	st = PyConfig_SetBytesArgv(&config, (Py_ssize_t)argc, argv);
+	free(argv);
+	if (!PyStatus_Exception(st))
+		st = Py_InitializeFromConfig(&config);
+	PyConfig_Clear(&config);
+	if (PyStatus_Exception(st))
+		return error("cannot start the Python interpreter: %s",
+		             st.err_msg ? st.err_msg : "unknown error");
+	return 0;
+}
+
+/* report an exception raised outside the script (in hydro's own start-up) */
+static int
+python_failure(const char *what)
+{
+	PyErr_Print();
+	return error("%s", what);
+}
+
+int
+python_run_config(const char *path, enum run_mode mode)
+{
+	PyObject *runner = NULL, *res = NULL;
+	long code = 1;
+	int ret;
+
+	if (!path_exists(path))
+		return error_errno("cannot read '%s'", path);
+	if (start_interpreter(path) < 0)
+		return -1;
+	module_set_embedded();
+	if (install_package() < 0) {
+		ret = python_failure("cannot load the built-in hydro package");
+		goto out;
+	}
+	runner = PyImport_ImportModule("hydro._runner");
+	if (!runner) {
+		ret = python_failure("cannot load the built-in hydro package");
+		goto out;
+	}
+	res = PyObject_CallMethod(runner, "run_config", "ss", path, mode_name(mode));
+	if (!res) {
+		ret = python_failure("internal error in the hydro package");
+		goto out;
+	}
+	/* 0, 1 for a failed script, 130 after Ctrl-C (the shell's 128 + SIGINT) */
+	code = PyLong_AsLong(res);
+	ret = code == 0 ? 0 : code == 1 || code < 0 ? -1 : (int)code;
+out:
+	Py_XDECREF(res);
+	Py_XDECREF(runner);
+	/* core threads may still deliver to Python: let them finish first */
+	module_wait_ops();
+	if (Py_FinalizeEx() < 0 && ret == 0)
+		ret = error("cannot shut the Python interpreter down cleanly");
+	return ret;
+}

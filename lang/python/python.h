@@ -1,0 +1,30 @@
+/*
+ * python: config scripts in Python, run by an embedded CPython.
+ *
+ * One interpreter per script.  The `hydro` package is built into the binary
+ * (lang/python/hydro, as C strings) and wins over any installed copy, so
+ * a script always talks to the package this binary was built with; the
+ * `_hydro` extension (module.c) is registered as hydro._hydro.
+ */
+#ifndef HYDRO_PYTHON_H
+#define HYDRO_PYTHON_H
+
+#include <stddef.h>
+
+#include "cli.h"
+
+/* one file of the hydro package, as lang/python/embed.sh writes it */
+struct python_source {
+	const char *file;		/* "__init__.py", "gcp.py" */
+	const unsigned char *text;
+	size_t len;
+};
+
+/* the package's files, ending with a NULL file (generated at build time) */
+extern const struct python_source python_sources[];
+
+/* run a config script for mode: evaluate it, call its main(), clean up;
+ * 0 on success, -1 with the error reported (the script's traceback printed) */
+int python_run_config(const char *path, enum run_mode mode);
+
+#endif
