@@ -10,11 +10,20 @@
 
 #include "buf.h"
 #include "error.h"
+#include "fs.h"
 #include "logs.h"
 #include "xmalloc.h"
 
+/* the lines of one chunk read, as written to the file ('\n' after each):
+ * the ring's lines point into it, and it goes with the last of them */
+struct block {
+	size_t refs;
+	char data[];
+};
+
 struct line {
-	char *data;
+	const char *data;	/* in blk, not NUL-terminated */
+	struct block *blk;
 	size_t len;
 	uint64_t time;
 	uint64_t off;		/* where the line starts in the file */
@@ -60,6 +69,13 @@ now_us(void)
 }
 
 static void
+block_unref(struct block *b)
+{
+	if (b && --b->refs == 0)
+		free(b);
+}
+
+static void
 stream_unref(struct log_stream *ls)
 {
 	size_t i;
@@ -71,7 +87,7 @@ stream_unref(struct log_stream *ls)
 	if (!last)
 		return;
 	for (i = 0; i < ls->count; i++)
-		free(ls->ring[(ls->head + i) % ls->cap].data);
+		block_unref(ls->ring[(ls->head + i) % ls->cap].blk);
 	free(ls->ring);
 	free(ls->readers);
 	buf_release(&ls->partial);
@@ -99,18 +115,39 @@ log_stream_new(const char *path, size_t ring_lines, size_t ring_bytes)
 	ls->refs = 1;
 	ls->path = xstrdup(path);
 	buf_init(&ls->partial, 0);
-	tpath = xasprintf("%s.times", path);
-	ls->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ls->tfd = ls->fd < 0 ? -1 :
-	          open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (ls->fd < 0 || ls->tfd < 0) {
-		error_errno("cannot create log file '%s'", ls->fd < 0 ? path : tpath);
+	ls->fd = ls->tfd = -1;
+	/* the directory must be there; the files come with the first line */
+	tpath = path_dirname(path);
+	if (access(tpath, W_OK) < 0) {
+		error_errno("cannot write log files in '%s'", tpath);
 		free(tpath);
 		stream_unref(ls);
 		return NULL;
 	}
 	free(tpath);
 	return ls;
+}
+
+/* create the files (a stream that never prints makes none: starting many
+ * services makes fewer files); called locked */
+static int
+open_files(struct log_stream *ls)
+{
+	char *tpath;
+
+	if (ls->fd >= 0)
+		return 0;
+	tpath = xasprintf("%s.times", ls->path);
+	ls->fd = open(ls->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ls->tfd = ls->fd < 0 ? -1 :
+	          open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (ls->fd < 0 || ls->tfd < 0) {
+		error_errno("cannot create log file '%s'", ls->fd < 0 ? ls->path : tpath);
+		free(tpath);
+		return -1;
+	}
+	free(tpath);
+	return 0;
 }
 
 void
@@ -147,7 +184,8 @@ ring_drop(struct log_stream *ls)
 	struct line *l = &ls->ring[ls->head];
 
 	ls->bytes -= l->len;
-	free(l->data);
+	block_unref(l->blk);
+	l->blk = NULL;
 	l->data = NULL;
 	ls->head = (ls->head + 1) % ls->cap;
 	ls->count--;
@@ -185,29 +223,43 @@ static int
 commit_lines(struct log_stream *ls, struct line *lines, size_t n, struct buf *text)
 {
 	struct buf times = BUF_INIT;
+	struct block *blk = NULL;
+	uint64_t base = ls->file_off;
 	log_line_fn *fn;
 	void *arg;
 	size_t i;
 	int ret = 0;
 
+	buf_grow(&times, n * 8);
 	for (i = 0; i < n; i++) {
-		unsigned char t[8];
 		uint64_t v = lines[i].time;
 		int k;
 
 		for (k = 0; k < 8; k++)
-			t[k] = (unsigned char)(v >> (8 * k));
-		buf_add(&times, t, 8);
+			times.data[times.len++] = (char)(unsigned char)(v >> (8 * k));
 	}
+	if (times.data)
+		times.data[times.len] = '\0';
 	pthread_mutex_lock(&ls->lock);
 	/* files first: a reader that falls behind the ring reads them */
-	if (!ls->failed && (write_all(ls->fd, text->data, text->len) < 0 ||
-	                    write_all(ls->tfd, times.data, times.len) < 0)) {
+	if (!ls->failed && n && open_files(ls) < 0) {
+		ls->failed = 1;
+		ret = -1;
+	} else if (!ls->failed && n && (write_all(ls->fd, text->data, text->len) < 0 ||
+	                                write_all(ls->tfd, times.data, times.len) < 0)) {
 		ls->failed = 1;
 		ret = error_errno("cannot write log file '%s'", ls->path);
 	}
+	/* the ring keeps the text written, one block per chunk */
+	if (n) {
+		blk = xmalloc(sizeof(*blk) + text->len);
+		memcpy(blk->data, text->data, text->len);
+		blk->refs = n;
+	}
 	for (i = 0; i < n; i++) {
 		lines[i].off = ls->file_off;
+		lines[i].blk = blk;
+		lines[i].data = blk->data + (ls->file_off - base);
 		ls->file_off += lines[i].len + 1;
 	}
 	fn = ls->on_line;
@@ -236,7 +288,8 @@ add_line(struct line **lines, size_t *n, size_t *cap, struct buf *text,
 
 	ALLOC_GROW(*lines, *n, *cap);
 	l = &(*lines)[(*n)++];
-	l->data = xstrndup(data, len);
+	l->data = NULL;		/* set to its place in the block by commit_lines */
+	l->blk = NULL;
 	l->len = len;
 	l->time = t;
 	l->off = 0;
@@ -253,6 +306,8 @@ log_stream_feed(struct log_stream *ls, const char *data, size_t n)
 	uint64_t t = now_us();
 	const char *end = data + n, *p = data, *nlp;
 	int ret;
+
+	buf_grow(&text, n + ls->partial.len + 64);
 
 	while (p < end) {
 		size_t room = LOG_LINE_MAX - ls->partial.len;

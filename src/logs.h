@@ -12,7 +12,8 @@
  *
  * Files: logs/<service>.out and .err hold the lines as printed, each ended by
  * '\n'; .out.times and .err.times hold one little-endian uint64 per line, the
- * arrival time in microseconds since the epoch.
+ * arrival time in microseconds since the epoch.  A stream that prints
+ * nothing makes no files.
  */
 #ifndef HYDRO_LOGS_H
 #define HYDRO_LOGS_H

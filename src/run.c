@@ -68,6 +68,7 @@ struct svc {
 	int have_re;
 	struct log_stream *logs[3];
 	struct svc_stream ss[3];
+	char *prefix[3];	/* "name | " for the terminal, per stream */
 	char *record;		/* its state file id */
 	int wired, started;
 };
@@ -95,6 +96,7 @@ struct run {
 	int deploying;
 	int width;		/* of the widest service name */
 	int color_out, color_err;
+	struct buf echo[3];	/* lines for hydro's stdout (1) and stderr (2) */
 };
 
 static double
@@ -114,6 +116,8 @@ wake(struct run *r)
 }
 
 static int write_line(int fd, const char *text);
+static int write_line_n(int fd, const char *text, size_t n);
+static void echo_flush(struct run *r);
 
 static double
 stop_timeout(struct run *r, struct svc *v)
@@ -132,6 +136,23 @@ send_line(struct svc *v, const char *text)
 	err = errno;
 	errno = err;
 	return error_errno("cannot write to service '%s'", v->s->name);
+}
+
+static int
+write_line_n(int fd, const char *text, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, text, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		text += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 static int
@@ -212,25 +233,44 @@ stop_all(struct run *r, int force)
 	pthread_cond_broadcast(&r->cond);
 }
 
-/* terminal output of one line, "name | line" */
+static void
+echo_flush(struct run *r)
+{
+	int k;
+
+	pthread_mutex_lock(&r->out_lock);
+	fflush(stdout);
+	fflush(stderr);
+	for (k = LOG_STDOUT; k <= LOG_STDERR; k++) {
+		if (r->echo[k].len && write_line_n(k, r->echo[k].data, r->echo[k].len) < 0)
+			r->opt.echo = 0;	/* a closed terminal: keep the files going */
+		buf_reset(&r->echo[k]);
+	}
+	pthread_mutex_unlock(&r->out_lock);
+}
+
+/* terminal output of one line, "name | line", gathered per stream and
+ * written once per round of the supervisor (echo_flush) */
 static void
 echo_line(struct svc *v, int stream, const char *line, size_t len)
 {
 	struct run *r = v->run;
-	FILE *f = stream == LOG_STDERR ? stderr : stdout;
-	int color = stream == LOG_STDERR ? r->color_err : r->color_out;
+	struct buf *b = &r->echo[stream];
 
-	pthread_mutex_lock(&r->out_lock);
 	if (r->opt.prefix) {
-		if (color)
-			fprintf(f, "%s%-*s |\033[0m ", logs_color(v->s->name), r->width,
-			        v->s->name);
-		else
-			fprintf(f, "%-*s | ", r->width, v->s->name);
+		if (!v->prefix[stream]) {
+			int color = stream == LOG_STDERR ? r->color_err : r->color_out;
+			v->prefix[stream] = color ?
+				xasprintf("%s%-*s |\033[0m ", logs_color(v->s->name), r->width,
+				          v->s->name) :
+				xasprintf("%-*s | ", r->width, v->s->name);
+		}
+		buf_addstr(b, v->prefix[stream]);
 	}
-	fwrite(line, 1, len, f);
-	fputc('\n', f);
-	pthread_mutex_unlock(&r->out_lock);
+	buf_add(b, line, len);
+	buf_addch(b, '\n');
+	if (b->len >= 65536)
+		echo_flush(r);
 }
 
 static void
@@ -444,6 +484,7 @@ reap(struct run *r, struct svc *v)
 	if (r->state && v->record)
 		state_remove(r->state, "process", v->record);
 
+	echo_flush(r);	/* its last lines before what is said about it */
 	pthread_mutex_lock(&r->lock);
 	v->exited = 1;
 	v->status = status;
@@ -556,11 +597,9 @@ supervise(void *arg)
 		for (i = 1; i < n; i++)
 			if (pfd[i].revents && who[i].which == 0)
 				reap(r, who[i].v);
-		pthread_mutex_lock(&r->out_lock);
-		fflush(stdout);
-		fflush(stderr);
-		pthread_mutex_unlock(&r->out_lock);
+		echo_flush(r);
 	}
+	echo_flush(r);
 	free(pfd);
 	free(who);
 	return NULL;
@@ -1462,6 +1501,8 @@ run_finish(struct run *r)
 			regfree(&v->re);
 		buf_release(&v->outline);
 		buf_release(&v->ctlline);
+		free(v->prefix[LOG_STDOUT]);
+		free(v->prefix[LOG_STDERR]);
 		free(v->reply);
 		free(v->record);
 		cJSON_Delete(v->start_map);
@@ -1478,6 +1519,8 @@ run_finish(struct run *r)
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->out_lock);
+	buf_release(&r->echo[LOG_STDOUT]);
+	buf_release(&r->echo[LOG_STDERR]);
 	free(r->svcs);
 	free(r->dir);
 	free(r->id);

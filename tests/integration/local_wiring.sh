@@ -28,7 +28,7 @@ t_run "$HYDRO" run "$W/ring.json"
 t_expect_rc 0
 t_expect_out "n0  | ok 500"
 l_expect_clean ring
-[ "$(ls "$W"/.hydro/runs/*/logs/*.out | wc -l)" -eq 20 ] || t_fail "not 20 stdout logs"
+[ "$(ls "$W"/.hydro/runs/*/logs/*.err | wc -l)" -eq 20 ] || t_fail "not 20 stderr logs"
 t_end
 
 t_case "fan-out and fan-in 1 -> 10 -> 1: each message reaches the sink 10 times"

@@ -15,6 +15,7 @@
  *   node ping N             ping-pong over "out" and "back": print p50/p99 in us
  *   node idle               do nothing until stopped
  *   node lines N            print N lines on stdout, then exit
+ *   node hello              print one line, then wait to be killed (no ports)
  * Options before the mode: --env, --chatter (lines on stdout before ready),
  * --silent-handshake (never answer), --exit-in-handshake CODE, --bad-ready,
  * --no-ack, --ignore-stop.  A node ends when every input has closed (and it
@@ -604,6 +605,12 @@ main(int argc, char **argv)
 	seen = calloc((size_t)count + 1, sizeof(*seen));
 	atexit(cleanup);
 
+	if (!strcmp(mode, "hello")) {
+		printf("hello\n");
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
 	if (!strcmp(mode, "lines")) {
 		for (i = 0; i < count; i++)
 			printf("line %d of the log\n", i);
