@@ -140,6 +140,20 @@ t_expect_out "c2     | ok 102"
 l_expect_clean echo
 t_end
 
+t_case "with colour, each service's prefix has a colour of its own, the same every run"
+cat >"$W/two.json" <<JSON
+{"version": 1, "hosts": [{"name": "box"}],
+ "services": [{"name": "alpha", "kind": "process", "on": "box", "cmd": ["echo", "a"]},
+              {"name": "omega", "kind": "process", "on": "box", "cmd": ["echo", "b"]}]}
+JSON
+t_run "$HYDRO" --color=always run "$W/two.json"
+t_expect_rc 0
+grep -q "$(printf '\033')\[[0-9]*malpha |$(printf '\033')\[0m a" "$T_TMP/out" || t_fail "no coloured prefix: $(cat -v "$T_TMP/out")"
+cp "$T_TMP/out" "$T_TMP/first"
+t_run "$HYDRO" --color=always run "$W/two.json"
+[ "$(grep alpha "$T_TMP/out")" = "$(grep alpha "$T_TMP/first")" ] || t_fail "alpha's colour changed"
+t_end
+
 t_case "targets a service needs are made before it is launched, and only once"
 cat >"$W/needs.json" <<JSON
 {"version": 1, "hosts": [{"name": "box"}],
