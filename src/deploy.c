@@ -146,6 +146,9 @@ deployment_free(struct deployment *d)
 	free(d->services);
 	free(d->conns);
 	free(d->targets);
+	map_release(&d->host_names);
+	map_release(&d->service_names);
+	map_release(&d->target_names);
 	free(d->dir);
 	free(d->config);
 	free(d);
@@ -187,12 +190,9 @@ unique_name(const struct deployment *d, const char *base,
 struct host *
 deploy_find_host(const struct deployment *d, const char *name)
 {
-	size_t i;
+	long i = map_gets(&d->host_names, name);
 
-	for (i = 0; i < d->nhosts; i++)
-		if (!strcmp(d->hosts[i]->name, name))
-			return d->hosts[i];
-	return NULL;
+	return i < 0 ? NULL : d->hosts[i];
 }
 
 struct host *
@@ -221,6 +221,7 @@ deploy_add_host(struct deployment *d, const char *name, const char *backend)
 	}
 	h->backend = xstrdup(backend);
 	h->index = d->nhosts;
+	map_puts(&d->host_names, h->name, (long)h->index);
 	d->hosts = xreallocarray(d->hosts, d->nhosts + 1, sizeof(*d->hosts));
 	d->hosts[d->nhosts++] = h;
 	return h;
@@ -246,12 +247,9 @@ host_get(const struct host *h, const char *key)
 struct service *
 deploy_find_service(const struct deployment *d, const char *name)
 {
-	size_t i;
+	long i = map_gets(&d->service_names, name);
 
-	for (i = 0; i < d->nservices; i++)
-		if (!strcmp(d->services[i]->name, name))
-			return d->services[i];
-	return NULL;
+	return i < 0 ? NULL : d->services[i];
 }
 
 static int
@@ -312,6 +310,7 @@ deploy_add_service(struct deployment *d, const char *name, enum service_kind kin
 	}
 	s->stop_timeout = 10;
 	s->index = d->nservices;
+	map_puts(&d->service_names, s->name, (long)s->index);
 	d->services = xreallocarray(d->services, d->nservices + 1, sizeof(*d->services));
 	d->services[d->nservices++] = s;
 	return s;
@@ -478,12 +477,9 @@ deploy_connect(struct deployment *d, struct port *from, struct port *to)
 struct target *
 deploy_find_target(const struct deployment *d, const char *name)
 {
-	size_t i;
+	long i = map_gets(&d->target_names, name);
 
-	for (i = 0; i < d->ntargets; i++)
-		if (!strcmp(d->targets[i]->name, name))
-			return d->targets[i];
-	return NULL;
+	return i < 0 ? NULL : d->targets[i];
 }
 
 struct target *
@@ -500,6 +496,7 @@ deploy_add_target(struct deployment *d, const char *name)
 	t = xcalloc(1, sizeof(*t));
 	t->name = xstrdup(name);
 	t->index = d->ntargets;
+	map_puts(&d->target_names, t->name, (long)t->index);
 	d->targets = xreallocarray(d->targets, d->ntargets + 1, sizeof(*d->targets));
 	d->targets[d->ntargets++] = t;
 	return t;
@@ -622,24 +619,17 @@ validate_service(const struct deployment *d, const struct service *s)
 int
 deploy_validate(const struct deployment *d)
 {
-	const struct target *t, *u;
+	const struct target *t;
+	struct map outputs = MAP_INIT;
 	unsigned char *state;
-	size_t i, j, k, l, *stack;
+	size_t i, j, *stack;
+	long other;
 	int ret = 0;
 
-	for (i = 0; i < d->nhosts; i++)
-		for (j = i + 1; j < d->nhosts; j++)
-			if (!strcmp(d->hosts[i]->name, d->hosts[j]->name))
-				ret = error("%s: two hosts are named '%s'", d->config,
-				            d->hosts[i]->name);
-	for (i = 0; i < d->nservices; i++) {
-		for (j = i + 1; j < d->nservices; j++)
-			if (!strcmp(d->services[i]->name, d->services[j]->name))
-				ret = error("%s: two services are named '%s'", d->config,
-				            d->services[i]->name);
+	/* names are unique by construction: deploy_add_* refuse a taken one */
+	for (i = 0; i < d->nservices; i++)
 		if (validate_service(d, d->services[i]) < 0)
 			ret = -1;
-	}
 	for (i = 0; i < d->ntargets; i++) {
 		t = d->targets[i];
 		if (!t->argc)
@@ -649,18 +639,17 @@ deploy_validate(const struct deployment *d)
 			if (!deploy_find_target(d, t->needs[j]))
 				ret = error("%s: target '%s' needs an unknown target '%s'",
 				            d->config, t->name, t->needs[j]);
-		for (j = i + 1; j < d->ntargets; j++) {
-			u = d->targets[j];
-			if (!strcmp(t->name, u->name))
-				ret = error("%s: two targets are named '%s'", d->config, t->name);
-			for (k = 0; k < t->noutputs; k++)
-				for (l = 0; l < u->noutputs; l++)
-					if (!strcmp(t->outputs[k], u->outputs[l]))
-						ret = error("%s: output '%s' is made by two targets, "
-						            "'%s' and '%s'", d->config, t->outputs[k],
-						            t->name, u->name);
+		for (j = 0; j < t->noutputs; j++) {
+			other = map_gets(&outputs, t->outputs[j]);
+			if (other >= 0 && (size_t)other != i)
+				ret = error("%s: output '%s' is made by two targets, '%s' and '%s'",
+				            d->config, t->outputs[j], d->targets[other]->name,
+				            t->name);
+			else
+				map_puts(&outputs, t->outputs[j], (long)i);
 		}
 	}
+	map_release(&outputs);
 	if (ret == 0 && d->ntargets) {
 		state = xcalloc(d->ntargets, 1);
 		stack = xcalloc(d->ntargets + 1, sizeof(*stack));

@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "map.h"
 
 #define DEPLOY_SPEC_VERSION 1
 
@@ -141,6 +142,8 @@ struct deployment {
 	size_t nconns;
 	struct target **targets;
 	size_t ntargets;
+	/* names to indices, so that lookups stay cheap in large deployments */
+	struct map host_names, service_names, target_names;
 };
 
 /* a new empty deployment whose relative paths are against dir */

@@ -341,6 +341,9 @@ parse(int argc, char **argv, const struct command **cmdp)
 		case OPT_NO_LOG_PREFIX:
 			cli->log_prefix = 0;
 			break;
+		case OPT_DRY_RUN:
+			cli->dry_run = 1;
+			break;
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "mermaid")) {
 				cli->format = FORMAT_MERMAID;

@@ -51,6 +51,8 @@ run_one() {
 
 for t in "$BUILD"/tests/unit/test_*; do
 	[ -x "$t" ] || continue
+	# only tests of this tree: a binary left by another checkout is not run
+	[ -f "$TOP/tests/unit/$(basename "$t").c" ] || continue
 	name=unit/$(basename "$t")
 	selected "$@" || continue
 	run_one "$name" "$t"

@@ -10,75 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "map.h"
 #include "str.h"
 #include "xmalloc.h"
 #include "hf/graph.h"
-
-/* an open-addressing table from token text to an int */
-struct smap_ent {
-	const char *key;
-	unsigned len;
-	int val;
-};
-
-struct smap {
-	struct smap_ent *v;
-	size_t cap, n;
-};
-
-static unsigned long
-smap_hash(const char *s, unsigned len)
-{
-	unsigned long h = 2166136261u;
-
-	for (unsigned i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
-}
-
-static struct smap_ent *
-smap_slot(const struct smap *m, const char *key, unsigned len)
-{
-	size_t i = smap_hash(key, len) & (m->cap - 1);
-
-	while (m->v[i].key && (m->v[i].len != len || memcmp(m->v[i].key, key, len)))
-		i = (i + 1) & (m->cap - 1);
-	return &m->v[i];
-}
-
-/* the value at key, or -1 */
-static int
-smap_get(const struct smap *m, const char *key, unsigned len)
-{
-	if (!m->cap)
-		return -1;
-	struct smap_ent *e = smap_slot(m, key, len);
-	return e->key ? e->val : -1;
-}
-
-static void
-smap_put(struct smap *m, const char *key, unsigned len, int val)
-{
-	struct smap_ent *e;
-
-	if (2 * (m->n + 1) > m->cap) {
-		struct smap old = *m;
-
-		m->cap = m->cap ? m->cap * 2 : 64;
-		m->v = xcalloc(m->cap, sizeof(*m->v));
-		m->n = 0;
-		for (size_t i = 0; i < old.cap; i++)
-			if (old.v[i].key)
-				smap_put(m, old.v[i].key, old.v[i].len, old.v[i].val);
-		free(old.v);
-	}
-	e = smap_slot(m, key, len);
-	if (!e->key)
-		m->n++;
-	e->key = key;
-	e->len = len;
-	e->val = val;
-}
 
 /* one end of a pipeline: a node, or a name still to resolve, with its [port] */
 struct end {
@@ -111,7 +46,7 @@ struct builder {
 	struct hf_graph *g;
 	struct hf_ast *a;
 	struct hf_diag *d;
-	struct smap names, ports;
+	struct map names, ports;
 	struct name *nv;
 	size_t nn, capn;
 	struct link *links;
@@ -304,7 +239,7 @@ add_stmt(struct builder *b, int si)
 
 	if (st->name < 0)
 		return;
-	prev = smap_get(&b->names, tsrc(b, st->name), tk(b, st->name)->len);
+	prev = (int)map_get(&b->names, tsrc(b, st->name), tk(b, st->name)->len);
 	if (prev >= 0) {
 		int pt = b->nv[prev].tok;
 
@@ -316,7 +251,7 @@ add_stmt(struct builder *b, int si)
 		     TOKF(b, pt), where(b, pt, loc, sizeof(loc)));
 		return;
 	}
-	port = smap_get(&b->ports, tsrc(b, st->name), tk(b, st->name)->len);
+	port = (int)map_get(&b->ports, tsrc(b, st->name), tk(b, st->name)->len);
 	if (port >= 0) {
 		diag(b, HF_ERROR, span(b, st->name), "choose another name for the pipeline",
 		     "Name assignment to `%.*s` conflicts with the module port declared at %s",
@@ -329,7 +264,7 @@ add_stmt(struct builder *b, int si)
 	b->nv[b->nn].ends = e;
 	b->nv[b->nn].visit = 0;
 	b->nv[b->nn].cycle = 0;
-	smap_put(&b->names, tsrc(b, st->name), tk(b, st->name)->len, (int)b->nn);
+	map_put(&b->names, tsrc(b, st->name), tk(b, st->name)->len, (int)b->nn);
 	b->nn++;
 }
 
@@ -400,11 +335,11 @@ resolve(struct builder *b, struct end e, int is_out)
 	b->gen++;
 	b->nstack = 0;
 	while (e.node < 0) {
-		int n = smap_get(&b->names, tsrc(b, e.name), tk(b, e.name)->len);
+		int n = (int)map_get(&b->names, tsrc(b, e.name), tk(b, e.name)->len);
 		struct end next;
 
 		if (n < 0) {
-			int port = smap_get(&b->ports, tsrc(b, e.name), tk(b, e.name)->len);
+			int port = (int)map_get(&b->ports, tsrc(b, e.name), tk(b, e.name)->len);
 
 			if (port < 0) {
 				undefined_name(b, e.name, "Cannot find name `%.*s`; name was never assigned.");
@@ -420,7 +355,7 @@ resolve(struct builder *b, struct end e, int is_out)
 		}
 		if (b->nv[n].visit == b->gen || b->nv[n].cycle) {
 			for (size_t i = 0; i < b->nstack; i++) {
-				int k = smap_get(&b->names, tsrc(b, b->stack[i]), tk(b, b->stack[i])->len);
+				int k = (int)map_get(&b->names, tsrc(b, b->stack[i]), tk(b, b->stack[i])->len);
 
 				diag(b, HF_ERROR, span(b, b->stack[i]),
 				     "a name must lead to an operator; break the cycle with an operator such as `identity()`",
@@ -1074,7 +1009,7 @@ check_srefs(struct builder *b, int node)
 		int hash = b->a->srefs[p->sref0 + i].hash, name = hash + 1;
 		struct hf_span sp = hf_range_span(b->a, hash, name);
 		struct end e = { -1, name, -1, name };
-		int n = smap_get(&b->names, tsrc(b, name), tk(b, name)->len);
+		int n = (int)map_get(&b->names, tsrc(b, name), tk(b, name)->len);
 		const struct hf_node *r;
 
 		if (n < 0) {
@@ -1110,25 +1045,25 @@ check_srefs(struct builder *b, int node)
 static void
 check_ports_decl(struct builder *b)
 {
-	struct smap params = { NULL, 0, 0 };
+	struct map params = MAP_INIT;
 	char loc[512];
 
 	for (size_t i = 0; i < b->a->nparams; i++) {
 		int t = b->a->params[i].name;
-		int prev = smap_get(&params, tsrc(b, t), tk(b, t)->len);
+		int prev = (int)map_get(&params, tsrc(b, t), tk(b, t)->len);
 
 		if (prev >= 0)
 			diag(b, HF_ERROR, span(b, t), "give each parameter its own name",
 			     "param `%.*s` is declared twice (first at %s)", TOKF(b, t),
 			     where(b, b->a->params[prev].name, loc, sizeof(loc)));
 		else
-			smap_put(&params, tsrc(b, t), tk(b, t)->len, (int)i);
+			map_put(&params, tsrc(b, t), tk(b, t)->len, (int)i);
 	}
-	free(params.v);
+	map_release(&params);
 
 	for (size_t i = 0; i < b->a->nports; i++) {
 		int t = b->a->ports[i].name;
-		int prev = smap_get(&b->ports, tsrc(b, t), tk(b, t)->len);
+		int prev = (int)map_get(&b->ports, tsrc(b, t), tk(b, t)->len);
 
 		if (prev >= 0) {
 			diag(b, HF_ERROR, span(b, t), "give each port its own name",
@@ -1136,7 +1071,7 @@ check_ports_decl(struct builder *b)
 			     where(b, b->a->ports[prev].name, loc, sizeof(loc)));
 			continue;
 		}
-		smap_put(&b->ports, tsrc(b, t), tk(b, t)->len, (int)i);
+		map_put(&b->ports, tsrc(b, t), tk(b, t)->len, (int)i);
 	}
 }
 
@@ -1202,7 +1137,7 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 		if (g->nodes[i].kind == NODE_OP && g->nodes[i].op)
 			check_srefs(&b, (int)i);
 	for (size_t i = 0; i < ast->nports; i++)
-		if (!b.port_used[i] && smap_get(&b.ports, tsrc(&b, ast->ports[i].name),
+		if (!b.port_used[i] && (int)map_get(&b.ports, tsrc(&b, ast->ports[i].name),
 		                                    tk(&b, ast->ports[i].name)->len) == (int)i)
 			diag(&b, HF_WARNING, span(&b, ast->ports[i].name),
 			     ast->ports[i].is_input ? "read from it in the body (`name -> ...`), or remove it" :
@@ -1214,8 +1149,8 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 				check_codegen(&b, (int)i);
 	free(b.idx_side);
 	free(b.port_used);
-	free(b.names.v);
-	free(b.ports.v);
+	map_release(&b.names);
+	map_release(&b.ports);
 	free(b.nv);
 	free(b.links);
 	free(b.stack);
