@@ -74,8 +74,9 @@ void run_cancel(struct run *r);
 /* whether the run was cancelled */
 int run_cancelled(const struct run *r);
 
-/* stop every service (unless cli->keep), remove what the run created, free
- * the run; the status of the run (0 or -1) */
+/* stop every service, remove what the run created, free the run; call it
+ * once run_deploy() and run_start() have returned (run_cancel() first makes
+ * them return soon); the status of the run (0 or -1) */
 int run_finish(struct run *r);
 
 /* print what a run of d would launch and wire, one line each, without

@@ -116,6 +116,44 @@ grep -q '^partial$' "$T_TMP/out" || t_fail "the partial last line was not flushe
 l_expect_clean procs
 t_end
 
+t_case "reply addresses: an echo server answers each of 3 clients through (T, SocketAddr) ports"
+RP='[{"name": "in", "dir": "input", "type": "(EchoMsg, SocketAddr)"}, {"name": "out", "dir": "output", "type": "(EchoMsg, SocketAddr)"}]'
+{
+	echo '{"version": 1, "hosts": [{"name": "box"}], "services": ['
+	echo "{\"name\": \"server\", \"kind\": \"hydroflow\", \"on\": \"box\", \"src\": \"x.hf\", \"standin\": [\"$NODE\", \"echo\"], \"ports\": $RP}"
+	for i in 0 1 2; do
+		echo ", {\"name\": \"c$i\", \"kind\": \"hydroflow\", \"on\": \"box\", \"src\": \"x.hf\", \"standin\": [\"$NODE\", \"ring\", \"$((100 + i))\"], \"ports\": $RP}"
+	done
+	echo '], "connections": ['
+	for i in 0 1 2; do
+		[ $i -gt 0 ] && echo ','
+		echo "{\"from\": \"c$i.out\", \"to\": \"server.in\"}, {\"from\": \"server.out\", \"to\": \"c$i.in\"}"
+	done
+	echo ']}'
+} >"$W/echo.json"
+t_run "$HYDRO" run "$W/echo.json"
+t_expect_rc 0
+t_expect_out "server | replied 303"
+t_expect_out "c0     | ok 100"
+t_expect_out "c1     | ok 101"
+t_expect_out "c2     | ok 102"
+l_expect_clean echo
+t_end
+
+t_case "with colour, each service's prefix has a colour of its own, the same every run"
+cat >"$W/two.json" <<JSON
+{"version": 1, "hosts": [{"name": "box"}],
+ "services": [{"name": "alpha", "kind": "process", "on": "box", "cmd": ["echo", "a"]},
+              {"name": "omega", "kind": "process", "on": "box", "cmd": ["echo", "b"]}]}
+JSON
+t_run "$HYDRO" --color=always run "$W/two.json"
+t_expect_rc 0
+grep -q "$(printf '\033')\[[0-9]*malpha |$(printf '\033')\[0m a" "$T_TMP/out" || t_fail "no coloured prefix: $(cat -v "$T_TMP/out")"
+cp "$T_TMP/out" "$T_TMP/first"
+t_run "$HYDRO" --color=always run "$W/two.json"
+[ "$(grep alpha "$T_TMP/out")" = "$(grep alpha "$T_TMP/first")" ] || t_fail "alpha's colour changed"
+t_end
+
 t_case "targets a service needs are made before it is launched, and only once"
 cat >"$W/needs.json" <<JSON
 {"version": 1, "hosts": [{"name": "box"}],

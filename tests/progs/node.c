@@ -16,6 +16,9 @@
  *   node idle               do nothing until stopped
  *   node lines N            print N lines on stdout, then exit
  *   node hello              print one line, then wait to be killed (no ports)
+ *   node echo               answer each frame on "in" to its sender, through
+ *                           the "out" connection whose Demux key is the tag of
+ *                           the slot it came in on (reply addresses)
  * Options before the mode: --env, --chatter (lines on stdout before ready),
  * --silent-handshake (never answer), --exit-in-handshake CODE, --bad-ready,
  * --no-ack, --ignore-stop.  A node ends when every input has closed (and it
@@ -51,10 +54,12 @@ static long copies = 1;
 
 struct listener {
 	int fd;
+	long tag;	/* from a Tagged wrapper, or -1 */
 	char port[32];
 };
 struct conn {
 	int fd;
+	long tag;
 	long frames;
 	char port[32];
 	unsigned char buf[65536 + 4];
@@ -65,6 +70,9 @@ static int nlisteners;
 static struct conn *conns[MAXFD];
 static int nconns;
 static int outs[64];
+static long out_keys[64];	/* the Demux key of each output connection, or -1 */
+static long bind_tag = -1;	/* the Tagged wrapper being bound */
+static long connect_key = -1;	/* the Demux key being connected */
 static int nouts;
 static int backs[64];	/* ping: none; unused */
 static long expect_senders;	/* connections that must close before the end */
@@ -133,6 +141,7 @@ bind_leaf(const cJSON *cfg, const char *port)
 	char addr[128];
 
 	snprintf(l->port, sizeof(l->port), "%s", port);
+	l->tag = bind_tag;
 	if (cJSON_IsString(cfg) && !strcmp(cfg->valuestring, "UnixSocket")) {
 		struct sockaddr_un sun;
 		const char *tmp = getenv("TMPDIR");
@@ -199,7 +208,9 @@ bind_config(const cJSON *cfg, const char *port)
 		cJSON *a;
 		out = cJSON_CreateObject();
 		a = cJSON_AddArrayToObject(out, "Tagged");
+		bind_tag = (long)cJSON_GetArrayItem(m, 1)->valuedouble;
 		cJSON_AddItemToArray(a, bind_config(cJSON_GetArrayItem(m, 0), port));
+		bind_tag = -1;
 		cJSON_AddItemToArray(a, cJSON_Duplicate(cJSON_GetArrayItem(m, 1), 1));
 		return out;
 	}
@@ -255,10 +266,14 @@ connect_port(const cJSON *sp, const char *port)
 		return;
 	if ((v = cJSON_GetObjectItem(sp, "Demux"))) {
 		const cJSON *e;
-		cJSON_ArrayForEach(e, v)
+		cJSON_ArrayForEach(e, v) {
+			connect_key = atol(e->string);
 			connect_port(e, port);
+		}
+		connect_key = -1;
 		return;
 	}
+	out_keys[nouts] = connect_key;
 	if ((v = cJSON_GetObjectItem(sp, "UnixSocket")))
 		outs[nouts++] = connect_addr(v->valuestring);
 	else if ((v = cJSON_GetObjectItem(sp, "TcpPort")))
@@ -316,19 +331,34 @@ close_outputs(void)
 }
 
 static long *seen;
-static long nreceived;
+static long nreceived, replied;
 static int failed;
 
 static void
-on_frame(const char *port, const char *data, size_t len)
+on_frame(const char *port, long tag, const char *data, size_t len)
 {
 	char num[32];
 	long v;
+	int i;
 
 	snprintf(num, sizeof(num), "%.*s", (int)(len < 31 ? len : 31), data);
 	v = atol(num);
 	if (!strcmp(mode, "relay")) {
 		broadcast(data, (uint32_t)len);
+		return;
+	}
+	if (!strcmp(mode, "echo")) {
+		/* reply addressing: the sender's tag is its key on the reply output */
+		for (i = 0; i < nouts; i++)
+			if (out_keys[i] == tag)
+				break;
+		if (i == nouts) {
+			fprintf(stderr, "node: no reply output for tag %ld\n", tag);
+			failed = 1;
+			return;
+		}
+		send_frame(outs[i], data, (uint32_t)len);
+		replied++;
 		return;
 	}
 	if (!strcmp(mode, "sink") || !strcmp(mode, "ring")) {
@@ -371,6 +401,7 @@ accept_on(struct listener *l)
 	c = calloc(1, sizeof(*c));
 	c->fd = fd;
 	snprintf(c->port, sizeof(c->port), "%s", l->port);
+	c->tag = l->tag;
 	conns[nconns++] = c;
 }
 
@@ -394,7 +425,7 @@ read_conn(struct conn *c)
 			die("frame too big on %s", c->port);
 		if (c->len - off - 4 < flen)
 			break;
-		on_frame(c->port, (char *)c->buf + off + 4, flen);
+		on_frame(c->port, c->tag, (char *)c->buf + off + 4, flen);
 		c->frames++;
 		off += 4 + flen;
 	}
@@ -693,6 +724,10 @@ main(int argc, char **argv)
 		}
 	}
 	close_outputs();
+	if (!strcmp(mode, "echo")) {
+		printf("replied %ld\n", replied);
+		return failed;
+	}
 	if (!strcmp(mode, "sink") || !strcmp(mode, "ring")) {
 		if (failed || !complete()) {
 			fprintf(stderr, "node: %ld of %ld frames arrived\n", nreceived, count * copies);
