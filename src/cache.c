@@ -467,10 +467,7 @@ cache_hash_file(struct cache *c, const char *path, struct hash *out)
 {
 	struct filerec *f, *old;
 	struct timespec now;
-	struct hasher h;
 	struct stat st;
-	char buf[65536];
-	ssize_t n;
 	int fd, trusted = 0;
 
 	if (stat(path, &st) < 0) {
@@ -499,19 +496,12 @@ cache_hash_file(struct cache *c, const char *path, struct hash *out)
 		close(fd);
 		return error("cannot hash '%s': not a regular file", path);
 	}
-	hasher_init(&h);
-	for (;;) {
-		n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		hasher_add(&h, buf, (size_t)n);
+	if (hash_fd(fd, out) < 0) {
+		error_errno("cannot read '%s'", path);
+		close(fd);
+		return -1;
 	}
 	close(fd);
-	hasher_final(&h, out);
-	if (n < 0)
-		return error_errno("cannot read '%s'", path);
 
 	f = xcalloc(1, sizeof(*f));
 	f->path = xstrdup(path);

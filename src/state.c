@@ -80,23 +80,6 @@ record_release(struct record *r)
 	cJSON_Delete(r->details);
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Like write_file_atomic(), with the fsyncs only when asked: a process
  * cannot outlive this machine's crash, so its records need rename's atomicity
  * (a kill -9 leaves the old file or the new) but not durability, and a run
@@ -112,7 +95,7 @@ replace_file(const char *path, const char *data, size_t len, int durable)
 		ret = error_errno("cannot create '%s'", tmp);
 		goto out;
 	}
-	if (write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
+	if (write_in_full(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
 		ret = error_errno("cannot write '%s'", tmp);
 		close(fd);
 		unlink(tmp);

@@ -855,7 +855,18 @@ mod_plan(PyObject *self, PyObject *args)
 
 /* --- the module -------------------------------------------------------- */
 
-/* mode() -> "embedded" or "standalone" */
+/* wait_ops(): wait, with the GIL released, until no core thread is about
+ * to complete a future; for the end of a plain python3 run */
+static PyObject *
+mod_wait_ops(PyObject *self, PyObject *noargs)
+{
+	Py_BEGIN_ALLOW_THREADS
+	module_wait_ops();
+	Py_END_ALLOW_THREADS
+	Py_RETURN_NONE;
+}
+
+/* embedded() -> bool: inside the hydro binary */
 static PyObject *
 mod_embedded(PyObject *self, PyObject *noargs)
 {
@@ -872,6 +883,7 @@ static PyMethodDef module_methods[] = {
 	{ "have_compiler", mod_have_compiler, METH_NOARGS, NULL },
 	{ "report", mod_report, METH_VARARGS, NULL },
 	{ "embedded", mod_embedded, METH_NOARGS, NULL },
+	{ "wait_ops", mod_wait_ops, METH_NOARGS, NULL },
 	{ "build", mod_build, METH_VARARGS, NULL },
 	{ "plan", mod_plan, METH_VARARGS, NULL },
 	{ NULL, NULL, 0, NULL },

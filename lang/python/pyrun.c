@@ -13,6 +13,7 @@
  */
 #include "module.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>

@@ -199,8 +199,11 @@ python_run_config(const char *path, enum run_mode mode)
 out:
 	Py_XDECREF(res);
 	Py_XDECREF(runner);
-	/* core threads may still deliver to Python: let them finish first */
+	/* core threads may still deliver to Python: let them finish first,
+	 * with the GIL released, since that is what they wait for */
+	Py_BEGIN_ALLOW_THREADS
 	module_wait_ops();
+	Py_END_ALLOW_THREADS
 	if (Py_FinalizeEx() < 0 && ret == 0)
 		ret = error("cannot shut the Python interpreter down cleanly");
 	return ret;

@@ -43,9 +43,10 @@ read_file(const char *path, struct buf *out)
 	return 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
+int
+write_in_full(int fd, const void *data, size_t len)
 {
+	const char *p = data;
 	ssize_t n;
 
 	while (len) {
@@ -73,7 +74,7 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		free(tmp);
 		return -1;
 	}
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (write_in_full(fd, data, len) < 0 || fsync(fd) < 0) {
 		error_errno("cannot write '%s'", tmp);
 		close(fd);
 		unlink(tmp);

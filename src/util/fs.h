@@ -13,6 +13,9 @@
 
 #include "buf.h"
 
+/* write all n bytes to fd, retrying short writes and EINTR; -1 with errno
+ * set (nothing reported) */
+int write_in_full(int fd, const void *data, size_t n);
 /* read a whole file into out (appending); -1 with the error reported */
 int read_file(const char *path, struct buf *out);
 /* replace path with data, atomically and durably; -1 with the error reported */

@@ -62,16 +62,13 @@ hash_bytes(const void *data, size_t n, struct hash *out)
 }
 
 int
-hash_file(const char *path, struct hash *out)
+hash_fd(int fd, struct hash *out)
 {
 	struct hasher h;
 	char buf[65536];
 	ssize_t n;
-	int fd;
+	int err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return error_errno("cannot open '%s'", path);
 	hasher_init(&h);
 	for (;;) {
 		n = read(fd, buf, sizeof(buf));
@@ -81,15 +78,25 @@ hash_file(const char *path, struct hash *out)
 			break;
 		hasher_add(&h, buf, (size_t)n);
 	}
-	if (n < 0) {
-		error_errno("cannot read '%s'", path);
-		hasher_final(&h, out);
-		close(fd);
-		return -1;
-	}
-	close(fd);
+	err = errno;
 	hasher_final(&h, out);
-	return 0;
+	errno = err;
+	return n < 0 ? -1 : 0;
+}
+
+int
+hash_file(const char *path, struct hash *out)
+{
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_errno("cannot open '%s'", path);
+	ret = hash_fd(fd, out);
+	if (ret < 0)
+		error_errno("cannot read '%s'", path);
+	close(fd);
+	return ret;
 }
 
 void

@@ -28,6 +28,8 @@ void hasher_final(struct hasher *h, struct hash *out);
 
 /* hash n bytes */
 void hash_bytes(const void *data, size_t n, struct hash *out);
+/* hash what is left to read on fd; -1 with errno set (nothing reported) */
+int hash_fd(int fd, struct hash *out);
 /* hash a file's contents; -1 with the error reported if it cannot be read */
 int hash_file(const char *path, struct hash *out);
 /* write the hash as 64 lowercase hex digits and a NUL */

@@ -162,7 +162,7 @@ class Ports:
 
     def _accept(self, name, listeners, expect):
         q = self.inputs[name]
-        state = {"open": 0, "ended": 0}
+        state = {"ended": 0}
         if not listeners:
             q.put(None)
 
@@ -197,8 +197,8 @@ class Ports:
 
     def receive(self, name):
         """Yield (tag, payload) for every frame on an input, until all senders close."""
-        q = self.inputs[name]
-        while True:
+        q = self.inputs.get(name)
+        while q is not None:
             item = q.get()
             if item is None:
                 return

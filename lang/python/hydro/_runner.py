@@ -317,6 +317,7 @@ def run_main(main: Callable[..., Any], args: Optional[Sequence[str]]) -> None:
         _state.config = main_file
         _state.dir = os.path.dirname(os.path.abspath(main_file))
     status = _guarded(lambda: _call_main(main, rest if args is None else list(args)))
+    _hydro.wait_ops()
     for name in _hydro.unused_params():
         _hydro.report("warning", "parameter '%s' was given with -D but the config never "
                       "reads it" % name)

@@ -1,0 +1,33 @@
+# The examples, run as the README runs them.
+. "$TOP/tests/lib.sh"
+
+leftovers() {
+	pgrep -f "examples/echo/standin" >/dev/null && pkill -9 -f "examples/echo/standin"
+	rm -rf "$TOP/examples/echo/.hydro"
+}
+t_on_exit leftovers
+
+t_case "the echo example prints ten echoes and stops everything"
+t_run timeout 60 "$HYDRO" --color=never run "$TOP/examples/echo/echo.hydro.py"
+t_expect_rc 0
+n=$(grep -c '^[0-9T:.-]*Z: Got EchoMsg { payload: "ping [0-9]*", ts: .* } from 127.0.0.1:[0-9]*$' "$T_TMP/out")
+[ "$n" -eq 10 ] || t_fail "expected the script to print 10 echoes, got $n: $(head -c 800 "$T_TMP/out")"
+grep -q '^echo_server | .*Got EchoMsg { payload: "ping 0"' "$T_TMP/out" ||
+	t_fail "the server's log is not shown: $(head -c 800 "$T_TMP/out")"
+pgrep -f "examples/echo/standin" >/dev/null && t_fail "a stand-in is still running"
+t_end
+
+t_case "the echo example's programs check clean"
+t_run "$HYDRO" check "$TOP/examples/echo/src/echo_server.hf" "$TOP/examples/echo/src/echo_client.hf"
+t_expect_rc 0
+[ -s "$T_TMP/err" ] && t_fail "diagnostics: $(cat "$T_TMP/err")"
+t_end
+
+t_case "the echo example's plan names both services and their wiring"
+t_run "$HYDRO" plan "$TOP/examples/echo/echo.hydro.py"
+t_expect_rc 0
+t_expect_out "echo_server"
+t_expect_out "echo_client"
+t_end
+
+t_done
