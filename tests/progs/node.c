@@ -21,8 +21,9 @@
  *                           the slot it came in on (reply addresses)
  * Options before the mode: --env, --chatter (lines on stdout before ready),
  * --silent-handshake (never answer), --exit-in-handshake CODE, --bad-ready,
- * --no-ack, --ignore-stop.  A node ends when every input has closed (and it
- * has all it expects), or on "stop".
+ * --no-ack, --ignore-stop, --until-complete (a sink ends at its last frame).
+ * A node ends when every input has closed (and it has all it expects), or
+ * on "stop".
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -332,7 +333,7 @@ close_outputs(void)
 
 static long *seen;
 static long nreceived, replied;
-static int failed;
+static int failed, sink_done, until_complete;
 
 static void
 on_frame(const char *port, long tag, const char *data, size_t len)
@@ -375,6 +376,12 @@ on_frame(const char *port, long tag, const char *data, size_t len)
 		}
 		if (!strcmp(mode, "ring") && nreceived == count)
 			close_outputs();
+		/* --until-complete: a sink ends with the last frame it expects,
+		 * for senders that keep their connection open (Hydro Deploy's
+		 * programs); otherwise it waits for every sender to close, so
+		 * that a frame too many is seen */
+		if (!strcmp(mode, "sink") && until_complete && nreceived == count * copies)
+			sink_done = 1;
 	}
 }
 
@@ -622,6 +629,8 @@ main(int argc, char **argv)
 			no_ack = 1;
 		else if (!strcmp(argv[i], "--ignore-stop"))
 			ignore_stop = 1;
+		else if (!strcmp(argv[i], "--until-complete"))
+			until_complete = 1;
 		else
 			die("unknown option '%s'", argv[i]);
 	}
@@ -680,6 +689,8 @@ main(int argc, char **argv)
 		struct pollfd pfd[MAXFD];
 		int n = 0, k;
 
+		if (sink_done)
+			break;
 		/* the end: every sender has closed, or there are none to wait for */
 		if (expect_senders > 0 && closed_senders >= expect_senders)
 			break;
