@@ -468,7 +468,7 @@ cmd_plan(void)
 	d = deploy_load(cli->files[0]);
 	if (!d)
 		return -1;
-	ret = build_plan(d, cli->json);
+	ret = run_show_plan(d, cli->json);
 	deployment_free(d);
 	return ret;
 }
@@ -476,6 +476,7 @@ cmd_plan(void)
 static int
 cmd_down(void)
 {
+	run_register_state_kinds();
 	return build_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run);
 }
 

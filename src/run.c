@@ -1577,9 +1577,32 @@ run_plan(struct deployment *d, FILE *out)
 			print_argv(out, s->argv, s->argc);
 		}
 		fputc('\n', out);
+		for (size_t j = 0; j < s->nports; j++) {
+			const struct port *pt = s->ports[j];
+
+			fprintf(out, "         %s %s%s%s\n",
+			        pt->dir == PORT_INPUT ? "input " : "output", pt->name,
+			        pt->type ? ": " : "", pt->type ? pt->type : "");
+		}
 	}
 	plan_print(p, out);
 	plan_free(p);
+	return 0;
+}
+
+int
+run_show_plan(struct deployment *d, int json)
+{
+	if (json)
+		return build_plan(d, 1);
+	printf("deployment %s: %zu host%s, %zu service%s, %zu connection%s, %zu target%s\n",
+	       d->config, d->nhosts, d->nhosts == 1 ? "" : "s",
+	       d->nservices, d->nservices == 1 ? "" : "s",
+	       d->nconns, d->nconns == 1 ? "" : "s",
+	       d->ntargets, d->ntargets == 1 ? "" : "s");
+	fflush(stdout);
+	if (run_plan(d, stdout) < 0 || build_plan(d, 0) < 0)
+		return -1;
 	return 0;
 }
 

@@ -83,6 +83,10 @@ int run_finish(struct run *r);
  * running anything (hydro plan); -1 if the wiring is invalid */
 int run_plan(struct deployment *d, FILE *out);
 
+/* hydro plan: what a run of d would make, launch and wire, as text, or as
+ * JSON (the model and its targets' plan) when json is set */
+int run_show_plan(struct deployment *d, int json);
+
 /* make the "process" records of the state file known, so that hydro down
  * can remove what a crashed run left (run_deploy() does it too) */
 void run_register_state_kinds(void);

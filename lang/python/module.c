@@ -17,6 +17,7 @@
 #include "backend.h"
 #include "buf.h"
 #include "build.h"
+#include "run.h"
 #include "cli.h"
 #include "deploy.h"
 #include "error.h"
@@ -846,7 +847,7 @@ mod_plan(PyObject *self, PyObject *args)
 	if (!PyArg_ParseTuple(args, "O!p", &model_type, &m, &json))
 		return NULL;
 	fflush(stdout);
-	ret = build_plan(m->d, json);
+	ret = run_show_plan(m->d, json);
 	fflush(stdout);
 	if (ret < 0)
 		return PyErr_Format(model_error, "cannot plan the deployment");

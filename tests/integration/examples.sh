@@ -1,5 +1,6 @@
 # The examples, run as the README runs them.
 . "$TOP/tests/lib.sh"
+. "$TOP/tests/python/lib.sh"	# the examples are Python configs: LSan as for those
 
 leftovers() {
 	pgrep -f "examples/echo/standin" >/dev/null && pkill -9 -f "examples/echo/standin"

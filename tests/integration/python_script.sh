@@ -25,10 +25,10 @@ t_end
 t_case "plan shows the echo deployment and starts nothing"
 t_run "$HYDRO" -C "$W" plan echo.hydro.py
 t_expect_rc 0
-t_expect_out "service echo_server (hydroflow) on local"
-t_expect_out "input inbound: (EchoMsg, SocketAddr)"
-t_expect_out "connect echo_client.outbound -> echo_server.inbound"
-t_expect_out "connect echo_server.outbound -> echo_client.inbound"
+t_expect_out "launch echo_server on local1 (local, control channel)"
+t_expect_out "input  inbound: (EchoMsg, SocketAddr)"
+t_expect_out "wire   echo_client.outbound -> echo_server.inbound (tcp"
+t_expect_out "wire   echo_server.outbound -> echo_client.inbound (tcp"
 [ -d "$W/.hydro/runs" ] && t_fail "plan made a run directory"
 t_end
 

@@ -124,47 +124,6 @@ def _cleanup() -> None:
         raise KeyboardInterrupt
 
 
-def _plan_text(d: Deployment) -> str:
-    import json
-    spec = json.loads(d._model.to_json(False))
-    out = []
-    hosts = spec.get("hosts", [])
-    services = spec.get("services", [])
-    conns = spec.get("connections", [])
-    targets = spec.get("targets", [])
-    out.append("deployment %s: %d host%s, %d service%s, %d connection%s, %d target%s"
-               % (_display(_state.config), len(hosts), "" if len(hosts) == 1 else "s",
-                  len(services), "" if len(services) == 1 else "s",
-                  len(conns), "" if len(conns) == 1 else "s",
-                  len(targets), "" if len(targets) == 1 else "s"))
-    for h in hosts:
-        settings = " ".join("%s=%s" % kv for kv in sorted(h.get("settings", {}).items()))
-        out.append("  host %s (%s)%s" % (h["name"], h.get("backend", "local"),
-                                         " " + settings if settings else ""))
-    for t in targets:
-        out.append("  target %s: %s" % (t["name"], " ".join(t.get("cmd", []))))
-    for s in services:
-        what = s.get("src") or " ".join(s.get("cmd", []))
-        out.append("  service %s (%s) on %s: %s" % (s["name"], s["kind"], s["on"], what))
-        if s.get("standin"):
-            out.append("    standin: %s" % " ".join(s["standin"]))
-        for p in s.get("ports", []):
-            out.append("    %s %s%s" % (p.get("dir", "port"), p["name"],
-                                        ": " + p["type"] if p.get("type") else ""))
-    for c in conns:
-        extra = []
-        if c.get("key") is not None:
-            extra.append("key %d" % c["key"])
-        if c.get("tag") is not None:
-            extra.append("tag %d" % c["tag"])
-        if c.get("merge"):
-            extra.append("merge")
-        out.append("  connect %s -> %s%s" % (c.get("from") or "hydro.null()",
-                                            c.get("to") or "hydro.null()",
-                                            " (%s)" % ", ".join(extra) if extra else ""))
-    return "\n".join(out) + "\n"
-
-
 def _at_deploy(mode: str, d: Optional[Deployment]) -> int:
     """What build, plan and graph do with the deployment at the first deploy()."""
     if d is None:
@@ -174,9 +133,6 @@ def _at_deploy(mode: str, d: Optional[Deployment]) -> int:
         return 1
     opts = _hydro.options()
     if mode == "plan":
-        if not opts["json"]:
-            sys.stdout.write(_plan_text(d))
-            sys.stdout.flush()
         try:
             _hydro.plan(d._model, bool(opts["json"]))
         except _hydro.ModelError as e:
