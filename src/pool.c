@@ -18,7 +18,9 @@ struct pool {
 	pthread_cond_t cond;
 	struct job *head, **tail;
 	pthread_t *threads;
-	unsigned max, nthreads, idle;
+	unsigned max, nthreads;
+	unsigned idle;		/* threads waiting for a job, woken or not */
+	size_t queued;		/* jobs no thread has taken yet */
 	int stop;
 };
 
@@ -52,6 +54,7 @@ worker(void *arg)
 			break;
 		j = p->head;
 		p->head = j->next;
+		p->queued--;
 		if (!p->head)
 			p->tail = &p->head;
 		pthread_mutex_unlock(&p->mu);
@@ -75,9 +78,12 @@ pool_submit(struct pool *p, void (*fn)(void *), void *arg)
 	pthread_mutex_lock(&p->mu);
 	*p->tail = j;
 	p->tail = &j->next;
-	/* a new thread only when none is idle: a pool that never runs more
-	 * than one job at once keeps one thread */
-	if (p->idle == 0 && p->nthreads < p->max) {
+	p->queued++;
+	/* a new thread only when the idle ones are fewer than the jobs
+	 * waiting: a pool that never runs more than one job at once keeps one
+	 * thread, and a thread signalled but not yet awake (still counted
+	 * idle) never takes a second job submitted right after the first */
+	if (p->queued > p->idle && p->nthreads < p->max) {
 		err = pthread_create(&p->threads[p->nthreads], NULL, worker, p);
 		if (err == 0)
 			p->nthreads++;
