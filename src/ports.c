@@ -421,26 +421,49 @@ plan_init_config(struct plan *p, struct service *s)
 	return ic;
 }
 
+/* a port number a peer can connect to: 1 to 65535 */
+static int
+port_number(double v)
+{
+	return v >= 1 && v <= 65535 && v == (double)(long)v;
+}
+
+/* "host:port" as a program may answer it: a host and a port number */
+static int
+tcp_address_ok(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	long port;
+
+	if (!colon || colon == s || !colon[1] ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return 0;
+	return str_to_long(colon + 1, 1, 65535, &port) == 0;
+}
+
 char *
 server_port_address(const cJSON *sp)
 {
-	const cJSON *v;
+	const cJSON *v, *h, *n;
 
 	if (!cJSON_IsObject(sp))
 		return NULL;
-	if ((v = cJSON_GetObjectItemCaseSensitive(sp, "UnixSocket")) && cJSON_IsString(v))
+	if ((v = cJSON_GetObjectItemCaseSensitive(sp, "UnixSocket")) && cJSON_IsString(v) &&
+	    *v->valuestring)
 		return xasprintf("unix:%s", v->valuestring);
 	if ((v = cJSON_GetObjectItemCaseSensitive(sp, "TcpPort"))) {
 		/* "ip:port", or the 2025 form ["ip", port] */
-		if (cJSON_IsString(v) && strrchr(v->valuestring, ':'))
+		if (cJSON_IsString(v) && tcp_address_ok(v->valuestring))
 			return xstrdup(v->valuestring);
-		if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2 &&
-		    cJSON_IsString(cJSON_GetArrayItem(v, 0)) &&
-		    cJSON_IsNumber(cJSON_GetArrayItem(v, 1))) {
-			const char *h = cJSON_GetArrayItem(v, 0)->valuestring;
-			int port = cJSON_GetArrayItem(v, 1)->valueint;
-			return strchr(h, ':') ? xasprintf("[%s]:%d", h, port) :
-			       xasprintf("%s:%d", h, port);
+		if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2) {
+			h = cJSON_GetArrayItem(v, 0);
+			n = cJSON_GetArrayItem(v, 1);
+			if (!cJSON_IsString(h) || !*h->valuestring || !cJSON_IsNumber(n) ||
+			    !port_number(n->valuedouble))
+				return NULL;
+			return strchr(h->valuestring, ':') ?
+			       xasprintf("[%s]:%d", h->valuestring, (int)n->valuedouble) :
+			       xasprintf("%s:%d", h->valuestring, (int)n->valuedouble);
 		}
 	}
 	return NULL;
@@ -470,9 +493,10 @@ untag(const cJSON *sp, long tag)
 	if (tag < 0)
 		return sp;
 	t = cJSON_IsObject(sp) ? cJSON_GetObjectItemCaseSensitive(sp, "Tagged") : NULL;
+	/* compared as doubles: a number no long can hold is not converted */
 	if (!cJSON_IsArray(t) || cJSON_GetArraySize(t) != 2 ||
 	    !cJSON_IsNumber(cJSON_GetArrayItem(t, 1)) ||
-	    (long)cJSON_GetArrayItem(t, 1)->valuedouble != tag)
+	    cJSON_GetArrayItem(t, 1)->valuedouble != (double)tag)
 		return NULL;
 	return cJSON_GetArrayItem(t, 0);
 }
@@ -522,16 +546,15 @@ int
 plan_ready(struct plan *p, struct service *s, const char *answer)
 {
 	cJSON *map;
-	char *what = xasprintf("service '%s' ready: answer", s->name);
 	size_t i;
 	int ret = 0;
 
-	map = cJSON_Parse(answer);
+	/* the whole answer, nothing after it */
+	map = cJSON_ParseWithOpts(answer, NULL, 1);
 	if (!map || !cJSON_IsObject(map)) {
 		ret = error("service '%s' answered ready: with malformed JSON (%s): '%.200s'",
 		            s->name, map ? "not an object" : "cannot parse it", answer);
 		cJSON_Delete(map);
-		free(what);
 		return ret;
 	}
 	for (i = 0; i < s->nports && ret == 0; i++) {
@@ -548,7 +571,6 @@ plan_ready(struct plan *p, struct service *s, const char *answer)
 			ret = ready_port(p, s, pp, v);
 	}
 	cJSON_Delete(map);
-	free(what);
 	return ret;
 }
 

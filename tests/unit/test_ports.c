@@ -177,6 +177,65 @@ TEST(hydroflow_shapes)
 	deployment_free(d);
 }
 
+/* a ready: answer comes from an arbitrary program: whatever is malformed is
+ * an error naming the service, never a crash nor an address passed on */
+TEST(ready_answers_are_checked)
+{
+	static const char *const bad[] = {
+		"{\"i\":{\"TcpPort\":[\"127.0.0.1\",99999]}}",
+		"{\"i\":{\"TcpPort\":[\"127.0.0.1\",-1]}}",
+		"{\"i\":{\"TcpPort\":[\"127.0.0.1\",0]}}",
+		"{\"i\":{\"TcpPort\":[\"127.0.0.1\",1e300]}}",
+		"{\"i\":{\"TcpPort\":[\"127.0.0.1\",80.5]}}",
+		"{\"i\":{\"TcpPort\":[\"\",80]}}",
+		"{\"i\":{\"TcpPort\":\"127.0.0.1:\"}}",
+		"{\"i\":{\"TcpPort\":\":4000\"}}",
+		"{\"i\":{\"TcpPort\":\"127.0.0.1:port\"}}",
+		"{\"i\":{\"TcpPort\":\"127.0.0.1:70000\"}}",
+		"{\"i\":{\"TcpPort\":\"127.0.0.1:+80\"}}",
+		"{\"i\":{\"UnixSocket\":\"\"}}",
+		"{\"i\":{\"UnixSocket\":\"/s/i\"}} trailing",
+		"{\"i\":null}", "{\"i\":5}", "{\"i\":[]}", "{\"i\":{\"Merge\":5}}",
+		"{\"i\":{\"Tagged\":[{\"UnixSocket\":\"/s/i\"},3]}}",
+		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+		"", "null", "\"ready\"",
+	};
+	struct deployment *d = crates();
+	struct deployment *e = deployment_new("/tmp", "test.json");
+	struct host *h = deploy_add_host(e, "box", "local");
+	struct service *a = deploy_add_service(e, "a", SERVICE_CRATE, h, "/tmp");
+	struct service *b = deploy_add_service(e, "b", SERVICE_CRATE, h, "/tmp");
+	struct plan *p, *q = plan_new(d);
+	size_t i;
+
+	deploy_connect(e, service_port(a, "o"), service_port(b, "i"));
+	p = plan_new(e);
+	REQUIRE(p && q);
+	error_set_reporter(quiet, NULL);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		error_clear();
+		if (plan_ready(p, b, bad[i]) != -1)
+			fprintf(stderr, "# accepted: %s\n", bad[i]);
+		CHECK(strstr(error_last(), "service 'b'") != NULL);
+		CHECK(plan_address(p, service_port(b, "i")) == NULL);
+	}
+	/* a tag that no long can hold is a wrong tag, not undefined behaviour */
+	CHECK_INT(plan_ready(q, deploy_find_service(d, "p"),
+	                     "{\"in1\":{\"UnixSocket\":\"/s/in1\"},\"fanin\":{\"Merge\":"
+	                     "[{\"UnixSocket\":\"/s/f0\"},{\"Tagged\":[{\"TcpPort\":"
+	                     "\"127.0.0.1:40125\"},1e300]}]}}"), -1);
+	CHECK(strstr(error_last(), "slot 1 of port 'fanin'") != NULL);
+	error_set_reporter(NULL, NULL);
+	CHECK_INT(plan_ready(p, b, "{\"i\":{\"TcpPort\":\"[::1]:4000\"}}"), 0);
+	CHECK_STR(plan_address(p, service_port(b, "i")), "[::1]:4000");
+	CHECK_INT(plan_ready(p, b, "{\"i\":{\"TcpPort\":[\"::1\",4001]}}"), 0);
+	CHECK_STR(plan_address(p, service_port(b, "i")), "[::1]:4001");
+	plan_free(p);
+	plan_free(q);
+	deployment_free(e);
+	deployment_free(d);
+}
+
 TEST(process_env)
 {
 	struct deployment *d = deployment_new("/tmp", "test.json");
@@ -241,6 +300,7 @@ main(void)
 	RUN(crate_shapes);
 	RUN(crate_errors_name_both_ends);
 	RUN(hydroflow_shapes);
+	RUN(ready_answers_are_checked);
 	RUN(process_env);
 	RUN(run_plan_prints_launches_and_wires);
 	return TEST_EXIT();
