@@ -176,6 +176,16 @@ add_param(const char *arg)
 			return usage_error("a parameter name is letters, digits and '_'",
 			                   "bad parameter name in '%s'", arg);
 	}
+	/* given again: the last value counts, as with make's variables */
+	for (i = 0; i < cli->nparams; i++) {
+		p = &cli->params[i];
+		if (strlen(p->name) == (size_t)(eq - arg) &&
+		    !strncmp(p->name, arg, (size_t)(eq - arg))) {
+			free(p->value);
+			p->value = xstrdup(eq + 1);
+			return 0;
+		}
+	}
 	cli->params = xreallocarray(cli->params, cli->nparams + 1, sizeof(*p));
 	p = &cli->params[cli->nparams++];
 	p->name = xstrndup(arg, (size_t)(eq - arg));
@@ -205,32 +215,44 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* options that only some commands take */
+/* the name of an option that only some commands take, or NULL */
+static const char *
+command_option(int opt)
+{
+	switch (opt) {
+	case 'D':
+		return "-D";
+	case OPT_KEEP:
+		return "--keep";
+	case OPT_NO_LOG_PREFIX:
+		return "--no-log-prefix";
+	case OPT_FORMAT:
+		return "--format";
+	case OPT_DRY_RUN:
+		return "--dry-run";
+	default:
+		return NULL;
+	}
+}
+
+/* whether c takes opt (every command takes the global options) */
 static int
 option_allowed(const struct command *c, int opt)
 {
-	const char *name;
+	const char *name = command_option(opt);
 
-	switch (opt) {
-	case 'D':
-		name = "-D";
-		break;
-	case OPT_KEEP:
-		name = "--keep";
-		break;
-	case OPT_NO_LOG_PREFIX:
-		name = "--no-log-prefix";
-		break;
-	case OPT_FORMAT:
-		name = "--format";
-		break;
-	case OPT_DRY_RUN:
-		name = "--dry-run";
-		break;
-	default:
-		return 1;
-	}
-	return c && strstr(c->help, name) != NULL;
+	return !name || (c && strstr(c->help, name) != NULL);
+}
+
+/* the option getopt_long() just refused, as the user wrote it: "-x" for a
+ * short one, even inside a cluster like "-vx"; "--name" for a long one */
+static void
+refused_option(char *out, size_t n, const char *arg)
+{
+	if (optopt > 0 && optopt < 256 && !str_starts(arg, "--"))
+		snprintf(out, n, "-%c", optopt);
+	else
+		snprintf(out, n, "%.*s", (int)strcspn(arg, "="), arg);
 }
 
 static int
@@ -240,6 +262,7 @@ parse(int argc, char **argv, const struct command **cmdp)
 	char **rest;
 	size_t nrest = 0;
 	int opt, i, want_help = 0, end = argc;
+	char name[64];
 	long n;
 
 	/* the arguments after "--" belong to the script */
@@ -256,7 +279,7 @@ parse(int argc, char **argv, const struct command **cmdp)
 	opterr = 0;
 	optind = 1;
 	while (optind < end) {
-		opt = getopt_long(end, argv, "+j:vqhC:D:", longopts, NULL);
+		opt = getopt_long(end, argv, "+:j:vqhC:D:", longopts, NULL);
 		if (opt == -1) {
 			if (!c) {
 				if (!strcmp(argv[optind], "help")) {
@@ -289,7 +312,7 @@ parse(int argc, char **argv, const struct command **cmdp)
 		if (!option_allowed(c, opt)) {
 			free(rest);
 			return usage_error(c ? "see 'hydro help COMMAND'" : "put it after the command",
-			                   "option '%s' is not known to %s%s", argv[optind - 1],
+			                   "option '%s' is not known to %s%s", command_option(opt),
 			                   c ? "hydro " : "hydro without a command",
 			                   c ? c->name : "");
 		}
@@ -356,13 +379,15 @@ parse(int argc, char **argv, const struct command **cmdp)
 			}
 			break;
 		case ':':
+			refused_option(name, sizeof(name), argv[optind - 1]);
 			free(rest);
 			return usage_error("see 'hydro --help'", "option '%s' needs a value",
-			                   argv[optind - 1]);
+			                   name);
 		default:
+			refused_option(name, sizeof(name), argv[optind - 1]);
 			free(rest);
 			return usage_error(c ? "see 'hydro help COMMAND'" : "see 'hydro --help'",
-			                   "unknown option '%s'", argv[optind - 1]);
+			                   "unknown option '%s'", name);
 		}
 	}
 	if (want_help) {

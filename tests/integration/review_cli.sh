@@ -1,0 +1,47 @@
+# Edge cases of the command line and of the files it is given.
+. "$TOP/tests/lib.sh"
+. "$TOP/tests/python/lib.sh"
+
+lines() { [ "$(wc -l <"$T_TMP/err")" -eq "$1" ] || t_fail "expected $1 line(s) on stderr: $(cat "$T_TMP/err")"; }
+
+t_case "an option without its value says so"
+t_run "$HYDRO" check -j
+t_expect_rc 2
+t_expect_err "option '-j' needs a value"
+t_run "$HYDRO" check --jobs
+t_expect_rc 2
+t_expect_err "option '--jobs' needs a value"
+t_run "$HYDRO" check a.hf -C
+t_expect_rc 2
+t_expect_err "option '-C' needs a value"
+t_end
+
+t_case "an unknown short option in a cluster is named alone"
+t_run "$HYDRO" -vx check a.hf
+t_expect_rc 2
+t_expect_err "unknown option '-x'"
+t_end
+
+t_case "a command's option before the command is named, not its value"
+t_run "$HYDRO" --format dot graph a.hf
+t_expect_rc 2
+t_expect_err "option '--format' is not known to hydro without a command"
+t_run "$HYDRO" -D n=1 plan a.json
+t_expect_rc 2
+t_expect_err "option '-D' is not known to hydro without a command"
+t_end
+
+t_case "a parameter given twice is the last one, and is read"
+cat >"$T_TMP/p.hydro.py" <<'PY'
+import hydro
+async def main():
+    print("n =", hydro.param("n", 1))
+    await hydro.Deployment().deploy()
+PY
+t_run "$HYDRO" plan -D n=2 -D n=3 "$T_TMP/p.hydro.py"
+t_expect_rc 0
+t_expect_out "n = 3"
+grep -q "never reads" "$T_TMP/err" && t_fail "warned about a parameter it read: $(cat "$T_TMP/err")"
+t_end
+
+t_done
