@@ -82,8 +82,11 @@ hf_graph_file(const char *path, enum graph_format format, FILE *out)
 	struct hf_unit u;
 
 	if (unit_load(&u, path) < 0) {
+		/* a file that could not be read was reported as such */
+		if (u.parsed)
+			error("cannot draw '%s': it does not check", path);
 		hf_unit_release(&u);
-		return error("cannot draw '%s': it does not check", path);
+		return -1;
 	}
 	hf_unit_draw(&u, format, out);
 	hf_unit_release(&u);

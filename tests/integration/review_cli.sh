@@ -44,4 +44,12 @@ t_expect_out "n = 3"
 grep -q "never reads" "$T_TMP/err" && t_fail "warned about a parameter it read: $(cat "$T_TMP/err")"
 t_end
 
+t_case "graph of a .hf that cannot be read says it once"
+mkdir "$T_TMP/dir.hf"
+t_run "$HYDRO" graph "$T_TMP/dir.hf"
+t_expect_rc 1
+t_expect_err "cannot read '$T_TMP/dir.hf'"
+lines 1
+t_end
+
 t_done
