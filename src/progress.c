@@ -63,9 +63,12 @@ draw_live(struct progress *p)
 
 	if (p->mode != MODE_LIVE)
 		return;
+	/* a line is cut at the width, and never past the buffer below */
+	if (width > 512)
+		width = 512;
 	clear_live(p);
 	for (i = 0; i < p->nrunning && i < LIVE_MAX; i++) {
-		char line[512];
+		char line[512 + 1];
 		int n;
 
 		n = snprintf(line, sizeof(line), "[%zu/%zu] %s %.1fs", p->finished,
