@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -806,6 +807,24 @@ jarray(struct jctx *c, const cJSON *o, const char *key)
 	return v;
 }
 
+/* a number as the user wrote it: "1000000", "0.1" ("%g" made 1000000
+ * "1e+06" and lost digits past the sixth) */
+static char *
+number_text(double x)
+{
+	char *v;
+	int prec;
+
+	if (x == floor(x) && fabs(x) < 9007199254740992.0)
+		return xasprintf("%.0f", x);
+	for (prec = 15; ; prec++) {
+		v = xasprintf("%.*g", prec, x);
+		if (prec == 17 || strtod(v, NULL) == x)
+			return v;
+		free(v);
+	}
+}
+
 static void
 read_hosts(struct jctx *c, struct deployment *d, const cJSON *json)
 {
@@ -840,7 +859,7 @@ read_hosts(struct jctx *c, struct deployment *d, const cJSON *json)
 			if (cJSON_IsString(e))
 				host_set(host, e->string, e->valuestring);
 			else if (cJSON_IsNumber(e)) {
-				char *v = xasprintf("%g", e->valuedouble);
+				char *v = number_text(e->valuedouble);
 				host_set(host, e->string, v);
 				free(v);
 			} else
