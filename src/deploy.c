@@ -705,6 +705,21 @@ jstring(struct jctx *c, const cJSON *o, const char *key, const char *path, int r
 	return v->valuestring;
 }
 
+/* a true/false flag; def when absent or null */
+static int
+jflag(struct jctx *c, const cJSON *o, const char *key, const char *path, int def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!v || cJSON_IsNull(v))
+		return def;
+	if (!cJSON_IsBool(v)) {
+		jerror(c, path, "'%s' must be true or false", key);
+		return def;
+	}
+	return cJSON_IsTrue(v);
+}
+
 static void
 jstrings(struct jctx *c, const cJSON *o, const char *key, const char *path,
          char ***list, size_t *n)
@@ -1004,7 +1019,7 @@ read_services(struct jctx *c, struct deployment *d, const cJSON *json)
 		jstrings(c, j, "needs", path, &s->needs, &s->nneeds);
 		read_ports(c, s, cJSON_GetObjectItemCaseSensitive(j, "ports"), path);
 		read_ready(c, s, cJSON_GetObjectItemCaseSensitive(j, "ready"), path);
-		s->can_die = json_bool(j, "can_die", 0);
+		s->can_die = jflag(c, j, "can_die", path, 0);
 		v = cJSON_GetObjectItemCaseSensitive(j, "stop_timeout");
 		if (v && (!cJSON_IsNumber(v) || v->valuedouble < 0))
 			jerror(c, path, "'stop_timeout' must be a number of seconds");
@@ -1088,7 +1103,7 @@ read_connections(struct jctx *c, struct deployment *d, const cJSON *json)
 			else
 				conn->tag = n;
 		}
-		conn->merge = json_bool(j, "merge", 0);
+		conn->merge = jflag(c, j, "merge", path, 0);
 	}
 }
 
@@ -1138,8 +1153,9 @@ deploy_from_json(const cJSON *json, const char *dir, const char *what)
 		return NULL;
 	}
 	if (json_long(json, "version", &version) < 0) {
-		error("%s: 'version' is missing; write \"version\": %d", what,
-		      DEPLOY_SPEC_VERSION);
+		error("%s: 'version' %s; write \"version\": %d", what,
+		      cJSON_GetObjectItemCaseSensitive(json, "version") ?
+		      "must be a whole number" : "is missing", DEPLOY_SPEC_VERSION);
 		return NULL;
 	}
 	if (version != DEPLOY_SPEC_VERSION) {

@@ -12,4 +12,26 @@ t_expect_out '"ratio":	"0.1"'
 t_expect_out '"big":	"12345678901"'
 t_end
 
+t_case "a flag that is not true or false is an error naming it"
+cat >"$T_TMP/b.json" <<'JSON'
+{"version": 1, "hosts": [{"name": "box"}],
+ "services": [{"name": "p", "kind": "process", "on": "box", "cmd": ["cat"], "can_die": "yes",
+               "ports": [{"name": "out", "dir": "output"}]},
+              {"name": "q", "kind": "process", "on": "box", "cmd": ["cat"],
+               "ports": [{"name": "in", "dir": "input"}]}],
+ "connections": [{"from": "p.out", "to": "q.in", "merge": 1}]}
+JSON
+t_run "$HYDRO" plan "$T_TMP/b.json"
+t_expect_rc 1
+t_expect_err "b.json: services[0]: 'can_die' must be true or false"
+t_expect_err "b.json: connections[0]: 'merge' must be true or false"
+t_end
+
+t_case "a version that is not a whole number says what to write"
+printf '{"version": "1"}\n' >"$T_TMP/v.json"
+t_run "$HYDRO" plan "$T_TMP/v.json"
+t_expect_rc 1
+t_expect_err "v.json: 'version' must be a whole number; write \"version\": 1"
+t_end
+
 t_done
