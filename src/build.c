@@ -601,42 +601,56 @@ find_program(const char *name, const char *cwd)
 	}
 }
 
+/* a command a task runs, recorded in the state file while it runs */
+struct command {
+	const char *id;		/* its record's id: the target's name, "crate X" */
+	const char *what;	/* for hydro down: "target 'gen'" */
+	char *const *argv;
+	size_t argc;
+	const struct kv *env;	/* set for it, over hydro's environment */
+	size_t nenv;
+	const char *cwd;	/* absolute */
+	/* its stdout, when set; otherwise kept with its stderr */
+	void (*on_out)(void *arg, const char *data, size_t n);
+	void *arg;
+};
+
 static char **
-make_env(const struct target *t, const char *token)
+make_env(const struct kv *kv, size_t nkv, const char *token)
 {
 	size_t n = 0, i, j, k;
 	char **env;
 
 	while (environ[n])
 		n++;
-	env = xcalloc(n + t->nenv + 2, sizeof(*env));
+	env = xcalloc(n + nkv + 2, sizeof(*env));
 	for (i = 0, k = 0; i < n; i++) {
-		for (j = 0; j < t->nenv; j++) {
-			size_t l = strlen(t->env[j].key);
+		for (j = 0; j < nkv; j++) {
+			size_t l = strlen(kv[j].key);
 
-			if (!strncmp(environ[i], t->env[j].key, l) && environ[i][l] == '=')
+			if (!strncmp(environ[i], kv[j].key, l) && environ[i][l] == '=')
 				break;
 		}
-		if (j == t->nenv && !str_starts(environ[i], "HYDRO_COMMAND="))
+		if (j == nkv && !str_starts(environ[i], "HYDRO_COMMAND="))
 			env[k++] = xstrdup(environ[i]);
 	}
-	for (j = 0; j < t->nenv; j++)
-		env[k++] = xasprintf("%s=%s", t->env[j].key, t->env[j].value);
+	for (j = 0; j < nkv; j++)
+		env[k++] = xasprintf("%s=%s", kv[j].key, kv[j].value);
 	env[k++] = xasprintf("HYDRO_COMMAND=%s", token);
 	env[k] = NULL;
 	return env;
 }
 
 static char *
-command_line(const struct target *t)
+command_line(char *const *argv, size_t argc)
 {
 	struct buf b = BUF_INIT;
 	size_t i;
 
-	for (i = 0; i < t->argc; i++) {
+	for (i = 0; i < argc; i++) {
 		if (i)
 			buf_addch(&b, ' ');
-		str_shell_quote(&b, t->argv[i]);
+		str_shell_quote(&b, argv[i]);
 	}
 	return buf_detach(&b, NULL);
 }
@@ -667,20 +681,22 @@ keep_output(struct buf *out, const char *data, size_t n)
 		buf_consume(out, out->len - OUTPUT_MAX);
 }
 
-/* in a child: close every descriptor above 2 but a, b and c */
+/* in a child: close every descriptor above 2 but a, b, c and d (-1: none) */
 static void
-keep_only(int a, int b, int c)
+keep_only(int a, int b, int c, int d)
 {
-	int v[3] = { a, b, c }, i, j, t, from = 3;
+	int v[4] = { a, b, c, d }, i, j, t, from = 3;
 
-	for (i = 0; i < 3; i++)
-		for (j = i + 1; j < 3; j++)
+	for (i = 0; i < 4; i++)
+		for (j = i + 1; j < 4; j++)
 			if (v[j] < v[i]) {
 				t = v[i];
 				v[i] = v[j];
 				v[j] = t;
 			}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
+		if (v[i] < from)
+			continue;
 		if (v[i] > from)
 			close_range((unsigned)from, (unsigned)v[i] - 1, 0);
 		from = v[i] + 1;
@@ -688,49 +704,51 @@ keep_only(int a, int b, int c)
 	close_range((unsigned)from, ~0U, 0);
 }
 
-/* Run the target's command; its output (stdout and stderr together) in out.
+/* Run a task's command; its output (stdout and stderr together, or stderr
+ * alone when c->on_out takes stdout) in out.
  * The state protocol: the record is written before fork(); the child waits
  * for the parent to add its pid before it execs, so no command runs that the
  * state file does not name; a parent killed in between leaves a child that
  * exits at once. */
 static int
-run_command(struct tgt *g, struct task *task, struct buf *out, int *status)
+run_command(struct build *b, struct task *task, const struct command *c,
+            struct buf *out, int *status)
 {
-	const struct target *t = g->t;
-	struct state *st = g->b->st;
+	struct state *st = b->st;
 	char *cwd, *prog, **env, **argv, token[33], go = 'g', *cmd;
 	int outp[2] = { -1, -1 }, gop[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	int ret = -1, err = 0, stopped = 0, eof = 0;
+	int stdp[2] = { -1, -1 };
+	int ret = -1, err = 0, stopped = 0, eof = 0, std_eof = !c->on_out;
 	ssize_t n;
 	pid_t pid;
 	cJSON *details;
 	size_t i;
 
-	cwd = t->cwd ? path_join(g->b->d->dir, t->cwd) : xstrdup(g->b->d->dir);
-	prog = find_program(t->argv[0], cwd);
+	cwd = xstrdup(c->cwd);
+	prog = find_program(c->argv[0], cwd);
 	if (!prog || access(prog, X_OK) < 0) {
-		error("command '%s' not found; install it or fix the target's cmd",
-		      t->argv[0]);
+		error("command '%s' not found; install it or fix the %s's cmd",
+		      c->argv[0], c->what);
 		free(prog);
 		free(cwd);
 		return -1;
 	}
 	new_token(token);
-	env = make_env(t, token);
-	argv = xcalloc(t->argc + 1, sizeof(*argv));
-	for (i = 0; i < t->argc; i++)
-		argv[i] = t->argv[i];
+	env = make_env(c->env, c->nenv, token);
+	argv = xcalloc(c->argc + 1, sizeof(*argv));
+	for (i = 0; i < c->argc; i++)
+		argv[i] = c->argv[i];
 
 	details = cJSON_CreateObject();
-	cJSON_AddStringToObject(details, "target", t->name);
+	cJSON_AddStringToObject(details, "what", c->what);
 	cJSON_AddStringToObject(details, "token", token);
-	cmd = command_line(t);
+	cmd = command_line(c->argv, c->argc);
 	cJSON_AddStringToObject(details, "command", cmd);
 	free(cmd);
-	if (st && state_add(st, "command", t->name, details) < 0)
+	if (st && state_add(st, "command", c->id, details) < 0)
 		goto out;
 	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(gop, O_CLOEXEC) < 0 ||
-	    pipe2(errp, O_CLOEXEC) < 0) {
+	    pipe2(errp, O_CLOEXEC) < 0 || (c->on_out && pipe2(stdp, O_CLOEXEC) < 0)) {
 		error_errno("cannot create a pipe");
 		goto out;
 	}
@@ -742,24 +760,25 @@ run_command(struct tgt *g, struct task *task, struct buf *out, int *status)
 	if (pid == 0) {
 		/* only async-signal-safe calls from here */
 		struct sigaction sa;
-		char c;
+		char ch;
 		int fd;
 
 		setpgid(0, 0);
 		/* Close what other threads' children will wait on: a copy of
 		 * another child's go pipe held here would keep it from seeing
 		 * its parent die, and that one might hold ours. */
-		keep_only(gop[0], outp[1], errp[1]);
+		keep_only(gop[0], outp[1], errp[1], stdp[1]);
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = SIG_DFL;
 		sigaction(SIGPIPE, &sa, NULL);
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 		close(gop[1]);
-		if (read(gop[0], &c, 1) != 1)
+		if (read(gop[0], &ch, 1) != 1)
 			_exit(126);	/* the parent died before recording us */
 		fd = open("/dev/null", O_RDONLY);
-		if (fd < 0 || dup2(fd, 0) < 0 || dup2(outp[1], 1) < 0 || dup2(outp[1], 2) < 0)
+		if (fd < 0 || dup2(fd, 0) < 0 || dup2(stdp[1] >= 0 ? stdp[1] : outp[1], 1) < 0 ||
+		    dup2(outp[1], 2) < 0)
 			goto child_fail;
 		if (chdir(cwd) < 0)
 			goto child_fail;
@@ -775,18 +794,20 @@ child_fail:
 	close(outp[1]);
 	close(gop[0]);
 	close(errp[1]);
-	outp[1] = gop[0] = errp[1] = -1;
+	if (stdp[1] >= 0)
+		close(stdp[1]);
+	outp[1] = gop[0] = errp[1] = stdp[1] = -1;
 	details = cJSON_CreateObject();
 	cJSON_AddNumberToObject(details, "pid", pid);
 	cJSON_AddNumberToObject(details, "pgid", pid);
 	cJSON_AddNumberToObject(details, "start", (double)proc_start(pid, NULL, NULL));
-	if (st && state_update(st, "command", t->name, details) < 0) {
+	if (st && state_update(st, "command", c->id, details) < 0) {
 		kill(pid, SIGKILL);	/* it never ran: it waits for the go */
 		waitpid(pid, status, 0);
 		goto out;
 	}
 	if (write(gop[1], &go, 1) != 1) {
-		error_errno("cannot start '%s'", t->argv[0]);
+		error_errno("cannot start '%s'", c->argv[0]);
 		kill(pid, SIGKILL);
 		waitpid(pid, status, 0);
 		goto out;
@@ -803,16 +824,33 @@ child_fail:
 
 	/* read its output until it exits, stopping it if the run is cancelled */
 	for (;;) {
-		struct pollfd pfd = { .fd = outp[0], .events = POLLIN };
+		struct pollfd pfd[2] = {
+			{ .fd = eof ? -1 : outp[0], .events = POLLIN },
+			{ .fd = std_eof ? -1 : stdp[0], .events = POLLIN },
+		};
 		char tmp[4096];
 
-		if (!eof && poll(&pfd, 1, 100) > 0) {
-			n = read(outp[0], tmp, sizeof(tmp));
-			if (n > 0) {
-				keep_output(out, tmp, (size_t)n);
-				continue;
+		if ((!eof || !std_eof) && poll(pfd, 2, 100) > 0) {
+			int got = 0;
+
+			if (pfd[1].revents) {
+				n = read(stdp[0], tmp, sizeof(tmp));
+				if (n > 0)
+					c->on_out(c->arg, tmp, (size_t)n);
+				else
+					std_eof = n == 0;
+				got = n > 0;
 			}
-			eof = n == 0;
+			if (pfd[0].revents) {
+				n = read(outp[0], tmp, sizeof(tmp));
+				if (n > 0)
+					keep_output(out, tmp, (size_t)n);
+				else
+					eof = n == 0;
+				got |= n > 0;
+			}
+			if (got)
+				continue;
 		}
 		if (waitpid(pid, status, WNOHANG) == pid)
 			break;
@@ -820,7 +858,7 @@ child_fail:
 			stopped = 1;
 			kill(-pid, SIGTERM);
 		}
-		if (eof)
+		if (eof && std_eof)
 			sleep_s(0.01);
 	}
 	{
@@ -828,13 +866,15 @@ child_fail:
 
 		while ((n = read(outp[0], tmp, sizeof(tmp))) > 0)
 			keep_output(out, tmp, (size_t)n);
+		while (c->on_out && (n = read(stdp[0], tmp, sizeof(tmp))) > 0)
+			c->on_out(c->arg, tmp, (size_t)n);
 	}
 	ret = stopped ? -2 : 0;
 done:
 	/* whatever it started in its group goes with it */
 	stop_group(pid, NULL, STOP_GRACE);
 	if (st)
-		state_remove(st, "command", t->name);
+		state_remove(st, "command", c->id);
 out:
 	for (i = 0; env[i]; i++)
 		free(env[i]);
@@ -848,6 +888,8 @@ out:
 	if (gop[1] >= 0) close(gop[1]);
 	if (errp[0] >= 0) close(errp[0]);
 	if (errp[1] >= 0) close(errp[1]);
+	if (stdp[0] >= 0) close(stdp[0]);
+	if (stdp[1] >= 0) close(stdp[1]);
 	return ret;
 }
 
@@ -862,6 +904,28 @@ show_output(const struct buf *out)
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		note("%s", line);
 	free(copy);
+}
+
+static int
+run_target_command(struct tgt *g, struct task *task, struct buf *out, int *status)
+{
+	const struct target *t = g->t;
+	struct command c;
+	char *what = xasprintf("target '%s'", t->name);
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	c.id = t->name;
+	c.what = what;
+	c.argv = t->argv;
+	c.argc = t->argc;
+	c.env = t->env;
+	c.nenv = t->nenv;
+	c.cwd = t->cwd ? path_join(g->b->d->dir, t->cwd) : xstrdup(g->b->d->dir);
+	ret = run_command(g->b, task, &c, out, status);
+	free((char *)c.cwd);
+	free(what);
+	return ret;
 }
 
 static int
@@ -892,7 +956,7 @@ target_run(struct task *task, void *arg)
 		goto done;
 	}
 	cache_drop(g->b->cache, g->cname);
-	r = run_command(g, task, &out, &status);
+	r = run_target_command(g, task, &out, &status);
 	if (r == -2) {
 		error("interrupted");
 		goto done;
@@ -961,7 +1025,7 @@ build_add_targets(struct build *b, struct graph *g)
 		char *name = xasprintf("target %s", tg->t->name), *cmd;
 
 		tg->task = graph_add(g, TASK_TARGET, name, target_run, tg);
-		cmd = command_line(tg->t);
+		cmd = command_line(tg->t->argv, tg->t->argc);
 		task_set_command(tg->task, cmd);
 		free(cmd);
 		free(name);
@@ -998,22 +1062,28 @@ command_cleanup(const char *kind, const char *id, const cJSON *details)
 	if (json_long(details, "pgid", &pgid) < 0 || pgid <= 1 || !token)
 		return 0;	/* it never started: the child waits for its pid to be written */
 	if (stop_group((pid_t)pgid, token, STOP_GRACE) < 0)
-		return error("command of target '%s' (process group %ld) does not stop",
-		             id, pgid);
+		return error("command of %s (process group %ld) does not stop",
+		             json_str(details, "what") ? json_str(details, "what") : id, pgid);
 	return 0;
 }
 
 static char *
 command_describe(const char *kind, const char *id, const cJSON *details)
 {
+	const char *what = json_str(details, "what");
+	char *own = what ? NULL : xasprintf("target '%s'", id);
+	char *text;
 	long pgid;
 
 	(void)kind;
 	if (json_long(details, "pgid", &pgid) == 0)
-		return xasprintf("the command of target '%s' (process group %ld: %s)", id,
-		                 pgid, json_str(details, "command") ?
+		text = xasprintf("the command of %s (process group %ld: %s)",
+		                 what ? what : own, pgid, json_str(details, "command") ?
 		                 json_str(details, "command") : "?");
-	return xasprintf("the command of target '%s' (never started)", id);
+	else
+		text = xasprintf("the command of %s (never started)", what ? what : own);
+	free(own);
+	return text;
 }
 
 static const struct state_kind command_kind = {
