@@ -5,6 +5,7 @@
 # error shows cargo's diagnostic and names the service; a standin wins.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/integration/local/lib.sh"
+. "$TOP/tests/python/lib.sh"
 
 REAL_CARGO=$(command -v "${CARGO:-cargo}")
 if [ -z "$REAL_CARGO" ] || ! ls -d /usr/share/cargo/registry/serde_json-1.* >/dev/null 2>&1; then
@@ -75,6 +76,30 @@ t_run "$HYDRO" build "$W/relay.json"
 t_expect_rc 0
 grep -q "1 task up to date" "$T_TMP/out" "$T_TMP/err" || t_fail "not up to date: $(cat "$T_TMP/err")"
 [ "$(builds)" = 1 ] || t_fail "cargo build ran again"
+t_run "$HYDRO" plan --json "$W/relay.json"
+t_expect_rc 0
+$PY -c 'import json, sys
+plan = json.load(open(sys.argv[1]))["plan"]
+assert {"crate": "relay", "services": ["relay"], "run": False} in plan, plan' "$T_TMP/out" ||
+	t_fail "plan --json: $(cat "$T_TMP/out")"
+t_end
+
+t_case "a Python config's HydroflowCrate is the same crate, up to date"
+cat >"$W/relay.hydro.py" <<'PY'
+from hydro import Deployment
+
+async def main():
+    d = Deployment()
+    box = d.Localhost()
+    d.HydroflowCrate(src="relay", on=box, profile="release")
+    await d.deploy()
+PY
+t_run "$HYDRO" plan "$W/relay.hydro.py"
+t_expect_rc 0
+t_expect_out "up to date  crate relay"
+t_run "$HYDRO" build "$W/relay.hydro.py"
+t_expect_rc 0
+[ "$(builds)" = 1 ] || t_fail "cargo build ran for the Python config"
 t_end
 
 t_case "a touched source does not rebuild"
