@@ -1419,13 +1419,13 @@ crate_run(struct task *task, void *arg)
 	if (out.len && cli && cli->verbose)
 		show_output(&out);
 
-	/* The build may have written Cargo.lock: record the files as they are
-	 * now, but with the hashes they had before it, so that a source edited
-	 * while cargo ran is seen as changed next time. */
+	/* The build may have written Cargo.lock: record it as it is now, and
+	 * the sources with the hashes they had before the build, so that one
+	 * edited while cargo ran is seen as changed next time. */
 	if (crate_files(c, &post) < 0)
 		goto done;
 	for (i = 0; i < post.n; i++)
-		for (j = 0; j < c->in.n; j++)
+		for (j = 0; j < c->in.n && !str_ends(post.v[i].path, "Cargo.lock"); j++)
 			if (!strcmp(post.v[i].path, c->in.v[j].path)) {
 				post.v[i].hash = c->in.v[j].hash;
 				break;

@@ -156,6 +156,20 @@ t_expect_rc 1
 t_expect_err "service 'relay': no Cargo.toml in"
 t_end
 
+t_case "a path dependency's sources are in the key"
+mkdir -p "$W/helper/src"
+printf '[package]\nname = "helper"\nversion = "0.1.0"\nedition = "2021"\n' >"$W/helper/Cargo.toml"
+printf 'pub fn n() -> u32 { 1 }\n' >"$W/helper/src/lib.rs"
+sed -i 's/^serde_json = "1"$/&\nhelper = { path = "..\/helper" }/' "$W/relay/Cargo.toml"
+t_run "$HYDRO" build "$W/relay.json"
+t_expect_rc 0
+t_run "$HYDRO" plan "$W/relay.json"
+t_expect_out "up to date  crate relay"
+printf 'pub fn n() -> u32 { 2 }\n' >"$W/helper/src/lib.rs"
+t_run "$HYDRO" plan "$W/relay.json"
+t_expect_out "crate relay ('relay'): input 'helper/src/lib.rs' changed"
+t_end
+
 t_case "no cargo: a clear error that says what to do"
 CARGO=$T_TMP/no-cargo t_run "$HYDRO" build "$W/relay.json"
 t_expect_rc 1
