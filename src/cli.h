@@ -47,6 +47,10 @@ struct cli {
 /* the options of this invocation (set once by main) */
 extern struct cli *cli;
 
+/* add "-D name=value" to c (a name given again takes the new value); -1 with
+ * the error reported if arg is not name=value with a name of letters, digits
+ * and '_' */
+int cli_add_param(struct cli *c, const char *arg);
 /* the value of -D name, marking it used; NULL when not given */
 const char *cli_param(const char *name);
 /* the number of jobs to run at once (-j, or the number of cores) */

@@ -159,41 +159,6 @@ unknown_command(const char *name)
 	return usage_error(hint, "unknown command '%s'", name);
 }
 
-static int
-add_param(const char *arg)
-{
-	const char *eq = strchr(arg, '=');
-	struct param *p;
-	size_t i;
-
-	if (!eq || eq == arg)
-		return usage_error("write it as -D name=value",
-		                   "bad parameter '%s'", arg);
-	for (i = 0; i < (size_t)(eq - arg); i++) {
-		char c = arg[i];
-		if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (i > 0 && c >= '0' && c <= '9')))
-			return usage_error("a parameter name is letters, digits and '_'",
-			                   "bad parameter name in '%s'", arg);
-	}
-	/* given again: the last value counts, as with make's variables */
-	for (i = 0; i < cli->nparams; i++) {
-		p = &cli->params[i];
-		if (strlen(p->name) == (size_t)(eq - arg) &&
-		    !strncmp(p->name, arg, (size_t)(eq - arg))) {
-			free(p->value);
-			p->value = xstrdup(eq + 1);
-			return 0;
-		}
-	}
-	cli->params = xreallocarray(cli->params, cli->nparams + 1, sizeof(*p));
-	p = &cli->params[cli->nparams++];
-	p->name = xstrndup(arg, (size_t)(eq - arg));
-	p->value = xstrdup(eq + 1);
-	p->used = 0;
-	return 0;
-}
-
 enum {
 	OPT_COLOR = 256, OPT_JSON, OPT_VERSION, OPT_KEEP, OPT_NO_LOG_PREFIX,
 	OPT_FORMAT, OPT_DRY_RUN,
@@ -353,7 +318,7 @@ parse(int argc, char **argv, const struct command **cmdp)
 			cli->dir = optarg;
 			break;
 		case 'D':
-			if (add_param(optarg)) {
+			if (cli_add_param(cli, optarg) < 0) {
 				free(rest);
 				return 2;
 			}

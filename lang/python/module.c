@@ -222,35 +222,45 @@ mod_param(PyObject *self, PyObject *args)
  * hydro.run(); inside the hydro binary main.c owns them. */
 static struct cli standalone_cli;
 
-/* configure(params, keep, args): set the options outside the hydro binary */
+/* configure(params, keep): set the options outside the hydro binary; params
+ * are the "name=value" of each -D, checked as the hydro binary checks them */
 static PyObject *
 mod_configure(PyObject *self, PyObject *args)
 {
 	PyObject *params;
-	int keep;
+	struct capture c;
+	int keep, bad = 0;
 	Py_ssize_t i, n;
 
 	if (!PyArg_ParseTuple(args, "O!p", &PyList_Type, &params, &keep))
 		return NULL;
 	if (embedded)
 		Py_RETURN_NONE;
-	n = PyList_GET_SIZE(params);
 	for (i = 0; i < (Py_ssize_t)standalone_cli.nparams; i++) {
 		free(standalone_cli.params[i].name);
 		free(standalone_cli.params[i].value);
 	}
 	free(standalone_cli.params);
-	standalone_cli.params = xcalloc((size_t)n + 1, sizeof(struct param));
+	standalone_cli.params = NULL;
 	standalone_cli.nparams = 0;
-	for (i = 0; i < n; i++) {
-		const char *name, *value;
+	n = PyList_GET_SIZE(params);
+	capture_begin(&c);
+	for (i = 0; i < n && !bad; i++) {
+		PyObject *item = PyList_GET_ITEM(params, i);
+		const char *arg = PyUnicode_Check(item) ? PyUnicode_AsUTF8(item) : NULL;
 
-		if (!PyArg_ParseTuple(PyList_GET_ITEM(params, i), "ss", &name, &value))
+		if (!arg) {
+			capture_end(&c, 0);
+			if (!PyErr_Occurred())
+				PyErr_Format(PyExc_TypeError, "parameter %zd is %s, not str",
+				             i, Py_TYPE(item)->tp_name);
 			return NULL;
-		standalone_cli.params[i].name = xstrdup(name);
-		standalone_cli.params[i].value = xstrdup(value);
-		standalone_cli.nparams++;
+		}
+		bad = cli_add_param(&standalone_cli, arg) < 0;
 	}
+	if (bad)
+		return capture_end(&c, 1);
+	capture_end(&c, 0);
 	standalone_cli.keep = keep;
 	standalone_cli.command = "run";
 	standalone_cli.log_prefix = 1;

@@ -52,4 +52,31 @@ t_expect_err "cannot read '$T_TMP/dir.hf'"
 lines 1
 t_end
 
+case $BUILD in
+*/san)
+	# an ASan-built _hydro.so cannot be loaded by the system python3
+	echo "ok - $T_FILE: -D under plain python3 # SKIP under SANITIZE=1"
+	t_done ;;
+esac
+
+t_case "plain python3 checks -D as hydro does, and the last value counts"
+mkdir -p "$T_TMP/site/hydro"
+cp "$TOP"/lang/python/hydro/*.py "$T_TMP/site/hydro/"
+cp "$BUILD/lang/python/_hydro.so" "$T_TMP/site/hydro/"
+cat >"$T_TMP/s.py" <<'PY'
+import hydro
+async def main(args):
+    print("n =", hydro.param("n", 1))
+if __name__ == "__main__":
+    hydro.run(main)
+PY
+t_run env PYTHONPATH="$T_TMP/site" "$PY" "$T_TMP/s.py" -D n=2 -D n=3
+t_expect_rc 0
+t_expect_out "n = 3"
+grep -q "never reads" "$T_TMP/err" && t_fail "warned about a parameter it read: $(cat "$T_TMP/err")"
+t_run env PYTHONPATH="$T_TMP/site" "$PY" "$T_TMP/s.py" -D 1n=2
+t_expect_rc 2
+t_expect_err "bad parameter name in '1n=2'"
+t_end
+
 t_done

@@ -247,17 +247,18 @@ def _parse_argv(argv: List[str]) -> List[str]:
             a = "-D" + argv[i + 1]
             i += 1
         if a.startswith("-D"):
-            name, eq, value = a[2:].partition("=")
-            if not eq or not name:
-                _hydro.report("error", "bad parameter '%s': write it as -D name=value" % a[2:])
-                sys.exit(2)
-            params.append((name, value))
+            params.append(a[2:])
         elif a == "--keep":
             keep = True
         else:
             rest.append(a)
         i += 1
-    _hydro.configure(params, keep)
+    try:
+        # checked as the hydro binary checks -D: one rule for both
+        _hydro.configure(params, keep)
+    except _hydro.ModelError as e:
+        _hydro.report("error", str(e))
+        sys.exit(2)
     return rest
 
 
