@@ -1,6 +1,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -231,7 +232,8 @@ parse_hash(const char *s, struct hash *h)
 	return s[64] == ' ' || s[64] == '\0' ? 0 : -1;
 }
 
-/* a decimal number (maybe negative) and the space after it */
+/* a decimal number (maybe negative) and the space after it; more digits
+ * than a long long holds are damage */
 static int
 parse_num(char **p, long long *out)
 {
@@ -245,8 +247,11 @@ parse_num(char **p, long long *out)
 	}
 	if (*s < '0' || *s > '9')
 		return -1;
-	while (*s >= '0' && *s <= '9')
+	while (*s >= '0' && *s <= '9') {
+		if (v > (LLONG_MAX - (*s - '0')) / 10)
+			return -1;
 		v = v * 10 + (*s++ - '0');
+	}
 	if (*s != ' ')
 		return -1;
 	*out = neg ? -v : v;
@@ -475,6 +480,9 @@ cache_hash_file(struct cache *c, const char *path, struct hash *out)
 			return 1;
 		return error_errno("cannot stat '%s'", path);
 	}
+	/* before open(): opening a FIFO would wait for a writer */
+	if (!S_ISREG(st.st_mode))
+		return error("cannot hash '%s': not a regular file", path);
 	pthread_mutex_lock(&c->mu);
 	f = table_get(&c->files, path);
 	if (f && stat_matches(f, &st) && !racy(f)) {

@@ -203,6 +203,56 @@ TEST(a_truncated_index_keeps_its_whole_entries)
 	free(dir);
 }
 
+/* numbers too large for a long long in a damaged index are damage, not
+ * overflow (undefined behaviour, caught by the sanitizers) */
+TEST(huge_numbers_in_the_index_are_damage)
+{
+	char *dir = tmpdir(), *cd = path_join(dir, "cache"), *idx = path_join(cd, "index");
+	char hex[65], block[512], text[1024];
+	struct cache *c;
+
+	memset(hex, 'a', 64);
+	hex[64] = '\0';
+	REQUIRE(mkdir_p(cd, 0755) == 0);
+	snprintf(block, sizeof(block),
+	         "t %s target a\nd %s\nf %s 99999999999999999999999999 1 2 3 4 /x\n",
+	         hex, dir, hex);
+	snprintf(text, sizeof(text), "hydro-cache 1\n%ss %zu\ns 99999999999999999999999999\n",
+	         block, strlen(block));
+	put_text(idx, text);
+	error_set_reporter(quiet, NULL);
+	c = cache_open(cd);
+	error_set_reporter(NULL, NULL);
+	CHECK(cache_get(c, "target a") != NULL);
+	cache_free(c);
+	remove_tree(dir);
+	free(idx);
+	free(cd);
+	free(dir);
+}
+
+/* an input that is a FIFO is refused, not opened (which would wait for a
+ * writer forever) */
+TEST(a_fifo_is_not_hashed)
+{
+	char *dir = tmpdir(), *cd = path_join(dir, "cache"), *fifo = path_join(dir, "fifo");
+	struct cache *c = cache_open(cd);
+	struct hash h;
+
+	REQUIRE(mkfifo(fifo, 0644) == 0);
+	alarm(10);
+	error_set_reporter(quiet, NULL);
+	CHECK_INT(cache_hash_file(c, fifo, &h), -1);
+	error_set_reporter(NULL, NULL);
+	alarm(0);
+	CHECK(strstr(error_last(), "not a regular file") != NULL);
+	cache_free(c);
+	remove_tree(dir);
+	free(fifo);
+	free(cd);
+	free(dir);
+}
+
 TEST(stat_data_are_kept_across_runs)
 {
 	char *dir = tmpdir(), *cd = path_join(dir, "cache"), *in = path_join(dir, "in");
@@ -243,5 +293,7 @@ main(void)
 	RUN(entries_survive_a_restart_with_or_without_save);
 	RUN(a_truncated_index_keeps_its_whole_entries);
 	RUN(stat_data_are_kept_across_runs);
+	RUN(huge_numbers_in_the_index_are_damage);
+	RUN(a_fifo_is_not_hashed);
 	return TEST_EXIT();
 }
