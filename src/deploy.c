@@ -503,36 +503,49 @@ deploy_add_target(struct deployment *d, const char *name)
 	return t;
 }
 
-/* depth-first search for a cycle among targets; state: 0 new, 1 on stack, 2 done */
+/* depth-first search for a cycle among the targets reached from target i,
+ * without recursion: a generated config may chain many thousands of them.
+ * state: 0 new, 1 on the path, 2 done; stack[] holds the path, pos[] the
+ * next need to visit of each target on it */
 static int
 target_cycle(const struct deployment *d, size_t i, unsigned char *state,
-             size_t *stack, size_t depth)
+             size_t *stack, size_t *pos)
 {
-	const struct target *t = d->targets[i], *n;
+	const struct target *t, *n;
 	struct buf path = BUF_INIT;
-	size_t j, k;
+	size_t depth, k;
 
-	if (state[i] == 2)
+	if (state[i])
 		return 0;
-	if (state[i] == 1) {
-		for (k = 0; stack[k] != i; k++)
+	state[i] = 1;
+	stack[0] = i;
+	pos[0] = 0;
+	depth = 1;
+	while (depth) {
+		t = d->targets[stack[depth - 1]];
+		if (pos[depth - 1] == t->nneeds) {
+			state[stack[--depth]] = 2;
+			continue;
+		}
+		n = deploy_find_target(d, t->needs[pos[depth - 1]++]);
+		if (!n || state[n->index] == 2)
+			continue;
+		if (state[n->index] == 0) {
+			state[n->index] = 1;
+			stack[depth] = n->index;
+			pos[depth++] = 0;
+			continue;
+		}
+		for (k = 0; stack[k] != n->index; k++)
 			;
 		for (; k < depth; k++)
 			buf_printf(&path, "%s -> ", d->targets[stack[k]]->name);
-		buf_addstr(&path, t->name);
+		buf_addstr(&path, n->name);
 		error("%s: targets depend on each other in a cycle: %s; "
 		      "remove one of these needs", d->config, buf_str(&path));
 		buf_release(&path);
 		return -1;
 	}
-	state[i] = 1;
-	stack[depth] = i;
-	for (j = 0; j < t->nneeds; j++) {
-		n = deploy_find_target(d, t->needs[j]);
-		if (n && target_cycle(d, n->index, state, stack, depth + 1) < 0)
-			return -1;
-	}
-	state[i] = 2;
 	return 0;
 }
 
@@ -623,7 +636,7 @@ deploy_validate(const struct deployment *d)
 	const struct target *t;
 	struct map outputs = MAP_INIT;
 	unsigned char *state;
-	size_t i, j, *stack;
+	size_t i, j, *stack, *pos;
 	long other;
 	int ret = 0;
 
@@ -654,8 +667,10 @@ deploy_validate(const struct deployment *d)
 	if (ret == 0 && d->ntargets) {
 		state = xcalloc(d->ntargets, 1);
 		stack = xcalloc(d->ntargets + 1, sizeof(*stack));
+		pos = xcalloc(d->ntargets + 1, sizeof(*pos));
 		for (i = 0; i < d->ntargets && ret == 0; i++)
-			ret = target_cycle(d, i, state, stack, 0);
+			ret = target_cycle(d, i, state, stack, pos);
+		free(pos);
 		free(state);
 		free(stack);
 	}

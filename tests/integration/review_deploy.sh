@@ -34,4 +34,26 @@ t_expect_rc 1
 t_expect_err "v.json: 'version' must be a whole number; write \"version\": 1"
 t_end
 
+t_case "a long chain of targets is checked without recursion"
+python3 -c '
+import json, sys
+n = 200000
+t = [{"name": "t%d" % i, "cmd": ["true"], "needs": ["t%d" % (i + 1)] if i < n - 1 else []}
+     for i in range(n)]
+json.dump({"version": 1, "targets": t}, sys.stdout)' >"$T_TMP/chain.json"
+t_run "$HYDRO" graph "$T_TMP/chain.json"
+t_expect_rc 0
+t_end
+
+t_case "a cycle of targets is named"
+cat >"$T_TMP/cycle.json" <<'JSON'
+{"version": 1, "targets": [{"name": "a", "cmd": ["true"], "needs": ["b"]},
+                           {"name": "b", "cmd": ["true"], "needs": ["c"]},
+                           {"name": "c", "cmd": ["true"], "needs": ["b"]}]}
+JSON
+t_run "$HYDRO" graph "$T_TMP/cycle.json"
+t_expect_rc 1
+t_expect_err "targets depend on each other in a cycle: b -> c -> b"
+t_end
+
 t_done
