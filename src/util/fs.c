@@ -102,9 +102,12 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 int
 mkdir_p(const char *path, mode_t mode)
 {
-	char *p = xstrdup(path), *s;
+	char *p, *s;
 	struct stat st;
 
+	if (!*path)
+		return error("cannot create directory '': the path is empty");
+	p = xstrdup(path);
 	for (s = p + 1; ; s++) {
 		if (*s != '/' && *s != '\0')
 			continue;

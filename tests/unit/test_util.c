@@ -128,6 +128,12 @@ TEST(files_atomic_write_and_read)
 	error_set_reporter(quiet, NULL);
 	CHECK(read_file("/nonexistent/x", &b) == -1);
 	CHECK(strstr(error_last(), "cannot open '/nonexistent/x'") != NULL);
+	/* an empty path is an error, not a read past its end */
+	CHECK(mkdir_p("", 0755) == -1);
+	CHECK(strstr(error_last(), "cannot create directory ''") != NULL);
+	/* a path through a file */
+	CHECK(mkdir_p(path, 0755) == -1);
+	CHECK(strstr(error_last(), "a file is in the way") != NULL);
 	error_set_reporter(NULL, NULL);
 	CHECK(remove_tree(dir) == 0);
 	CHECK(!path_exists(dir));
