@@ -235,6 +235,30 @@ plan_output(struct plan *p, struct portplan *pp)
 	return ret;
 }
 
+static char *env_name(const char *port);
+
+/* a process reads its ports from HYDRO_PORT_<NAME>: two ports whose names
+ * map to one variable ("in" and "IN", "a-b" and "a_b") cannot both arrive */
+static int
+check_env_names(const struct deployment *d, const struct service *s)
+{
+	char **names = xcalloc(s->nports + 1, sizeof(*names));
+	size_t i, j;
+	int ret = 0;
+
+	for (i = 0; i < s->nports; i++)
+		names[i] = env_name(s->ports[i]->name);
+	for (i = 0; i < s->nports && !ret; i++)
+		for (j = i + 1; j < s->nports && !ret; j++)
+			if (!strcmp(names[i], names[j]))
+				ret = error("%s: ports '%s.%s' and '%s.%s' would both be %s in "
+				            "the process's environment; rename one", d->config,
+				            s->name, s->ports[i]->name, s->name,
+				            s->ports[j]->name, names[i]);
+	str_free_list(names);
+	return ret;
+}
+
 struct plan *
 plan_new(struct deployment *d)
 {
@@ -271,6 +295,10 @@ plan_new(struct deployment *d)
 		if (w->to)
 			pp_add(w->to, w);
 	}
+	for (i = 0; i < d->nservices; i++)
+		if (d->services[i]->kind == SERVICE_PROCESS &&
+		    check_env_names(d, d->services[i]) < 0)
+			ret = -1;
 	for (i = 0; ret == 0 && i < d->nservices; i++) {
 		struct service *s = d->services[i];
 		for (j = 0; j < s->nports; j++) {

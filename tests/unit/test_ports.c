@@ -277,6 +277,26 @@ TEST(process_env)
 	deployment_free(d);
 }
 
+/* two ports of a process that would share one HYDRO_PORT_ variable */
+TEST(process_ports_need_distinct_variables)
+{
+	struct deployment *d = deployment_new("/tmp", "test.json");
+	struct host *h = deploy_add_host(d, "box", "local");
+	struct service *a = deploy_add_service(d, "a", SERVICE_PROCESS, h, NULL);
+	struct service *b = deploy_add_service(d, "b", SERVICE_PROCESS, h, NULL);
+
+	service_add_arg(a, "true");
+	service_add_arg(b, "true");
+	deploy_connect(d, service_port(a, "out-put"), service_port(b, "in"));
+	deploy_connect(d, service_port(a, "out_put"), service_port(b, "IN"));
+	error_set_reporter(quiet, NULL);
+	CHECK(plan_new(d) == NULL);
+	error_set_reporter(NULL, NULL);
+	CHECK(strstr(error_last(), "ports 'b.in' and 'b.IN' would both be "
+	                           "HYDRO_PORT_IN") != NULL);
+	deployment_free(d);
+}
+
 TEST(run_plan_prints_launches_and_wires)
 {
 	struct deployment *d = crates();
@@ -302,6 +322,7 @@ main(void)
 	RUN(hydroflow_shapes);
 	RUN(ready_answers_are_checked);
 	RUN(process_env);
+	RUN(process_ports_need_distinct_variables);
 	RUN(run_plan_prints_launches_and_wires);
 	return TEST_EXIT();
 }
