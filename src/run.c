@@ -97,7 +97,18 @@ struct run {
 	int width;		/* of the widest service name */
 	int color_out, color_err;
 	struct buf echo[3];	/* lines for hydro's stdout (1) and stderr (2) */
+	int hold;		/* run_hold_echo() calls not yet released */
+	struct buf held;	/* the lines held meanwhile (struct held, text) */
 };
+
+/* a line held back from the terminal while a script may subscribe */
+struct held {
+	size_t svc, len;
+	int stream;
+};
+
+/* held lines beyond this are decided at once: memory stays bounded */
+#define HELD_MAX (4 * 1024 * 1024)
 
 static double
 now(void)
@@ -249,12 +260,10 @@ echo_flush(struct run *r)
 	pthread_mutex_unlock(&r->out_lock);
 }
 
-/* terminal output of one line, "name | line", gathered per stream and
- * written once per round of the supervisor (echo_flush) */
+/* "name | line" into b; called with out_lock held */
 static void
-echo_line(struct svc *v, int stream, const char *line, size_t len)
+echo_add(struct run *r, struct svc *v, int stream, const char *line, size_t len)
 {
-	struct run *r = v->run;
 	struct buf *b = &r->echo[stream];
 
 	if (r->opt.prefix) {
@@ -269,12 +278,79 @@ echo_line(struct svc *v, int stream, const char *line, size_t len)
 	}
 	buf_add(b, line, len);
 	buf_addch(b, '\n');
-	if (b->len >= 65536)
+}
+
+/* the held lines go to the terminal, but for the streams a subscriber
+ * reads now (they have them from their first line); out_lock held */
+static void
+release_held(struct run *r)
+{
+	size_t off = 0;
+
+	while (off < r->held.len) {
+		struct held h;
+		struct svc *v;
+
+		memcpy(&h, r->held.data + off, sizeof(h));
+		off += sizeof(h);
+		v = &r->svcs[h.svc];
+		if (!v->logs[h.stream] || !log_stream_subscribed(v->logs[h.stream]))
+			echo_add(r, v, h.stream, r->held.data + off, h.len);
+		off += h.len;
+	}
+	buf_reset(&r->held);
+}
+
+void
+run_hold_echo(struct run *r)
+{
+	pthread_mutex_lock(&r->out_lock);
+	r->hold++;
+	pthread_mutex_unlock(&r->out_lock);
+}
+
+void
+run_release_echo(struct run *r)
+{
+	pthread_mutex_lock(&r->out_lock);
+	if (r->hold > 0 && --r->hold == 0)
+		release_held(r);
+	pthread_mutex_unlock(&r->out_lock);
+	wake(r);	/* the supervisor writes them */
+}
+
+/* terminal output of one line, "name | line", gathered per stream and
+ * written once per round of the supervisor (echo_flush); held while a
+ * script may be about to subscribe to the stream (run_hold_echo) */
+static void
+echo_line(struct svc *v, int stream, const char *line, size_t len)
+{
+	struct run *r = v->run;
+	int full;
+
+	pthread_mutex_lock(&r->out_lock);
+	if (r->hold) {
+		struct held h;
+
+		memset(&h, 0, sizeof(h));
+		h.svc = v->s->index;
+		h.stream = stream;
+		h.len = len;
+		buf_add(&r->held, (const char *)&h, sizeof(h));
+		buf_add(&r->held, line, len);
+		if (r->held.len > HELD_MAX)
+			release_held(r);
+	} else {
+		echo_add(r, v, stream, line, len);
+	}
+	full = r->echo[stream].len >= 65536;
+	pthread_mutex_unlock(&r->out_lock);
+	if (full)
 		echo_flush(r);
 }
 
 static void
-on_line(const char *line, size_t len, void *arg)
+on_line(const char *line, size_t len, int read, void *arg)
 {
 	struct svc_stream *ss = arg;
 	struct svc *v = ss->v;
@@ -289,7 +365,9 @@ on_line(const char *line, size_t len, void *arg)
 		}
 		free(copy);
 	}
-	if (v->run->opt.echo)
+	/* a line the script reads is the script's to print (Hydro Deploy's
+	 * stdout()): the terminal shows only the streams nobody reads */
+	if (v->run->opt.echo && !read)
 		echo_line(v, ss->stream, line, len);
 }
 
@@ -1485,6 +1563,10 @@ run_finish(struct run *r)
 	if (r->sup_running)
 		pthread_join(r->sup, NULL);
 	ret = r->failed || atomic_load(&r->cancel) > 0 ? -1 : 0;
+	pthread_mutex_lock(&r->out_lock);
+	r->hold = 0;
+	release_held(r);
+	pthread_mutex_unlock(&r->out_lock);
 	for (i = 0; i < r->d->nservices; i++) {
 		struct svc *v = &r->svcs[i];
 
@@ -1508,6 +1590,7 @@ run_finish(struct run *r)
 		cJSON_Delete(v->start_map);
 		v->s->runtime = NULL;
 	}
+	echo_flush(r);
 	for (i = 0; i < r->d->nhosts; i++)
 		if (host_caps(r->d->hosts[i]) & BACKEND_MACHINES)
 			host_terminate(r->d->hosts[i]);
@@ -1521,6 +1604,7 @@ run_finish(struct run *r)
 	pthread_mutex_destroy(&r->out_lock);
 	buf_release(&r->echo[LOG_STDOUT]);
 	buf_release(&r->echo[LOG_STDERR]);
+	buf_release(&r->held);
 	free(r->svcs);
 	free(r->dir);
 	free(r->id);

@@ -68,6 +68,13 @@ int run_wait_service(struct run *r, struct service *s, int *status);
 /* stop every service on h, then release the machine (backend terminate) */
 int run_terminate_host(struct run *r, struct host *h);
 
+/* hold the services' lines back from the terminal until the matching
+ * run_release_echo(), which shows them, but for the streams a subscriber
+ * (logs_open) reads by then: a script that opens a service's stdout just
+ * after deploy() gets its first lines once, not also on the terminal */
+void run_hold_echo(struct run *r);
+void run_release_echo(struct run *r);
+
 /* cancel the run: stop everything cleanly; a second call forces (SIGKILL).
  * Thread-safe and async-signal-safe */
 void run_cancel(struct run *r);

@@ -302,6 +302,24 @@ run_defer_start_py(struct runobj *self, PyObject *noargs)
 	Py_RETURN_NONE;
 }
 
+/* hold_echo(), release_echo(): keep the services' lines off the terminal
+ * while the script may be about to read them (run_hold_echo) */
+static PyObject *
+run_hold_echo_py(struct runobj *self, PyObject *noargs)
+{
+	if (self->r)
+		run_hold_echo(self->r);
+	Py_RETURN_NONE;
+}
+
+static PyObject *
+run_release_echo_py(struct runobj *self, PyObject *noargs)
+{
+	if (self->r)
+		run_release_echo(self->r);
+	Py_RETURN_NONE;
+}
+
 /* cancel(): cancel what runs (a second call forces) */
 static PyObject *
 run_cancel_py(struct runobj *self, PyObject *noargs)
@@ -388,6 +406,8 @@ static PyMethodDef run_methods[] = {
 	{ "start", (PyCFunction)run_start_py, METH_O, NULL },
 	{ "defer_start", (PyCFunction)run_defer_start_py, METH_NOARGS, NULL },
 	{ "cancel", (PyCFunction)run_cancel_py, METH_NOARGS, NULL },
+	{ "hold_echo", (PyCFunction)run_hold_echo_py, METH_NOARGS, NULL },
+	{ "release_echo", (PyCFunction)run_release_echo_py, METH_NOARGS, NULL },
 	{ "stop_service", (PyCFunction)run_stop_py, METH_VARARGS, NULL },
 	{ "wait_service", (PyCFunction)run_wait_py, METH_VARARGS, NULL },
 	{ "terminate_host", (PyCFunction)run_terminate_py, METH_VARARGS, NULL },

@@ -56,6 +56,21 @@ t_run timeout 60 "$HYDRO" -C "$W" run -D case=late logs.hydro.py
 t_expect_rc 0
 t_expect_out "out: ['first', 'second']"
 t_expect_out "err: third"
+# shown on the terminal before the script subscribed, and not again
+[ "$(grep -c '^early | first$' "$T_TMP/out")" -eq 1 ] ||
+	t_fail "the early line is not shown once: $(cat "$T_TMP/out")"
+t_end
+
+t_case "a stream the script reads is not also echoed; the other one is"
+t_run timeout 60 "$HYDRO" -C "$W" run -D case=echo logs.hydro.py
+t_expect_rc 0
+for l in o1 o2 o3; do
+	[ "$(grep -c "^got: $l\$" "$T_TMP/out")" -eq 1 ] || t_fail "'$l' not read once: $(cat "$T_TMP/out")"
+	grep -q "| $l\$" "$T_TMP/out" "$T_TMP/err" && t_fail "'$l' also echoed: $(cat "$T_TMP/out")"
+done
+for l in e1 e2; do
+	[ "$(grep -c "^talk | $l\$" "$T_TMP/err")" -eq 1 ] || t_fail "stderr '$l' not echoed once: $(cat "$T_TMP/err")"
+done
 t_end
 
 t_case "100 000 lines through async for, none lost, in order"
