@@ -93,6 +93,9 @@ struct run {
 	int defer_start;
 	int stopping_all;
 	int failed;		/* a service died that may not */
+	int deployed;		/* every service launched (and started unless
+				 * deferred): --keep may leave them */
+	int leaving;		/* --keep: the run ends with the services up */
 	int deploying;
 	int width;		/* of the widest service name */
 	int color_out, color_err;
@@ -618,9 +621,15 @@ supervise(void *arg)
 		c = atomic_load(&r->cancel);
 		if (c > r->cancel_seen) {
 			r->cancel_seen = c;
-			stop_all(r, c > 1);
+			/* --keep: an interrupt once everything is up ends the run,
+			 * not the services; before that it stops them as ever */
+			if (r->opt.keep && r->deployed && !r->failed)
+				r->leaving = 1;
+			else
+				stop_all(r, c > 1);
+			pthread_cond_broadcast(&r->cond);
 		}
-		if (r->quit && all_exited(r)) {
+		if (r->quit && (all_exited(r) || r->leaving)) {
 			pthread_mutex_unlock(&r->lock);
 			break;
 		}
@@ -717,6 +726,7 @@ run_new(struct deployment *d, enum run_mode mode)
 	r->opt.stop_timeout = 10;
 	r->opt.echo = 1;
 	r->opt.prefix = cli ? cli->log_prefix : 1;
+	r->opt.keep = cli ? cli->keep : 0;
 	localtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
 	r->id = xasprintf("%s-%ld-%d", stamp, (long)getpid(), atomic_fetch_add(&seq, 1));
@@ -918,6 +928,7 @@ spawn_service(struct run *r, struct svc *v, char **port_env)
 	v->sp.want_stdin = s->kind == SERVICE_CRATE ||
 	                   (service_speaks(s) && !(host_caps(s->host) & BACKEND_CONTROL));
 	v->sp.want_control = service_has_control(s);
+	v->sp.keep = r->opt.keep;
 	v->record = xasprintf("%s/%s", r->id, s->name);
 	if (r->state) {
 		rec = cJSON_CreateObject();
@@ -1465,8 +1476,12 @@ run_deploy(struct run *r)
 	graph_free(g);
 	if (ret < 0 || run_cancelled(r))
 		return -1;
-	if (r->defer_start)
+	if (r->defer_start) {
+		pthread_mutex_lock(&r->lock);
+		r->deployed = !r->failed;
+		pthread_mutex_unlock(&r->lock);
 		return 0;
+	}
 	return run_start(r);
 }
 
@@ -1481,7 +1496,11 @@ run_start(struct run *r)
 	g = start_graph_of(r);
 	ret = run_graph(r, g);
 	graph_free(g);
-	return ret < 0 || run_cancelled(r) ? -1 : 0;
+	ret = ret < 0 || run_cancelled(r) ? -1 : 0;
+	pthread_mutex_lock(&r->lock);
+	r->deployed = ret == 0 && !r->failed;
+	pthread_mutex_unlock(&r->lock);
+	return ret;
 }
 
 int
@@ -1490,9 +1509,9 @@ run_wait(struct run *r)
 	int ret;
 
 	pthread_mutex_lock(&r->lock);
-	while (!all_exited(r))
+	while (!all_exited(r) && !r->leaving)
 		pthread_cond_wait(&r->cond, &r->lock);
-	ret = r->failed || atomic_load(&r->cancel) > 0 ? -1 : 0;
+	ret = r->failed || (atomic_load(&r->cancel) > 0 && !r->leaving) ? -1 : 0;
 	pthread_mutex_unlock(&r->lock);
 	return ret;
 }
@@ -1547,26 +1566,99 @@ run_terminate_host(struct run *r, struct host *h)
 	return host_terminate(h);
 }
 
+/*
+ * --keep: the services outlive hydro.  Their records stay in the state file
+ * for `hydro down`; their output, which nobody reads once hydro is gone
+ * (and a closed pipe would kill them with SIGPIPE at their next line), goes
+ * on into their log files through a process of its own (proc_drain), which
+ * also holds their stdin and control channel open: a speaker may take the
+ * end of those for "stop".
+ */
+static int
+leave_running(struct run *r)
+{
+	int *from = NULL, *to = NULL, *hold = NULL;
+	size_t n = 0, cap = 0, capto = 0, nh = 0, caph = 0, i, j;
+	int k, ret;
+
+	for (i = 0; i < r->d->nservices; i++) {
+		struct svc *v = &r->svcs[i];
+		int fds[3] = { -1, v->sp.out, v->sp.err };
+
+		if (!v->launched || v->exited)
+			continue;
+		note("left '%s' running (pid %ld); 'hydro down' in '%s' stops it",
+		     v->s->name, v->sp.pid, r->d->dir);
+		for (k = LOG_STDOUT; k <= LOG_STDERR; k++) {
+			char *path;
+			int fd;
+
+			if (fds[k] < 0)
+				continue;
+			path = xasprintf("%s/logs/%s.%s", r->dir, v->s->name,
+			                 k == LOG_STDOUT ? "out" : "err");
+			fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+			free(path);
+			if (fd < 0)
+				continue;	/* left unread: its pipe fills, it blocks */
+			ALLOC_GROW(from, n, cap);
+			ALLOC_GROW(to, n, capto);
+			from[n] = fds[k];
+			to[n++] = fd;
+		}
+		for (k = 0; k < 2; k++) {
+			int fd = k == 0 ? v->sp.in : v->sp.ctl;
+			if (fd < 0)
+				continue;
+			ALLOC_GROW(hold, nh, caph);
+			hold[nh++] = fd;
+		}
+	}
+	ret = n ? proc_drain(from, to, n, hold, nh) : 0;
+	for (j = 0; j < n; j++)
+		close(to[j]);
+	free(from);
+	free(to);
+	free(hold);
+	return ret;
+}
+
 int
 run_finish(struct run *r)
 {
 	size_t i;
-	int ret, k;
+	int ret, k, leaving;
 
 	if (!r)
 		return -1;
 	pthread_mutex_lock(&r->lock);
-	stop_all(r, 0);
+	/* --keep leaves a run that came up whole; one that failed before is
+	 * stopped as ever */
+	if (r->opt.keep && r->deployed && !r->failed)
+		r->leaving = 1;
+	else
+		stop_all(r, 0);
 	r->quit = 1;
+	leaving = r->leaving;
 	pthread_mutex_unlock(&r->lock);
 	wake(r);
 	if (r->sup_running)
 		pthread_join(r->sup, NULL);
-	ret = r->failed || atomic_load(&r->cancel) > 0 ? -1 : 0;
+	ret = r->failed || (atomic_load(&r->cancel) > 0 && !leaving) ? -1 : 0;
 	pthread_mutex_lock(&r->out_lock);
 	r->hold = 0;
 	release_held(r);
 	pthread_mutex_unlock(&r->out_lock);
+	for (i = 0; i < r->d->nservices; i++) {
+		struct svc *v = &r->svcs[i];
+
+		for (k = LOG_STDOUT; k <= LOG_STDERR; k++)
+			if (v->logs[k])
+				log_stream_close(v->logs[k]);
+	}
+	echo_flush(r);
+	if (leaving && leave_running(r) < 0)
+		ret = -1;
 	for (i = 0; i < r->d->nservices; i++) {
 		struct svc *v = &r->svcs[i];
 
@@ -1575,7 +1667,6 @@ run_finish(struct run *r)
 		for (k = LOG_STDOUT; k <= LOG_STDERR; k++) {
 			if (!v->logs[k])
 				continue;
-			log_stream_close(v->logs[k]);
 			logs_attach(v->s, k, NULL);
 			log_stream_free(v->logs[k]);
 		}
@@ -1590,8 +1681,7 @@ run_finish(struct run *r)
 		cJSON_Delete(v->start_map);
 		v->s->runtime = NULL;
 	}
-	echo_flush(r);
-	for (i = 0; i < r->d->nhosts; i++)
+	for (i = 0; i < r->d->nhosts && !leaving; i++)
 		if (host_caps(r->d->hosts[i]) & BACKEND_MACHINES)
 			host_terminate(r->d->hosts[i]);
 	if (r->state)
@@ -1727,7 +1817,7 @@ run_file(const char *path)
 	ret = run_deploy(r);
 	if (ret == 0)
 		ret = run_wait(r);
-	interrupted = run_cancelled(r) && !r->failed;
+	interrupted = run_cancelled(r) && !r->failed && !r->leaving;
 	if (interrupted)
 		note("interrupted: stopping every service");
 	if (run_finish(r) < 0)

@@ -36,6 +36,11 @@ struct run_options {
 				 * SIGTERM, and SIGTERM to SIGKILL (5) */
 	int echo;		/* print service logs on hydro's stdout/stderr (1) */
 	int prefix;		/* prefix them with "service | " (cli->log_prefix) */
+	int keep;		/* cli->keep: once every service is up, the end of
+				 * the run (run_finish, or an interrupt of
+				 * run_wait) leaves them running, recorded in the
+				 * state file for hydro down; a run that failed
+				 * before is stopped as ever */
 };
 
 /* a new run of d (which must outlive it) in .hydro/runs/<id>/ beside the
@@ -81,7 +86,8 @@ void run_cancel(struct run *r);
 /* whether the run was cancelled */
 int run_cancelled(const struct run *r);
 
-/* stop every service, remove what the run created, free the run; call it
+/* stop every service (unless kept: run_options()->keep), remove what the
+ * run created, free the run; call it
  * once run_deploy() and run_start() have returned (run_cancel() first makes
  * them return soon); the status of the run (0 or -1) */
 int run_finish(struct run *r);
