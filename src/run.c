@@ -96,6 +96,9 @@ struct run {
 	int deployed;		/* every service launched (and started unless
 				 * deferred): --keep may leave them */
 	int leaving;		/* --keep: the run ends with the services up */
+	int ended;		/* run_end(): blocking calls return at once */
+	int waiters;		/* threads blocked in run_wait_service() and the
+				 * like, which run_finish() lets leave first */
 	int deploying;
 	int width;		/* of the widest service name */
 	int color_out, color_err;
@@ -1503,15 +1506,35 @@ run_start(struct run *r)
 	return ret;
 }
 
+/* a blocked call leaves; called locked */
+static void
+wait_done(struct run *r)
+{
+	if (--r->waiters == 0 && r->ended)
+		pthread_cond_broadcast(&r->cond);
+}
+
+/* what a call on a service that outlived the run's end says; locked */
+static int
+error_ended(struct run *r, struct svc *v)
+{
+	if (r->leaving)
+		return error("service '%s': the run finished and left it running (--keep)",
+		             v->s->name);
+	return error("service '%s': the run finished", v->s->name);
+}
+
 int
 run_wait(struct run *r)
 {
 	int ret;
 
 	pthread_mutex_lock(&r->lock);
-	while (!all_exited(r) && !r->leaving)
+	r->waiters++;
+	while (!all_exited(r) && !r->leaving && !r->ended)
 		pthread_cond_wait(&r->cond, &r->lock);
 	ret = r->failed || (atomic_load(&r->cancel) > 0 && !r->leaving) ? -1 : 0;
+	wait_done(r);
 	pthread_mutex_unlock(&r->lock);
 	return ret;
 }
@@ -1520,21 +1543,27 @@ int
 run_stop_service(struct run *r, struct service *s)
 {
 	struct svc *v = s->runtime;
+	int ret;
 
 	if (!v || v->run != r)
 		return error("service '%s' is not part of this run", s->name);
 	pthread_mutex_lock(&r->lock);
-	stop_begin(r, v);
-	while (v->launched && !v->exited)
+	if (!r->ended)
+		stop_begin(r, v);
+	r->waiters++;
+	while (v->launched && !v->exited && !r->ended)
 		pthread_cond_wait(&r->cond, &r->lock);
+	wait_done(r);
+	ret = v->launched && !v->exited ? error_ended(r, v) : 0;
 	pthread_mutex_unlock(&r->lock);
-	return 0;
+	return ret;
 }
 
 int
 run_wait_service(struct run *r, struct service *s, int *status)
 {
 	struct svc *v = s->runtime;
+	int ret;
 
 	if (!v || v->run != r)
 		return error("service '%s' is not part of this run", s->name);
@@ -1543,11 +1572,18 @@ run_wait_service(struct run *r, struct service *s, int *status)
 		pthread_mutex_unlock(&r->lock);
 		return error("service '%s' was never launched", s->name);
 	}
-	while (!v->exited)
+	r->waiters++;
+	while (!v->exited && !r->ended)
 		pthread_cond_wait(&r->cond, &r->lock);
-	*status = v->status;
+	wait_done(r);
+	if (v->exited) {
+		*status = v->status;
+		ret = 0;
+	} else {
+		ret = error_ended(r, v);
+	}
 	pthread_mutex_unlock(&r->lock);
-	return 0;
+	return ret;
 }
 
 int
@@ -1556,12 +1592,19 @@ run_terminate_host(struct run *r, struct host *h)
 	size_t i;
 
 	pthread_mutex_lock(&r->lock);
+	if (r->ended) {
+		pthread_mutex_unlock(&r->lock);
+		return error("host '%s': the run finished", h->name);
+	}
 	for (i = 0; i < r->d->nservices; i++)
 		if (r->svcs[i].s->host == h)
 			stop_begin(r, &r->svcs[i]);
-	for (i = 0; i < r->d->nservices; i++)
-		while (r->svcs[i].s->host == h && r->svcs[i].launched && !r->svcs[i].exited)
+	r->waiters++;
+	for (i = 0; i < r->d->nservices && !r->ended; i++)
+		while (r->svcs[i].s->host == h && r->svcs[i].launched && !r->svcs[i].exited &&
+		       !r->ended)
 			pthread_cond_wait(&r->cond, &r->lock);
+	wait_done(r);
 	pthread_mutex_unlock(&r->lock);
 	return host_terminate(h);
 }
@@ -1623,6 +1666,33 @@ leave_running(struct run *r)
 	return ret;
 }
 
+void
+run_end(struct run *r)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->ended) {
+		pthread_mutex_unlock(&r->lock);
+		return;
+	}
+	/* --keep leaves a run that came up whole; one that failed before is
+	 * stopped as ever */
+	if (r->opt.keep && r->deployed && !r->failed)
+		r->leaving = 1;
+	else
+		stop_all(r, 0);
+	r->quit = 1;
+	pthread_mutex_unlock(&r->lock);
+	wake(r);
+	if (r->sup_running)
+		pthread_join(r->sup, NULL);
+	r->sup_running = 0;
+	/* whoever still waits gets the final status, or hears the run ended */
+	pthread_mutex_lock(&r->lock);
+	r->ended = 1;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
 int
 run_finish(struct run *r)
 {
@@ -1631,19 +1701,12 @@ run_finish(struct run *r)
 
 	if (!r)
 		return -1;
+	run_end(r);
 	pthread_mutex_lock(&r->lock);
-	/* --keep leaves a run that came up whole; one that failed before is
-	 * stopped as ever */
-	if (r->opt.keep && r->deployed && !r->failed)
-		r->leaving = 1;
-	else
-		stop_all(r, 0);
-	r->quit = 1;
+	while (r->waiters > 0)
+		pthread_cond_wait(&r->cond, &r->lock);
 	leaving = r->leaving;
 	pthread_mutex_unlock(&r->lock);
-	wake(r);
-	if (r->sup_running)
-		pthread_join(r->sup, NULL);
 	ret = r->failed || (atomic_load(&r->cancel) > 0 && !leaving) ? -1 : 0;
 	pthread_mutex_lock(&r->out_lock);
 	r->hold = 0;

@@ -68,7 +68,8 @@ int run_wait(struct run *r);
  * stop_timeout, SIGKILL after another; returns when it has exited */
 int run_stop_service(struct run *r, struct service *s);
 /* wait for a service to exit; *status as the shell gives it (128+n for a
- * signal n); -1 if it was never launched */
+ * signal n); -1 if it was never launched, or if the run ended (run_end)
+ * with it still running (--keep) */
 int run_wait_service(struct run *r, struct service *s, int *status);
 /* stop every service on h, then release the machine (backend terminate) */
 int run_terminate_host(struct run *r, struct host *h);
@@ -86,8 +87,15 @@ void run_cancel(struct run *r);
 /* whether the run was cancelled */
 int run_cancelled(const struct run *r);
 
+/* end the run without freeing it: stop every service (unless kept:
+ * run_options()->keep) and stop supervising; every thread blocked in
+ * run_wait_service(), run_stop_service(), run_wait() or
+ * run_terminate_host() returns (the final status, or -1: "the run
+ * finished"), and later calls return at once.  run_finish() does it first */
+void run_end(struct run *r);
 /* stop every service (unless kept: run_options()->keep), remove what the
- * run created, free the run; call it
+ * run created, wait for the blocked callers to leave (run_end), free the
+ * run; call it
  * once run_deploy() and run_start() have returned (run_cancel() first makes
  * them return soon); the status of the run (0 or -1) */
 int run_finish(struct run *r);

@@ -35,6 +35,7 @@ struct runobj {
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	int busy;		/* op threads using r that finish() must wait for */
+	int waits;		/* wait ops, which run_end() sends home */
 };
 
 struct reader {
@@ -59,7 +60,8 @@ struct op {
 	struct host *host;
 	PyObject *done;		/* done(ok, value) */
 	int ret, status;
-	int counted;		/* finish() waits for it (all but waits) */
+	int counted;		/* finish() waits for it before run_end() (all but
+				 * waits, which only run_end() ends) */
 	char *msg;		/* the error, when ret < 0 */
 };
 
@@ -120,12 +122,10 @@ op_thread(void *arg)
 		                  *error_last() ? error_last() : "failed (see above)");
 	error_set_reporter(NULL, NULL);
 	buf_release(&c.msg);
-	if (op->counted) {
-		pthread_mutex_lock(&op->run->lock);
-		if (--op->run->busy == 0)
-			pthread_cond_broadcast(&op->run->idle);
-		pthread_mutex_unlock(&op->run->lock);
-	}
+	pthread_mutex_lock(&op->run->lock);
+	if (op->counted ? --op->run->busy == 0 : --op->run->waits == 0)
+		pthread_cond_broadcast(&op->run->idle);
+	pthread_mutex_unlock(&op->run->lock);
 	if (module_op_enter()) {
 		PyGILState_STATE g = PyGILState_Ensure();
 
@@ -160,21 +160,23 @@ op_start(struct runobj *self, enum op_kind kind, PyObject *done,
 	op->host = host;
 	op->done = Py_NewRef(done);
 	op->counted = kind != OP_WAIT;
-	if (op->counted) {
-		pthread_mutex_lock(&self->lock);
+	pthread_mutex_lock(&self->lock);
+	if (op->counted)
 		self->busy++;
-		pthread_mutex_unlock(&self->lock);
-	}
+	else
+		self->waits++;
+	pthread_mutex_unlock(&self->lock);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	err = pthread_create(&t, &attr, op_thread, op);
 	pthread_attr_destroy(&attr);
 	if (err) {
-		if (op->counted) {
-			pthread_mutex_lock(&self->lock);
+		pthread_mutex_lock(&self->lock);
+		if (op->counted)
 			self->busy--;
-			pthread_mutex_unlock(&self->lock);
-		}
+		else
+			self->waits--;
+		pthread_mutex_unlock(&self->lock);
 		Py_DECREF(op->done);
 		Py_DECREF(op->run);
 		free(op);
@@ -239,6 +241,14 @@ run_finish_py(struct runobj *self, PyObject *noargs)
 	/* a cancelled deploy may still be unwinding on its thread */
 	pthread_mutex_lock(&self->lock);
 	while (self->busy > 0)
+		pthread_cond_wait(&self->idle, &self->lock);
+	pthread_mutex_unlock(&self->lock);
+	/* svc.wait() threads return (the status, or "the run finished") and
+	 * none may touch r once it is freed: even one not yet in its call
+	 * returns at once after run_end() */
+	run_end(r);
+	pthread_mutex_lock(&self->lock);
+	while (self->waits > 0)
 		pthread_cond_wait(&self->idle, &self->lock);
 	pthread_mutex_unlock(&self->lock);
 	ret = run_finish(r);
