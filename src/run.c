@@ -61,6 +61,8 @@ struct svc {
 	struct buf outline;	/* stdout split here when it carries answers */
 	struct buf ctlline;	/* the control channel's partial line */
 	const char *expect;	/* the answer a task waits for, or NULL */
+	pthread_cond_t answer;	/* its answer (or its exit) came: one waiter, so
+				 * that an answer wakes only the task it is for */
 	char *reply;		/* that answer, past its prefix */
 	cJSON *start_map;	/* made by wire, sent by start */
 	atomic_int ready_seen;	/* READY_LOG matched */
@@ -246,6 +248,7 @@ stop_all(struct run *r, int force)
 		} else {
 			stop_begin(r, v);
 		}
+		pthread_cond_broadcast(&v->answer);
 	}
 	pthread_cond_broadcast(&r->cond);
 }
@@ -390,7 +393,7 @@ take_answer(struct run *r, struct svc *v, const char *line, size_t len)
 		n = strlen(v->expect);
 		if (len >= n && !memcmp(line, v->expect, n)) {
 			v->reply = xstrndup(line + n, len - n);
-			pthread_cond_broadcast(&r->cond);
+			pthread_cond_broadcast(&v->answer);
 			taken = 1;
 		}
 	}
@@ -588,6 +591,7 @@ reap(struct run *r, struct svc *v)
 		describe_status(&msg, status);
 		note("service '%s' %s", v->s->name, buf_str(&msg));
 	}
+	pthread_cond_broadcast(&v->answer);
 	pthread_cond_broadcast(&r->cond);
 	pthread_mutex_unlock(&r->lock);
 	buf_release(&msg);
@@ -765,6 +769,7 @@ run_new(struct deployment *d, enum run_mode mode)
 		v->send_fd = -1;
 		buf_init(&v->outline, 0);
 		buf_init(&v->ctlline, 0);
+		pthread_cond_init(&v->answer, NULL);
 		d->services[i]->runtime = v;
 		if (w > r->width)
 			r->width = w;
@@ -1033,7 +1038,7 @@ handshake(struct run *r, struct svc *v, struct task *t, const char *msg,
 			ts.tv_sec += ns / 1000000000L;
 			ts.tv_nsec = ns % 1000000000L;
 		}
-		pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+		pthread_cond_timedwait(&v->answer, &r->lock, &ts);
 	}
 	if (!v->reply && v->exited && ret == 0) {
 		describe_status(&why, v->status);
@@ -1737,6 +1742,7 @@ run_finish(struct run *r)
 			regfree(&v->re);
 		buf_release(&v->outline);
 		buf_release(&v->ctlline);
+		pthread_cond_destroy(&v->answer);
 		free(v->prefix[LOG_STDOUT]);
 		free(v->prefix[LOG_STDERR]);
 		free(v->reply);
