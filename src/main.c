@@ -398,10 +398,45 @@ parse(int argc, char **argv, const struct command **cmdp)
 	return 0;
 }
 
+/*
+ * A config is a Python script or a deployment in JSON; the Python one runs
+ * in the embedded interpreter and calls back into the same model.  MODE_*
+ * says what the config is evaluated for.
+ */
 static int
-not_yet(const char *what)
+config_main(const char *path, enum run_mode mode)
 {
-	return error("'hydro %s' cannot %s yet", cli->command, what);
+	struct deployment *d;
+	int ret = 0;
+
+	if (str_ends(path, ".py"))
+		return python_run_config(path, mode);
+	if (str_ends(path, ".lua"))
+		return error("cannot read '%s': Lua configs are not supported yet; "
+		             "write it in Python (.py) or JSON (.json)", path);
+	if (!str_ends(path, ".json"))
+		return error("cannot tell what '%s' is: a config is a Python script "
+		             "(.py) or a deployment in JSON (.json, docs/spec.md)", path);
+	if (mode == MODE_RUN)
+		return run_file(path);
+	d = deploy_load(path);
+	if (!d)
+		return -1;
+	switch (mode) {
+	case MODE_BUILD:
+		ret = build_deployment(d);
+		break;
+	case MODE_PLAN:
+		ret = run_show_plan(d, cli->json);
+		break;
+	case MODE_GRAPH:
+		deploy_graph(d, cli->format, stdout);
+		break;
+	case MODE_RUN:
+		break;
+	}
+	deployment_free(d);
+	return ret;
 }
 
 static int
@@ -413,64 +448,27 @@ cmd_check(void)
 static int
 cmd_graph(void)
 {
-	struct deployment *d;
-
-	if (str_ends(cli->files[0], ".py"))
-		return python_run_config(cli->files[0], MODE_GRAPH);
 	if (str_ends(cli->files[0], ".hf"))
 		return hf_graph_file(cli->files[0], cli->format, stdout);
-	d = deploy_load(cli->files[0]);
-	if (!d)
-		return -1;
-	deploy_graph(d, cli->format, stdout);
-	deployment_free(d);
-	return 0;
+	return config_main(cli->files[0], MODE_GRAPH);
 }
 
 static int
 cmd_run(void)
 {
-	if (str_ends(cli->files[0], ".py"))
-		return python_run_config(cli->files[0], MODE_RUN);
-	if (str_ends(cli->files[0], ".json"))
-		return run_file(cli->files[0]);
-	return not_yet("run a deployment");
+	return config_main(cli->files[0], MODE_RUN);
 }
 
 static int
 cmd_build(void)
 {
-	struct deployment *d;
-	int ret;
-
-	if (str_ends(cli->files[0], ".py"))
-		return python_run_config(cli->files[0], MODE_BUILD);
-	if (!str_ends(cli->files[0], ".json"))
-		return not_yet("build a config that is not .json");
-	d = deploy_load(cli->files[0]);
-	if (!d)
-		return -1;
-	ret = build_deployment(d);
-	deployment_free(d);
-	return ret;
+	return config_main(cli->files[0], MODE_BUILD);
 }
 
 static int
 cmd_plan(void)
 {
-	struct deployment *d;
-	int ret;
-
-	if (str_ends(cli->files[0], ".py"))
-		return python_run_config(cli->files[0], MODE_PLAN);
-	if (!str_ends(cli->files[0], ".json"))
-		return not_yet("plan a config that is not .json");
-	d = deploy_load(cli->files[0]);
-	if (!d)
-		return -1;
-	ret = run_show_plan(d, cli->json);
-	deployment_free(d);
-	return ret;
+	return config_main(cli->files[0], MODE_PLAN);
 }
 
 static int

@@ -82,6 +82,7 @@ struct run {
 	char *dir, *id;
 	struct state *state;
 	struct plan *plan;
+	struct build *build;	/* while deploying: the crates built (build.h) */
 	struct svc *svcs;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -838,19 +839,14 @@ service_argv(struct run *r, struct service *s)
 			argv[n++] = xstrdup(s->argv[i]);
 		}
 	} else if (s->kind == SERVICE_CRATE) {
-		/* a crate built beforehand with cargo */
-		const char *name = s->example ? s->example : s->bin ? s->bin :
-		                   path_basename(s->src);
-		exe = xasprintf("%s/target/%s%s/%s", s->src,
-		                s->profile ? s->profile : "release",
-		                s->example ? "/examples" : "", name);
-		if (access(exe, X_OK) < 0) {
-			error("service '%s': cannot find the crate's program '%s'; build it "
-			      "with 'cargo build --release' in '%s', or give 'standin'",
-			      s->name, exe, s->src);
-			free(exe);
+		/* the program its build task made (build.h) */
+		const char *built = build_crate_exe(r->build, s);
+
+		if (!built) {
+			error("service '%s': its crate '%s' was not built", s->name, s->src);
 			return NULL;
 		}
+		exe = xstrdup(built);
 		ALLOC_GROW(argv, n, cap);
 		argv[n++] = exe;
 	} else {
@@ -1354,6 +1350,8 @@ deploy_graph_of(struct run *r, struct build *b, struct graph *g)
 			if (tt)
 				task_after(launch[i], tt);
 		}
+		if (build_crate_task(b, v->s))
+			task_after(launch[i], build_crate_task(b, v->s));
 		if (service_speaks(v->s))
 			wire[i] = add_task(g, TASK_WIRE, do_wire, r, v, NULL);
 	}
@@ -1474,10 +1472,12 @@ run_deploy(struct run *r)
 	/* the targets services need are made first, make-style */
 	b = build_open(r->d, r->state);
 	g = graph_new();
-	ret = build_add_targets(b, g) < 0 ? -1 : 0;
+	ret = build_add_targets(b, g) < 0 || build_add_crates(b, g) < 0 ? -1 : 0;
 	if (ret == 0) {
 		deploy_graph_of(r, b, g);
+		r->build = b;
 		ret = run_graph(r, g);
+		r->build = NULL;
 	}
 	if (build_close(b) < 0)
 		ret = -1;

@@ -81,4 +81,15 @@ t_expect_rc 2
 t_expect_err "cannot change to directory"
 t_end
 
+t_case "a config that is neither Python nor JSON"
+: >"$T_TMP/x.lua"
+: >"$T_TMP/x.txt"
+t_run "$HYDRO" run "$T_TMP/x.lua"
+t_expect_rc 1
+t_expect_err "Lua configs are not supported yet"
+t_run "$HYDRO" build "$T_TMP/x.txt"
+t_expect_rc 1
+t_expect_err "cannot tell what '$T_TMP/x.txt' is"
+t_end
+
 t_done
