@@ -28,10 +28,11 @@ t_on_exit kill_marked
 	printf ']}\n'
 } >"$P/d.json"
 
-# wait until the state lists n commands with a pid (or give up after 5 s)
+# wait until the state lists n commands with a pid (or give up after 20 s:
+# a loaded machine may take seconds to start hydro and its commands)
 wait_recorded() {
 	i=0
-	while [ $i -lt 100 ]; do
+	while [ $i -lt 400 ]; do
 		n=$(/usr/bin/python3 "$TOP/tests/integration/local/records.py" "$P" | awk '$3 != "-"' | wc -l)
 		[ "${n:-0}" -ge "$1" ] && return 0
 		sleep 0.05
