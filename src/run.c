@@ -816,6 +816,18 @@ run_cancel(struct run *r)
 }
 
 int
+run_failed(const struct run *r)
+{
+	struct run *m = (struct run *)r;
+	int failed;
+
+	pthread_mutex_lock(&m->lock);
+	failed = m->failed;
+	pthread_mutex_unlock(&m->lock);
+	return failed;
+}
+
+int
 run_cancelled(const struct run *r)
 {
 	return atomic_load(&((struct run *)r)->cancel) > 0;

@@ -99,6 +99,9 @@ void run_end(struct run *r);
  * once run_deploy() and run_start() have returned (run_cancel() first makes
  * them return soon); the status of the run (0 or -1) */
 int run_finish(struct run *r);
+/* whether a service died that was not allowed to (not can_die) or a step of
+ * the run failed on its own, as opposed to being cancelled */
+int run_failed(const struct run *r);
 
 /* print what a run of d would launch and wire, one line each, without
  * running anything (hydro plan); -1 if the wiring is invalid */

@@ -231,7 +231,7 @@ static PyObject *
 run_finish_py(struct runobj *self, PyObject *noargs)
 {
 	struct run *r = self->r;
-	int ret;
+	int failed;
 
 	if (!r)
 		Py_RETURN_NONE;
@@ -251,9 +251,12 @@ run_finish_py(struct runobj *self, PyObject *noargs)
 	while (self->waits > 0)
 		pthread_cond_wait(&self->idle, &self->lock);
 	pthread_mutex_unlock(&self->lock);
-	ret = run_finish(r);
+	/* a cancelled run the script went on from is not a failure: only a
+	 * service that died, or a step that failed, is */
+	failed = run_failed(r);
+	run_finish(r);
 	Py_END_ALLOW_THREADS
-	return PyBool_FromLong(ret == 0);
+	return PyBool_FromLong(!failed);
 }
 
 static void
