@@ -1337,7 +1337,44 @@ run_graph(struct run *r, struct graph *g)
 	return ret;
 }
 
-/* lower the targets and services to target, provision -> launch -> wire tasks */
+/*
+ * Start tasks: a speaker starts once it is wired (its wire task, when wire
+ * is given, or already, when the start was deferred), and after any of its
+ * receivers that declares readiness.  Deploying without a deferred start
+ * puts them in the deploy graph itself, so that a service starts as soon as
+ * its own receivers are bound rather than after every launch.
+ */
+static void
+add_start_tasks(struct run *r, struct graph *g, struct task **wire)
+{
+	struct deployment *d = r->d;
+	struct task **start = xcalloc(d->nservices + 1, sizeof(*start));
+	struct service **rcv;
+	size_t i, j, n;
+
+	for (i = 0; i < d->nservices; i++) {
+		if (!service_speaks(d->services[i]))
+			continue;
+		if (wire ? !wire[i] : !r->svcs[i].wired || r->svcs[i].started)
+			continue;
+		start[i] = add_task(g, TASK_START, do_start, r, &r->svcs[i], NULL);
+		if (wire)
+			task_after(start[i], wire[i]);
+	}
+	for (i = 0; i < d->nservices; i++) {
+		if (!start[i])
+			continue;
+		n = plan_receivers(r->plan, d->services[i], &rcv);
+		for (j = 0; j < n; j++)
+			if (start[rcv[j]->index] && rcv[j]->ready.kind != READY_NONE)
+				task_after(start[i], start[rcv[j]->index]);
+		free(rcv);
+	}
+	free(start);
+}
+
+/* lower the targets and services to target, provision -> launch -> wire
+ * (-> start) tasks */
 static void
 deploy_graph_of(struct run *r, struct build *b, struct graph *g)
 {
@@ -1383,35 +1420,11 @@ deploy_graph_of(struct run *r, struct build *b, struct graph *g)
 			task_after(wire[i], launch[i]);
 		free(rcv);
 	}
+	if (!r->defer_start)
+		add_start_tasks(r, g, wire);
 	free(prov);
 	free(launch);
 	free(wire);
-}
-
-/* start tasks: a sender starts after a receiver that declares readiness */
-static struct graph *
-start_graph_of(struct run *r)
-{
-	struct deployment *d = r->d;
-	struct graph *g = graph_new();
-	struct task **start = xcalloc(d->nservices + 1, sizeof(*start));
-	struct service **rcv;
-	size_t i, j, n;
-
-	for (i = 0; i < d->nservices; i++)
-		if (service_speaks(d->services[i]) && r->svcs[i].wired && !r->svcs[i].started)
-			start[i] = add_task(g, TASK_START, do_start, r, &r->svcs[i], NULL);
-	for (i = 0; i < d->nservices; i++) {
-		if (!start[i])
-			continue;
-		n = plan_receivers(r->plan, d->services[i], &rcv);
-		for (j = 0; j < n; j++)
-			if (start[rcv[j]->index] && rcv[j]->ready.kind != READY_NONE)
-				task_after(start[i], start[rcv[j]->index]);
-		free(rcv);
-	}
-	free(start);
-	return g;
 }
 
 static int
@@ -1496,13 +1509,10 @@ run_deploy(struct run *r)
 	graph_free(g);
 	if (ret < 0 || run_cancelled(r))
 		return -1;
-	if (r->defer_start) {
-		pthread_mutex_lock(&r->lock);
-		r->deployed = !r->failed;
-		pthread_mutex_unlock(&r->lock);
-		return 0;
-	}
-	return run_start(r);
+	pthread_mutex_lock(&r->lock);
+	r->deployed = !r->failed;
+	pthread_mutex_unlock(&r->lock);
+	return 0;
 }
 
 int
@@ -1513,7 +1523,8 @@ run_start(struct run *r)
 
 	if (!r->plan)
 		return error("the run was not deployed: call deploy() first");
-	g = start_graph_of(r);
+	g = graph_new();
+	add_start_tasks(r, g, NULL);
 	ret = run_graph(r, g);
 	graph_free(g);
 	ret = ret < 0 || run_cancelled(r) ? -1 : 0;
