@@ -854,11 +854,14 @@ class Deployment:
                        args: Sequence[str] = (), env: Optional[Mapping[str, Any]] = None,
                        cwd: Optional[str] = None,
                        needs: Sequence[Union[str, Target]] = (),
+                       standin: Optional[Sequence[str]] = None,
                        name: Optional[str] = None) -> CrateService:
         """A Rust crate written for Hydro Deploy (its port protocol on
         stdin/stdout): the crate directory ``src``, built with cargo
         (``bin``/``example``, ``profile``, ``features`` as cargo's
-        options).  Its ports are named by use: ``svc.ports.anything``."""
+        options).  Its ports are named by use: ``svc.ports.anything``.
+        ``standin``: a command that speaks the protocol, run instead of
+        building the crate."""
         where = _where()
         src = self._path(src, "src", where, want_dir=True)
         if not os.path.isfile(os.path.join(self._dir, src, "Cargo.toml")):
@@ -869,6 +872,11 @@ class Deployment:
         self._model.set_service(svc.name, bin=bin, example=example, profile=profile,
                                 features=None if features is None else
                                 _strings(features, "features", where))
+        if standin is not None:
+            cmd = _strings(standin, "standin", where)
+            if not cmd:
+                raise ConfigError("%s: standin must name a command" % where)
+            self._model.set_service(svc.name, standin=cmd)
         self._common(svc, where, args, env, cwd, needs)
         return svc
 
