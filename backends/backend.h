@@ -39,6 +39,8 @@ struct spawn {
 	const char *cwd;	/* working directory on the host, or NULL */
 	int want_stdin;		/* a pipe to its stdin (else /dev/null) */
 	int want_control;	/* a control channel, named by HYDRO_CONTROL_FD */
+	int keep;		/* may outlive hydro (run --keep): not killed when
+				 * hydro dies; still a process group of its own */
 	/* set by the backend; -1 when absent */
 	int in;			/* write end of its stdin */
 	int out, err;		/* read ends of its stdout and stderr */
@@ -51,7 +53,7 @@ struct spawn {
 	void *handle;		/* the backend's own */
 };
 
-#define SPAWN_INIT { NULL, NULL, NULL, 0, 0, -1, -1, -1, -1, -1, 0, 0, 0, NULL }
+#define SPAWN_INIT { NULL, NULL, NULL, 0, 0, 0, -1, -1, -1, -1, -1, 0, 0, 0, NULL }
 
 struct backend {
 	const char *name;

@@ -1,6 +1,7 @@
 /*
  * local: this machine.  Services are child processes of hydro, each in a
- * process group of its own and killed if hydro dies (proc.h).
+ * process group of its own and killed if hydro dies (proc.h), unless they
+ * are to outlive it (run --keep).
  */
 #include <errno.h>
 #include <signal.h>
@@ -80,7 +81,8 @@ local_spawn(struct host *h, struct spawn *sp)
 	p->dir = sp->cwd;
 	p->in = sp->want_stdin ? PROC_PIPE : PROC_NULL;
 	p->out = p->err = PROC_PIPE;
-	p->flags = PROC_PGROUP | PROC_PDEATHSIG | (sp->want_control ? PROC_CONTROL : 0);
+	p->flags = PROC_PGROUP | (sp->keep ? 0 : PROC_PDEATHSIG) |
+	           (sp->want_control ? PROC_CONTROL : 0);
 	if (proc_start(p) < 0) {
 		free(p);
 		return -1;

@@ -45,6 +45,7 @@ struct log_stream {
 	unsigned refs;		/* the owner and each reader */
 	struct log_reader **readers;
 	size_t nreaders, readers_cap;
+	unsigned nsubs;		/* readers that took the stream over (logs_open) */
 	log_line_fn *on_line;
 	void *on_line_arg;
 };
@@ -56,6 +57,7 @@ struct log_reader {
 	uint64_t time;
 	int efd;		/* eventfd, written when lines arrive */
 	int fd, tfd;		/* the files, opened when the reader falls behind */
+	int sub;		/* a subscriber: lines are its, not the terminal's */
 	struct buf line;
 };
 
@@ -228,8 +230,10 @@ commit_lines(struct log_stream *ls, struct line *lines, size_t n, struct buf *te
 	log_line_fn *fn;
 	void *arg;
 	size_t i;
-	int ret = 0;
+	int ret = 0, read;
 
+	if (!n)
+		return 0;
 	buf_grow(&times, n * 8);
 	for (i = 0; i < n; i++) {
 		uint64_t v = lines[i].time;
@@ -238,43 +242,43 @@ commit_lines(struct log_stream *ls, struct line *lines, size_t n, struct buf *te
 		for (k = 0; k < 8; k++)
 			times.data[times.len++] = (char)(unsigned char)(v >> (8 * k));
 	}
-	if (times.data)
-		times.data[times.len] = '\0';
+	times.data[times.len] = '\0';
 	pthread_mutex_lock(&ls->lock);
 	/* files first: a reader that falls behind the ring reads them */
-	if (!ls->failed && n && open_files(ls) < 0) {
+	if (!ls->failed && open_files(ls) < 0) {
 		ls->failed = 1;
 		ret = -1;
-	} else if (!ls->failed && n && (write_all(ls->fd, text->data, text->len) < 0 ||
-	                                write_all(ls->tfd, times.data, times.len) < 0)) {
+	} else if (!ls->failed && (write_all(ls->fd, text->data, text->len) < 0 ||
+	                           write_all(ls->tfd, times.data, times.len) < 0)) {
 		ls->failed = 1;
 		ret = error_errno("cannot write log file '%s'", ls->path);
 	}
-	/* the ring keeps the text written, one block per chunk */
-	if (n) {
-		blk = xmalloc(sizeof(*blk) + text->len);
-		memcpy(blk->data, text->data, text->len);
-		blk->refs = n;
-	}
+	/* the ring keeps the text written, one block per chunk; one more
+	 * reference for the callback below, which runs unlocked while the ring
+	 * may drop the lines */
+	blk = xmalloc(sizeof(*blk) + text->len);
+	memcpy(blk->data, text->data, text->len);
+	blk->refs = n + 1;
 	for (i = 0; i < n; i++) {
 		lines[i].off = ls->file_off;
 		lines[i].blk = blk;
 		lines[i].data = blk->data + (ls->file_off - base);
 		ls->file_off += lines[i].len + 1;
 	}
-	fn = ls->on_line;
-	arg = ls->on_line_arg;
-	/* show before keeping: the ring may drop them as soon as they are in */
-	if (fn) {
-		pthread_mutex_unlock(&ls->lock);
-		for (i = 0; i < n; i++)
-			fn(lines[i].data, lines[i].len, arg);
-		pthread_mutex_lock(&ls->lock);
-	}
+	/* kept, and read or not, at one instant: a subscriber that comes later
+	 * still reads them from the start, and they were the terminal's */
 	for (i = 0; i < n; i++)
 		ring_push(ls, &lines[i]);
-	if (n)
-		wake_readers(ls);
+	read = ls->nsubs > 0;
+	wake_readers(ls);
+	fn = ls->on_line;
+	arg = ls->on_line_arg;
+	pthread_mutex_unlock(&ls->lock);
+	if (fn)
+		for (i = 0; i < n; i++)
+			fn(blk->data + (lines[i].off - base), lines[i].len, read, arg);
+	pthread_mutex_lock(&ls->lock);
+	block_unref(blk);
 	pthread_mutex_unlock(&ls->lock);
 	buf_release(&times);
 	return ret;
@@ -368,6 +372,17 @@ log_stream_free(struct log_stream *ls)
 {
 	if (ls)
 		stream_unref(ls);
+}
+
+int
+log_stream_subscribed(struct log_stream *ls)
+{
+	int n;
+
+	pthread_mutex_lock(&ls->lock);
+	n = ls->nsubs > 0;
+	pthread_mutex_unlock(&ls->lock);
+	return n;
 }
 
 uint64_t
@@ -469,8 +484,13 @@ logs_open(struct service *s, int stream)
 	for (struct attached *a = attached; a; a = a->next)
 		if (a->s == s)
 			ls = a->ls[stream];
-	if (ls)
+	if (ls) {
 		lr = log_reader_new(ls);
+		pthread_mutex_lock(&ls->lock);
+		lr->sub = 1;
+		ls->nsubs++;
+		pthread_mutex_unlock(&ls->lock);
+	}
 	pthread_mutex_unlock(&attach_lock);
 	if (!ls)
 		error("service '%s' has no logs yet: it has not been launched", s->name);
@@ -637,6 +657,8 @@ log_reader_close(struct log_reader *lr)
 			break;
 		}
 	}
+	if (lr->sub)
+		ls->nsubs--;
 	pthread_mutex_unlock(&ls->lock);
 	stream_unref(ls);
 	close(lr->efd);

@@ -33,9 +33,11 @@ struct log_stream;
 struct log_reader;
 
 /* what a stream does with each complete line besides keeping it: print it
- * (the terminal) or look at it (readiness patterns); called by the feeding
- * thread with the stream unlocked */
-typedef void log_line_fn(const char *line, size_t len, void *arg);
+ * (the terminal) or look at it (readiness patterns); read is set when a
+ * subscriber (logs_open) had the stream as the line was kept, so that the
+ * terminal leaves it to them; called by the feeding thread with the stream
+ * unlocked, after the line is kept */
+typedef void log_line_fn(const char *line, size_t len, int read, void *arg);
 
 /* a new stream writing to path (and path.times); NULL with the error reported */
 struct log_stream *log_stream_new(const char *path, size_t ring_lines, size_t ring_bytes);
@@ -47,6 +49,8 @@ int log_stream_feed(struct log_stream *ls, const char *data, size_t n);
 void log_stream_close(struct log_stream *ls);
 /* free a stream (no reader may remain open) */
 void log_stream_free(struct log_stream *ls);
+/* whether a subscriber (logs_open) reads the stream now */
+int log_stream_subscribed(struct log_stream *ls);
 /* the number of lines so far */
 uint64_t log_stream_lines(struct log_stream *ls);
 /* the last n lines, joined with '\n' into a new string ("" when none) */
@@ -57,10 +61,12 @@ void logs_attach(struct service *s, int stream, struct log_stream *ls);
 /* the stream attached to a service, or NULL */
 struct log_stream *logs_stream(struct service *s, int stream);
 
-/* a reader of a service's stdout (1) or stderr (2), starting at its first
- * line; NULL with the error reported if the service has not been launched */
+/* a subscriber of a service's stdout (1) or stderr (2), starting at its
+ * first line: while it is open, the stream's lines are its and no longer the
+ * terminal's (Hydro Deploy's stdout()); NULL with the error reported if the
+ * service has not been launched */
 struct log_reader *logs_open(struct service *s, int stream);
-/* a reader of a stream, starting at its first line */
+/* a reader of a stream, starting at its first line (not a subscriber) */
 struct log_reader *log_reader_new(struct log_stream *ls);
 /* the next line into *line (valid until the next call; no '\n') and *len:
  * 1 a line, 0 none within timeout_ms (0: do not wait, -1: forever),

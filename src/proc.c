@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -535,4 +536,118 @@ proc_run(char **argv, const char *dir, int quiet)
 	if (proc_start(&p) < 0)
 		return -1;
 	return proc_finish(&p);
+}
+
+static int
+cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The drain, after the second fork: async-signal-safe calls only, on memory
+ * prepared before the fork. */
+static noreturn void
+drain_run(struct pollfd *pfd, const int *to, size_t n, const int *keep, size_t nkeep,
+          int devnull, char *buf, size_t size)
+{
+	sigset_t all;
+	size_t i, open;
+	int lo = 0;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);	/* only SIGKILL ends it */
+	prctl(PR_SET_NAME, "hydro-drain");	/* what ps shows, beside argv */
+	for (i = 0; i < 3; i++)
+		dup2(devnull, (int)i);
+	/* nothing of hydro's stays open here: not its stdout (a pipe whose
+	 * reader waits for the end), not the state's lock file */
+	for (i = 0; i < nkeep; i++) {
+		if (keep[i] > lo)
+			syscall(SYS_close_range, (unsigned)lo, (unsigned)keep[i] - 1, 0u);
+		if (keep[i] >= lo)
+			lo = keep[i] + 1;
+	}
+	syscall(SYS_close_range, (unsigned)lo, ~0u, 0u);
+	for (;;) {
+		for (i = open = 0; i < n; i++)
+			open += pfd[i].fd >= 0;
+		if (!open)
+			_exit(0);
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		for (i = 0; i < n; i++) {
+			ssize_t r, w, off;
+
+			if (pfd[i].fd < 0 || !pfd[i].revents)
+				continue;
+			r = read(pfd[i].fd, buf, size);
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r <= 0) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				continue;
+			}
+			for (off = 0; off < r; off += w) {
+				w = write(to[i], buf + off, (size_t)(r - off));
+				if (w < 0 && errno == EINTR)
+					w = 0;
+				else if (w < 0)
+					break;	/* a full disk: keep reading, the service runs on */
+			}
+		}
+	}
+}
+
+int
+proc_drain(const int *from, const int *to, size_t n, const int *hold, size_t nhold)
+{
+	struct pollfd *pfd;
+	int *keep, devnull, st;
+	size_t nkeep = 0, i, size = 65536;
+	char *buf;
+	pid_t pid;
+
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0)
+		return error_errno("cannot open '/dev/null'");
+	pfd = xcalloc(n + 1, sizeof(*pfd));
+	keep = xcalloc(2 * n + nhold + 3, sizeof(*keep));
+	buf = xmalloc(size);
+	for (i = 0; i < 3; i++)
+		keep[nkeep++] = (int)i;
+	for (i = 0; i < n; i++) {
+		pfd[i].fd = from[i];
+		pfd[i].events = POLLIN;
+		keep[nkeep++] = from[i];
+		keep[nkeep++] = to[i];
+	}
+	for (i = 0; i < nhold; i++)
+		if (hold[i] >= 0)
+			keep[nkeep++] = hold[i];
+	qsort(keep, nkeep, sizeof(*keep), cmp_int);
+
+	/* twice: the drain is no child of hydro, which may live on (a Python
+	 * program) and would have to reap it */
+	pid = fork();
+	if (pid == 0) {
+		setsid();
+		if (fork() == 0)
+			drain_run(pfd, to, n, keep, nkeep, devnull, buf, size);
+		_exit(0);
+	}
+	close(devnull);
+	free(pfd);
+	free(keep);
+	free(buf);
+	if (pid < 0)
+		return error_errno("cannot start a process");
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return 0;
 }

@@ -69,6 +69,13 @@ void proc_close(struct proc *p);
  * the exit status, or -1 if it could not be started */
 int proc_run(char **argv, const char *dir, int quiet);
 
+/* hand streams over to a process that outlives hydro (run --keep): a
+ * detached process (a session of its own, stdio on /dev/null, no other
+ * descriptor of hydro's) copies each from[i] to to[i] until every from[i]
+ * is at its end, holding the hold descriptors open until then; the caller
+ * keeps and closes its own copies; -1 with the error reported */
+int proc_drain(const int *from, const int *to, size_t n, const int *hold, size_t nhold);
+
 /* the full path of a program as execvp would find it using PATH (from env
  * when it sets PATH), or NULL */
 char *proc_which(const char *name, char **env);

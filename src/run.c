@@ -61,6 +61,8 @@ struct svc {
 	struct buf outline;	/* stdout split here when it carries answers */
 	struct buf ctlline;	/* the control channel's partial line */
 	const char *expect;	/* the answer a task waits for, or NULL */
+	pthread_cond_t answer;	/* its answer (or its exit) came: one waiter, so
+				 * that an answer wakes only the task it is for */
 	char *reply;		/* that answer, past its prefix */
 	cJSON *start_map;	/* made by wire, sent by start */
 	atomic_int ready_seen;	/* READY_LOG matched */
@@ -94,11 +96,28 @@ struct run {
 	int defer_start;
 	int stopping_all;
 	int failed;		/* a service died that may not */
+	int deployed;		/* every service launched (and started unless
+				 * deferred): --keep may leave them */
+	int leaving;		/* --keep: the run ends with the services up */
+	int ended;		/* run_end(): blocking calls return at once */
+	int waiters;		/* threads blocked in run_wait_service() and the
+				 * like, which run_finish() lets leave first */
 	int deploying;
 	int width;		/* of the widest service name */
 	int color_out, color_err;
 	struct buf echo[3];	/* lines for hydro's stdout (1) and stderr (2) */
+	int hold;		/* run_hold_echo() calls not yet released */
+	struct buf held;	/* the lines held meanwhile (struct held, text) */
 };
+
+/* a line held back from the terminal while a script may subscribe */
+struct held {
+	size_t svc, len;
+	int stream;
+};
+
+/* held lines beyond this are decided at once: memory stays bounded */
+#define HELD_MAX (4 * 1024 * 1024)
 
 static double
 now(void)
@@ -230,6 +249,7 @@ stop_all(struct run *r, int force)
 		} else {
 			stop_begin(r, v);
 		}
+		pthread_cond_broadcast(&v->answer);
 	}
 	pthread_cond_broadcast(&r->cond);
 }
@@ -250,12 +270,10 @@ echo_flush(struct run *r)
 	pthread_mutex_unlock(&r->out_lock);
 }
 
-/* terminal output of one line, "name | line", gathered per stream and
- * written once per round of the supervisor (echo_flush) */
+/* "name | line" into b; called with out_lock held */
 static void
-echo_line(struct svc *v, int stream, const char *line, size_t len)
+echo_add(struct run *r, struct svc *v, int stream, const char *line, size_t len)
 {
-	struct run *r = v->run;
 	struct buf *b = &r->echo[stream];
 
 	if (r->opt.prefix) {
@@ -270,12 +288,79 @@ echo_line(struct svc *v, int stream, const char *line, size_t len)
 	}
 	buf_add(b, line, len);
 	buf_addch(b, '\n');
-	if (b->len >= 65536)
+}
+
+/* the held lines go to the terminal, but for the streams a subscriber
+ * reads now (they have them from their first line); out_lock held */
+static void
+release_held(struct run *r)
+{
+	size_t off = 0;
+
+	while (off < r->held.len) {
+		struct held h;
+		struct svc *v;
+
+		memcpy(&h, r->held.data + off, sizeof(h));
+		off += sizeof(h);
+		v = &r->svcs[h.svc];
+		if (!v->logs[h.stream] || !log_stream_subscribed(v->logs[h.stream]))
+			echo_add(r, v, h.stream, r->held.data + off, h.len);
+		off += h.len;
+	}
+	buf_reset(&r->held);
+}
+
+void
+run_hold_echo(struct run *r)
+{
+	pthread_mutex_lock(&r->out_lock);
+	r->hold++;
+	pthread_mutex_unlock(&r->out_lock);
+}
+
+void
+run_release_echo(struct run *r)
+{
+	pthread_mutex_lock(&r->out_lock);
+	if (r->hold > 0 && --r->hold == 0)
+		release_held(r);
+	pthread_mutex_unlock(&r->out_lock);
+	wake(r);	/* the supervisor writes them */
+}
+
+/* terminal output of one line, "name | line", gathered per stream and
+ * written once per round of the supervisor (echo_flush); held while a
+ * script may be about to subscribe to the stream (run_hold_echo) */
+static void
+echo_line(struct svc *v, int stream, const char *line, size_t len)
+{
+	struct run *r = v->run;
+	int full;
+
+	pthread_mutex_lock(&r->out_lock);
+	if (r->hold) {
+		struct held h;
+
+		memset(&h, 0, sizeof(h));
+		h.svc = v->s->index;
+		h.stream = stream;
+		h.len = len;
+		buf_add(&r->held, (const char *)&h, sizeof(h));
+		buf_add(&r->held, line, len);
+		if (r->held.len > HELD_MAX)
+			release_held(r);
+	} else {
+		echo_add(r, v, stream, line, len);
+	}
+	full = r->echo[stream].len >= 65536;
+	pthread_mutex_unlock(&r->out_lock);
+	if (full)
 		echo_flush(r);
 }
 
 static void
-on_line(const char *line, size_t len, void *arg)
+on_line(const char *line, size_t len, int read, void *arg)
 {
 	struct svc_stream *ss = arg;
 	struct svc *v = ss->v;
@@ -290,7 +375,9 @@ on_line(const char *line, size_t len, void *arg)
 		}
 		free(copy);
 	}
-	if (v->run->opt.echo)
+	/* a line the script reads is the script's to print (Hydro Deploy's
+	 * stdout()): the terminal shows only the streams nobody reads */
+	if (v->run->opt.echo && !read)
 		echo_line(v, ss->stream, line, len);
 }
 
@@ -307,7 +394,7 @@ take_answer(struct run *r, struct svc *v, const char *line, size_t len)
 		n = strlen(v->expect);
 		if (len >= n && !memcmp(line, v->expect, n)) {
 			v->reply = xstrndup(line + n, len - n);
-			pthread_cond_broadcast(&r->cond);
+			pthread_cond_broadcast(&v->answer);
 			taken = 1;
 		}
 	}
@@ -505,6 +592,7 @@ reap(struct run *r, struct svc *v)
 		describe_status(&msg, status);
 		note("service '%s' %s", v->s->name, buf_str(&msg));
 	}
+	pthread_cond_broadcast(&v->answer);
 	pthread_cond_broadcast(&r->cond);
 	pthread_mutex_unlock(&r->lock);
 	buf_release(&msg);
@@ -541,9 +629,15 @@ supervise(void *arg)
 		c = atomic_load(&r->cancel);
 		if (c > r->cancel_seen) {
 			r->cancel_seen = c;
-			stop_all(r, c > 1);
+			/* --keep: an interrupt once everything is up ends the run,
+			 * not the services; before that it stops them as ever */
+			if (r->opt.keep && r->deployed && !r->failed)
+				r->leaving = 1;
+			else
+				stop_all(r, c > 1);
+			pthread_cond_broadcast(&r->cond);
 		}
-		if (r->quit && all_exited(r)) {
+		if (r->quit && (all_exited(r) || r->leaving)) {
 			pthread_mutex_unlock(&r->lock);
 			break;
 		}
@@ -640,6 +734,7 @@ run_new(struct deployment *d, enum run_mode mode)
 	r->opt.stop_timeout = 10;
 	r->opt.echo = 1;
 	r->opt.prefix = cli ? cli->log_prefix : 1;
+	r->opt.keep = cli ? cli->keep : 0;
 	localtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
 	r->id = xasprintf("%s-%ld-%d", stamp, (long)getpid(), atomic_fetch_add(&seq, 1));
@@ -675,6 +770,7 @@ run_new(struct deployment *d, enum run_mode mode)
 		v->send_fd = -1;
 		buf_init(&v->outline, 0);
 		buf_init(&v->ctlline, 0);
+		pthread_cond_init(&v->answer, NULL);
 		d->services[i]->runtime = v;
 		if (w > r->width)
 			r->width = w;
@@ -717,6 +813,18 @@ run_cancel(struct run *r)
 	atomic_fetch_add(&r->cancel, 1);
 	sched_cancel();
 	wake(r);
+}
+
+int
+run_failed(const struct run *r)
+{
+	struct run *m = (struct run *)r;
+	int failed;
+
+	pthread_mutex_lock(&m->lock);
+	failed = m->failed;
+	pthread_mutex_unlock(&m->lock);
+	return failed;
 }
 
 int
@@ -836,6 +944,7 @@ spawn_service(struct run *r, struct svc *v, char **port_env)
 	v->sp.want_stdin = s->kind == SERVICE_CRATE ||
 	                   (service_speaks(s) && !(host_caps(s->host) & BACKEND_CONTROL));
 	v->sp.want_control = service_has_control(s);
+	v->sp.keep = r->opt.keep;
 	v->record = xasprintf("%s/%s", r->id, s->name);
 	if (r->state) {
 		rec = cJSON_CreateObject();
@@ -937,7 +1046,7 @@ handshake(struct run *r, struct svc *v, struct task *t, const char *msg,
 			ts.tv_sec += ns / 1000000000L;
 			ts.tv_nsec = ns % 1000000000L;
 		}
-		pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+		pthread_cond_timedwait(&v->answer, &r->lock, &ts);
 	}
 	if (!v->reply && v->exited && ret == 0) {
 		describe_status(&why, v->status);
@@ -1228,7 +1337,44 @@ run_graph(struct run *r, struct graph *g)
 	return ret;
 }
 
-/* lower the targets and services to target, provision -> launch -> wire tasks */
+/*
+ * Start tasks: a speaker starts once it is wired (its wire task, when wire
+ * is given, or already, when the start was deferred), and after any of its
+ * receivers that declares readiness.  Deploying without a deferred start
+ * puts them in the deploy graph itself, so that a service starts as soon as
+ * its own receivers are bound rather than after every launch.
+ */
+static void
+add_start_tasks(struct run *r, struct graph *g, struct task **wire)
+{
+	struct deployment *d = r->d;
+	struct task **start = xcalloc(d->nservices + 1, sizeof(*start));
+	struct service **rcv;
+	size_t i, j, n;
+
+	for (i = 0; i < d->nservices; i++) {
+		if (!service_speaks(d->services[i]))
+			continue;
+		if (wire ? !wire[i] : !r->svcs[i].wired || r->svcs[i].started)
+			continue;
+		start[i] = add_task(g, TASK_START, do_start, r, &r->svcs[i], NULL);
+		if (wire)
+			task_after(start[i], wire[i]);
+	}
+	for (i = 0; i < d->nservices; i++) {
+		if (!start[i])
+			continue;
+		n = plan_receivers(r->plan, d->services[i], &rcv);
+		for (j = 0; j < n; j++)
+			if (start[rcv[j]->index] && rcv[j]->ready.kind != READY_NONE)
+				task_after(start[i], start[rcv[j]->index]);
+		free(rcv);
+	}
+	free(start);
+}
+
+/* lower the targets and services to target, provision -> launch -> wire
+ * (-> start) tasks */
 static void
 deploy_graph_of(struct run *r, struct build *b, struct graph *g)
 {
@@ -1274,35 +1420,11 @@ deploy_graph_of(struct run *r, struct build *b, struct graph *g)
 			task_after(wire[i], launch[i]);
 		free(rcv);
 	}
+	if (!r->defer_start)
+		add_start_tasks(r, g, wire);
 	free(prov);
 	free(launch);
 	free(wire);
-}
-
-/* start tasks: a sender starts after a receiver that declares readiness */
-static struct graph *
-start_graph_of(struct run *r)
-{
-	struct deployment *d = r->d;
-	struct graph *g = graph_new();
-	struct task **start = xcalloc(d->nservices + 1, sizeof(*start));
-	struct service **rcv;
-	size_t i, j, n;
-
-	for (i = 0; i < d->nservices; i++)
-		if (service_speaks(d->services[i]) && r->svcs[i].wired && !r->svcs[i].started)
-			start[i] = add_task(g, TASK_START, do_start, r, &r->svcs[i], NULL);
-	for (i = 0; i < d->nservices; i++) {
-		if (!start[i])
-			continue;
-		n = plan_receivers(r->plan, d->services[i], &rcv);
-		for (j = 0; j < n; j++)
-			if (start[rcv[j]->index] && rcv[j]->ready.kind != READY_NONE)
-				task_after(start[i], start[rcv[j]->index]);
-		free(rcv);
-	}
-	free(start);
-	return g;
 }
 
 static int
@@ -1387,9 +1509,10 @@ run_deploy(struct run *r)
 	graph_free(g);
 	if (ret < 0 || run_cancelled(r))
 		return -1;
-	if (r->defer_start)
-		return 0;
-	return run_start(r);
+	pthread_mutex_lock(&r->lock);
+	r->deployed = !r->failed;
+	pthread_mutex_unlock(&r->lock);
+	return 0;
 }
 
 int
@@ -1400,10 +1523,33 @@ run_start(struct run *r)
 
 	if (!r->plan)
 		return error("the run was not deployed: call deploy() first");
-	g = start_graph_of(r);
+	g = graph_new();
+	add_start_tasks(r, g, NULL);
 	ret = run_graph(r, g);
 	graph_free(g);
-	return ret < 0 || run_cancelled(r) ? -1 : 0;
+	ret = ret < 0 || run_cancelled(r) ? -1 : 0;
+	pthread_mutex_lock(&r->lock);
+	r->deployed = ret == 0 && !r->failed;
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}
+
+/* a blocked call leaves; called locked */
+static void
+wait_done(struct run *r)
+{
+	if (--r->waiters == 0 && r->ended)
+		pthread_cond_broadcast(&r->cond);
+}
+
+/* what a call on a service that outlived the run's end says; locked */
+static int
+error_ended(struct run *r, struct svc *v)
+{
+	if (r->leaving)
+		return error("service '%s': the run finished and left it running (--keep)",
+		             v->s->name);
+	return error("service '%s': the run finished", v->s->name);
 }
 
 int
@@ -1412,9 +1558,11 @@ run_wait(struct run *r)
 	int ret;
 
 	pthread_mutex_lock(&r->lock);
-	while (!all_exited(r))
+	r->waiters++;
+	while (!all_exited(r) && !r->leaving && !r->ended)
 		pthread_cond_wait(&r->cond, &r->lock);
-	ret = r->failed || atomic_load(&r->cancel) > 0 ? -1 : 0;
+	ret = r->failed || (atomic_load(&r->cancel) > 0 && !r->leaving) ? -1 : 0;
+	wait_done(r);
 	pthread_mutex_unlock(&r->lock);
 	return ret;
 }
@@ -1423,21 +1571,27 @@ int
 run_stop_service(struct run *r, struct service *s)
 {
 	struct svc *v = s->runtime;
+	int ret;
 
 	if (!v || v->run != r)
 		return error("service '%s' is not part of this run", s->name);
 	pthread_mutex_lock(&r->lock);
-	stop_begin(r, v);
-	while (v->launched && !v->exited)
+	if (!r->ended)
+		stop_begin(r, v);
+	r->waiters++;
+	while (v->launched && !v->exited && !r->ended)
 		pthread_cond_wait(&r->cond, &r->lock);
+	wait_done(r);
+	ret = v->launched && !v->exited ? error_ended(r, v) : 0;
 	pthread_mutex_unlock(&r->lock);
-	return 0;
+	return ret;
 }
 
 int
 run_wait_service(struct run *r, struct service *s, int *status)
 {
 	struct svc *v = s->runtime;
+	int ret;
 
 	if (!v || v->run != r)
 		return error("service '%s' is not part of this run", s->name);
@@ -1446,11 +1600,18 @@ run_wait_service(struct run *r, struct service *s, int *status)
 		pthread_mutex_unlock(&r->lock);
 		return error("service '%s' was never launched", s->name);
 	}
-	while (!v->exited)
+	r->waiters++;
+	while (!v->exited && !r->ended)
 		pthread_cond_wait(&r->cond, &r->lock);
-	*status = v->status;
+	wait_done(r);
+	if (v->exited) {
+		*status = v->status;
+		ret = 0;
+	} else {
+		ret = error_ended(r, v);
+	}
 	pthread_mutex_unlock(&r->lock);
-	return 0;
+	return ret;
 }
 
 int
@@ -1459,32 +1620,136 @@ run_terminate_host(struct run *r, struct host *h)
 	size_t i;
 
 	pthread_mutex_lock(&r->lock);
+	if (r->ended) {
+		pthread_mutex_unlock(&r->lock);
+		return error("host '%s': the run finished", h->name);
+	}
 	for (i = 0; i < r->d->nservices; i++)
 		if (r->svcs[i].s->host == h)
 			stop_begin(r, &r->svcs[i]);
-	for (i = 0; i < r->d->nservices; i++)
-		while (r->svcs[i].s->host == h && r->svcs[i].launched && !r->svcs[i].exited)
+	r->waiters++;
+	for (i = 0; i < r->d->nservices && !r->ended; i++)
+		while (r->svcs[i].s->host == h && r->svcs[i].launched && !r->svcs[i].exited &&
+		       !r->ended)
 			pthread_cond_wait(&r->cond, &r->lock);
+	wait_done(r);
 	pthread_mutex_unlock(&r->lock);
 	return host_terminate(h);
+}
+
+/*
+ * --keep: the services outlive hydro.  Their records stay in the state file
+ * for `hydro down`; their output, which nobody reads once hydro is gone
+ * (and a closed pipe would kill them with SIGPIPE at their next line), goes
+ * on into their log files through a process of its own (proc_drain), which
+ * also holds their stdin and control channel open: a speaker may take the
+ * end of those for "stop".
+ */
+static int
+leave_running(struct run *r)
+{
+	int *from = NULL, *to = NULL, *hold = NULL;
+	size_t n = 0, cap = 0, capto = 0, nh = 0, caph = 0, i, j;
+	int k, ret;
+
+	for (i = 0; i < r->d->nservices; i++) {
+		struct svc *v = &r->svcs[i];
+		int fds[3] = { -1, v->sp.out, v->sp.err };
+
+		if (!v->launched || v->exited)
+			continue;
+		note("left '%s' running (pid %ld); 'hydro down' in '%s' stops it",
+		     v->s->name, v->sp.pid, r->d->dir);
+		for (k = LOG_STDOUT; k <= LOG_STDERR; k++) {
+			char *path;
+			int fd;
+
+			if (fds[k] < 0)
+				continue;
+			path = xasprintf("%s/logs/%s.%s", r->dir, v->s->name,
+			                 k == LOG_STDOUT ? "out" : "err");
+			fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+			free(path);
+			if (fd < 0)
+				continue;	/* left unread: its pipe fills, it blocks */
+			ALLOC_GROW(from, n, cap);
+			ALLOC_GROW(to, n, capto);
+			from[n] = fds[k];
+			to[n++] = fd;
+		}
+		for (k = 0; k < 2; k++) {
+			int fd = k == 0 ? v->sp.in : v->sp.ctl;
+			if (fd < 0)
+				continue;
+			ALLOC_GROW(hold, nh, caph);
+			hold[nh++] = fd;
+		}
+	}
+	ret = n ? proc_drain(from, to, n, hold, nh) : 0;
+	for (j = 0; j < n; j++)
+		close(to[j]);
+	free(from);
+	free(to);
+	free(hold);
+	return ret;
+}
+
+void
+run_end(struct run *r)
+{
+	pthread_mutex_lock(&r->lock);
+	if (r->ended) {
+		pthread_mutex_unlock(&r->lock);
+		return;
+	}
+	/* --keep leaves a run that came up whole; one that failed before is
+	 * stopped as ever */
+	if (r->opt.keep && r->deployed && !r->failed)
+		r->leaving = 1;
+	else
+		stop_all(r, 0);
+	r->quit = 1;
+	pthread_mutex_unlock(&r->lock);
+	wake(r);
+	if (r->sup_running)
+		pthread_join(r->sup, NULL);
+	r->sup_running = 0;
+	/* whoever still waits gets the final status, or hears the run ended */
+	pthread_mutex_lock(&r->lock);
+	r->ended = 1;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
 }
 
 int
 run_finish(struct run *r)
 {
 	size_t i;
-	int ret, k;
+	int ret, k, leaving;
 
 	if (!r)
 		return -1;
+	run_end(r);
 	pthread_mutex_lock(&r->lock);
-	stop_all(r, 0);
-	r->quit = 1;
+	while (r->waiters > 0)
+		pthread_cond_wait(&r->cond, &r->lock);
+	leaving = r->leaving;
 	pthread_mutex_unlock(&r->lock);
-	wake(r);
-	if (r->sup_running)
-		pthread_join(r->sup, NULL);
-	ret = r->failed || atomic_load(&r->cancel) > 0 ? -1 : 0;
+	ret = r->failed || (atomic_load(&r->cancel) > 0 && !leaving) ? -1 : 0;
+	pthread_mutex_lock(&r->out_lock);
+	r->hold = 0;
+	release_held(r);
+	pthread_mutex_unlock(&r->out_lock);
+	for (i = 0; i < r->d->nservices; i++) {
+		struct svc *v = &r->svcs[i];
+
+		for (k = LOG_STDOUT; k <= LOG_STDERR; k++)
+			if (v->logs[k])
+				log_stream_close(v->logs[k]);
+	}
+	echo_flush(r);
+	if (leaving && leave_running(r) < 0)
+		ret = -1;
 	for (i = 0; i < r->d->nservices; i++) {
 		struct svc *v = &r->svcs[i];
 
@@ -1493,7 +1758,6 @@ run_finish(struct run *r)
 		for (k = LOG_STDOUT; k <= LOG_STDERR; k++) {
 			if (!v->logs[k])
 				continue;
-			log_stream_close(v->logs[k]);
 			logs_attach(v->s, k, NULL);
 			log_stream_free(v->logs[k]);
 		}
@@ -1501,6 +1765,7 @@ run_finish(struct run *r)
 			regfree(&v->re);
 		buf_release(&v->outline);
 		buf_release(&v->ctlline);
+		pthread_cond_destroy(&v->answer);
 		free(v->prefix[LOG_STDOUT]);
 		free(v->prefix[LOG_STDERR]);
 		free(v->reply);
@@ -1508,7 +1773,7 @@ run_finish(struct run *r)
 		cJSON_Delete(v->start_map);
 		v->s->runtime = NULL;
 	}
-	for (i = 0; i < r->d->nhosts; i++)
+	for (i = 0; i < r->d->nhosts && !leaving; i++)
 		if (host_caps(r->d->hosts[i]) & BACKEND_MACHINES)
 			host_terminate(r->d->hosts[i]);
 	if (r->state)
@@ -1521,6 +1786,7 @@ run_finish(struct run *r)
 	pthread_mutex_destroy(&r->out_lock);
 	buf_release(&r->echo[LOG_STDOUT]);
 	buf_release(&r->echo[LOG_STDERR]);
+	buf_release(&r->held);
 	free(r->svcs);
 	free(r->dir);
 	free(r->id);
@@ -1643,7 +1909,7 @@ run_file(const char *path)
 	ret = run_deploy(r);
 	if (ret == 0)
 		ret = run_wait(r);
-	interrupted = run_cancelled(r) && !r->failed;
+	interrupted = run_cancelled(r) && !r->failed && !r->leaving;
 	if (interrupted)
 		note("interrupted: stopping every service");
 	if (run_finish(r) < 0)

@@ -36,6 +36,11 @@ struct run_options {
 				 * SIGTERM, and SIGTERM to SIGKILL (5) */
 	int echo;		/* print service logs on hydro's stdout/stderr (1) */
 	int prefix;		/* prefix them with "service | " (cli->log_prefix) */
+	int keep;		/* cli->keep: once every service is up, the end of
+				 * the run (run_finish, or an interrupt of
+				 * run_wait) leaves them running, recorded in the
+				 * state file for hydro down; a run that failed
+				 * before is stopped as ever */
 };
 
 /* a new run of d (which must outlive it) in .hydro/runs/<id>/ beside the
@@ -63,10 +68,18 @@ int run_wait(struct run *r);
  * stop_timeout, SIGKILL after another; returns when it has exited */
 int run_stop_service(struct run *r, struct service *s);
 /* wait for a service to exit; *status as the shell gives it (128+n for a
- * signal n); -1 if it was never launched */
+ * signal n); -1 if it was never launched, or if the run ended (run_end)
+ * with it still running (--keep) */
 int run_wait_service(struct run *r, struct service *s, int *status);
 /* stop every service on h, then release the machine (backend terminate) */
 int run_terminate_host(struct run *r, struct host *h);
+
+/* hold the services' lines back from the terminal until the matching
+ * run_release_echo(), which shows them, but for the streams a subscriber
+ * (logs_open) reads by then: a script that opens a service's stdout just
+ * after deploy() gets its first lines once, not also on the terminal */
+void run_hold_echo(struct run *r);
+void run_release_echo(struct run *r);
 
 /* cancel the run: stop everything cleanly; a second call forces (SIGKILL).
  * Thread-safe and async-signal-safe */
@@ -74,10 +87,21 @@ void run_cancel(struct run *r);
 /* whether the run was cancelled */
 int run_cancelled(const struct run *r);
 
-/* stop every service, remove what the run created, free the run; call it
+/* end the run without freeing it: stop every service (unless kept:
+ * run_options()->keep) and stop supervising; every thread blocked in
+ * run_wait_service(), run_stop_service(), run_wait() or
+ * run_terminate_host() returns (the final status, or -1: "the run
+ * finished"), and later calls return at once.  run_finish() does it first */
+void run_end(struct run *r);
+/* stop every service (unless kept: run_options()->keep), remove what the
+ * run created, wait for the blocked callers to leave (run_end), free the
+ * run; call it
  * once run_deploy() and run_start() have returned (run_cancel() first makes
  * them return soon); the status of the run (0 or -1) */
 int run_finish(struct run *r);
+/* whether a service died that was not allowed to (not can_die) or a step of
+ * the run failed on its own, as opposed to being cancelled */
+int run_failed(const struct run *r);
 
 /* print what a run of d would launch and wire, one line each, without
  * running anything (hydro plan); -1 if the wiring is invalid */

@@ -18,6 +18,9 @@
 
 #define STATE_VERSION 1
 
+/* the journal is folded into state.json when it grows past this */
+#define JOURNAL_MAX (1024 * 1024)
+
 struct record {
 	char *kind;
 	char *id;
@@ -28,6 +31,9 @@ struct record {
 struct state {
 	char *dir;		/* DIR/.hydro */
 	char *path;		/* DIR/.hydro/state.json */
+	char *logpath;		/* DIR/.hydro/state.log, the journal */
+	int logfd;		/* open for appending, or -1 */
+	size_t logbytes;	/* its size */
 	int lockfd;
 	dev_t lockdev;
 	ino_t lockino;
@@ -122,7 +128,7 @@ out:
 	return ret;
 }
 
-/* with st->mu held */
+/* state.json: every record, replacing the file; with st->mu held */
 static int
 save(struct state *st, int durable)
 {
@@ -131,12 +137,6 @@ save(struct state *st, int durable)
 	size_t i;
 	int ret;
 
-	if (!st->nrecs) {
-		if (st->exists && unlink(st->path) < 0 && errno != ENOENT)
-			return error_errno("cannot remove '%s'", st->path);
-		st->exists = 0;
-		return 0;
-	}
 	root = cJSON_CreateObject();
 	cJSON_AddNumberToObject(root, "version", STATE_VERSION);
 	cJSON_AddNumberToObject(root, "pid", (double)getpid());
@@ -147,7 +147,7 @@ save(struct state *st, int durable)
 		cJSON_AddStringToObject(o, "kind", st->recs[i].kind);
 		cJSON_AddStringToObject(o, "id", st->recs[i].id);
 		cJSON_AddStringToObject(o, "status", st->recs[i].status);
-		cJSON_AddItemToObject(o, "details", cJSON_Duplicate(st->recs[i].details, 1));
+		cJSON_AddItemReferenceToObject(o, "details", st->recs[i].details);
 		cJSON_AddItemToArray(arr, o);
 	}
 	text = cJSON_Print(root);
@@ -161,6 +161,115 @@ save(struct state *st, int durable)
 	return ret;
 }
 
+static int is_durable(const char *kind);
+
+/* Fold the journal into state.json: the snapshot first, then the journal
+ * goes (a kill between the two replays the journal over a snapshot that
+ * has it already, which changes nothing: each entry sets what it says).
+ * With no record left, both files go.  With st->mu held. */
+static int
+compact(struct state *st)
+{
+	int durable = 0;
+	size_t i;
+
+	if (st->nrecs) {
+		for (i = 0; i < st->nrecs; i++)
+			durable |= is_durable(st->recs[i].kind);
+		if (save(st, durable) < 0)
+			return -1;
+	} else if (st->exists && unlink(st->path) < 0 && errno != ENOENT) {
+		return error_errno("cannot remove '%s'", st->path);
+	} else {
+		st->exists = 0;
+	}
+	if (st->logfd >= 0) {
+		close(st->logfd);
+		st->logfd = -1;
+	}
+	if ((st->logbytes || path_exists(st->logpath)) && unlink(st->logpath) < 0 &&
+	    errno != ENOENT)
+		return error_errno("cannot remove '%s'", st->logpath);
+	st->logbytes = 0;
+	return 0;
+}
+
+/* fsync a file's directory, so that its name is durable too */
+static void
+sync_dir(const char *path)
+{
+	char *dir = path_dirname(path);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	free(dir);
+}
+
+/*
+ * Append one entry to the journal, state.log: a line of compact JSON,
+ * {"op": "add"|"update"|"remove", "kind", "id", "details"}, in one write()
+ * to a descriptor opened with O_APPEND, so that a kill -9 leaves it whole
+ * or absent; fdatasync'ed for durable kinds only.  A run that starts a
+ * hundred processes writes three short lines for each, instead of the
+ * whole file three times.  With st->mu held.
+ */
+static int
+journal(struct state *st, const char *op, const char *kind, const char *id,
+        cJSON *details, int durable)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+	size_t len;
+	ssize_t w;
+	int created = 0, ret = 0;
+
+	cJSON_AddStringToObject(o, "op", op);
+	cJSON_AddStringToObject(o, "kind", kind);
+	cJSON_AddStringToObject(o, "id", id);
+	if (details)
+		cJSON_AddItemReferenceToObject(o, "details", details);
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (!text)
+		fatal("out of memory");
+	len = strlen(text);
+	text[len++] = '\n';	/* over the NUL: the line is text[0..len) */
+	if (st->logfd < 0) {
+		created = !path_exists(st->logpath);
+		st->logfd = open(st->logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (st->logfd < 0) {
+			free(text);
+			return error_errno("cannot open '%s'", st->logpath);
+		}
+	}
+	do
+		w = write(st->logfd, text, len);
+	while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)len) {
+		if (w >= 0)
+			errno = ENOSPC;
+		ret = error_errno("cannot write '%s'", st->logpath);
+		/* no torn line in the middle: the next entry starts clean */
+		if (w > 0 && ftruncate(st->logfd, (off_t)st->logbytes) < 0) {
+			/* a torn last line is ignored on reading */
+		}
+	} else {
+		st->logbytes += len;
+		if (durable && fdatasync(st->logfd) < 0)
+			ret = error_errno("cannot write '%s'", st->logpath);
+		if (durable && created)
+			sync_dir(st->logpath);
+	}
+	free(text);
+	if (ret == 0 && (st->logbytes > JOURNAL_MAX || !st->nrecs) && compact(st) < 0)
+		warning("the journal '%s' could not be folded into '%s'; it stays valid",
+		        st->logpath, st->path);
+	return ret;
+}
+
 static int
 is_durable(const char *kind)
 {
@@ -170,6 +279,98 @@ is_durable(const char *kind)
 	return !k || k->durable;
 }
 
+static struct record *find(struct state *st, const char *kind, const char *id);
+
+/* the three changes, in memory; with st->mu held */
+static struct record *
+apply_add(struct state *st, const char *kind, const char *id, cJSON *details)
+{
+	struct record *r = find(st, kind, id);
+
+	if (r) {
+		free(r->status);
+		cJSON_Delete(r->details);
+	} else {
+		ALLOC_GROW(st->recs, st->nrecs, st->caprecs);
+		r = &st->recs[st->nrecs++];
+		r->kind = xstrdup(kind);
+		r->id = xstrdup(id);
+	}
+	r->status = xstrdup("creating");
+	r->details = details ? details : cJSON_CreateObject();
+	return r;
+}
+
+static void
+drop(struct state *st, struct record *r)
+{
+	record_release(r);
+	memmove(r, r + 1, (size_t)(st->recs + st->nrecs - r - 1) * sizeof(*r));
+	st->nrecs--;
+}
+
+/* merge a copy of details into the record */
+static void
+apply_update(struct record *r, const cJSON *details)
+{
+	const cJSON *item;
+
+	free(r->status);
+	r->status = xstrdup("created");
+	cJSON_ArrayForEach(item, details) {
+		cJSON_DeleteItemFromObjectCaseSensitive(r->details, item->string);
+		cJSON_AddItemToObject(r->details, item->string, cJSON_Duplicate(item, 1));
+	}
+}
+
+/* replay the journal over the snapshot; a torn last line (a crash of the
+ * machine in its write) is ignored */
+static int
+load_journal(struct state *st)
+{
+	struct buf b = BUF_INIT;
+	char *p, *end, *nl;
+	size_t lineno = 0;
+
+	if (!path_exists(st->logpath))
+		return 0;
+	if (read_file(st->logpath, &b) < 0)
+		return -1;
+	st->logbytes = b.len;
+	for (p = b.data, end = b.data + b.len; p < end; p = nl + 1) {
+		const char *op, *kind, *id;
+		cJSON *o, *details;
+		struct record *r;
+
+		lineno++;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			break;	/* torn: never acted on, since its write never returned */
+		*nl = '\0';
+		o = cJSON_Parse(p);
+		op = json_str(o, "op");
+		kind = json_str(o, "kind");
+		id = json_str(o, "id");
+		if (!op || !kind || !id) {
+			warning("'%s': skipping a damaged line %zu", st->logpath, lineno);
+			cJSON_Delete(o);
+			continue;
+		}
+		details = cJSON_GetObjectItemCaseSensitive(o, "details");
+		r = find(st, kind, id);
+		if (!strcmp(op, "add"))
+			apply_add(st, kind, id, cJSON_IsObject(details) ?
+			          cJSON_Duplicate(details, 1) : NULL);
+		else if (!strcmp(op, "update") && r)
+			apply_update(r, details);
+		else if (!strcmp(op, "remove") && r)
+			drop(st, r);
+		cJSON_Delete(o);
+	}
+	buf_release(&b);
+	return 0;
+}
+
 static int
 load(struct state *st)
 {
@@ -177,7 +378,7 @@ load(struct state *st)
 	long version;
 
 	if (!path_exists(st->path))
-		return 0;
+		return load_journal(st);
 	root = json_read_file(st->path);
 	if (!root)
 		return error("'%s' is damaged; fix it or remove it (what it lists may "
@@ -208,7 +409,7 @@ load(struct state *st)
 	}
 	cJSON_Delete(root);
 	st->exists = 1;
-	return 0;
+	return load_journal(st);
 }
 
 /* The lock is a POSIX record lock (fcntl F_SETLK), not flock(): a child
@@ -323,12 +524,18 @@ state_open(const char *dir)
 
 	st->dir = path_join(dir, ".hydro");
 	st->path = path_join(st->dir, "state.json");
+	st->logpath = path_join(st->dir, "state.log");
 	st->lockfd = -1;
+	st->logfd = -1;
 	pthread_mutex_init(&st->mu, NULL);
 	if (mkdir_p(st->dir, 0755) < 0 || lock(st) < 0 || load(st) < 0) {
 		state_close(st);
 		return NULL;
 	}
+	/* a journal left by a crash: fold it in now, while we hold the lock */
+	if (st->logbytes && compact(st) < 0)
+		warning("the journal '%s' could not be folded into '%s'; it stays valid",
+		        st->logpath, st->path);
 	return st;
 }
 
@@ -339,6 +546,16 @@ state_close(struct state *st)
 
 	if (!st)
 		return;
+	/* fold the journal in, before the lock goes */
+	if (st->lockfd >= 0 && (st->logfd >= 0 || st->logbytes)) {
+		pthread_mutex_lock(&st->mu);
+		if (compact(st) < 0)
+			warning("the journal '%s' could not be folded into '%s'; it stays "
+			        "valid", st->logpath, st->path);
+		pthread_mutex_unlock(&st->mu);
+	}
+	if (st->logfd >= 0)
+		close(st->logfd);
 	if (st->lockfd >= 0) {
 		int k;
 
@@ -363,6 +580,7 @@ state_close(struct state *st)
 	pthread_mutex_destroy(&st->mu);
 	free(st->dir);
 	free(st->path);
+	free(st->logpath);
 	free(st);
 }
 
@@ -389,27 +607,14 @@ state_add(struct state *st, const char *kind, const char *id, cJSON *details)
 	struct record *r;
 	int ret;
 
-	if (!details)
-		details = cJSON_CreateObject();
 	pthread_mutex_lock(&st->mu);
-	r = find(st, kind, id);
-	if (r) {
-		free(r->status);
-		cJSON_Delete(r->details);
-	} else {
-		ALLOC_GROW(st->recs, st->nrecs, st->caprecs);
-		r = &st->recs[st->nrecs++];
-		r->kind = xstrdup(kind);
-		r->id = xstrdup(id);
-	}
-	r->status = xstrdup("creating");
-	r->details = details;
-	ret = save(st, is_durable(kind));
+	r = apply_add(st, kind, id, details);
+	ret = journal(st, "add", kind, id, r->details, is_durable(kind));
 	if (ret < 0) {
 		/* not on disk: the caller will not create it, so forget it */
-		record_release(r);
-		memmove(r, r + 1, (size_t)(st->recs + st->nrecs - r - 1) * sizeof(*r));
-		st->nrecs--;
+		r = find(st, kind, id);
+		if (r)
+			drop(st, r);
 	}
 	pthread_mutex_unlock(&st->mu);
 	return ret;
@@ -419,7 +624,6 @@ int
 state_update(struct state *st, const char *kind, const char *id, cJSON *details)
 {
 	struct record *r;
-	cJSON *item, *next;
 	int ret;
 
 	pthread_mutex_lock(&st->mu);
@@ -429,18 +633,11 @@ state_update(struct state *st, const char *kind, const char *id, cJSON *details)
 		cJSON_Delete(details);
 		return error("internal error: no state record of %s '%s' to update", kind, id);
 	}
-	free(r->status);
-	r->status = xstrdup("created");
-	if (details) {
-		for (item = details->child; item; item = next) {
-			next = item->next;
-			cJSON_DetachItemViaPointer(details, item);
-			cJSON_DeleteItemFromObjectCaseSensitive(r->details, item->string);
-			cJSON_AddItemToObject(r->details, item->string, item);
-		}
-		cJSON_Delete(details);
-	}
-	ret = save(st, is_durable(kind));
+	if (!details)
+		details = cJSON_CreateObject();
+	apply_update(r, details);
+	ret = journal(st, "update", kind, id, details, is_durable(kind));
+	cJSON_Delete(details);
 	pthread_mutex_unlock(&st->mu);
 	return ret;
 }
@@ -454,10 +651,8 @@ state_remove(struct state *st, const char *kind, const char *id)
 	pthread_mutex_lock(&st->mu);
 	r = find(st, kind, id);
 	if (r) {
-		record_release(r);
-		memmove(r, r + 1, (size_t)(st->recs + st->nrecs - r - 1) * sizeof(*r));
-		st->nrecs--;
-		ret = save(st, is_durable(kind));
+		drop(st, r);
+		ret = journal(st, "remove", kind, id, NULL, is_durable(kind));
 	}
 	pthread_mutex_unlock(&st->mu);
 	return ret;

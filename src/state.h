@@ -9,9 +9,11 @@
  *   2. state_update() after it: what identifies the thing now ("created"; a
  *      pid and its start time, a VM's self-link);
  *   3. state_remove() once it is gone.
- * Every change rewrites the file atomically (temp + rename; fsync too for
- * kinds that outlive this machine's crash, like a VM), so that a kill -9 at any
- * instant leaves a file that `hydro down` can act on.  A record still
+ * Every change is one line appended to the journal, .hydro/state.log, in one
+ * write() before the call returns (fdatasync'ed too for kinds that outlive
+ * this machine's crash, like a VM), so that a kill -9 at any instant leaves
+ * files that `hydro down` can act on: state_open() replays the journal over
+ * state.json, and folds it in (temp + rename) when it closes.  A record still
  * "creating" may or may not exist: its cleanup hook must cope with both.
  *
  * The directory's lock (.hydro/lock: a record lock plus the holder's pid) keeps

@@ -35,6 +35,7 @@ struct runobj {
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	int busy;		/* op threads using r that finish() must wait for */
+	int waits;		/* wait ops, which run_end() sends home */
 };
 
 struct reader {
@@ -59,7 +60,8 @@ struct op {
 	struct host *host;
 	PyObject *done;		/* done(ok, value) */
 	int ret, status;
-	int counted;		/* finish() waits for it (all but waits) */
+	int counted;		/* finish() waits for it before run_end() (all but
+				 * waits, which only run_end() ends) */
 	char *msg;		/* the error, when ret < 0 */
 };
 
@@ -120,12 +122,10 @@ op_thread(void *arg)
 		                  *error_last() ? error_last() : "failed (see above)");
 	error_set_reporter(NULL, NULL);
 	buf_release(&c.msg);
-	if (op->counted) {
-		pthread_mutex_lock(&op->run->lock);
-		if (--op->run->busy == 0)
-			pthread_cond_broadcast(&op->run->idle);
-		pthread_mutex_unlock(&op->run->lock);
-	}
+	pthread_mutex_lock(&op->run->lock);
+	if (op->counted ? --op->run->busy == 0 : --op->run->waits == 0)
+		pthread_cond_broadcast(&op->run->idle);
+	pthread_mutex_unlock(&op->run->lock);
 	if (module_op_enter()) {
 		PyGILState_STATE g = PyGILState_Ensure();
 
@@ -160,21 +160,23 @@ op_start(struct runobj *self, enum op_kind kind, PyObject *done,
 	op->host = host;
 	op->done = Py_NewRef(done);
 	op->counted = kind != OP_WAIT;
-	if (op->counted) {
-		pthread_mutex_lock(&self->lock);
+	pthread_mutex_lock(&self->lock);
+	if (op->counted)
 		self->busy++;
-		pthread_mutex_unlock(&self->lock);
-	}
+	else
+		self->waits++;
+	pthread_mutex_unlock(&self->lock);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	err = pthread_create(&t, &attr, op_thread, op);
 	pthread_attr_destroy(&attr);
 	if (err) {
-		if (op->counted) {
-			pthread_mutex_lock(&self->lock);
+		pthread_mutex_lock(&self->lock);
+		if (op->counted)
 			self->busy--;
-			pthread_mutex_unlock(&self->lock);
-		}
+		else
+			self->waits--;
+		pthread_mutex_unlock(&self->lock);
 		Py_DECREF(op->done);
 		Py_DECREF(op->run);
 		free(op);
@@ -229,7 +231,7 @@ static PyObject *
 run_finish_py(struct runobj *self, PyObject *noargs)
 {
 	struct run *r = self->r;
-	int ret;
+	int failed;
 
 	if (!r)
 		Py_RETURN_NONE;
@@ -241,9 +243,20 @@ run_finish_py(struct runobj *self, PyObject *noargs)
 	while (self->busy > 0)
 		pthread_cond_wait(&self->idle, &self->lock);
 	pthread_mutex_unlock(&self->lock);
-	ret = run_finish(r);
+	/* svc.wait() threads return (the status, or "the run finished") and
+	 * none may touch r once it is freed: even one not yet in its call
+	 * returns at once after run_end() */
+	run_end(r);
+	pthread_mutex_lock(&self->lock);
+	while (self->waits > 0)
+		pthread_cond_wait(&self->idle, &self->lock);
+	pthread_mutex_unlock(&self->lock);
+	/* a cancelled run the script went on from is not a failure: only a
+	 * service that died, or a step that failed, is */
+	failed = run_failed(r);
+	run_finish(r);
 	Py_END_ALLOW_THREADS
-	return PyBool_FromLong(ret == 0);
+	return PyBool_FromLong(!failed);
 }
 
 static void
@@ -299,6 +312,24 @@ run_defer_start_py(struct runobj *self, PyObject *noargs)
 {
 	if (self->r)
 		run_defer_start(self->r);
+	Py_RETURN_NONE;
+}
+
+/* hold_echo(), release_echo(): keep the services' lines off the terminal
+ * while the script may be about to read them (run_hold_echo) */
+static PyObject *
+run_hold_echo_py(struct runobj *self, PyObject *noargs)
+{
+	if (self->r)
+		run_hold_echo(self->r);
+	Py_RETURN_NONE;
+}
+
+static PyObject *
+run_release_echo_py(struct runobj *self, PyObject *noargs)
+{
+	if (self->r)
+		run_release_echo(self->r);
 	Py_RETURN_NONE;
 }
 
@@ -388,6 +419,8 @@ static PyMethodDef run_methods[] = {
 	{ "start", (PyCFunction)run_start_py, METH_O, NULL },
 	{ "defer_start", (PyCFunction)run_defer_start_py, METH_NOARGS, NULL },
 	{ "cancel", (PyCFunction)run_cancel_py, METH_NOARGS, NULL },
+	{ "hold_echo", (PyCFunction)run_hold_echo_py, METH_NOARGS, NULL },
+	{ "release_echo", (PyCFunction)run_release_echo_py, METH_NOARGS, NULL },
 	{ "stop_service", (PyCFunction)run_stop_py, METH_VARARGS, NULL },
 	{ "wait_service", (PyCFunction)run_wait_py, METH_VARARGS, NULL },
 	{ "terminate_host", (PyCFunction)run_terminate_py, METH_VARARGS, NULL },

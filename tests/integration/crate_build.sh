@@ -146,6 +146,14 @@ sed 's/"src": "relay"}/"src": "relay", "standin": ["true"]}/' "$W/relay.json" >"
 t_run "$HYDRO" build "$W/standin.json"
 t_expect_rc 0
 [ "$(builds)" = 0 ] || t_fail "cargo build ran for a service with a standin"
+sed 's/profile="release")/profile="release", standin=["true"])/' "$W/relay.hydro.py" \
+	>"$W/standin.hydro.py"
+t_run "$HYDRO" plan "$W/standin.hydro.py"
+t_expect_rc 0
+t_expect_out "launch relay on local1 (local, stdin/stdout protocol): true"
+t_run "$HYDRO" build "$W/standin.hydro.py"
+t_expect_rc 0
+[ "$(builds)" = 0 ] || t_fail "cargo build ran for a Python config's crate with a standin"
 t_end
 
 t_case "a crate directory without Cargo.toml is a clear error"

@@ -28,11 +28,12 @@ t_on_exit kill_marked
 	printf ']}\n'
 } >"$P/d.json"
 
-# wait until the state lists n commands with a pid (or give up after 5 s)
+# wait until the state lists n commands with a pid (or give up after 20 s:
+# a loaded machine may take seconds to start hydro and its commands)
 wait_recorded() {
 	i=0
-	while [ $i -lt 100 ]; do
-		n=$(grep -c '"pgid"' "$P/.hydro/state.json" 2>/dev/null)
+	while [ $i -lt 400 ]; do
+		n=$(/usr/bin/python3 "$TOP/tests/integration/local/records.py" "$P" | awk '$3 != "-"' | wc -l)
 		[ "${n:-0}" -ge "$1" ] && return 0
 		sleep 0.05
 		i=$((i + 1))
@@ -60,6 +61,7 @@ for delay in 0 0.01 0.02 0.05 0.1 0.2 0.4 1; do
 	pgrep -f "build $P/d.json" >/dev/null &&
 		t_fail "after a kill at ${delay}s, a forked hydro is stuck: $(pgrep -af "build $P/d.json")"
 	[ ! -f "$P/.hydro/state.json" ] || t_fail "state.json left after down: $(cat "$P/.hydro/state.json")"
+	[ ! -f "$P/.hydro/state.log" ] || t_fail "state.log left after down: $(cat "$P/.hydro/state.log")"
 	kill_marked
 done
 t_end
@@ -99,6 +101,7 @@ rc=$?
 grep -q "cancelled" "$T_TMP/first.err" || t_fail "no word of the cancel: $(cat "$T_TMP/first.err")"
 [ -z "$(marked)" ] || t_fail "still running: $(marked)"
 [ ! -f "$P/.hydro/state.json" ] || t_fail "state.json left: $(cat "$P/.hydro/state.json")"
+[ ! -f "$P/.hydro/state.log" ] || t_fail "state.log left: $(cat "$P/.hydro/state.log")"
 t_end
 
 t_case "down in a directory that never ran"

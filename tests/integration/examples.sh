@@ -15,6 +15,9 @@ n=$(grep -c '^[0-9T:.-]*Z: Got EchoMsg { payload: "ping [0-9]*", ts: .* } from 1
 [ "$n" -eq 10 ] || t_fail "expected the script to print 10 echoes, got $n: $(head -c 800 "$T_TMP/out")"
 grep -q '^echo_server | .*Got EchoMsg { payload: "ping 0"' "$T_TMP/out" ||
 	t_fail "the server's log is not shown: $(head -c 800 "$T_TMP/out")"
+# the client's lines are the script's: printed by it, not echoed as well
+grep -q '^echo_client |' "$T_TMP/out" "$T_TMP/err" &&
+	t_fail "the client's lines are shown twice: $(head -c 800 "$T_TMP/out")"
 pgrep -f "examples/echo/standin" >/dev/null && t_fail "a stand-in is still running"
 t_end
 

@@ -18,9 +18,9 @@ JSON
 
 # start hydro in the background; wait until n processes are recorded
 start_bg() {
-	"$HYDRO" run "$W/trio.json" >"$T_TMP/out" 2>"$T_TMP/err" &
+	"$HYDRO" run $KEEP "$W/trio.json" >"$T_TMP/out" 2>"$T_TMP/err" &
 	HPID=$!
-	l_wait "[ \$(grep -c '\"pgid\"' '$W/.hydro/state.json') -ge $1 ]" 100 ||
+	l_wait "[ \$(l_recorded '$W') -ge $1 ]" 100 ||
 		t_fail "the processes were never recorded: $(cat "$T_TMP/err")"
 }
 
@@ -32,7 +32,7 @@ wait_bg() {
 }
 
 pid_of() {
-	grep -A12 "\"service\":.*\"$1\"" "$W/.hydro/state.json" | sed -n 's/.*"pid":[^0-9]*\([0-9]*\).*/\1/p' | head -1
+	l_records "$W" | awk -v s="$1" '$1 == "process" && $4 == s { print $3; exit }'
 }
 
 t_case "kill -9 of one service: reported, the others stopped, exit 1"
@@ -67,11 +67,11 @@ pids="$(pid_of a) $(pid_of b) $(pid_of c)"
 kill -9 $HPID
 wait $HPID 2>/dev/null
 l_wait "[ -z \"\$(l_live)\" ]" 30 || t_fail "processes outlived hydro: $(l_live)"
-[ "$(grep -c '"pgid"' "$W/.hydro/state.json")" -eq 3 ] || t_fail "the state file lost the records"
+[ "$(l_recorded "$W")" -eq 3 ] || t_fail "the state file lost the records"
 for p in $pids; do
 	case $(ps -o stat= -p "$p" 2>/dev/null) in ""|Z*) ;; *) t_fail "process $p is alive" ;; esac
 done
-rm -f "$W/.hydro/state.json"
+rm -f "$W/.hydro/state.json" "$W/.hydro/state.log"
 l_expect_clean kill-hydro
 t_end
 
@@ -115,6 +115,35 @@ kill -INT $HPID
 wait_bg 30
 t_expect_rc 130
 l_expect_clean escalate
+t_end
+
+t_case "--keep: Ctrl-C once all are up leaves them running for hydro down"
+trio '' ''
+KEEP=--keep start_bg 3
+sleep 0.3
+pids="$(pid_of a) $(pid_of b) $(pid_of c)"
+kill -INT $HPID
+wait_bg
+t_expect_rc 0
+for s in a b c; do t_expect_err "left '$s' running (pid $(pid_of $s))"; done
+t_expect_err "'hydro down' in"
+sleep 0.5	# a service that took hydro's end for a stop would be gone by now
+for p in $pids; do kill -0 "$p" 2>/dev/null || t_fail "kept service $p is gone"; done
+[ "$(l_recorded "$W")" -eq 3 ] || t_fail "the records were not kept"
+t_run "$HYDRO" down "$W"
+t_expect_rc 0
+l_wait "[ -z \"\$(l_live)\" ]" 30
+l_expect_clean keep
+t_end
+
+t_case "--keep: Ctrl-C before all are up stops them as ever"
+trio '"--silent-handshake",' ''
+KEEP=--keep start_bg 2
+sleep 0.2
+kill -INT $HPID
+wait_bg 50
+t_expect_rc 130
+l_expect_clean keep-launch
 t_end
 
 t_done

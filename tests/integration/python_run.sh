@@ -56,6 +56,21 @@ t_run timeout 60 "$HYDRO" -C "$W" run -D case=late logs.hydro.py
 t_expect_rc 0
 t_expect_out "out: ['first', 'second']"
 t_expect_out "err: third"
+# shown on the terminal before the script subscribed, and not again
+[ "$(grep -c '^early | first$' "$T_TMP/out")" -eq 1 ] ||
+	t_fail "the early line is not shown once: $(cat "$T_TMP/out")"
+t_end
+
+t_case "a stream the script reads is not also echoed; the other one is"
+t_run timeout 60 "$HYDRO" -C "$W" run -D case=echo logs.hydro.py
+t_expect_rc 0
+for l in o1 o2 o3; do
+	[ "$(grep -c "^got: $l\$" "$T_TMP/out")" -eq 1 ] || t_fail "'$l' not read once: $(cat "$T_TMP/out")"
+	grep -q "| $l\$" "$T_TMP/out" "$T_TMP/err" && t_fail "'$l' also echoed: $(cat "$T_TMP/out")"
+done
+for l in e1 e2; do
+	[ "$(grep -c "^talk | $l\$" "$T_TMP/err")" -eq 1 ] || t_fail "stderr '$l' not echoed once: $(cat "$T_TMP/err")"
+done
 t_end
 
 t_case "100 000 lines through async for, none lost, in order"
@@ -95,6 +110,37 @@ t_run timeout 60 "$HYDRO" -C "$W" run -D at=0 -D mark="$MARK" fail.hydro.py
 t_expect_rc 0
 t_expect_out "done"
 [ -z "$(py_running "$MARK")" ] || t_fail "services left running"
+t_end
+
+t_case "--keep: the script ends, its services run on until hydro down"
+cat >"$W/keep.py" <<EOF
+import hydro
+async def main():
+    d = hydro.Deployment()
+    h = d.Localhost()
+    d.Process(cmd=["sh", "-c", "while :; do echo tick; sleep 0.1; done; : $MARK"], on=h, name="ticker")
+    d.Process(cmd=["sh", "-c", "sleep 300; : $MARK"], on=h, name="sleeper")
+    await d.deploy()
+    print("deployed")
+EOF
+t_run timeout 60 "$HYDRO" -C "$W" run --keep keep.py
+t_expect_rc 0
+t_expect_err "left 'ticker' running (pid"
+t_expect_err "left 'sleeper' running (pid"
+sleep 0.5	# a closed pipe would kill the ticker at its next line
+[ "$(py_running "$MARK" | wc -l)" -eq 2 ] || t_fail "the kept services are not running: $(py_running "$MARK")"
+[ "$(grep -c '"pgid"' "$W/.hydro/state.json")" -eq 2 ] || t_fail "the records were not kept"
+# its lines go on into its log file
+n1=$(cat "$W"/.hydro/runs/*/logs/ticker.out | wc -l)
+sleep 0.3
+n2=$(cat "$W"/.hydro/runs/*/logs/ticker.out | wc -l)
+[ "$n2" -gt "$n1" ] || t_fail "the kept ticker's lines do not reach its log file ($n1, $n2)"
+t_run "$HYDRO" -C "$W" down
+t_expect_rc 0
+sleep 0.3
+[ -z "$(py_running "$MARK")" ] || t_fail "left after hydro down: $(py_running "$MARK")"
+[ -z "$(pgrep -f "run --keep keep.py")" ] || t_fail "the log drain outlived the services"
+[ ! -f "$W/.hydro/state.json" ] || t_fail "records left: $(cat "$W/.hydro/state.json")"
 t_end
 
 t_case "Ctrl-C in async for cancels, cleans up and exits 130"

@@ -1,4 +1,4 @@
-"""Logs through async for: -D case=late|many|readers|stderr."""
+"""Logs through async for: -D case=late|many|readers|echo."""
 import asyncio
 
 import hydro
@@ -37,3 +37,11 @@ async def main() -> None:
         a, b = await asyncio.gather(collect(svc.stdout()), collect(svc.stdout()))
         want = [str(i) for i in range(1, n + 1)]
         print("readers:", len(a), len(b), a == want, b == want)
+    elif case == "echo":
+        # stdout is the script's from deploy() on; stderr stays the terminal's
+        svc = d.Process(cmd=["sh", "-c", "echo o1; echo e1 >&2; echo o2; sleep 0.3; "
+                                         "echo o3; echo e2 >&2"], on=host, name="talk")
+        await d.deploy()
+        async for line in svc.stdout():
+            print("got:", line)
+        await svc.wait()

@@ -210,6 +210,56 @@ TEST(attach_and_open)
 	free(p);
 }
 
+static int seen_read[4], seen_n;
+
+static void
+record_read(const char *line, size_t len, int read, void *arg)
+{
+	(void)line;
+	(void)len;
+	(void)arg;
+	if (seen_n < 4)
+		seen_read[seen_n++] = read;
+}
+
+TEST(a_subscriber_takes_the_lines_from_the_terminal)
+{
+	struct service s;
+	char *p = path("f.out");
+	struct log_stream *ls = log_stream_new(p, 8, 0);
+	struct log_reader *lr, *plain;
+	char *line;
+	size_t len;
+
+	memset(&s, 0, sizeof(s));
+	s.name = "svc";
+	REQUIRE(ls);
+	log_stream_on_line(ls, record_read, NULL);
+	logs_attach(&s, LOG_STDOUT, ls);
+	plain = log_reader_new(ls);	/* not a subscriber */
+	log_stream_feed(ls, "a\n", 2);
+	CHECK(!log_stream_subscribed(ls));
+	lr = logs_open(&s, LOG_STDOUT);
+	REQUIRE(lr);
+	CHECK(log_stream_subscribed(ls));
+	log_stream_feed(ls, "b\n", 2);
+	/* the line shown before is still the subscriber's */
+	CHECK_INT(log_reader_next(lr, &line, &len, 0), 1);
+	CHECK_STR(line, "a");
+	log_reader_close(lr);
+	CHECK(!log_stream_subscribed(ls));
+	log_stream_feed(ls, "c\n", 2);
+	CHECK_INT(seen_n, 3);
+	CHECK_INT(seen_read[0], 0);
+	CHECK_INT(seen_read[1], 1);
+	CHECK_INT(seen_read[2], 0);
+	log_reader_close(plain);
+	logs_attach(&s, LOG_STDOUT, NULL);
+	log_stream_close(ls);
+	log_stream_free(ls);
+	free(p);
+}
+
 TEST(colors_are_stable)
 {
 	CHECK_STR(logs_color("server"), logs_color("server"));
@@ -226,6 +276,7 @@ main(void)
 	RUN(long_lines_are_cut);
 	RUN(concurrent_readers_see_every_line_once);
 	RUN(attach_and_open);
+	RUN(a_subscriber_takes_the_lines_from_the_terminal);
 	RUN(colors_are_stable);
 	remove_tree(dir);
 	return TEST_EXIT();

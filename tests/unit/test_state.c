@@ -89,16 +89,96 @@ TEST(records_survive_reopening)
 TEST(an_empty_state_leaves_no_file)
 {
 	char *dir = tmpdir(), *path = path_join(dir, ".hydro/state.json");
+	char *log = path_join(dir, ".hydro/state.log");
 	struct state *st = state_open(dir);
 
 	REQUIRE(st);
 	state_add(st, "thing", "a", NULL);
-	CHECK(path_exists(path));
+	CHECK(path_exists(log));	/* on disk before the thing is made */
 	state_remove(st, "thing", "a");
 	CHECK(!path_exists(path));
+	CHECK(!path_exists(log));
 	state_close(st);
 	remove_tree(dir);
 	free(path);
+	free(log);
+	free(dir);
+}
+
+/* a holder killed at any instant: what it journaled is read back */
+TEST(the_journal_survives_a_kill)
+{
+	char *dir = tmpdir(), *path = path_join(dir, ".hydro/state.json");
+	char *log = path_join(dir, ".hydro/state.log");
+	const char *status;
+	const cJSON *details;
+	struct state *st;
+	struct buf b = BUF_INIT;
+	pid_t pid;
+	int wst, i;
+
+	state_register(&thing_kind);
+	pid = fork();
+	if (pid == 0) {
+		st = state_open(dir);
+		for (i = 0; st && i < 50; i++) {
+			char id[16];
+			cJSON *d = cJSON_CreateObject();
+
+			snprintf(id, sizeof(id), "t%d", i);
+			state_add(st, "thing", id, NULL);
+			cJSON_AddNumberToObject(d, "pid", i);
+			state_update(st, "thing", id, d);
+			if (i % 2)
+				state_remove(st, "thing", id);
+		}
+		state_add(st, "thing", "last", NULL);
+		_exit(0);	/* no state_close: as if killed */
+	}
+	REQUIRE(pid > 0);
+	waitpid(pid, &wst, 0);
+	CHECK(path_exists(log));
+	CHECK(!path_exists(path));
+	/* and a torn line at its end, as a crash in the middle of a write leaves */
+	REQUIRE(read_file(log, &b) == 0);
+	buf_addstr(&b, "{\"op\":\"remove\",\"kind\":\"thing\",\"id\":\"la");
+	REQUIRE(write_file_atomic(log, b.data, b.len, 0600) == 0);
+	buf_release(&b);
+
+	st = state_open(dir);
+	REQUIRE(st);
+	CHECK_INT(state_count(st), 26);
+	/* folded into state.json at once */
+	CHECK(path_exists(path));
+	CHECK(!path_exists(log));
+	for (i = 0; i < 25; i++) {
+		long pidv = -1;
+
+		CHECK_INT(state_get(st, (size_t)i, NULL, NULL, &status, &details), 0);
+		CHECK_STR(status, "created");
+		json_long(details, "pid", &pidv);
+		CHECK_INT(pidv, 2 * i);
+	}
+	CHECK_INT(state_get(st, 25, NULL, NULL, &status, NULL), 0);
+	CHECK_STR(status, "creating");
+	state_close(st);
+
+	/* a clean close leaves the snapshot only */
+	st = state_open(dir);
+	REQUIRE(st);
+	CHECK_INT(state_count(st), 26);
+	state_update(st, "thing", "last", NULL);
+	state_close(st);
+	CHECK(path_exists(path));
+	CHECK(!path_exists(log));
+	st = state_open(dir);
+	REQUIRE(st);
+	CHECK_INT(state_get(st, 25, NULL, NULL, &status, NULL), 0);
+	CHECK_STR(status, "created");
+	state_close(st);
+	remove_tree(dir);
+	free(path);
+	free(log);
 	free(dir);
 }
 
@@ -229,6 +309,7 @@ main(void)
 {
 	RUN(records_survive_reopening);
 	RUN(an_empty_state_leaves_no_file);
+	RUN(the_journal_survives_a_kill);
 	RUN(a_second_holder_is_refused);
 	RUN(a_stale_lock_is_taken_over);
 	RUN(down_removes_through_the_hooks);

@@ -30,7 +30,7 @@ import collections
 import os
 import re
 import sys
-from typing import (Any, Callable, Deque, Dict, Iterator, List,
+from typing import (Any, Awaitable, Callable, Deque, Dict, Iterator, List,
                     Mapping, Optional, Sequence, TypeVar, Union)
 
 from . import _hydro
@@ -511,14 +511,28 @@ class Ports:
 # logs
 
 
+async def _held_echo(run: Any, work: Awaitable[Any]) -> Any:
+    """Await work with the services' lines held back from the terminal,
+    and until the script's step after it has run: a stream the script opens
+    then (``client.stdout()`` just after ``await deploy()``) is the
+    script's from its first line, which the terminal then never shows."""
+    run.hold_echo()
+    try:
+        return await work
+    finally:
+        asyncio.get_running_loop().call_soon(run.release_echo)
+
+
 class LogStream:
     """The lines a service prints on stdout or stderr, as an async iterator.
 
     Lines come from the first one the service printed, even when the
     stream is opened late: hydro keeps them from the start.  Each stream
     reads on its own, so several readers each see every line.  The lines
-    have no trailing newline.  The iteration ends when the service has
-    exited and every line was read::
+    have no trailing newline.  While a stream is open, its service's lines
+    on that stream are the script's: hydro no longer shows them on the
+    terminal (the other stream still is).  The iteration ends when the
+    service has exited and every line was read::
 
         async for line in svc.stdout():
             print(line)
@@ -531,6 +545,10 @@ class LogStream:
         self._lines: Deque[str] = collections.deque()
         self._eof = False
         self._closed = False
+        # subscribe now, as Hydro Deploy does: from here the stream's lines
+        # are the script's and the terminal no longer shows them
+        if service.deployment._run is not None:
+            self._open()
 
     def __aiter__(self) -> "LogStream":
         return self
@@ -836,11 +854,14 @@ class Deployment:
                        args: Sequence[str] = (), env: Optional[Mapping[str, Any]] = None,
                        cwd: Optional[str] = None,
                        needs: Sequence[Union[str, Target]] = (),
+                       standin: Optional[Sequence[str]] = None,
                        name: Optional[str] = None) -> CrateService:
         """A Rust crate written for Hydro Deploy (its port protocol on
         stdin/stdout): the crate directory ``src``, built with cargo
         (``bin``/``example``, ``profile``, ``features`` as cargo's
-        options).  Its ports are named by use: ``svc.ports.anything``."""
+        options).  Its ports are named by use: ``svc.ports.anything``.
+        ``standin``: a command that speaks the protocol, run instead of
+        building the crate."""
         where = _where()
         src = self._path(src, "src", where, want_dir=True)
         if not os.path.isfile(os.path.join(self._dir, src, "Cargo.toml")):
@@ -851,6 +872,11 @@ class Deployment:
         self._model.set_service(svc.name, bin=bin, example=example, profile=profile,
                                 features=None if features is None else
                                 _strings(features, "features", where))
+        if standin is not None:
+            cmd = _strings(standin, "standin", where)
+            if not cmd:
+                raise ConfigError("%s: standin must name a command" % where)
+            self._model.set_service(svc.name, standin=cmd)
         self._common(svc, where, args, env, cwd, needs)
         return svc
 
@@ -992,7 +1018,7 @@ class Deployment:
         self._run = _new_run(self, where)
         if not start:
             self._run.defer_start()
-        await _core(self._run.deploy, self._run.cancel, where)
+        await _held_echo(self._run, _core(self._run.deploy, self._run.cancel, where))
         self._started = start
 
     async def start(self) -> None:
@@ -1002,7 +1028,7 @@ class Deployment:
             raise Error("%s: start() comes after deploy(start=False)" % where)
         if self._started:
             return
-        await _core(self._run.start, self._run.cancel, where)
+        await _held_echo(self._run, _core(self._run.start, self._run.cancel, where))
         self._started = True
 
     async def stop(self) -> None:

@@ -106,22 +106,26 @@ def _call_main(main: Callable[..., Any], args: Sequence[str]) -> None:
         asyncio.run(_await(result))
 
 
-def _cleanup() -> None:
+def _cleanup() -> bool:
     """Stop every service and terminate every machine the script's
-    deployments created, unless --keep."""
+    deployments created, unless --keep; False when a run failed (a service
+    died on its own: the core has reported it)."""
     interrupted = False
+    ok = True
     for d in _state.deployments:
         run = d._run
         if run is None:
             continue
         try:
-            run.finish()
+            if not run.finish():
+                ok = False
         except KeyboardInterrupt:
             # finish() ran to its end with the GIL released; the Ctrl-C
             # that came meanwhile must not skip the other deployments
             interrupted = True
     if interrupted:
         raise KeyboardInterrupt
+    return ok
 
 
 def _at_deploy(mode: str, d: Optional[Deployment]) -> int:
@@ -154,11 +158,12 @@ def _guarded(body: Callable[[], None]) -> int:
     """Run body, clean up, and turn what it raised into an exit status."""
     stopped: Optional[Deployment] = None
     status = 0
+    clean = True
     try:
         try:
             body()
         finally:
-            _cleanup()
+            clean = _cleanup()
     except _StopAtDeploy as e:
         stopped = e.deployment
     except KeyboardInterrupt:
@@ -174,6 +179,8 @@ def _guarded(body: Callable[[], None]) -> int:
         return 1
     except BaseException as e:  # noqa: the script's exception, whatever it is
         _report_exception(e)
+        status = 1
+    if status == 0 and not clean:
         status = 1
     if status == 0 and _state.mode != "run":
         if stopped is None and _state.deployments:

@@ -23,13 +23,23 @@ l_kill_all() {
 }
 t_on_exit l_kill_all
 
+# the records of DIR's state (state.json and its journal): KIND ID PID SERVICE
+l_records() {
+	/usr/bin/python3 "$TOP/tests/integration/local/records.py" "$1"
+}
+
+# the number of processes recorded in DIR's state with a pid
+l_recorded() {
+	l_records "$1" | awk '$1 == "process" && $3 != "-"' | wc -l
+}
+
 # no process left, and no record of one in the state file
 l_expect_clean() {
 	left=$(l_live)
 	[ -z "$left" ] || { t_fail "$1: processes left: $(ps -o pid,stat,args -p $(echo $left | tr ' ' ,))"; l_kill_all; }
-	if [ -f "$W/.hydro/state.json" ] && grep -q '"kind":.*"process"' "$W/.hydro/state.json"; then
+	if l_records "$W" | grep -q '^process '; then
 		t_fail "$1: the state file still records processes"
-		rm -f "$W/.hydro/state.json"
+		rm -f "$W/.hydro/state.json" "$W/.hydro/state.log"
 	fi
 }
 
