@@ -160,7 +160,7 @@ def _strings(value: Any, what: str, where: str) -> List[str]:
         if isinstance(item, os.PathLike):
             item = os.fspath(item)
         if not isinstance(item, str):
-            raise ConfigError("%s: %s must be a list of strings; %r is a %s"
+            raise ConfigError("%s: %s must be a list of strings; %r is of type %s"
                               % (where, what, item, type(item).__name__))
         out.append(item)
     return out
