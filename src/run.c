@@ -135,8 +135,6 @@ wake(struct run *r)
 	(void)unused;
 }
 
-static int write_line(int fd, const char *text);
-static int write_line_n(int fd, const char *text, size_t n);
 static void echo_flush(struct run *r);
 
 static double
@@ -151,46 +149,11 @@ send_line(struct svc *v, const char *text)
 {
 	int err;
 
-	if (write_line(v->send_fd, text) == 0)
+	if (write_in_full(v->send_fd, text, strlen(text)) == 0)
 		return 0;
 	err = errno;
 	errno = err;
 	return error_errno("cannot write to service '%s'", v->s->name);
-}
-
-static int
-write_line_n(int fd, const char *text, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, text, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		text += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
-write_line(int fd, const char *text)
-{
-	size_t n = strlen(text);
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, text, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		text += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /*
@@ -205,7 +168,7 @@ stop_begin(struct run *r, struct svc *v)
 	v->stopping = 1;
 	/* "stop" is part of the protocol only once the service has started */
 	if (service_speaks(v->s) && v->started && v->send_fd >= 0 &&
-	    write_line(v->send_fd, "stop\n") == 0) {
+	    write_in_full(v->send_fd, "stop\n", 5) == 0) {
 		v->stage = STOP_SENT;
 	} else {
 		host_signal(v->s->host, &v->sp, SIGTERM);
@@ -263,7 +226,7 @@ echo_flush(struct run *r)
 	fflush(stdout);
 	fflush(stderr);
 	for (k = LOG_STDOUT; k <= LOG_STDERR; k++) {
-		if (r->echo[k].len && write_line_n(k, r->echo[k].data, r->echo[k].len) < 0)
+		if (r->echo[k].len && write_in_full(k, r->echo[k].data, r->echo[k].len) < 0)
 			r->opt.echo = 0;	/* a closed terminal: keep the files going */
 		buf_reset(&r->echo[k]);
 	}
