@@ -21,7 +21,7 @@ enum run_mode {
 
 struct param {
 	char *name;
-	char *value;	/* as given; "1,2,4" makes a sweep */
+	char *value;	/* as given */
 	int used;	/* set by whoever reads it; unused ones are warned about */
 };
 

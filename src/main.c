@@ -41,8 +41,7 @@ static int cmd_down(void);
 static int cmd_check(void);
 
 #define CONFIG_OPTS \
-	"  -D NAME=VALUE      set a parameter the script reads with hydro.param()\n" \
-	"                     (a comma list, -D n=1,2,4, runs one per value)\n"
+	"  -D NAME=VALUE      set a parameter the script reads with hydro.param()\n"
 
 static const struct command commands[] = {
 	{ "run", "[options] CONFIG [-- ARGS...]",
