@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +15,14 @@
 #include "sched.h"
 #include "xmalloc.h"
 
-/* Shared with signal handlers and pool threads, hence atomics. */
+/* Shared with signal handlers and pool threads, hence atomics.  wake_wr is
+ * the write end of the running scheduler's pipe, or -1; wake_users counts
+ * the writers between loading it and writing to it, and sched_run() closes
+ * it only once there are none: a handler on another thread could otherwise
+ * write to a closed descriptor, or to the file that took its number. */
 static int cancelling;
 static int wake_wr = -1;
+static int wake_users;
 
 struct queue {
 	struct task *head, *tail;
@@ -38,17 +44,36 @@ struct sched {
 	size_t nstack, capstack;
 };
 
-void
-sched_cancel(void)
+/* wake the main loop (async-signal-safe: atomics and one write()) */
+static void
+wake(const char *why)
 {
 	int fd, saved = errno;
 
-	__atomic_store_n(&cancelling, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&wake_users, 1, __ATOMIC_SEQ_CST);
 	fd = __atomic_load_n(&wake_wr, __ATOMIC_SEQ_CST);
-	if (fd >= 0 && write(fd, "c", 1) < 0) {
+	if (fd >= 0 && write(fd, why, 1) < 0) {
 		/* a full pipe already wakes the loop */
 	}
+	__atomic_sub_fetch(&wake_users, 1, __ATOMIC_SEQ_CST);
 	errno = saved;
+}
+
+/* no wake() reaches the pipe after this returns: it may be closed */
+static void
+wake_stop(void)
+{
+	__atomic_store_n(&wake_wr, -1, __ATOMIC_SEQ_CST);
+	/* a writer in wake() holds it for one non-blocking write() */
+	while (__atomic_load_n(&wake_users, __ATOMIC_SEQ_CST))
+		sched_yield();
+}
+
+void
+sched_cancel(void)
+{
+	__atomic_store_n(&cancelling, 1, __ATOMIC_SEQ_CST);
+	wake("c");
 }
 
 int
@@ -143,7 +168,7 @@ run_task(void *arg)
 {
 	struct task *t = arg;
 	struct sched *s = t->graph->sched;
-	int r, fd;
+	int r;
 
 	error_set_reporter(capture, t);
 	r = t->fn ? t->fn(t, t->arg) : 0;
@@ -153,10 +178,7 @@ run_task(void *arg)
 	t->next = s->done;
 	s->done = t;
 	pthread_mutex_unlock(&s->mu);
-	fd = __atomic_load_n(&wake_wr, __ATOMIC_SEQ_CST);
-	if (write(fd, "d", 1) < 0) {
-		/* the pipe is full: the loop is awake anyway */
-	}
+	wake("d");
 }
 
 static void
@@ -372,7 +394,7 @@ sched_run(struct graph *g, const struct sched_opts *o)
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGTERM, &old_term, NULL);
 	}
-	__atomic_store_n(&wake_wr, -1, __ATOMIC_SEQ_CST);
+	wake_stop();
 	for (i = 0; i < 2; i++)
 		pool_free(s.q[i].pool);
 	close(fds[0]);
