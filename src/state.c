@@ -86,48 +86,6 @@ record_release(struct record *r)
 	cJSON_Delete(r->details);
 }
 
-/* Like write_file_atomic(), with the fsyncs only when asked: a process
- * cannot outlive this machine's crash, so its records need rename's atomicity
- * (a kill -9 leaves the old file or the new) but not durability, and a run
- * that starts many processes must not wait on the disk for each. */
-static int
-replace_file(const char *path, const char *data, size_t len, int durable)
-{
-	char *tmp = xasprintf("%s.tmp", path);
-	int fd, ret = 0;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ret = error_errno("cannot create '%s'", tmp);
-		goto out;
-	}
-	if (write_in_full(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
-		ret = error_errno("cannot write '%s'", tmp);
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		ret = error_errno("cannot rename '%s' to '%s'", tmp, path);
-		unlink(tmp);
-		goto out;
-	}
-	if (durable) {
-		char *dir = path_dirname(path);
-		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-		free(dir);
-	}
-out:
-	free(tmp);
-	return ret;
-}
-
 /* state.json: every record, replacing the file; with st->mu held */
 static int
 save(struct state *st, int durable)
@@ -154,7 +112,11 @@ save(struct state *st, int durable)
 	cJSON_Delete(root);
 	if (!text)
 		fatal("out of memory");
-	ret = replace_file(st->path, text, strlen(text), durable);
+	/* a process cannot outlive this machine's crash: its records need
+	 * rename's atomicity (a kill -9 leaves the old file or the new) but
+	 * not durability, and a run that starts many processes must not wait
+	 * on the disk for each */
+	ret = write_file_replace(st->path, text, strlen(text), 0600, durable);
 	if (ret == 0)
 		st->exists = 1;
 	free(text);
@@ -192,20 +154,6 @@ compact(struct state *st)
 		return error_errno("cannot remove '%s'", st->logpath);
 	st->logbytes = 0;
 	return 0;
-}
-
-/* fsync a file's directory, so that its name is durable too */
-static void
-sync_dir(const char *path)
-{
-	char *dir = path_dirname(path);
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	free(dir);
 }
 
 /*
@@ -261,7 +209,7 @@ journal(struct state *st, const char *op, const char *kind, const char *id,
 		if (durable && fdatasync(st->logfd) < 0)
 			ret = error_errno("cannot write '%s'", st->logpath);
 		if (durable && created)
-			sync_dir(st->logpath);
+			fsync_dir(st->logpath);
 	}
 	free(text);
 	if (ret == 0 && (st->logbytes > JOURNAL_MAX || !st->nrecs) && compact(st) < 0)

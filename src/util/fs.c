@@ -62,10 +62,26 @@ write_in_full(int fd, const void *data, size_t len)
 }
 
 int
-write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+fsync_dir(const char *path)
 {
-	char *tmp, *dir;
-	int fd, dfd;
+	char *dir = path_dirname(path);
+	int dfd, r = -1;
+
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		r = fsync(dfd);
+		close(dfd);
+	}
+	free(dir);
+	return r;
+}
+
+int
+write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+                   int durable)
+{
+	char *tmp;
+	int fd;
 
 	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -74,7 +90,7 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		free(tmp);
 		return -1;
 	}
-	if (write_in_full(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (write_in_full(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
 		error_errno("cannot write '%s'", tmp);
 		close(fd);
 		unlink(tmp);
@@ -89,14 +105,15 @@ write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		return -1;
 	}
 	free(tmp);
-	dir = path_dirname(path);
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	free(dir);
+	if (durable)
+		fsync_dir(path);	/* the data are safe; at worst the old name is */
 	return 0;
+}
+
+int
+write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	return write_file_replace(path, data, len, mode, 1);
 }
 
 int

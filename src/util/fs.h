@@ -1,9 +1,11 @@
 /*
  * fs: files and paths.
  *
- * write_file_atomic() is the one way hydro replaces a file that must survive a
- * crash (cache entries, state.json): write a temporary beside it, fsync, rename,
- * fsync the directory. A reader sees the old file or the new one, never half.
+ * write_file_replace() is the one way hydro replaces a file (cache entries,
+ * state.json): write a temporary beside it ("PATH.tmp.PID"), rename it over
+ * the file.  A reader sees the old file or the new one, never half.  Made
+ * durable (write_file_atomic()), it also fsyncs the file before the rename
+ * and its directory after, to survive a crash of the machine.
  */
 #ifndef HYDRO_FS_H
 #define HYDRO_FS_H
@@ -18,8 +20,15 @@
 int write_in_full(int fd, const void *data, size_t n);
 /* read a whole file into out (appending); -1 with the error reported */
 int read_file(const char *path, struct buf *out);
+/* replace path with data atomically, and durably (fsync) when durable says
+ * so; -1 with the error reported */
+int write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+                       int durable);
 /* replace path with data, atomically and durably; -1 with the error reported */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* fsync the directory holding path, so that a name made in it survives a
+ * crash; -1 with errno set */
+int fsync_dir(const char *path);
 /* create a directory and its parents; -1 with the error reported */
 int mkdir_p(const char *path, mode_t mode);
 /* remove a file or a whole tree; a missing path is no error */

@@ -1,0 +1,98 @@
+/*
+ * fs: replacing files, durably or not.
+ */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "error.h"
+#include "fs.h"
+#include "xmalloc.h"
+#include "test.h"
+
+static void
+quiet(enum error_level level, const char *msg, void *arg)
+{
+	(void)level;
+	(void)msg;
+	(void)arg;
+}
+
+static char *
+tmpdir(void)
+{
+	char tmpl[] = "/tmp/hydro-test-fs.XXXXXX";
+
+	return xstrdup(mkdtemp(tmpl));
+}
+
+static size_t
+count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t n = 0;
+
+	while (d && (de = readdir(d)))
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void
+check_contents(const char *path, const char *want)
+{
+	struct buf b = BUF_INIT;
+
+	CHECK_INT(read_file(path, &b), 0);
+	CHECK_STR(buf_str(&b), want);
+	buf_release(&b);
+}
+
+TEST(replace_durably_or_not)
+{
+	char *dir = tmpdir(), *path = path_join(dir, "f");
+	struct stat st;
+
+	CHECK_INT(write_file_replace(path, "one\n", 4, 0600, 0), 0);
+	check_contents(path, "one\n");
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	CHECK_INT(write_file_replace(path, "two\n", 4, 0600, 1), 0);
+	check_contents(path, "two\n");
+	CHECK_INT(write_file_atomic(path, "three\n", 6, 0644), 0);
+	check_contents(path, "three\n");
+	CHECK_INT(count_entries(dir), 1);	/* no temporary left */
+	remove_tree(dir);
+	free(path);
+	free(dir);
+}
+
+TEST(a_failed_replace_leaves_the_file)
+{
+	char *dir = tmpdir(), *path = path_join(dir, "f");
+	char *sub = path_join(dir, "missing/f");
+
+	CHECK_INT(write_file_atomic(path, "kept\n", 5, 0644), 0);
+	error_set_reporter(quiet, NULL);
+	CHECK_INT(write_file_replace(sub, "x", 1, 0644, 0), -1);
+	error_set_reporter(NULL, NULL);
+	CHECK(strstr(error_last(), "cannot create") != NULL);
+	check_contents(path, "kept\n");
+	CHECK_INT(count_entries(dir), 1);
+	remove_tree(dir);
+	free(sub);
+	free(path);
+	free(dir);
+}
+
+int
+main(void)
+{
+	RUN(replace_durably_or_not);
+	RUN(a_failed_replace_leaves_the_file);
+	return TEST_EXIT();
+}
