@@ -329,6 +329,10 @@ sched_run(struct graph *g, const struct sched_opts *o)
 	if (o->signals) {
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_signal;
+		/* the loop wakes by the pipe (poll() is never restarted); a
+		 * task's blocking call on the thread the signal lands on goes
+		 * on rather than fail with EINTR: cancelling is task_cancelled() */
+		sa.sa_flags = SA_RESTART;
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGINT, &sa, &old_int);
 		sigaction(SIGTERM, &sa, &old_term);

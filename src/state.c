@@ -206,8 +206,15 @@ journal(struct state *st, const char *op, const char *kind, const char *id,
 		}
 	} else {
 		st->logbytes += len;
-		if (durable && fdatasync(st->logfd) < 0)
-			ret = error_errno("cannot write '%s'", st->logpath);
+		if (durable) {
+			int r;
+
+			do
+				r = fdatasync(st->logfd);
+			while (r < 0 && errno == EINTR);
+			if (r < 0)
+				ret = error_errno("cannot write '%s'", st->logpath);
+		}
 		if (durable && created)
 			fsync_dir(st->logpath);
 	}

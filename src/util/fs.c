@@ -61,6 +61,18 @@ write_in_full(int fd, const void *data, size_t len)
 	return 0;
 }
 
+/* fsync, again when a signal interrupts it */
+static int
+sync_fd(int fd)
+{
+	int r;
+
+	do
+		r = fsync(fd);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
 int
 fsync_dir(const char *path)
 {
@@ -69,7 +81,7 @@ fsync_dir(const char *path)
 
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
-		r = fsync(dfd);
+		r = sync_fd(dfd);
 		close(dfd);
 	}
 	free(dir);
@@ -90,7 +102,7 @@ write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 		free(tmp);
 		return -1;
 	}
-	if (write_in_full(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
+	if (write_in_full(fd, data, len) < 0 || (durable && sync_fd(fd) < 0)) {
 		error_errno("cannot write '%s'", tmp);
 		close(fd);
 		unlink(tmp);

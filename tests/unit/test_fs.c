@@ -1,17 +1,51 @@
 /*
- * fs: replacing files, durably or not.
+ * fs: replacing files, durably or not, and what a signal does to it.
+ *
+ * This binary defines its own fsync() and fdatasync(): calls from libhydro,
+ * linked into it statically, come here first, and the next `eintr` of them
+ * fail with EINTR, as they may when a signal handler installed without
+ * SA_RESTART interrupts them.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "error.h"
 #include "fs.h"
+#include "state.h"
 #include "xmalloc.h"
 #include "test.h"
+
+static int eintr, interrupted;
+
+static int
+interrupt(void)
+{
+	if (eintr > 0) {
+		eintr--;
+		interrupted++;
+		errno = EINTR;
+		return 1;
+	}
+	return 0;
+}
+
+int
+fsync(int fd)
+{
+	return interrupt() ? -1 : (int)syscall(SYS_fsync, fd);
+}
+
+int
+fdatasync(int fd)
+{
+	return interrupt() ? -1 : (int)syscall(SYS_fdatasync, fd);
+}
 
 static void
 quiet(enum error_level level, const char *msg, void *arg)
@@ -89,10 +123,53 @@ TEST(a_failed_replace_leaves_the_file)
 	free(dir);
 }
 
+TEST(an_interrupted_fsync_is_retried)
+{
+	char *dir = tmpdir(), *path = path_join(dir, "f");
+
+	eintr = 2;	/* the file's and the directory's */
+	interrupted = 0;
+	CHECK_INT(write_file_atomic(path, "data\n", 5, 0644), 0);
+	CHECK_INT(interrupted, 2);
+	check_contents(path, "data\n");
+	CHECK_INT(count_entries(dir), 1);
+	eintr = 0;
+	remove_tree(dir);
+	free(path);
+	free(dir);
+}
+
+/* a durable record's journal line is fdatasync'ed: EINTR is no failure */
+TEST(an_interrupted_journal_sync_is_retried)
+{
+	static const struct state_kind vm = { "vm-fs-test", NULL, 1, NULL };
+	char *dir = tmpdir();
+	struct state *st;
+
+	state_register(&vm);
+	st = state_open(dir);
+	REQUIRE(st != NULL);
+	eintr = 1;
+	interrupted = 0;
+	CHECK_INT(state_add(st, "vm-fs-test", "a", NULL), 0);
+	CHECK_INT(interrupted, 1);
+	CHECK_INT(state_count(st), 1);
+	eintr = 0;
+	state_close(st);
+	st = state_open(dir);
+	REQUIRE(st != NULL);
+	CHECK_INT(state_count(st), 1);
+	state_close(st);
+	remove_tree(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
 	RUN(replace_durably_or_not);
 	RUN(a_failed_replace_leaves_the_file);
+	RUN(an_interrupted_fsync_is_retried);
+	RUN(an_interrupted_journal_sync_is_retried);
 	return TEST_EXIT();
 }

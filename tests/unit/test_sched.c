@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -412,6 +413,72 @@ TEST(sigint_cancels)
 	CHECK(old.sa_handler == SIG_DFL);
 }
 
+/* A Ctrl-C that lands on a task's thread while it blocks in read() cancels
+ * the run, and the read() goes on instead of failing with EINTR.  (Had the
+ * signal come before the read() blocked, the test would pass anyway; the
+ * waits only give it the chance to land.) */
+struct blocked_read {
+	int fds[2];
+	pthread_t thread;
+	int reading;
+	ssize_t got;
+	int err;
+};
+
+static int
+read_blocking(struct task *t, void *arg)
+{
+	struct blocked_read *br = arg;
+	char c;
+
+	(void)t;
+	br->thread = pthread_self();
+	__atomic_store_n(&br->reading, 1, __ATOMIC_SEQ_CST);
+	br->got = read(br->fds[0], &c, 1);
+	br->err = br->got < 0 ? errno : 0;
+	return 0;
+}
+
+static void *
+interrupt_reader(void *arg)
+{
+	struct blocked_read *br = arg;
+	int i;
+
+	for (i = 0; i < 5000 && !__atomic_load_n(&br->reading, __ATOMIC_SEQ_CST); i++)
+		sleep_ms(1);
+	sleep_ms(50);
+	pthread_kill(br->thread, SIGINT);
+	sleep_ms(50);
+	if (write(br->fds[1], "x", 1) < 0)
+		perror("write");
+	return NULL;
+}
+
+TEST(a_signal_does_not_interrupt_a_tasks_read)
+{
+	struct graph *g = graph_new();
+	struct sched_opts o = SCHED_OPTS_INIT;
+	struct blocked_read br;
+	pthread_t th;
+
+	memset(&br, 0, sizeof(br));
+	REQUIRE(pipe(br.fds) == 0);
+	graph_add(g, TASK_BUILD, "read", read_blocking, &br);
+	o.signals = 1;
+	REQUIRE(pthread_create(&th, NULL, interrupt_reader, &br) == 0);
+	buf_reset(&said);
+	error_set_reporter(keep, NULL);
+	CHECK_INT(sched_run(g, &o), -1);	/* cancelled */
+	error_set_reporter(NULL, NULL);
+	pthread_join(th, NULL);
+	CHECK_INT(br.got, 1);
+	CHECK_INT(br.err, 0);
+	close(br.fds[0]);
+	close(br.fds[1]);
+	graph_free(g);
+}
+
 /* Ten I/O tasks that each wait until all ten run at once: with -j 1 they
  * would deadlock if they took CPU slots. */
 static int io_running;
@@ -506,6 +573,7 @@ main(void)
 	RUN(a_task_may_find_itself_uptodate);
 	RUN(cancel_stops_starting_and_runs_cleanup);
 	RUN(sigint_cancels);
+	RUN(a_signal_does_not_interrupt_a_tasks_read);
 	RUN(io_tasks_do_not_take_cpu_slots);
 	RUN(a_cycle_is_refused);
 	RUN(events_reach_the_display);
