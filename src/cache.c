@@ -412,13 +412,22 @@ cache_open(const char *dir)
 		}
 	}
 	/* entries of tasks that ended after the last index was written (the
-	 * run was killed): they are newer */
+	 * run was killed): they are newer; and the temporaries of entries
+	 * that a killed run was writing, which nobody else will remove */
 	d = opendir(c->newdir);
 	while (d && (de = readdir(d))) {
 		char *path;
 
-		if (de->d_name[0] == '.' || strchr(de->d_name, '.'))
+		if (de->d_name[0] == '.')
 			continue;
+		if (strchr(de->d_name, '.')) {
+			if (path_stale_temp(de->d_name)) {
+				path = path_join(c->newdir, de->d_name);
+				unlink(path);
+				free(path);
+			}
+			continue;
+		}
 		path = path_join(c->newdir, de->d_name);
 		if (read_blocks(c, path))
 			warning("ignoring the damaged cache entry '%s'", path);

@@ -51,7 +51,8 @@ struct cache_entry {
 };
 
 /* open the cache in dir (".hydro/cache"), reading what is there; a damaged
- * file is warned about and ignored; nothing is written until a put or save */
+ * file is warned about and ignored; nothing is written until a put or save,
+ * but the temporaries in new/ of a killed run (its pid is gone) are removed */
 struct cache *cache_open(const char *dir);
 /* free the cache (cache_save() first to keep what changed) */
 void cache_free(struct cache *c);

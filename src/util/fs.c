@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "error.h"
 #include "fs.h"
+#include "str.h"
 #include "xmalloc.h"
 
 int
@@ -126,6 +128,20 @@ int
 write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
 	return write_file_replace(path, data, len, mode, 1);
+}
+
+int
+path_stale_temp(const char *name)
+{
+	const char *s, *tail = NULL;
+	long pid;
+
+	for (s = name; (s = strstr(s, ".tmp.")); s++)
+		tail = s + 5;
+	if (!tail || str_to_long(tail, 1, INT_MAX, &pid) < 0)
+		return 0;
+	/* EPERM: alive, someone else's */
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
 int

@@ -29,6 +29,9 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* fsync the directory holding path, so that a name made in it survives a
  * crash; -1 with errno set */
 int fsync_dir(const char *path);
+/* whether name is a temporary of write_file_replace() ("X.tmp.PID") whose
+ * process no longer runs: left by a kill, safe to remove */
+int path_stale_temp(const char *name);
 /* create a directory and its parents; -1 with the error reported */
 int mkdir_p(const char *path, mode_t mode);
 /* remove a file or a whole tree; a missing path is no error */

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -286,6 +287,41 @@ TEST(stat_data_are_kept_across_runs)
 	free(dir);
 }
 
+/* a temporary entry left by a killed run goes when the cache is opened;
+ * one whose writer still runs (here: this test) stays */
+TEST(a_killed_runs_temporaries_are_removed)
+{
+	char *dir = tmpdir(), *cd = path_join(dir, "cache"), *nd = path_join(cd, "new");
+	char *stale, *live, *other;
+	struct cache *c;
+	pid_t dead;
+
+	dead = fork();
+	REQUIRE(dead >= 0);
+	if (dead == 0)
+		_exit(0);
+	REQUIRE(waitpid(dead, NULL, 0) == dead);
+	REQUIRE(mkdir_p(nd, 0755) == 0);
+	stale = xasprintf("%s/0123abcd.tmp.%ld", nd, (long)dead);
+	live = xasprintf("%s/4567abcd.tmp.%ld", nd, (long)getpid());
+	other = xasprintf("%s/notes.txt", nd);
+	put_text(stale, "half an entry");
+	put_text(live, "being written");
+	put_text(other, "not ours");
+	c = cache_open(cd);
+	CHECK(!path_exists(stale));
+	CHECK(path_exists(live));
+	CHECK(path_exists(other));
+	cache_free(c);
+	remove_tree(dir);
+	free(stale);
+	free(live);
+	free(other);
+	free(nd);
+	free(cd);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -295,5 +331,6 @@ main(void)
 	RUN(stat_data_are_kept_across_runs);
 	RUN(huge_numbers_in_the_index_are_damage);
 	RUN(a_fifo_is_not_hashed);
+	RUN(a_killed_runs_temporaries_are_removed);
 	return TEST_EXIT();
 }

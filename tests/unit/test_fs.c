@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -164,6 +165,32 @@ TEST(an_interrupted_journal_sync_is_retried)
 	free(dir);
 }
 
+TEST(stale_temporaries)
+{
+	char *name;
+	pid_t dead;
+
+	dead = fork();
+	REQUIRE(dead >= 0);
+	if (dead == 0)
+		_exit(0);
+	REQUIRE(waitpid(dead, NULL, 0) == dead);
+	name = xasprintf("index.tmp.%ld", (long)dead);
+	CHECK(path_stale_temp(name));
+	free(name);
+	name = xasprintf("a.tmp.b.tmp.%ld", (long)dead);
+	CHECK(path_stale_temp(name));
+	free(name);
+	name = xasprintf("index.tmp.%ld", (long)getpid());
+	CHECK(!path_stale_temp(name));
+	free(name);
+	CHECK(!path_stale_temp("index.tmp.1"));	/* init: alive, not ours */
+	CHECK(!path_stale_temp("index"));
+	CHECK(!path_stale_temp("index.tmp."));
+	CHECK(!path_stale_temp("index.tmp.12x"));
+	CHECK(!path_stale_temp("index.tmp.-5"));
+}
+
 int
 main(void)
 {
@@ -171,5 +198,6 @@ main(void)
 	RUN(a_failed_replace_leaves_the_file);
 	RUN(an_interrupted_fsync_is_retried);
 	RUN(an_interrupted_journal_sync_is_retried);
+	RUN(stale_temporaries);
 	return TEST_EXIT();
 }
