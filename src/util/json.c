@@ -25,6 +25,26 @@ locate(const char *text, const char *at, int *line, int *col)
 	}
 }
 
+/* the number of arrays and objects open at `at` (strings skipped) */
+static int
+depth(const char *text, const char *at)
+{
+	const char *p;
+	int n = 0, quoted = 0;
+
+	for (p = text; p < at && *p; p++) {
+		if (quoted && *p == '\\' && p + 1 < at)
+			p++;
+		else if (*p == '"')
+			quoted = !quoted;
+		else if (!quoted && (*p == '[' || *p == '{'))
+			n++;
+		else if (!quoted && (*p == ']' || *p == '}'))
+			n--;
+	}
+	return n;
+}
+
 cJSON *
 json_parse(const char *text, const char *what)
 {
@@ -37,7 +57,12 @@ json_parse(const char *text, const char *what)
 		if (!end)
 			end = text;
 		locate(text, end, &line, &col);
-		error("%s:%d:%d: malformed JSON", what, line, col);
+		/* cJSON refuses to open one more level there */
+		if ((*end == '[' || *end == '{') && depth(text, end) >= CJSON_NESTING_LIMIT)
+			error("%s:%d:%d: JSON nested deeper than %d levels", what, line, col,
+			      CJSON_NESTING_LIMIT);
+		else
+			error("%s:%d:%d: malformed JSON", what, line, col);
 	}
 	return json;
 }
@@ -46,10 +71,19 @@ cJSON *
 json_read_file(const char *path)
 {
 	struct buf b = BUF_INIT;
+	const char *nul;
 	cJSON *json;
 
 	if (read_file(path, &b) < 0)
 		return NULL;
+	/* parsed as a C string, the text would end there, unseen */
+	nul = b.len ? memchr(b.data, '\0', b.len) : NULL;
+	if (nul) {
+		error("%s: NUL byte at offset %zu: not a JSON text", path,
+		      (size_t)(nul - b.data));
+		buf_release(&b);
+		return NULL;
+	}
 	json = json_parse(buf_str(&b), path);
 	buf_release(&b);
 	return json;

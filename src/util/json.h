@@ -10,7 +10,9 @@
 
 #include <cjson/cJSON.h>
 
-/* parse a file; NULL with "FILE:LINE:COL: ..." reported if malformed */
+/* parse a file; NULL with "FILE:LINE:COL: ..." reported if malformed
+ * (nested too deeply, it says so), "FILE: NUL byte at offset N: ..." if
+ * it holds a NUL byte */
 cJSON *json_read_file(const char *path);
 /* parse a string; NULL with "WHAT:LINE:COL: ..." reported if malformed */
 cJSON *json_parse(const char *text, const char *what);
