@@ -94,7 +94,7 @@ local_spawn(struct host *h, struct spawn *sp)
 	sp->exit_fd = p->pidfd;
 	sp->pid = p->pid;
 	sp->pgid = p->pid;
-	sp->ident = start_time(p->pid);
+	sp->ident = p->start_ticks ? p->start_ticks : start_time(p->pid);
 	sp->handle = p;
 	return 0;
 }

@@ -223,7 +223,7 @@ deploy_add_host(struct deployment *d, const char *name, const char *backend)
 	h->backend = xstrdup(backend);
 	h->index = d->nhosts;
 	map_puts(&d->host_names, h->name, (long)h->index);
-	d->hosts = xreallocarray(d->hosts, d->nhosts + 1, sizeof(*d->hosts));
+	ALLOC_GROW(d->hosts, d->nhosts, d->caphosts);
 	d->hosts[d->nhosts++] = h;
 	return h;
 }
@@ -312,7 +312,7 @@ deploy_add_service(struct deployment *d, const char *name, enum service_kind kin
 	s->stop_timeout = 10;
 	s->index = d->nservices;
 	map_puts(&d->service_names, s->name, (long)s->index);
-	d->services = xreallocarray(d->services, d->nservices + 1, sizeof(*d->services));
+	ALLOC_GROW(d->services, d->nservices, d->capservices);
 	d->services[d->nservices++] = s;
 	return s;
 }
@@ -470,7 +470,7 @@ deploy_connect(struct deployment *d, struct port *from, struct port *to)
 	c->key = -1;
 	c->tag = -1;
 	c->index = d->nconns;
-	d->conns = xreallocarray(d->conns, d->nconns + 1, sizeof(*d->conns));
+	ALLOC_GROW(d->conns, d->nconns, d->capconns);
 	d->conns[d->nconns++] = c;
 	return c;
 }
@@ -498,7 +498,7 @@ deploy_add_target(struct deployment *d, const char *name)
 	t->name = xstrdup(name);
 	t->index = d->ntargets;
 	map_puts(&d->target_names, t->name, (long)t->index);
-	d->targets = xreallocarray(d->targets, d->ntargets + 1, sizeof(*d->targets));
+	ALLOC_GROW(d->targets, d->ntargets, d->captargets);
 	d->targets[d->ntargets++] = t;
 	return t;
 }

@@ -135,13 +135,13 @@ struct deployment {
 	char *dir;		/* absolute; relative paths in the model are against it */
 	char *config;		/* the config file, for messages ("echo.hydro.py") */
 	struct host **hosts;
-	size_t nhosts;
+	size_t nhosts, caphosts;
 	struct service **services;
-	size_t nservices;
+	size_t nservices, capservices;
 	struct connection **conns;
-	size_t nconns;
+	size_t nconns, capconns;
 	struct target **targets;
-	size_t ntargets;
+	size_t ntargets, captargets;
 	/* names to indices, so that lookups stay cheap in large deployments */
 	struct map host_names, service_names, target_names;
 };

@@ -38,8 +38,12 @@ struct log_stream {
 	/* the ring: the newest count lines, oldest at head */
 	struct line *ring;
 	size_t cap, head, count, bytes, max_bytes;
+	size_t max_lines;	/* cap grows to this as lines come */
 	uint64_t nlines;	/* lines ever kept */
 	uint64_t file_off;	/* bytes written to the file */
+	uint64_t times_off;	/* lines whose times are in the times file: those
+				 * that left the ring, at least (the ring has the
+				 * rest), and all of them once the stream closed */
 	struct buf partial;	/* the last line, not yet ended */
 	int closed;
 	unsigned refs;		/* the owner and each reader */
@@ -107,49 +111,74 @@ struct log_stream *
 log_stream_new(const char *path, size_t ring_lines, size_t ring_bytes)
 {
 	struct log_stream *ls = xcalloc(1, sizeof(*ls));
-	char *tpath;
 
 	pthread_mutex_init(&ls->lock, NULL);
 	pthread_cond_init(&ls->cond, NULL);
-	ls->cap = ring_lines ? ring_lines : 1;
-	ls->ring = xcalloc(ls->cap, sizeof(*ls->ring));
+	ls->max_lines = ring_lines ? ring_lines : 1;
 	ls->max_bytes = ring_bytes;
 	ls->refs = 1;
 	ls->path = xstrdup(path);
 	buf_init(&ls->partial, 0);
 	ls->fd = ls->tfd = -1;
-	/* the directory must be there; the files come with the first line */
-	tpath = path_dirname(path);
-	if (access(tpath, W_OK) < 0) {
-		error_errno("cannot write log files in '%s'", tpath);
-		free(tpath);
-		stream_unref(ls);
-		return NULL;
-	}
-	free(tpath);
+	/* the files come with the first line */
 	return ls;
 }
 
-/* create the files (a stream that never prints makes none: starting many
- * services makes fewer files); called locked */
+/* create the file of the lines (a stream that never prints makes none:
+ * starting many services makes fewer files); called locked */
 static int
-open_files(struct log_stream *ls)
+open_file(struct log_stream *ls)
 {
-	char *tpath;
-
 	if (ls->fd >= 0)
 		return 0;
-	tpath = xasprintf("%s.times", ls->path);
 	ls->fd = open(ls->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ls->tfd = ls->fd < 0 ? -1 :
-	          open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (ls->fd < 0 || ls->tfd < 0) {
-		error_errno("cannot create log file '%s'", ls->fd < 0 ? ls->path : tpath);
-		free(tpath);
-		return -1;
-	}
-	free(tpath);
+	if (ls->fd < 0)
+		return error_errno("cannot create log file '%s'", ls->path);
 	return 0;
+}
+
+/*
+ * The times of the lines in the ring up to the newest go to the times file,
+ * one little-endian uint64 each: before lines leave the ring, and when the
+ * stream closes.  A short-lived stream writes its times once, a long one a
+ * ring's worth at a time.  Called locked.
+ */
+static void
+write_times(struct log_stream *ls)
+{
+	uint64_t first = ls->nlines - ls->count;
+	unsigned char *b;
+	size_t n, i, at = 0;
+
+	if (ls->failed || ls->times_off >= ls->nlines)
+		return;
+	if (ls->tfd < 0) {
+		char *tpath = xasprintf("%s.times", ls->path);
+
+		ls->tfd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (ls->tfd < 0) {
+			error_errno("cannot create log file '%s'", tpath);
+			ls->failed = 1;
+		}
+		free(tpath);
+		if (ls->tfd < 0)
+			return;
+	}
+	n = (size_t)(ls->nlines - ls->times_off);
+	b = xmalloc(n * 8);
+	for (i = (size_t)(ls->times_off - first); i < ls->count; i++) {
+		uint64_t v = ls->ring[(ls->head + i) % ls->cap].time;
+		int k;
+
+		for (k = 0; k < 8; k++)
+			b[at++] = (unsigned char)(v >> (8 * k));
+	}
+	if (write_in_full(ls->tfd, (const char *)b, at) < 0) {
+		error_errno("cannot write log file '%s.times'", ls->path);
+		ls->failed = 1;
+	}
+	ls->times_off = ls->nlines;
+	free(b);
 }
 
 void
@@ -161,29 +190,15 @@ log_stream_on_line(struct log_stream *ls, log_line_fn *fn, void *arg)
 	pthread_mutex_unlock(&ls->lock);
 }
 
-static int
-write_all(int fd, const char *data, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, data, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		data += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* drop the oldest line; called locked */
 static void
 ring_drop(struct log_stream *ls)
 {
 	struct line *l = &ls->ring[ls->head];
+
+	if (ls->times_off <= ls->nlines - ls->count)
+		write_times(ls);
 
 	ls->bytes -= l->len;
 	block_unref(l->blk);
@@ -197,6 +212,21 @@ ring_drop(struct log_stream *ls)
 static void
 ring_push(struct log_stream *ls, struct line *l)
 {
+	if (ls->count == ls->cap && ls->cap < ls->max_lines) {
+		/* most services print little: the ring grows as they do */
+		size_t cap = ls->cap ? 2 * ls->cap : 16, i;
+		struct line *ring;
+
+		if (cap > ls->max_lines)
+			cap = ls->max_lines;
+		ring = xcalloc(cap, sizeof(*ring));
+		for (i = 0; i < ls->count; i++)
+			ring[i] = ls->ring[(ls->head + i) % ls->cap];
+		free(ls->ring);
+		ls->ring = ring;
+		ls->cap = cap;
+		ls->head = 0;
+	}
 	while (ls->count && (ls->count == ls->cap ||
 	                     (ls->max_bytes && ls->bytes + l->len > ls->max_bytes)))
 		ring_drop(ls);
@@ -224,7 +254,6 @@ wake_readers(struct log_stream *ls)
 static int
 commit_lines(struct log_stream *ls, struct line *lines, size_t n, struct buf *text)
 {
-	struct buf times = BUF_INIT;
 	struct block *blk = NULL;
 	uint64_t base = ls->file_off;
 	log_line_fn *fn;
@@ -234,22 +263,12 @@ commit_lines(struct log_stream *ls, struct line *lines, size_t n, struct buf *te
 
 	if (!n)
 		return 0;
-	buf_grow(&times, n * 8);
-	for (i = 0; i < n; i++) {
-		uint64_t v = lines[i].time;
-		int k;
-
-		for (k = 0; k < 8; k++)
-			times.data[times.len++] = (char)(unsigned char)(v >> (8 * k));
-	}
-	times.data[times.len] = '\0';
 	pthread_mutex_lock(&ls->lock);
-	/* files first: a reader that falls behind the ring reads them */
-	if (!ls->failed && open_files(ls) < 0) {
+	/* the file first: a reader that falls behind the ring reads it */
+	if (!ls->failed && open_file(ls) < 0) {
 		ls->failed = 1;
 		ret = -1;
-	} else if (!ls->failed && (write_all(ls->fd, text->data, text->len) < 0 ||
-	                           write_all(ls->tfd, times.data, times.len) < 0)) {
+	} else if (!ls->failed && write_in_full(ls->fd, text->data, text->len) < 0) {
 		ls->failed = 1;
 		ret = error_errno("cannot write log file '%s'", ls->path);
 	}
@@ -280,7 +299,6 @@ commit_lines(struct log_stream *ls, struct line *lines, size_t n, struct buf *te
 	pthread_mutex_lock(&ls->lock);
 	block_unref(blk);
 	pthread_mutex_unlock(&ls->lock);
-	buf_release(&times);
 	return ret;
 }
 
@@ -362,6 +380,7 @@ log_stream_close(struct log_stream *ls)
 		buf_release(&text);
 	}
 	pthread_mutex_lock(&ls->lock);
+	write_times(ls);
 	ls->closed = 1;
 	wake_readers(ls);
 	pthread_mutex_unlock(&ls->lock);

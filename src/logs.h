@@ -39,7 +39,10 @@ struct log_reader;
  * unlocked, after the line is kept */
 typedef void log_line_fn(const char *line, size_t len, int read, void *arg);
 
-/* a new stream writing to path (and path.times); NULL with the error reported */
+/* a new stream writing to path, created with the first line, and path.times
+ * (a little-endian uint64 of microseconds since the epoch per line, written
+ * as lines leave the ring and when the stream closes); a file that cannot be
+ * written is reported once, and the ring and readers go on */
 struct log_stream *log_stream_new(const char *path, size_t ring_lines, size_t ring_bytes);
 /* call fn on every complete line, after it is kept */
 void log_stream_on_line(struct log_stream *ls, log_line_fn *fn, void *arg);

@@ -399,7 +399,11 @@ config_main(const char *path, enum run_mode mode)
 	int ret = 0;
 
 	if (str_ends(path, ".py"))
+#ifdef HYDRO_EMBED_PYTHON
 		return python_run_config(path, mode);
+#else
+		return error("internal error: a Python config reached hydro itself");
+#endif
 	if (str_ends(path, ".lua"))
 		return error("cannot read '%s': Lua configs are not supported yet; "
 		             "write it in Python (.py) or JSON (.json)", path);
@@ -489,6 +493,14 @@ main(int argc, char **argv)
 	ret = parse(argc, argv, &c);
 	if (ret)
 		return ret;
+#ifndef HYDRO_EMBED_PYTHON
+	/* a Python config: the helper with the interpreter takes over, as typed */
+	if (c->run != cmd_check && c->run != cmd_down && cli->nfiles &&
+	    str_ends(cli->files[0], ".py")) {
+		python_exec(argv);	/* returns only when it could not */
+		return 1;
+	}
+#endif
 	if (cli->dir && chdir(cli->dir) < 0)
 		return error_errno("cannot change to directory '%s'", cli->dir) ? 2 : 2;
 	ret = c->run();

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE	/* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -27,13 +28,22 @@ struct child {
 	char **envp;
 	const char *dir;
 	int fds[4];		/* what becomes 0, 1, 2 and 3 in the child; -1: none */
-	int errpipe;		/* write end: errno of a failed step */
+	int errpipe;		/* write end: a failed step and its errno */
 	unsigned flags;
 	pid_t parent;
+	void *stack;		/* the child's, when it runs beside us (clone) */
+	pid_t pid;		/* set by whoever forked */
+	unsigned long long ticks;	/* its start time in clock ticks, or 0 */
+	int err;		/* errno of a failed fork */
+	struct child *next;	/* in the forking thread's queue */
+	pthread_cond_t done_cond;	/* its caller's alone: no herd wakes */
+	int done;
 };
 
 /* The steps of the child, reported with errno through the pipe. */
 enum { STEP_DUP, STEP_CHDIR, STEP_EXEC, STEP_PARENT };
+
+#define CHILD_STACK (64 * 1024)
 
 static noreturn void
 child_fail(const struct child *c, int step)
@@ -99,58 +109,90 @@ child_run(const struct child *c)
 	child_fail(c, STEP_EXEC);
 }
 
-/*
- * vfork: the child borrows our memory until it execs, so starting it costs
- * no copy of hydro's page tables (hydro maps a few large libraries and many
- * thread stacks: fork() was most of the time of starting 100 services).
- * child_run() touches only its own stack frame and makes system calls, and
- * every signal is blocked in the calling thread.
- */
-static pid_t
-spawn_child(const struct child *c)
+static int
+child_main(void *arg)
 {
-	pid_t pid = vfork();
+	child_run(arg);
+}
 
-	if (pid == 0)
-		child_run(c);
+/*
+ * Neither copies hydro's page tables (hydro maps a few large libraries and
+ * many thread stacks: fork() was most of the time of starting 100 services).
+ *
+ * With a stack of its own (the forking thread's children), the child runs
+ * in our memory beside us until it execs: clone(CLONE_VM), so that the next
+ * child can be made at once, not after this one's exec, which may wait for
+ * a processor behind the services already started.  It reads only *c, which
+ * its caller keeps until the error pipe closes; it writes only its own
+ * stack.  Otherwise vfork(): the calling thread waits until the child has
+ * exec'd.  Either way every signal is blocked in the calling thread, so no
+ * handler of ours runs in the child.
+ */
+static unsigned long long
+boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
+static pid_t
+spawn_child(struct child *c)
+{
+	unsigned long long tick = 1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK);
+	unsigned long long before = boot_ns() / tick, after;
+	pid_t pid;
+
+	if (c->stack) {
+		pid = clone(child_main, (char *)c->stack + CHILD_STACK, CLONE_VM | SIGCHLD,
+		            (void *)c);
+	} else {
+		pid = vfork();
+		if (pid == 0)
+			child_run(c);
+	}
+	/* the kernel stamps a child with the boot time in between: within one
+	 * tick, that is its start time as /proc/PID/stat says, which ties the
+	 * pid to this process in the state file with no file read */
+	after = boot_ns() / tick;
+	c->ticks = before == after ? before : 0;
 	return pid;
 }
 
 /*
  * The forking thread.  PR_SET_PDEATHSIG fires when the thread that forked
  * exits, so children that must outlive their caller's thread (a scheduler
- * worker, a Python executor thread) but not hydro are forked here.
+ * worker, a Python executor thread) but not hydro are forked here.  Callers
+ * queue their requests and wait for theirs: when many services start at
+ * once the thread forks them one after another with no hand-off between.
  */
-static pthread_mutex_t fork_call = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t fork_cond = PTHREAD_COND_INITIALIZER;
-static const struct child *fork_req;
-static pid_t fork_pid;
-static int fork_errno, fork_done;
+static pthread_cond_t fork_wake = PTHREAD_COND_INITIALIZER;
+static struct child *fork_head, **fork_tail = &fork_head;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static int fork_thread_ok;
 
 static void *
 fork_thread(void *arg)
 {
-	const struct child *c;
-	pid_t pid;
+	struct child *c;
 
 	(void)arg;
+	pthread_mutex_lock(&fork_lock);
 	for (;;) {
-		pthread_mutex_lock(&fork_lock);
-		while (!fork_req)
-			pthread_cond_wait(&fork_cond, &fork_lock);
-		c = fork_req;
+		while (!fork_head)
+			pthread_cond_wait(&fork_wake, &fork_lock);
+		c = fork_head;
+		fork_head = c->next;
+		if (!fork_head)
+			fork_tail = &fork_head;
 		pthread_mutex_unlock(&fork_lock);
-		pid = spawn_child(c);
+		c->pid = spawn_child(c);
+		c->err = c->pid < 0 ? errno : 0;
 		pthread_mutex_lock(&fork_lock);
-		fork_pid = pid;
-		fork_errno = pid < 0 ? errno : 0;
-		fork_req = NULL;
-		fork_done = 1;
-		pthread_cond_broadcast(&fork_cond);
-		pthread_mutex_unlock(&fork_lock);
+		c->done = 1;
+		pthread_cond_signal(&c->done_cond);
 	}
 	return NULL;
 }
@@ -173,13 +215,14 @@ fork_thread_start(void)
 }
 
 static pid_t
-fork_child(const struct child *c)
+fork_child(struct child *c)
 {
 	sigset_t all, old;
 	pid_t pid;
 
 	if (!(c->flags & PROC_PDEATHSIG)) {
 		/* no handler of ours may run in the child, which shares our memory */
+		c->stack = NULL;
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);
 		pid = spawn_child(c);
@@ -191,18 +234,20 @@ fork_child(const struct child *c)
 		errno = EAGAIN;
 		return -1;
 	}
-	pthread_mutex_lock(&fork_call);
+	c->stack = xmalloc(CHILD_STACK);
+	c->next = NULL;
+	c->done = 0;
+	pthread_cond_init(&c->done_cond, NULL);
 	pthread_mutex_lock(&fork_lock);
-	fork_req = c;
-	fork_done = 0;
-	pthread_cond_broadcast(&fork_cond);
-	while (!fork_done)
-		pthread_cond_wait(&fork_cond, &fork_lock);
-	pid = fork_pid;
-	errno = fork_errno;
+	*fork_tail = c;
+	fork_tail = &c->next;
+	pthread_cond_signal(&fork_wake);
+	while (!c->done)
+		pthread_cond_wait(&c->done_cond, &fork_lock);
 	pthread_mutex_unlock(&fork_lock);
-	pthread_mutex_unlock(&fork_call);
-	return pid;
+	pthread_cond_destroy(&c->done_cond);
+	errno = c->err;
+	return c->pid;
 }
 
 char *
@@ -270,21 +315,29 @@ make_env(char **env, unsigned flags)
 	return out;
 }
 
-/* pipe2(O_CLOEXEC) without _GNU_SOURCE (src/sched.h shadows <sched.h>) */
 static int
 cloexec_pipe(int fds[2])
 {
-	if (pipe(fds) < 0)
-		return -1;
-	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
-	return 0;
+	return pipe2(fds, O_CLOEXEC);
+}
+
+/* one /dev/null for every child's unused streams, opened once */
+static int null_fd = -1;
+static pthread_once_t null_once = PTHREAD_ONCE_INIT;
+
+static void
+null_open(void)
+{
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 }
 
 static int
-open_null(int flags)
+open_null(void)
 {
-	return open("/dev/null", flags | O_CLOEXEC);
+	pthread_once(&null_once, null_open);
+	if (null_fd < 0)
+		errno = ENOENT;
+	return null_fd;
 }
 
 static void
@@ -308,10 +361,9 @@ setup_stream(enum proc_io io, int i, int pair[2], int *child_fd)
 		*child_fd = i;
 		return 0;
 	case PROC_NULL:
-		pair[0] = open_null(i == 0 ? O_RDONLY : O_WRONLY);
-		if (pair[0] < 0)
+		*child_fd = open_null();
+		if (*child_fd < 0)
 			return error_errno("cannot open '/dev/null'");
-		*child_fd = pair[0];
 		return 0;
 	case PROC_PIPE:
 		if (cloexec_pipe(pair) < 0)
@@ -373,22 +425,22 @@ proc_start(struct proc *p)
 		error_errno("cannot make a pipe");
 		goto fail;
 	}
+	c.errpipe = errpipe[1];
 	c.path = path;
 	c.argv = p->argv;
 	c.envp = envp;
 	c.dir = p->dir;
-	c.errpipe = errpipe[1];
 	c.flags = p->flags;
 	c.parent = getpid();
 
 	pid = fork_child(&c);
 	if (pid < 0) {
 		error_errno("cannot start '%s'", p->argv[0]);
+		free(c.stack);
 		goto fail;
 	}
-	/* against the race with the child's own setpgid */
-	if (p->flags & PROC_PGROUP)
-		setpgid(pid, pid);
+	/* the pipe closes when the child has exec'd (or died): only then
+	 * are c and its stack free */
 	close(errpipe[1]);
 	errpipe[1] = -1;
 	do
@@ -399,6 +451,7 @@ proc_start(struct proc *p)
 	if (n == sizeof(msg)) {
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
+		free(c.stack);
 		errno = msg[1];
 		if (msg[0] == STEP_CHDIR)
 			error_errno("cannot run '%s': cannot change to '%s'",
@@ -409,9 +462,11 @@ proc_start(struct proc *p)
 			error_errno("cannot run '%s'", p->argv[0]);
 		goto fail;
 	}
+	free(c.stack);
 
 	/* keep the parent's ends, close the child's */
 	p->pid = pid;
+	p->start_ticks = c.ticks;
 	if (io[0] == PROC_PIPE) {
 		p->in_fd = pairs[0][1];
 		pairs[0][1] = -1;
@@ -431,9 +486,8 @@ proc_start(struct proc *p)
 	for (i = 0; i < 3; i++)
 		close_pair(pairs[i]);
 	close_pair(ctl);
+	/* close-on-exec, as every pidfd */
 	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (p->pidfd >= 0)
-		fcntl(p->pidfd, F_SETFD, FD_CLOEXEC);
 	free(path);
 	free(extra);
 	free(envp);

@@ -47,10 +47,13 @@ struct proc {
 	pid_t pid;
 	int in_fd, out_fd, err_fd, ctl_fd;	/* the parent's ends, or -1 */
 	int pidfd;		/* readable once the child has exited, or -1 */
+	unsigned long long start_ticks;	/* its start time as /proc/PID/stat
+					 * gives it (clock ticks since boot),
+					 * or 0 when not known exactly */
 };
 
 #define PROC_INIT { NULL, NULL, NULL, PROC_NULL, PROC_INHERIT, PROC_INHERIT, 0, \
-                    -1, -1, -1, -1, -1, -1 }
+                    -1, -1, -1, -1, -1, -1, 0 }
 
 /* start the child; -1 with the error reported ("cannot run 'x': ...") */
 int proc_start(struct proc *p);

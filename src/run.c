@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -88,6 +89,7 @@ struct run {
 	pthread_cond_t cond;
 	pthread_mutex_t out_lock;	/* hydro's stdout and stderr */
 	int wake[2];
+	int ep;			/* the supervisor's epoll: every stream and exit */
 	pthread_t sup;
 	int sup_running;
 	int quit;
@@ -95,6 +97,7 @@ struct run {
 	int cancel_seen;
 	int defer_start;
 	int stopping_all;
+	int stopping_any;	/* some service is in a stop stage: deadlines */
 	int failed;		/* a service died that may not */
 	int deployed;		/* every service launched (and started unless
 				 * deferred): --keep may leave them */
@@ -133,6 +136,35 @@ wake(struct run *r)
 {
 	ssize_t unused = write(r->wake[1], "w", 1);
 	(void)unused;
+}
+
+/*
+ * The supervisor's descriptors are in one epoll set, added when a service
+ * is spawned and removed before they are closed: a wake costs what is
+ * ready, not what is open.  The data is the service's index and which of
+ * its descriptors (0 the exit, then stdout, stderr, the control channel).
+ */
+#define WATCH_WAKE UINT64_MAX
+
+static void
+watch(struct run *r, int fd, uint64_t what)
+{
+	struct epoll_event ev;
+
+	if (fd < 0)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.u64 = what;
+	if (epoll_ctl(r->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+		fatal("cannot watch a service's output: %s", strerror(errno));
+}
+
+static void
+unwatch(struct run *r, int fd)
+{
+	if (fd >= 0)
+		epoll_ctl(r->ep, EPOLL_CTL_DEL, fd, NULL);
 }
 
 static void echo_flush(struct run *r);
@@ -175,6 +207,7 @@ stop_begin(struct run *r, struct svc *v)
 		v->stage = STOP_TERM;
 	}
 	v->deadline = now() + stop_timeout(r, v);
+	r->stopping_any = 1;
 	wake(r);
 }
 
@@ -209,6 +242,7 @@ stop_all(struct run *r, int force)
 			host_signal(v->s->host, &v->sp, SIGKILL);
 			v->stage = STOP_KILL;
 			v->deadline = INFINITY;
+			r->stopping_any = 1;
 		} else {
 			stop_begin(r, v);
 		}
@@ -424,11 +458,13 @@ close_stream(struct run *r, struct svc *v, int which)
 		pthread_mutex_lock(&r->lock);
 		if (v->send_fd == *fd)
 			v->send_fd = -1;
+		unwatch(r, *fd);
 		close(*fd);
 		*fd = -1;
 		pthread_mutex_unlock(&r->lock);
 		return;
 	}
+	unwatch(r, *fd);
 	close(*fd);
 	*fd = -1;
 	if (which == LOG_STDOUT && v->outline.len) {
@@ -525,6 +561,7 @@ reap(struct run *r, struct svc *v)
 	host_signal(v->s->host, &v->sp, SIGKILL);
 	if (host_wait(v->s->host, &v->sp, &status) < 0)
 		status = 255;
+	unwatch(r, v->sp.exit_fd);
 	close(v->sp.exit_fd);
 	v->sp.exit_fd = -1;
 	/* take what is in the pipes (the group is dead: nobody writes more) */
@@ -572,21 +609,21 @@ all_exited(struct run *r)
 	return 1;
 }
 
-/* The supervisor: one poll() over every service's streams and exit. */
+/* The supervisor: one epoll over every service's streams and exit. */
 static void *
 supervise(void *arg)
 {
 	struct run *r = arg;
-	struct pollfd *pfd = NULL;
-	struct { struct svc *v; int which; } *who = NULL;
-	size_t cap = 0, n, i;
+	struct epoll_event ev[64];
 	sigset_t all;
+	int n, i;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, NULL);
 	for (;;) {
 		double t, next = INFINITY;
 		int timeout, c;
+		size_t k;
 
 		pthread_mutex_lock(&r->lock);
 		c = atomic_load(&r->cancel);
@@ -604,62 +641,45 @@ supervise(void *arg)
 			pthread_mutex_unlock(&r->lock);
 			break;
 		}
-		if (cap < 1 + 4 * r->d->nservices) {
-			cap = 1 + 4 * r->d->nservices;
-			pfd = xreallocarray(pfd, cap, sizeof(*pfd));
-			who = xreallocarray(who, cap, sizeof(*who));
-		}
-		n = 0;
-		pfd[n].fd = r->wake[0];
-		pfd[n].events = POLLIN;
-		who[n].v = NULL;
-		n++;
 		t = now();
-		for (i = 0; i < r->d->nservices; i++) {
-			struct svc *v = &r->svcs[i];
-			int fds[4], k;
+		if (r->stopping_any) {
+			for (k = 0; k < r->d->nservices; k++) {
+				struct svc *v = &r->svcs[k];
 
-			if (!v->launched || v->exited)
-				continue;
-			stop_escalate(r, v, t);
-			if (v->stage != STOP_NONE && v->deadline < next)
-				next = v->deadline;
-			fds[0] = v->sp.exit_fd;
-			fds[1] = v->sp.out;
-			fds[2] = v->sp.err;
-			fds[3] = v->sp.ctl;
-			for (k = 0; k < 4; k++) {
-				if (fds[k] < 0)
+				if (!v->launched || v->exited)
 					continue;
-				pfd[n].fd = fds[k];
-				pfd[n].events = POLLIN;
-				who[n].v = v;
-				who[n].which = k;
-				n++;
+				stop_escalate(r, v, t);
+				if (v->stage != STOP_NONE && v->deadline < next)
+					next = v->deadline;
 			}
 		}
 		pthread_mutex_unlock(&r->lock);
 
 		timeout = next == INFINITY ? -1 : (int)ceil((next - t) * 1000) + 1;
-		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
+		n = epoll_wait(r->ep, ev, (int)(sizeof(ev) / sizeof(ev[0])), timeout);
+		if (n < 0 && errno != EINTR)
 			break;
-		if (pfd[0].revents) {
-			char b[64];
-			while (read(r->wake[0], b, sizeof(b)) > 0)
-				;
-		}
 		/* streams first, then exits, so that the last lines come before */
-		for (i = 1; i < n; i++)
-			if (pfd[i].revents && who[i].which != 0)
-				drain(r, who[i].v, who[i].which);
-		for (i = 1; i < n; i++)
-			if (pfd[i].revents && who[i].which == 0)
-				reap(r, who[i].v);
+		for (i = 0; i < n; i++) {
+			uint64_t what = ev[i].data.u64;
+
+			if (what == WATCH_WAKE) {
+				char b[64];
+				while (read(r->wake[0], b, sizeof(b)) > 0)
+					;
+			} else if (what & 3) {
+				drain(r, &r->svcs[what >> 2], (int)(what & 3));
+			}
+		}
+		for (i = 0; i < n; i++) {
+			uint64_t what = ev[i].data.u64;
+
+			if (what != WATCH_WAKE && !(what & 3) && r->svcs[what >> 2].sp.exit_fd >= 0)
+				reap(r, &r->svcs[what >> 2]);
+		}
 		echo_flush(r);
 	}
 	echo_flush(r);
-	free(pfd);
-	free(who);
 	return NULL;
 }
 
@@ -720,6 +740,10 @@ run_new(struct deployment *d, enum run_mode mode)
 		fcntl(r->wake[i], F_SETFD, FD_CLOEXEC);
 		fcntl(r->wake[i], F_SETFL, O_NONBLOCK);
 	}
+	r->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (r->ep < 0)
+		fatal("cannot make an epoll instance: %s", strerror(errno));
+	watch(r, r->wake[0], WATCH_WAKE);
 	r->svcs = xcalloc(d->nservices ? d->nservices : 1, sizeof(*r->svcs));
 	for (i = 0; i < d->nservices; i++) {
 		struct svc *v = &r->svcs[i];
@@ -881,11 +905,6 @@ spawn_service(struct run *r, struct svc *v, char **port_env)
 		path = xasprintf("%s/logs/%s.%s", r->dir, s->name, k == LOG_STDOUT ? "out" : "err");
 		v->logs[k] = log_stream_new(path, RING_LINES, RING_BYTES);
 		free(path);
-		if (!v->logs[k]) {
-			str_free_list(argv);
-			str_free_list(env);
-			return -1;
-		}
 		v->ss[k].v = v;
 		v->ss[k].stream = k;
 		log_stream_on_line(v->logs[k], on_line, &v->ss[k]);
@@ -949,10 +968,13 @@ spawn_service(struct run *r, struct svc *v, char **port_env)
 	v->stdio_proto = service_speaks(s) && v->sp.ctl < 0;
 	v->send_fd = v->sp.ctl >= 0 ? v->sp.ctl : v->sp.in;
 	v->launched = 1;
+	watch(r, v->sp.exit_fd, (uint64_t)s->index << 2);
+	watch(r, v->sp.out, (uint64_t)s->index << 2 | LOG_STDOUT);
+	watch(r, v->sp.err, (uint64_t)s->index << 2 | LOG_STDERR);
+	watch(r, v->sp.ctl, (uint64_t)s->index << 2 | 3);
 	if (r->stopping_all)
 		stop_begin(r, v);
 	pthread_mutex_unlock(&r->lock);
-	wake(r);
 	return 0;
 }
 
@@ -1744,6 +1766,7 @@ run_finish(struct run *r)
 	plan_free(r->plan);
 	close(r->wake[0]);
 	close(r->wake[1]);
+	close(r->ep);
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->out_lock);

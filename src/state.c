@@ -12,6 +12,7 @@
 #include "error.h"
 #include "fs.h"
 #include "json.h"
+#include "map.h"
 #include "state.h"
 #include "str.h"
 #include "xmalloc.h"
@@ -24,6 +25,8 @@
 struct record {
 	char *kind;
 	char *id;
+	char *key;		/* kind, NUL, id: its name in the index */
+	size_t keylen;
 	char *status;		/* "creating" or "created" */
 	cJSON *details;		/* an object */
 };
@@ -40,6 +43,8 @@ struct state {
 	pthread_mutex_t mu;
 	struct record *recs;
 	size_t nrecs, caprecs;
+	struct map index;	/* key -> place in recs */
+	int index_stale;	/* a record was dropped: places moved */
 	int exists;		/* state.json is on disk */
 };
 
@@ -82,6 +87,7 @@ record_release(struct record *r)
 {
 	free(r->kind);
 	free(r->id);
+	free(r->key);
 	free(r->status);
 	cJSON_Delete(r->details);
 }
@@ -236,6 +242,28 @@ is_durable(const char *kind)
 
 static struct record *find(struct state *st, const char *kind, const char *id);
 
+/* a record at the end of recs, in the index; status and details are the
+ * caller's to set */
+static struct record *
+new_record(struct state *st, const char *kind, const char *id)
+{
+	size_t klen = strlen(kind), ilen = strlen(id);
+	struct record *r;
+
+	ALLOC_GROW(st->recs, st->nrecs, st->caprecs);
+	r = &st->recs[st->nrecs++];
+	memset(r, 0, sizeof(*r));
+	r->kind = xstrdup(kind);
+	r->id = xstrdup(id);
+	r->keylen = klen + 1 + ilen;
+	r->key = xmalloc(r->keylen);
+	memcpy(r->key, kind, klen + 1);
+	memcpy(r->key + klen + 1, id, ilen);
+	if (!st->index_stale)
+		map_put(&st->index, r->key, r->keylen, (long)(st->nrecs - 1));
+	return r;
+}
+
 /* the three changes, in memory; with st->mu held */
 static struct record *
 apply_add(struct state *st, const char *kind, const char *id, cJSON *details)
@@ -246,10 +274,7 @@ apply_add(struct state *st, const char *kind, const char *id, cJSON *details)
 		free(r->status);
 		cJSON_Delete(r->details);
 	} else {
-		ALLOC_GROW(st->recs, st->nrecs, st->caprecs);
-		r = &st->recs[st->nrecs++];
-		r->kind = xstrdup(kind);
-		r->id = xstrdup(id);
+		r = new_record(st, kind, id);
 	}
 	r->status = xstrdup("creating");
 	r->details = details ? details : cJSON_CreateObject();
@@ -262,6 +287,7 @@ drop(struct state *st, struct record *r)
 	record_release(r);
 	memmove(r, r + 1, (size_t)(st->recs + st->nrecs - r - 1) * sizeof(*r));
 	st->nrecs--;
+	st->index_stale = 1;
 }
 
 /* merge a copy of details into the record */
@@ -354,10 +380,7 @@ load(struct state *st)
 			warning("'%s': skipping a record without kind or id", st->path);
 			continue;
 		}
-		ALLOC_GROW(st->recs, st->nrecs, st->caprecs);
-		r = &st->recs[st->nrecs++];
-		r->kind = xstrdup(kind);
-		r->id = xstrdup(id);
+		r = new_record(st, kind, id);
 		r->status = xstrdup(status ? status : "creating");
 		r->details = cJSON_IsObject(details) ? cJSON_Duplicate(details, 1)
 		                                     : cJSON_CreateObject();
@@ -532,6 +555,7 @@ state_close(struct state *st)
 	for (i = 0; i < st->nrecs; i++)
 		record_release(&st->recs[i]);
 	free(st->recs);
+	map_release(&st->index);
 	pthread_mutex_destroy(&st->mu);
 	free(st->dir);
 	free(st->path);
@@ -548,12 +572,21 @@ state_dir(const struct state *st)
 static struct record *
 find(struct state *st, const char *kind, const char *id)
 {
-	size_t i;
+	size_t klen = strlen(kind), ilen = strlen(id), i;
+	char *key = xmalloc(klen + 1 + ilen);
+	long at;
 
-	for (i = 0; i < st->nrecs; i++)
-		if (!strcmp(st->recs[i].kind, kind) && !strcmp(st->recs[i].id, id))
-			return &st->recs[i];
-	return NULL;
+	if (st->index_stale) {
+		map_release(&st->index);
+		for (i = 0; i < st->nrecs; i++)
+			map_put(&st->index, st->recs[i].key, st->recs[i].keylen, (long)i);
+		st->index_stale = 0;
+	}
+	memcpy(key, kind, klen + 1);
+	memcpy(key + klen + 1, id, ilen);
+	at = map_get(&st->index, key, klen + 1 + ilen);
+	free(key);
+	return at < 0 ? NULL : &st->recs[at];
 }
 
 int

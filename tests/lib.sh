@@ -11,6 +11,11 @@ T_NAME=
 T_FAILED=0
 T_ANY_FAILED=0
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/hydro-$T_FILE.XXXXXX")
+# what the test's programs make in TMPDIR (socket directories, say) goes
+# with the test, even from a program killed before it could clean up
+mkdir "$T_TMP/tmp"
+TMPDIR=$T_TMP/tmp
+export TMPDIR
 T_CLEANUP=
 trap 't_cleanup' EXIT
 trap 'exit 130' INT TERM

@@ -1,7 +1,8 @@
 /*
  * python: config scripts in Python, run by an embedded CPython.
  *
- * One interpreter per script.  The `hydro` package is built into the binary
+ * hydro-python embeds it (python.c, module.c, pyrun.c); hydro hands it
+ * every .py config (pyexec.c).  One interpreter per script.  The `hydro` package is built into the binary
  * (lang/python/hydro, as C strings) and wins over any installed copy, so
  * a script always talks to the package this binary was built with; the
  * `_hydro` extension (module.c) is registered as hydro._hydro.
@@ -26,5 +27,9 @@ extern const struct python_source python_sources[];
 /* run a config script for mode: evaluate it, call its main(), clean up;
  * 0 on success, -1 with the error reported (the script's traceback printed) */
 int python_run_config(const char *path, enum run_mode mode);
+
+/* hydro without the interpreter: become hydro-python with the same argv;
+ * returns only on failure (-1, reported) */
+int python_exec(char **argv);
 
 #endif

@@ -43,6 +43,28 @@ for f in __init__.py _runner.py gcp.py ssh.py _hydro.pyi py.typed _hydro.so; do
 done
 t_end
 
+t_case "the installed hydro runs Python configs with libexec/hydro/hydro-python"
+ROOT=$T_TMP/root/usr/local
+[ -x "$ROOT/libexec/hydro/hydro-python" ] || t_fail "not installed: libexec/hydro/hydro-python"
+t_run "$ROOT/bin/hydro" -C "$W" run -D n=41 params.py -- b
+t_expect_rc 0
+[ "$(grep -c '^main 42 \[.b.\]$' "$T_TMP/out")" -eq 1 ] || t_fail "main did not run once: $(cat "$T_TMP/out")"
+t_end
+
+mkdir -p "$T_TMP/lone"
+cp "$ROOT/bin/hydro" "$T_TMP/lone/hydro"
+if [ -e /usr/local/libexec/hydro/hydro-python ]; then
+	echo "ok - $T_FILE: a missing hydro-python # SKIP it is installed in /usr/local"
+else
+	t_case "without hydro-python, a Python config is a clear error; the rest runs"
+	t_run "$T_TMP/lone/hydro" -C "$W" run params.py
+	t_expect_rc 1
+	t_expect_err "cannot run a Python config: hydro-python is not installed"
+	t_run "$T_TMP/lone/hydro" --version
+	t_expect_rc 0
+	t_end
+fi
+
 t_case "python3 reads -D, -- and warns about unused parameters"
 t_run env PYTHONPATH="$SITE" "$PY" "$W/params.py" -D n=1 -D other=2 -- x y
 t_expect_rc 0

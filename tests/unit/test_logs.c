@@ -1,6 +1,7 @@
 /* Unit tests of logs: lines, ring, files, readers. */
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,45 @@ TEST(late_reader_reads_from_file)
 	CHECK_INT(log_reader_next(lr, &line, &len, 0), -1);
 	log_reader_close(lr);
 	free(p);
+}
+
+/* the times file has one time per line once the stream is closed, written
+ * as lines leave the ring and at the end, and never out of order */
+TEST(times_file_is_complete_at_close)
+{
+	char *p = path("t.out"), *tp = path("t.out.times"), buf[32];
+	struct log_stream *ls = log_stream_new(p, 4, 0);
+	struct buf b = BUF_INIT;
+	const unsigned char *t;
+	uint64_t prev = 0;
+	size_t n;
+	int i, k;
+
+	REQUIRE(ls);
+	for (i = 0; i < 10; i++) {
+		snprintf(buf, sizeof(buf), "line %d\n", i);
+		log_stream_feed(ls, buf, strlen(buf));
+	}
+	/* six lines left the ring: their times are on disk already */
+	REQUIRE(read_file(tp, &b) == 0);
+	CHECK(b.len >= 6 * 8 && b.len % 8 == 0);
+	buf_reset(&b);
+	log_stream_close(ls);
+	REQUIRE(read_file(tp, &b) == 0);
+	t = (const unsigned char *)b.data;
+	n = b.len;
+	CHECK_INT((long)n, 10 * 8);
+	for (i = 0; i < 10 && (size_t)i * 8 < n; i++) {
+		uint64_t v = 0;
+		for (k = 0; k < 8; k++)
+			v |= (uint64_t)t[8 * i + k] << (8 * k);
+		CHECK(v > 0 && v >= prev);
+		prev = v;
+	}
+	buf_release(&b);
+	log_stream_free(ls);
+	free(p);
+	free(tp);
 }
 
 TEST(long_lines_are_cut)
@@ -273,6 +313,7 @@ main(void)
 		return 1;
 	RUN(lines_split_and_partial_flushed);
 	RUN(late_reader_reads_from_file);
+	RUN(times_file_is_complete_at_close);
 	RUN(long_lines_are_cut);
 	RUN(concurrent_readers_see_every_line_once);
 	RUN(attach_and_open);

@@ -199,6 +199,59 @@ TEST(pdeathsig_survives_thread_exit)
 	CHECK_INT(proc_finish(&p), 3);
 }
 
+/* field 22 of /proc/PID/stat */
+static unsigned long long
+proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024], *q;
+	unsigned long long t = 0;
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && (q = strrchr(buf, ')'))) {
+		for (i = 3, q += 2; i < 22 && q; i++) {
+			q = strchr(q, ' ');
+			if (q)
+				q++;
+		}
+		if (q)
+			t = strtoull(q, NULL, 10);
+	}
+	fclose(f);
+	return t;
+}
+
+/* the start time known without reading /proc is the one /proc gives, for a
+ * child of the forking thread (clone) and of the caller (vfork) alike */
+TEST(start_time_matches_proc)
+{
+	unsigned flags[2] = { PROC_PDEATHSIG, 0 };
+	int i, k, known = 0;
+
+	for (i = 0; i < 2; i++) {
+		for (k = 0; k < 20; k++) {
+			char *argv[] = { "sleep", "5", NULL };
+			struct proc p = PROC_INIT;
+
+			p.argv = argv;
+			p.flags = flags[i];
+			REQUIRE(proc_start(&p) == 0);
+			if (p.start_ticks) {
+				known++;
+				CHECK(p.start_ticks == proc_start_time(p.pid));
+			}
+			proc_signal(&p, SIGKILL);
+			proc_finish(&p);
+		}
+	}
+	/* a tick is 10 ms and starting takes well under 1 ms: nearly always */
+	CHECK(known > 0);
+}
+
 int
 main(void)
 {
@@ -210,5 +263,6 @@ main(void)
 	RUN(control_channel);
 	RUN(pidfd_and_group_signal);
 	RUN(pdeathsig_survives_thread_exit);
+	RUN(start_time_matches_proc);
 	return TEST_EXIT();
 }

@@ -13,9 +13,12 @@ stdin/stdout as Hydro Deploy speaks them.
     ports.send("outbound", payload, key=None)   # key: a Demux key (a reply)
 """
 
+import atexit
 import json
 import os
 import queue
+import shutil
+import signal
 import socket
 import struct
 import sys
@@ -130,6 +133,10 @@ class Ports:
         binds, meta = json.loads(line)
         meta = json.loads(meta) if meta else {}
         tmp = tempfile.mkdtemp(prefix="hydro-program-")
+        # the sockets' directory goes with the program, stopped or terminated
+        atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, lambda sig, frame: sys.exit(128 + sig))
         listeners, ready, inputs = {}, {}, {}
         for name, cfg in binds.items():
             listeners[name] = []
