@@ -1889,6 +1889,8 @@ run_file(const char *path)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
+	/* the handler only flags and wakes: no thread's read or write is cut */
+	sa.sa_flags = SA_RESTART;
 	signal_run = r;
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
