@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -28,7 +29,11 @@ struct child {
 	char **envp;
 	const char *dir;
 	int fds[4];		/* what becomes 0, 1, 2 and 3 in the child; -1: none */
-	int errpipe;		/* write end: a failed step and its errno */
+	/* a failed step and its errno, written by the child in our memory */
+	volatile int fail_step, fail_errno;
+	/* the child's thread id while it runs in our memory: the kernel zeroes
+	 * it and wakes a futex on it when the child execs or dies */
+	pid_t tid;
 	unsigned flags;
 	pid_t parent;
 	void *stack;		/* the child's, when it runs beside us (clone) */
@@ -40,27 +45,22 @@ struct child {
 	int done;
 };
 
-/* The steps of the child, reported with errno through the pipe. */
-enum { STEP_DUP, STEP_CHDIR, STEP_EXEC, STEP_PARENT };
+/* The steps of the child, reported with errno in struct child. */
+enum { STEP_NONE, STEP_DUP, STEP_CHDIR, STEP_EXEC, STEP_PARENT };
 
 #define CHILD_STACK (64 * 1024)
 
 static noreturn void
-child_fail(const struct child *c, int step)
+child_fail(struct child *c, int step)
 {
-	int msg[2];
-	ssize_t unused;
-
-	msg[0] = step;
-	msg[1] = errno;
-	unused = write(c->errpipe, msg, sizeof(msg));
-	(void)unused;
+	c->fail_errno = errno;
+	c->fail_step = step;
 	_exit(127);
 }
 
 /* Runs between fork and exec: async-signal-safe calls only. */
 static noreturn void
-child_run(const struct child *c)
+child_run(struct child *c)
 {
 	struct sigaction sa;
 	sigset_t all;
@@ -115,19 +115,6 @@ child_main(void *arg)
 	child_run(arg);
 }
 
-/*
- * Neither copies hydro's page tables (hydro maps a few large libraries and
- * many thread stacks: fork() was most of the time of starting 100 services).
- *
- * With a stack of its own (the forking thread's children), the child runs
- * in our memory beside us until it execs: clone(CLONE_VM), so that the next
- * child can be made at once, not after this one's exec, which may wait for
- * a processor behind the services already started.  It reads only *c, which
- * its caller keeps until the error pipe closes; it writes only its own
- * stack.  Otherwise vfork(): the calling thread waits until the child has
- * exec'd.  Either way every signal is blocked in the calling thread, so no
- * handler of ours runs in the child.
- */
 static unsigned long long
 boot_ns(void)
 {
@@ -137,6 +124,23 @@ boot_ns(void)
 	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 }
 
+/*
+ * Neither way copies hydro's page tables (hydro maps a few large libraries
+ * and many thread stacks: fork() was most of the time of starting 100
+ * services).
+ *
+ * With a stack of its own (the forking thread's children), the child runs
+ * in our memory beside us until it execs: clone(CLONE_VM), so that the next
+ * child can be made at once, not after this one's exec, which may wait for
+ * a processor behind the services already started.  The kernel writes the
+ * child's id to c->tid and, when the child execs or dies, zeroes it and
+ * wakes a futex there (CLONE_CHILD_CLEARTID, as for a thread's join): the
+ * caller waits for that (child_wait) before it frees c or the stack.
+ * Otherwise vfork(): the calling thread waits until the child has exec'd.
+ * Either way the child reads only *c, writes only its own stack and c's
+ * failure fields, and every signal is blocked in the calling thread, so no
+ * handler of ours runs in the child.
+ */
 static pid_t
 spawn_child(struct child *c)
 {
@@ -144,9 +148,11 @@ spawn_child(struct child *c)
 	unsigned long long before = boot_ns() / tick, after;
 	pid_t pid;
 
+	c->fail_step = STEP_NONE;
 	if (c->stack) {
-		pid = clone(child_main, (char *)c->stack + CHILD_STACK, CLONE_VM | SIGCHLD,
-		            (void *)c);
+		pid = clone(child_main, (char *)c->stack + CHILD_STACK,
+		            CLONE_VM | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD,
+		            (void *)c, &c->tid, NULL, &c->tid);
 	} else {
 		pid = vfork();
 		if (pid == 0)
@@ -158,6 +164,18 @@ spawn_child(struct child *c)
 	after = boot_ns() / tick;
 	c->ticks = before == after ? before : 0;
 	return pid;
+}
+
+/* until a clone()d child has exec'd or died: it is out of our memory */
+static void
+child_wait(struct child *c)
+{
+	pid_t tid;
+
+	if (!c->stack)
+		return;
+	while ((tid = __atomic_load_n(&c->tid, __ATOMIC_ACQUIRE)) != 0)
+		syscall(SYS_futex, &c->tid, FUTEX_WAIT, tid, NULL, NULL, 0);
 }
 
 /*
@@ -378,13 +396,12 @@ int
 proc_start(struct proc *p)
 {
 	int pairs[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
-	int ctl[2] = { -1, -1 }, errpipe[2] = { -1, -1 };
+	int ctl[2] = { -1, -1 };
 	enum proc_io io[3] = { p->in, p->out, p->err };
 	struct child c;
 	char **extra = NULL, **envp = NULL;
 	char *path;
-	int i, msg[2];
-	ssize_t n;
+	int i;
 	pid_t pid;
 
 	p->pid = -1;
@@ -421,11 +438,6 @@ proc_start(struct proc *p)
 		goto fail;
 	}
 	c.fds[3] = ctl[1];
-	if (cloexec_pipe(errpipe) < 0) {
-		error_errno("cannot make a pipe");
-		goto fail;
-	}
-	c.errpipe = errpipe[1];
 	c.path = path;
 	c.argv = p->argv;
 	c.envp = envp;
@@ -439,30 +451,21 @@ proc_start(struct proc *p)
 		free(c.stack);
 		goto fail;
 	}
-	/* the pipe closes when the child has exec'd (or died): only then
-	 * are c and its stack free */
-	close(errpipe[1]);
-	errpipe[1] = -1;
-	do
-		n = read(errpipe[0], msg, sizeof(msg));
-	while (n < 0 && errno == EINTR);
-	close(errpipe[0]);
-	errpipe[0] = -1;
-	if (n == sizeof(msg)) {
+	child_wait(&c);
+	free(c.stack);
+	if (c.fail_step != STEP_NONE) {
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		free(c.stack);
-		errno = msg[1];
-		if (msg[0] == STEP_CHDIR)
+		errno = c.fail_errno;
+		if (c.fail_step == STEP_CHDIR)
 			error_errno("cannot run '%s': cannot change to '%s'",
 			            p->argv[0], p->dir);
-		else if (msg[0] == STEP_PARENT)
+		else if (c.fail_step == STEP_PARENT)
 			error("cannot run '%s': hydro is exiting", p->argv[0]);
 		else
 			error_errno("cannot run '%s'", p->argv[0]);
 		goto fail;
 	}
-	free(c.stack);
 
 	/* keep the parent's ends, close the child's */
 	p->pid = pid;
@@ -497,7 +500,6 @@ fail:
 	for (i = 0; i < 3; i++)
 		close_pair(pairs[i]);
 	close_pair(ctl);
-	close_pair(errpipe);
 	free(path);
 	free(extra);
 	free(envp);
