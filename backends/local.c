@@ -41,33 +41,6 @@ local_address(struct host *h)
 	return a ? a : "127.0.0.1";
 }
 
-/* the start time of a process (field 22 of /proc/PID/stat), or 0 */
-static unsigned long long
-start_time(long pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long t = 0;
-	FILE *f;
-	int i;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')'))) {
-		/* fields after the name start at 3 */
-		for (i = 3, p += 2; i < 22 && p; i++) {
-			p = strchr(p, ' ');
-			if (p)
-				p++;
-		}
-		if (p)
-			t = strtoull(p, NULL, 10);
-	}
-	fclose(f);
-	return t;
-}
-
 static int
 local_spawn(struct host *h, struct spawn *sp)
 {
@@ -94,7 +67,7 @@ local_spawn(struct host *h, struct spawn *sp)
 	sp->exit_fd = p->pidfd;
 	sp->pid = p->pid;
 	sp->pgid = p->pid;
-	sp->ident = p->start_ticks ? p->start_ticks : start_time(p->pid);
+	sp->ident = p->start_ticks ? p->start_ticks : proc_start_time(p->pid);
 	sp->handle = p;
 	return 0;
 }
@@ -159,7 +132,7 @@ local_cleanup(const cJSON *record)
 	if (pid <= 0)
 		return 0;
 	/* the leader is gone or is another process now: only the group may be left */
-	if (start_time(pid) != ident && pgid <= 0)
+	if (proc_start_time(pid) != ident && pgid <= 0)
 		return 0;
 	if (pgid > 0 && kill((pid_t)-pgid, SIGKILL) < 0 && errno != ESRCH)
 		return error_errno("cannot stop process group %ld", pgid);

@@ -57,6 +57,10 @@ struct proc {
 
 /* start the child; -1 with the error reported ("cannot run 'x': ...") */
 int proc_start(struct proc *p);
+/* the start time of process pid as field 22 of /proc/PID/stat gives it (clock
+ * ticks since boot), or 0 if there is no such process: with the pid, it names
+ * one process across pid reuse */
+unsigned long long proc_start_time(long pid);
 /* send sig to the child (or its group with PROC_PGROUP); 0 if sent or gone */
 int proc_signal(struct proc *p, int sig);
 /* whether the child has exited, collecting its status if so: 1 exited

@@ -7,10 +7,13 @@
 # in a ring (launch, handshake, Unix-socket wiring, start); "started" is when
 # the last node's first line (printed after `ack start`) reaches hydro's
 # stderr.  Also 100 plain processes (no ports) through hydro.  The peers start
-# 100 `node hello`, which print one line.  Medians of RUNS runs.
+# 100 `node hello`, which print one line.  Each round runs every row once,
+# in turn; the times are medians of RUNS rounds, and each ratio is the
+# median of the round-by-round ratios to the bare loop (a shared machine's
+# speed drifts between rounds, less within one).
 : "${HYDRO:?run through make bench}"
 : "${BUILD:?}"
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-9}
 N=${N:-100}
 NODE=$BUILD/tests/progs/node
 LOOP=$BUILD/tests/progs/spawnloop
@@ -100,12 +103,14 @@ res = {}
 for _ in range(runs):
     for name, fn in rows:
         res.setdefault(name, []).append(fn())
-limit = statistics.median(res[rows[0][0]])
-print("| %d services | time until all started (ms, median of %d) | vs the bare loop |" % (n, runs))
+bare_times = res[rows[0][0]]
+print("| %d services | time until all started (ms, median of %d) | vs the bare loop "
+      "(median ratio, min-max) |" % (n, runs))
 print("|---|---:|---:|")
 for name, _ in rows:
-    m = statistics.median(res[name])
-    print("| %s | %.1f | %.2fx |" % (name, m, m / limit))
+    ratios = sorted(t / b for t, b in zip(res[name], bare_times))
+    print("| %s | %.1f | %.2fx (%.2f-%.2f) |" % (name, statistics.median(res[name]),
+                                              statistics.median(ratios), ratios[0], ratios[-1]))
 if not honcho:
     print("\nhoncho is not installed (pip install honcho): no honcho row")
 PY

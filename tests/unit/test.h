@@ -10,7 +10,12 @@
 #define HYDRO_TEST_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "error.h"
 
 static int test_failed_;
 static int test_total_failed_;
@@ -60,5 +65,39 @@ static int test_total_failed_;
 } while (0)
 
 #define TEST_EXIT() (test_total_failed_ ? 1 : 0)
+
+/* an error reporter that drops the messages: error_set_reporter(test_quiet, NULL) */
+static inline void
+test_quiet(enum error_level level, const char *msg, void *arg)
+{
+	(void)level;
+	(void)msg;
+	(void)arg;
+}
+
+/* a new directory $TMPDIR/hydro-test-NAME.XXXXXX (malloc'd); the test removes it */
+static inline char *
+test_tmpdir(const char *name)
+{
+	const char *tmp = getenv("TMPDIR");
+	char tmpl[4096];
+
+	snprintf(tmpl, sizeof(tmpl), "%s/hydro-test-%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+	return mkdtemp(tmpl) ? strdup(tmpl) : NULL;
+}
+
+/* the pid of a process that has exited and been reaped: no process, for
+ * as long as the system does not reuse it; -1 if fork failed */
+static inline pid_t
+test_dead_pid(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	if (pid < 0 || waitpid(pid, NULL, 0) != pid)
+		return -1;
+	return pid;
+}
 
 #endif

@@ -14,21 +14,7 @@
 #include "xmalloc.h"
 #include "test.h"
 
-static void
-quiet(enum error_level level, const char *msg, void *arg)
-{
-	(void)level;
-	(void)msg;
-	(void)arg;
-}
 
-static char *
-tmpdir(void)
-{
-	char tmpl[] = "/tmp/hydro-test-cache.XXXXXX";
-
-	return xstrdup(mkdtemp(tmpl));
-}
 
 static void
 put_text(const char *path, const char *text)
@@ -73,7 +59,7 @@ entry(const char *name, const char *in, const char *out, int keybyte)
 
 TEST(file_hashes_follow_contents)
 {
-	char *dir = tmpdir(), *cd = path_join(dir, "cache"), *f = path_join(dir, "a");
+	char *dir = test_tmpdir("cache"), *cd = path_join(dir, "cache"), *f = path_join(dir, "a");
 	struct hash h1, h2, h3, want;
 	struct cache *c;
 
@@ -100,7 +86,7 @@ TEST(file_hashes_follow_contents)
 
 TEST(entries_survive_a_restart_with_or_without_save)
 {
-	char *dir = tmpdir(), *cd = path_join(dir, "cache");
+	char *dir = test_tmpdir("cache"), *cd = path_join(dir, "cache");
 	struct cache_entry e1 = entry("target a", "in a", "out a", 1);
 	struct cache_entry e2 = entry("target b", "in b", "out b", 2);
 	const struct cache_entry *got;
@@ -140,7 +126,7 @@ TEST(entries_survive_a_restart_with_or_without_save)
 
 TEST(a_truncated_index_keeps_its_whole_entries)
 {
-	char *dir = tmpdir(), *cd = path_join(dir, "cache"), *idx = path_join(cd, "index");
+	char *dir = test_tmpdir("cache"), *cd = path_join(dir, "cache"), *idx = path_join(cd, "index");
 	struct cache_entry e1 = entry("target a", "in", "out", 1);
 	struct cache_entry e2 = entry("target b", "in", "out", 2);
 	struct buf b = BUF_INIT;
@@ -158,7 +144,7 @@ TEST(a_truncated_index_keeps_its_whole_entries)
 	REQUIRE(fd >= 0);
 	CHECK(write(fd, b.data, b.len - 40) == (ssize_t)(b.len - 40));
 	close(fd);
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	c = cache_open(cd);
 	error_set_reporter(NULL, NULL);
 	CHECK(cache_get(c, "target a") != NULL);
@@ -181,7 +167,7 @@ TEST(a_truncated_index_keeps_its_whole_entries)
 		*len = *len == '9' ? '1' : (char)(*len + 1);
 	}
 	write_file_atomic(idx, b.data, b.len, 0644);
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	c = cache_open(cd);
 	error_set_reporter(NULL, NULL);
 	CHECK(cache_get(c, "target a") == NULL);
@@ -190,7 +176,7 @@ TEST(a_truncated_index_keeps_its_whole_entries)
 
 	/* garbage is no cache at all */
 	write_file_atomic(idx, "junk", 4, 0644);
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	c = cache_open(cd);
 	error_set_reporter(NULL, NULL);
 	CHECK(cache_get(c, "target a") == NULL);
@@ -208,7 +194,7 @@ TEST(a_truncated_index_keeps_its_whole_entries)
  * overflow (undefined behaviour, caught by the sanitizers) */
 TEST(huge_numbers_in_the_index_are_damage)
 {
-	char *dir = tmpdir(), *cd = path_join(dir, "cache"), *idx = path_join(cd, "index");
+	char *dir = test_tmpdir("cache"), *cd = path_join(dir, "cache"), *idx = path_join(cd, "index");
 	char hex[65], block[512], text[1024];
 	struct cache *c;
 
@@ -221,7 +207,7 @@ TEST(huge_numbers_in_the_index_are_damage)
 	snprintf(text, sizeof(text), "hydro-cache 1\n%ss %zu\ns 99999999999999999999999999\n",
 	         block, strlen(block));
 	put_text(idx, text);
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	c = cache_open(cd);
 	error_set_reporter(NULL, NULL);
 	CHECK(cache_get(c, "target a") != NULL);
@@ -236,13 +222,13 @@ TEST(huge_numbers_in_the_index_are_damage)
  * writer forever) */
 TEST(a_fifo_is_not_hashed)
 {
-	char *dir = tmpdir(), *cd = path_join(dir, "cache"), *fifo = path_join(dir, "fifo");
+	char *dir = test_tmpdir("cache"), *cd = path_join(dir, "cache"), *fifo = path_join(dir, "fifo");
 	struct cache *c = cache_open(cd);
 	struct hash h;
 
 	REQUIRE(mkfifo(fifo, 0644) == 0);
 	alarm(10);
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	CHECK_INT(cache_hash_file(c, fifo, &h), -1);
 	error_set_reporter(NULL, NULL);
 	alarm(0);
@@ -256,7 +242,7 @@ TEST(a_fifo_is_not_hashed)
 
 TEST(stat_data_are_kept_across_runs)
 {
-	char *dir = tmpdir(), *cd = path_join(dir, "cache"), *in = path_join(dir, "in");
+	char *dir = test_tmpdir("cache"), *cd = path_join(dir, "cache"), *in = path_join(dir, "in");
 	char *idx = path_join(cd, "index");
 	struct cache_entry e = entry("t", "in", "in", 7);
 	struct hash h;
@@ -291,16 +277,13 @@ TEST(stat_data_are_kept_across_runs)
  * one whose writer still runs (here: this test) stays */
 TEST(a_killed_runs_temporaries_are_removed)
 {
-	char *dir = tmpdir(), *cd = path_join(dir, "cache"), *nd = path_join(cd, "new");
+	char *dir = test_tmpdir("cache"), *cd = path_join(dir, "cache"), *nd = path_join(cd, "new");
 	char *stale, *live, *other;
 	struct cache *c;
 	pid_t dead;
 
-	dead = fork();
-	REQUIRE(dead >= 0);
-	if (dead == 0)
-		_exit(0);
-	REQUIRE(waitpid(dead, NULL, 0) == dead);
+	dead = test_dead_pid();
+	REQUIRE(dead > 0);
 	REQUIRE(mkdir_p(nd, 0755) == 0);
 	stale = xasprintf("%s/0123abcd.tmp.%ld", nd, (long)dead);
 	live = xasprintf("%s/4567abcd.tmp.%ld", nd, (long)getpid());

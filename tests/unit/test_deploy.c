@@ -8,13 +8,6 @@
 #include "json.h"
 #include "test.h"
 
-static void
-quiet(enum error_level level, const char *msg, void *arg)
-{
-	(void)level;
-	(void)msg;
-	(void)arg;
-}
 
 static struct deployment *
 echo(void)
@@ -46,7 +39,7 @@ TEST(names_are_made_and_unique)
 	CHECK_STR(d->services[1]->name, "echo_client");
 	CHECK_STR(d->services[0]->src, "/tmp/src/echo_server.hf");
 	CHECK_INT(d->nconns, 2);
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	CHECK(deploy_add_host(d, "local1", "local") == NULL);
 	CHECK(deploy_add_service(d, "echo_server", SERVICE_PROCESS, d->hosts[0], NULL) == NULL);
 	CHECK(deploy_add_service(d, "bad.name", SERVICE_PROCESS, d->hosts[0], NULL) == NULL);
@@ -62,7 +55,7 @@ TEST(bad_connections_name_both_ends)
 	struct deployment *d = echo();
 	struct service *srv = d->services[0], *clt = d->services[1];
 
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	CHECK(!deploy_connect(d, service_port(srv, "inbound"), service_port(clt, "inbound")));
 	CHECK(strstr(error_last(), "'echo_server.inbound' to 'echo_client.inbound': both are inputs"));
 	CHECK(!deploy_connect(d, service_port(srv, "outbound"), service_port(clt, "outbound")));
@@ -95,7 +88,7 @@ TEST(crate_ports_are_named_by_use)
 	CHECK_INT(service_port(b, "in")->dir, PORT_INPUT);
 	/* named but never connected */
 	service_port(a, "dangling");
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	CHECK(deploy_validate(d) == -1);
 	error_set_reporter(NULL, NULL);
 	deployment_free(d);
@@ -120,7 +113,7 @@ TEST(target_cycles_and_shared_outputs)
 	b->needs = calloc(2, sizeof(char *));
 	b->needs[0] = strdup(ba[0]);
 	b->nneeds = 1;
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	CHECK(deploy_validate(d) == -1);
 	CHECK(strstr(error_last(), "cycle: a -> b -> a"));
 	error_set_reporter(NULL, NULL);
@@ -186,7 +179,7 @@ load_error(const char *text)
 
 TEST(json_errors_name_the_entry)
 {
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	CHECK(strstr(load_error("{}"), "'version' is missing"));
 	CHECK(strstr(load_error("{\"version\": 9}"), "version 9 is not known"));
 	CHECK(strstr(load_error("{\"version\": 1, \"hostz\": []}"),

@@ -48,21 +48,7 @@ fdatasync(int fd)
 	return interrupt() ? -1 : (int)syscall(SYS_fdatasync, fd);
 }
 
-static void
-quiet(enum error_level level, const char *msg, void *arg)
-{
-	(void)level;
-	(void)msg;
-	(void)arg;
-}
 
-static char *
-tmpdir(void)
-{
-	char tmpl[] = "/tmp/hydro-test-fs.XXXXXX";
-
-	return xstrdup(mkdtemp(tmpl));
-}
 
 static size_t
 count_entries(const char *dir)
@@ -90,7 +76,7 @@ check_contents(const char *path, const char *want)
 
 TEST(replace_durably_or_not)
 {
-	char *dir = tmpdir(), *path = path_join(dir, "f");
+	char *dir = test_tmpdir("fs"), *path = path_join(dir, "f");
 	struct stat st;
 
 	CHECK_INT(write_file_replace(path, "one\n", 4, 0600, 0), 0);
@@ -108,11 +94,11 @@ TEST(replace_durably_or_not)
 
 TEST(a_failed_replace_leaves_the_file)
 {
-	char *dir = tmpdir(), *path = path_join(dir, "f");
+	char *dir = test_tmpdir("fs"), *path = path_join(dir, "f");
 	char *sub = path_join(dir, "missing/f");
 
 	CHECK_INT(write_file_atomic(path, "kept\n", 5, 0644), 0);
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	CHECK_INT(write_file_replace(sub, "x", 1, 0644, 0), -1);
 	error_set_reporter(NULL, NULL);
 	CHECK(strstr(error_last(), "cannot create") != NULL);
@@ -126,7 +112,7 @@ TEST(a_failed_replace_leaves_the_file)
 
 TEST(an_interrupted_fsync_is_retried)
 {
-	char *dir = tmpdir(), *path = path_join(dir, "f");
+	char *dir = test_tmpdir("fs"), *path = path_join(dir, "f");
 
 	eintr = 2;	/* the file's and the directory's */
 	interrupted = 0;
@@ -144,7 +130,7 @@ TEST(an_interrupted_fsync_is_retried)
 TEST(an_interrupted_journal_sync_is_retried)
 {
 	static const struct state_kind vm = { "vm-fs-test", NULL, 1, NULL };
-	char *dir = tmpdir();
+	char *dir = test_tmpdir("fs");
 	struct state *st;
 
 	state_register(&vm);
@@ -170,11 +156,8 @@ TEST(stale_temporaries)
 	char *name;
 	pid_t dead;
 
-	dead = fork();
-	REQUIRE(dead >= 0);
-	if (dead == 0)
-		_exit(0);
-	REQUIRE(waitpid(dead, NULL, 0) == dead);
+	dead = test_dead_pid();
+	REQUIRE(dead > 0);
 	name = xasprintf("index.tmp.%ld", (long)dead);
 	CHECK(path_stale_temp(name));
 	free(name);

@@ -8,28 +8,14 @@
 #include "xmalloc.h"
 #include "test.h"
 
-static void
-quiet(enum error_level level, const char *msg, void *arg)
-{
-	(void)level;
-	(void)msg;
-	(void)arg;
-}
 
-static char *
-tmpdir(void)
-{
-	char tmpl[] = "/tmp/hydro-test-json.XXXXXX";
-
-	return xstrdup(mkdtemp(tmpl));
-}
 
 /* json_read_file() of these bytes: NULL, and error_last() is want
  * (FILE stands for the file's path) */
 static void
 check_file_error(const void *data, size_t len, const char *want)
 {
-	char *dir = tmpdir(), *path = path_join(dir, "f.json");
+	char *dir = test_tmpdir("json"), *path = path_join(dir, "f.json");
 	struct buf b = BUF_INIT;
 	const char *at = strstr(want, "FILE");
 	cJSON *json;
@@ -38,7 +24,7 @@ check_file_error(const void *data, size_t len, const char *want)
 	buf_add(&b, want, (size_t)(at - want));
 	buf_addstr(&b, path);
 	buf_addstr(&b, at + 4);
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	json = json_read_file(path);
 	error_set_reporter(NULL, NULL);
 	CHECK(json == NULL);
@@ -85,7 +71,7 @@ TEST(too_deep_says_so)
 	                 "FILE:1:1001: JSON nested deeper than 1000 levels");
 	check_file_error(deepobj, strlen(deepobj),
 	                 "FILE:1:5001: JSON nested deeper than 1000 levels");
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	CHECK(json_parse(deep, "text") == NULL);
 	error_set_reporter(NULL, NULL);
 	CHECK_STR(error_last(), "text:1:1001: JSON nested deeper than 1000 levels");

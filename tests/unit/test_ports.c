@@ -10,11 +10,6 @@
 #include "str.h"
 #include "test.h"
 
-static void
-quiet(enum error_level level, const char *msg, void *arg)
-{
-	(void)level, (void)msg, (void)arg;
-}
 
 static int
 json_is(cJSON *j, const char *want)
@@ -72,7 +67,7 @@ TEST(crate_shapes)
 	              "{\"Tagged\":[\"UnixSocket\",7]}]}},null]"));
 	CHECK(json_is(plan_init_config(p, deploy_find_service(d, "q")), "[{},null]"));
 	/* senders cannot be told before the receivers answered */
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	CHECK(plan_start_map(p, deploy_find_service(d, "c")) == NULL);
 	CHECK(strstr(error_last(), "'p.fanin' has no address yet") != NULL);
 	/* a wrong answer is an error naming the service and the port */
@@ -120,7 +115,7 @@ TEST(crate_errors_name_both_ends)
 	deploy_connect(d, service_port(b, "o"), service_port(c, "i"));
 	deploy_connect(d, service_port(a, "o2"), service_port(b, "i"));
 	deploy_connect(d, service_port(a, "o2"), service_port(c, "i2"));
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	CHECK(plan_new(d) == NULL);
 	error_set_reporter(NULL, NULL);
 	/* the last error: fan-out without keys */
@@ -211,7 +206,7 @@ TEST(ready_answers_are_checked)
 	deploy_connect(e, service_port(a, "o"), service_port(b, "i"));
 	p = plan_new(e);
 	REQUIRE(p && q);
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		error_clear();
 		if (plan_ready(p, b, bad[i]) != -1)
@@ -263,7 +258,7 @@ TEST(process_env)
 	CHECK_INT(plan_bind_process(p, a), 0);
 	CHECK_INT(plan_bind_process(p, c), 0);
 	CHECK(str_starts(plan_address(p, service_port(a, "in")), "127.0.0.1:"));
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	CHECK(plan_env(p, a) == NULL);
 	error_set_reporter(NULL, NULL);
 	CHECK_INT(plan_ready(p, b, "{\"in\":{\"TcpPort\":\"127.0.0.1:7000\"}}"), 0);
@@ -289,7 +284,7 @@ TEST(process_ports_need_distinct_variables)
 	service_add_arg(b, "true");
 	deploy_connect(d, service_port(a, "out-put"), service_port(b, "in"));
 	deploy_connect(d, service_port(a, "out_put"), service_port(b, "IN"));
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	CHECK(plan_new(d) == NULL);
 	error_set_reporter(NULL, NULL);
 	CHECK(strstr(error_last(), "ports 'b.in' and 'b.IN' would both be "

@@ -17,11 +17,6 @@
 
 static char *sh_argv[] = { "sh", "-c", NULL, NULL };
 
-static void
-quiet(enum error_level level, const char *msg, void *arg)
-{
-	(void)level, (void)msg, (void)arg;
-}
 
 static ssize_t
 read_all(int fd, char *buf, size_t cap)
@@ -112,7 +107,7 @@ TEST(exec_error_reported)
 	char *argv[] = { "/nonexistent/program", NULL };
 	char *argv2[] = { "no-such-program-hydro", NULL };
 
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	p.argv = argv;
 	CHECK_INT(proc_start(&p), -1);
 	CHECK(strstr(error_last(), "cannot run '/nonexistent/program'") != NULL);
@@ -199,32 +194,6 @@ TEST(pdeathsig_survives_thread_exit)
 	CHECK_INT(proc_finish(&p), 3);
 }
 
-/* field 22 of /proc/PID/stat */
-static unsigned long long
-proc_start_time(pid_t pid)
-{
-	char path[64], buf[1024], *q;
-	unsigned long long t = 0;
-	FILE *f;
-	int i;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fgets(buf, sizeof(buf), f) && (q = strrchr(buf, ')'))) {
-		for (i = 3, q += 2; i < 22 && q; i++) {
-			q = strchr(q, ' ');
-			if (q)
-				q++;
-		}
-		if (q)
-			t = strtoull(q, NULL, 10);
-	}
-	fclose(f);
-	return t;
-}
-
 /* the start time known without reading /proc is the one /proc gives, for a
  * child of the forking thread (clone) and of the caller (vfork) alike */
 TEST(start_time_matches_proc)
@@ -242,7 +211,7 @@ TEST(start_time_matches_proc)
 			REQUIRE(proc_start(&p) == 0);
 			if (p.start_ticks) {
 				known++;
-				CHECK(p.start_ticks == proc_start_time(p.pid));
+				CHECK(p.start_ticks == proc_start_time((long)p.pid));
 			}
 			proc_signal(&p, SIGKILL);
 			proc_finish(&p);

@@ -75,13 +75,6 @@ hold(struct task *t, void *arg)
 	return 0;
 }
 
-static void
-quiet(enum error_level level, const char *msg, void *arg)
-{
-	(void)level;
-	(void)msg;
-	(void)arg;
-}
 
 TEST(a_late_cancel_never_writes_to_a_closed_pipe)
 {
@@ -93,7 +86,7 @@ TEST(a_late_cancel_never_writes_to_a_closed_pipe)
 
 	graph_add(g, TASK_BUILD, "hold", hold, NULL);
 	REQUIRE(pthread_create(&th, NULL, cancel_while_running, NULL) == 0);
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	CHECK_INT(sched_run(g, NULL), -1);
 	error_set_reporter(NULL, NULL);
 	CHECK(__atomic_load_n(&paused, __ATOMIC_SEQ_CST));

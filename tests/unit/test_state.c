@@ -21,13 +21,6 @@ keep(enum error_level level, const char *msg, void *arg)
 	           level == LEVEL_WARNING ? "warning" : "note", msg);
 }
 
-static char *
-tmpdir(void)
-{
-	char tmpl[] = "/tmp/hydro-test-state.XXXXXX";
-
-	return xstrdup(mkdtemp(tmpl));
-}
 
 static int removed, refuse;
 
@@ -47,7 +40,7 @@ static const struct state_kind vm_kind = { "vm", remove_thing, 1, NULL };
 
 TEST(records_survive_reopening)
 {
-	char *dir = tmpdir();
+	char *dir = test_tmpdir("state");
 	struct state *st;
 	const char *kind, *id, *status;
 	const cJSON *details;
@@ -88,7 +81,7 @@ TEST(records_survive_reopening)
 
 TEST(an_empty_state_leaves_no_file)
 {
-	char *dir = tmpdir(), *path = path_join(dir, ".hydro/state.json");
+	char *dir = test_tmpdir("state"), *path = path_join(dir, ".hydro/state.json");
 	char *log = path_join(dir, ".hydro/state.log");
 	struct state *st = state_open(dir);
 
@@ -108,7 +101,7 @@ TEST(an_empty_state_leaves_no_file)
 /* a holder killed at any instant: what it journaled is read back */
 TEST(the_journal_survives_a_kill)
 {
-	char *dir = tmpdir(), *path = path_join(dir, ".hydro/state.json");
+	char *dir = test_tmpdir("state"), *path = path_join(dir, ".hydro/state.json");
 	char *log = path_join(dir, ".hydro/state.log");
 	const char *status;
 	const cJSON *details;
@@ -184,7 +177,7 @@ TEST(the_journal_survives_a_kill)
 
 TEST(a_second_holder_is_refused)
 {
-	char *dir = tmpdir();
+	char *dir = test_tmpdir("state");
 	struct state *st = state_open(dir), *st2;
 
 	REQUIRE(st);
@@ -221,7 +214,7 @@ TEST(a_second_holder_is_refused)
 
 TEST(a_stale_lock_is_taken_over)
 {
-	char *dir = tmpdir();
+	char *dir = test_tmpdir("state");
 	struct state *st;
 	pid_t pid;
 	int status;
@@ -252,7 +245,7 @@ TEST(a_stale_lock_is_taken_over)
 
 TEST(down_removes_through_the_hooks)
 {
-	char *dir = tmpdir();
+	char *dir = test_tmpdir("state");
 	struct state *st = state_open(dir);
 
 	REQUIRE(st);
@@ -286,7 +279,7 @@ TEST(down_removes_through_the_hooks)
 
 TEST(a_damaged_file_is_refused)
 {
-	char *dir = tmpdir(), *hd = path_join(dir, ".hydro");
+	char *dir = test_tmpdir("state"), *hd = path_join(dir, ".hydro");
 	char *path = path_join(hd, "state.json");
 	struct state *st;
 

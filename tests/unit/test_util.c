@@ -12,13 +12,6 @@
 #include "xmalloc.h"
 #include "test.h"
 
-static void
-quiet(enum error_level level, const char *msg, void *arg)
-{
-	(void)level;
-	(void)msg;
-	(void)arg;
-}
 
 TEST(buf_grows_and_terminates)
 {
@@ -54,7 +47,7 @@ TEST(buf_respects_its_maximum)
 
 TEST(error_records_and_returns_minus_one)
 {
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	CHECK(error("cannot read '%s'", "x.hf") == -1);
 	CHECK_STR(error_last(), "cannot read 'x.hf'");
 	error_clear();
@@ -125,7 +118,7 @@ TEST(files_atomic_write_and_read)
 	CHECK(hash_file(path, &h1) == 0);
 	hash_bytes("two\n", 4, &h2);
 	CHECK(memcmp(h1.b, h2.b, HASH_LEN) == 0);
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	CHECK(read_file("/nonexistent/x", &b) == -1);
 	CHECK(strstr(error_last(), "cannot open '/nonexistent/x'") != NULL);
 	/* an empty path is an error, not a read past its end */
@@ -179,7 +172,7 @@ TEST(json_helpers)
 	CHECK_STR(s, "{\"a\":\"x\",\"n\":3,\"f\":1.5,\"b\":true}");
 	free(s);
 	cJSON_Delete(j);
-	error_set_reporter(quiet, NULL);
+	error_set_reporter(test_quiet, NULL);
 	CHECK(json_parse("{\n  \"a\": ]", "conf.json") == NULL);
 	CHECK(strstr(error_last(), "conf.json:2:") != NULL);
 	error_set_reporter(NULL, NULL);
