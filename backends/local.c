@@ -126,14 +126,18 @@ local_cleanup(const cJSON *record)
 	long pid = 0, pgid = 0;
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(record, "ident");
 	unsigned long long ident = cJSON_IsNumber(v) ? (unsigned long long)v->valuedouble : 0;
+	unsigned long long now;
 
 	json_long(record, "pid", &pid);
 	json_long(record, "pgid", &pgid);
 	if (pid <= 0)
 		return 0;
-	/* the leader is gone or is another process now: only the group may be left */
-	if (proc_start_time(pid) != ident && pgid <= 0)
+	now = proc_start_time(pid);
+	/* the leader is another process now: Linux gives out no pid that is
+	 * still a process group's id, so our group is gone too */
+	if (ident && now && now != ident)
 		return 0;
+	/* the leader is gone: what it started may be left in its group */
 	if (pgid > 0 && kill((pid_t)-pgid, SIGKILL) < 0 && errno != ESRCH)
 		return error_errno("cannot stop process group %ld", pgid);
 	if (pgid <= 0 && kill((pid_t)pid, SIGKILL) < 0 && errno != ESRCH)

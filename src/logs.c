@@ -335,7 +335,8 @@ log_stream_feed(struct log_stream *ls, const char *data, size_t n)
 		size_t room = LOG_LINE_MAX - ls->partial.len;
 		size_t avail = (size_t)(end - p);
 
-		nlp = memchr(p, '\n', avail < room ? avail : room);
+		/* a line of exactly room bytes ends at p[room] */
+		nlp = memchr(p, '\n', avail <= room ? avail : room + 1);
 		if (nlp) {
 			if (ls->partial.len) {
 				buf_add(&ls->partial, p, (size_t)(nlp - p));
@@ -346,7 +347,7 @@ log_stream_feed(struct log_stream *ls, const char *data, size_t n)
 				add_line(&lines, &nl, &cap, &text, p, (size_t)(nlp - p), t);
 			}
 			p = nlp + 1;
-		} else if (avail >= room) {
+		} else if (avail > room) {
 			/* too long: cut it */
 			buf_add(&ls->partial, p, room);
 			add_line(&lines, &nl, &cap, &text, ls->partial.data,

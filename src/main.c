@@ -22,6 +22,7 @@
 #include "term.h"
 #include "xmalloc.h"
 #include "hf/hf.h"
+#include "proc.h"
 #include "python.h"
 
 struct command {
@@ -490,6 +491,7 @@ main(int argc, char **argv)
 	int ret;
 
 	signal(SIGPIPE, SIG_IGN);
+	proc_raise_nofile();
 	ret = parse(argc, argv, &c);
 	if (ret)
 		return ret;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <linux/futex.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -46,6 +47,24 @@ struct child {
 	int done;
 };
 
+/* the soft limit of open files hydro was started with, when it raised its
+ * own (proc_raise_nofile): its children get it back */
+static struct rlimit child_nofile;
+static int child_nofile_set;
+
+void
+proc_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	child_nofile = rl;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		child_nofile_set = 1;
+}
+
 /* The steps of the child, reported with errno in struct child. */
 enum { STEP_NONE, STEP_DUP, STEP_CHDIR, STEP_EXEC, STEP_PARENT };
 
@@ -77,6 +96,9 @@ child_run(struct child *c)
 			child_fail(c, STEP_PARENT);
 		}
 	}
+	/* a program that select()s expects the limit it would have had */
+	if (child_nofile_set)
+		setrlimit(RLIMIT_NOFILE, &child_nofile);
 	/* hydro ignores SIGPIPE and may block signals in this thread */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
@@ -310,6 +332,10 @@ make_env(char **env, unsigned flags)
 
 	if (!(flags & PROC_CLEAN_ENV)) {
 		for (i = 0; environ && environ[i]; i++) {
+			/* hydro's own channel, when it runs as a service, is
+			 * not its children's: theirs is set below or none */
+			if (!strncmp(environ[i], "HYDRO_CONTROL_FD=", 17))
+				continue;
 			ALLOC_GROW(out, n, cap);
 			out[n++] = environ[i];
 		}

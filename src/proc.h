@@ -55,6 +55,10 @@ struct proc {
 #define PROC_INIT { NULL, NULL, NULL, PROC_NULL, PROC_INHERIT, PROC_INHERIT, 0, \
                     -1, -1, -1, -1, -1, -1, 0 }
 
+/* raise this process's soft limit of open files to the hard one (each service
+ * holds a few descriptors: a few hundred would pass the usual 1024); children
+ * are started with the limit as it was */
+void proc_raise_nofile(void);
 /* start the child; -1 with the error reported ("cannot run 'x': ...") */
 int proc_start(struct proc *p);
 /* the start time of process pid as field 22 of /proc/PID/stat gives it (clock

@@ -172,20 +172,7 @@ static void echo_flush(struct run *r);
 static double
 stop_timeout(struct run *r, struct svc *v)
 {
-	return v->s->stop_timeout > 0 ? v->s->stop_timeout : r->opt.stop_timeout;
-}
-
-/* write a whole message; the descriptors are blocking */
-static int
-send_line(struct svc *v, const char *text)
-{
-	int err;
-
-	if (write_in_full(v->send_fd, text, strlen(text)) == 0)
-		return 0;
-	err = errno;
-	errno = err;
-	return error_errno("cannot write to service '%s'", v->s->name);
+	return v->s->stop_timeout >= 0 ? v->s->stop_timeout : r->opt.stop_timeout;
 }
 
 /*
@@ -512,10 +499,15 @@ signal_name(int sig)
 {
 	static const struct { int sig; const char *name; } names[] = {
 		{ SIGHUP, "SIGHUP" }, { SIGINT, "SIGINT" }, { SIGQUIT, "SIGQUIT" },
-		{ SIGILL, "SIGILL" }, { SIGABRT, "SIGABRT" }, { SIGFPE, "SIGFPE" },
-		{ SIGKILL, "SIGKILL" }, { SIGSEGV, "SIGSEGV" }, { SIGPIPE, "SIGPIPE" },
-		{ SIGALRM, "SIGALRM" }, { SIGTERM, "SIGTERM" }, { SIGBUS, "SIGBUS" },
-		{ SIGUSR1, "SIGUSR1" }, { SIGUSR2, "SIGUSR2" },
+		{ SIGILL, "SIGILL" }, { SIGTRAP, "SIGTRAP" }, { SIGABRT, "SIGABRT" },
+		{ SIGBUS, "SIGBUS" }, { SIGFPE, "SIGFPE" }, { SIGKILL, "SIGKILL" },
+		{ SIGUSR1, "SIGUSR1" }, { SIGSEGV, "SIGSEGV" }, { SIGUSR2, "SIGUSR2" },
+		{ SIGPIPE, "SIGPIPE" }, { SIGALRM, "SIGALRM" }, { SIGTERM, "SIGTERM" },
+		{ SIGCHLD, "SIGCHLD" }, { SIGCONT, "SIGCONT" }, { SIGSTOP, "SIGSTOP" },
+		{ SIGTSTP, "SIGTSTP" }, { SIGTTIN, "SIGTTIN" }, { SIGTTOU, "SIGTTOU" },
+		{ SIGURG, "SIGURG" }, { SIGXCPU, "SIGXCPU" }, { SIGXFSZ, "SIGXFSZ" },
+		{ SIGVTALRM, "SIGVTALRM" }, { SIGPROF, "SIGPROF" }, { SIGWINCH, "SIGWINCH" },
+		{ SIGIO, "SIGIO" }, { SIGPWR, "SIGPWR" }, { SIGSYS, "SIGSYS" },
 	};
 	size_t i;
 
@@ -576,8 +568,9 @@ reap(struct run *r, struct svc *v)
 	pthread_mutex_lock(&r->lock);
 	v->exited = 1;
 	v->status = status;
-	if (!v->stopping && !v->expect && !v->s->can_die && status != 0) {
-		/* a handshake in progress reports it itself */
+	if (!v->stopping && (!v->expect || v->reply) && !v->s->can_die && status != 0) {
+		/* a handshake still waiting reports it itself; one that has its
+		 * answer succeeds, so the exit is this one's to report */
 		v->reported = 1;
 		r->failed = 1;
 		describe_status(&msg, status);
@@ -588,6 +581,10 @@ reap(struct run *r, struct svc *v)
 		stop_all(r, 0);
 		if (r->deploying)
 			sched_cancel();
+	} else if (!v->stopping && v->s->can_die && status != 0) {
+		describe_status(&msg, status);
+		note("service '%s' %s; it may (can_die), the others go on", v->s->name,
+		     buf_str(&msg));
 	} else if (cli && cli->verbose) {
 		describe_status(&msg, status);
 		note("service '%s' %s", v->s->name, buf_str(&msg));
@@ -992,19 +989,19 @@ handshake(struct run *r, struct svc *v, struct task *t, const char *msg,
 {
 	struct buf why = BUF_INIT;
 	double deadline = now() + timeout;
-	int ret = 0, cancelled = 0;
+	int ret = 0, cancelled = 0, unsent;
 
 	*reply = NULL;
 	pthread_mutex_lock(&r->lock);
 	free(v->reply);
 	v->reply = NULL;
 	v->expect = expect;
-	if (msg && (v->send_fd < 0 || send_line(v, msg) < 0)) {
-		v->expect = NULL;
-		pthread_mutex_unlock(&r->lock);
-		return error("cannot send the handshake to service '%s'", v->s->name);
-	}
-	while (!v->reply && !v->exited) {
+	/* a service that cannot be written to is ending: what it ended with
+	 * (its status, its stderr) says more than the write's error */
+	unsent = msg && (v->send_fd < 0 || write_in_full(v->send_fd, msg, strlen(msg)) < 0);
+	if (unsent && deadline > now() + 5)
+		deadline = now() + 5;
+	while ((unsent || !v->reply) && !v->exited) {
 		struct timespec ts;
 		double wait_until = now() + 0.1;
 
@@ -1012,6 +1009,10 @@ handshake(struct run *r, struct svc *v, struct task *t, const char *msg,
 			ret = error("service '%s': interrupted while waiting for '%s'", v->s->name,
 			            !strcmp(expect, "ready: ") ? "ready:" : expect);
 			cancelled = 1;
+			break;
+		}
+		if (now() >= deadline && unsent) {
+			ret = error("cannot send the handshake to service '%s'", v->s->name);
 			break;
 		}
 		if (now() >= deadline) {
@@ -1033,7 +1034,7 @@ handshake(struct run *r, struct svc *v, struct task *t, const char *msg,
 		}
 		pthread_cond_timedwait(&v->answer, &r->lock, &ts);
 	}
-	if (!v->reply && v->exited && ret == 0) {
+	if ((unsent || !v->reply) && v->exited && ret == 0) {
 		describe_status(&why, v->status);
 		ret = error("service '%s' %s during the handshake, before answering '%s'",
 		            v->s->name, buf_str(&why), expect);
@@ -1873,7 +1874,7 @@ on_signal(int sig)
 int
 run_file(const char *path)
 {
-	struct sigaction sa, old_int, old_term;
+	struct sigaction sa, old_int, old_term, old_hup;
 	struct deployment *d;
 	struct run *r;
 	int ret, interrupted;
@@ -1894,6 +1895,8 @@ run_file(const char *path)
 	signal_run = r;
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
+	/* a closed terminal or a dropped ssh session stops the run as cleanly */
+	sigaction(SIGHUP, &sa, &old_hup);
 	ret = run_deploy(r);
 	if (ret == 0)
 		ret = run_wait(r);
@@ -1908,6 +1911,7 @@ run_file(const char *path)
 	signal_run = NULL;
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGHUP, &old_hup, NULL);
 	deployment_free(d);
 	return ret;
 }
