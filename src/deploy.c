@@ -1044,6 +1044,42 @@ read_services(struct jctx *c, struct deployment *d, const cJSON *json)
 }
 
 /* "server.inbound" (or null) to a port; 0, or -1 with the error reported */
+/* the model's own reports (deploy_connect, service_port) as this file's:
+ * "FILE: connections[N]: MESSAGE", with what follows */
+struct held {
+	struct buf msg;
+	error_reporter *fn;
+	void *arg;
+};
+
+static void
+hold_report(enum error_level level, const char *msg, void *arg)
+{
+	struct held *h = arg;
+
+	if (level == LEVEL_ERROR && !h->msg.len)
+		buf_addstr(&h->msg, msg);
+	else if (level != LEVEL_ERROR && h->fn)
+		h->fn(level, msg, h->arg);
+}
+
+static void
+hold_begin(struct held *h)
+{
+	buf_init(&h->msg, 0);
+	h->fn = error_get_reporter(&h->arg);
+	error_set_reporter(hold_report, h);
+}
+
+static void
+hold_end(struct held *h, struct jctx *c, const char *path, const char *more)
+{
+	error_set_reporter(h->fn, h->arg);
+	if (h->msg.len)
+		jerror(c, path, "%s%s", buf_str(&h->msg), more ? more : "");
+	buf_release(&h->msg);
+}
+
 static int
 read_end(struct jctx *c, struct deployment *d, const cJSON *o, const char *key,
          const char *path, struct port **out)
@@ -1073,7 +1109,18 @@ read_end(struct jctx *c, struct deployment *d, const cJSON *o, const char *key,
 		return -1;
 	}
 	free(svc);
-	*out = service_port(s, dot + 1);
+	{
+		const cJSON *other = cJSON_GetObjectItemCaseSensitive(o, strcmp(key, "from") ? "from" : "to");
+		char *more = cJSON_IsString(other) ?
+			xasprintf(" (the %s end of the connection to '%s')", key,
+			          other->valuestring) : NULL;
+		struct held h;
+
+		hold_begin(&h);
+		*out = service_port(s, dot + 1);
+		hold_end(&h, c, path, more);
+		free(more);
+	}
 	if (!*out) {
 		c->bad = 1;
 		return -1;
@@ -1087,6 +1134,7 @@ read_connections(struct jctx *c, struct deployment *d, const cJSON *json)
 	const cJSON *conns = jarray(c, json, "connections"), *j;
 	struct port *from, *to;
 	struct connection *conn;
+	struct held h;
 	char path[64];
 	size_t i = 0;
 	long n;
@@ -1101,7 +1149,9 @@ read_connections(struct jctx *c, struct deployment *d, const cJSON *json)
 		if (read_end(c, d, j, "from", path, &from) < 0 ||
 		    read_end(c, d, j, "to", path, &to) < 0)
 			continue;
+		hold_begin(&h);
 		conn = deploy_connect(d, from, to);
+		hold_end(&h, c, path, NULL);
 		if (!conn) {
 			c->bad = 1;
 			continue;

@@ -1006,7 +1006,10 @@ handshake(struct run *r, struct svc *v, struct task *t, const char *msg,
 		double wait_until = now() + 0.1;
 
 		if (task_stop(t, r)) {
-			ret = error("service '%s': interrupted while waiting for '%s'", v->s->name,
+			/* nobody may have pressed Ctrl-C: another service failed */
+			ret = error("service '%s': %s while waiting for '%s'", v->s->name,
+			            r->failed ? "stopped, as another service failed," :
+			                        "interrupted",
 			            !strcmp(expect, "ready: ") ? "ready:" : expect);
 			cancelled = 1;
 			break;
@@ -1095,6 +1098,61 @@ try_connect(const char *addr)
 	return ok;
 }
 
+/*
+ * READY_COMMAND: run the check once, in the service's directory with its
+ * environment and ports, in a group of its own that dies with hydro, cut at
+ * the deadline or when the run stops.  Its exit status (0: ready), or -1
+ * with the error reported.
+ */
+static int
+ready_command(struct run *r, struct svc *v, struct task *t, double deadline)
+{
+	struct service *s = v->s;
+	struct proc p = PROC_INIT;
+	char **env = NULL, **ports;
+	size_t n = 0, cap = 0, i;
+	int st = -1, ret;
+
+	pthread_mutex_lock(&r->lock);
+	ports = plan_env(r->plan, s);
+	pthread_mutex_unlock(&r->lock);
+	for (i = 0; i < s->nenv; i++) {
+		ALLOC_GROW(env, n, cap);
+		env[n++] = xasprintf("%s=%s", s->env[i].key, s->env[i].value);
+	}
+	for (i = 0; ports && ports[i]; i++) {
+		ALLOC_GROW(env, n, cap);
+		env[n++] = xstrdup(ports[i]);
+	}
+	ALLOC_GROW(env, n, cap);
+	env[n] = NULL;
+	str_free_list(ports);
+	p.argv = s->ready.argv;
+	p.env = env;
+	p.dir = s->cwd ? s->cwd : r->d->dir;
+	p.in = p.out = p.err = PROC_NULL;
+	p.flags = PROC_PGROUP | PROC_PDEATHSIG;
+	ret = proc_start(&p);
+	str_free_list(env);
+	if (ret < 0)
+		return error("service '%s': cannot run its readiness check", s->name);
+	for (;;) {
+		struct pollfd pfd = { .fd = p.pidfd, .events = POLLIN };
+
+		if ((ret = proc_poll(&p, &st)) != 0)
+			break;
+		if (task_stop(t, r) || now() >= deadline || v->exited) {
+			proc_signal(&p, SIGKILL);
+			proc_finish(&p);
+			return 1;	/* not ready: the caller says why */
+		}
+		if (p.pidfd < 0 || poll(&pfd, 1, 50) < 0)
+			usleep(10000);
+	}
+	proc_close(&p);
+	return ret < 0 ? -1 : st;
+}
+
 /* wait until the service is ready as it declared */
 static int
 await_ready(struct run *r, struct svc *v, struct task *t)
@@ -1127,7 +1185,9 @@ await_ready(struct run *r, struct svc *v, struct task *t)
 			ready = atomic_load(&v->ready_seen);
 			break;
 		case READY_COMMAND:
-			st = proc_run(s->ready.argv, s->cwd ? s->cwd : r->d->dir, 1);
+			st = ready_command(r, v, t, deadline);
+			if (st < 0)
+				return -1;
 			ready = st == 0;
 			break;
 		case READY_NONE:
@@ -1145,8 +1205,9 @@ await_ready(struct run *r, struct svc *v, struct task *t)
 			return -1;
 		}
 		if (task_stop(t, r))
-			return error("service '%s': interrupted while waiting for it to be ready",
-			             s->name);
+			return error("service '%s': %s while waiting for it to be ready", s->name,
+			             r->failed ? "stopped, as another service failed," :
+			                         "interrupted");
 		if (now() >= deadline)
 			return error("service '%s' was not ready within %g s "
 			             "(HYDRO_READY_TIMEOUT sets the limit)", s->name,
@@ -1762,8 +1823,21 @@ run_finish(struct run *r)
 	for (i = 0; i < r->d->nhosts && !leaving; i++)
 		if (host_caps(r->d->hosts[i]) & BACKEND_MACHINES)
 			host_terminate(r->d->hosts[i]);
-	if (r->state)
+	if (r->state) {
+		/* a run that failed or was stopped says what it leaves behind */
+		if (ret < 0 && !leaving) {
+			size_t left = state_count(r->state);
+
+			if (left)
+				note("%zu record%s of what runs created %s left in %s; "
+				     "'hydro down' removes %s", left, left == 1 ? "" : "s",
+				     left == 1 ? "is" : "are", state_dir(r->state),
+				     left == 1 ? "it" : "them");
+			else
+				note("nothing is left running: every service was stopped");
+		}
 		state_close(r->state);
+	}
 	plan_free(r->plan);
 	close(r->wake[0]);
 	close(r->wake[1]);

@@ -128,6 +128,13 @@ error_clear(void)
 	last[0] = '\0';
 }
 
+error_reporter *
+error_get_reporter(void **arg)
+{
+	*arg = reporter_arg;
+	return reporter;
+}
+
 void
 error_set_reporter(error_reporter *fn, void *arg)
 {

@@ -35,6 +35,8 @@ const char *error_last(void);
 void error_clear(void);
 /* send every message of this thread to fn instead of stderr (NULL: default) */
 void error_set_reporter(error_reporter *fn, void *arg);
+/* this thread's reporter (NULL: the default) and its argument */
+error_reporter *error_get_reporter(void **arg);
 /* count of errors and warnings reported so far (all threads) */
 unsigned error_count(void);
 unsigned warning_count(void);
