@@ -37,6 +37,8 @@ struct state {
 	char *logpath;		/* DIR/.hydro/state.log, the journal */
 	int logfd;		/* open for appending, or -1 */
 	size_t logbytes;	/* its size */
+	int logfound;		/* it was there when opened, even empty: a kill
+				 * between its creation and its first write */
 	int lockfd;
 	dev_t lockdev;
 	ino_t lockino;
@@ -159,6 +161,7 @@ compact(struct state *st)
 	    errno != ENOENT)
 		return error_errno("cannot remove '%s'", st->logpath);
 	st->logbytes = 0;
+	st->logfound = 0;
 	return 0;
 }
 
@@ -318,6 +321,7 @@ load_journal(struct state *st)
 	if (read_file(st->logpath, &b) < 0)
 		return -1;
 	st->logbytes = b.len;
+	st->logfound = 1;
 	for (p = b.data, end = b.data + b.len; p < end; p = nl + 1) {
 		const char *op, *kind, *id;
 		cJSON *o, *details;
@@ -511,7 +515,7 @@ state_open(const char *dir)
 		return NULL;
 	}
 	/* a journal left by a crash: fold it in now, while we hold the lock */
-	if (st->logbytes && compact(st) < 0)
+	if ((st->logbytes || st->logfound) && compact(st) < 0)
 		warning("the journal '%s' could not be folded into '%s'; it stays valid",
 		        st->logpath, st->path);
 	return st;

@@ -98,6 +98,27 @@ TEST(an_empty_state_leaves_no_file)
 	free(dir);
 }
 
+/* a holder killed between creating the journal and its first write leaves
+ * an empty one: the next holder removes it */
+TEST(an_empty_journal_left_by_a_kill_goes)
+{
+	char *dir = test_tmpdir("state"), *hd = path_join(dir, ".hydro");
+	char *log = path_join(dir, ".hydro/state.log");
+	struct state *st;
+
+	REQUIRE(mkdir_p(hd, 0755) == 0);
+	REQUIRE(write_file_atomic(log, "", 0, 0600) == 0);
+	st = state_open(dir);
+	REQUIRE(st);
+	CHECK_INT((long)state_count(st), 0);
+	state_close(st);
+	CHECK(!path_exists(log));
+	remove_tree(dir);
+	free(hd);
+	free(log);
+	free(dir);
+}
+
 /* a holder killed at any instant: what it journaled is read back */
 TEST(the_journal_survives_a_kill)
 {
@@ -302,6 +323,7 @@ main(void)
 {
 	RUN(records_survive_reopening);
 	RUN(an_empty_state_leaves_no_file);
+	RUN(an_empty_journal_left_by_a_kill_goes);
 	RUN(the_journal_survives_a_kill);
 	RUN(a_second_holder_is_refused);
 	RUN(a_stale_lock_is_taken_over);
