@@ -360,12 +360,6 @@ make_env(char **env, unsigned flags)
 	return out;
 }
 
-static int
-cloexec_pipe(int fds[2])
-{
-	return pipe2(fds, O_CLOEXEC);
-}
-
 /* one /dev/null for every child's unused streams, opened once */
 static int null_fd = -1;
 static pthread_once_t null_once = PTHREAD_ONCE_INIT;
@@ -411,7 +405,7 @@ setup_stream(enum proc_io io, int i, int pair[2], int *child_fd)
 			return error_errno("cannot open '/dev/null'");
 		return 0;
 	case PROC_PIPE:
-		if (cloexec_pipe(pair) < 0)
+		if (pipe2(pair, O_CLOEXEC) < 0)
 			return error_errno("cannot make a pipe");
 		*child_fd = i == 0 ? pair[0] : pair[1];
 		return 0;
@@ -631,20 +625,6 @@ proc_finish(struct proc *p)
 		return error_errno("cannot wait for process %ld", (long)p->pid);
 	p->pid = -(p->pid);
 	return decode_status(st);
-}
-
-int
-proc_run(char **argv, const char *dir, int quiet)
-{
-	struct proc p = PROC_INIT;
-
-	p.argv = argv;
-	p.dir = dir;
-	p.in = PROC_NULL;
-	p.out = p.err = quiet ? PROC_NULL : PROC_INHERIT;
-	if (proc_start(&p) < 0)
-		return -1;
-	return proc_finish(&p);
 }
 
 static int

@@ -76,10 +76,6 @@ int proc_finish(struct proc *p);
 /* close the parent's descriptors (proc_finish does it too) */
 void proc_close(struct proc *p);
 
-/* run argv to the end with streams inherited (or to /dev/null with quiet);
- * the exit status, or -1 if it could not be started */
-int proc_run(char **argv, const char *dir, int quiet);
-
 /* hand streams over to a process that outlives hydro (run --keep): a
  * detached process (a session of its own, stdio on /dev/null, no other
  * descriptor of hydro's) copies each from[i] to to[i] until every from[i]

@@ -870,19 +870,14 @@ set_nonblock(int fd)
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
-/* spawn the service, record it, hand it to the supervisor */
-static int
-spawn_service(struct run *r, struct svc *v, char **port_env)
+/* what a service's processes get on top of hydro's environment: its env,
+ * its ports (port_env, or NULL), its name and the run's directory */
+static char **
+service_env(struct run *r, struct service *s, char **port_env)
 {
-	struct service *s = v->s;
-	char **argv, **env = NULL, *path;
+	char **env = NULL;
 	size_t n = 0, cap = 0, i;
-	cJSON *rec;
-	int ret, k;
 
-	argv = service_argv(r, s);
-	if (!argv)
-		return -1;
 	for (i = 0; i < s->nenv; i++) {
 		ALLOC_GROW(env, n, cap);
 		env[n++] = xasprintf("%s=%s", s->env[i].key, s->env[i].value);
@@ -897,6 +892,22 @@ spawn_service(struct run *r, struct svc *v, char **port_env)
 	env[n++] = xasprintf("HYDRO_RUN_DIR=%s", r->dir);
 	ALLOC_GROW(env, n, cap);
 	env[n] = NULL;
+	return env;
+}
+
+/* spawn the service, record it, hand it to the supervisor */
+static int
+spawn_service(struct run *r, struct svc *v, char **port_env)
+{
+	struct service *s = v->s;
+	char **argv, **env, *path;
+	cJSON *rec;
+	int ret, k;
+
+	argv = service_argv(r, s);
+	if (!argv)
+		return -1;
+	env = service_env(r, s, port_env);
 
 	for (k = LOG_STDOUT; k <= LOG_STDERR; k++) {
 		path = xasprintf("%s/logs/%s.%s", r->dir, s->name, k == LOG_STDOUT ? "out" : "err");
@@ -981,6 +992,14 @@ task_stop(struct task *t, struct run *r)
 	return (t && task_cancelled(t)) || atomic_load(&r->cancel) > 0;
 }
 
+/* why a task waiting on a service gives up: nobody may have pressed
+ * Ctrl-C, another service may have failed */
+static const char *
+stop_cause(const struct run *r)
+{
+	return r->failed ? "stopped, as another service failed," : "interrupted";
+}
+
 /* send msg (if any), then wait for a line starting with expect; *reply is
  * what follows it */
 static int
@@ -1006,10 +1025,8 @@ handshake(struct run *r, struct svc *v, struct task *t, const char *msg,
 		double wait_until = now() + 0.1;
 
 		if (task_stop(t, r)) {
-			/* nobody may have pressed Ctrl-C: another service failed */
 			ret = error("service '%s': %s while waiting for '%s'", v->s->name,
-			            r->failed ? "stopped, as another service failed," :
-			                        "interrupted",
+			            stop_cause(r),
 			            !strcmp(expect, "ready: ") ? "ready:" : expect);
 			cancelled = 1;
 			break;
@@ -1109,23 +1126,13 @@ ready_command(struct run *r, struct svc *v, struct task *t, double deadline)
 {
 	struct service *s = v->s;
 	struct proc p = PROC_INIT;
-	char **env = NULL, **ports;
-	size_t n = 0, cap = 0, i;
+	char **env, **ports;
 	int st = -1, ret;
 
 	pthread_mutex_lock(&r->lock);
 	ports = plan_env(r->plan, s);
 	pthread_mutex_unlock(&r->lock);
-	for (i = 0; i < s->nenv; i++) {
-		ALLOC_GROW(env, n, cap);
-		env[n++] = xasprintf("%s=%s", s->env[i].key, s->env[i].value);
-	}
-	for (i = 0; ports && ports[i]; i++) {
-		ALLOC_GROW(env, n, cap);
-		env[n++] = xstrdup(ports[i]);
-	}
-	ALLOC_GROW(env, n, cap);
-	env[n] = NULL;
+	env = service_env(r, s, ports);
 	str_free_list(ports);
 	p.argv = s->ready.argv;
 	p.env = env;
@@ -1206,8 +1213,7 @@ await_ready(struct run *r, struct svc *v, struct task *t)
 		}
 		if (task_stop(t, r))
 			return error("service '%s': %s while waiting for it to be ready", s->name,
-			             r->failed ? "stopped, as another service failed," :
-			                         "interrupted");
+			             stop_cause(r));
 		if (now() >= deadline)
 			return error("service '%s' was not ready within %g s "
 			             "(HYDRO_READY_TIMEOUT sets the limit)", s->name,
