@@ -187,7 +187,7 @@ mod_hf_ports(PyObject *self, PyObject *args)
 	prog = hf_load(path);
 	if (!prog)
 		return PyErr_Format(model_error, "'%s' does not check: fix the errors above",
-		                    path);
+		                    path_display(path));
 	list = PyList_New(0);
 	for (i = 0; list && i < prog->nports; i++) {
 		const struct hf_port_info *p = &prog->ports[i];

@@ -45,10 +45,9 @@ digits(unsigned n)
 
 /* the source line holding the span, and the carets under it */
 static void
-show_source(struct hf_diag *d, struct hf_span sp, const char *accent)
+show_source(struct hf_diag *d, struct hf_span sp, int w, const char *accent, const char *label)
 {
 	size_t start, end, off = sp.off > d->srclen ? d->srclen : sp.off;
-	int w = digits(sp.line);
 	size_t stop, i;
 
 	start = off;
@@ -83,16 +82,25 @@ show_source(struct hf_diag *d, struct hf_span sp, const char *accent)
 			if (((unsigned char)d->src[i] & 0xc0) != 0x80)
 				fputc('^', d->out);
 	}
+	if (label)
+		fprintf(d->out, " %s", label);
 	fprintf(d->out, "%s\n", col(d, C_RESET));
 }
 
-void
-hf_diag(struct hf_diag *d, enum hf_level level, struct hf_span sp,
-        const char *help, const char *fmt, ...)
+/* "  --> path:line:col" */
+static void
+show_where(struct hf_diag *d, struct hf_span sp, int w)
+{
+	fprintf(d->out, "%*s%s-->%s %s:%u:%u\n", w, "", col(d, C_BLUE), col(d, C_RESET),
+	        d->path, sp.line, sp.col);
+}
+
+static void
+report(struct hf_diag *d, enum hf_level level, struct hf_span sp,
+       const struct hf_extra *x, const char *fmt, va_list ap)
 {
 	const char *accent = level == HF_ERROR ? C_RED : C_YELLOW;
 	int w = digits(sp.line);
-	va_list ap;
 
 	if (level == HF_ERROR)
 		d->nerr++;
@@ -100,19 +108,47 @@ hf_diag(struct hf_diag *d, enum hf_level level, struct hf_span sp,
 		d->nwarn++;
 	if (!d->out)
 		return;
+	if (x->note && digits(x->note_at.line) > w)
+		w = digits(x->note_at.line);
 	fprintf(d->out, "%s%s%s%s: ", col(d, accent),
 	        level == HF_ERROR ? "error" : "warning", col(d, C_RESET), col(d, C_BOLD));
-	va_start(ap, fmt);
 	vfprintf(d->out, fmt, ap);
-	va_end(ap);
 	fprintf(d->out, "%s\n", col(d, C_RESET));
-	fprintf(d->out, "%*s%s-->%s %s:%u:%u\n", w, "", col(d, C_BLUE), col(d, C_RESET),
-	        d->path, sp.line, sp.col);
-	show_source(d, sp, accent);
-	if (help)
+	show_where(d, sp, w);
+	show_source(d, sp, w, accent, x->label);
+	if (x->note) {
+		fprintf(d->out, "%*s %s|%s\n", w, "", col(d, C_BLUE), col(d, C_RESET));
+		fprintf(d->out, "%snote%s: %s\n", col(d, C_BOLD), col(d, C_RESET), x->note);
+		show_where(d, x->note_at, w);
+		show_source(d, x->note_at, w, C_BLUE, NULL);
+	}
+	if (x->help)
 		fprintf(d->out, "%*s %s=%s %shelp%s: %s\n", w, "", col(d, C_BLUE), col(d, C_RESET),
-		        col(d, C_BOLD), col(d, C_RESET), help);
+		        col(d, C_BOLD), col(d, C_RESET), x->help);
 	fputc('\n', d->out);
+}
+
+void
+hf_diag_extra(struct hf_diag *d, enum hf_level level, struct hf_span sp,
+              const struct hf_extra *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(d, level, sp, x, fmt, ap);
+	va_end(ap);
+}
+
+void
+hf_diag(struct hf_diag *d, enum hf_level level, struct hf_span sp,
+        const char *help, const char *fmt, ...)
+{
+	struct hf_extra x = { .help = help };
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(d, level, sp, &x, fmt, ap);
+	va_end(ap);
 }
 
 void

@@ -100,7 +100,8 @@ hf_load(const char *path)
 	struct hf_program *p;
 	const struct hf_ast *a;
 
-	if (unit_load(u, path) < 0) {
+	/* the bindings give absolute paths; messages show the user's */
+	if (unit_load(u, path_display(path)) < 0) {
 		hf_unit_release(u);
 		free(u);
 		return NULL;

@@ -60,7 +60,8 @@ int hf_check_files(const char *const *paths, size_t n);
 /* print the dataflow graph of a program; -1 when it does not check */
 int hf_graph_file(const char *path, enum graph_format format, FILE *out);
 
-/* load and check a program; NULL (diagnostics printed to stderr) on errors */
+/* load and check a program; NULL (diagnostics printed to stderr, naming the
+ * file as path_display() does) on errors */
 struct hf_program *hf_load(const char *path);
 /* free a program from hf_load (NULL is fine) */
 void hf_program_free(struct hf_program *p);

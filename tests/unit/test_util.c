@@ -152,6 +152,12 @@ TEST(paths)
 	s = path_join("a", "/abs");
 	CHECK_STR(s, "/abs");
 	free(s);
+	s = path_absolute("d/c.hf");
+	CHECK_STR(path_display(s), "d/c.hf");
+	free(s);
+	CHECK_STR(path_display("/"), "/");
+	CHECK_STR(path_display("../c.hf"), "../c.hf");
+	CHECK_STR(path_display("/nowhere-below/c.hf"), "/nowhere-below/c.hf");
 }
 
 TEST(json_helpers)
