@@ -1143,10 +1143,6 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 			     ast->ports[i].is_input ? "read from it in the body (`name -> ...`), or remove it" :
 			     "send to it in the body (`... -> name`), or remove it",
 			     "module port `%.*s` is never used", TOKF(&b, ast->ports[i].name));
-	if (d->nerr == errors && hf_strata(g) == 0)
-		for (size_t i = 0; i < nnodes; i++)
-			if (g->nodes[i].kind == NODE_OP && g->nodes[i].op)
-				check_codegen(&b, (int)i);
 	free(b.idx_side);
 	free(b.port_used);
 	map_release(&b.names);
@@ -1155,6 +1151,22 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 	free(b.links);
 	free(b.stack);
 	return d->nerr != errors ? -1 : 0;
+}
+
+int
+hf_graph_check_late(struct hf_graph *g)
+{
+	struct builder b;
+	unsigned errors = g->d->nerr;
+
+	memset(&b, 0, sizeof(b));
+	b.g = g;
+	b.a = g->ast;
+	b.d = g->d;
+	for (size_t i = 0; i < g->nnodes; i++)
+		if (g->nodes[i].kind == NODE_OP && g->nodes[i].op)
+			check_codegen(&b, (int)i);
+	return g->d->nerr != errors ? -1 : 0;
 }
 
 void

@@ -9,6 +9,7 @@
 #include "term.h"
 #include "xmalloc.h"
 #include "hf/hf.h"
+#include "hf/strata.h"
 
 /* programs larger than this are refused before lexing */
 #define MAX_SOURCE (64u << 20)
@@ -23,9 +24,11 @@ hf_unit_check(struct hf_unit *u, const char *path, const char *src, size_t len,
 	buf_add(&u->src, src, len);
 	hf_diag_init(&u->diag, u->path, u->src.data ? u->src.data : "", len, out, color);
 	u->parsed = 1;
+	/* hydroflow's order: a pass runs only when the one before it checked */
 	if (hf_parse(&u->ast, u->diag.src, len, &u->diag) == 0) {
 		u->built = 1;
-		hf_graph_build(&u->graph, &u->ast, &u->diag);
+		if (hf_graph_build(&u->graph, &u->ast, &u->diag) == 0 && hf_strata(&u->graph) == 0)
+			hf_graph_check_late(&u->graph);
 	}
 	hf_diag_summary(&u->diag);
 	return u->diag.nerr ? -1 : 0;
