@@ -110,6 +110,20 @@ command_usage(const struct command *c, FILE *f)
 	fprintf(f, "%s", global_help);
 }
 
+/* "help", "--help" and "-h", as the argument of hydro help */
+static int
+is_help(const char *arg)
+{
+	return !strcmp(arg, "help") || !strcmp(arg, "--help") || !strcmp(arg, "-h");
+}
+
+static void
+help_usage(FILE *f)
+{
+	fprintf(f, "usage: hydro help [COMMAND]\n\n"
+	           "Show the help of hydro, or of COMMAND: its options.\n");
+}
+
 static const struct command *
 find_command(const char *name)
 {
@@ -248,18 +262,17 @@ parse(int argc, char **argv, const struct command **cmdp)
 		if (opt == -1) {
 			if (!c) {
 				if (!strcmp(argv[optind], "help")) {
-					optind++;
-					if (optind < end) {
-						c = find_command(argv[optind]);
-						if (!c) {
-							free(rest);
-							return unknown_command(argv[optind]);
-						}
-						command_usage(c, stdout);
-					} else {
-						usage(stdout);
-					}
+					const char *what = optind + 1 < end ? argv[optind + 1] : NULL;
+
 					free(rest);
+					if (!what)
+						usage(stdout);
+					else if (is_help(what))
+						help_usage(stdout);
+					else if ((c = find_command(what)))
+						command_usage(c, stdout);
+					else
+						return unknown_command(what);
 					exit(0);
 				}
 				c = find_command(argv[optind]);
