@@ -70,7 +70,8 @@ static const struct command commands[] = {
 	  cmd_down, 0, 1 },
 	{ "check", "[options] FILE.hf...",
 	  "check Hydroflow programs and print their diagnostics",
-	  "", cmd_check, 1, -1 },
+	  "  --json             print each diagnostic as a JSON object, one a line\n",
+	  cmd_check, 1, -1 },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -449,7 +450,7 @@ config_main(const char *path, enum run_mode mode)
 static int
 cmd_check(void)
 {
-	return hf_check_files((const char *const *)cli->files, cli->nfiles);
+	return hf_check_files((const char *const *)cli->files, cli->nfiles, cli->json);
 }
 
 static int

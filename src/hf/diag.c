@@ -3,8 +3,10 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "hf/diag.h"
 
 #define C_RESET "\033[0m"
@@ -15,20 +17,20 @@
 
 void
 hf_diag_init(struct hf_diag *d, const char *path, const char *src, size_t len,
-             FILE *out, int color)
+             FILE *out, enum hf_style style)
 {
 	memset(d, 0, sizeof(*d));
 	d->path = path;
 	d->src = src;
 	d->srclen = len;
 	d->out = out;
-	d->color = color;
+	d->style = style;
 }
 
 static const char *
 col(const struct hf_diag *d, const char *code)
 {
-	return d->color ? code : "";
+	return d->style == HF_COLOR ? code : "";
 }
 
 static int
@@ -95,6 +97,54 @@ show_where(struct hf_diag *d, struct hf_span sp, int w)
 	        d->path, sp.line, sp.col);
 }
 
+/* line 0: about the whole file (one that cannot be read) */
+static void
+add_place(cJSON *o, const struct hf_diag *d, struct hf_span sp)
+{
+	cJSON_AddStringToObject(o, "file", d->path);
+	if (!sp.line)
+		return;
+	cJSON_AddNumberToObject(o, "line", sp.line);
+	cJSON_AddNumberToObject(o, "col", sp.col);
+}
+
+static cJSON *
+add_note(cJSON *notes, const char *severity, const char *msg)
+{
+	cJSON *n = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(n, "severity", severity);
+	cJSON_AddStringToObject(n, "message", msg);
+	cJSON_AddItemToArray(notes, n);
+	return n;
+}
+
+/* one line: {"file", "line", "col", "severity", "message", "label"?,
+ * "notes": [{"severity": "note"|"help", "message", "file"?, "line"?, "col"?}]} */
+static void
+report_json(struct hf_diag *d, enum hf_level level, struct hf_span sp,
+            const struct hf_extra *x, const char *fmt, va_list ap)
+{
+	cJSON *o = cJSON_CreateObject(), *notes;
+	char msg[1024], *text;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	add_place(o, d, sp);
+	cJSON_AddStringToObject(o, "severity", level == HF_ERROR ? "error" : "warning");
+	cJSON_AddStringToObject(o, "message", msg);
+	if (x->label)
+		cJSON_AddStringToObject(o, "label", x->label);
+	notes = cJSON_AddArrayToObject(o, "notes");
+	if (x->note)
+		add_place(add_note(notes, "note", x->note), d, x->note_at);
+	if (x->help)
+		add_note(notes, "help", x->help);
+	text = json_print(o);
+	fprintf(d->out, "%s\n", text);
+	free(text);
+	cJSON_Delete(o);
+}
+
 static void
 report(struct hf_diag *d, enum hf_level level, struct hf_span sp,
        const struct hf_extra *x, const char *fmt, va_list ap)
@@ -108,6 +158,10 @@ report(struct hf_diag *d, enum hf_level level, struct hf_span sp,
 		d->nwarn++;
 	if (!d->out)
 		return;
+	if (d->style == HF_JSON) {
+		report_json(d, level, sp, x, fmt, ap);
+		return;
+	}
 	if (x->note && digits(x->note_at.line) > w)
 		w = digits(x->note_at.line);
 	fprintf(d->out, "%s%s%s%s: ", col(d, accent),
@@ -154,7 +208,7 @@ hf_diag(struct hf_diag *d, enum hf_level level, struct hf_span sp,
 void
 hf_diag_summary(struct hf_diag *d)
 {
-	if (!d->out || (!d->nerr && !d->nwarn))
+	if (!d->out || d->style == HF_JSON || (!d->nerr && !d->nwarn))
 		return;
 	if (d->nerr) {
 		fprintf(d->out, "%serror%s%s: aborting due to %u previous error%s",

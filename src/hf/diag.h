@@ -33,9 +33,13 @@
 
 enum hf_level { HF_ERROR, HF_WARNING };
 
+/* how diagnostics are written: rustc's text, with colour or without, or one
+ * JSON object per line (hydro check --json; docs/hf.md gives the fields) */
+enum hf_style { HF_PLAIN, HF_COLOR, HF_JSON };
+
 struct hf_span {
 	unsigned off, len;
-	unsigned line, col;
+	unsigned line, col;	/* line 0: the whole file (only in JSON) */
 };
 
 /* the extras a diagnostic may carry: any of them may be NULL */
@@ -51,13 +55,13 @@ struct hf_diag {
 	const char *src;
 	size_t srclen;
 	FILE *out;		/* NULL: count only, print nothing */
-	int color;
+	enum hf_style style;
 	unsigned nerr, nwarn;
 };
 
 /* set up a context for one file; out may be NULL to stay quiet */
 void hf_diag_init(struct hf_diag *d, const char *path, const char *src,
-                  size_t len, FILE *out, int color);
+                  size_t len, FILE *out, enum hf_style style);
 /* report at span; help may be NULL; the message is formatted */
 void hf_diag(struct hf_diag *d, enum hf_level level, struct hf_span sp,
              const char *help, const char *fmt, ...)
@@ -66,7 +70,8 @@ void hf_diag(struct hf_diag *d, enum hf_level level, struct hf_span sp,
 void hf_diag_extra(struct hf_diag *d, enum hf_level level, struct hf_span sp,
                    const struct hf_extra *x, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
-/* print the closing "aborting due to N previous errors" line, if any */
+/* print the closing "aborting due to N previous errors" line, if any (none
+ * in JSON) */
 void hf_diag_summary(struct hf_diag *d);
 
 #endif

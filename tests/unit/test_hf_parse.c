@@ -16,7 +16,7 @@ static int
 parse(const char *s)
 {
 	hf_ast_release(&ast);
-	hf_diag_init(&diag, "t.hf", s, strlen(s), NULL, 0);
+	hf_diag_init(&diag, "t.hf", s, strlen(s), NULL, HF_PLAIN);
 	return hf_parse(&ast, s, strlen(s), &diag);
 }
 
@@ -144,7 +144,7 @@ static int
 graph(const char *s)
 {
 	hf_unit_release(&unit);
-	return hf_unit_check(&unit, "t.hf", s, strlen(s), NULL, 0);
+	return hf_unit_check(&unit, "t.hf", s, strlen(s), NULL, HF_PLAIN);
 }
 
 TEST(strata)
