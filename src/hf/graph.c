@@ -958,18 +958,23 @@ check_codegen(struct builder *b, int node)
 	struct hf_node *n = &b->g->nodes[node];
 	const struct hf_op *op = n->op;
 
+	/* each operator decides what it makes of a lifetime, as hydroflow's do */
 	for (int i = 0; i < n->nlifetimes && i < 2; i++) {
-		if (is_lifetime(b, n->lifetimes[i], "mutable")) {
+		int t = n->lifetimes[i];
+
+		if (op->flags & OP_STATIC_ONLY) {
+			if (!is_lifetime(b, t, "static"))
+				diag(b, HF_ERROR, op_span(b, node), "write `persist::<'static>()`",
+				     "%s only supports `'static`.", op->name);
+		} else if (op->flags & OP_TICK_ONLY) {
+			if (!is_lifetime(b, t, "tick"))
+				diag(b, HF_ERROR, op_span(b, node), "persist the inputs instead, with `persist::<'static>()` before each",
+				     "`%s()` can only have `'tick` persistence.", op->name);
+		} else if (is_lifetime(b, t, "mutable") && !(op->flags & OP_MUTABLE)) {
 			diag(b, HF_ERROR, op_span(b, node), "use `'tick` or `'static`",
 			     "An implementation of 'mutable does not exist");
 			return;
 		}
-		if ((op->flags & OP_STATIC_ONLY) && !is_lifetime(b, n->lifetimes[i], "static"))
-			diag(b, HF_ERROR, op_span(b, node), "write `persist::<'static>()`",
-			     "%s only supports `'static`.", op->name);
-		if ((op->flags & OP_TICK_ONLY) && !is_lifetime(b, n->lifetimes[i], "tick"))
-			diag(b, HF_ERROR, op_span(b, node), "use `zip_longest` or persist the inputs instead",
-			     "`%s()` can only have `'tick` persistence.", op->name);
 	}
 	if (!strcmp(op->name, "demux"))
 		check_demux(b, node);
