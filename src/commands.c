@@ -266,8 +266,75 @@ command_build(struct deployment *d)
 	return ret;
 }
 
+/* one record as `hydro down --json` prints it */
+static cJSON *
+down_record(struct state *st, size_t i)
+{
+	const char *kind, *id, *status;
+	const struct state_kind *k;
+	const cJSON *details;
+	cJSON *o = cJSON_CreateObject();
+	char *what;
+
+	state_get(st, i, &kind, &id, &status, &details);
+	k = state_find_kind(kind);
+	what = k && k->describe ? k->describe(kind, id, details) : xasprintf("%s '%s'", kind, id);
+	cJSON_AddStringToObject(o, "kind", kind);
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "status", status);
+	cJSON_AddStringToObject(o, "what", what);
+	if (details)
+		cJSON_AddItemToObject(o, "details", cJSON_Duplicate(details, 1));
+	free(what);
+	return o;
+}
+
+static int
+same_record(const cJSON *rec, struct state *st, size_t i)
+{
+	const char *kind, *id, *status;
+	const cJSON *details;
+
+	state_get(st, i, &kind, &id, &status, &details);
+	return !strcmp(json_str(rec, "kind"), kind) && !strcmp(json_str(rec, "id"), id);
+}
+
+/* down with --json: each record, newest first, one JSON object a line on
+ * stdout, with what became of it ("removed", "left", or "would remove") */
+static int
+down_json(struct state *st, int dry_run)
+{
+	size_t n = state_count(st), i, j;
+	cJSON **recs = xcalloc(n + 1, sizeof(*recs));
+	int ret = 0;
+
+	for (i = 0; i < n; i++)
+		recs[i] = down_record(st, n - 1 - i);
+	if (!dry_run)
+		ret = state_down(st, 0);
+	for (i = 0; i < n; i++) {
+		const char *action = "would remove";
+		char *text;
+
+		if (!dry_run) {
+			action = "removed";
+			for (j = 0; j < state_count(st); j++)
+				if (same_record(recs[i], st, j))
+					action = "left";
+		}
+		cJSON_AddStringToObject(recs[i], "action", action);
+		text = json_print(recs[i]);
+		printf("%s\n", text);
+		free(text);
+		cJSON_Delete(recs[i]);
+	}
+	free(recs);
+	fflush(stdout);
+	return ret;
+}
+
 int
-command_down(const char *path, int dry_run)
+command_down(const char *path, int dry_run, int json)
 {
 	struct stat sb;
 	struct state *st;
@@ -287,7 +354,7 @@ command_down(const char *path, int dry_run)
 	run_register_state_kinds();
 	hd = path_join(dir, ".hydro");
 	if (!path_exists(hd)) {
-		if (!cli->quiet)
+		if (!cli->quiet && !json)
 			printf("nothing to remove: no '%s'\n", hd);
 		free(hd);
 		free(dir);
@@ -299,6 +366,11 @@ command_down(const char *path, int dry_run)
 	free(dir);
 	if (!st)
 		return -1;
+	if (json) {
+		ret = down_json(st, dry_run);
+		state_close(st);
+		return ret;
+	}
 	n = state_count(st);
 	ret = state_down(st, dry_run);
 	if (!cli->quiet && !dry_run) {

@@ -27,7 +27,8 @@ int command_plan(struct deployment *d, int json);
  * anything; -1 if the wiring is invalid */
 int command_launches(struct deployment *d, FILE *out);
 /* hydro down: remove what DIR/.hydro/state.json lists (path: a directory or
- * a config beside which .hydro lives; NULL: the current directory) */
-int command_down(const char *path, int dry_run);
+ * a config beside which .hydro lives; NULL: the current directory); with
+ * json, each record as a JSON object a line on stdout, with its fate */
+int command_down(const char *path, int dry_run, int json);
 
 #endif

@@ -65,7 +65,8 @@ static const struct command commands[] = {
 	  cmd_graph, 1, 1 },
 	{ "down", "[options] [DIR|CONFIG]",
 	  "stop and remove everything a run left behind (from .hydro/state.json)",
-	  "  --dry-run          only list what would be removed\n",
+	  "  --dry-run          only list what would be removed\n"
+	  "  --json             print each record as a JSON object, one a line\n",
 	  cmd_down, 0, 1 },
 	{ "check", "[options] FILE.hf...",
 	  "check Hydroflow programs and print their diagnostics",
@@ -459,7 +460,7 @@ cmd_plan(void)
 static int
 cmd_down(void)
 {
-	return command_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run);
+	return command_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run, cli->json);
 }
 
 static void
