@@ -54,11 +54,12 @@ _hydro()
 		return
 	fi
 	case $cmd in
-	run) opts="-D --keep --no-log-prefix" ;;
+	run) opts="-D --keep --no-log-prefix --timestamps" ;;
 	build) opts="-D" ;;
 	plan) opts="-D --json" ;;
 	graph) opts="-D --format" ;;
-	down) opts="--dry-run" ;;
+	down) opts="--dry-run --json" ;;
+	check) opts="--json" ;;
 	help) COMPREPLY=($(compgen -W "run build plan graph down check" -- "$cur")); return ;;
 	*) opts= ;;
 	esac

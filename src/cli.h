@@ -33,6 +33,7 @@ struct cli {
 	int json;		/* --json: machine-readable output */
 	int keep;		/* run --keep: leave services and machines up */
 	int log_prefix;		/* run: prefix log lines with the service name */
+	int timestamps;		/* run --timestamps: and with their arrival time */
 	int dry_run;		/* down --dry-run */
 	enum graph_format format;	/* graph --format */
 	const char *dir;	/* -C DIR, or NULL */

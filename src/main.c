@@ -48,7 +48,8 @@ static const struct command commands[] = {
 	  "build, deploy and run what a config declares",
 	  CONFIG_OPTS
 	  "  --keep             leave services and machines running when the script ends\n"
-	  "  --no-log-prefix    print service logs without the service name\n",
+	  "  --no-log-prefix    print service logs without the service name\n"
+	  "  --timestamps       print each log line's arrival time (UTC) before it\n",
 	  cmd_run, 1, 1 },
 	{ "build", "[options] CONFIG",
 	  "build what a config declares, and nothing else",
@@ -176,7 +177,7 @@ unknown_command(const char *name)
 
 enum {
 	OPT_COLOR = 256, OPT_JSON, OPT_VERSION, OPT_KEEP, OPT_NO_LOG_PREFIX,
-	OPT_FORMAT, OPT_DRY_RUN,
+	OPT_FORMAT, OPT_DRY_RUN, OPT_TIMESTAMPS,
 };
 
 static const struct option longopts[] = {
@@ -192,6 +193,7 @@ static const struct option longopts[] = {
 	{ "no-log-prefix", no_argument, NULL, OPT_NO_LOG_PREFIX },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "timestamps", no_argument, NULL, OPT_TIMESTAMPS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -210,6 +212,8 @@ command_option(int opt)
 		return "--format";
 	case OPT_DRY_RUN:
 		return "--dry-run";
+	case OPT_TIMESTAMPS:
+		return "--timestamps";
 	default:
 		return NULL;
 	}
@@ -345,6 +349,9 @@ parse(int argc, char **argv, const struct command **cmdp)
 			break;
 		case OPT_DRY_RUN:
 			cli->dry_run = 1;
+			break;
+		case OPT_TIMESTAMPS:
+			cli->timestamps = 1;
 			break;
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "mermaid")) {

@@ -37,6 +37,8 @@ struct run_options {
 				 * SIGTERM, and SIGTERM to SIGKILL (5) */
 	int echo;		/* print service logs on hydro's stdout/stderr (1) */
 	int prefix;		/* prefix them with "service | " (cli->log_prefix) */
+	int timestamps;		/* and with each line's arrival time
+				 * (cli->timestamps, logs_format_time()) */
 	int keep;		/* cli->keep: once every service is up, the end of
 				 * the run (run_finish, or an interrupt of
 				 * run_wait) leaves them running, recorded in the

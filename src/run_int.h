@@ -105,6 +105,7 @@ struct run {
 struct held {
 	size_t svc, len;
 	int stream;
+	uint64_t time;		/* the line's arrival time */
 };
 
 /* held lines beyond this are decided at once: memory stays bounded */

@@ -142,7 +142,8 @@ supervise_flush(struct run *r)
 
 /* "name | line" into b; called with out_lock held */
 static void
-echo_add(struct run *r, struct svc *v, int stream, const char *line, size_t len)
+echo_add(struct run *r, struct svc *v, int stream, const char *line, size_t len,
+         uint64_t time)
 {
 	struct buf *b = &r->echo[stream];
 
@@ -155,6 +156,13 @@ echo_add(struct run *r, struct svc *v, int stream, const char *line, size_t len)
 				xasprintf("%-*s | ", r->width, v->s->name);
 		}
 		buf_addstr(b, v->prefix[stream]);
+	}
+	if (r->opt.timestamps) {
+		char t[LOG_TIME_SIZE];
+
+		logs_format_time(time, t);
+		buf_addstr(b, t);
+		buf_addch(b, ' ');
 	}
 	buf_add(b, line, len);
 	buf_addch(b, '\n');
@@ -175,7 +183,7 @@ supervise_release_held(struct run *r)
 		off += sizeof(h);
 		v = &r->svcs[h.svc];
 		if (!v->logs[h.stream] || !log_stream_subscribed(v->logs[h.stream]))
-			echo_add(r, v, h.stream, r->held.data + off, h.len);
+			echo_add(r, v, h.stream, r->held.data + off, h.len, h.time);
 		off += h.len;
 	}
 	buf_reset(&r->held);
@@ -203,7 +211,7 @@ run_release_echo(struct run *r)
  * written once per round of the supervisor (supervise_flush); held while a
  * script may be about to subscribe to the stream (run_hold_echo) */
 static void
-echo_line(struct svc *v, int stream, const char *line, size_t len)
+echo_line(struct svc *v, int stream, const char *line, size_t len, uint64_t time)
 {
 	struct run *r = v->run;
 	int full;
@@ -216,12 +224,13 @@ echo_line(struct svc *v, int stream, const char *line, size_t len)
 		h.svc = v->s->index;
 		h.stream = stream;
 		h.len = len;
+		h.time = time;
 		buf_add(&r->held, (const char *)&h, sizeof(h));
 		buf_add(&r->held, line, len);
 		if (r->held.len > HELD_MAX)
 			supervise_release_held(r);
 	} else {
-		echo_add(r, v, stream, line, len);
+		echo_add(r, v, stream, line, len, time);
 	}
 	full = r->echo[stream].len >= 65536;
 	pthread_mutex_unlock(&r->out_lock);
@@ -230,7 +239,7 @@ echo_line(struct svc *v, int stream, const char *line, size_t len)
 }
 
 void
-supervise_line(const char *line, size_t len, int read, void *arg)
+supervise_line(const char *line, size_t len, uint64_t time, int read, void *arg)
 {
 	struct svc_stream *ss = arg;
 	struct svc *v = ss->v;
@@ -248,7 +257,7 @@ supervise_line(const char *line, size_t len, int read, void *arg)
 	/* a line the script reads is the script's to print (Hydro Deploy's
 	 * stdout()): the terminal shows only the streams nobody reads */
 	if (v->run->opt.echo && !read)
-		echo_line(v, ss->stream, line, len);
+		echo_line(v, ss->stream, line, len, time);
 }
 
 /* an answer line (on the control channel, or stdout of a crate): the

@@ -37,7 +37,7 @@ void supervise_stop_all(struct run *r, int force);
 int supervise_all_exited(struct run *r);
 
 /* the log line callback of a service's stream (a struct svc_stream) */
-void supervise_line(const char *line, size_t len, int read, void *arg);
+void supervise_line(const char *line, size_t len, uint64_t time, int read, void *arg);
 /* write the echoed lines gathered so far to hydro's stdout and stderr */
 void supervise_flush(struct run *r);
 /* show the lines held back (run_hold_echo); out_lock held */
