@@ -182,6 +182,9 @@ spawn_service(struct run *r, struct svc *v, char **port_env)
 	set_nonblock(v->sp.ctl);
 	if (cli && cli->verbose)
 		note("launched '%s' (pid %ld)", s->name, v->sp.pid);
+	rec = cJSON_CreateObject();
+	cJSON_AddNumberToObject(rec, "pid", (double)v->sp.pid);
+	supervise_event(r, "launch", v, rec);
 
 	pthread_mutex_lock(&r->lock);
 	v->stdio_proto = service_speaks(s) && v->sp.ctl < 0;

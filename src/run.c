@@ -73,6 +73,7 @@ run_new(struct deployment *d, enum run_mode mode)
 	r->opt.echo = 1;
 	r->opt.prefix = cli ? cli->log_prefix : 1;
 	r->opt.timestamps = cli ? cli->timestamps : 0;
+	r->opt.json = cli ? cli->json : 0;
 	r->opt.keep = cli ? cli->keep : 0;
 	localtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);

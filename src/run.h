@@ -39,6 +39,9 @@ struct run_options {
 	int prefix;		/* prefix them with "service | " (cli->log_prefix) */
 	int timestamps;		/* and with each line's arrival time
 				 * (cli->timestamps, logs_format_time()) */
+	int json;		/* instead, events as JSON lines on stdout: a
+				 * service launched, a log line, an exit
+				 * (cli->json; docs/guide.md) */
 	int keep;		/* cli->keep: once every service is up, the end of
 				 * the run (run_finish, or an interrupt of
 				 * run_wait) leaves them running, recorded in the

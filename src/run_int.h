@@ -104,7 +104,7 @@ struct run {
 /* a line held back from the terminal while a script may subscribe */
 struct held {
 	size_t svc, len;
-	int stream;
+	int stream;		/* 0: not a line but a JSON event (opt.json) */
 	uint64_t time;		/* the line's arrival time */
 };
 

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "error.h"
 #include "fs.h"
+#include "json.h"
 #include "logs.h"
 #include "ports.h"
 #include "sched.h"
@@ -140,6 +141,62 @@ supervise_flush(struct run *r)
 	pthread_mutex_unlock(&r->out_lock);
 }
 
+/* an event as one line of JSON (a new string): {"event", "service", ...o};
+ * o is taken over */
+static char *
+event_text(const char *name, struct svc *v, cJSON *o)
+{
+	cJSON *e = cJSON_CreateObject(), *f;
+	char *text;
+
+	cJSON_AddStringToObject(e, "event", name);
+	cJSON_AddStringToObject(e, "service", v->s->name);
+	while (o && (f = o->child)) {
+		cJSON_DetachItemViaPointer(o, f);
+		cJSON_AddItemToObject(e, f->string, f);
+	}
+	cJSON_Delete(o);
+	text = json_print(e);
+	cJSON_Delete(e);
+	return text;
+}
+
+/* an event among the echoed lines, on stdout; out_lock held */
+static void
+event_add(struct run *r, const char *text)
+{
+	buf_addstr(&r->echo[LOG_STDOUT], text);
+	buf_addch(&r->echo[LOG_STDOUT], '\n');
+}
+
+void
+supervise_event(struct run *r, const char *name, struct svc *v, cJSON *o)
+{
+	char *text;
+
+	if (!r->opt.json || !r->opt.echo) {
+		cJSON_Delete(o);
+		return;
+	}
+	text = event_text(name, v, o);
+	pthread_mutex_lock(&r->out_lock);
+	if (r->hold) {
+		/* after the lines held before it */
+		struct held h;
+
+		memset(&h, 0, sizeof(h));
+		h.svc = v->s->index;
+		h.len = strlen(text);
+		buf_add(&r->held, (const char *)&h, sizeof(h));
+		buf_add(&r->held, text, h.len);
+	} else {
+		event_add(r, text);
+	}
+	pthread_mutex_unlock(&r->out_lock);
+	free(text);
+	supervise_wake(r);	/* the supervisor writes it */
+}
+
 /* "name | line" into b; called with out_lock held */
 static void
 echo_add(struct run *r, struct svc *v, int stream, const char *line, size_t len,
@@ -147,6 +204,20 @@ echo_add(struct run *r, struct svc *v, int stream, const char *line, size_t len,
 {
 	struct buf *b = &r->echo[stream];
 
+	if (r->opt.json) {
+		cJSON *o = cJSON_CreateObject();
+		char t[LOG_TIME_SIZE], *copy = xstrndup(line, len), *text;
+
+		logs_format_time(time, t);
+		cJSON_AddStringToObject(o, "stream", stream == LOG_STDERR ? "stderr" : "stdout");
+		cJSON_AddStringToObject(o, "time", t);
+		cJSON_AddStringToObject(o, "line", copy);
+		free(copy);
+		text = event_text("log", v, o);
+		event_add(r, text);
+		free(text);
+		return;
+	}
 	if (r->opt.prefix) {
 		if (!v->prefix[stream]) {
 			int color = stream == LOG_STDERR ? r->color_err : r->color_out;
@@ -182,7 +253,12 @@ supervise_release_held(struct run *r)
 		memcpy(&h, r->held.data + off, sizeof(h));
 		off += sizeof(h);
 		v = &r->svcs[h.svc];
-		if (!v->logs[h.stream] || !log_stream_subscribed(v->logs[h.stream]))
+		if (!h.stream) {
+			char *text = xstrndup(r->held.data + off, h.len);
+
+			event_add(r, text);
+			free(text);
+		} else if (!v->logs[h.stream] || !log_stream_subscribed(v->logs[h.stream]))
 			echo_add(r, v, h.stream, r->held.data + off, h.len, h.time);
 		off += h.len;
 	}
@@ -460,6 +536,14 @@ reap(struct run *r, struct svc *v)
 		state_remove(r->state, "process", v->record);
 
 	supervise_flush(r);	/* its last lines before what is said about it */
+	{
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(o, "status", status);
+		if (status > 128 && status < 128 + 65 && signal_name(status - 128))
+			cJSON_AddStringToObject(o, "signal", signal_name(status - 128));
+		supervise_event(r, "exit", v, o);
+	}
 	pthread_mutex_lock(&r->lock);
 	v->exited = 1;
 	v->status = status;
