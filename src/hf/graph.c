@@ -211,17 +211,20 @@ build_pipe(struct builder *b, int id)
 		return e;
 	}
 	case PIPE_CHAIN: {
+		/* hydroflow nests `a -> b -> c` to the right, as a -> (b -> c):
+		 * it builds every element in order, then links them innermost
+		 * first, b -> c before a -> b.  Edges keep that order, which
+		 * decides how subgraphs fuse and strata fall (strata.c). */
 		int first = p->first, n = p->n;
-		struct ends prev = build_pipe(b, b->a->chain[first]);
+		struct ends *el = xcalloc((size_t)n, sizeof(*el));
 
-		e.inn = prev.inn;
-		for (int i = 1; i < n; i++) {
-			struct ends next = build_pipe(b, b->a->chain[first + i]);
-
-			add_link(b, prev.out, next.inn);
-			prev = next;
-		}
-		e.out = prev.out;
+		for (int i = 0; i < n; i++)
+			el[i] = build_pipe(b, b->a->chain[first + i]);
+		for (int i = n - 1; i > 0; i--)
+			add_link(b, el[i - 1].out, el[i].inn);
+		e.inn = el[0].inn;
+		e.out = el[n - 1].out;
+		free(el);
 		return e;
 	}
 	}
