@@ -462,6 +462,29 @@ port_used(const struct hf_ast *a, int name)
 	return 0;
 }
 
+enum hf_emit_origin
+hf_emit_origin(const struct hf_program *p, unsigned line, size_t *port)
+{
+	const struct hf_ast *a = &p->unit->ast;
+	int open = a->toks.v[a->module + 1].match + 1, close = a->toks.v[open].match;
+	unsigned head = a->toks.v[a->module - 1].line, next;
+
+	if (line < head || (line > a->toks.v[open].line && line <= a->toks.v[close].line))
+		return EMIT_SAME;
+	if (line < head || line <= a->toks.v[open].line)
+		return EMIT_HEADER;
+	next = a->toks.v[close].line + 1;
+	for (size_t i = 0; i < p->nports; i++) {
+		if (!port_used(a, a->ports[i].name))
+			continue;
+		if (line == next++) {
+			*port = i;
+			return EMIT_PORT;
+		}
+	}
+	return EMIT_OTHER;
+}
+
 /* the source text from byte off to end, with every character of a param
  * declaration made a space (its line stays, empty) */
 static void

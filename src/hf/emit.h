@@ -73,6 +73,17 @@ char *hf_emit_bin_name(const char *path);
 int hf_emit(struct hf_program *p, const struct hf_crates *crates, const char *rust_dir,
             const char *dir);
 
+/* where a line of main.rs comes from */
+enum hf_emit_origin {
+	EMIT_SAME,		/* a line of the .hf file, at the same line and column */
+	EMIT_HEADER,		/* the prologue, on the module header's lines */
+	EMIT_PORT,		/* the flow's end of a port (*port: its index) */
+	EMIT_OTHER,		/* the closing lines */
+};
+
+/* where line (1-based) of p's main.rs comes from */
+enum hf_emit_origin hf_emit_origin(const struct hf_program *p, unsigned line, size_t *port);
+
 /* the text of main.rs for p, into out (for hf_emit and the tests) */
 void hf_emit_main(struct hf_program *p, struct buf *out);
 

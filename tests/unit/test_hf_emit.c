@@ -16,6 +16,7 @@
 #include "xmalloc.h"
 #include "hf/emit.h"
 #include "hf/hf.h"
+#include "hf/rustc.h"
 
 static char *tmp;
 
@@ -210,6 +211,64 @@ TEST(crates)
 	free(ws);
 }
 
+/* a compiler-message's "message" object with one primary span in main.rs */
+static cJSON *
+rustc_msg(const char *text, const char *label, int line, int col, const char *rendered)
+{
+	cJSON *m = cJSON_CreateObject(), *spans = cJSON_AddArrayToObject(m, "spans");
+	cJSON *s = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(m, "level", "error");
+	cJSON_AddStringToObject(m, "message", text);
+	cJSON_AddStringToObject(m, "rendered", rendered);
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(m, "code"), "code",
+	                      cJSON_CreateString("E0277"));
+	cJSON_AddArrayToObject(m, "children");
+	cJSON_AddStringToObject(s, "file_name", "src/main.rs");
+	cJSON_AddBoolToObject(s, "is_primary", 1);
+	cJSON_AddNumberToObject(s, "line_start", line);
+	cJSON_AddNumberToObject(s, "column_start", col);
+	cJSON_AddStringToObject(s, "label", label);
+	cJSON_AddItemToArray(spans, s);
+	return m;
+}
+
+TEST(rustc_spans)
+{
+	struct hf_program *p;
+	struct buf o = BUF_INIT;
+	cJSON *m;
+
+	REQUIRE((p = load("types.hf",
+	                  "// a closure type error\n"
+	                  "module main(output out: u32) {\n"
+	                  "    source_iter(0..3)\n"
+	                  "        -> map(|x: u32| x + \"one\")\n"
+	                  "        -> out;\n"
+	                  "}\n")) != NULL);
+	/* in the body: rustc's own rendering, on the .hf file */
+	m = rustc_msg("cannot add `&str` to `u32`", "no implementation for `u32 + &str`", 4, 27,
+	              "error[E0277]: cannot add `&str` to `u32`\n --> src/main.rs:4:27\n  |\n"
+	              "4 |         -> map(|x: u32| x + \"one\")\n"
+	              "  |                           ^ no implementation for `u32 + &str`\n");
+	CHECK(hf_rustc_render(p, m, "src/main.rs", 0, &o) == 1);
+	CHECK(strstr(buf_str(&o), "types.hf:4:27\n") != NULL);
+	CHECK(strstr(buf_str(&o), "src/main.rs") == NULL);
+	cJSON_Delete(m);
+	buf_reset(&o);
+	/* at the port's end of the flow (line 7): at the port's declaration */
+	m = rustc_msg("type mismatch", "expected `String`, found `u32`", 7, 7, "x");
+	hf_rustc_render(p, m, "src/main.rs", 0, &o);
+	CHECK(strstr(buf_str(&o), "error: type mismatch [E0277]\n") != NULL);
+	CHECK(strstr(buf_str(&o), "types.hf:2:20\n") != NULL);
+	CHECK(strstr(buf_str(&o), "2 | module main(output out: u32) {\n") != NULL);
+	CHECK(strstr(buf_str(&o), "must be of its type `u32`; rustc: expected `String`, found "
+	                          "`u32`") != NULL);
+	cJSON_Delete(m);
+	buf_release(&o);
+	hf_program_free(p);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -235,6 +294,7 @@ main(int argc, char **argv)
 	RUN(unused_port);
 	RUN(port_split);
 	RUN(crates);
+	RUN(rustc_spans);
 	remove_tree(tmp);
 	free(tmp);
 	return TEST_EXIT();
