@@ -306,17 +306,21 @@ path_within(const char *dir, const char *top)
 }
 
 int
-hf_crates_find(struct hf_program *p, const char *config_dir, struct hf_crates *out)
+hf_crates_find(struct hf_unit *unit, const char *config_dir, struct hf_crates *out)
 {
-	const struct hf_ast *a = &p->unit->ast;
-	char *abs = path_absolute(p->path), *pdir = path_dirname(abs);
-	char *top = config_dir ? path_absolute(config_dir) : xstrdup(pdir);
+	const struct hf_ast *a = &unit->ast;
+	char *abs = path_absolute(unit->path), *pdir = path_dirname(abs);
+	char *top = xstrdup(config_dir ? config_dir : "/");
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (config_dir) {
+		free(top);
+		top = path_absolute(config_dir);
+	}
 	if (!path_within(pdir, top)) {
 		free(top);
-		top = xstrdup(pdir);
+		top = xstrdup("/");
 	}
 	for (size_t i = 0; i < a->nuses; i++) {
 		char *name = use_crate(a, &a->uses[i]), *spec = NULL, *dir = NULL, *d;
@@ -360,12 +364,12 @@ hf_crates_find(struct hf_program *p, const char *config_dir, struct hf_crates *o
 				free(cand[1]);
 				cand[1] = c;
 			}
-			cand[2] = path_join(top, name);
+			cand[2] = config_dir ? path_join(top, name) : NULL;
 			for (size_t j = 0; j < 3; j++) {
 				char *m;
 
-				if (!cand[j] || (j && cand[j - 1] && !strcmp(cand[j], cand[j - 1])) ||
-				    (j == 2 && cand[0] && !strcmp(cand[2], cand[0])))
+				if (!cand[j] || (j == 2 && cand[1] && !strcmp(cand[2], cand[1])) ||
+				    (j && !strcmp(cand[j], cand[0])))
 					continue;
 				m = path_join(cand[j], "Cargo.toml");
 				if (!dir && path_exists(m)) {
@@ -395,7 +399,7 @@ hf_crates_find(struct hf_program *p, const char *config_dir, struct hf_crates *o
 			                       "bincode, chrono", buf_str(&manifests),
 			                       buf_str(&folders));
 
-			hf_diag(&p->unit->diag, HF_ERROR, hf_range_span(a, u->toks.first, u->toks.last),
+			hf_diag(&unit->diag, HF_ERROR, hf_range_span(a, u->toks.first, u->toks.last),
 			        help, "unresolved crate `%s`", name);
 			free(help);
 			rc = -1;
@@ -405,7 +409,7 @@ hf_crates_find(struct hf_program *p, const char *config_dir, struct hf_crates *o
 		free(name);
 	}
 	if (rc < 0)
-		hf_diag_summary(&p->unit->diag);
+		hf_diag_summary(&unit->diag);
 	free(abs);
 	free(pdir);
 	free(top);

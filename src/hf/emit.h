@@ -55,10 +55,11 @@ char *hf_rust_dir(void);
  * new string holding T as written, else the whole type */
 int hf_port_split(const char *type, char **inner);
 
-/* find the crates the `use` lines of p name; config_dir may be NULL (the
- * program's directory stands for it); an unknown crate is reported at its
+/* find the crates the `use` lines of a checked unit name; config_dir may
+ * be NULL (then Cargo.toml files are looked for up to the root, and no
+ * crate directory beside a config); an unknown crate is reported at its
  * `use` line and gives -1 */
-int hf_crates_find(struct hf_program *p, const char *config_dir, struct hf_crates *out);
+int hf_crates_find(struct hf_unit *u, const char *config_dir, struct hf_crates *out);
 /* free what hf_crates_find made */
 void hf_crates_release(struct hf_crates *c);
 

@@ -8,6 +8,7 @@
 #include "fs.h"
 #include "term.h"
 #include "xmalloc.h"
+#include "hf/emit.h"
 #include "hf/hf.h"
 
 /* programs larger than this are refused before lexing */
@@ -68,9 +69,14 @@ hf_check_files(const char *const *paths, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		struct hf_unit u;
+		struct hf_crates c;
 
 		if (unit_load(&u, paths[i]) < 0)
 			rc = -1;
+		else if (hf_crates_find(&u, NULL, &c) < 0)	/* the `use` lines' crates */
+			rc = -1;
+		else
+			hf_crates_release(&c);
 		hf_unit_release(&u);
 	}
 	return rc;

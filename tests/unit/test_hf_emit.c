@@ -185,7 +185,7 @@ TEST(crates)
 	                  "use data_types::EchoMsg;\nuse chrono::prelude::*;\n"
 	                  "use std::net::SocketAddr;\nuse ::my_dep::X;\nuse other::{Y, Z};\n"
 	                  "module main() {\n    source_iter([1]) -> for_each(drop);\n}\n")) != NULL);
-	REQUIRE(hf_crates_find(p, cfg, &c) == 0);
+	REQUIRE(hf_crates_find(p->unit, cfg, &c) == 0);
 	CHECK_INT(c.n, 3);
 	REQUIRE(c.n == 3);
 	CHECK_STR(c.v[0].name, "data_types");
@@ -203,7 +203,7 @@ TEST(crates)
 	REQUIRE((p = load("a/src/bad.hf",
 	                  "use nosuch::Thing;\nmodule main() {\n    source_iter([1]) -> for_each(drop);\n}\n"))
 	        != NULL);
-	CHECK(hf_crates_find(p, cfg, &c) == -1);
+	CHECK(hf_crates_find(p->unit, cfg, &c) == -1);
 	hf_crates_release(&c);
 	hf_program_free(p);
 	free(cfg);
@@ -278,7 +278,7 @@ main(int argc, char **argv)
 		char *rust;
 		int rc;
 
-		if (!p || hf_crates_find(p, argc > 4 ? argv[4] : NULL, &c) < 0 ||
+		if (!p || hf_crates_find(p->unit, argc > 4 ? argv[4] : NULL, &c) < 0 ||
 		    !(rust = hf_rust_dir()))
 			return 1;
 		rc = hf_emit(p, &c, rust, argv[3]);
