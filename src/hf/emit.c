@@ -13,6 +13,7 @@
 #include "str.h"
 #include "xmalloc.h"
 #include "hf/emit.h"
+#include "hf/ptype.h"
 
 #ifndef HYDRO_DATADIR
 #define HYDRO_DATADIR "/usr/local/share/hydro"
@@ -75,75 +76,6 @@ hf_rust_dir(void)
 		      "again or set HYDRO_RUST_DIR", buf_str(&tried));
 	buf_release(&tried);
 	return found;
-}
-
-/* the text with every white space removed, a new string */
-static char *
-squeeze(const char *s, size_t n)
-{
-	char *o = xmalloc(n + 1), *q = o;
-
-	for (size_t i = 0; i < n; i++)
-		if (!isspace((unsigned char)s[i]))
-			*q++ = s[i];
-	*q = '\0';
-	return o;
-}
-
-int
-hf_port_split(const char *type, char **inner)
-{
-	static const char *const addr[] = {
-		"SocketAddr", "net::SocketAddr", "std::net::SocketAddr",
-		"::std::net::SocketAddr", "core::net::SocketAddr",
-	};
-	size_t n = strlen(type), comma = 0, ncomma = 0;
-	int depth = 0, is = 0;
-	char *last;
-
-	while (n && isspace((unsigned char)type[n - 1]))
-		n--;
-	while (*type && isspace((unsigned char)*type)) {
-		type++;
-		n--;
-	}
-	if (n >= 2 && type[0] == '(' && type[n - 1] == ')') {
-		for (size_t i = 0; i < n; i++) {
-			char c = type[i];
-
-			if (c == '(' || c == '[' || c == '<' || c == '{')
-				depth++;
-			else if ((c == ')' || c == ']' || c == '}') || (c == '>' && (!i || type[i - 1] != '-')))
-				depth--;
-			else if (c == ',' && depth == 1) {
-				comma = i;
-				ncomma++;
-			}
-			if (depth == 0 && i != n - 1)
-				break;
-		}
-	}
-	if (ncomma == 1) {
-		last = squeeze(type + comma + 1, n - 1 - comma - 1);
-		for (size_t i = 0; i < sizeof(addr) / sizeof(addr[0]); i++)
-			if (!strcmp(last, addr[i]))
-				is = 1;
-		free(last);
-	}
-	if (inner) {
-		if (is) {
-			size_t a = 1, b = comma;
-
-			while (a < b && isspace((unsigned char)type[a]))
-				a++;
-			while (b > a && isspace((unsigned char)type[b - 1]))
-				b--;
-			*inner = xstrndup(type + a, b - a);
-		} else {
-			*inner = xstrndup(type, n);
-		}
-	}
-	return is;
 }
 
 /* --- crates --- */
@@ -259,13 +191,11 @@ manifest_dep(const char *path, const char *name)
 		char *l = str_trim(lines[i]), *eq, *key;
 
 		if (*l == '[') {
-			char *h = squeeze(l, strlen(l)), *want = xasprintf("[dependencies.%s]", name);
+			char *want = xasprintf("[dependencies.%s]", name);
 
 			if (section == 2)
 				break;
-			section = !strcmp(h, "[dependencies]") ? 1 :
-			          !strcmp(h, want) ? 2 : 0;
-			free(h);
+			section = !strcmp(l, "[dependencies]") ? 1 : !strcmp(l, want) ? 2 : 0;
 			free(want);
 			continue;
 		}

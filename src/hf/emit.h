@@ -51,10 +51,6 @@ struct hf_crates {
  * new string, or NULL with the error reported */
 char *hf_rust_dir(void);
 
-/* whether a port type is `(T, SocketAddr)`; then *inner (if not NULL) is a
- * new string holding T as written, else the whole type */
-int hf_port_split(const char *type, char **inner);
-
 /* find the crates the `use` lines of a checked unit name; config_dir may
  * be NULL (then Cargo.toml files are looked for up to the root, and no
  * crate directory beside a config); an unknown crate is reported at its

@@ -16,6 +16,7 @@
 #include "xmalloc.h"
 #include "hf/emit.h"
 #include "hf/hf.h"
+#include "hf/ptype.h"
 #include "hf/rustc.h"
 
 static char *tmp;
@@ -165,6 +166,12 @@ TEST(port_split)
 	CHECK(!hf_port_split("(u32, SocketAddr)::Foo", NULL));
 	CHECK(!hf_port_split("String", NULL));
 	CHECK(hf_port_split("(Box<dyn Fn() -> u8>, SocketAddr)", NULL));
+	CHECK(hf_port_compatible("EchoMsg", "(EchoMsg, SocketAddr)"));
+	CHECK(hf_port_compatible("(data_types::EchoMsg, SocketAddr)", "EchoMsg"));
+	CHECK(hf_port_compatible("Vec< u8 >", "Vec<u8>"));
+	CHECK(!hf_port_compatible("String", "(EchoMsg, SocketAddr)"));
+	CHECK(!hf_port_compatible("Msg", "EchoMsg"));
+	CHECK(!hf_port_compatible("u32", "(u32, u32)"));
 }
 
 TEST(crates)
