@@ -2,8 +2,22 @@
 # contrib/install-deps.sh: install every Debian package hydro needs to build,
 # test and run.  Idempotent: quiet, and touches nothing, when all is present.
 # Run as root (or with sudo available).
+#
+#   contrib/install-deps.sh            what hydro needs for this machine's target
+#   contrib/install-deps.sh --cross    also the toolchain that builds for
+#                                      aarch64-unknown-linux-gnu and runs it here
+#                                      (docs/targets.md)
 
 set -e
+
+cross=no
+for arg; do
+	case $arg in
+	--cross) cross=yes ;;
+	-h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+	*) echo "install-deps: unknown option '$arg' (try --help)" >&2; exit 2 ;;
+	esac
+done
 
 # to build
 pkgs="gcc make pkg-config python3-dev liblua5.4-dev libcurl4-openssl-dev
@@ -16,6 +30,13 @@ pkgs="$pkgs librust-serde-dev librust-serde-derive-dev librust-bincode-dev
 librust-serde-json-dev librust-chrono-dev"
 # the fuzzer, the stub checker and the benchmark peers
 pkgs="$pkgs clang libclang-rt-14-dev python3-mypy ninja-build"
+
+# cross builds: Debian's rustc-web/cargo-web (/usr/bin/rustc, /usr/bin/cargo),
+# the target's standard library (multiarch), its C linker and libc, and
+# qemu-user to run what was built on this machine
+cross_pkgs="rustc-web cargo-web libstd-rust-web-dev:arm64 gcc-aarch64-linux-gnu
+libc6-dev-arm64-cross qemu-user"
+[ "$cross" = yes ] && pkgs="$pkgs $cross_pkgs"
 
 missing=
 for p in $pkgs; do
@@ -35,6 +56,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+if [ "$cross" = yes ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	$sudo dpkg --add-architecture arm64
+fi
 $sudo apt-get update -qq
 # shellcheck disable=SC2086
 $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
