@@ -4,13 +4,16 @@
  * file as it is compressed and the package as it is written, unpacking
  * hashes the package as it is read and each file as it is extracted, and
  * the manifest, written last, is checked at the end before the folder is
- * renamed into place.
+ * renamed into place.  Unpacking hashes and writes on a thread of its own
+ * (as tar pipes from a separate zstd), so decompressing goes on while the
+ * kernel copies the data out; every check stays on the caller's thread.
  */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -403,15 +406,149 @@ source_read(struct archive *a, void *arg, const void **data)
 /* a file extracted so far */
 struct got {
 	char *name;
-	struct hash hash;
+	struct hash hash;	/* set by the writer at the file's OP_FINISH */
 	int exec;
 };
+
+/* the disk writer: a thread that does what the queue says to its output,
+ * hashing each file's data on the way */
+enum op_kind { OP_HEADER, OP_DATA, OP_FINISH, OP_END };
+
+struct op {
+	enum op_kind kind;
+	struct got *g;			/* the file of OP_HEADER and OP_FINISH */
+	struct archive_entry *e;	/* OP_HEADER: owned */
+	char *data;			/* OP_DATA: owned */
+	size_t len;
+	la_int64_t off;
+};
+
+#define QUEUE_LEN 16
+
+struct writer {
+	struct archive *out;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t more, room;
+	struct op q[QUEUE_LEN];
+	size_t head, n;
+	char *failed;		/* the first failure's message, set by the thread */
+	char *name;		/* the entry being written, for that message */
+	struct hasher h;	/* the data of the file being written */
+};
+
+static void *
+writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct op op;
+	int r = ARCHIVE_OK;
+
+	do {
+		pthread_mutex_lock(&w->lock);
+		while (!w->n)
+			pthread_cond_wait(&w->more, &w->lock);
+		op = w->q[w->head];
+		w->head = (w->head + 1) % QUEUE_LEN;
+		w->n--;
+		pthread_cond_signal(&w->room);
+		pthread_mutex_unlock(&w->lock);
+		if (op.kind == OP_HEADER && op.g)
+			hasher_init(&w->h);
+		else if (op.kind == OP_DATA)
+			hasher_add(&w->h, op.data, op.len);
+		else if (op.kind == OP_FINISH)
+			hasher_final(&w->h, &op.g->hash);
+		if (!w->failed) {
+			switch (op.kind) {
+			case OP_HEADER:
+				free(w->name);
+				w->name = xstrdup(path_basename(archive_entry_pathname(op.e)));
+				r = archive_write_header(w->out, op.e);
+				break;
+			case OP_DATA:
+				r = archive_write_data_block(w->out, op.data, op.len, op.off);
+				break;
+			case OP_FINISH:
+				r = archive_write_finish_entry(w->out);
+				break;
+			case OP_END:
+				r = archive_write_close(w->out);
+				break;
+			}
+			if (r != ARCHIVE_OK)	/* read by the caller after the join */
+				w->failed = xasprintf("'%s': %s", w->name ? w->name : "",
+				                      archive_error_string(w->out));
+		}
+		if (op.e)
+			archive_entry_free(op.e);
+		free(op.data);
+	} while (op.kind != OP_END);
+	return NULL;
+}
+
+/* start the writer thread over out */
+static int
+writer_start(struct writer *w, struct archive *out)
+{
+	memset(w, 0, sizeof(*w));
+	w->out = out;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->more, NULL);
+	pthread_cond_init(&w->room, NULL);
+	if (pthread_create(&w->thread, NULL, writer_main, w)) {
+		w->out = NULL;
+		return error("cannot start a thread to unpack with");
+	}
+	return 0;
+}
+
+/* queue an operation, waiting for room */
+static void
+writer_push(struct writer *w, enum op_kind kind, struct got *g,
+            struct archive_entry *e, const void *data, size_t len, la_int64_t off)
+{
+	struct op op = { kind, g, e, NULL, len, off };
+
+	if (data) {
+		op.data = xmalloc(len ? len : 1);
+		memcpy(op.data, data, len);
+	}
+	pthread_mutex_lock(&w->lock);
+	while (w->n == QUEUE_LEN)
+		pthread_cond_wait(&w->room, &w->lock);
+	w->q[(w->head + w->n) % QUEUE_LEN] = op;
+	w->n++;
+	pthread_cond_signal(&w->more);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* end the thread, after all that is queued (closing the output); a new
+ * string with the first failure's message, or NULL */
+static char *
+writer_end(struct writer *w)
+{
+	char *failed;
+
+	if (!w->out)
+		return NULL;
+	writer_push(w, OP_END, NULL, NULL, NULL, 0, 0);
+	pthread_join(w->thread, NULL);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->more);
+	pthread_cond_destroy(&w->room);
+	free(w->name);
+	failed = w->failed;
+	w->out = NULL;
+	return failed;
+}
 
 struct unpack {
 	const char *pkg;	/* for messages */
 	char *root;		/* the fresh folder, a real path */
-	struct archive *in, *out;
-	struct got *got;
+	struct archive *in;
+	struct writer w;
+	struct got **got;	/* each stays where it is for the writer */
 	size_t ngot, capgot;
 	struct buf manifest;
 	int seen_manifest;
@@ -472,52 +609,49 @@ read_manifest(struct unpack *u)
 	return 0;
 }
 
-/* write one checked entry under the fresh folder, hashing a file's data */
+/* have one checked entry written under the fresh folder (and its data
+ * hashed) */
 static int
 extract(struct unpack *u, struct archive_entry *e)
 {
 	const char *name = archive_entry_pathname(e);
 	int dir = archive_entry_filetype(e) == AE_IFDIR;
 	int exec = (archive_entry_perm(e) & 0111) != 0;
-	struct got *g;
-	struct hasher h;
+	struct archive_entry *copy;
+	struct got *g = NULL;
 	const void *data;
 	size_t n;
 	la_int64_t off;
 	char *where;
 	int r;
 
-	if (u->ngot == u->capgot) {
-		u->capgot = u->capgot ? 2 * u->capgot : 8;
-		u->got = xrealloc(u->got, u->capgot * sizeof(*u->got));
-	}
-	g = &u->got[u->ngot];
-	g->name = xstrdup(name);
-	g->exec = exec;
-	where = xasprintf("%s/%s", u->root, name);
-	archive_entry_set_pathname(e, where);
-	free(where);
-	archive_entry_set_perm(e, dir || exec ? 0755 : 0644);
-	if (archive_write_header(u->out, e) != ARCHIVE_OK) {
-		free(g->name);
-		return error("cannot unpack '%s': '%s': %s", u->pkg, name,
-		             archive_error_string(u->out));
-	}
-	u->ngot++;
-	hasher_init(&h);
-	while ((r = archive_read_data_block(u->in, &data, &n, &off)) == ARCHIVE_OK) {
-		hasher_add(&h, data, n);
-		if (archive_write_data_block(u->out, data, n, off) != ARCHIVE_OK) {
-			r = ARCHIVE_FATAL;
-			break;
+	for (n = 0; n < u->ngot; n++)
+		if (!strcmp(u->got[n]->name, name))
+			return error("cannot unpack '%s': '%s' is in it twice; the "
+			             "package is damaged", u->pkg, name);
+	if (!dir) {
+		if (u->ngot == u->capgot) {
+			u->capgot = u->capgot ? 2 * u->capgot : 8;
+			u->got = xrealloc(u->got, u->capgot * sizeof(*u->got));
 		}
+		g = u->got[u->ngot++] = xcalloc(1, sizeof(*g));
+		g->name = xstrdup(name);
+		g->exec = exec;
 	}
-	hasher_final(&h, &g->hash);
-	if (r != ARCHIVE_EOF || archive_write_finish_entry(u->out) != ARCHIVE_OK)
-		return error("cannot unpack '%s': '%s': %s", u->pkg, name,
-		             archive_error_string(r == ARCHIVE_FATAL ? u->out : u->in));
+	copy = archive_entry_clone(e);
+	where = xasprintf("%s/%s", u->root, name);
+	archive_entry_set_pathname(copy, where);
+	free(where);
+	archive_entry_set_perm(copy, dir || exec ? 0755 : 0644);
+	writer_push(&u->w, OP_HEADER, g, copy, NULL, 0, 0);
 	if (dir)
-		u->ngot--, free(g->name);
+		return 0;
+	while ((r = archive_read_data_block(u->in, &data, &n, &off)) == ARCHIVE_OK)
+		writer_push(&u->w, OP_DATA, NULL, NULL, data, n, off);
+	writer_push(&u->w, OP_FINISH, g, NULL, NULL, 0, 0);
+	if (r != ARCHIVE_EOF)
+		return error("cannot unpack '%s': '%s': %s", u->pkg, name,
+		             archive_error_string(u->in));
 	return 0;
 }
 
@@ -552,15 +686,15 @@ manifest_check(struct unpack *u)
 			      "name or sha256", u->pkg);
 			goto out;
 		}
-		for (i = 0; i < u->ngot && strcmp(u->got[i].name, name); i++)
+		for (i = 0; i < u->ngot && strcmp(u->got[i]->name, name); i++)
 			;
 		if (i == u->ngot) {
 			error("cannot unpack '%s': '%s' is in its manifest but not in the "
 			      "package", u->pkg, name);
 			goto out;
 		}
-		if (memcmp(&want, &u->got[i].hash, sizeof(want))) {
-			hash_hex(&u->got[i].hash, got_hex);
+		if (memcmp(&want, &u->got[i]->hash, sizeof(want))) {
+			hash_hex(&u->got[i]->hash, got_hex);
 			error("cannot unpack '%s': '%s' has sha256 %s, its manifest says %s; "
 			      "the package is damaged", u->pkg, name, got_hex, hex);
 			goto out;
@@ -571,14 +705,14 @@ manifest_check(struct unpack *u)
 		for (i = 0; i < u->ngot; i++) {
 			cJSON_ArrayForEach(f, files) {
 				name = json_str(f, "name");
-				if (!strcmp(name, u->got[i].name))
+				if (!strcmp(name, u->got[i]->name))
 					break;
 			}
 			if (!f)
 				break;
 		}
 		error("cannot unpack '%s': '%s' is not in its manifest", u->pkg,
-		      i < u->ngot ? u->got[i].name : "?");
+		      i < u->ngot ? u->got[i]->name : "?");
 		goto out;
 	}
 	ret = 0;
@@ -605,7 +739,7 @@ unpack_entries(struct unpack *u)
 	}
 	if (r != ARCHIVE_EOF)
 		return error("cannot unpack '%s': %s", u->pkg, archive_error_string(u->in));
-	return manifest_check(u);
+	return 0;
 }
 
 int
@@ -613,6 +747,9 @@ archive_unpack(const char *path, const char *dest, const struct hash *want)
 {
 	struct unpack u;
 	struct source src = { -1, { NULL }, NULL };
+	struct archive *out = NULL;
+	char *failed;
+	int r;
 	struct hash got;
 	char want_hex[HASH_HEX_LEN], got_hex[HASH_HEX_LEN], *tmp;
 	size_t i;
@@ -642,10 +779,10 @@ archive_unpack(const char *path, const char *dest, const struct hash *want)
 	archive_read_support_filter_zstd(u.in);
 	archive_read_support_filter_gzip(u.in);
 	archive_read_support_format_tar(u.in);
-	u.out = archive_write_disk_new();
+	out = archive_write_disk_new();
 	/* names are checked before they are prefixed with the (absolute) root,
 	 * so NOABSOLUTEPATHS would refuse them all; the rest guard the root */
-	archive_write_disk_set_options(u.out, ARCHIVE_EXTRACT_PERM |
+	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_PERM |
 	                               ARCHIVE_EXTRACT_SECURE_SYMLINKS |
 	                               ARCHIVE_EXTRACT_SECURE_NODOTDOT |
 	                               ARCHIVE_EXTRACT_NO_OVERWRITE);
@@ -653,7 +790,16 @@ archive_unpack(const char *path, const char *dest, const struct hash *want)
 		error("cannot unpack '%s': %s", path, archive_error_string(u.in));
 		goto out;
 	}
-	if (unpack_entries(&u) < 0)
+	if (writer_start(&u.w, out) < 0)
+		goto out;
+	r = unpack_entries(&u);
+	if ((failed = writer_end(&u.w))) {
+		if (r == 0)
+			error("cannot unpack '%s': %s", path, failed);
+		free(failed);
+		goto out;
+	}
+	if (r < 0 || manifest_check(&u) < 0)	/* the hashes are known now */
 		goto out;
 	/* the hash covers every byte, the tar's padding after its end too */
 	while (source_read(u.in, &src, &(const void *){ NULL }) > 0)
@@ -665,10 +811,6 @@ archive_unpack(const char *path, const char *dest, const struct hash *want)
 		hash_hex(&got, got_hex);
 		error("cannot unpack '%s': its sha256 is %s, not %s; the package is "
 		      "damaged", path, got_hex, want_hex);
-		goto out;
-	}
-	if (archive_write_close(u.out) != ARCHIVE_OK) {
-		error("cannot unpack '%s': %s", path, archive_error_string(u.out));
 		goto out;
 	}
 	if (rename(tmp, dest) < 0) {
@@ -683,10 +825,11 @@ archive_unpack(const char *path, const char *dest, const struct hash *want)
 	tmp = NULL;
 	ret = 0;
 out:
+	free(writer_end(&u.w));
 	if (u.in)
 		archive_read_free(u.in);
-	if (u.out)
-		archive_write_free(u.out);
+	if (out)
+		archive_write_free(out);
 	if (src.h.ctx)
 		hasher_final(&src.h, &got);
 	close(src.fd);
@@ -694,8 +837,10 @@ out:
 		remove_tree(tmp);
 		free(tmp);
 	}
-	for (i = 0; i < u.ngot; i++)
-		free(u.got[i].name);
+	for (i = 0; i < u.ngot; i++) {
+		free(u.got[i]->name);
+		free(u.got[i]);
+	}
 	free(u.got);
 	free(u.root);
 	free(src.io);

@@ -247,6 +247,8 @@ refused(const char *tag, const struct raw *r, size_t n, const char *manifest,
 	error_set_reporter(keep_last, NULL);
 	CHECK(archive_unpack(pkg, dest, NULL) < 0);
 	error_set_reporter(NULL, NULL);
+	if (getenv("SHOW"))
+		fprintf(stderr, "# %s\n", buf_str(&last));
 	if (!strstr(buf_str(&last), what)) {
 		fprintf(stderr, "# %s: \"%s\" does not say \"%s\"\n", tag, buf_str(&last), what);
 		test_failed_ = 1;
@@ -269,6 +271,7 @@ TEST(unpack_refuses_hostile_packages)
 	struct raw device[] = { { "null", AE_IFCHR, "" } };
 	struct raw fifo[] = { { "pipe", AE_IFIFO, "" } };
 	struct raw ok[] = { { "bin/ok", AE_IFREG, "fine" } };
+	struct raw twice[] = { { "bin/ok", AE_IFREG, "fine" }, { "bin/ok", AE_IFREG, "evil" } };
 	struct hash h;
 	char hex[HASH_HEX_LEN], missing[512];
 
@@ -292,6 +295,7 @@ TEST(unpack_refuses_hostile_packages)
 	         "{\"name\":\"bin/gone\",\"sha256\":\"%s\"}]}", hex, hex);
 	refused("missing", ok, 1, missing, "'bin/gone' is in its manifest but not in the package");
 	refused("nomanifest", ok, 1, "", "its manifest is not JSON");
+	refused("twice", twice, 2, NULL, "'bin/ok' is in it twice");
 	refused("format", ok, 1, "{\"format\":9,\"files\":[]}", "format is not 1");
 }
 
