@@ -13,12 +13,11 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "build.h"
 #include "cli.h"
+#include "commands.h"
 #include "error.h"
 #include "str.h"
 #include "deploy.h"
-#include "run.h"
 #include "term.h"
 #include "xmalloc.h"
 #include "hf/hf.h"
@@ -396,9 +395,6 @@ parse(int argc, char **argv, const struct command **cmdp)
 static int
 config_main(const char *path, enum run_mode mode)
 {
-	struct deployment *d;
-	int ret = 0;
-
 	if (str_ends(path, ".py"))
 #ifdef HYDRO_EMBED_PYTHON
 		return python_run_config(path, mode);
@@ -411,26 +407,7 @@ config_main(const char *path, enum run_mode mode)
 	if (!str_ends(path, ".json"))
 		return error("cannot tell what '%s' is: a config is a Python script "
 		             "(.py) or a deployment in JSON (.json, docs/spec.md)", path);
-	if (mode == MODE_RUN)
-		return run_file(path);
-	d = deploy_load(path);
-	if (!d)
-		return -1;
-	switch (mode) {
-	case MODE_BUILD:
-		ret = build_deployment(d);
-		break;
-	case MODE_PLAN:
-		ret = run_show_plan(d, cli->json);
-		break;
-	case MODE_GRAPH:
-		deploy_graph(d, cli->format, stdout);
-		break;
-	case MODE_RUN:
-		break;
-	}
-	deployment_free(d);
-	return ret;
+	return command_config(path, mode);
 }
 
 static int
@@ -468,8 +445,7 @@ cmd_plan(void)
 static int
 cmd_down(void)
 {
-	run_register_state_kinds();
-	return build_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run);
+	return command_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run);
 }
 
 static void
