@@ -145,6 +145,23 @@ fail:
 	return -1;
 }
 
+int
+cargo_sysroot(const char *rustc, char **out)
+{
+	char *argv[] = { (char *)rustc, "--print", "sysroot", NULL };
+	struct buf o = BUF_INIT, e = BUF_INIT;
+	int st = capture(argv, NULL, &o, &e);
+
+	buf_release(&e);
+	if (st != 0 || !o.len) {
+		buf_release(&o);
+		return -1;
+	}
+	*out = xstrdup(str_trim((char *)buf_str(&o)));
+	buf_release(&o);
+	return 0;
+}
+
 char **
 cargo_build_argv(const struct cargo_spec *s)
 {

@@ -59,6 +59,10 @@ const char *cargo_program(void);
  * reported if cargo cannot be run */
 int cargo_toolchain(const char *dir, char **out);
 
+/* `rustc --print sysroot` of that rustc, a new string in *out; -1 (nothing
+ * reported) if it cannot be run */
+int cargo_sysroot(const char *rustc, char **out);
+
 /* the command line of the build (a new NULL-terminated list) */
 char **cargo_build_argv(const struct cargo_spec *s);
 
