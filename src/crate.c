@@ -320,7 +320,7 @@ crate_run(struct task *task, void *arg)
 	struct cache_entry e;
 	struct command cmd;
 	char **argv, *what, *exe = NULL;
-	int status = 0, r, ret = -1;
+	int status = 0, sig = 0, r, ret = -1;
 	size_t i, j, argc = 0;
 
 	if (!c->toolchain)
@@ -339,24 +339,24 @@ crate_run(struct task *task, void *arg)
 	cmd.cwd = c->spec.src;
 	cmd.on_out = crate_out;
 	cmd.arg = &msgs;
-	r = build_run_command(c->b, task, &cmd, &out, &status);
+	r = build_run_command(c->b, task, &cmd, &out, &status, &sig);
 	if (r == -2) {
 		error("interrupted");
 		goto done;
 	}
 	if (r < 0)
 		goto done;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+	if (sig || status) {
 		/* cargo's rendered diagnostics, then what failed */
 		build_show_output(&out);
-		if (WIFSIGNALED(status))
+		if (sig)
 			error("cargo build of crate '%s' for %s %s killed by signal %d",
 			      c->label, c->nusers == 1 ? "service" : "services",
-			      buf_str(&c->users), WTERMSIG(status));
+			      buf_str(&c->users), sig);
 		else
 			error("cargo build of crate '%s' for %s %s failed (exit status %d)",
 			      c->label, c->nusers == 1 ? "service" : "services",
-			      buf_str(&c->users), WEXITSTATUS(status));
+			      buf_str(&c->users), status);
 		goto done;
 	}
 	exe = cargo_msgs_exe(&msgs);
