@@ -104,7 +104,7 @@ resolve_needs(struct build *b)
 }
 
 struct build *
-build_open(struct deployment *d, struct state *st)
+build_open(struct deployment *d, struct state *st, const struct options *o)
 {
 	struct build *b = xcalloc(1, sizeof(*b));
 	char *dir = path_join(d->dir, ".hydro/cache");
@@ -112,6 +112,7 @@ build_open(struct deployment *d, struct state *st)
 
 	b->d = d;
 	b->st = st;
+	b->verbose = o ? o->verbose : 0;
 	b->cache = cache_open(dir);
 	free(dir);
 	b->ntgts = d->ntargets;
@@ -702,7 +703,7 @@ target_run(struct task *task, void *arg)
 		outs.v[outs.n].path = xstrdup(t->outputs[i]);
 		outs.v[outs.n++].hash = h;
 	}
-	if (out.len && cli && cli->verbose)
+	if (out.len && g->b->verbose)
 		build_show_output(&out);
 	memset(&e, 0, sizeof(e));
 	e.name = g->cname;

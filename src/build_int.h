@@ -16,6 +16,7 @@ struct crt;
 struct build {
 	struct deployment *d;
 	struct state *st;
+	int verbose;		/* show the output of commands that succeed */
 	struct cache *cache;
 	struct tgt *tgts;	/* by target index */
 	size_t ntgts;

@@ -365,7 +365,7 @@ crate_run(struct task *task, void *arg)
 		      c->nusers == 1 ? "service" : "services", buf_str(&c->users));
 		goto done;
 	}
-	if (out.len && cli && cli->verbose)
+	if (out.len && c->b->verbose)
 		build_show_output(&out);
 
 	/* The build may have written Cargo.lock: record it as it is now, and

@@ -180,7 +180,7 @@ spawn_service(struct run *r, struct svc *v, char **port_env)
 	set_nonblock(v->sp.out);
 	set_nonblock(v->sp.err);
 	set_nonblock(v->sp.ctl);
-	if (cli && cli->verbose)
+	if (r->o.verbose)
 		note("launched '%s' (pid %ld)", s->name, v->sp.pid);
 
 	pthread_mutex_lock(&r->lock);

@@ -281,7 +281,7 @@ wait_events(struct sched *s)
 		;
 }
 
-/* cli_jobs() lives with the command line; the library asks the system */
+/* jobs 0: as many as the system has cores */
 static long
 ncores(void)
 {
