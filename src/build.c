@@ -441,20 +441,6 @@ plan(struct tgt *g)
 
 /* ---- running a command ---- */
 
-char *
-build_command_line(char *const *argv, size_t argc)
-{
-	struct buf b = BUF_INIT;
-	size_t i;
-
-	for (i = 0; i < argc; i++) {
-		if (i)
-			buf_addch(&b, ' ');
-		str_shell_quote(&b, argv[i]);
-	}
-	return buf_detach(&b, NULL);
-}
-
 static void
 keep_output(struct buf *out, const char *data, size_t n)
 {
@@ -524,7 +510,7 @@ build_run_command(struct build *b, struct task *task, const struct command *c,
 
 	details = cJSON_CreateObject();
 	cJSON_AddStringToObject(details, "what", c->what);
-	cmd = build_command_line(c->argv, c->argc);
+	cmd = str_shell_line(c->argv, c->argc);
 	cJSON_AddStringToObject(details, "command", cmd);
 	free(cmd);
 	if (st && state_add(st, "command", c->id, details) < 0)
@@ -740,7 +726,7 @@ build_add_targets(struct build *b, struct graph *g)
 		char *name = xasprintf("target %s", tg->t->name), *cmd;
 
 		tg->task = graph_add(g, TASK_TARGET, name, target_run, tg);
-		cmd = build_command_line(tg->t->argv, tg->t->argc);
+		cmd = str_shell_line(tg->t->argv, tg->t->argc);
 		task_set_command(tg->task, cmd);
 		free(cmd);
 		free(name);

@@ -49,8 +49,6 @@ void build_files_release(struct files *f);
 /* why the recorded inputs of e differ from in ("input 'a.c' changed"), a
  * new string, or NULL */
 char *build_input_change(const struct cache_entry *e, const struct files *in);
-/* argv as one shell-quoted line, a new string */
-char *build_command_line(char *const *argv, size_t argc);
 /* run a step's command c for task (cancelled: it is stopped), recorded in
  * the state file while it runs; its output in out (stdout and stderr, or
  * stderr alone when c->on_out takes stdout), its exit status in *status and

@@ -101,19 +101,14 @@ build_plan(struct deployment *d, int json, const struct options *o)
 	return ret;
 }
 
+/* argv[0..n) on out as a shell would read it */
 static void
 print_argv(FILE *out, char **argv, size_t n)
 {
-	struct buf b = BUF_INIT;
-	size_t i;
+	char *line = str_shell_line(argv, n);
 
-	for (i = 0; i < n; i++) {
-		if (i)
-			buf_addch(&b, ' ');
-		str_shell_quote(&b, argv[i]);
-	}
-	fputs(buf_str(&b), out);
-	buf_release(&b);
+	fputs(line, out);
+	free(line);
 }
 
 int

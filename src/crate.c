@@ -504,7 +504,7 @@ crate_add(struct build *b, struct graph *g)
 		argv = cargo_build_argv(&c->spec);
 		while (argv[argc])
 			argc++;
-		cmd = build_command_line(argv, argc);
+		cmd = str_shell_line(argv, argc);
 		task_set_command(c->task, cmd);
 		free(cmd);
 		str_free_list(argv);
