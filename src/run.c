@@ -163,28 +163,29 @@ run_cancel(struct run *r)
 	supervise_wake(r);
 }
 
+/* a flag of the run, read under its lock */
+static int
+flag_locked(const struct run *r, const int *flag)
+{
+	struct run *m = (struct run *)r;
+	int v;
+
+	pthread_mutex_lock(&m->lock);
+	v = *flag;
+	pthread_mutex_unlock(&m->lock);
+	return v;
+}
+
 int
 run_failed(const struct run *r)
 {
-	struct run *m = (struct run *)r;
-	int failed;
-
-	pthread_mutex_lock(&m->lock);
-	failed = m->failed;
-	pthread_mutex_unlock(&m->lock);
-	return failed;
+	return flag_locked(r, &r->failed);
 }
 
 int
 run_leaving(const struct run *r)
 {
-	struct run *m = (struct run *)r;
-	int leaving;
-
-	pthread_mutex_lock(&m->lock);
-	leaving = m->leaving;
-	pthread_mutex_unlock(&m->lock);
-	return leaving;
+	return flag_locked(r, &r->leaving);
 }
 
 int
@@ -192,6 +193,7 @@ run_cancelled(const struct run *r)
 {
 	return atomic_load(&((struct run *)r)->cancel) > 0;
 }
+
 static int
 run_graph(struct run *r, struct graph *g)
 {
