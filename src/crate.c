@@ -344,7 +344,7 @@ crate_run(struct task *task, void *arg)
 	struct cache_entry e;
 	struct command cmd;
 	char **argv, *what, *exe = NULL;
-	int status = 0, r, ret = -1;
+	int status = 0, sig = 0, r, ret = -1;
 	size_t i, j, argc = 0;
 
 	if (!c->toolchain)
@@ -369,7 +369,7 @@ crate_run(struct task *task, void *arg)
 	cmd.cwd = c->spec.src;
 	cmd.on_out = crate_out;
 	cmd.arg = &msgs;
-	r = build_run_command(c->b, task, &cmd, &out, &status);
+	r = build_run_command(c->b, task, &cmd, &out, &status, &sig);
 	if (r == -2) {
 		error("interrupted");
 		goto done;
@@ -378,18 +378,18 @@ crate_run(struct task *task, void *arg)
 		goto done;
 	if (c->diags.len)
 		fwrite(c->diags.data, 1, c->diags.len, stderr);
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+	if (sig || status) {
 		/* cargo's rendered diagnostics, then what failed */
 		if (!c->ndiag_errors)
 			build_show_output(&out);
-		if (WIFSIGNALED(status))
+		if (sig)
 			error("cargo build of crate '%s' for %s %s killed by signal %d",
 			      c->label, c->nusers == 1 ? "service" : "services",
-			      buf_str(&c->users), WTERMSIG(status));
+			      buf_str(&c->users), sig);
 		else
 			error("cargo build of crate '%s' for %s %s failed (exit status %d)",
 			      c->label, c->nusers == 1 ? "service" : "services",
-			      buf_str(&c->users), WEXITSTATUS(status));
+			      buf_str(&c->users), status);
 		goto done;
 	}
 	exe = cargo_msgs_exe(&msgs);
@@ -398,7 +398,7 @@ crate_run(struct task *task, void *arg)
 		      c->nusers == 1 ? "service" : "services", buf_str(&c->users));
 		goto done;
 	}
-	if (out.len && cli && cli->verbose)
+	if (out.len && c->b->verbose)
 		build_show_output(&out);
 
 	/* The build may have written Cargo.lock: record it as it is now, and
@@ -590,7 +590,7 @@ crate_add(struct build *b, struct graph *g)
 		argv = cargo_build_argv(&c->spec);
 		while (argv[argc])
 			argc++;
-		cmd = build_command_line(argv, argc);
+		cmd = str_shell_line(argv, argc);
 		task_set_command(c->task, cmd);
 		free(cmd);
 		str_free_list(argv);

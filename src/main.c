@@ -429,7 +429,9 @@ config_main(const char *path, enum run_mode mode)
 	if (!str_ends(path, ".json"))
 		return error("cannot tell what '%s' is: a config is a Python script "
 		             "(.py) or a deployment in JSON (.json, docs/spec.md)", path);
-	return command_config(path, mode);
+	struct options o = cli_options();
+
+	return command_config(path, mode, &o);
 }
 
 static int
@@ -467,7 +469,9 @@ cmd_plan(void)
 static int
 cmd_down(void)
 {
-	return command_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run, cli->json);
+	struct options o = cli_options();
+
+	return command_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run, &o);
 }
 
 static void

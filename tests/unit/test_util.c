@@ -89,6 +89,16 @@ TEST(str_helpers)
 	str_shell_quote(&b, "plain/path");
 	CHECK_STR(buf_str(&b), "'it'\\''s' plain/path");
 	buf_release(&b);
+	{
+		char *argv[] = { "echo", "it's", "", "a b", NULL };
+		char *line = str_shell_line(argv, 4);
+
+		CHECK_STR(line, "echo 'it'\\''s' '' 'a b'");
+		free(line);
+		line = str_shell_line(argv, 0);
+		CHECK_STR(line, "");
+		free(line);
+	}
 }
 
 TEST(sha256_known_answer)
