@@ -328,7 +328,7 @@ crate_diag(void *arg, const cJSON *message)
 	/* the closing "aborting due to" and "for more information" lines */
 	if (!cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(message, "spans")))
 		return;
-	if (level && !strcmp(level, "warning") && !(cli && cli->verbose))
+	if (level && !strcmp(level, "warning") && !c->b->verbose)
 		return;
 	c->ndiag_errors += hf_rustc_render(c->prog, message, "src/main.rs",
 	                                   term_color(2), &c->diags);
