@@ -42,7 +42,8 @@ static int cmd_down(void);
 static int cmd_check(void);
 
 #define CONFIG_OPTS \
-	"  -D NAME=VALUE      set a parameter the script reads with hydro.param()\n"
+	"  -D NAME=VALUE      set a parameter the script reads with hydro.param()\n" \
+	"  --strict-params    a -D the config does not read is an error, before anything runs\n"
 
 static const struct command commands[] = {
 	{ "run", "[options] CONFIG [-- ARGS...]",
@@ -161,7 +162,7 @@ unknown_command(const char *name)
 
 enum {
 	OPT_COLOR = 256, OPT_JSON, OPT_VERSION, OPT_KEEP, OPT_NO_LOG_PREFIX,
-	OPT_FORMAT, OPT_DRY_RUN,
+	OPT_FORMAT, OPT_DRY_RUN, OPT_STRICT_PARAMS,
 };
 
 static const struct option longopts[] = {
@@ -177,6 +178,7 @@ static const struct option longopts[] = {
 	{ "no-log-prefix", no_argument, NULL, OPT_NO_LOG_PREFIX },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "strict-params", no_argument, NULL, OPT_STRICT_PARAMS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -195,6 +197,8 @@ command_option(int opt)
 		return "--format";
 	case OPT_DRY_RUN:
 		return "--dry-run";
+	case OPT_STRICT_PARAMS:
+		return "--strict-params";
 	default:
 		return NULL;
 	}
@@ -332,6 +336,9 @@ parse(int argc, char **argv, const struct command **cmdp)
 		case OPT_DRY_RUN:
 			cli->dry_run = 1;
 			break;
+		case OPT_STRICT_PARAMS:
+			cli->strict_params = 1;
+			break;
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "mermaid")) {
 				cli->format = FORMAT_MERMAID;
@@ -411,6 +418,9 @@ config_main(const char *path, enum run_mode mode)
 	if (!str_ends(path, ".json"))
 		return error("cannot tell what '%s' is: a config is a Python script "
 		             "(.py) or a deployment in JSON (.json, docs/spec.md)", path);
+	/* a JSON config reads no parameters */
+	if (cli_check_params(cli, 0) < 0)
+		return -1;
 	if (mode == MODE_RUN)
 		return run_file(path);
 	d = deploy_load(path);
@@ -472,22 +482,10 @@ cmd_down(void)
 	return build_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run);
 }
 
-static void
-warn_unused_params(void)
-{
-	size_t i;
-
-	for (i = 0; i < cli->nparams; i++)
-		if (!cli->params[i].used)
-			warning("parameter '%s' was given with -D but the config never reads it",
-			        cli->params[i].name);
-}
-
 int
 main(int argc, char **argv)
 {
 	const struct command *c = NULL;
-	size_t i;
 	int ret;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -506,13 +504,10 @@ main(int argc, char **argv)
 	if (cli->dir && chdir(cli->dir) < 0)
 		return error_errno("cannot change to directory '%s'", cli->dir) ? 2 : 2;
 	ret = c->run();
-	if (ret == 0 && strcmp(c->name, "check") && strcmp(c->name, "down"))
-		warn_unused_params();
-	for (i = 0; i < cli->nparams; i++) {
-		free(cli->params[i].name);
-		free(cli->params[i].value);
-	}
-	free(cli->params);
+	if (ret == 0 && strcmp(c->name, "check") && strcmp(c->name, "down") &&
+	    cli_check_params(cli, 1) < 0)
+		ret = -1;
+	cli_release_params(cli);
 	free(cli->files);
 	return ret < 0 ? 1 : ret;
 }

@@ -99,6 +99,7 @@ struct run {
 	int stopping_all;
 	int stopping_any;	/* some service is in a stop stage: deadlines */
 	int failed;		/* a service died that may not */
+	struct service *failed_service;	/* the one the first failed step was about */
 	int deployed;		/* every service launched (and started unless
 				 * deferred): --keep may leave them */
 	int leaving;		/* --keep: the run ends with the services up */
@@ -1242,7 +1243,36 @@ struct task_arg {
 	struct run *r;
 	struct svc *v;
 	struct host *h;
+	task_fn *fn;
 };
+
+/* a step of the run; the service of the first to fail is kept, so that a
+ * binding can name the line that declared it */
+static int
+run_step(struct task *t, void *arg)
+{
+	struct task_arg *a = arg;
+	int ret = a->fn(t, a);
+
+	if (ret < 0 && a->v && !task_cancelled(t)) {
+		pthread_mutex_lock(&a->r->lock);
+		if (!a->r->failed_service)
+			a->r->failed_service = a->v->s;
+		pthread_mutex_unlock(&a->r->lock);
+	}
+	return ret;
+}
+
+struct service *
+run_failed_service(struct run *r)
+{
+	struct service *s;
+
+	pthread_mutex_lock(&r->lock);
+	s = r->failed_service;
+	pthread_mutex_unlock(&r->lock);
+	return s;
+}
 
 static int
 do_provision(struct task *t, void *arg)
@@ -1366,8 +1396,9 @@ add_task(struct graph *g, enum task_kind kind, task_fn *fn, struct run *r,
 	a->r = r;
 	a->v = v;
 	a->h = h;
+	a->fn = fn;
 	name = xasprintf("%s %s", task_kind_name(kind), v ? v->s->name : h->name);
-	t = graph_add(g, kind, name, fn, a);
+	t = graph_add(g, kind, name, run_step, a);
 	free(name);
 	task_set_free(t, free);
 	task_set_class(t, CLASS_IO);

@@ -103,6 +103,10 @@ int run_finish(struct run *r);
  * the run failed on its own, as opposed to being cancelled */
 int run_failed(const struct run *r);
 
+/* the service the first failed step of run_deploy() or run_start() was
+ * about, or NULL */
+struct service *run_failed_service(struct run *r);
+
 /* print what a run of d would launch and wire, one line each, without
  * running anything (hydro plan); -1 if the wiring is invalid */
 int run_plan(struct deployment *d, FILE *out);

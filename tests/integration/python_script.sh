@@ -15,11 +15,11 @@ if [ -f "$seed" ]; then
 fi
 t_end
 
-t_case "the seed's script as written: GcpMachine is not available yet"
+t_case "the seed's script as written: GcpMachine is not available yet, at its line"
 cp "$TOP/tests/python/echo.hydro.py" "$W/seed.hydro.py"
-t_run "$HYDRO" run "$W/seed.hydro.py"
+t_run "$HYDRO" -C "$W" run seed.hydro.py
 t_expect_rc 1
-t_expect_err "seed.hydro.py:8: GcpMachine: the 'gcp' backend is not available yet"
+t_expect_err "seed.hydro.py:8: host 'gcp1': the 'gcp' backend is not available yet"
 t_end
 
 t_case "plan shows the echo deployment and starts nothing"
@@ -111,10 +111,10 @@ t_expect_err "bad.hf:2"
 t_expect_err "misuse.py:7: "
 t_end
 
-t_case "an unconnected port is reported at deploy()"
+t_case "a service that fails to launch is reported at the line declaring it"
 misuse 'pass'
 t_expect_rc 1
-t_expect_err "misuse.py:8: "
+t_expect_err "misuse.py:5: launch echo_server: "
 t_end
 
 t_case "the traceback shows the script's frames only"
