@@ -44,6 +44,7 @@ struct cli {
 	int json;		/* --json: machine-readable output */
 	int keep;		/* run --keep: leave services and machines up */
 	int log_prefix;		/* run: prefix log lines with the service name */
+	int timestamps;		/* run --timestamps: and with their arrival time */
 	int dry_run;		/* down --dry-run */
 	int strict_params;	/* --strict-params: a -D the config does not read is an error */
 	enum graph_format format;	/* graph --format */

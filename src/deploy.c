@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "buf.h"
 #include "deploy.h"
+#include "hf/ptype.h"
 #include "error.h"
 #include "fs.h"
 #include "hf/hf.h"
@@ -767,7 +768,8 @@ service_read_ports(struct service *s)
 	fflush(stdout);
 	prog = s->src ? hf_load(s->src) : NULL;
 	if (!prog)
-		return error("'%s' does not check: fix the errors above", s->src ? s->src : "");
+		return error("'%s' does not check: fix the errors above",
+		             s->src ? path_display(s->src) : "");
 	for (i = 0; i < prog->nports && ret == 0; i++) {
 		const struct hf_port_info *p = &prog->ports[i];
 
@@ -897,11 +899,10 @@ deploy_check_buildable(const struct deployment *d)
 
 	for (i = 0; i < d->nservices; i++) {
 		s = d->services[i];
-		if (s->kind == SERVICE_HYDROFLOW && !s->nstandin)
-			ret = error("%s: cannot build '%s': compiling .hf programs to Rust is "
-			            "not implemented yet (the Rust back end); for now give the "
-			            "service standin=[...], a command that speaks the port "
-			            "protocol", s->where, s->name);
+		if (s->kind == SERVICE_CRATE && !s->nstandin && s->bin && s->example)
+			ret = error("%s: cannot build '%s': it names both a bin ('%s') and an "
+			            "example ('%s'); give one", s->where, s->name, s->bin,
+			            s->example);
 	}
 	return ret;
 }
@@ -1051,6 +1052,16 @@ deploy_validate(const struct deployment *d)
 		}
 	}
 	map_release(&outputs);
+	for (i = 0; i < d->nconns; i++) {
+		const struct port *f = d->conns[i]->from, *to = d->conns[i]->to;
+
+		if (f && to && f->type && to->type && !hf_port_compatible(f->type, to->type))
+			ret = error("%s: cannot connect '%s.%s' to '%s.%s': the output is `%s` and "
+			            "the input `%s`; an output of T or (T, SocketAddr) feeds an "
+			            "input of T or (T, SocketAddr), with the same T", d->config,
+			            f->service->name, f->name, to->service->name, to->name,
+			            f->type, to->type);
+	}
 	if (ret == 0 && d->ntargets) {
 		state = xcalloc(d->ntargets, 1);
 		stack = xcalloc(d->ntargets + 1, sizeof(*stack));

@@ -244,8 +244,8 @@ struct connection *deploy_connect_with(struct deployment *d, struct port *from,
 /* check that every host's backend is built into this hydro ("the 'gcp'
  * backend is not available yet"); every problem reported, -1 if any */
 int deploy_check_backends(const struct deployment *d);
-/* check that this hydro can build every service (a .hf program runs
- * through its standin until .hf programs compile to Rust); -1 if not */
+/* check that every service can be built as declared (a crate names one
+ * bin or one example); every problem reported, -1 if any */
 int deploy_check_buildable(const struct deployment *d);
 
 /* check the whole model: unknown names, duplicates, an output made by two

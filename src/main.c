@@ -13,12 +13,11 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "build.h"
 #include "cli.h"
+#include "commands.h"
 #include "error.h"
 #include "str.h"
 #include "deploy.h"
-#include "run.h"
 #include "term.h"
 #include "xmalloc.h"
 #include "hf/hf.h"
@@ -50,7 +49,8 @@ static const struct command commands[] = {
 	  "build, deploy and run what a config declares",
 	  CONFIG_OPTS
 	  "  --keep             leave services and machines running when the script ends\n"
-	  "  --no-log-prefix    print service logs without the service name\n",
+	  "  --no-log-prefix    print service logs without the service name\n"
+	  "  --timestamps       print each log line's arrival time (UTC) before it\n",
 	  cmd_run, 1, 1 },
 	{ "build", "[options] CONFIG",
 	  "build what a config declares, and nothing else",
@@ -67,11 +67,13 @@ static const struct command commands[] = {
 	  cmd_graph, 1, 1 },
 	{ "down", "[options] [DIR|CONFIG]",
 	  "stop and remove everything a run left behind (from .hydro/state.json)",
-	  "  --dry-run          only list what would be removed\n",
+	  "  --dry-run          only list what would be removed\n"
+	  "  --json             print each record as a JSON object, one a line\n",
 	  cmd_down, 0, 1 },
 	{ "check", "[options] FILE.hf...",
 	  "check Hydroflow programs and print their diagnostics",
-	  "", cmd_check, 1, -1 },
+	  "  --json             print each diagnostic as a JSON object, one a line\n",
+	  cmd_check, 1, -1 },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -109,6 +111,20 @@ command_usage(const struct command *c, FILE *f)
 	if (*c->help)
 		fprintf(f, "Options:\n%s\n", c->help);
 	fprintf(f, "%s", global_help);
+}
+
+/* "help", "--help" and "-h", as the argument of hydro help */
+static int
+is_help(const char *arg)
+{
+	return !strcmp(arg, "help") || !strcmp(arg, "--help") || !strcmp(arg, "-h");
+}
+
+static void
+help_usage(FILE *f)
+{
+	fprintf(f, "usage: hydro help [COMMAND]\n\n"
+	           "Show the help of hydro, or of COMMAND: its options.\n");
 }
 
 static const struct command *
@@ -162,7 +178,7 @@ unknown_command(const char *name)
 
 enum {
 	OPT_COLOR = 256, OPT_JSON, OPT_VERSION, OPT_KEEP, OPT_NO_LOG_PREFIX,
-	OPT_FORMAT, OPT_DRY_RUN, OPT_STRICT_PARAMS,
+	OPT_FORMAT, OPT_DRY_RUN, OPT_TIMESTAMPS, OPT_STRICT_PARAMS,
 };
 
 static const struct option longopts[] = {
@@ -178,6 +194,7 @@ static const struct option longopts[] = {
 	{ "no-log-prefix", no_argument, NULL, OPT_NO_LOG_PREFIX },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "timestamps", no_argument, NULL, OPT_TIMESTAMPS },
 	{ "strict-params", no_argument, NULL, OPT_STRICT_PARAMS },
 	{ NULL, 0, NULL, 0 },
 };
@@ -197,6 +214,8 @@ command_option(int opt)
 		return "--format";
 	case OPT_DRY_RUN:
 		return "--dry-run";
+	case OPT_TIMESTAMPS:
+		return "--timestamps";
 	case OPT_STRICT_PARAMS:
 		return "--strict-params";
 	default:
@@ -252,18 +271,17 @@ parse(int argc, char **argv, const struct command **cmdp)
 		if (opt == -1) {
 			if (!c) {
 				if (!strcmp(argv[optind], "help")) {
-					optind++;
-					if (optind < end) {
-						c = find_command(argv[optind]);
-						if (!c) {
-							free(rest);
-							return unknown_command(argv[optind]);
-						}
-						command_usage(c, stdout);
-					} else {
-						usage(stdout);
-					}
+					const char *what = optind + 1 < end ? argv[optind + 1] : NULL;
+
 					free(rest);
+					if (!what)
+						usage(stdout);
+					else if (is_help(what))
+						help_usage(stdout);
+					else if ((c = find_command(what)))
+						command_usage(c, stdout);
+					else
+						return unknown_command(what);
 					exit(0);
 				}
 				c = find_command(argv[optind]);
@@ -336,6 +354,9 @@ parse(int argc, char **argv, const struct command **cmdp)
 		case OPT_DRY_RUN:
 			cli->dry_run = 1;
 			break;
+		case OPT_TIMESTAMPS:
+			cli->timestamps = 1;
+			break;
 		case OPT_STRICT_PARAMS:
 			cli->strict_params = 1;
 			break;
@@ -403,9 +424,6 @@ parse(int argc, char **argv, const struct command **cmdp)
 static int
 config_main(const char *path, enum run_mode mode)
 {
-	struct deployment *d;
-	int ret = 0;
-
 	if (str_ends(path, ".py"))
 #ifdef HYDRO_EMBED_PYTHON
 		return python_run_config(path, mode);
@@ -421,32 +439,13 @@ config_main(const char *path, enum run_mode mode)
 	/* a JSON config reads no parameters */
 	if (cli_check_params(cli, 0) < 0)
 		return -1;
-	if (mode == MODE_RUN)
-		return run_file(path);
-	d = deploy_load(path);
-	if (!d)
-		return -1;
-	switch (mode) {
-	case MODE_BUILD:
-		ret = build_deployment(d);
-		break;
-	case MODE_PLAN:
-		ret = run_show_plan(d, cli->json);
-		break;
-	case MODE_GRAPH:
-		deploy_graph(d, cli->format, stdout);
-		break;
-	case MODE_RUN:
-		break;
-	}
-	deployment_free(d);
-	return ret;
+	return command_config(path, mode);
 }
 
 static int
 cmd_check(void)
 {
-	return hf_check_files((const char *const *)cli->files, cli->nfiles);
+	return hf_check_files((const char *const *)cli->files, cli->nfiles, cli->json);
 }
 
 static int
@@ -478,8 +477,7 @@ cmd_plan(void)
 static int
 cmd_down(void)
 {
-	run_register_state_kinds();
-	return build_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run);
+	return command_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run, cli->json);
 }
 
 int

@@ -17,7 +17,7 @@
 
 #include "backend.h"
 #include "buf.h"
-#include "build.h"
+#include "commands.h"
 #include "run.h"
 #include "cli.h"
 #include "deploy.h"
@@ -854,7 +854,7 @@ mod_build(PyObject *self, PyObject *args)
 		return NULL;
 	fflush(stdout);
 	Py_BEGIN_ALLOW_THREADS
-	ret = build_deployment(m->d);
+	ret = command_build(m->d);
 	Py_END_ALLOW_THREADS
 	if (ret < 0)
 		return PyErr_Format(model_error, "the build failed");
@@ -871,7 +871,7 @@ mod_plan(PyObject *self, PyObject *args)
 	if (!PyArg_ParseTuple(args, "O!p", &model_type, &m, &json))
 		return NULL;
 	fflush(stdout);
-	ret = run_show_plan(m->d, json);
+	ret = command_plan(m->d, json);
 	fflush(stdout);
 	if (ret < 0)
 		return PyErr_Format(model_error, "cannot plan the deployment");

@@ -211,17 +211,20 @@ build_pipe(struct builder *b, int id)
 		return e;
 	}
 	case PIPE_CHAIN: {
+		/* hydroflow nests `a -> b -> c` to the right, as a -> (b -> c):
+		 * it builds every element in order, then links them innermost
+		 * first, b -> c before a -> b.  Edges keep that order, which
+		 * decides how subgraphs fuse and strata fall (strata.c). */
 		int first = p->first, n = p->n;
-		struct ends prev = build_pipe(b, b->a->chain[first]);
+		struct ends *el = xcalloc((size_t)n, sizeof(*el));
 
-		e.inn = prev.inn;
-		for (int i = 1; i < n; i++) {
-			struct ends next = build_pipe(b, b->a->chain[first + i]);
-
-			add_link(b, prev.out, next.inn);
-			prev = next;
-		}
-		e.out = prev.out;
+		for (int i = 0; i < n; i++)
+			el[i] = build_pipe(b, b->a->chain[first + i]);
+		for (int i = n - 1; i > 0; i--)
+			add_link(b, el[i - 1].out, el[i].inn);
+		e.inn = el[0].inn;
+		e.out = el[n - 1].out;
+		free(el);
 		return e;
 	}
 	}
@@ -958,18 +961,23 @@ check_codegen(struct builder *b, int node)
 	struct hf_node *n = &b->g->nodes[node];
 	const struct hf_op *op = n->op;
 
+	/* each operator decides what it makes of a lifetime, as hydroflow's do */
 	for (int i = 0; i < n->nlifetimes && i < 2; i++) {
-		if (is_lifetime(b, n->lifetimes[i], "mutable")) {
+		int t = n->lifetimes[i];
+
+		if (op->flags & OP_STATIC_ONLY) {
+			if (!is_lifetime(b, t, "static"))
+				diag(b, HF_ERROR, op_span(b, node), "write `persist::<'static>()`",
+				     "%s only supports `'static`.", op->name);
+		} else if (op->flags & OP_TICK_ONLY) {
+			if (!is_lifetime(b, t, "tick"))
+				diag(b, HF_ERROR, op_span(b, node), "persist the inputs instead, with `persist::<'static>()` before each",
+				     "`%s()` can only have `'tick` persistence.", op->name);
+		} else if (is_lifetime(b, t, "mutable") && !(op->flags & OP_MUTABLE)) {
 			diag(b, HF_ERROR, op_span(b, node), "use `'tick` or `'static`",
 			     "An implementation of 'mutable does not exist");
 			return;
 		}
-		if ((op->flags & OP_STATIC_ONLY) && !is_lifetime(b, n->lifetimes[i], "static"))
-			diag(b, HF_ERROR, op_span(b, node), "write `persist::<'static>()`",
-			     "%s only supports `'static`.", op->name);
-		if ((op->flags & OP_TICK_ONLY) && !is_lifetime(b, n->lifetimes[i], "tick"))
-			diag(b, HF_ERROR, op_span(b, node), "use `zip_longest` or persist the inputs instead",
-			     "`%s()` can only have `'tick` persistence.", op->name);
 	}
 	if (!strcmp(op->name, "demux"))
 		check_demux(b, node);
@@ -1143,10 +1151,6 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 			     ast->ports[i].is_input ? "read from it in the body (`name -> ...`), or remove it" :
 			     "send to it in the body (`... -> name`), or remove it",
 			     "module port `%.*s` is never used", TOKF(&b, ast->ports[i].name));
-	if (d->nerr == errors && hf_strata(g) == 0)
-		for (size_t i = 0; i < nnodes; i++)
-			if (g->nodes[i].kind == NODE_OP && g->nodes[i].op)
-				check_codegen(&b, (int)i);
 	free(b.idx_side);
 	free(b.port_used);
 	map_release(&b.names);
@@ -1155,6 +1159,22 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 	free(b.links);
 	free(b.stack);
 	return d->nerr != errors ? -1 : 0;
+}
+
+int
+hf_graph_check_late(struct hf_graph *g)
+{
+	struct builder b;
+	unsigned errors = g->d->nerr;
+
+	memset(&b, 0, sizeof(b));
+	b.g = g;
+	b.a = g->ast;
+	b.d = g->d;
+	for (size_t i = 0; i < g->nnodes; i++)
+		if (g->nodes[i].kind == NODE_OP && g->nodes[i].op)
+			check_codegen(&b, (int)i);
+	return g->d->nerr != errors ? -1 : 0;
 }
 
 void

@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "xmalloc.h"
-#include "hf/graph.h"
+#include "hf/strata.h"
 
 struct ilist {
 	int *v;

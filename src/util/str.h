@@ -16,7 +16,8 @@ int str_ends(const char *s, const char *suffix);
 char *str_trim(char *s);
 /* parse a whole decimal integer in [min, max]; -1 (nothing reported) if not */
 int str_to_long(const char *s, long min, long max, long *out);
-/* edit distance between a and b (for "did you mean" hints) */
+/* edit distance between a and b, a swap of two neighbours counting one
+ * (for "did you mean" hints) */
 size_t str_distance(const char *a, const char *b);
 /* the closest of n names to s, or NULL when none is close enough */
 const char *str_closest(const char *s, const char *const *names, size_t n);

@@ -46,12 +46,21 @@ t_expect_out "digraph"
 t_expect_out "echo_client"
 t_end
 
-t_case "build without a standin says the Rust back end is not there yet"
-sed 's/^        standin=.*$//' "$W/echo.hydro.py" >"$W/nostandin.hydro.py"
-t_run "$HYDRO" -C "$W" build nostandin.hydro.py
+t_case "a crate naming both a bin and an example cannot be built, at its line"
+mkdir -p "$W/crates/kv"
+: >"$W/crates/kv/Cargo.toml"
+cat >"$W/twobins.hydro.py" <<'EOF'
+from hydro import Deployment
+async def main():
+    d = Deployment()
+    d.HydroflowCrate(src="crates/kv", bin="server",
+                     example="client")
+    await d.deploy()
+EOF
+t_run "$HYDRO" -C "$W" build twobins.hydro.py
 t_expect_rc 1
-t_expect_err "cannot build 'echo_server': compiling .hf programs to Rust is not implemented yet"
-t_expect_err "standin=[...]"
+t_expect_err "twobins.hydro.py:4: cannot build 'kv': it names both a bin ('server') and an example ('client'); give one"
+t_expect_err "hydro.BuildError"
 t_end
 
 t_case "build makes the declared targets and stops at deploy()"

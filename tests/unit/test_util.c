@@ -73,6 +73,10 @@ TEST(str_helpers)
 	CHECK(str_to_long("101", 0, 100, &v) == -1);
 	CHECK(str_to_long("", 0, 100, &v) == -1);
 	CHECK_INT(str_distance("kitten", "sitting"), 3);
+	CHECK_INT(str_distance("rnu", "run"), 1);
+	CHECK_INT(str_distance("ab", "ba"), 1);
+	CHECK_INT(str_distance("", "abc"), 3);
+	CHECK_INT(str_distance("ca", "abc"), 3);
 	CHECK_STR(str_closest("chek", names, 3), "check");
 	CHECK(str_closest("zzzzzz", names, 3) == NULL);
 	parts = str_split("a,b,,c", ',', &n);
@@ -152,6 +156,12 @@ TEST(paths)
 	s = path_join("a", "/abs");
 	CHECK_STR(s, "/abs");
 	free(s);
+	s = path_absolute("d/c.hf");
+	CHECK_STR(path_display(s), "d/c.hf");
+	free(s);
+	CHECK_STR(path_display("/"), "/");
+	CHECK_STR(path_display("../c.hf"), "../c.hf");
+	CHECK_STR(path_display("/nowhere-below/c.hf"), "/nowhere-below/c.hf");
 }
 
 TEST(json_helpers)
