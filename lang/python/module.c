@@ -5,7 +5,9 @@
  * their names in it, so the Python objects hold no C pointers.  Errors the
  * core reports while a method runs are captured and raised as
  * _hydro.ModelError; the package turns them into hydro.Error subclasses that
- * name the script line.
+ * name the script line.  Each method maps its arguments onto one call of the
+ * model (docs/internals/bindings.md): what a declaration means is decided
+ * there, not here.
  */
 #include "module.h"
 
@@ -15,15 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
 #include "buf.h"
 #include "commands.h"
-#include "run.h"
 #include "cli.h"
 #include "deploy.h"
 #include "error.h"
-#include "fs.h"
-#include "hf/hf.h"
 #include "str.h"
 #include "xmalloc.h"
 
