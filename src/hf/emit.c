@@ -31,6 +31,8 @@ static const char *const provided[][2] = {
 	{ "bincode", "\"1.3\"" },
 	{ "chrono", "{ version = \"0.4\", default-features = false, "
 	  "features = [\"serde\", \"clock\", \"std\"] }" },
+	/* the lattice types hydroflow's own lattice operators take */
+	{ "lattices", "\"0.5\"" },
 };
 #define NPROVIDED (sizeof(provided) / sizeof(provided[0]))
 
@@ -326,7 +328,7 @@ hf_crates_find(struct hf_unit *unit, const char *config_dir, struct hf_crates *o
 			char *help = xasprintf("declare it in a Cargo.toml's [dependencies] (looked in "
 			                       "%s), put the crate in one of %s, or use one of "
 			                       "the crates hydro provides: hydroflow, tokio, serde, "
-			                       "bincode, chrono", buf_str(&manifests),
+			                       "bincode, chrono, lattices", buf_str(&manifests),
 			                       buf_str(&folders));
 
 			hf_diag(&unit->diag, HF_ERROR, hf_range_span(a, u->toks.first, u->toks.last),
