@@ -178,6 +178,17 @@ flag_locked(const struct run *r, const int *flag)
 	return v;
 }
 
+struct service *
+run_failed_service(struct run *r)
+{
+	struct service *s;
+
+	pthread_mutex_lock(&r->lock);
+	s = r->failed_service;
+	pthread_mutex_unlock(&r->lock);
+	return s;
+}
+
 int
 run_failed(const struct run *r)
 {

@@ -110,6 +110,9 @@ int run_finish(struct run *r);
 /* whether a service died that was not allowed to (not can_die) or a step of
  * the run failed on its own, as opposed to being cancelled */
 int run_failed(const struct run *r);
+/* the service the first failed step of run_deploy() or run_start() was
+ * about, or NULL */
+struct service *run_failed_service(struct run *r);
 /* whether the run ends leaving its services up (--keep), valid after
  * run_wait() */
 int run_leaving(const struct run *r);

@@ -88,6 +88,7 @@ struct run {
 	int stopping_all;
 	int stopping_any;	/* some service is in a stop stage: deadlines */
 	int failed;		/* a service died that may not */
+	struct service *failed_service;	/* the one the first failed step was about */
 	int deployed;		/* every service launched (and started unless
 				 * deferred): --keep may leave them */
 	int leaving;		/* --keep: the run ends with the services up */
