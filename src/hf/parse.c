@@ -96,18 +96,24 @@ fail_expected(struct parser *p, int end, const char *what, const char *help)
 {
 	char msg[200];
 
+	int at_end = p->i >= end || tok(p, p->i)->kind == TOK_EOF;
+
 	/* as syn: a lookahead of several choices says where the input ended */
-	if ((p->i >= end || tok(p, p->i)->kind == TOK_EOF) && !strncmp(what, "one of", 6)) {
+	if (at_end && !strncmp(what, "one of", 6))
 		snprintf(msg, sizeof(msg), "unexpected end of input, expected %s", what);
-		/* the end of the body is the end of hydroflow_syntax!'s input,
-		 * which rustc shows at the macro: here, the module's header */
-		if (end == p->body_close && p->body_close > 0) {
-			hf_diag(p->d, HF_ERROR, hf_range_span(p->a, p->module_kw, p->body_open),
-			        help, "%s", msg);
-			return -1;
-		}
-	} else {
+	else
 		snprintf(msg, sizeof(msg), "expected %s", what);
+	/* the end of the body is the end of hydroflow_syntax!'s input, which
+	 * rustc shows at the macro: here, at the module's header */
+	if (at_end && end == p->body_close && p->body_close > 0) {
+		struct hf_extra x = { 0 };
+
+		x.note = "the module's body ends here";
+		x.note_at = hf_tok_span(p->a, p->body_close);
+		x.help = help;
+		hf_diag_extra(p->d, HF_ERROR, hf_range_span(p->a, p->module_kw, p->body_open),
+		              &x, "%s", msg);
+		return -1;
 	}
 	return fail(p, p->i, help, msg);
 }
