@@ -1083,6 +1083,57 @@ check_ports_decl(struct builder *b)
 	}
 }
 
+/* a name's text, to sort names as hydroflow's BTreeMap of them does */
+struct sorted_name {
+	const char *s;
+	size_t len;
+	int name;
+};
+
+static int
+cmp_sorted_name(const void *x, const void *y)
+{
+	const struct sorted_name *a = x, *b = y;
+	int c = memcmp(a->s, b->s, a->len < b->len ? a->len : b->len);
+
+	return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+static void
+unused_index(struct builder *b, int idx, char *done)
+{
+	if (idx < 0 || b->a->idx[idx].used || done[idx])
+		return;
+	done[idx] = 1;
+	diag(b, HF_ERROR, span(b, b->a->idx[idx].tok), "move the index to the other side of the name",
+	     "%s port index is unused. (Is the port on the correct side?)",
+	     b->idx_side[idx] == 'i' ? "Input" : "Output");
+}
+
+/* indexes never used: those on names first, in the order of the names'
+ * text, input before output, as hydroflow walks its names; then any other */
+static void
+check_unused_indexes(struct builder *b)
+{
+	struct sorted_name *v = xcalloc(b->nn + 1, sizeof(*v));
+	char *done = xcalloc(b->a->nidx + 1, 1);
+
+	for (size_t i = 0; i < b->nn; i++) {
+		v[i].s = tsrc(b, b->nv[i].tok);
+		v[i].len = tk(b, b->nv[i].tok)->len;
+		v[i].name = (int)i;
+	}
+	qsort(v, b->nn, sizeof(*v), cmp_sorted_name);
+	for (size_t i = 0; i < b->nn; i++) {
+		unused_index(b, b->nv[v[i].name].ends.inn.port, done);
+		unused_index(b, b->nv[v[i].name].ends.out.port, done);
+	}
+	for (size_t i = 0; i < b->a->nidx; i++)
+		unused_index(b, (int)i, done);
+	free(v);
+	free(done);
+}
+
 int
 hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 {
@@ -1136,11 +1187,7 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 		if (ast->pipes[i].out >= 0)
 			b.idx_side[ast->pipes[i].out] = 'o';
 	}
-	for (size_t i = 0; i < ast->nidx; i++)
-		if (!ast->idx[i].used)
-			diag(&b, HF_ERROR, span(&b, ast->idx[i].tok), "move the index to the other side of the name",
-			     "%s port index is unused. (Is the port on the correct side?)",
-			     b.idx_side[i] == 'i' ? "Input" : "Output");
+	check_unused_indexes(&b);
 	for (size_t i = 0; i < nnodes; i++)
 		if (g->nodes[i].kind == NODE_OP && g->nodes[i].op)
 			check_srefs(&b, (int)i);
