@@ -846,10 +846,16 @@ check_partition(struct builder *b, int node)
 			nname++;
 	}
 	if (nint && nname) {
-		for (int i = g->out_off[node]; i < g->out_off[node + 1]; i++)
-			diag(b, HF_ERROR, span(b, g->edges[g->out_edge[i]].src_port),
-			     "use names everywhere (`|x, [a, b]|`) or indices everywhere",
-			     "Output ports from `partition` must either be all integer indices or all identifiers.");
+		/* hydroflow sorts a node's ports, indices before names */
+		for (int pass = 0; pass < 2; pass++)
+			for (int i = g->out_off[node]; i < g->out_off[node + 1]; i++) {
+				int t = g->edges[g->out_edge[i]].src_port;
+
+				if ((tk(b, t)->kind == TOK_NUMBER) == !pass)
+					diag(b, HF_ERROR, span(b, t),
+					     "use names everywhere (`|x, [a, b]|`) or indices everywhere",
+					     "Output ports from `partition` must either be all integer indices or all identifiers.");
+			}
 		return;
 	}
 	if (b->a->pipes[g->nodes[node].pipe].nargs != 1)
@@ -1009,7 +1015,7 @@ check_port_node(struct builder *b, int node)
 }
 
 static void
-check_srefs(struct builder *b, int node)
+check_srefs(struct builder *b, int node, int undefined)
 {
 	const struct hf_pipe *p = &b->a->pipes[b->g->nodes[node].pipe];
 
@@ -1021,10 +1027,13 @@ check_srefs(struct builder *b, int node)
 		const struct hf_node *r;
 
 		if (n < 0) {
-			diag(b, HF_ERROR, sp, "assign the stateful operator a name: `name = ... -> fold(...);`",
-			     "Cannot find referenced name `%.*s`; name was never assigned.", TOKF(b, name));
+			if (undefined)
+				diag(b, HF_ERROR, sp, "assign the stateful operator a name: `name = ... -> fold(...);`",
+				     "Cannot find referenced name `%.*s`; name was never assigned.", TOKF(b, name));
 			continue;
 		}
+		if (undefined)
+			continue;
 		e = resolve(b, e, 1);
 		if (e.node < 0)
 			continue;
@@ -1169,6 +1178,10 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 	}
 	build_adjacency(g);
 	nnodes = g->nnodes;
+	/* hydroflow resolves #name reads with the links, before any check */
+	for (size_t i = 0; i < nnodes; i++)
+		if (g->nodes[i].kind == NODE_OP)
+			check_srefs(&b, (int)i, 1);
 	for (size_t i = 0; i < nnodes; i++)
 		if (g->nodes[i].kind == NODE_OP)
 			check_op_kind(&b, (int)i);
@@ -1190,7 +1203,7 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 	check_unused_indexes(&b);
 	for (size_t i = 0; i < nnodes; i++)
 		if (g->nodes[i].kind == NODE_OP && g->nodes[i].op)
-			check_srefs(&b, (int)i);
+			check_srefs(&b, (int)i, 0);
 	for (size_t i = 0; i < ast->nports; i++)
 		if (!b.port_used[i] && (int)map_get(&b.ports, tsrc(&b, ast->ports[i].name),
 		                                    tk(&b, ast->ports[i].name)->len) == (int)i)
