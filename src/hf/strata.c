@@ -381,16 +381,20 @@ adj_release(struct adj *a)
  * predecessors outside its component.  A member that is not the
  * representative thus comes where its id puts it, whatever feeds it.
  */
-static int *
-hydroflow_order(int nsg, const struct dep *deps, const struct adj *succ, const struct adj *pred)
+/*
+ * Depth-first postorder over the subgraphs, roots in id order, into out:
+ * without comp, along the adjacency to each dependency's `to`; with comp,
+ * only a representative (comp[u] == u) goes on, to the representatives of
+ * its dependencies' `from` outside its component.  The stack is explicit:
+ * its depth is the number of subgraphs at most.
+ */
+static int
+postorder(int nsg, const struct dep *deps, const struct adj *a, const int *comp, int *out)
 {
-	int *comp = xcalloc((size_t)nsg + 1, sizeof(int)), *stack = xcalloc((size_t)nsg + 1, sizeof(int));
-	int *fin = xcalloc((size_t)nsg + 1, sizeof(int)), *at = xcalloc((size_t)nsg + 1, sizeof(int));
-	int *order = xcalloc((size_t)nsg + 1, sizeof(int));
+	int *stack = xcalloc((size_t)nsg + 1, sizeof(int)), *at = xcalloc((size_t)nsg + 1, sizeof(int));
 	char *mark = xcalloc((size_t)nsg + 1, 1);
-	int nfin = 0, norder = 0;
+	int n = 0;
 
-	/* finish order over successors */
 	for (int root = 0; root < nsg; root++) {
 		int sp = 0;
 
@@ -398,24 +402,46 @@ hydroflow_order(int nsg, const struct dep *deps, const struct adj *succ, const s
 			continue;
 		mark[root] = 1;
 		stack[sp] = root;
-		at[sp++] = succ->off[root];
+		at[sp++] = a->off[root];
 		while (sp) {
 			int u = stack[sp - 1];
 
-			if (at[sp - 1] < succ->off[u + 1]) {
-				int v = deps[succ->idx[at[sp - 1]++]].to;
+			if ((!comp || comp[u] == u) && at[sp - 1] < a->off[u + 1]) {
+				const struct dep *d = &deps[a->idx[at[sp - 1]++]];
+				int w = comp ? comp[d->from] : d->to;
 
-				if (!mark[v]) {
-					mark[v] = 1;
-					stack[sp] = v;
-					at[sp++] = succ->off[v];
+				if (w != u && !mark[w]) {
+					mark[w] = 1;
+					stack[sp] = w;
+					at[sp++] = a->off[w];
 				}
 				continue;
 			}
-			fin[nfin++] = u;
+			out[n++] = u;
 			sp--;
 		}
 	}
+	free(stack);
+	free(at);
+	free(mark);
+	return n;
+}
+
+/*
+ * Hydroflow's components and their order (graph_algorithms.rs): Kosaraju's
+ * algorithm over the subgraphs in id order, a component represented by its
+ * first member found; then a depth-first postorder over the subgraphs in id
+ * order where only a representative has predecessors, those of its own
+ * predecessors outside its component.  A member that is not the
+ * representative thus comes where its id puts it, whatever feeds it.
+ */
+static int *
+hydroflow_order(int nsg, const struct dep *deps, const struct adj *succ, const struct adj *pred)
+{
+	int *comp = xcalloc((size_t)nsg + 1, sizeof(int)), *stack = xcalloc((size_t)nsg + 1, sizeof(int));
+	int *fin = xcalloc((size_t)nsg + 1, sizeof(int)), *order = xcalloc((size_t)nsg + 1, sizeof(int));
+	int nfin = postorder(nsg, deps, succ, NULL, fin);
+
 	/* components over predecessors, latest finished first */
 	for (int v = 0; v < nsg; v++)
 		comp[v] = -1;
@@ -439,38 +465,11 @@ hydroflow_order(int nsg, const struct dep *deps, const struct adj *succ, const s
 			}
 		}
 	}
-	/* postorder: a representative after the components feeding it */
-	memset(mark, 0, (size_t)nsg);
-	for (int root = 0; root < nsg; root++) {
-		int sp = 0;
-
-		if (mark[root])
-			continue;
-		mark[root] = 1;
-		stack[sp] = root;
-		at[sp++] = pred->off[root];
-		while (sp) {
-			int u = stack[sp - 1];
-
-			if (comp[u] == u && at[sp - 1] < pred->off[u + 1]) {
-				int w = comp[deps[pred->idx[at[sp - 1]++]].from];
-
-				if (w != u && !mark[w]) {
-					mark[w] = 1;
-					stack[sp] = w;
-					at[sp++] = pred->off[w];
-				}
-				continue;
-			}
-			order[norder++] = u;
-			sp--;
-		}
-	}
+	/* a representative after the components feeding it */
+	postorder(nsg, deps, pred, comp, order);
 	free(comp);
 	free(stack);
 	free(fin);
-	free(at);
-	free(mark);
 	return order;
 }
 
