@@ -9,6 +9,9 @@
 #include "crate.h"
 #include "error.h"
 #include "fs.h"
+#include "program.h"
+#include "term.h"
+#include "hf/rustc.h"
 #include "json.h"
 #include "str.h"
 #include "xmalloc.h"
@@ -31,6 +34,9 @@ struct crt {
 	int uptodate;
 	struct hash key;
 	char *exe;		/* the program, once built or known up to date */
+	struct hf_program *prog; /* a .hf program's crate: the program */
+	struct buf diags;	/* rustc's diagnostics, shown on the program */
+	int ndiag_errors;
 };
 
 void
@@ -51,6 +57,8 @@ crate_free(struct crt *c)
 	build_files_release(&c->in);
 	free(c->why);
 	free(c->exe);
+	hf_program_free(c->prog);
+	buf_release(&c->diags);
 	free(c);
 }
 
@@ -310,6 +318,22 @@ crate_out(void *arg, const char *data, size_t n)
 	cargo_msgs_feed(arg, data, n);
 }
 
+/* a rustc diagnostic on a program's crate, kept shown on the .hf file */
+static void
+crate_diag(void *arg, const cJSON *message)
+{
+	struct crt *c = arg;
+	const char *level = json_str(message, "level");
+
+	/* the closing "aborting due to" and "for more information" lines */
+	if (!cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(message, "spans")))
+		return;
+	if (level && !strcmp(level, "warning") && !(cli && cli->verbose))
+		return;
+	c->ndiag_errors += hf_rustc_render(c->prog, message, "src/main.rs",
+	                                   term_color(2), &c->diags);
+}
+
 static int
 crate_run(struct task *task, void *arg)
 {
@@ -331,6 +355,12 @@ crate_run(struct task *task, void *arg)
 		argc++;
 	what = xasprintf("crate '%s'", c->label);
 	cargo_msgs_init(&msgs, &c->spec);
+	if (c->prog) {
+		msgs.on_diag = crate_diag;
+		msgs.diag_arg = c;
+		buf_reset(&c->diags);
+		c->ndiag_errors = 0;
+	}
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.id = c->cname;
 	cmd.what = what;
@@ -346,9 +376,12 @@ crate_run(struct task *task, void *arg)
 	}
 	if (r < 0)
 		goto done;
+	if (c->diags.len)
+		fwrite(c->diags.data, 1, c->diags.len, stderr);
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		/* cargo's rendered diagnostics, then what failed */
-		build_show_output(&out);
+		if (!c->ndiag_errors)
+			build_show_output(&out);
 		if (WIFSIGNALED(status))
 			error("cargo build of crate '%s' for %s %s killed by signal %d",
 			      c->label, c->nusers == 1 ? "service" : "services",
@@ -414,40 +447,41 @@ done:
 	return ret;
 }
 
-/* the crate a service is built from, found or added */
+/* the crate of a spec, found or added (spec is taken); prog: the .hf
+ * program it was made from (taken), or NULL */
 static struct crt *
-crate_of(struct build *b, const struct service *s)
+crate_of_spec(struct build *b, struct cargo_spec spec, struct hf_program *prog,
+              const char *hf, const char *toolchain)
 {
-	struct cargo_spec spec;
 	struct crt *c;
-	char *td;
 	size_t i;
 
-	memset(&spec, 0, sizeof(spec));
-	spec.src = xstrdup(s->src);
-	spec.bin = s->bin ? xstrdup(s->bin) : NULL;
-	spec.example = s->example ? xstrdup(s->example) : NULL;
-	spec.profile = xstrdup(s->profile ? s->profile : CARGO_DEFAULT_PROFILE);
-	spec.features = xcalloc(s->nfeatures + 1, sizeof(*spec.features));
-	for (i = 0; i < s->nfeatures; i++)
-		spec.features[i] = xstrdup(s->features[i]);
-	spec.nfeatures = s->nfeatures;
 	for (i = 0; i < b->ncrts; i++) {
 		if (same_spec(&b->crts[i]->spec, &spec)) {
 			cargo_spec_release(&spec);
+			hf_program_free(prog);
 			return b->crts[i];
 		}
 	}
-	td = path_join(b->d->dir, ".hydro/target");
-	cargo_spec_env(&spec, td);
-	free(td);
 	c = xcalloc(1, sizeof(*c));
 	c->b = b;
 	c->spec = spec;
-	c->label = crate_label(b, &c->spec);
-	c->cname = xasprintf("crate %s", c->label);
+	c->prog = prog;
+	if (prog) {
+		char *rel = rel_path(b, hf);
+
+		c->label = strcmp(spec.profile, CARGO_DEFAULT_PROFILE) ?
+		           xasprintf("%s --profile %s", rel, spec.profile) : xstrdup(rel);
+		c->cname = xasprintf("program %s", c->label);
+		free(rel);
+	} else {
+		c->label = crate_label(b, &c->spec);
+		c->cname = xasprintf("crate %s", c->label);
+	}
 	/* rustup may choose a toolchain per directory: ask in the crate's */
-	for (i = 0; i < b->ncrts; i++)
+	if (toolchain)
+		c->toolchain = xstrdup(toolchain);
+	for (i = 0; i < b->ncrts && !c->toolchain; i++)
 		if (!strcmp(b->crts[i]->spec.src, c->spec.src) && b->crts[i]->toolchain) {
 			c->toolchain = xstrdup(b->crts[i]->toolchain);
 			break;
@@ -461,10 +495,51 @@ crate_of(struct build *b, const struct service *s)
 	return c;
 }
 
+/* the crate a service is built from, found or added */
+static struct crt *
+crate_of(struct build *b, const struct service *s)
+{
+	struct cargo_spec spec;
+	char *td;
+	size_t i;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.src = xstrdup(s->src);
+	spec.bin = s->bin ? xstrdup(s->bin) : NULL;
+	spec.example = s->example ? xstrdup(s->example) : NULL;
+	spec.profile = xstrdup(s->profile ? s->profile : CARGO_DEFAULT_PROFILE);
+	spec.features = xcalloc(s->nfeatures + 1, sizeof(*spec.features));
+	for (i = 0; i < s->nfeatures; i++)
+		spec.features[i] = xstrdup(s->features[i]);
+	spec.nfeatures = s->nfeatures;
+	td = path_join(b->d->dir, ".hydro/target");
+	cargo_spec_env(&spec, td);
+	free(td);
+	return crate_of_spec(b, spec, NULL, NULL, NULL);
+}
+
+/* the crate of service s's .hf program, written and found or added;
+ * *toolchain: the toolchain, asked for the first program */
+static struct crt *
+program_of(struct build *b, const struct service *s, char **toolchain)
+{
+	struct cargo_spec spec;
+	struct hf_program *prog;
+
+	if (!*toolchain && cargo_toolchain(b->d->dir, toolchain) < 0) {
+		*toolchain = NULL;
+		return NULL;
+	}
+	if (program_spec(b->d, s, *toolchain, &spec, &prog) < 0)
+		return NULL;
+	return crate_of_spec(b, spec, prog, s->src, *toolchain);
+}
+
 int
 crate_add(struct build *b, struct graph *g)
 {
 	const struct deployment *d = b->d;
+	char *toolchain = NULL;
 	size_t i;
 
 	free(b->svc_crt);
@@ -476,8 +551,18 @@ crate_add(struct build *b, struct graph *g)
 		int ok;
 
 		/* a standin runs in place of the crate, which is not built */
-		if (s->kind != SERVICE_CRATE || s->nstandin)
+		if (s->nstandin || s->kind == SERVICE_PROCESS)
 			continue;
+		if (s->kind == SERVICE_HYDROFLOW) {
+			if (!(c = program_of(b, s, &toolchain))) {
+				free(toolchain);
+				return -1;
+			}
+			b->svc_crt[i] = c;
+			buf_printf(&c->users, "%s'%s'", c->nusers ? ", " : "", s->name);
+			c->nusers++;
+			continue;
+		}
 		if (!s->src)
 			return error("%s: service '%s': a crate needs 'src', its directory",
 			             d->config, s->name);
@@ -493,6 +578,7 @@ crate_add(struct build *b, struct graph *g)
 		buf_printf(&c->users, "%s'%s'", c->nusers ? ", " : "", s->name);
 		c->nusers++;
 	}
+	free(toolchain);
 	for (i = 0; i < b->ncrts; i++) {
 		struct crt *c = b->crts[i];
 		char **argv, *cmd;

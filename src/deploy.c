@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "deploy.h"
+#include "hf/ptype.h"
 #include "error.h"
 #include "fs.h"
 #include "json.h"
@@ -664,6 +665,16 @@ deploy_validate(const struct deployment *d)
 		}
 	}
 	map_release(&outputs);
+	for (i = 0; i < d->nconns; i++) {
+		const struct port *f = d->conns[i]->from, *to = d->conns[i]->to;
+
+		if (f && to && f->type && to->type && !hf_port_compatible(f->type, to->type))
+			ret = error("%s: cannot connect '%s.%s' to '%s.%s': the output is `%s` and "
+			            "the input `%s`; an output of T or (T, SocketAddr) feeds an "
+			            "input of T or (T, SocketAddr), with the same T", d->config,
+			            f->service->name, f->name, to->service->name, to->name,
+			            f->type, to->type);
+	}
 	if (ret == 0 && d->ntargets) {
 		state = xcalloc(d->ntargets, 1);
 		stack = xcalloc(d->ntargets + 1, sizeof(*stack));

@@ -45,22 +45,18 @@ service_argv(struct run *r, struct service *s)
 			ALLOC_GROW(argv, n, cap);
 			argv[n++] = xstrdup(s->argv[i]);
 		}
-	} else if (s->kind == SERVICE_CRATE) {
-		/* the program its build task made (build.h) */
+	} else {
+		/* the program its build task made (crate.h), from a crate or a .hf */
 		const char *built = crate_exe(r->build, s);
 
 		if (!built) {
-			error("service '%s': its crate '%s' was not built", s->name, s->src);
+			error("service '%s': its %s '%s' was not built", s->name,
+			      s->kind == SERVICE_CRATE ? "crate" : "program", s->src);
 			return NULL;
 		}
 		exe = xstrdup(built);
 		ALLOC_GROW(argv, n, cap);
 		argv[n++] = exe;
-	} else {
-		error("service '%s': running compiled .hf programs is not supported by this "
-		      "run path yet; give 'standin', a command that speaks the port protocol",
-		      s->name);
-		return NULL;
 	}
 	if (s->kind != SERVICE_PROCESS) {
 		for (i = 0; i < s->argc; i++) {

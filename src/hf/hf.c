@@ -8,6 +8,7 @@
 #include "fs.h"
 #include "term.h"
 #include "xmalloc.h"
+#include "hf/emit.h"
 #include "hf/hf.h"
 #include "hf/strata.h"
 
@@ -92,11 +93,16 @@ hf_check_files(const char *const *paths, size_t n, int json)
 	old = error_get_reporter(&old_arg);
 	for (size_t i = 0; i < n; i++) {
 		struct hf_unit u;
+		struct hf_crates c;
 
 		if (json)
 			error_set_reporter(json_reporter, (void *)paths[i]);
 		if (unit_load(&u, paths[i], json) < 0)
 			rc = -1;
+		else if (hf_crates_find(&u, NULL, &c) < 0)	/* the `use` lines' crates */
+			rc = -1;
+		else
+			hf_crates_release(&c);
 		hf_unit_release(&u);
 	}
 	error_set_reporter(old, old_arg);
