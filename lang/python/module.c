@@ -315,7 +315,7 @@ mod_backend_available(PyObject *self, PyObject *args)
 static PyObject *
 mod_have_compiler(PyObject *self, PyObject *noargs)
 {
-	Py_RETURN_FALSE;
+	Py_RETURN_TRUE;
 }
 
 /* report(level, msg): print a message the way hydro prints its own */
