@@ -71,7 +71,7 @@ CARGO=$T_TMP/cargo-spy "$HYDRO" --color=never build "$W/fanin.json" >/dev/null 2
 : >"$T_TMP/cargo.log"
 t_run env CARGO="$T_TMP/cargo-spy" "$HYDRO" --color=never build "$W/fanin.json"
 t_expect_rc 0
-t_expect_out "nothing to do"
+t_expect_err "nothing to do"
 [ -s "$T_TMP/cargo.log" ] && t_fail "cargo was called: $(cat "$T_TMP/cargo.log")"
 t_end
 
