@@ -44,6 +44,20 @@ add_stat(struct hasher *h, const char *path)
 	hasher_addstr(h, line);
 }
 
+/* add_stat() of dir/name for each name */
+static void
+add_stats(struct hasher *h, const char *dir, const char *a, const char *b)
+{
+	const char *names[] = { a, b };
+
+	for (size_t i = 0; i < 2; i++) {
+		char *p = path_join(dir, names[i]);
+
+		add_stat(h, p);
+		free(p);
+	}
+}
+
 /* the path of program name on PATH (a new string), or name itself */
 static char *
 on_path(const char *name)
@@ -96,24 +110,14 @@ program_toolchain(const char *dir, char **out)
 	add_stat(&h, p);
 	free(p);
 	p = ruh && *ruh ? xstrdup(ruh) : xasprintf("%s/.rustup", home ? home : "");
-	d = path_join(p, "settings.toml");
-	add_stat(&h, d);
-	free(d);
-	d = path_join(p, "toolchains");
-	add_stat(&h, d);
-	free(d);
+	add_stats(&h, p, "settings.toml", "toolchains");
 	free(p);
 	/* rustup's per-directory choice */
 	d = path_absolute(dir);
 	for (;;) {
 		char *up;
 
-		p = path_join(d, "rust-toolchain");
-		add_stat(&h, p);
-		free(p);
-		p = path_join(d, "rust-toolchain.toml");
-		add_stat(&h, p);
-		free(p);
+		add_stats(&h, d, "rust-toolchain", "rust-toolchain.toml");
 		if (!strcmp(d, "/") || !strchr(d, '/'))
 			break;
 		up = path_dirname(d);

@@ -133,6 +133,19 @@ grep -q "cannot decode\|panicked\|exited with" "$T_TMP/err" "$T_TMP/out" &&
 l_expect_clean flight
 t_end
 
+t_case "with a crate written for Hydro Deploy v0.10, both ways"
+# compiled -> tests/compat/hydroflow_relay (hydroflow's own deploy side) -> compiled
+s="$(svc src src.hf '["--n=50"]' "$OUT_U64")"
+s="$s, {\"name\": \"relay\", \"kind\": \"crate\", \"on\": \"box\", \"src\": \"$TOP/tests/compat/hydroflow_relay\", \"profile\": \"dev\"}"
+s="$s, $(svc sink sink.hf '["--n=50"]' "$IN_U64")"
+spec relay "$s" '{"from": "src.out", "to": "relay.input"}, {"from": "relay.output", "to": "sink.inp"}'
+t_run timeout 1800 nice "$HYDRO" --color=never build "$W/relay.json"
+t_expect_rc 0
+run_until "$W/relay.json" 1 "got 50 distinct"
+t_expect_rc 130
+l_expect_clean relay
+t_end
+
 t_case "a param that does not parse: an error naming the service, the param and the value"
 spec param "$(svc sink sink.hf '["--n=lots"]' "$IN_U64")" ""
 t_run timeout 120 "$HYDRO" --color=never run "$W/param.json"
