@@ -39,6 +39,16 @@ grep -q '^echo_client |' "$T_TMP/out" "$T_TMP/err" &&
 [ -z "$(running_in "$EX")" ] || t_fail "still running in the example's directory: $(running_in "$EX")"
 t_end
 
+t_case "the kvs example: each replica answers the client"
+cp -r "$TOP/examples/kvs" "$T_TMP/kvs"
+t_run timeout 1800 nice "$HYDRO" --color=never build "$T_TMP/kvs/kvs.hydro.py"
+t_expect_rc 0
+t_run timeout 60 "$HYDRO" --color=never run "$T_TMP/kvs/kvs.hydro.py"
+t_expect_rc 0
+t_expect_out "greeting = hello from client 0 (from replica0)"
+t_expect_out "greeting = hello from client 0 (from replica1)"
+t_end
+
 t_case "the echo example's programs check clean"
 t_run "$HYDRO" check "$TOP/examples/echo/src/echo_server.hf" "$TOP/examples/echo/src/echo_client.hf"
 t_expect_rc 0
