@@ -383,12 +383,12 @@ crate_run(struct task *task, void *arg)
 		if (!c->ndiag_errors)
 			build_show_output(&out);
 		if (sig)
-			error("cargo build of crate '%s' for %s %s killed by signal %d",
-			      c->label, c->nusers == 1 ? "service" : "services",
+			error("cargo build of %s '%s' for %s %s killed by signal %d",
+			      c->prog ? "program" : "crate", c->label, c->nusers == 1 ? "service" : "services",
 			      buf_str(&c->users), sig);
 		else
-			error("cargo build of crate '%s' for %s %s failed (exit status %d)",
-			      c->label, c->nusers == 1 ? "service" : "services",
+			error("cargo build of %s '%s' for %s %s failed (exit status %d)",
+			      c->prog ? "program" : "crate", c->label, c->nusers == 1 ? "service" : "services",
 			      buf_str(&c->users), status);
 		goto done;
 	}
@@ -526,7 +526,7 @@ program_of(struct build *b, const struct service *s, char **toolchain)
 	struct cargo_spec spec;
 	struct hf_program *prog;
 
-	if (!*toolchain && cargo_toolchain(b->d->dir, toolchain) < 0) {
+	if (!*toolchain && program_toolchain(b->d->dir, toolchain) < 0) {
 		*toolchain = NULL;
 		return NULL;
 	}
