@@ -196,23 +196,28 @@ ssh_put_file(struct host *h, const char *local, const char *remote,
              const struct hash *hash)
 {
 	struct ssh_conn *c;
+	struct ssh_quiet q;
 	char hex[HASH_HEX_LEN];
-	int rc, tries;
+	int rc;
 
 	hash_hex(hash, hex);
 	if (remote && (!str_starts(remote, "~/.hydro/pkgs/") || strcmp(remote + 14, hex)))
 		return error("host '%s': files go to '~/.hydro/pkgs/%s', not '%s'", h->name,
 		             hex, remote);
-	/* a connection that broke is opened again (with its retries) once */
-	for (tries = 0; tries < 2; tries++) {
-		c = ssh_host_conn(h);
-		if (!c)
-			return -1;
-		rc = ssh_upload(c, local, hash, NULL);
-		if (rc >= 0 || !ssh_broken(c))
-			return rc;
-	}
-	return -1;
+	c = ssh_host_conn(h);
+	if (!c)
+		return -1;
+	/* a connection that broke is opened again (with its retries) once, and
+	 * then only the second failure is reported */
+	ssh_quiet_begin(&q);
+	rc = ssh_upload(c, local, hash, NULL);
+	ssh_quiet_end(&q);
+	if (rc < 0 && !ssh_broken(c))
+		return error("%s", error_last());
+	if (rc >= 0)
+		return rc;
+	c = ssh_host_conn(h);
+	return c ? ssh_upload(c, local, hash, NULL) : -1;
 }
 
 static int

@@ -17,7 +17,11 @@
 
 #include "buf.h"
 #include "deploy.h"
+#include "error.h"
 #include "hash.h"
+
+/* whether s matches pat, whose * and ? are the only wildcards */
+int ssh_pattern_match(const char *pat, const char *s);
 
 /* where a name given for a host leads, after ~/.ssh/config */
 struct ssh_dest {
@@ -105,6 +109,15 @@ int ssh_upload(struct ssh_conn *c, const char *local, const struct hash *hash,
                char **remote);
 /* the host's target triple, from uname and its libc; NULL on error */
 const char *ssh_triple(struct ssh_conn *c);
+
+/* while between begin and end, this thread's errors are only kept
+ * (error_last()), not shown: for attempts that may be retried */
+struct ssh_quiet {
+	error_reporter *prev;
+	void *prev_arg;
+};
+void ssh_quiet_begin(struct ssh_quiet *q);
+void ssh_quiet_end(struct ssh_quiet *q);
 
 /* where the project-local known_hosts lives (DIR/known_hosts, DIR the
  * project's .hydro; by default ./.hydro) and whether every host's new key is

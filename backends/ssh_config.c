@@ -1,13 +1,13 @@
 /*
  * ssh_config: a host name resolved through ~/.ssh/config as OpenSSH does.
  *
- * Host blocks whose patterns match the name (wildcards * and ?, a pattern
+ * Host blocks whose patterns match the name (wildcards * and ? only, as
+ * OpenSSH's match_pattern: "[host]:port" is a name, not a class; a pattern
  * starting with ! excludes) contribute, and the first value found of each
  * keyword wins, but IdentityFile, whose values add up.  The keywords read
  * are HostName, User, Port, IdentityFile and ProxyJump; others are ignored,
  * and so are Match blocks (none of them applies) and Include.
  */
-#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -45,6 +45,26 @@ config_words(char *s, char **w, size_t max)
 	return n;
 }
 
+int
+ssh_pattern_match(const char *pat, const char *s)
+{
+	for (; *pat; pat++, s++) {
+		if (*pat == '*') {
+			while (pat[1] == '*')
+				pat++;
+			if (!pat[1])
+				return 1;
+			for (; *s; s++)
+				if (ssh_pattern_match(pat + 1, s))
+					return 1;
+			return 0;
+		}
+		if (!*s || (*pat != '?' && *pat != *s))
+			return 0;
+	}
+	return !*s;
+}
+
 /* whether a Host line's patterns match name */
 static int
 config_host_matches(char **pat, size_t n, const char *name)
@@ -54,9 +74,9 @@ config_host_matches(char **pat, size_t n, const char *name)
 
 	for (i = 0; i < n; i++) {
 		if (pat[i][0] == '!') {
-			if (!fnmatch(pat[i] + 1, name, 0))
+			if (ssh_pattern_match(pat[i] + 1, name))
 				return 0;
-		} else if (!fnmatch(pat[i], name, 0)) {
+		} else if (ssh_pattern_match(pat[i], name)) {
 			hit = 1;
 		}
 	}

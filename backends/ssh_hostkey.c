@@ -13,7 +13,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,11 +140,11 @@ hostkey_names(const char *field, const char *name)
 		*p = (char)tolower((unsigned char)*p);
 	for (pat = strtok_r(copy, ",", &save); pat; pat = strtok_r(NULL, ",", &save)) {
 		if (*pat == '!') {
-			if (!fnmatch(pat + 1, name, 0)) {
+			if (ssh_pattern_match(pat + 1, name)) {
 				hit = 0;
 				break;
 			}
-		} else if (!fnmatch(pat, name, 0)) {
+		} else if (ssh_pattern_match(pat, name)) {
 			hit = 1;
 		}
 	}

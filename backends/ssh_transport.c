@@ -71,6 +71,35 @@ ssh_init_once(void)
 		fatal("cannot initialise libssh2");
 }
 
+/* errors go to error_last() only; notes and warnings on as before */
+static void
+quiet_reporter(enum error_level level, const char *msg, void *arg)
+{
+	struct ssh_quiet *q = arg;
+
+	if (level == LEVEL_ERROR)
+		return;
+	error_set_reporter(q->prev, q->prev_arg);
+	if (level == LEVEL_WARNING)
+		warning("%s", msg);
+	else
+		note("%s", msg);
+	error_set_reporter(quiet_reporter, q);
+}
+
+void
+ssh_quiet_begin(struct ssh_quiet *q)
+{
+	q->prev = error_get_reporter(&q->prev_arg);
+	error_set_reporter(quiet_reporter, q);
+}
+
+void
+ssh_quiet_end(struct ssh_quiet *q)
+{
+	error_set_reporter(q->prev, q->prev_arg);
+}
+
 /* report libssh2's last error on c, prefixed by what failed */
 static int
 ssh_fail(struct ssh_conn *c, const char *what)
@@ -78,10 +107,13 @@ ssh_fail(struct ssh_conn *c, const char *what)
 	char *msg = NULL;
 	int code = libssh2_session_last_error(c->s, &msg, NULL, 0);
 
-	if (code == LIBSSH2_ERROR_SOCKET_SEND || code == LIBSSH2_ERROR_SOCKET_RECV ||
-	    code == LIBSSH2_ERROR_SOCKET_DISCONNECT || code == LIBSSH2_ERROR_TIMEOUT ||
-	    code == LIBSSH2_ERROR_SOCKET_TIMEOUT || code == LIBSSH2_ERROR_CHANNEL_CLOSED ||
-	    code == LIBSSH2_ERROR_BAD_SOCKET)
+	/* but for refusals within a working session, the transport is gone */
+	if (code != LIBSSH2_ERROR_SFTP_PROTOCOL && code != LIBSSH2_ERROR_CHANNEL_FAILURE &&
+	    code != LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED &&
+	    code != LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED &&
+	    code != LIBSSH2_ERROR_AUTHENTICATION_FAILED && code != LIBSSH2_ERROR_FILE &&
+	    code != LIBSSH2_ERROR_METHOD_NOT_SUPPORTED &&
+	    code != LIBSSH2_ERROR_CHANNEL_EOF_SENT)
 		c->broken = 1;
 	return error("%s (%s): %s: %s", c->label, c->where, what,
 	             msg && *msg ? msg : "connection lost");
@@ -98,6 +130,8 @@ ssh_wait(struct ssh_conn *c)
 	struct pollfd p;
 	int dir, n, probes = 0;
 
+	if (c->broken)
+		return -1;
 	for (;;) {
 		dir = libssh2_session_block_directions(c->s);
 		p.fd = c->fd;
@@ -257,7 +291,10 @@ ssh_close(struct ssh_conn *c)
 	if (!c)
 		return;
 	if (c->s) {
-		if (c->sftp && !c->broken)
+		/* on a broken connection, one call: it fails at once and frees */
+		if (c->sftp && c->broken)
+			libssh2_sftp_shutdown(c->sftp);
+		else if (c->sftp)
 			AGAIN(c, rc, libssh2_sftp_shutdown(c->sftp));
 		if (!c->broken)
 			AGAIN(c, rc, libssh2_session_disconnect(c->s, "bye"));
@@ -600,6 +637,7 @@ ssh_open_depth(const struct ssh_opts *o, const char *jump_override, int depth)
 	char *home = getenv("HOME"), *config;
 	int attempt, attempts = o->attempts > 0 ? o->attempts : 1, hopeless = 0;
 	double backoff = 0.25;
+	struct ssh_quiet q;
 
 	pthread_once(&ssh_once, ssh_init_once);
 	if (depth > 8)
@@ -613,19 +651,23 @@ ssh_open_depth(const struct ssh_opts *o, const char *jump_override, int depth)
 	free(config);
 	jump = jump_override ? (strcmp(jump_override, "none") ? jump_override : NULL) :
 	       d.proxyjump;
+	/* the last attempt's error is the one reported */
+	ssh_quiet_begin(&q);
 	for (attempt = 1; !c && !hopeless && attempt <= attempts; attempt++) {
 		if (attempt > 1) {
 			struct timespec ts = { (time_t)backoff,
 			                       (long)((backoff - (time_t)backoff) * 1e9) };
 
-			error_clear();
 			nanosleep(&ts, NULL);
 			backoff *= 2;
 		}
 		c = ssh_attempt(o, &d, jump, depth, &hopeless);
 	}
-	if (!c && !hopeless && attempts > 1)
-		error("%s: gave up after %d attempts", o->label ? o->label : o->host, attempts);
+	ssh_quiet_end(&q);
+	if (!c && (hopeless || attempts == 1))
+		error("%s", error_last());
+	else if (!c)
+		error("%s (gave up after %d attempts)", error_last(), attempts);
 	ssh_dest_release(&d);
 	return c;
 }
@@ -913,7 +955,10 @@ ssh_upload_locked(struct ssh_conn *c, const char *local, const struct hash *hash
 	{
 		int crc;
 
-		AGAIN(c, crc, libssh2_sftp_close_handle(fh));
+		if (c->broken)
+			crc = libssh2_sftp_close_handle(fh);
+		else
+			AGAIN(c, crc, libssh2_sftp_close_handle(fh));
 		if (crc && !rc && !c->broken)
 			rc = ssh_fail(c, "cannot finish writing");
 		else if (crc)
