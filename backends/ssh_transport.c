@@ -283,21 +283,26 @@ ssh_pump(void *arg)
 	return NULL;
 }
 
+/* blocking from now on, within the timeout: a non-blocking session may
+ * leave a channel or itself unfreed (EAGAIN) */
+static void
+ssh_block(struct ssh_conn *c)
+{
+	libssh2_session_set_timeout(c->s, c->timeout_ms);
+	libssh2_session_set_blocking(c->s, 1);
+}
+
 void
 ssh_close(struct ssh_conn *c)
 {
-	int rc;
-
 	if (!c)
 		return;
 	if (c->s) {
-		/* on a broken connection, one call: it fails at once and frees */
-		if (c->sftp && c->broken)
+		ssh_block(c);
+		if (c->sftp)
 			libssh2_sftp_shutdown(c->sftp);
-		else if (c->sftp)
-			AGAIN(c, rc, libssh2_sftp_shutdown(c->sftp));
 		if (!c->broken)
-			AGAIN(c, rc, libssh2_session_disconnect(c->s, "bye"));
+			libssh2_session_disconnect(c->s, "bye");
 		libssh2_session_free(c->s);
 	}
 	if (c->fd >= 0)
@@ -306,8 +311,10 @@ ssh_close(struct ssh_conn *c)
 		pthread_join(c->pump, NULL);
 	if (c->pump_fd >= 0)
 		close(c->pump_fd);
-	if (c->tunnel)
+	if (c->tunnel) {
+		ssh_block(c->bastion);
 		libssh2_channel_free(c->tunnel);
+	}
 	ssh_close(c->bastion);
 	pthread_mutex_destroy(&c->lock);
 	free(c->label);

@@ -222,6 +222,24 @@ t_expect_out "$a3"
 rm -f "$HOME/.ssh/config"
 t_end
 
+t_case "a run provisions an ssh host: its key checked, recorded when trusted"
+fresh_home 7
+mkdir -p "$HOME/p"
+cat >"$HOME/p/d.json" <<EOF2
+{"version": 1,
+ "hosts": [{"name": "web", "backend": "ssh", "settings": {"host": "$a1", "key": "$HOSTS_KEY"}}],
+ "services": [{"name": "s", "kind": "process", "on": "web", "cmd": ["echo", "hi"]}]}
+EOF2
+t_run sh -c 'cd "$HOME/p" && timeout 60 "$HYDRO" run d.json'
+t_expect_rc 1
+t_expect_err "host 'web' ($a1) is not a known host"
+sed 's/"key"/"trust_new_host": "true", "key"/' "$HOME/p/d.json" >"$HOME/p/t.json"
+t_run sh -c 'cd "$HOME/p" && timeout 60 "$HYDRO" run t.json'
+t_expect_err "recorded in '.hydro/known_hosts'"
+t_expect_err "host 'web' (ssh) cannot start processes"
+grep -q "^$a1 ssh-ed25519 " "$HOME/p/.hydro/known_hosts" || t_fail "no key in the project's known_hosts"
+t_end
+
 t_case "a host that never answers fails after its timeout, named, after retries"
 host_thaw_2() { host_thaw 2 2>/dev/null; }
 t_on_exit host_thaw_2

@@ -224,6 +224,48 @@ write_sink(void *arg, int stream, const char *data, size_t n)
 	return write_in_full(stream, data, n);
 }
 
+/* do the command argv[0] on h; the tool's exit status */
+static int
+tool_do(struct host *h, int argc, char **argv)
+{
+	int status = 0;
+
+	if (!strcmp(argv[0], "exec") || !strcmp(argv[0], "repeat")) {
+		struct ssh_conn *c;
+		int n = 1, i = 0, k;
+
+		if (!strcmp(argv[0], "repeat") && ++i < argc)
+			n = atoi(argv[i]);
+		if (++i >= argc || strcmp(argv[i], "--") || ++i >= argc)
+			return 2;
+		if (!(c = ssh_host_conn(h)))
+			return 255;
+		for (k = 0; k < n; k++)
+			if (ssh_run(c, argv + i, NULL, 0, write_sink, NULL, &status) < 0)
+				return 255;
+	} else if (!strcmp(argv[0], "upload") && argc > 1) {
+		struct hash hash;
+		int rc;
+
+		if (argc > 2 ? hash_parse(argv[2], &hash) < 0 : hash_file(argv[1], &hash) < 0)
+			return 2;
+		rc = host_put_file(h, argv[1], NULL, &hash);
+		if (rc < 0)
+			return 1;
+		printf("%s\n", rc ? "copied" : "present");
+	} else if (!strcmp(argv[0], "triple")) {
+		printf("%s\n", host_triple(h));
+		status = !strcmp(host_triple(h), "unknown");
+	} else if (!strcmp(argv[0], "address")) {
+		printf("%s\n", host_address(h));
+	} else if (!strcmp(argv[0], "provision")) {
+		status = host_provision(h) < 0;
+	} else {
+		status = 2;
+	}
+	return status;
+}
+
 static int
 tool(int argc, char **argv)
 {
@@ -231,7 +273,7 @@ tool(int argc, char **argv)
 	struct kv kv[32];
 	const struct backend *b;
 	const char *project = NULL;
-	int i = 0, trust = 0, status = 0;
+	int i = 0, trust = 0, status;
 
 	signal(SIGPIPE, SIG_IGN);
 	memset(&h, 0, sizeof(h));
@@ -256,40 +298,7 @@ tool(int argc, char **argv)
 	ssh_configure(project, trust);
 	if (i == argc || host_backend(&h, &b) < 0)
 		return 2;
-	if (!strcmp(argv[i], "exec") || !strcmp(argv[i], "repeat")) {
-		struct ssh_conn *c;
-		int n = 1, k;
-
-		if (!strcmp(argv[i], "repeat") && ++i < argc)
-			n = atoi(argv[i]);
-		if (++i >= argc || strcmp(argv[i], "--") || ++i >= argc)
-			return 2;
-		if (!(c = ssh_host_conn(&h)))
-			return 255;
-		for (k = 0; k < n; k++)
-			if (ssh_run(c, argv + i, NULL, 0, write_sink, NULL, &status) < 0)
-				return 255;
-	} else if (!strcmp(argv[i], "upload") && i + 1 < argc) {
-		struct hash hash;
-		int rc;
-
-		if (i + 2 < argc ? hash_parse(argv[i + 2], &hash) < 0 :
-		                   hash_file(argv[i + 1], &hash) < 0)
-			return 2;
-		rc = host_put_file(&h, argv[i + 1], NULL, &hash);
-		if (rc < 0)
-			return 1;
-		printf("%s\n", rc ? "copied" : "present");
-	} else if (!strcmp(argv[i], "triple")) {
-		printf("%s\n", host_triple(&h));
-		status = !strcmp(host_triple(&h), "unknown");
-	} else if (!strcmp(argv[i], "address")) {
-		printf("%s\n", host_address(&h));
-	} else if (!strcmp(argv[i], "provision")) {
-		status = host_provision(&h) < 0;
-	} else {
-		return 2;
-	}
+	status = tool_do(&h, argc - i, argv + i);
 	host_terminate(&h);
 	ssh_configure(NULL, 0);
 	return status;
