@@ -23,6 +23,8 @@
 #include "deploy.h"
 #include "hash.h"
 
+struct state;
+
 /* capability bits */
 #define BACKEND_THIS_MACHINE	(1u << 0)	/* processes run on this machine:
 						 * Unix sockets reach them, files are shared */
@@ -108,6 +110,14 @@ int host_signal(struct host *h, struct spawn *sp, int sig);
 int host_wait(struct host *h, struct spawn *sp, int *status);
 void host_release(struct host *h, struct spawn *sp);
 int host_terminate(struct host *h);
+/* what backends need of a run: its .hydro directory, its state file, the
+ * project directory (before any host is provisioned; hydro down too) */
+void backends_setup(const char *hydro_dir, struct state *st, const char *project_dir);
+/* make every backend's state kinds known (before state_down) */
+void backends_register_state(void);
+/* hydro down --sweep: remove what every backend made for the deployment of
+ * project_dir, found by its labels, without the state file; -1 if any is left */
+int backends_sweep(const char *project_dir);
 /* whether two hosts are this same machine (Unix sockets can join them) */
 int host_same_machine(struct host *a, struct host *b);
 

@@ -8,14 +8,17 @@
 #include "backend.h"
 #include "buf.h"
 #include "error.h"
+#include "gcp.h"
 #include "str.h"
 
 extern const struct backend backend_local;
 extern const struct backend backend_ssh;
+extern const struct backend backend_gcp;
 
 static const struct backend *const backends[] = {
 	&backend_local,
 	&backend_ssh,
+	&backend_gcp,
 	NULL,
 };
 
@@ -144,4 +147,32 @@ host_same_machine(struct host *a, struct host *b)
 {
 	return a == b || ((host_caps(a) & BACKEND_THIS_MACHINE) &&
 	                  (host_caps(b) & BACKEND_THIS_MACHINE));
+}
+
+void
+backends_setup(const char *hydro_dir, struct state *st, const char *project_dir)
+{
+	gcp_setup(hydro_dir, st, project_dir);
+}
+
+void
+backends_register_state(void)
+{
+	gcp_register_state();
+}
+
+int
+backends_sweep(const char *project_dir)
+{
+	const char *projects[1];
+	char *p = gcp_default_project();
+	int ret;
+
+	if (!p)
+		return error("hydro down --sweep needs the GCP project: the "
+		             "credentials name none; set GOOGLE_CLOUD_PROJECT");
+	projects[0] = p;
+	ret = gcp_sweep(project_dir, projects, 1);
+	free(p);
+	return ret;
 }

@@ -47,6 +47,7 @@ struct cli {
 	int log_prefix;		/* run: prefix log lines with the service name */
 	int timestamps;		/* run --timestamps: and with their arrival time */
 	int dry_run;		/* down --dry-run */
+	int sweep;		/* down --sweep */
 	int strict_params;	/* --strict-params: a -D the config does not read is an error */
 	enum graph_format format;	/* graph --format */
 	const char *dir;	/* -C DIR, or NULL */

@@ -332,8 +332,20 @@ down_json(struct state *st, int dry_run)
 	return ret;
 }
 
+/* hydro down --sweep: what the backends find labelled with DIR's deployment */
+static int
+sweep(const char *dir, int ret)
+{
+	char *abs = path_absolute(dir);
+
+	if (backends_sweep(abs) < 0)
+		ret = -1;
+	free(abs);
+	return ret;
+}
+
 int
-command_down(const char *path, int dry_run, const struct options *o)
+command_down(const char *path, int dry_run, int sweep_too, const struct options *o)
 {
 	struct stat sb;
 	struct state *st;
@@ -356,18 +368,27 @@ command_down(const char *path, int dry_run, const struct options *o)
 		if (!o->quiet && !o->json)
 			printf("nothing to remove: no '%s'\n", hd);
 		free(hd);
+		ret = sweep_too && !dry_run ? sweep(dir, 0) : 0;
 		free(dir);
-		return 0;
+		return ret;
 	}
 	free(hd);
 	build_register_state();
 	st = state_open(dir);
-	free(dir);
-	if (!st)
+	if (!st) {
+		free(dir);
 		return -1;
+	}
+	{
+		char *abs = path_absolute(dir);
+		backends_setup(state_dir(st), st, abs);
+		free(abs);
+	}
 	if (o->json) {
 		ret = down_json(st, dry_run);
 		state_close(st);
+		ret = sweep_too && !dry_run ? sweep(dir, ret) : ret;
+		free(dir);
 		return ret;
 	}
 	n = state_count(st);
@@ -382,6 +403,8 @@ command_down(const char *path, int dry_run, const struct options *o)
 			       n == 1 ? "" : "s");
 	}
 	state_close(st);
+	ret = sweep_too && !dry_run ? sweep(dir, ret) : ret;
+	free(dir);
 	return ret;
 }
 

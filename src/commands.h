@@ -31,6 +31,6 @@ int command_launches(struct deployment *d, FILE *out);
 /* hydro down: remove what DIR/.hydro/state.json lists (path: a directory or
  * a config beside which .hydro lives; NULL: the current directory); with
  * o->json, each record as a JSON object a line on stdout, with its fate */
-int command_down(const char *path, int dry_run, const struct options *o);
+int command_down(const char *path, int dry_run, int sweep, const struct options *o);
 
 #endif

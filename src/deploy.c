@@ -531,11 +531,12 @@ deploy_set_where(struct deployment *d, const char *where)
 static const struct backend_spec {
 	const char *name;
 	size_t nrequired;
-	const char *settings[8];
+	const char *settings[16];
 } backend_specs[] = {
 	{ "local", 0, { NULL } },
 	{ "ssh", 1, { "host", "user", "port", "key", NULL } },
-	{ "gcp", 2, { "project", "zone", "type", "image", "region", "network", "user", NULL } },
+	{ "gcp", 2, { "project", "zone", "type", "image", "region", "network", "user",
+	                 "ttl", "zones", "ssh_from", "spot", "disk_gb", "boot_timeout", NULL } },
 };
 
 static const struct backend_spec *

@@ -68,6 +68,8 @@ static const struct command commands[] = {
 	{ "down", "[options] [DIR|CONFIG]",
 	  "stop and remove everything a run left behind (from .hydro/state.json)",
 	  "  --dry-run          only list what would be removed\n"
+	  "  --sweep            also delete every cloud machine and firewall rule\n"
+	  "                     labelled with this deployment (when the state is lost)\n"
 	  "  --json             print each record as a JSON object, one a line\n",
 	  cmd_down, 0, 1 },
 	{ "check", "[options] FILE.hf...",
@@ -178,7 +180,7 @@ unknown_command(const char *name)
 
 enum {
 	OPT_COLOR = 256, OPT_JSON, OPT_VERSION, OPT_KEEP, OPT_NO_LOG_PREFIX,
-	OPT_FORMAT, OPT_DRY_RUN, OPT_TIMESTAMPS, OPT_STRICT_PARAMS,
+	OPT_FORMAT, OPT_DRY_RUN, OPT_TIMESTAMPS, OPT_STRICT_PARAMS, OPT_SWEEP,
 };
 
 static const struct option longopts[] = {
@@ -194,6 +196,7 @@ static const struct option longopts[] = {
 	{ "no-log-prefix", no_argument, NULL, OPT_NO_LOG_PREFIX },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "sweep", no_argument, NULL, OPT_SWEEP },
 	{ "timestamps", no_argument, NULL, OPT_TIMESTAMPS },
 	{ "strict-params", no_argument, NULL, OPT_STRICT_PARAMS },
 	{ NULL, 0, NULL, 0 },
@@ -214,6 +217,8 @@ command_option(int opt)
 		return "--format";
 	case OPT_DRY_RUN:
 		return "--dry-run";
+	case OPT_SWEEP:
+		return "--sweep";
 	case OPT_TIMESTAMPS:
 		return "--timestamps";
 	case OPT_STRICT_PARAMS:
@@ -354,6 +359,9 @@ parse(int argc, char **argv, const struct command **cmdp)
 		case OPT_DRY_RUN:
 			cli->dry_run = 1;
 			break;
+		case OPT_SWEEP:
+			cli->sweep = 1;
+			break;
 		case OPT_TIMESTAMPS:
 			cli->timestamps = 1;
 			break;
@@ -481,7 +489,7 @@ cmd_down(void)
 {
 	struct options o = cli_options();
 
-	return command_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run, &o);
+	return command_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run, cli->sweep, &o);
 }
 
 int

@@ -256,6 +256,7 @@ run_register_state_kinds(void)
 {
 	state_register(&process_kind);
 	build_register_state();
+	backends_register_state();
 }
 
 int
@@ -290,6 +291,7 @@ run_deploy(struct run *r)
 		r->state = state_open(r->d->dir);
 		if (!r->state)
 			return -1;
+		backends_setup(state_dir(r->state), r->state, r->d->dir);
 	}
 	/* the targets services need are made first, make-style */
 	b = build_open(r->d, r->state, &r->o);

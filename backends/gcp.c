@@ -1,0 +1,1032 @@
+/*
+ * gcp: the Google Compute Engine backend.  provision() creates the host's
+ * VM over the Compute Engine v1 REST API (gcp_api.c), after the
+ * deployment's firewall rules, and reads back its addresses and host keys;
+ * terminate() deletes it and waits.  Every VM is made with
+ * scheduling.maxRunDuration and instanceTerminationAction DELETE, so a VM
+ * outlives a crashed hydro by at most its ttl.
+ *
+ * The state protocol: a "vm" record (project, zone, name) is added before
+ * the insert, updated with the operation, then with the instance; it is
+ * removed once the API confirms the delete (not found counts as gone).
+ * "firewall" records likewise.  `hydro down` deletes what the records name;
+ * `hydro down --sweep` every instance labelled hydro-deployment=<id> and
+ * every firewall rule named hydro-<id>-*, for when the state file is lost.
+ */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "backend.h"
+#include "error.h"
+#include "fs.h"
+#include "gcp.h"
+#include "hash.h"
+#include "json.h"
+#include "proc.h"
+#include "ssh.h"
+#include "state.h"
+#include "str.h"
+#include "xmalloc.h"
+
+#define DEFAULT_IMAGE "debian-cloud/debian-12"
+#define DEFAULT_TYPE "e2-micro"
+#define DEFAULT_TTL 4 * 3600L
+#define DEFAULT_SSH_FROM "0.0.0.0/0"
+#define DEFAULT_BOOT_TIMEOUT 300L
+#define SSH_USER "hydro"
+
+/* the run's: set by gcp_setup() */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct state *state;
+static char *hydro_dir;
+static char deployment[16];	/* 10 hex digits of the project directory's hash */
+static char *firewall_project;	/* the project the rules were made in */
+static int firewall_made;
+static size_t live;		/* VMs provisioned and not terminated */
+
+/* a VM while the run holds it (h->runtime) */
+struct vm {
+	char *project, *zone, *name;
+	char *internal_ip, *external_ip;
+};
+
+
+static void
+deployment_id(const char *project_dir, char out[16])
+{
+	struct hash hs;
+	char hex[HASH_HEX_LEN];
+
+	hash_bytes(project_dir, strlen(project_dir), &hs);
+	hash_hex(&hs, hex);
+	memcpy(out, hex, 10);
+	out[10] = '\0';
+}
+
+/* where the run's state and keys live; called by the run before provision */
+void
+gcp_setup(const char *dir, struct state *st, const char *project_dir)
+{
+	pthread_mutex_lock(&lock);
+	free(hydro_dir);
+	hydro_dir = xstrdup(dir);
+	state = st;
+	deployment_id(project_dir, deployment);
+	free(firewall_project);
+	firewall_project = NULL;
+	firewall_made = 0;
+	live = 0;
+	pthread_mutex_unlock(&lock);
+}
+
+static const char *
+last_part(const char *s)
+{
+	const char *p = strrchr(s, '/');
+
+	return p ? p + 1 : s;
+}
+
+static void
+describe_failure(struct buf *b, const char *what, const struct gcp_reply *r)
+{
+	buf_printf(b, "%s: ", what);
+	gcp_reply_describe(b, r);
+}
+
+/* DELETE a resource and wait for it: 0 once gone (404 too), -1 with an error */
+static int
+delete_and_wait(const char *project, const char *zone, const char *path,
+                const char *what)
+{
+	struct gcp_reply r;
+	struct buf d = BUF_INIT;
+	char *code, *msg;
+	const char *op;
+	int ret = 0;
+
+	if (gcp_call("DELETE", path, NULL, &r) < 0) {
+		if (r.status == 404) {
+			gcp_reply_release(&r);
+			return 0;
+		}
+		describe_failure(&d, "", &r);
+		ret = error("cannot delete %s%s", what, d.data);
+		buf_release(&d);
+		gcp_reply_release(&r);
+		return ret;
+	}
+	op = json_str(r.json, "name");
+	if (op && zone)
+		ret = gcp_wait_op(project, zone, op, &code, &msg);
+	else if (op)
+		ret = 0;	/* global operations: polled below by the caller's get */
+	if (ret < 0) {
+		if (code && !strcmp(code, "RESOURCE_NOT_FOUND"))
+			ret = 0;
+		else
+			error("cannot delete %s: %s%s%s", what, code ? code : "",
+			      code ? ": " : "", msg ? msg : "");
+		free(code);
+		free(msg);
+	}
+	gcp_reply_release(&r);
+	return ret;
+}
+
+/* wait for a global operation (firewalls) to be done */
+static int
+wait_global(const char *project, const char *op, const char *what)
+{
+	struct gcp_reply r;
+	char *path = xasprintf("projects/%s/global/operations/%s/wait", project, op);
+	const cJSON *err;
+	int ret = -1;
+
+	for (;;) {
+		if (gcp_call("POST", path, NULL, &r) < 0) {
+			struct buf d = BUF_INIT;
+			gcp_reply_describe(&d, &r);
+			error("cannot %s: %s", what, d.data);
+			buf_release(&d);
+			break;
+		}
+		if (!json_str(r.json, "status") || strcmp(json_str(r.json, "status"), "DONE")) {
+			gcp_reply_release(&r);
+			continue;
+		}
+		err = cJSON_GetObjectItem(r.json, "error");
+		if (err) {
+			const cJSON *e0 = cJSON_GetArrayItem(cJSON_GetObjectItem(err, "errors"), 0);
+			error("cannot %s: %s: %s", what, e0 ? json_str(e0, "code") : "?",
+			      e0 ? json_str(e0, "message") : "?");
+		} else {
+			ret = 0;
+		}
+		break;
+	}
+	gcp_reply_release(&r);
+	free(path);
+	return ret;
+}
+
+static int
+delete_firewall(const char *project, const char *name)
+{
+	struct gcp_reply r;
+	struct buf d = BUF_INIT;
+	char *path = xasprintf("projects/%s/global/firewalls/%s", project, name);
+	char *what = xasprintf("firewall rule '%s'", name);
+	const char *op;
+	int ret = 0;
+
+	if (gcp_call("DELETE", path, NULL, &r) < 0) {
+		if (r.status != 404) {
+			gcp_reply_describe(&d, &r);
+			ret = error("cannot delete %s: %s", what, d.data);
+		}
+	} else if ((op = json_str(r.json, "name"))) {
+		char *opname = xstrdup(op);
+		char *w = xasprintf("delete %s", what);
+		gcp_reply_release(&r);
+		ret = wait_global(project, opname, w);
+		free(w);
+		free(opname);
+	}
+	gcp_reply_release(&r);
+	buf_release(&d);
+	free(path);
+	free(what);
+	return ret;
+}
+
+/* ---- the firewall rules: one per deployment for its VMs, one for SSH ---- */
+
+static int
+insert_firewall(const char *project, const char *network, const char *name,
+                cJSON *rule)
+{
+	struct gcp_reply r;
+	struct buf d = BUF_INIT;
+	char *path = xasprintf("projects/%s/global/firewalls", project);
+	char *id = xasprintf("%s/%s", project, name);
+	char *opname, *what, *tag;
+	cJSON *rec = cJSON_CreateObject();
+	int ret;
+
+	cJSON_AddStringToObject(rec, "project", project);
+	cJSON_AddStringToObject(rec, "name", name);
+	cJSON_AddStringToObject(rec, "deployment", deployment);
+	if (state_add(state, "firewall", id, rec) < 0) {
+		free(path);
+		free(id);
+		return -1;
+	}
+	cJSON_AddStringToObject(rule, "name", name);
+	cJSON_AddStringToObject(rule, "network", network);
+	cJSON_AddStringToObject(rule, "direction", "INGRESS");
+	cJSON_AddStringToObject(rule, "description",
+	                        "hydro deployment; hydro down removes it");
+	/* the rule applies to the deployment's VMs: those tagged hydro-<id> */
+	tag = xasprintf("hydro-%s", deployment);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(rule, "targetTags"),
+	                     cJSON_CreateString(tag));
+	free(tag);
+	if (gcp_call("POST", path, rule, &r) < 0) {
+		if (r.status == 409) {
+			/* left by an earlier run of this deployment: keep using it */
+			ret = state_update(state, "firewall", id, NULL);
+		} else {
+			gcp_reply_describe(&d, &r);
+			ret = error("cannot create firewall rule '%s' in project '%s': %s",
+			            name, project, d.data);
+			state_remove(state, "firewall", id);
+		}
+		gcp_reply_release(&r);
+	} else {
+		opname = xstrdup(json_str(r.json, "name") ? json_str(r.json, "name") : "");
+		gcp_reply_release(&r);
+		rec = cJSON_CreateObject();
+		cJSON_AddStringToObject(rec, "operation", opname);
+		state_update(state, "firewall", id, rec);
+		what = xasprintf("create firewall rule '%s' in project '%s'", name, project);
+		ret = *opname ? wait_global(project, opname, what) : 0;
+		free(what);
+		free(opname);
+	}
+	cJSON_Delete(rule);
+	buf_release(&d);
+	free(path);
+	free(id);
+	return ret;
+}
+
+static char *
+network_url(const struct host *h)
+{
+	const char *n = host_get(h, "network");
+
+	if (!n)
+		n = "default";
+	if (strchr(n, '/'))
+		return xstrdup(n);
+	return xasprintf("global/networks/%s", n);
+}
+
+/* the deployment's rules, made once per run by the first host there */
+static int
+ensure_firewall(struct host *h, const char *project)
+{
+	char *net = network_url(h), *name, *tag;
+	const char *from = host_get(h, "ssh_from");
+	cJSON *rule, *allowed, *a;
+	int ret = 0;
+
+	pthread_mutex_lock(&lock);
+	if (firewall_made) {
+		pthread_mutex_unlock(&lock);
+		free(net);
+		return 0;
+	}
+	tag = xasprintf("hydro-%s", deployment);
+	/* its VMs reach each other on every port */
+	name = xasprintf("hydro-%s-internal", deployment);
+	rule = cJSON_CreateObject();
+	cJSON_AddItemToObject(rule, "sourceTags", cJSON_CreateArray());
+	cJSON_AddItemToArray(cJSON_GetObjectItem(rule, "sourceTags"), cJSON_CreateString(tag));
+	allowed = cJSON_AddArrayToObject(rule, "allowed");
+	a = cJSON_CreateObject();
+	cJSON_AddStringToObject(a, "IPProtocol", "tcp");
+	cJSON_AddItemToArray(allowed, a);
+	a = cJSON_CreateObject();
+	cJSON_AddStringToObject(a, "IPProtocol", "udp");
+	cJSON_AddItemToArray(allowed, a);
+	a = cJSON_CreateObject();
+	cJSON_AddStringToObject(a, "IPProtocol", "icmp");
+	cJSON_AddItemToArray(allowed, a);
+	ret = insert_firewall(project, net, name, rule);
+	free(name);
+	/* SSH from the operator */
+	if (ret == 0) {
+		name = xasprintf("hydro-%s-ssh", deployment);
+		rule = cJSON_CreateObject();
+		cJSON_AddItemToObject(rule, "sourceRanges", cJSON_CreateArray());
+		cJSON_AddItemToArray(cJSON_GetObjectItem(rule, "sourceRanges"),
+		                     cJSON_CreateString(from ? from : DEFAULT_SSH_FROM));
+		allowed = cJSON_AddArrayToObject(rule, "allowed");
+		a = cJSON_CreateObject();
+		cJSON_AddStringToObject(a, "IPProtocol", "tcp");
+		cJSON_AddItemToObject(a, "ports", cJSON_CreateArray());
+		cJSON_AddItemToArray(cJSON_GetObjectItem(a, "ports"), cJSON_CreateString("22"));
+		cJSON_AddItemToArray(allowed, a);
+		ret = insert_firewall(project, net, name, rule);
+		free(name);
+	}
+	if (ret == 0) {
+		firewall_made = 1;
+		free(firewall_project);
+		firewall_project = xstrdup(project);
+	}
+	pthread_mutex_unlock(&lock);
+	free(tag);
+	free(net);
+	return ret;
+}
+
+/* remove the deployment's rules once no VM of it is left */
+static int
+drop_firewall(void)
+{
+	char *project, *a, *b;
+	int ret;
+
+	pthread_mutex_lock(&lock);
+	if (!firewall_made || live > 0) {
+		pthread_mutex_unlock(&lock);
+		return 0;
+	}
+	firewall_made = 0;
+	project = firewall_project;
+	firewall_project = NULL;
+	pthread_mutex_unlock(&lock);
+	a = xasprintf("hydro-%s-internal", deployment);
+	b = xasprintf("hydro-%s-ssh", deployment);
+	ret = 0;
+	if (delete_firewall(project, b) == 0) {
+		char *id = xasprintf("%s/%s", project, b);
+		state_remove(state, "firewall", id);
+		free(id);
+	} else {
+		ret = -1;
+	}
+	if (delete_firewall(project, a) == 0) {
+		char *id = xasprintf("%s/%s", project, a);
+		state_remove(state, "firewall", id);
+		free(id);
+	} else {
+		ret = -1;
+	}
+	free(a);
+	free(b);
+	free(project);
+	return ret;
+}
+
+/* ---- the deployment's SSH key ---- */
+
+/* the public key line of the deployment's key, made on first use:
+ * .hydro/gcp/<id>_ed25519 (0600) and its .pub */
+static char *
+ssh_public_key(void)
+{
+	char *dir = path_join(hydro_dir, "gcp");
+	char *key = xasprintf("%s/%s_ed25519", dir, deployment);
+	char *pub = xasprintf("%s.pub", key);
+	struct buf text = BUF_INIT;
+	char *line = NULL;
+
+	pthread_mutex_lock(&lock);
+	if (!path_exists(key)) {
+		char *argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+		                 "hydro", "-f", key, NULL };
+		struct proc p = PROC_INIT;
+		p.argv = argv;
+		p.out = PROC_NULL;
+		p.err = PROC_NULL;
+		if (dir_private(dir) < 0 || proc_start(&p) < 0 || proc_finish(&p) != 0)
+			error("cannot make the deployment's SSH key '%s' with ssh-keygen", key);
+	}
+	if (path_exists(key) && read_file(pub, &text) == 0) {
+		line = xasprintf("%s:%s", SSH_USER, str_trim(text.data));
+	}
+	pthread_mutex_unlock(&lock);
+	buf_release(&text);
+	free(dir);
+	free(key);
+	free(pub);
+	return line;
+}
+
+/* ---- instances ---- */
+
+static long
+ttl_seconds(const struct host *h, int *off)
+{
+	const char *t = host_get(h, "ttl");
+	long v = DEFAULT_TTL;
+
+	*off = 0;
+	if (!t)
+		return v;
+	if (!strcasecmp(t, "none") || !strcmp(t, "0")) {
+		*off = 1;
+		return 0;
+	}
+	if (str_to_long(t, 30, 120L * 86400, &v) < 0) {
+		error_clear();
+		return -1;
+	}
+	return v;
+}
+
+static char *
+image_url(const struct host *h)
+{
+	const char *img = host_get(h, "image");
+	const char *slash;
+
+	if (!img)
+		img = DEFAULT_IMAGE;
+	if (str_starts(img, "projects/") || strstr(img, "://"))
+		return xstrdup(img);
+	slash = strchr(img, '/');
+	if (!slash)
+		return xasprintf("global/images/%s", img);
+	/* project/family, as gcloud's --image-project and --image-family */
+	return xasprintf("projects/%.*s/global/images/family/%s", (int)(slash - img),
+	                 img, slash + 1);
+}
+
+static cJSON *
+meta_item(const char *key, const char *value)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "key", key);
+	cJSON_AddStringToObject(o, "value", value);
+	return o;
+}
+
+static cJSON *
+instance_body(const struct host *h, const char *name, const char *zone,
+              const char *pubkey, long ttl, int ttl_off)
+{
+	const char *type = host_get(h, "type");
+	const char *disk = host_get(h, "disk_gb");
+	const char *spot = host_get(h, "spot");
+	cJSON *b = cJSON_CreateObject(), *o, *arr, *d, *ip, *ni, *ac;
+	char *s;
+
+	cJSON_AddStringToObject(b, "name", name);
+	s = xasprintf("zones/%s/machineTypes/%s", zone, type ? type : DEFAULT_TYPE);
+	cJSON_AddStringToObject(b, "machineType", s);
+	free(s);
+	o = cJSON_AddObjectToObject(b, "labels");
+	cJSON_AddStringToObject(o, "hydro-deployment", deployment);
+	o = cJSON_AddObjectToObject(b, "tags");
+	arr = cJSON_AddArrayToObject(o, "items");
+	s = xasprintf("hydro-%s", deployment);
+	cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+	free(s);
+	arr = cJSON_AddArrayToObject(b, "disks");
+	d = cJSON_CreateObject();
+	cJSON_AddBoolToObject(d, "boot", 1);
+	cJSON_AddBoolToObject(d, "autoDelete", 1);
+	ip = cJSON_AddObjectToObject(d, "initializeParams");
+	s = image_url(h);
+	cJSON_AddStringToObject(ip, "sourceImage", s);
+	free(s);
+	if (disk)
+		cJSON_AddStringToObject(ip, "diskSizeGb", disk);
+	cJSON_AddItemToArray(arr, d);
+	arr = cJSON_AddArrayToObject(b, "networkInterfaces");
+	ni = cJSON_CreateObject();
+	s = network_url(h);
+	cJSON_AddStringToObject(ni, "network", s);
+	free(s);
+	ac = cJSON_CreateObject();
+	cJSON_AddStringToObject(ac, "type", "ONE_TO_ONE_NAT");
+	cJSON_AddStringToObject(ac, "name", "External NAT");
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(ni, "accessConfigs"), ac);
+	cJSON_AddItemToArray(arr, ni);
+	o = cJSON_AddObjectToObject(b, "metadata");
+	arr = cJSON_AddArrayToObject(o, "items");
+	cJSON_AddItemToArray(arr, meta_item("enable-guest-attributes", "TRUE"));
+	cJSON_AddItemToArray(arr, meta_item("ssh-keys", pubkey));
+	o = cJSON_AddObjectToObject(b, "scheduling");
+	if (spot && (!strcasecmp(spot, "true") || !strcmp(spot, "1"))) {
+		cJSON_AddStringToObject(o, "provisioningModel", "SPOT");
+		cJSON_AddBoolToObject(o, "automaticRestart", 0);
+		cJSON_AddStringToObject(o, "onHostMaintenance", "TERMINATE");
+	}
+	if (!ttl_off) {
+		char secs[32];
+		snprintf(secs, sizeof(secs), "%ld", ttl);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "maxRunDuration"),
+		                        "seconds", secs);
+		cJSON_AddStringToObject(o, "instanceTerminationAction", "DELETE");
+	}
+	return b;
+}
+
+/* delete the VM and drop its record; 0 once the API says it is gone */
+static int
+delete_vm(const char *project, const char *zone, const char *name)
+{
+	char *path = xasprintf("projects/%s/zones/%s/instances/%s", project, zone, name);
+	char *what = xasprintf("VM '%s' in zone '%s'", name, zone);
+	int ret = delete_and_wait(project, zone, path, what);
+
+	if (ret == 0 && state)
+		state_remove(state, "vm", name);
+	free(path);
+	free(what);
+	return ret;
+}
+
+static char *
+dup_at(const cJSON *o, const char *key)
+{
+	const char *s = json_str(o, key);
+
+	return s ? xstrdup(s) : NULL;
+}
+
+/* the instance's addresses, once RUNNING; 1 running, 0 not yet, -1 error */
+static int
+read_instance(struct vm *vm)
+{
+	struct gcp_reply r;
+	struct buf d = BUF_INIT;
+	char *path = xasprintf("projects/%s/zones/%s/instances/%s", vm->project,
+	                       vm->zone, vm->name);
+	const cJSON *ni, *ac;
+	const char *st;
+	int ret = 0;
+
+	if (gcp_call("GET", path, NULL, &r) < 0) {
+		gcp_reply_describe(&d, &r);
+		ret = error("cannot read VM '%s': %s", vm->name, d.data);
+	} else if ((st = json_str(r.json, "status")) && !strcmp(st, "RUNNING")) {
+		ni = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "networkInterfaces"), 0);
+		ac = ni ? cJSON_GetArrayItem(cJSON_GetObjectItem(ni, "accessConfigs"), 0) : NULL;
+		free(vm->internal_ip);
+		free(vm->external_ip);
+		vm->internal_ip = ni ? dup_at(ni, "networkIP") : NULL;
+		vm->external_ip = ac ? dup_at(ac, "natIP") : NULL;
+		ret = vm->internal_ip ? 1 : 0;
+	} else if (st && (!strcmp(st, "TERMINATED") || !strcmp(st, "STOPPING"))) {
+		ret = error("VM '%s' is %s", vm->name, st);
+	}
+	gcp_reply_release(&r);
+	buf_release(&d);
+	free(path);
+	return ret;
+}
+
+/* record the host keys the VM published in guest attributes (hostkeys/)
+ * in the project's known_hosts; 1 recorded, 0 none yet, -1 error */
+static int
+read_hostkeys(struct vm *vm)
+{
+	struct gcp_reply r;
+	char *path = xasprintf("projects/%s/zones/%s/instances/%s/getGuestAttributes"
+	                       "?queryPath=hostkeys%%2F", vm->project, vm->zone, vm->name);
+	char *kh = path_join(hydro_dir, "known_hosts");
+	const cJSON *items, *it;
+	int n = 0;
+
+	if (gcp_call("GET", path, NULL, &r) < 0) {
+		/* 404: the guest agent has not written them yet */
+		int ret = r.status == 404 ? 0 : -1;
+		if (ret < 0) {
+			struct buf d = BUF_INIT;
+			gcp_reply_describe(&d, &r);
+			error("cannot read the host keys of VM '%s': %s", vm->name, d.data);
+			buf_release(&d);
+		}
+		gcp_reply_release(&r);
+		free(path);
+		free(kh);
+		return ret;
+	}
+	items = cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "queryValue"), "items");
+	cJSON_ArrayForEach(it, items) {
+		const char *v = json_str(it, "value");
+		unsigned char *blob;
+		int len;
+		if (!v)
+			continue;
+		blob = xmalloc(strlen(v));
+		len = EVP_DecodeBlock(blob, (const unsigned char *)v, (int)strlen(v));
+		/* EVP_DecodeBlock counts padding as zero bytes */
+		if (len > 0 && strlen(v) > 1 && v[strlen(v) - 1] == '=')
+			len -= v[strlen(v) - 2] == '=' ? 2 : 1;
+		if (len > 0 && vm->external_ip &&
+		    hostkey_record(kh, vm->external_ip, blob, (size_t)len) == 0)
+			n++;
+		if (len > 0 && vm->internal_ip &&
+		    hostkey_record(kh, vm->internal_ip, blob, (size_t)len) == 0)
+			n++;
+		free(blob);
+	}
+	gcp_reply_release(&r);
+	free(path);
+	free(kh);
+	return n > 0;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0)
+		;
+}
+
+/* wait for the VM to run and publish its host keys */
+static int
+wait_boot(struct host *h, struct vm *vm)
+{
+	const char *t = host_get(h, "boot_timeout");
+	long timeout = DEFAULT_BOOT_TIMEOUT, step = 100;
+	time_t end;
+	int ret;
+
+	if (t && str_to_long(t, 1, 3600, &timeout) < 0)
+		return error("host '%s': boot_timeout '%s' is not a number of seconds "
+		             "from 1 to 3600", h->name, t);
+	end = time(NULL) + timeout;
+	while ((ret = read_instance(vm)) == 0 && time(NULL) < end) {
+		sleep_ms(step);
+		step = step < 2000 ? step * 2 : 2000;
+	}
+	while (ret == 1 && (ret = read_hostkeys(vm)) == 0 && time(NULL) < end) {
+		sleep_ms(step);
+		step = step < 2000 ? step * 2 : 2000;
+	}
+	if (ret == 0)
+		return error("VM '%s' of host '%s' did not boot (running with its host "
+		             "keys in guest attributes) within %ld s; boot_timeout= "
+		             "gives it longer", vm->name, h->name, timeout);
+	return ret < 0 ? -1 : 0;
+}
+
+/* a name Compute Engine takes: [a-z]([-a-z0-9]*[a-z0-9])?, at most 63 */
+static char *
+instance_name(const char *host)
+{
+	struct buf b = BUF_INIT;
+	unsigned char rnd[3];
+	size_t i;
+
+	buf_printf(&b, "hydro-%s-", deployment);
+	for (i = 0; host[i] && b.len < 50; i++) {
+		int c = tolower((unsigned char)host[i]);
+		buf_addch(&b, isalnum(c) ? c : '-');
+	}
+	RAND_bytes(rnd, sizeof(rnd));
+	buf_printf(&b, "-%02x%02x%02x", rnd[0], rnd[1], rnd[2]);
+	return buf_detach(&b, NULL);
+}
+
+static void
+vm_free(struct vm *vm)
+{
+	if (!vm)
+		return;
+	free(vm->project);
+	free(vm->zone);
+	free(vm->name);
+	free(vm->internal_ip);
+	free(vm->external_ip);
+	free(vm);
+}
+
+/* the zones to try: zones= (comma-separated), else zone= */
+static char **
+zone_list(const struct host *h, size_t *n)
+{
+	const char *zs = host_get(h, "zones");
+
+	return str_split(zs && *zs ? zs : host_get(h, "zone"), ',', n);
+}
+
+/* insert the VM in zone; 0 created, 1 no capacity there (nothing left),
+ * -1 error (nothing left) */
+static int
+insert_in_zone(struct host *h, struct vm *vm, const char *pubkey, long ttl, int off)
+{
+	struct gcp_reply r;
+	struct buf d = BUF_INIT;
+	char *path = xasprintf("projects/%s/zones/%s/instances", vm->project, vm->zone);
+	char *code = NULL, *msg = NULL, *op;
+	cJSON *rec = cJSON_CreateObject(), *body;
+	int ret;
+
+	cJSON_AddStringToObject(rec, "project", vm->project);
+	cJSON_AddStringToObject(rec, "zone", vm->zone);
+	cJSON_AddStringToObject(rec, "name", vm->name);
+	cJSON_AddStringToObject(rec, "host", h->name);
+	cJSON_AddStringToObject(rec, "deployment", deployment);
+	if (state_add(state, "vm", vm->name, rec) < 0) {
+		free(path);
+		return -1;
+	}
+	body = instance_body(h, vm->name, vm->zone, pubkey, ttl, off);
+	ret = gcp_call("POST", path, body, &r);
+	cJSON_Delete(body);
+	free(path);
+	if (ret < 0) {
+		state_remove(state, "vm", vm->name);
+		if (r.reason && !strcmp(r.reason, "ZONE_RESOURCE_POOL_EXHAUSTED")) {
+			gcp_reply_release(&r);
+			return 1;
+		}
+		gcp_reply_describe(&d, &r);
+		if (r.reason && (!strcmp(r.reason, "quotaExceeded") ||
+		                 !strcmp(r.reason, "QUOTA_EXCEEDED")))
+			error("cannot create VM for host '%s' in project '%s': quota "
+			      "exceeded: %s", h->name, vm->project,
+			      r.message ? r.message : d.data);
+		else
+			error("cannot create VM for host '%s' in project '%s', zone '%s': %s",
+			      h->name, vm->project, vm->zone, d.data);
+		buf_release(&d);
+		gcp_reply_release(&r);
+		return -1;
+	}
+	op = dup_at(r.json, "name");
+	gcp_reply_release(&r);
+	rec = cJSON_CreateObject();
+	cJSON_AddStringToObject(rec, "operation", op ? op : "");
+	state_update(state, "vm", vm->name, rec);
+	ret = op ? gcp_wait_op(vm->project, vm->zone, op, &code, &msg) : 0;
+	free(op);
+	if (ret == 0)
+		return 0;
+	/* the insert failed: whatever it left is deleted */
+	if (delete_vm(vm->project, vm->zone, vm->name) < 0)
+		error_clear();
+	if (code && (!strcmp(code, "ZONE_RESOURCE_POOL_EXHAUSTED") ||
+	             !strcmp(code, "ZONE_RESOURCE_POOL_EXHAUSTED_WITH_DETAILS"))) {
+		ret = 1;
+	} else if (code && (!strcmp(code, "QUOTA_EXCEEDED") ||
+	                    !strcmp(code, "quotaExceeded"))) {
+		ret = error("cannot create VM for host '%s' in project '%s': quota "
+		            "exceeded: %s", h->name, vm->project, msg ? msg : "");
+	} else {
+		ret = error("cannot create VM for host '%s' in zone '%s': %s%s%s", h->name,
+		            vm->zone, code ? code : "", code ? ": " : "", msg ? msg : "");
+	}
+	free(code);
+	free(msg);
+	return ret;
+}
+
+static int
+gcp_provision(struct host *h)
+{
+	const char *project = host_get(h, "project");
+	struct vm *vm;
+	char **zones, *pubkey;
+	size_t nz, i;
+	long ttl;
+	int off, ret = 1;
+
+	if (h->runtime)
+		return 0;
+	if (!state || !hydro_dir)
+		return error("host '%s': the gcp backend was not set up for this run", h->name);
+	if (!project || !host_get(h, "zone"))
+		return error("host '%s' needs project= and zone=", h->name);
+	ttl = ttl_seconds(h, &off);
+	if (ttl < 0)
+		return error("host '%s': ttl '%s' is not a number of seconds from 30 to "
+		             "10368000, nor None", h->name, host_get(h, "ttl"));
+	if (ensure_firewall(h, project) < 0)
+		return -1;
+	pubkey = ssh_public_key();
+	if (!pubkey)
+		return -1;
+	zones = zone_list(h, &nz);
+	vm = xcalloc(1, sizeof(*vm));
+	vm->project = xstrdup(project);
+	for (i = 0; i < nz && ret == 1; i++) {
+		free(vm->zone);
+		free(vm->name);
+		vm->zone = xstrdup(str_trim(zones[i]));
+		vm->name = instance_name(h->name);
+		ret = insert_in_zone(h, vm, pubkey, ttl, off);
+		if (ret == 1 && i + 1 < nz)
+			warning("host '%s': no capacity in zone '%s'; trying '%s'", h->name,
+			        vm->zone, str_trim(zones[i + 1]));
+	}
+	if (ret == 1)
+		ret = error("cannot create VM for host '%s': no capacity "
+		            "(ZONE_RESOURCE_POOL_EXHAUSTED) in zone%s %s; zones=[...] "
+		            "gives others to try", h->name, nz == 1 ? "" : "s",
+		            host_get(h, "zones") ? host_get(h, "zones") : host_get(h, "zone"));
+	str_free_list(zones);
+	free(pubkey);
+	if (ret == 0 && wait_boot(h, vm) < 0) {
+		if (delete_vm(vm->project, vm->zone, vm->name) < 0)
+			error_clear();
+		ret = -1;
+	}
+	if (ret < 0) {
+		vm_free(vm);
+		drop_firewall();
+		return -1;
+	}
+	{
+		cJSON *rec = cJSON_CreateObject();
+		cJSON_AddStringToObject(rec, "internal_ip", vm->internal_ip);
+		if (vm->external_ip)
+			cJSON_AddStringToObject(rec, "external_ip", vm->external_ip);
+		state_update(state, "vm", vm->name, rec);
+	}
+	pthread_mutex_lock(&lock);
+	live++;
+	pthread_mutex_unlock(&lock);
+	h->runtime = vm;
+	return 0;
+}
+
+static int
+gcp_terminate(struct host *h)
+{
+	struct vm *vm = h->runtime;
+	int ret = 0;
+
+	if (vm) {
+		ret = delete_vm(vm->project, vm->zone, vm->name);
+		if (ret == 0) {
+			h->runtime = NULL;
+			vm_free(vm);
+			pthread_mutex_lock(&lock);
+			live--;
+			pthread_mutex_unlock(&lock);
+		}
+	}
+	if (drop_firewall() < 0)
+		ret = -1;
+	return ret;
+}
+
+static const char *
+gcp_address(struct host *h)
+{
+	struct vm *vm = h->runtime;
+
+	return vm && vm->internal_ip ? vm->internal_ip : "127.0.0.1";
+}
+
+static const char *
+gcp_triple(struct host *h)
+{
+	const char *t = host_get(h, "type");
+
+	/* Arm machine types: Tau T2A, Axion C4A */
+	if (t && (str_starts(t, "t2a-") || str_starts(t, "c4a-")))
+		return "aarch64-unknown-linux-gnu";
+	return "x86_64-unknown-linux-gnu";
+}
+
+/* ---- hydro down ---- */
+
+static int
+cleanup_vm(const char *kind, const char *id, const cJSON *d)
+{
+	const char *project = json_str(d, "project"), *zone = json_str(d, "zone");
+
+	(void)kind;
+	if (!project || !zone)
+		return 0;
+	return delete_vm(project, zone, id);
+}
+
+static int
+cleanup_firewall(const char *kind, const char *id, const cJSON *d)
+{
+	const char *project = json_str(d, "project"), *name = json_str(d, "name");
+
+	(void)kind;
+	(void)id;
+	if (!project || !name)
+		return 0;
+	return delete_firewall(project, name);
+}
+
+static char *
+describe_vm(const char *kind, const char *id, const cJSON *d)
+{
+	(void)kind;
+	return xasprintf("VM %s (project %s, zone %s)", id,
+	                 json_str(d, "project") ? json_str(d, "project") : "?",
+	                 json_str(d, "zone") ? json_str(d, "zone") : "?");
+}
+
+static char *
+describe_firewall(const char *kind, const char *id, const cJSON *d)
+{
+	(void)kind;
+	(void)d;
+	return xasprintf("firewall rule %s", id);
+}
+
+void
+gcp_register_state(void)
+{
+	static const struct state_kind vm_kind = { "vm", cleanup_vm, 1, describe_vm };
+	static const struct state_kind fw_kind = {
+		"firewall", cleanup_firewall, 1, describe_firewall
+	};
+
+	state_register(&vm_kind);
+	state_register(&fw_kind);
+}
+
+/* every instance labelled with the deployment, and its firewall rules */
+int
+gcp_sweep(const char *project_dir, const char *const *projects, size_t n)
+{
+	char id[16], *path, *prefix;
+	struct gcp_reply r;
+	struct buf d = BUF_INIT;
+	const cJSON *scoped, *zone, *inst, *fw;
+	size_t i;
+	int ret = 0, found = 0;
+
+	deployment_id(project_dir, id);
+	prefix = xasprintf("hydro-%s-", id);
+	for (i = 0; i < n; i++) {
+		path = xasprintf("projects/%s/aggregated/instances?filter="
+		                 "labels.hydro-deployment%%3D%s", projects[i], id);
+		if (gcp_call("GET", path, NULL, &r) < 0) {
+			gcp_reply_describe(&d, &r);
+			ret = error("cannot list the VMs of project '%s': %s", projects[i], d.data);
+			buf_reset(&d);
+		} else {
+			scoped = cJSON_GetObjectItem(r.json, "items");
+			cJSON_ArrayForEach(zone, scoped) {
+				cJSON_ArrayForEach(inst, cJSON_GetObjectItem(zone, "instances")) {
+					const cJSON *labels = cJSON_GetObjectItem(inst, "labels");
+					const char *dep = json_str(labels, "hydro-deployment");
+					const char *name = json_str(inst, "name");
+					const char *z = json_str(inst, "zone");
+					if (!dep || strcmp(dep, id) || !name || !z)
+						continue;
+					found++;
+					printf("deleting VM %s (zone %s)\n", name, last_part(z));
+					if (delete_vm(projects[i], last_part(z), name) < 0)
+						ret = -1;
+				}
+			}
+		}
+		gcp_reply_release(&r);
+		free(path);
+		path = xasprintf("projects/%s/global/firewalls", projects[i]);
+		if (gcp_call("GET", path, NULL, &r) < 0) {
+			gcp_reply_describe(&d, &r);
+			ret = error("cannot list the firewall rules of project '%s': %s",
+			            projects[i], d.data);
+			buf_reset(&d);
+		} else {
+			cJSON_ArrayForEach(fw, cJSON_GetObjectItem(r.json, "items")) {
+				const char *name = json_str(fw, "name");
+				if (!name || !str_starts(name, prefix))
+					continue;
+				found++;
+				printf("deleting firewall rule %s\n", name);
+				if (delete_firewall(projects[i], name) < 0)
+					ret = -1;
+			}
+		}
+		gcp_reply_release(&r);
+		free(path);
+	}
+	if (ret == 0 && !found)
+		printf("nothing labelled hydro-deployment=%s in project%s", id, n == 1 ? "" : "s");
+	if (ret == 0 && !found)
+		for (i = 0; i < n; i++)
+			printf("%s %s", i ? "," : "", projects[i]);
+	if (ret == 0 && !found)
+		printf("\n");
+	buf_release(&d);
+	free(prefix);
+	return ret;
+}
+
+const struct backend backend_gcp = {
+	"gcp",					/* name */
+	BACKEND_MACHINES,			/* caps */
+	gcp_triple,				/* triple */
+	gcp_address,				/* address */
+	gcp_provision,				/* provision */
+	NULL,					/* put_file: through SSH, not yet */
+	NULL,					/* spawn: through SSH, not yet */
+	NULL,					/* signal */
+	NULL,					/* wait */
+	NULL,					/* release */
+	gcp_terminate,				/* terminate */
+	NULL,					/* cleanup: VMs are state kind "vm" */
+};
