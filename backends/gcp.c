@@ -48,8 +48,10 @@ static struct state *state;
 static char *hydro_dir;
 static char deployment[16];	/* 10 hex digits of the project directory's hash */
 static char *firewall_project;	/* the project the rules were made in */
-static int firewall_made;
+static int firewall_made;	/* 1 asked for (maybe in part), -1 failed */
 static size_t live;		/* VMs provisioned and not terminated */
+static size_t busy;		/* hosts being provisioned */
+static char *firewall_ops[2];	/* the rules' insert operations */
 
 /* a VM while the run holds it (h->runtime) */
 struct vm {
@@ -82,7 +84,10 @@ gcp_setup(const char *dir, struct state *st, const char *project_dir)
 	free(firewall_project);
 	firewall_project = NULL;
 	firewall_made = 0;
-	live = 0;
+	free(firewall_ops[0]);
+	free(firewall_ops[1]);
+	firewall_ops[0] = firewall_ops[1] = NULL;
+	live = busy = 0;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -209,22 +214,26 @@ delete_firewall(const char *project, const char *name)
 
 /* ---- the firewall rules: one per deployment for its VMs, one for SSH ---- */
 
+/* POST the rule (recorded first); its operation's name into *op (NULL when
+ * the rule was there already), to wait for before the VMs are used */
 static int
 insert_firewall(const char *project, const char *network, const char *name,
-                cJSON *rule)
+                cJSON *rule, char **op)
 {
 	struct gcp_reply r;
 	struct buf d = BUF_INIT;
 	char *path = xasprintf("projects/%s/global/firewalls", project);
 	char *id = xasprintf("%s/%s", project, name);
-	char *opname, *what, *tag;
+	char *tag;
 	cJSON *rec = cJSON_CreateObject();
-	int ret;
+	int ret = 0;
 
+	*op = NULL;
 	cJSON_AddStringToObject(rec, "project", project);
 	cJSON_AddStringToObject(rec, "name", name);
 	cJSON_AddStringToObject(rec, "deployment", deployment);
 	if (state_add(state, "firewall", id, rec) < 0) {
+		cJSON_Delete(rule);
 		free(path);
 		free(id);
 		return -1;
@@ -249,18 +258,13 @@ insert_firewall(const char *project, const char *network, const char *name,
 			            name, project, d.data);
 			state_remove(state, "firewall", id);
 		}
-		gcp_reply_release(&r);
-	} else {
-		opname = xstrdup(json_str(r.json, "name") ? json_str(r.json, "name") : "");
-		gcp_reply_release(&r);
+	} else if (json_str(r.json, "name")) {
+		*op = xstrdup(json_str(r.json, "name"));
 		rec = cJSON_CreateObject();
-		cJSON_AddStringToObject(rec, "operation", opname);
+		cJSON_AddStringToObject(rec, "operation", *op);
 		state_update(state, "firewall", id, rec);
-		what = xasprintf("create firewall rule '%s' in project '%s'", name, project);
-		ret = *opname ? wait_global(project, opname, what) : 0;
-		free(what);
-		free(opname);
 	}
+	gcp_reply_release(&r);
 	cJSON_Delete(rule);
 	buf_release(&d);
 	free(path);
@@ -280,7 +284,8 @@ network_url(const struct host *h)
 	return xasprintf("global/networks/%s", n);
 }
 
-/* the deployment's rules, made once per run by the first host there */
+/* the deployment's rules, asked for once per run by the first host there;
+ * firewall_ready() waits for them */
 static int
 ensure_firewall(struct host *h, const char *project)
 {
@@ -291,9 +296,11 @@ ensure_firewall(struct host *h, const char *project)
 
 	pthread_mutex_lock(&lock);
 	if (firewall_made) {
+		ret = firewall_made < 0 ? error("host '%s': the deployment's firewall "
+		                                "rules could not be made", h->name) : 0;
 		pthread_mutex_unlock(&lock);
 		free(net);
-		return 0;
+		return ret;
 	}
 	tag = xasprintf("hydro-%s", deployment);
 	/* its VMs reach each other on every port */
@@ -311,7 +318,7 @@ ensure_firewall(struct host *h, const char *project)
 	a = cJSON_CreateObject();
 	cJSON_AddStringToObject(a, "IPProtocol", "icmp");
 	cJSON_AddItemToArray(allowed, a);
-	ret = insert_firewall(project, net, name, rule);
+	ret = insert_firewall(project, net, name, rule, &firewall_ops[0]);
 	free(name);
 	/* SSH from the operator */
 	if (ret == 0) {
@@ -326,17 +333,36 @@ ensure_firewall(struct host *h, const char *project)
 		cJSON_AddItemToObject(a, "ports", cJSON_CreateArray());
 		cJSON_AddItemToArray(cJSON_GetObjectItem(a, "ports"), cJSON_CreateString("22"));
 		cJSON_AddItemToArray(allowed, a);
-		ret = insert_firewall(project, net, name, rule);
+		ret = insert_firewall(project, net, name, rule, &firewall_ops[1]);
 		free(name);
 	}
-	if (ret == 0) {
-		firewall_made = 1;
-		free(firewall_project);
-		firewall_project = xstrdup(project);
-	}
+	/* even failed, a rule may exist: drop_firewall() deletes both */
+	firewall_made = ret == 0 ? 1 : -1;
+	free(firewall_project);
+	firewall_project = xstrdup(project);
 	pthread_mutex_unlock(&lock);
 	free(tag);
 	free(net);
+	return ret;
+}
+
+/* wait until the rules' operations are done */
+static int
+firewall_ready(const char *project)
+{
+	char *ops[2];
+	size_t i;
+	int ret = 0;
+
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < 2; i++)
+		ops[i] = firewall_ops[i] ? xstrdup(firewall_ops[i]) : NULL;
+	pthread_mutex_unlock(&lock);
+	for (i = 0; i < 2; i++) {
+		if (ret == 0 && ops[i])
+			ret = wait_global(project, ops[i], "create the deployment's firewall rules");
+		free(ops[i]);
+	}
 	return ret;
 }
 
@@ -348,7 +374,7 @@ drop_firewall(void)
 	int ret;
 
 	pthread_mutex_lock(&lock);
-	if (!firewall_made || live > 0) {
+	if (!firewall_made || live > 0 || busy > 0) {
 		pthread_mutex_unlock(&lock);
 		return 0;
 	}
@@ -802,11 +828,18 @@ gcp_provision(struct host *h)
 	if (ttl < 0)
 		return error("host '%s': ttl '%s' is not a number of seconds from 30 to "
 		             "10368000, nor None", h->name, host_get(h, "ttl"));
-	if (ensure_firewall(h, project) < 0)
+	pthread_mutex_lock(&lock);
+	busy++;
+	pthread_mutex_unlock(&lock);
+	ret = ensure_firewall(h, project) < 0 ? -1 : 1;
+	pubkey = ret < 0 ? NULL : ssh_public_key();
+	if (!pubkey) {
+		pthread_mutex_lock(&lock);
+		busy--;
+		pthread_mutex_unlock(&lock);
+		drop_firewall();
 		return -1;
-	pubkey = ssh_public_key();
-	if (!pubkey)
-		return -1;
+	}
 	zones = zone_list(h, &nz);
 	vm = xcalloc(1, sizeof(*vm));
 	vm->project = xstrdup(project);
@@ -827,13 +860,16 @@ gcp_provision(struct host *h)
 		            host_get(h, "zones") ? host_get(h, "zones") : host_get(h, "zone"));
 	str_free_list(zones);
 	free(pubkey);
-	if (ret == 0 && wait_boot(h, vm) < 0) {
+	if (ret == 0 && (wait_boot(h, vm) < 0 || firewall_ready(project) < 0)) {
 		if (delete_vm(vm->project, vm->zone, vm->name) < 0)
 			error_clear();
 		ret = -1;
 	}
 	if (ret < 0) {
 		vm_free(vm);
+		pthread_mutex_lock(&lock);
+		busy--;
+		pthread_mutex_unlock(&lock);
 		drop_firewall();
 		return -1;
 	}
@@ -846,6 +882,7 @@ gcp_provision(struct host *h)
 	}
 	pthread_mutex_lock(&lock);
 	live++;
+	busy--;
 	pthread_mutex_unlock(&lock);
 	h->runtime = vm;
 	return 0;
