@@ -52,6 +52,7 @@ static int firewall_made;	/* 1 asked for (maybe in part), -1 failed */
 static size_t live;		/* VMs provisioned and not terminated */
 static size_t busy;		/* hosts being provisioned */
 static char *firewall_ops[2];	/* the rules' insert operations */
+static int firewall_maybe[2];	/* the rule may exist: asked for, not refused */
 
 /* a VM while the run holds it (h->runtime) */
 struct vm {
@@ -218,7 +219,7 @@ delete_firewall(const char *project, const char *name)
  * the rule was there already), to wait for before the VMs are used */
 static int
 insert_firewall(const char *project, const char *network, const char *name,
-                cJSON *rule, char **op)
+                cJSON *rule, char **op, int *maybe)
 {
 	struct gcp_reply r;
 	struct buf d = BUF_INIT;
@@ -229,6 +230,7 @@ insert_firewall(const char *project, const char *network, const char *name,
 	int ret = 0;
 
 	*op = NULL;
+	*maybe = 0;
 	cJSON_AddStringToObject(rec, "project", project);
 	cJSON_AddStringToObject(rec, "name", name);
 	cJSON_AddStringToObject(rec, "deployment", deployment);
@@ -248,7 +250,11 @@ insert_firewall(const char *project, const char *network, const char *name,
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(rule, "targetTags"),
 	                     cJSON_CreateString(tag));
 	free(tag);
-	if (gcp_call("POST", path, rule, &r) < 0) {
+	ret = gcp_call("POST", path, rule, &r);
+	/* made, there already, or no sure answer: it may exist */
+	*maybe = ret == 0 || r.status == 409 || r.status == 0 || r.status >= 500;
+	if (ret < 0) {
+		ret = 0;
 		if (r.status == 409) {
 			/* left by an earlier run of this deployment: keep using it */
 			ret = state_update(state, "firewall", id, NULL);
@@ -256,7 +262,8 @@ insert_firewall(const char *project, const char *network, const char *name,
 			gcp_reply_describe(&d, &r);
 			ret = error("cannot create firewall rule '%s' in project '%s': %s",
 			            name, project, d.data);
-			state_remove(state, "firewall", id);
+			if (!*maybe)
+				state_remove(state, "firewall", id);
 		}
 	} else if (json_str(r.json, "name")) {
 		*op = xstrdup(json_str(r.json, "name"));
@@ -318,7 +325,7 @@ ensure_firewall(struct host *h, const char *project)
 	a = cJSON_CreateObject();
 	cJSON_AddStringToObject(a, "IPProtocol", "icmp");
 	cJSON_AddItemToArray(allowed, a);
-	ret = insert_firewall(project, net, name, rule, &firewall_ops[0]);
+	ret = insert_firewall(project, net, name, rule, &firewall_ops[0], &firewall_maybe[0]);
 	free(name);
 	/* SSH from the operator */
 	if (ret == 0) {
@@ -333,7 +340,7 @@ ensure_firewall(struct host *h, const char *project)
 		cJSON_AddItemToObject(a, "ports", cJSON_CreateArray());
 		cJSON_AddItemToArray(cJSON_GetObjectItem(a, "ports"), cJSON_CreateString("22"));
 		cJSON_AddItemToArray(allowed, a);
-		ret = insert_firewall(project, net, name, rule, &firewall_ops[1]);
+		ret = insert_firewall(project, net, name, rule, &firewall_ops[1], &firewall_maybe[1]);
 		free(name);
 	}
 	/* even failed, a rule may exist: drop_firewall() deletes both */
@@ -370,8 +377,9 @@ firewall_ready(const char *project)
 static int
 drop_firewall(void)
 {
-	char *project, *a, *b;
-	int ret;
+	char *project, *names[2];
+	int maybe[2], ret = 0;
+	size_t i;
 
 	pthread_mutex_lock(&lock);
 	if (!firewall_made || live > 0 || busy > 0) {
@@ -381,26 +389,24 @@ drop_firewall(void)
 	firewall_made = 0;
 	project = firewall_project;
 	firewall_project = NULL;
+	for (i = 0; i < 2; i++) {
+		maybe[i] = firewall_maybe[i];
+		firewall_maybe[i] = 0;
+	}
 	pthread_mutex_unlock(&lock);
-	a = xasprintf("hydro-%s-internal", deployment);
-	b = xasprintf("hydro-%s-ssh", deployment);
-	ret = 0;
-	if (delete_firewall(project, b) == 0) {
-		char *id = xasprintf("%s/%s", project, b);
-		state_remove(state, "firewall", id);
+	names[0] = xasprintf("hydro-%s-internal", deployment);
+	names[1] = xasprintf("hydro-%s-ssh", deployment);
+	for (i = 2; i-- > 0;) {
+		char *id = xasprintf("%s/%s", project, names[i]);
+		if (!maybe[i])
+			;
+		else if (delete_firewall(project, names[i]) == 0)
+			state_remove(state, "firewall", id);
+		else
+			ret = -1;
 		free(id);
-	} else {
-		ret = -1;
+		free(names[i]);
 	}
-	if (delete_firewall(project, a) == 0) {
-		char *id = xasprintf("%s/%s", project, a);
-		state_remove(state, "firewall", id);
-		free(id);
-	} else {
-		ret = -1;
-	}
-	free(a);
-	free(b);
 	free(project);
 	return ret;
 }

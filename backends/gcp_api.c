@@ -133,7 +133,7 @@ void
 gcp_reply_describe(struct buf *out, const struct gcp_reply *r)
 {
 	if (r->status < 0) {
-		buf_addstr(out, "no credentials");
+		buf_addstr(out, "no Google credentials (see above)");
 		return;
 	}
 	if (r->status == 0)

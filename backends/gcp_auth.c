@@ -36,6 +36,7 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char *cached;		/* the access token */
 static time_t cached_until;
+static time_t failed_at;	/* the last fetch failed (reported) then */
 
 void
 gcp_base64url(struct buf *out, const unsigned char *data, size_t n)
@@ -374,13 +375,16 @@ gcp_token(void)
 	char *tok = NULL;
 
 	pthread_mutex_lock(&lock);
-	if (!cached || time(NULL) + 60 >= cached_until) {
+	/* a failure is reported once; the callers in the next seconds only
+	 * say they had no credentials */
+	if ((!cached || time(NULL) + 60 >= cached_until) &&
+	    (!failed_at || time(NULL) >= failed_at + 10)) {
 		if (cached) {
 			OPENSSL_cleanse(cached, strlen(cached));
 			free(cached);
 			cached = NULL;
 		}
-		fetch();
+		failed_at = fetch() < 0 ? time(NULL) : 0;
 	}
 	if (cached)
 		tok = xstrdup(cached);

@@ -26,7 +26,8 @@ runs --time-scale times faster for it).  Error bodies are the documented
 
 Faults (POST /_fake/config, JSON): {"burst": {"status": 429|503, "count": N}},
 {"capacity_zones": ["z"]}, {"quota": true}, {"fail_ops": true},
-{"never_boot": true}, {"op_latency": s}, {"boot_delay": s}.
+{"never_boot": true}, {"op_latency": s}, {"boot_delay": s},
+{"token_expires": s}.
 """
 
 import argparse
@@ -53,6 +54,7 @@ CONF = {
     "quota": False,
     "fail_ops": False,
     "never_boot": False,
+    "token_expires": 3599,
 }
 TOKENS = set()
 INSTANCES = {}   # (project, zone, name) -> dict
@@ -234,7 +236,7 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             TOKENS.add(tok)
             COUNTS["tokens"] += 1
-        self.send(200, {"access_token": tok, "expires_in": 3599,
+        self.send(200, {"access_token": tok, "expires_in": CONF["token_expires"],
                         "token_type": "Bearer"})
 
     def token(self, raw):
