@@ -15,11 +15,14 @@ if [ -f "$seed" ]; then
 fi
 t_end
 
-t_case "the seed's script as written: GcpMachine is not available yet, at its line"
+t_case "the seed's script as written: its GcpMachine is provisioned (no credentials here)"
 cp "$TOP/tests/python/echo.hydro.py" "$W/seed.hydro.py"
-t_run "$HYDRO" -C "$W" run seed.hydro.py
+t_run env -u GOOGLE_APPLICATION_CREDENTIALS CLOUDSDK_CONFIG="$W/no-gcloud" \
+	GCE_METADATA_HOST=127.0.0.1:1 \
+	CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE=http://127.0.0.1:1/compute/v1/ \
+	"$HYDRO" -C "$W" run seed.hydro.py
 t_expect_rc 1
-t_expect_err "seed.hydro.py:8: host 'gcp1': the 'gcp' backend is not available yet"
+t_expect_err "cannot get a Google access token from the metadata server '127.0.0.1:1'"
 t_end
 
 t_case "plan shows the echo deployment and starts nothing"
