@@ -183,34 +183,54 @@ wait_global(const char *project, const char *op, const char *what)
 	return ret;
 }
 
+/* DELETE the rule; *op its operation, NULL when it was gone already */
 static int
-delete_firewall(const char *project, const char *name)
+delete_firewall_start(const char *project, const char *name, char **op)
 {
 	struct gcp_reply r;
 	struct buf d = BUF_INIT;
 	char *path = xasprintf("projects/%s/global/firewalls/%s", project, name);
-	char *what = xasprintf("firewall rule '%s'", name);
-	const char *op;
 	int ret = 0;
 
+	*op = NULL;
 	if (gcp_call("DELETE", path, NULL, &r) < 0) {
 		if (r.status != 404) {
 			gcp_reply_describe(&d, &r);
-			ret = error("cannot delete %s: %s", what, d.data);
+			ret = error("cannot delete firewall rule '%s': %s", name, d.data);
 		}
-	} else if ((op = json_str(r.json, "name"))) {
-		char *opname = xstrdup(op);
-		char *w = xasprintf("delete %s", what);
-		gcp_reply_release(&r);
-		ret = wait_global(project, opname, w);
-		free(w);
-		free(opname);
+	} else if (json_str(r.json, "name")) {
+		*op = xstrdup(json_str(r.json, "name"));
 	}
 	gcp_reply_release(&r);
 	buf_release(&d);
 	free(path);
-	free(what);
 	return ret;
+}
+
+/* wait for the delete started: 0 once the rule is gone */
+static int
+delete_firewall_wait(const char *project, const char *name, char *op)
+{
+	char *what;
+	int ret;
+
+	if (!op)
+		return 0;
+	what = xasprintf("delete firewall rule '%s'", name);
+	ret = wait_global(project, op, what);
+	free(what);
+	free(op);
+	return ret;
+}
+
+static int
+delete_firewall(const char *project, const char *name)
+{
+	char *op;
+
+	if (delete_firewall_start(project, name, &op) < 0)
+		return -1;
+	return delete_firewall_wait(project, name, op);
 }
 
 /* ---- the firewall rules: one per deployment for its VMs, one for SSH ---- */
@@ -377,7 +397,7 @@ firewall_ready(const char *project)
 static int
 drop_firewall(void)
 {
-	char *project, *names[2];
+	char *project, *names[2], *ops[2];
 	int maybe[2], ret = 0;
 	size_t i;
 
@@ -396,14 +416,18 @@ drop_firewall(void)
 	pthread_mutex_unlock(&lock);
 	names[0] = xasprintf("hydro-%s-internal", deployment);
 	names[1] = xasprintf("hydro-%s-ssh", deployment);
-	for (i = 2; i-- > 0;) {
+	/* both deletes asked for, then both waited for */
+	for (i = 0; i < 2; i++) {
+		ops[i] = NULL;
+		if (maybe[i] && delete_firewall_start(project, names[i], &ops[i]) < 0)
+			maybe[i] = -1;
+	}
+	for (i = 0; i < 2; i++) {
 		char *id = xasprintf("%s/%s", project, names[i]);
-		if (!maybe[i])
-			;
-		else if (delete_firewall(project, names[i]) == 0)
-			state_remove(state, "firewall", id);
-		else
+		if (maybe[i] < 0 || (maybe[i] && delete_firewall_wait(project, names[i], ops[i]) < 0))
 			ret = -1;
+		else if (maybe[i])
+			state_remove(state, "firewall", id);
 		free(id);
 		free(names[i]);
 	}

@@ -413,6 +413,37 @@ run_wait_service(struct run *r, struct service *s, int *status)
 	return ret;
 }
 
+static void *
+terminate_one(void *arg)
+{
+	host_terminate(arg);
+	return NULL;
+}
+
+/* release every machine a backend made, all at once: deleting a VM takes
+ * a while, and 32 of them one after the other 32 times that */
+static void
+terminate_machines(struct deployment *d)
+{
+	pthread_t *th = xcalloc(d->nhosts + 1, sizeof(*th));
+	char *started = xcalloc(d->nhosts + 1, 1);
+	size_t i;
+
+	for (i = 0; i < d->nhosts; i++) {
+		if (!(host_caps(d->hosts[i]) & BACKEND_MACHINES))
+			continue;
+		if (pthread_create(&th[i], NULL, terminate_one, d->hosts[i]) == 0)
+			started[i] = 1;
+		else
+			host_terminate(d->hosts[i]);
+	}
+	for (i = 0; i < d->nhosts; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
+	free(started);
+	free(th);
+}
+
 int
 run_terminate_host(struct run *r, struct host *h)
 {
@@ -572,9 +603,8 @@ run_finish(struct run *r)
 		cJSON_Delete(v->start_map);
 		v->s->runtime = NULL;
 	}
-	for (i = 0; i < r->d->nhosts && !leaving; i++)
-		if (host_caps(r->d->hosts[i]) & BACKEND_MACHINES)
-			host_terminate(r->d->hosts[i]);
+	if (!leaving)
+		terminate_machines(r->d);
 	if (r->state) {
 		/* a run that failed or was stopped says what it leaves behind */
 		if (ret < 0 && !leaving) {

@@ -62,6 +62,7 @@ FIREWALLS = {}   # (project, name) -> dict
 OPERATIONS = {}  # name -> dict (with private "_" keys)
 COUNTS = {"requests": 0, "inserts": 0, "deletes": 0, "ttl_deleted": 0,
           "faults_served": 0, "tokens": 0}
+TIMES = {"first_request": None, "last_booted": None}
 NEXT_IP = [2]
 ARGS = None
 
@@ -226,6 +227,7 @@ class Handler(BaseHTTPRequestHandler):
                     "firewall_bodies": list(FIREWALLS.values()),
                     "tokens": sorted(TOKENS),
                     "counts": COUNTS,
+                    "times": TIMES,
                 })
         self.send(404, error_body(404, "no such control", "notFound"))
 
@@ -269,6 +271,8 @@ class Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         with LOCK:
             COUNTS["requests"] += 1
+            if TIMES["first_request"] is None:
+                TIMES["first_request"] = now()
             ok = auth.startswith("Bearer ") and auth[7:] in TOKENS
             burst = CONF.get("burst")
             if ok and burst and burst.get("count", 0) > 0:
@@ -368,6 +372,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(404, error_body(
                     404, "The resource 'hostkeys/' of instance '%s' was not found"
                     % name, "notFound"))
+            TIMES["last_booted"] = now()
             return self.send(200, {
                 "kind": "compute#guestAttributes",
                 "queryPath": qp,
@@ -560,6 +565,9 @@ def main():
     ARGS = ap.parse_args()
     CONF["op_latency"] = ARGS.op_latency
     CONF["time_scale"] = ARGS.time_scale
+    # a listen backlog for many clients at once (the default, 5, drops
+    # connections that then wait a second for their SYN to be sent again)
+    ThreadingHTTPServer.request_queue_size = 256
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
     threading.Thread(target=reaper, daemon=True).start()
