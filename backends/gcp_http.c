@@ -3,6 +3,7 @@
  * to.  Plain http:// is accepted only for a loopback address, so that a
  * mistyped override never sends a token in clear over a network.
  */
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +30,11 @@ curl_setup(void)
 static int
 is_local(const char *host)
 {
+	struct in_addr a;
+
 	return !strcmp(host, "localhost") || !strcmp(host, "[::1]") ||
-	       !strcmp(host, "::1") || str_starts(host, "127.") ||
+	       !strcmp(host, "::1") ||
+	       (inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127) ||
 	       !strcmp(host, "metadata.google.internal") ||
 	       !strcmp(host, "169.254.169.254");
 }
