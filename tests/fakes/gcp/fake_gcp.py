@@ -151,10 +151,13 @@ def fake_hostkey():
 
 
 def reaper():
-    """Delete instances whose maxRunDuration is up, as DELETE says."""
+    """Move operations along whether or not anyone asks about them, and
+    delete instances whose maxRunDuration is up, as DELETE says."""
     while True:
         time.sleep(0.05)
         with LOCK:
+            for op in OPERATIONS.values():
+                advance(op)
             for key, inst in list(INSTANCES.items()):
                 ttl = inst.get("_ttl")
                 if ttl is None or inst.get("_running_since") is None:
