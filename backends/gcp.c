@@ -412,8 +412,16 @@ drop_firewall(void)
 	for (i = 0; i < 2; i++) {
 		maybe[i] = firewall_maybe[i];
 		firewall_maybe[i] = 0;
+		ops[i] = firewall_ops[i];
+		firewall_ops[i] = NULL;
 	}
 	pthread_mutex_unlock(&lock);
+	/* a rule still being made would be "not found" now and there later */
+	for (i = 0; i < 2; i++) {
+		if (ops[i] && wait_global(project, ops[i], "create a firewall rule") < 0)
+			error_clear();
+		free(ops[i]);
+	}
 	names[0] = xasprintf("hydro-%s-internal", deployment);
 	names[1] = xasprintf("hydro-%s-ssh", deployment);
 	/* both deletes asked for, then both waited for */
