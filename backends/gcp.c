@@ -983,11 +983,15 @@ static int
 cleanup_firewall(const char *kind, const char *id, const cJSON *d)
 {
 	const char *project = json_str(d, "project"), *name = json_str(d, "name");
+	const char *op = json_str(d, "operation");
 
 	(void)kind;
 	(void)id;
 	if (!project || !name)
 		return 0;
+	/* a rule still being made would be "not found" now and there later */
+	if (op && *op && wait_global(project, op, "create a firewall rule") < 0)
+		error_clear();
 	return delete_firewall(project, name);
 }
 
