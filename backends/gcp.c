@@ -92,14 +92,6 @@ gcp_setup(const char *dir, struct state *st, const char *project_dir)
 	pthread_mutex_unlock(&lock);
 }
 
-static const char *
-last_part(const char *s)
-{
-	const char *p = strrchr(s, '/');
-
-	return p ? p + 1 : s;
-}
-
 static void
 describe_failure(struct buf *b, const char *what, const struct gcp_reply *r)
 {
@@ -697,15 +689,6 @@ read_hostkeys(struct vm *vm)
 	return n > 0;
 }
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0)
-		;
-}
-
 /* wait for the VM to run and publish its host keys */
 static int
 wait_boot(struct host *h, struct vm *vm)
@@ -720,11 +703,11 @@ wait_boot(struct host *h, struct vm *vm)
 		             "from 1 to 3600", h->name, t);
 	end = time(NULL) + timeout;
 	while ((ret = read_instance(vm)) == 0 && time(NULL) < end) {
-		sleep_ms(step);
+		gcp_sleep_ms(step);
 		step = step < 2000 ? step * 2 : 2000;
 	}
 	while (ret == 1 && (ret = read_hostkeys(vm)) == 0 && time(NULL) < end) {
-		sleep_ms(step);
+		gcp_sleep_ms(step);
 		step = step < 2000 ? step * 2 : 2000;
 	}
 	if (ret == 0)
@@ -1055,8 +1038,8 @@ gcp_sweep(const char *project_dir, const char *const *projects, size_t n)
 					if (!dep || strcmp(dep, id) || !name || !z)
 						continue;
 					found++;
-					printf("deleting VM %s (zone %s)\n", name, last_part(z));
-					if (delete_vm(projects[i], last_part(z), name) < 0)
+					printf("deleting VM %s (zone %s)\n", name, gcp_last_part(z));
+					if (delete_vm(projects[i], gcp_last_part(z), name) < 0)
 						ret = -1;
 				}
 			}

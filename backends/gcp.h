@@ -70,6 +70,10 @@ void gcp_reply_release(struct gcp_reply *r);
  * first error's code ("ZONE_RESOURCE_POOL_EXHAUSTED") and *message */
 int gcp_wait_op(const char *project, const char *zone, const char *op,
                 char **code, char **message);
+/* sleep ms milliseconds */
+void gcp_sleep_ms(long ms);
+/* the last path segment of a URL ("zones/us-west1-a" -> "us-west1-a") */
+const char *gcp_last_part(const char *s);
 /* how an API failure reads: "HTTP 403 quotaExceeded: message", into out */
 void gcp_reply_describe(struct buf *out, const struct gcp_reply *r);
 

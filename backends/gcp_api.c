@@ -53,8 +53,8 @@ retryable(const struct gcp_reply *r)
 	                      !strcmp(r->reason, "userRateLimitExceeded")));
 }
 
-static void
-sleep_ms(long ms)
+void
+gcp_sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
@@ -118,7 +118,7 @@ gcp_call(const char *method, const char *path, const cJSON *body,
 		}
 		if (!retryable(r) || attempt + 1 == ATTEMPTS)
 			break;
-		sleep_ms(backoff(attempt));
+		gcp_sleep_ms(backoff(attempt));
 	}
 	if (auth.data)
 		OPENSSL_cleanse(auth.data, auth.len);
@@ -146,9 +146,8 @@ gcp_reply_describe(struct buf *out, const struct gcp_reply *r)
 		buf_printf(out, ": %s", r->message);
 }
 
-/* the last path segment of a URL or a name */
-static const char *
-last_part(const char *s)
+const char *
+gcp_last_part(const char *s)
 {
 	const char *p = strrchr(s, '/');
 
@@ -161,7 +160,7 @@ gcp_wait_op(const char *project, const char *zone, const char *op,
 {
 	struct gcp_reply r;
 	char *path = xasprintf("projects/%s/zones/%s/operations/%s/wait", project,
-	                       last_part(zone), last_part(op));
+	                       gcp_last_part(zone), gcp_last_part(op));
 	const cJSON *err, *first;
 	const char *status, *c, *m;
 	int ret = -1;

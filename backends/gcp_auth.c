@@ -125,6 +125,17 @@ form_add(struct buf *b, const char *name, const char *value)
 	curl_free(v);
 }
 
+/* free j (may be NULL), its secret string at key overwritten first */
+static void
+delete_wiped(cJSON *j, const char *key)
+{
+	cJSON *v = j ? cJSON_GetObjectItem(j, key) : NULL;
+
+	if (cJSON_IsString(v))
+		OPENSSL_cleanse(v->valuestring, strlen(v->valuestring));
+	cJSON_Delete(j);
+}
+
 /* read an OAuth token answer: 0 with the token cached, or -1 with an error
  * saying what SOURCE's endpoint answered (never the body's secrets) */
 static int
@@ -151,13 +162,8 @@ take_token(const char *source, const char *uri, long status, const struct buf *r
 		cached = xstrdup(tok);
 		cached_until = time(NULL) + expires;
 	}
-	if (j) {
-		/* the answer held the token: wipe the parsed copy */
-		cJSON *t = cJSON_GetObjectItem(j, "access_token");
-		if (cJSON_IsString(t))
-			OPENSSL_cleanse(t->valuestring, strlen(t->valuestring));
-		cJSON_Delete(j);
-	}
+	/* the answer held the token: wipe the parsed copy */
+	delete_wiped(j, "access_token");
 	return ret;
 }
 
@@ -283,12 +289,7 @@ from_file(const char *path, const char *env)
 		ret = error("the Google credentials '%s' are of type '%s'; hydro takes "
 		            "'service_account' or 'authorized_user'", path,
 		            type ? type : "(none)");
-	{
-		cJSON *pk = cJSON_GetObjectItem(key, "private_key");
-		if (cJSON_IsString(pk))
-			OPENSSL_cleanse(pk->valuestring, strlen(pk->valuestring));
-	}
-	cJSON_Delete(key);
+	delete_wiped(key, "private_key");
 	return ret;
 }
 

@@ -57,13 +57,18 @@ key=$(ls "$W"/.hydro/gcp/*_ed25519)
 [ "$(stat -c %a "$key")" = 600 ] || t_fail "the deployment's SSH key is not 0600"
 t_end
 
+# run $W/d.json, keeping the fake's state once a VM runs in $T_TMP/state
+run_seen_running() {
+	"$HYDRO" run "$W/d.json" >"$T_TMP/out" 2>"$T_TMP/err" &
+	hp=$!
+	g_wait "curl -sf $G_URL/_fake/state | grep -q RUNNING" || t_fail "never running"
+	curl -sf "$G_URL/_fake/state" >"$T_TMP/state"
+	wait $hp
+}
+
 t_case "ttl= and ssh_from= reach the VM and its firewall rule; ttl=None opts out"
 g_config 1 '"ttl": "600", "ssh_from": "198.51.100.0/24", "image": "ubuntu-os-cloud/ubuntu-2404-lts-amd64"' "sleep 1"
-"$HYDRO" run "$W/d.json" >"$T_TMP/out" 2>"$T_TMP/err" &
-hp=$!
-g_wait "curl -sf $G_URL/_fake/state | grep -q RUNNING" || t_fail "never running"
-curl -sf "$G_URL/_fake/state" >"$T_TMP/state"
-wait $hp
+run_seen_running
 python3 - "$T_TMP/state" <<'PY' || t_fail "ttl or ssh_from not applied"
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -75,11 +80,7 @@ assert [f["sourceRanges"] for f in d["firewall_bodies"] if "sourceRanges" in f] 
     [["198.51.100.0/24"]]
 PY
 g_config 1 '"ttl": "None"' "sleep 1"
-"$HYDRO" run "$W/d.json" >"$T_TMP/out" 2>"$T_TMP/err" &
-hp=$!
-g_wait "curl -sf $G_URL/_fake/state | grep -q RUNNING" || t_fail "never running"
-curl -sf "$G_URL/_fake/state" >"$T_TMP/state"
-wait $hp
+run_seen_running
 python3 - "$T_TMP/state" <<'PY' || t_fail "ttl=None still sets maxRunDuration"
 import json, sys
 i = json.load(open(sys.argv[1]))["instance_bodies"][0]
