@@ -9,7 +9,7 @@ mkdir -p "$W/.hydro"
 # then a thing of a kind this hydro does not know
 cat >"$W/.hydro/state.log" <<'JSON'
 {"op":"add","kind":"process","id":"old-run/a","details":{"run":"old-run","service":"a","host":"box","backend":"local","command":"node"}}
-{"op":"add","kind":"vm","id":"old-run/vm1","details":{"zone":"us-west1-a"}}
+{"op":"add","kind":"tpu","id":"old-run/vm1","details":{"zone":"us-west1-a"}}
 JSON
 
 # check_json FILE ACTION...: FILE holds one record a line with these actions
@@ -37,7 +37,7 @@ t_case "--json says which records went and which are left"
 t_run "$HYDRO" down --json "$W"
 t_expect_rc 1
 check_json "$T_TMP/out" "left" "removed" || t_fail "$(cat "$T_TMP/out")"
-t_expect_err "no kind 'vm'"
+t_expect_err "no kind 'tpu'"
 t_run "$HYDRO" down --json --dry-run "$W"
 [ "$(wc -l <"$T_TMP/out" | tr -d ' ')" = 1 ] || t_fail "left: $(cat "$T_TMP/out")"
 t_end

@@ -18,6 +18,9 @@ Serves on 127.0.0.1 (standard library only):
   /_fake/...                           the test's controls: POST /_fake/config
                                        (faults, latencies), GET /_fake/state
 
+With --hosts, instances are real test hosts (tests/lib/hosts.sh): each
+takes a host's address and serves its host key through guest attributes.
+
 Operations go PENDING, RUNNING, DONE over --op-latency seconds.  Instances
 honour scheduling.maxRunDuration with instanceTerminationAction DELETE (time
 runs --time-scale times faster for it).  Error bodies are the documented
@@ -63,6 +66,7 @@ OPERATIONS = {}  # name -> dict (with private "_" keys)
 COUNTS = {"requests": 0, "inserts": 0, "deletes": 0, "ttl_deleted": 0,
           "faults_served": 0, "tokens": 0}
 TIMES = {"first_request": None, "last_booted": None}
+HOSTS = []       # real test hosts (--hosts) given to instances in turn
 NEXT_IP = [2]
 ARGS = None
 
@@ -413,6 +417,7 @@ class Handler(BaseHTTPRequestHandler):
             ttl = int(sched["maxRunDuration"]["seconds"])
         ip = NEXT_IP[0]
         NEXT_IP[0] += 1
+        real = HOSTS.pop(0) if HOSTS else None
         inst = dict(body)
         inst.update({
             "kind": "compute#instance",
@@ -424,14 +429,15 @@ class Handler(BaseHTTPRequestHandler):
             "_ttl": ttl,
             "_running_since": None,
             "_never_boot": CONF["never_boot"],
-            "_hostkey": fake_hostkey(),
+            "_hostkey": real["hostkey"] if real else fake_hostkey(),
         })
         nis = inst.get("networkInterfaces") or [{}]
         nis[0] = dict(nis[0])
-        nis[0]["networkIP"] = "10.128.%d.%d" % (ip // 250, ip % 250 + 2)
+        nis[0]["networkIP"] = real["ip"] if real else \
+            "10.128.%d.%d" % (ip // 250, ip % 250 + 2)
         if nis[0].get("accessConfigs"):
             ac = dict(nis[0]["accessConfigs"][0])
-            ac["natIP"] = "203.0.113.%d" % (ip % 250 + 2)
+            ac["natIP"] = real["ip"] if real else "203.0.113.%d" % (ip % 250 + 2)
             nis[0]["accessConfigs"] = [ac]
         inst["networkInterfaces"] = nis
         key = (project, zone, name)
@@ -564,10 +570,20 @@ def main():
     ap.add_argument("--refresh-token", help="the refresh token the fake accepts")
     ap.add_argument("--op-latency", type=float, default=0.3)
     ap.add_argument("--time-scale", type=float, default=1.0)
+    ap.add_argument("--hosts", help="a known_hosts file of real test hosts "
+                    "(tests/lib/hosts.sh): instances take their address and "
+                    "host key, in turn")
     ap.add_argument("--log", action="store_true")
     ARGS = ap.parse_args()
     CONF["op_latency"] = ARGS.op_latency
     CONF["time_scale"] = ARGS.time_scale
+    if ARGS.hosts:
+        with open(ARGS.hosts) as f:
+            for line in f:
+                w = line.split()
+                if len(w) >= 3 and w[1] == "ssh-ed25519":
+                    HOSTS.append({"ip": w[0].strip("[]").split("]:")[0],
+                                  "hostkey": w[2]})
     # a listen backlog for many clients at once (the default, 5, drops
     # connections that then wait a second for their SYN to be sent again)
     ThreadingHTTPServer.request_queue_size = 256
