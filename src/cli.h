@@ -34,6 +34,7 @@ struct cli {
 	int keep;		/* run --keep: leave services and machines up */
 	int log_prefix;		/* run: prefix log lines with the service name */
 	int dry_run;		/* down --dry-run */
+	const char *target;	/* build --target: every program for this triple */
 	enum graph_format format;	/* graph --format */
 	const char *dir;	/* -C DIR, or NULL */
 	char **files;		/* the FILE arguments */

@@ -21,6 +21,18 @@
 #include "str.h"
 #include "xmalloc.h"
 
+/* a crate's package in the JSON plan: its path, or null and why not yet */
+static void
+package_json(cJSON *o, const struct pkg *pk)
+{
+	if (package_why(pk)) {
+		cJSON_AddNullToObject(o, "package");
+		cJSON_AddStringToObject(o, "package_why", package_why(pk));
+	} else {
+		cJSON_AddStringToObject(o, "package", package_path(pk));
+	}
+}
+
 /* what build would make and why: json, the model and the plan; text, a line
  * a step */
 static int
@@ -63,6 +75,8 @@ build_plan(struct deployment *d, int json)
 			cJSON_AddBoolToObject(o, "run", st.why != NULL);
 			if (st.why)
 				cJSON_AddStringToObject(o, "why", st.why);
+			cJSON_AddStringToObject(o, "target", crate_target(b, i));
+			package_json(o, crate_package(b, i));
 			cJSON_AddItemToArray(plan, o);
 		}
 		text = cJSON_Print(root);
@@ -82,12 +96,20 @@ build_plan(struct deployment *d, int json)
 			printf("%zu of %zu target%s to make\n", nrun, n, n == 1 ? "" : "s");
 		nrun = 0;
 		for (n = 0; crate_step(b, n, &st); n++) {
+			const struct pkg *pk = crate_package(b, n);
+
 			if (!st.why) {
 				printf("  up to date  crate %s (%s)\n", st.name, st.users);
 			} else {
 				printf("  build       crate %s (%s): %s\n", st.name, st.users, st.why);
 				nrun++;
 			}
+			if (package_why(pk))
+				printf("              for %s, package to make: %s\n",
+				       crate_target(b, n), package_why(pk));
+			else
+				printf("              for %s, package %s\n", crate_target(b, n),
+				       package_path(pk));
 		}
 		if (n && !cli->quiet)
 			printf("%zu of %zu crate%s to build\n", nrun, n, n == 1 ? "" : "s");

@@ -1,8 +1,10 @@
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
+#include "backend.h"
 #include "build_int.h"
 #include "cargo.h"
 #include "cli.h"
@@ -10,7 +12,9 @@
 #include "error.h"
 #include "fs.h"
 #include "json.h"
+#include "package.h"
 #include "str.h"
+#include "toolchain.h"
 #include "xmalloc.h"
 
 struct crt {
@@ -31,6 +35,8 @@ struct crt {
 	int uptodate;
 	struct hash key;
 	char *exe;		/* the program, once built or known up to date */
+	const char *triple;	/* the target it is built for (this machine's too) */
+	struct pkg *pkg;	/* its package task */
 };
 
 void
@@ -51,6 +57,7 @@ crate_free(struct crt *c)
 	build_files_release(&c->in);
 	free(c->why);
 	free(c->exe);
+	package_free(c->pkg);
 	free(c);
 }
 
@@ -74,7 +81,8 @@ same_spec(const struct cargo_spec *a, const struct cargo_spec *b)
 
 #define SAME(x, y) ((!(x) && !(y)) || ((x) && (y) && !strcmp((x), (y))))
 	if (!SAME(a->src, b->src) || !SAME(a->bin, b->bin) || !SAME(a->example, b->example) ||
-	    !SAME(a->profile, b->profile) || a->nfeatures != b->nfeatures)
+	    !SAME(a->profile, b->profile) || !SAME(a->triple, b->triple) ||
+	    a->nfeatures != b->nfeatures)
 		return 0;
 	for (i = 0; i < a->nfeatures; i++)
 		if (strcmp(a->features[i], b->features[i]))
@@ -100,6 +108,8 @@ crate_label(const struct build *b, const struct cargo_spec *s)
 		buf_printf(&l, " --profile %s", s->profile);
 	for (i = 0; i < s->nfeatures; i++)
 		buf_printf(&l, "%s%s", i ? "," : " --features ", s->features[i]);
+	if (s->triple)
+		buf_printf(&l, " --target %s", s->triple);
 	return buf_detach(&l, NULL);
 }
 
@@ -121,6 +131,8 @@ crate_decl(struct crt *c)
 	if (s->example)
 		cJSON_AddStringToObject(o, "example", s->example);
 	cJSON_AddStringToObject(o, "profile", s->profile);
+	if (s->triple)	/* this machine's target keeps the keys it always had */
+		cJSON_AddStringToObject(o, "target", s->triple);
 	a = cJSON_AddArrayToObject(o, "features");
 	for (i = 0; i < s->nfeatures; i++)
 		cJSON_AddItemToArray(a, cJSON_CreateString(s->features[i]));
@@ -414,15 +426,43 @@ done:
 	return ret;
 }
 
-/* the crate a service is built from, found or added */
+/* where cross builds for triple go: beside the shared target directory, a
+ * new string ("/work/cargo-target" gives "/work/cargo-target-aarch64"), for
+ * they use another toolchain, whose artifacts for the build machine would
+ * replace this machine's own toolchain's */
+static char *
+cross_target_dir(const char *target_dir, const char *triple)
+{
+	char *real = realpath(target_dir, NULL), *dir;
+	const char *dash = strchr(triple, '-');
+
+	dir = xasprintf("%s-%.*s", real ? real : target_dir,
+	                (int)(dash ? dash - triple : (ptrdiff_t)strlen(triple)), triple);
+	free(real);
+	return dir;
+}
+
+/* the target service s is built for: build --target, else its host's */
+static const char *
+service_triple(const struct service *s)
+{
+	return cli && cli->target ? cli->target : host_triple(s->host);
+}
+
+/* the crate a service is built from, found or added; NULL with the error
+ * reported when its target cannot be built for */
 static struct crt *
 crate_of(struct build *b, const struct service *s)
 {
+	const char *triple = service_triple(s);
+	const struct toolchain *tc;
 	struct cargo_spec spec;
 	struct crt *c;
 	char *td;
 	size_t i;
 
+	if (toolchain_find(triple, &tc) < 0)
+		return NULL;
 	memset(&spec, 0, sizeof(spec));
 	spec.src = xstrdup(s->src);
 	spec.bin = s->bin ? xstrdup(s->bin) : NULL;
@@ -432,6 +472,12 @@ crate_of(struct build *b, const struct service *s)
 	for (i = 0; i < s->nfeatures; i++)
 		spec.features[i] = xstrdup(s->features[i]);
 	spec.nfeatures = s->nfeatures;
+	if (!tc->native) {
+		spec.triple = xstrdup(tc->triple);
+		spec.cargo = xstrdup(tc->cargo);
+		spec.rustc = tc->rustc ? xstrdup(tc->rustc) : NULL;
+		spec.linker = tc->linker ? xstrdup(tc->linker) : NULL;
+	}
 	for (i = 0; i < b->ncrts; i++) {
 		if (same_spec(&b->crts[i]->spec, &spec)) {
 			cargo_spec_release(&spec);
@@ -441,18 +487,25 @@ crate_of(struct build *b, const struct service *s)
 	td = path_join(b->d->dir, ".hydro/target");
 	cargo_spec_env(&spec, td);
 	free(td);
+	if (spec.triple) {
+		td = spec.target_dir;
+		spec.target_dir = cross_target_dir(td, spec.triple);
+		free(td);
+	}
 	c = xcalloc(1, sizeof(*c));
 	c->b = b;
 	c->spec = spec;
+	c->triple = tc->triple;
 	c->label = crate_label(b, &c->spec);
 	c->cname = xasprintf("crate %s", c->label);
 	/* rustup may choose a toolchain per directory: ask in the crate's */
 	for (i = 0; i < b->ncrts; i++)
-		if (!strcmp(b->crts[i]->spec.src, c->spec.src) && b->crts[i]->toolchain) {
+		if (!strcmp(b->crts[i]->spec.src, c->spec.src) &&
+		    b->crts[i]->triple == c->triple && b->crts[i]->toolchain) {
 			c->toolchain = xstrdup(b->crts[i]->toolchain);
 			break;
 		}
-	if (!c->toolchain && cargo_toolchain(c->spec.src, &c->toolchain) < 0) {
+	if (!c->toolchain && cargo_spec_toolchain(&c->spec, c->spec.src, &c->toolchain) < 0) {
 		c->toolerr = xstrdup(error_last());
 		error_clear();
 	}
@@ -488,7 +541,17 @@ crate_add(struct build *b, struct graph *g)
 			return error("%s: service '%s': no Cargo.toml in '%s'; give the "
 			             "crate's directory as 'src', or a 'standin'",
 			             d->config, s->name, s->src);
-		c = crate_of(b, s);
+		/* a program built for another target runs here under qemu: know
+		 * that it can before building anything */
+		if (!(cli && cli->target) && (host_caps(s->host) & BACKEND_THIS_MACHINE)) {
+			const char *const *words;
+			int n;
+
+			if (toolchain_runner(service_triple(s), &words, &n) < 0)
+				return -1;
+		}
+		if (!(c = crate_of(b, s)))
+			return -1;
 		b->svc_crt[i] = c;
 		buf_printf(&c->users, "%s'%s'", c->nusers ? ", " : "", s->name);
 		c->nusers++;
@@ -514,8 +577,29 @@ crate_add(struct build *b, struct graph *g)
 			task_set_key(c->task, &c->key);
 			task_uptodate(c->task);
 		}
+		c->pkg = package_add(b->cache, b->d->dir, g, c->task, &(struct package_src){
+			c->label, "crate", c->triple, &c->exe, &c->key, c->uptodate });
 	}
 	return 0;
+}
+
+const char *
+crate_target(const struct build *b, size_t i)
+{
+	return i < b->ncrts ? b->crts[i]->triple : NULL;
+}
+
+const struct pkg *
+crate_package(const struct build *b, size_t i)
+{
+	return i < b->ncrts ? b->crts[i]->pkg : NULL;
+}
+
+const char *
+crate_service_target(const struct build *b, const struct service *s)
+{
+	return b && b->svc_crt && s->index < b->d->nservices && b->svc_crt[s->index] ?
+	       b->svc_crt[s->index]->triple : NULL;
 }
 
 int

@@ -738,9 +738,9 @@ class Deployment:
         self._hosts.append(host)
         return host
 
-    def Localhost(self, name: Optional[str] = None) -> LocalHost:
-        """This machine: services run as local processes."""
-        host: LocalHost = self._add_host(LocalHost, "local", name, {}, _where())
+    def Localhost(self, name: Optional[str] = None, *, target: Optional[str] = None) -> LocalHost:
+        """This machine: services run as local processes (built for ``target``, under qemu-user)."""
+        host: LocalHost = self._add_host(LocalHost, "local", name, {"target": target}, _where())
         return host
 
     def SshHost(self, host: str, *, user: Optional[str] = None, port: int = 22,
