@@ -533,8 +533,8 @@ static const struct backend_spec {
 	size_t nrequired;
 	const char *settings[8];
 } backend_specs[] = {
-	{ "local", 0, { NULL } },
-	{ "ssh", 1, { "host", "user", "port", "key", NULL } },
+	{ "local", 0, { "target", NULL } },
+	{ "ssh", 1, { "host", "user", "port", "key", "target", NULL } },
 	{ "gcp", 2, { "project", "zone", "type", "image", "region", "network", "user", NULL } },
 };
 

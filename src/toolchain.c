@@ -124,19 +124,6 @@ has_std(const char *root, const char *triple)
 	return ok;
 }
 
-static char *
-linker_var(const char *triple)
-{
-	struct buf b = BUF_INIT;
-	const char *s;
-
-	buf_addstr(&b, "CARGO_TARGET_");
-	for (s = triple; *s; s++)
-		buf_addch(&b, *s == '-' ? '_' : (*s >= 'a' && *s <= 'z') ? *s - 'a' + 'A' : *s);
-	buf_addstr(&b, "_LINKER");
-	return buf_detach(&b, NULL);
-}
-
 /* the error for an unknown target: the ones there are */
 static int
 unknown_target(const char *triple)
@@ -209,7 +196,6 @@ find_cross(const struct target *t, struct toolchain *tc)
 	tc->cargo = std_path ? cargo_program() : cargo;
 	tc->rustc = std_path ? NULL : path_join(debian_dir(), "rustc");
 	tc->linker = gcc_path;
-	tc->linker_var = linker_var(t->triple);
 	tc->native = 0;
 	if (std_path)
 		free(cargo);
@@ -243,23 +229,6 @@ toolchain_find(const char *triple, const struct toolchain **out)
 	if (ret == 0)
 		*out = tc;
 	return ret;
-}
-
-char **
-toolchain_env(const struct toolchain *t)
-{
-	char **env = xcalloc(3, sizeof(*env));
-	size_t n = 0;
-
-	if (t->rustc)
-		env[n++] = xasprintf("RUSTC=%s", t->rustc);
-	if (t->linker)
-		env[n++] = xasprintf("%s=%s", t->linker_var, t->linker);
-	if (!n) {
-		free(env);
-		return NULL;
-	}
-	return env;
 }
 
 int
