@@ -94,7 +94,7 @@ EOF
 rm -f "$W/go"
 t_run timeout 30 "$HYDRO" -C "$W" run die.hydro.py
 t_expect_rc 1
-t_expect_err "service 'worker' exited with status 3"
+t_expect_err "die.hydro.py:6: service 'worker' exited with status 3"
 t_expect_err "main() was cancelled, as a service died"
 t_expect_out "finally ran"
 grep -q "main went on" "$T_TMP/out" && t_fail "main() went on after the death"
