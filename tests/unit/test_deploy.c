@@ -286,7 +286,7 @@ TEST(ready_ports_and_tags_by_name)
 	CHECK_INT(srv->ready.kind, READY_COMMAND);
 	CHECK_INT(service_set_ready(srv, "command", NULL, NULL, 0), -1);
 	CHECK_INT(service_set_ready(srv, "socket", "x", NULL, 0), -1);
-	CHECK(strstr(error_last(), "ready= takes one of") != NULL);
+	CHECK(strstr(error_last(), "a readiness check is one of") != NULL);
 	CHECK_INT(service_set_ready(srv, NULL, NULL, NULL, 0), -1);
 	CHECK_INT(port_dir_parse("p", "in", &dir), 0);
 	CHECK_INT(dir, PORT_INPUT);
