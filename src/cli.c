@@ -73,15 +73,24 @@ cli_param(const char *name)
 	return NULL;
 }
 
-int
-cli_jobs(void)
+struct options
+cli_options(void)
 {
-	long n;
+	struct options o;
 
-	if (cli->jobs > 0)
-		return cli->jobs;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (int)n : 1;
+	memset(&o, 0, sizeof(o));
+	o.log_prefix = 1;
+	if (!cli)
+		return o;
+	o.jobs = cli->jobs;
+	o.verbose = cli->verbose;
+	o.quiet = cli->quiet;
+	o.json = cli->json;
+	o.keep = cli->keep;
+	o.log_prefix = cli->log_prefix;
+	o.timestamps = cli->timestamps;
+	o.format = cli->format;
+	return o;
 }
 
 const char *

@@ -1,8 +1,9 @@
 /*
  * cli: the options of one hydro invocation, as main.c parsed them.
  *
- * Every command gets the same struct; the modules read what they need
- * (jobs for the scheduler, params for the config script, and so on).
+ * The front ends (main.c, commands.h, the config script's module) read
+ * struct cli; the core (run, build, progress) is handed what concerns it as
+ * a struct options argument, made by cli_options().
  */
 #ifndef HYDRO_CLI_H
 #define HYDRO_CLI_H
@@ -62,6 +63,21 @@ struct cli {
 /* the options of this invocation (set once by main) */
 extern struct cli *cli;
 
+/* what the core acts on of an invocation's options, handed to it */
+struct options {
+	int jobs;		/* tasks at once; 0: the number of cores */
+	int verbose;		/* say more (show the commands run), counted */
+	int quiet;		/* say only what went wrong */
+	int json;		/* machine-readable output */
+	int keep;		/* run: leave the services up at the end */
+	int log_prefix;		/* run: prefix service logs with the name */
+	int timestamps;		/* run: and with each line's arrival time */
+	enum graph_format format;	/* graph: how to draw */
+};
+
+/* the options of this invocation (cli) that the core acts on */
+struct options cli_options(void);
+
 /* add "-D name=value" to c (a name given again takes the new value); -1 with
  * the error reported if arg is not name=value with a name of letters, digits
  * and '_' */
@@ -81,7 +97,5 @@ const char *cli_param_type_name(enum param_type type);
 int cli_check_params(const struct cli *c, int at_end);
 /* free what c's -D options and the names asked for hold */
 void cli_release_params(struct cli *c);
-/* the number of jobs to run at once (-j, or the number of cores) */
-int cli_jobs(void);
 
 #endif

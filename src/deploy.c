@@ -1914,3 +1914,17 @@ deploy_graph(const struct deployment *d, enum graph_format format, FILE *out)
 		fprintf(out, "}\n");
 	buf_release(&b);
 }
+
+/* ---- how a service talks to hydro ---- */
+
+int
+service_speaks(const struct service *s)
+{
+	return s->kind == SERVICE_HYDROFLOW || s->kind == SERVICE_CRATE;
+}
+
+int
+service_has_control(const struct service *s)
+{
+	return s->kind == SERVICE_HYDROFLOW;
+}

@@ -262,4 +262,12 @@ cJSON *deploy_to_json(const struct deployment *d);
 /* print the topology: hosts as clusters, services as nodes, connections as edges */
 void deploy_graph(const struct deployment *d, enum graph_format format, FILE *out);
 
+/* how a service talks to hydro, by its kind */
+
+/* whether the service speaks the port protocol (hydroflow, crate) */
+int service_speaks(const struct service *s);
+/* whether the service speaks it on a control channel of its own (hydro's
+ * programs and their stand-ins) rather than on stdin/stdout (crates) */
+int service_has_control(const struct service *s);
+
 #endif

@@ -436,10 +436,12 @@ config_main(const char *path, enum run_mode mode)
 	if (!str_ends(path, ".json"))
 		return error("cannot tell what '%s' is: a config is a Python script "
 		             "(.py) or a deployment in JSON (.json, docs/spec.md)", path);
+	struct options o = cli_options();
+
 	/* a JSON config reads no parameters */
 	if (cli_check_params(cli, 0) < 0)
 		return -1;
-	return command_config(path, mode);
+	return command_config(path, mode, &o);
 }
 
 static int
@@ -477,7 +479,9 @@ cmd_plan(void)
 static int
 cmd_down(void)
 {
-	return command_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run, cli->json);
+	struct options o = cli_options();
+
+	return command_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run, &o);
 }
 
 int

@@ -68,6 +68,7 @@ struct run {
 	struct deployment *d;
 	enum run_mode mode;
 	struct run_options opt;
+	struct options o;	/* the invocation's (cli.h) */
 	char *dir, *id;
 	struct state *state;
 	struct plan *plan;

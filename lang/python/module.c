@@ -845,6 +845,7 @@ PyTypeObject model_type = {
 static PyObject *
 mod_build(PyObject *self, PyObject *args)
 {
+	struct options o = cli_options();
 	struct model *m;
 	int ret;
 
@@ -852,7 +853,7 @@ mod_build(PyObject *self, PyObject *args)
 		return NULL;
 	fflush(stdout);
 	Py_BEGIN_ALLOW_THREADS
-	ret = command_build(m->d);
+	ret = command_build(m->d, &o);
 	Py_END_ALLOW_THREADS
 	if (ret < 0)
 		return PyErr_Format(model_error, "the build failed");
@@ -863,13 +864,15 @@ mod_build(PyObject *self, PyObject *args)
 static PyObject *
 mod_plan(PyObject *self, PyObject *args)
 {
+	struct options o = cli_options();
 	struct model *m;
 	int json, ret;
 
 	if (!PyArg_ParseTuple(args, "O!p", &model_type, &m, &json))
 		return NULL;
 	fflush(stdout);
-	ret = command_plan(m->d, json);
+	o.json = json;
+	ret = command_plan(m->d, &o);
 	fflush(stdout);
 	if (ret < 0)
 		return PyErr_Format(model_error, "cannot plan the deployment");

@@ -206,6 +206,7 @@ static int
 run_init(struct runobj *self, PyObject *args, PyObject *kwds)
 {
 	struct model *m;
+	struct options o = cli_options();
 	struct capture c;
 
 	if (!PyArg_ParseTuple(args, "O!", &model_type, &m))
@@ -217,7 +218,7 @@ run_init(struct runobj *self, PyObject *args, PyObject *kwds)
 	pthread_mutex_init(&self->lock, NULL);
 	pthread_cond_init(&self->idle, NULL);
 	capture_begin(&c);
-	self->r = run_new(m->d, MODE_RUN);
+	self->r = run_new(m->d, MODE_RUN, &o);
 	if (!self->r) {
 		capture_end(&c, 1);
 		return -1;

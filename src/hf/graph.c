@@ -846,10 +846,16 @@ check_partition(struct builder *b, int node)
 			nname++;
 	}
 	if (nint && nname) {
-		for (int i = g->out_off[node]; i < g->out_off[node + 1]; i++)
-			diag(b, HF_ERROR, span(b, g->edges[g->out_edge[i]].src_port),
-			     "use names everywhere (`|x, [a, b]|`) or indices everywhere",
-			     "Output ports from `partition` must either be all integer indices or all identifiers.");
+		/* hydroflow sorts a node's ports, indices before names */
+		for (int pass = 0; pass < 2; pass++)
+			for (int i = g->out_off[node]; i < g->out_off[node + 1]; i++) {
+				int t = g->edges[g->out_edge[i]].src_port;
+
+				if ((tk(b, t)->kind == TOK_NUMBER) == !pass)
+					diag(b, HF_ERROR, span(b, t),
+					     "use names everywhere (`|x, [a, b]|`) or indices everywhere",
+					     "Output ports from `partition` must either be all integer indices or all identifiers.");
+			}
 		return;
 	}
 	if (b->a->pipes[g->nodes[node].pipe].nargs != 1)
@@ -1009,7 +1015,7 @@ check_port_node(struct builder *b, int node)
 }
 
 static void
-check_srefs(struct builder *b, int node)
+check_srefs(struct builder *b, int node, int undefined)
 {
 	const struct hf_pipe *p = &b->a->pipes[b->g->nodes[node].pipe];
 
@@ -1021,10 +1027,13 @@ check_srefs(struct builder *b, int node)
 		const struct hf_node *r;
 
 		if (n < 0) {
-			diag(b, HF_ERROR, sp, "assign the stateful operator a name: `name = ... -> fold(...);`",
-			     "Cannot find referenced name `%.*s`; name was never assigned.", TOKF(b, name));
+			if (undefined)
+				diag(b, HF_ERROR, sp, "assign the stateful operator a name: `name = ... -> fold(...);`",
+				     "Cannot find referenced name `%.*s`; name was never assigned.", TOKF(b, name));
 			continue;
 		}
+		if (undefined)
+			continue;
 		e = resolve(b, e, 1);
 		if (e.node < 0)
 			continue;
@@ -1083,6 +1092,57 @@ check_ports_decl(struct builder *b)
 	}
 }
 
+/* a name's text, to sort names as hydroflow's BTreeMap of them does */
+struct sorted_name {
+	const char *s;
+	size_t len;
+	int name;
+};
+
+static int
+cmp_sorted_name(const void *x, const void *y)
+{
+	const struct sorted_name *a = x, *b = y;
+	int c = memcmp(a->s, b->s, a->len < b->len ? a->len : b->len);
+
+	return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+static void
+unused_index(struct builder *b, int idx, char *done)
+{
+	if (idx < 0 || b->a->idx[idx].used || done[idx])
+		return;
+	done[idx] = 1;
+	diag(b, HF_ERROR, span(b, b->a->idx[idx].tok), "move the index to the other side of the name",
+	     "%s port index is unused. (Is the port on the correct side?)",
+	     b->idx_side[idx] == 'i' ? "Input" : "Output");
+}
+
+/* indexes never used: those on names first, in the order of the names'
+ * text, input before output, as hydroflow walks its names; then any other */
+static void
+check_unused_indexes(struct builder *b)
+{
+	struct sorted_name *v = xcalloc(b->nn + 1, sizeof(*v));
+	char *done = xcalloc(b->a->nidx + 1, 1);
+
+	for (size_t i = 0; i < b->nn; i++) {
+		v[i].s = tsrc(b, b->nv[i].tok);
+		v[i].len = tk(b, b->nv[i].tok)->len;
+		v[i].name = (int)i;
+	}
+	qsort(v, b->nn, sizeof(*v), cmp_sorted_name);
+	for (size_t i = 0; i < b->nn; i++) {
+		unused_index(b, b->nv[v[i].name].ends.inn.port, done);
+		unused_index(b, b->nv[v[i].name].ends.out.port, done);
+	}
+	for (size_t i = 0; i < b->a->nidx; i++)
+		unused_index(b, (int)i, done);
+	free(v);
+	free(done);
+}
+
 int
 hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 {
@@ -1118,6 +1178,10 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 	}
 	build_adjacency(g);
 	nnodes = g->nnodes;
+	/* hydroflow resolves #name reads with the links, before any check */
+	for (size_t i = 0; i < nnodes; i++)
+		if (g->nodes[i].kind == NODE_OP)
+			check_srefs(&b, (int)i, 1);
 	for (size_t i = 0; i < nnodes; i++)
 		if (g->nodes[i].kind == NODE_OP)
 			check_op_kind(&b, (int)i);
@@ -1136,14 +1200,10 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 		if (ast->pipes[i].out >= 0)
 			b.idx_side[ast->pipes[i].out] = 'o';
 	}
-	for (size_t i = 0; i < ast->nidx; i++)
-		if (!ast->idx[i].used)
-			diag(&b, HF_ERROR, span(&b, ast->idx[i].tok), "move the index to the other side of the name",
-			     "%s port index is unused. (Is the port on the correct side?)",
-			     b.idx_side[i] == 'i' ? "Input" : "Output");
+	check_unused_indexes(&b);
 	for (size_t i = 0; i < nnodes; i++)
 		if (g->nodes[i].kind == NODE_OP && g->nodes[i].op)
-			check_srefs(&b, (int)i);
+			check_srefs(&b, (int)i, 0);
 	for (size_t i = 0; i < ast->nports; i++)
 		if (!b.port_used[i] && (int)map_get(&b.ports, tsrc(&b, ast->ports[i].name),
 		                                    tk(&b, ast->ports[i].name)->len) == (int)i)

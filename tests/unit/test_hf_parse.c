@@ -171,6 +171,20 @@ TEST(strata)
 
 	/* a blocking edge in a cycle */
 	CHECK(graph("module main() { u = union() -> tee(); source_iter([1]) -> u; u -> sort() -> u; u -> for_each(drop); }") < 0);
+	/* hydroflow's test_fold_loop: its order places the union's subgraph
+	 * first, so the fold's, fed by it, runs a stratum later and the edge
+	 * back is not a negative cycle */
+	REQUIRE(graph("module main() {\n"
+	              "  start = source_iter([1]) -> map(|x| x) -> folder;\n"
+	              "  folder = union() -> fold::<'static>(|| 0, |a: &mut i32, x| *a += x) -> map(|x| x) -> tee();\n"
+	              "  folder -> folder;\n"
+	              "  folder -> for_each(drop);\n}\n") == 0);
+	for (size_t i = 0; i < g->nnodes; i++) {
+		if (!strcmp(g->nodes[i].op->name, "union"))
+			CHECK_INT(g->nodes[i].stratum, 0);
+		if (!strcmp(g->nodes[i].op->name, "fold") || !strcmp(g->nodes[i].op->name, "tee"))
+			CHECK_INT(g->nodes[i].stratum, 1);
+	}
 	/* the same cycle through defer_tick */
 	CHECK(graph("module main() { u = union() -> tee(); source_iter([1]) -> u; u -> sort() -> defer_tick() -> u; u -> for_each(drop); }") == 0);
 }
