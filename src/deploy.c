@@ -526,15 +526,17 @@ deploy_set_where(struct deployment *d, const char *where)
 	d->where = where ? xstrdup(where) : NULL;
 }
 
-/* the backends the model knows and the settings their hosts take, the
- * required ones first, in the order a binding may give them positionally */
+/* the backends the model knows and the settings their hosts take
+ * (docs/ssh.md, docs/python.md), the required ones first, in the order a
+ * binding may give them positionally */
 static const struct backend_spec {
 	const char *name;
 	size_t nrequired;
-	const char *settings[8];
+	const char *settings[10];
 } backend_specs[] = {
-	{ "local", 0, { NULL } },
-	{ "ssh", 1, { "host", "user", "port", "key", NULL } },
+	{ "local", 0, { "address", NULL } },
+	{ "ssh", 1, { "host", "user", "port", "key", "trust_new_host", "connect_timeout",
+	              "connect_attempts", "address", "triple", NULL } },
 	{ "gcp", 2, { "project", "zone", "type", "image", "region", "network", "user", NULL } },
 };
 

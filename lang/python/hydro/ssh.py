@@ -3,8 +3,7 @@ or ``SshHost(...)`` on its own, joining the deployment of the first service
 placed on it.
 
 Keys come from ``key=``, the SSH agent or ~/.ssh, and hosts are checked
-against ~/.ssh/known_hosts.  Until the SSH backend is built in,
-``deploy()`` says it is not available yet.
+against ~/.ssh/known_hosts.  docs/ssh.md lists the settings.
 """
 
 from . import SshHost
