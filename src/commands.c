@@ -198,11 +198,13 @@ command_plan(struct deployment *d, const struct options *o)
 }
 
 static struct run *signal_run;
+static volatile sig_atomic_t signal_got;	/* the first signal, for the status */
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
+	if (!signal_got)
+		signal_got = sig;
 	if (signal_run)
 		run_cancel(signal_run);
 }
@@ -237,13 +239,15 @@ command_run(const char *path, const struct options *o)
 	if (ret == 0)
 		ret = run_wait(r);
 	interrupted = run_cancelled(r) && !run_failed(r) && !run_leaving(r);
-	if (interrupted)
+	if (interrupted && signal_got && signal_got != SIGINT)
+		note("%s: stopping every service", signal_got == SIGHUP ? "SIGHUP" : "SIGTERM");
+	else if (interrupted)
 		note("interrupted: stopping every service");
 	if (run_finish(r) < 0)
 		ret = -1;
-	/* as a shell reports a command ended by Ctrl-C */
+	/* as a shell reports a command ended by a signal: 130 after Ctrl-C */
 	if (interrupted)
-		ret = 130;
+		ret = 128 + (signal_got ? signal_got : SIGINT);
 	signal_run = NULL;
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
