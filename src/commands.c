@@ -21,12 +21,28 @@
 #include "str.h"
 #include "xmalloc.h"
 
+/* a step of the plan as JSON: {"target": name, "run": true, "why": ...},
+ * a crate with the services it is built for (users, taken over) */
+static void
+add_step(cJSON *plan, const char *kind, const struct build_step *st, cJSON *users)
+{
+	cJSON *item = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(item, kind, st->name);
+	if (users)
+		cJSON_AddItemToObject(item, "services", users);
+	cJSON_AddBoolToObject(item, "run", st->why != NULL);
+	if (st->why)
+		cJSON_AddStringToObject(item, "why", st->why);
+	cJSON_AddItemToArray(plan, item);
+}
+
 /* what build would make and why: json, the model and the plan; text, a line
  * a step */
 static int
-build_plan(struct deployment *d, int json)
+build_plan(struct deployment *d, int json, const struct options *o)
 {
-	struct build *b = build_open(d, NULL);
+	struct build *b = build_open(d, NULL, o);
 	struct graph *g = graph_new();
 	struct build_step st;
 	size_t i, n, nrun = 0;
@@ -41,29 +57,17 @@ build_plan(struct deployment *d, int json)
 
 		cJSON_AddItemToObject(root, "deployment", deploy_to_json(d));
 		plan = cJSON_AddArrayToObject(root, "plan");
-		for (i = 0; build_step(b, i, &st); i++) {
-			cJSON *o = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(o, "target", st.name);
-			cJSON_AddBoolToObject(o, "run", st.why != NULL);
-			if (st.why)
-				cJSON_AddStringToObject(o, "why", st.why);
-			cJSON_AddItemToArray(plan, o);
-		}
+		for (i = 0; build_step(b, i, &st); i++)
+			add_step(plan, "target", &st, NULL);
 		for (i = 0; crate_step(b, i, &st); i++) {
-			cJSON *o = cJSON_CreateObject(), *users;
+			cJSON *users = cJSON_CreateArray();
 			size_t j;
 
-			cJSON_AddStringToObject(o, "crate", st.name);
-			users = cJSON_AddArrayToObject(o, "services");
 			for (j = 0; j < d->nservices; j++)
 				if (crate_task(b, d->services[j]) == st.task)
 					cJSON_AddItemToArray(users,
 					                     cJSON_CreateString(d->services[j]->name));
-			cJSON_AddBoolToObject(o, "run", st.why != NULL);
-			if (st.why)
-				cJSON_AddStringToObject(o, "why", st.why);
-			cJSON_AddItemToArray(plan, o);
+			add_step(plan, "crate", &st, users);
 		}
 		text = cJSON_Print(root);
 		printf("%s\n", text);
@@ -78,7 +82,7 @@ build_plan(struct deployment *d, int json)
 				nrun++;
 			}
 		}
-		if (!cli->quiet)
+		if (!o->quiet)
 			printf("%zu of %zu target%s to make\n", nrun, n, n == 1 ? "" : "s");
 		nrun = 0;
 		for (n = 0; crate_step(b, n, &st); n++) {
@@ -89,7 +93,7 @@ build_plan(struct deployment *d, int json)
 				nrun++;
 			}
 		}
-		if (n && !cli->quiet)
+		if (n && !o->quiet)
 			printf("%zu of %zu crate%s to build\n", nrun, n, n == 1 ? "" : "s");
 	}
 	build_close(b);
@@ -97,19 +101,14 @@ build_plan(struct deployment *d, int json)
 	return ret;
 }
 
+/* argv[0..n) on out as a shell would read it */
 static void
 print_argv(FILE *out, char **argv, size_t n)
 {
-	struct buf b = BUF_INIT;
-	size_t i;
+	char *line = str_shell_line(argv, n);
 
-	for (i = 0; i < n; i++) {
-		if (i)
-			buf_addch(&b, ' ');
-		str_shell_quote(&b, argv[i]);
-	}
-	fputs(buf_str(&b), out);
-	buf_release(&b);
+	fputs(line, out);
+	free(line);
 }
 
 int
@@ -159,17 +158,17 @@ command_launches(struct deployment *d, FILE *out)
 }
 
 int
-command_plan(struct deployment *d, int json)
+command_plan(struct deployment *d, const struct options *o)
 {
-	if (json)
-		return build_plan(d, 1);
+	if (o->json)
+		return build_plan(d, 1, o);
 	printf("deployment %s: %zu host%s, %zu service%s, %zu connection%s, %zu target%s\n",
 	       d->config, d->nhosts, d->nhosts == 1 ? "" : "s",
 	       d->nservices, d->nservices == 1 ? "" : "s",
 	       d->nconns, d->nconns == 1 ? "" : "s",
 	       d->ntargets, d->ntargets == 1 ? "" : "s");
 	fflush(stdout);
-	if (command_launches(d, stdout) < 0 || build_plan(d, 0) < 0)
+	if (command_launches(d, stdout) < 0 || build_plan(d, 0, o) < 0)
 		return -1;
 	return 0;
 }
@@ -185,7 +184,7 @@ on_signal(int sig)
 }
 
 int
-command_run(const char *path)
+command_run(const char *path, const struct options *o)
 {
 	struct sigaction sa, old_int, old_term, old_hup;
 	struct deployment *d;
@@ -195,7 +194,7 @@ command_run(const char *path)
 	d = deploy_load(path);
 	if (!d)
 		return -1;
-	r = run_new(d, MODE_RUN);
+	r = run_new(d, MODE_RUN, o);
 	if (!r) {
 		deployment_free(d);
 		return -1;
@@ -232,9 +231,9 @@ command_run(const char *path)
 /* hydro build */
 
 int
-command_build(struct deployment *d)
+command_build(struct deployment *d, const struct options *o)
 {
-	struct sched_opts o = SCHED_OPTS_INIT;
+	struct sched_opts so = SCHED_OPTS_INIT;
 	struct progress *p;
 	struct state *st;
 	struct build *b;
@@ -245,18 +244,18 @@ command_build(struct deployment *d)
 	st = state_open(d->dir);
 	if (!st)
 		return -1;
-	b = build_open(d, st);
+	b = build_open(d, st, o);
 	g = graph_new();
 	ret = build_add_targets(b, g);
 	if (ret == 0)
 		ret = crate_add(b, g);
 	if (ret == 0) {
-		p = progress_new();
-		o.jobs = cli_jobs();
-		o.signals = 1;
-		o.events = progress_events();
-		o.events_arg = p;
-		ret = sched_run(g, &o);
+		p = progress_new(o);
+		so.jobs = o->jobs;
+		so.signals = 1;
+		so.events = progress_events();
+		so.events_arg = p;
+		ret = sched_run(g, &so);
 		progress_free(p);
 	}
 	if (build_close(b) < 0)
@@ -334,7 +333,7 @@ down_json(struct state *st, int dry_run)
 }
 
 int
-command_down(const char *path, int dry_run, int json)
+command_down(const char *path, int dry_run, const struct options *o)
 {
 	struct stat sb;
 	struct state *st;
@@ -354,7 +353,7 @@ command_down(const char *path, int dry_run, int json)
 	run_register_state_kinds();
 	hd = path_join(dir, ".hydro");
 	if (!path_exists(hd)) {
-		if (!cli->quiet && !json)
+		if (!o->quiet && !o->json)
 			printf("nothing to remove: no '%s'\n", hd);
 		free(hd);
 		free(dir);
@@ -366,14 +365,14 @@ command_down(const char *path, int dry_run, int json)
 	free(dir);
 	if (!st)
 		return -1;
-	if (json) {
+	if (o->json) {
 		ret = down_json(st, dry_run);
 		state_close(st);
 		return ret;
 	}
 	n = state_count(st);
 	ret = state_down(st, dry_run);
-	if (!cli->quiet && !dry_run) {
+	if (!o->quiet && !dry_run) {
 		size_t left = state_count(st);
 
 		if (!n)
@@ -387,25 +386,25 @@ command_down(const char *path, int dry_run, int json)
 }
 
 int
-command_config(const char *path, enum run_mode mode)
+command_config(const char *path, enum run_mode mode, const struct options *o)
 {
 	struct deployment *d;
 	int ret = 0;
 
 	if (mode == MODE_RUN)
-		return command_run(path);
+		return command_run(path, o);
 	d = deploy_load(path);
 	if (!d)
 		return -1;
 	switch (mode) {
 	case MODE_BUILD:
-		ret = command_build(d);
+		ret = command_build(d, o);
 		break;
 	case MODE_PLAN:
-		ret = command_plan(d, cli->json);
+		ret = command_plan(d, o);
 		break;
 	case MODE_GRAPH:
-		deploy_graph(d, cli->format, stdout);
+		deploy_graph(d, o->format, stdout);
 		break;
 	case MODE_RUN:
 		break;

@@ -328,7 +328,7 @@ crate_diag(void *arg, const cJSON *message)
 	/* the closing "aborting due to" and "for more information" lines */
 	if (!cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(message, "spans")))
 		return;
-	if (level && !strcmp(level, "warning") && !(cli && cli->verbose))
+	if (level && !strcmp(level, "warning") && !c->b->verbose)
 		return;
 	c->ndiag_errors += hf_rustc_render(c->prog, message, "src/main.rs",
 	                                   term_color(2), &c->diags);
@@ -344,7 +344,7 @@ crate_run(struct task *task, void *arg)
 	struct cache_entry e;
 	struct command cmd;
 	char **argv, *what, *exe = NULL;
-	int status = 0, r, ret = -1;
+	int status = 0, sig = 0, r, ret = -1;
 	size_t i, j, argc = 0;
 
 	if (!c->toolchain)
@@ -369,7 +369,7 @@ crate_run(struct task *task, void *arg)
 	cmd.cwd = c->spec.src;
 	cmd.on_out = crate_out;
 	cmd.arg = &msgs;
-	r = build_run_command(c->b, task, &cmd, &out, &status);
+	r = build_run_command(c->b, task, &cmd, &out, &status, &sig);
 	if (r == -2) {
 		error("interrupted");
 		goto done;
@@ -378,18 +378,18 @@ crate_run(struct task *task, void *arg)
 		goto done;
 	if (c->diags.len)
 		fwrite(c->diags.data, 1, c->diags.len, stderr);
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+	if (sig || status) {
 		/* cargo's rendered diagnostics, then what failed */
 		if (!c->ndiag_errors)
 			build_show_output(&out);
-		if (WIFSIGNALED(status))
-			error("cargo build of crate '%s' for %s %s killed by signal %d",
-			      c->label, c->nusers == 1 ? "service" : "services",
-			      buf_str(&c->users), WTERMSIG(status));
+		if (sig)
+			error("cargo build of %s '%s' for %s %s killed by signal %d",
+			      c->prog ? "program" : "crate", c->label, c->nusers == 1 ? "service" : "services",
+			      buf_str(&c->users), sig);
 		else
-			error("cargo build of crate '%s' for %s %s failed (exit status %d)",
-			      c->label, c->nusers == 1 ? "service" : "services",
-			      buf_str(&c->users), WEXITSTATUS(status));
+			error("cargo build of %s '%s' for %s %s failed (exit status %d)",
+			      c->prog ? "program" : "crate", c->label, c->nusers == 1 ? "service" : "services",
+			      buf_str(&c->users), status);
 		goto done;
 	}
 	exe = cargo_msgs_exe(&msgs);
@@ -398,7 +398,7 @@ crate_run(struct task *task, void *arg)
 		      c->nusers == 1 ? "service" : "services", buf_str(&c->users));
 		goto done;
 	}
-	if (out.len && cli && cli->verbose)
+	if (out.len && c->b->verbose)
 		build_show_output(&out);
 
 	/* The build may have written Cargo.lock: record it as it is now, and
@@ -526,7 +526,7 @@ program_of(struct build *b, const struct service *s, char **toolchain)
 	struct cargo_spec spec;
 	struct hf_program *prog;
 
-	if (!*toolchain && cargo_toolchain(b->d->dir, toolchain) < 0) {
+	if (!*toolchain && program_toolchain(b->d->dir, toolchain) < 0) {
 		*toolchain = NULL;
 		return NULL;
 	}
@@ -590,7 +590,7 @@ crate_add(struct build *b, struct graph *g)
 		argv = cargo_build_argv(&c->spec);
 		while (argv[argc])
 			argc++;
-		cmd = build_command_line(argv, argc);
+		cmd = str_shell_line(argv, argc);
 		task_set_command(c->task, cmd);
 		free(cmd);
 		str_free_list(argv);

@@ -176,7 +176,7 @@ spawn_service(struct run *r, struct svc *v, char **port_env)
 	set_nonblock(v->sp.out);
 	set_nonblock(v->sp.err);
 	set_nonblock(v->sp.ctl);
-	if (cli && cli->verbose)
+	if (r->o.verbose)
 		note("launched '%s' (pid %ld)", s->name, v->sp.pid);
 	rec = cJSON_CreateObject();
 	cJSON_AddNumberToObject(rec, "pid", (double)v->sp.pid);

@@ -132,7 +132,7 @@ open_file(struct log_stream *ls)
 {
 	if (ls->fd >= 0)
 		return 0;
-	ls->fd = open(ls->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ls->fd = open(ls->path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (ls->fd < 0)
 		return error_errno("cannot create log file '%s'", ls->path);
 	return 0;
@@ -156,7 +156,7 @@ write_times(struct log_stream *ls)
 	if (ls->tfd < 0) {
 		char *tpath = xasprintf("%s.times", ls->path);
 
-		ls->tfd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		ls->tfd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (ls->tfd < 0) {
 			error_errno("cannot create log file '%s'", tpath);
 			ls->failed = 1;

@@ -41,7 +41,8 @@ static int cmd_down(void);
 static int cmd_check(void);
 
 #define CONFIG_OPTS \
-	"  -D NAME=VALUE      set a parameter the script reads with hydro.param()\n"
+	"  -D NAME=VALUE      set a parameter the script reads with hydro.param()\n" \
+	"  --strict-params    a -D the config does not read is an error, before anything runs\n"
 
 static const struct command commands[] = {
 	{ "run", "[options] CONFIG [-- ARGS...]",
@@ -177,7 +178,7 @@ unknown_command(const char *name)
 
 enum {
 	OPT_COLOR = 256, OPT_JSON, OPT_VERSION, OPT_KEEP, OPT_NO_LOG_PREFIX,
-	OPT_FORMAT, OPT_DRY_RUN, OPT_TIMESTAMPS,
+	OPT_FORMAT, OPT_DRY_RUN, OPT_TIMESTAMPS, OPT_STRICT_PARAMS,
 };
 
 static const struct option longopts[] = {
@@ -194,6 +195,7 @@ static const struct option longopts[] = {
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "timestamps", no_argument, NULL, OPT_TIMESTAMPS },
+	{ "strict-params", no_argument, NULL, OPT_STRICT_PARAMS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -214,6 +216,8 @@ command_option(int opt)
 		return "--dry-run";
 	case OPT_TIMESTAMPS:
 		return "--timestamps";
+	case OPT_STRICT_PARAMS:
+		return "--strict-params";
 	default:
 		return NULL;
 	}
@@ -353,6 +357,9 @@ parse(int argc, char **argv, const struct command **cmdp)
 		case OPT_TIMESTAMPS:
 			cli->timestamps = 1;
 			break;
+		case OPT_STRICT_PARAMS:
+			cli->strict_params = 1;
+			break;
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "mermaid")) {
 				cli->format = FORMAT_MERMAID;
@@ -429,7 +436,12 @@ config_main(const char *path, enum run_mode mode)
 	if (!str_ends(path, ".json"))
 		return error("cannot tell what '%s' is: a config is a Python script "
 		             "(.py) or a deployment in JSON (.json, docs/spec.md)", path);
-	return command_config(path, mode);
+	struct options o = cli_options();
+
+	/* a JSON config reads no parameters */
+	if (cli_check_params(cli, 0) < 0)
+		return -1;
+	return command_config(path, mode, &o);
 }
 
 static int
@@ -467,25 +479,15 @@ cmd_plan(void)
 static int
 cmd_down(void)
 {
-	return command_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run, cli->json);
-}
+	struct options o = cli_options();
 
-static void
-warn_unused_params(void)
-{
-	size_t i;
-
-	for (i = 0; i < cli->nparams; i++)
-		if (!cli->params[i].used)
-			warning("parameter '%s' was given with -D but the config never reads it",
-			        cli->params[i].name);
+	return command_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run, &o);
 }
 
 int
 main(int argc, char **argv)
 {
 	const struct command *c = NULL;
-	size_t i;
 	int ret;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -504,13 +506,10 @@ main(int argc, char **argv)
 	if (cli->dir && chdir(cli->dir) < 0)
 		return error_errno("cannot change to directory '%s'", cli->dir) ? 2 : 2;
 	ret = c->run();
-	if (ret == 0 && strcmp(c->name, "check") && strcmp(c->name, "down"))
-		warn_unused_params();
-	for (i = 0; i < cli->nparams; i++) {
-		free(cli->params[i].name);
-		free(cli->params[i].value);
-	}
-	free(cli->params);
+	if (ret == 0 && strcmp(c->name, "check") && strcmp(c->name, "down") &&
+	    cli_check_params(cli, 1) < 0)
+		ret = -1;
+	cli_release_params(cli);
 	free(cli->files);
 	return ret < 0 ? 1 : ret;
 }

@@ -24,6 +24,13 @@
 /* the per-user cache directory, a new string */
 char *program_cache_dir(void);
 
+/* the toolchain as cargo_toolchain() gives it, for the crates in dir;
+ * remembered in the cache directory under a fingerprint of what chooses it
+ * (CARGO, RUSTC, RUSTUP_TOOLCHAIN, PATH, the cargo and rustc found, rustup's
+ * settings and toolchains, rust-toolchain files from dir up), so that an
+ * unchanged toolchain costs no cargo call; -1 with the error reported */
+int program_toolchain(const char *dir, char **out);
+
 /* Check service s's program and write its crate; *spec is what to build
  * (the target directory chosen for toolchain, the text cargo_toolchain
  * gives), *prog the checked program, for mapping rustc's diagnostics back

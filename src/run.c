@@ -56,7 +56,7 @@ env_seconds(const char *name, double def)
 }
 
 struct run *
-run_new(struct deployment *d, enum run_mode mode)
+run_new(struct deployment *d, enum run_mode mode, const struct options *o)
 {
 	static atomic_int seq;
 	struct run *r = xcalloc(1, sizeof(*r));
@@ -71,10 +71,16 @@ run_new(struct deployment *d, enum run_mode mode)
 	r->opt.start_timeout = env_seconds("HYDRO_START_TIMEOUT", 60);
 	r->opt.stop_timeout = 10;
 	r->opt.echo = 1;
-	r->opt.prefix = cli ? cli->log_prefix : 1;
-	r->opt.timestamps = cli ? cli->timestamps : 0;
-	r->opt.json = cli ? cli->json : 0;
-	r->opt.keep = cli ? cli->keep : 0;
+	if (o) {
+		r->o = *o;
+	} else {
+		memset(&r->o, 0, sizeof(r->o));
+		r->o.log_prefix = 1;
+	}
+	r->opt.prefix = r->o.log_prefix;
+	r->opt.keep = r->o.keep;
+	r->opt.timestamps = r->o.timestamps;
+	r->opt.json = r->o.json;
 	localtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
 	r->id = xasprintf("%s-%ld-%d", stamp, (long)getpid(), atomic_fetch_add(&seq, 1));
@@ -159,28 +165,40 @@ run_cancel(struct run *r)
 	supervise_wake(r);
 }
 
+/* a flag of the run, read under its lock */
+static int
+flag_locked(const struct run *r, const int *flag)
+{
+	struct run *m = (struct run *)r;
+	int v;
+
+	pthread_mutex_lock(&m->lock);
+	v = *flag;
+	pthread_mutex_unlock(&m->lock);
+	return v;
+}
+
+struct service *
+run_failed_service(struct run *r)
+{
+	struct service *s;
+
+	pthread_mutex_lock(&r->lock);
+	s = r->failed_service;
+	pthread_mutex_unlock(&r->lock);
+	return s;
+}
+
 int
 run_failed(const struct run *r)
 {
-	struct run *m = (struct run *)r;
-	int failed;
-
-	pthread_mutex_lock(&m->lock);
-	failed = m->failed;
-	pthread_mutex_unlock(&m->lock);
-	return failed;
+	return flag_locked(r, &r->failed);
 }
 
 int
 run_leaving(const struct run *r)
 {
-	struct run *m = (struct run *)r;
-	int leaving;
-
-	pthread_mutex_lock(&m->lock);
-	leaving = m->leaving;
-	pthread_mutex_unlock(&m->lock);
-	return leaving;
+	return flag_locked(r, &r->leaving);
 }
 
 int
@@ -188,13 +206,14 @@ run_cancelled(const struct run *r)
 {
 	return atomic_load(&((struct run *)r)->cancel) > 0;
 }
+
 static int
 run_graph(struct run *r, struct graph *g)
 {
 	struct sched_opts o = SCHED_OPTS_INIT;
 	int ret;
 
-	o.jobs = cli_jobs();
+	o.jobs = r->o.jobs;
 	o.io_jobs = SCHED_IO_JOBS;
 	if (graph_check(g) < 0)
 		return -1;
@@ -273,7 +292,7 @@ run_deploy(struct run *r)
 			return -1;
 	}
 	/* the targets services need are made first, make-style */
-	b = build_open(r->d, r->state);
+	b = build_open(r->d, r->state, &r->o);
 	g = graph_new();
 	ret = build_add_targets(b, g) < 0 || crate_add(b, g) < 0 ? -1 : 0;
 	if (ret == 0) {

@@ -395,7 +395,7 @@ feed_control(struct run *r, struct svc *v, const char *data, size_t n)
 			return;
 		}
 		buf_add(&v->ctlline, p, (size_t)(nl - p));
-		if (!take_answer(r, v, buf_str(&v->ctlline), v->ctlline.len) && cli && cli->verbose)
+		if (!take_answer(r, v, buf_str(&v->ctlline), v->ctlline.len) && r->o.verbose)
 			note("service '%s' said on its control channel: %s", v->s->name,
 			     buf_str(&v->ctlline));
 		buf_reset(&v->ctlline);
@@ -564,7 +564,7 @@ reap(struct run *r, struct svc *v)
 		supervise_describe_status(&msg, status);
 		note("service '%s' %s; it may (can_die), the others go on", v->s->name,
 		     buf_str(&msg));
-	} else if (cli && cli->verbose) {
+	} else if (r->o.verbose) {
 		supervise_describe_status(&msg, status);
 		note("service '%s' %s", v->s->name, buf_str(&msg));
 	}

@@ -124,6 +124,20 @@ str_shell_quote(struct buf *out, const char *s)
 	buf_addch(out, '\'');
 }
 
+char *
+str_shell_line(char *const *argv, size_t n)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i)
+			buf_addch(&b, ' ');
+		str_shell_quote(&b, argv[i]);
+	}
+	return buf_detach(&b, NULL);
+}
+
 char **
 str_split(const char *s, int sep, size_t *np)
 {

@@ -23,6 +23,9 @@ size_t str_distance(const char *a, const char *b);
 const char *str_closest(const char *s, const char *const *names, size_t n);
 /* append s quoted for a POSIX shell ('...' with '\'' for quotes) */
 void str_shell_quote(struct buf *out, const char *s);
+/* argv[0..n) as one command line, each word quoted when it needs to be and
+ * the words separated by spaces: a new string */
+char *str_shell_line(char *const *argv, size_t n);
 /* split s at every sep into a NULL-terminated array of new strings */
 char **str_split(const char *s, int sep, size_t *n);
 /* free an array from str_split (or any NULL-terminated array of strings) */

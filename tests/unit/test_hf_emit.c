@@ -185,7 +185,10 @@ TEST(crates)
 	                     "my-dep = { path = \"../my_dep\", version = \"1\" }\n"
 	                     "[dependencies.other]\nversion = \"2\"\n";
 
-	mkdir_p(path_dirname(dt), 0755);
+	char *dtdir = path_dirname(dt);
+
+	mkdir_p(dtdir, 0755);
+	free(dtdir);
 	write_file_atomic(dt, toml, strlen(toml), 0644);
 	write_file_atomic(ws, wstoml, strlen(wstoml), 0644);
 	REQUIRE((p = load("a/src/echo.hf",
