@@ -24,12 +24,16 @@ struct target {
 	const char *arch;	/* Debian's name of the architecture */
 	const char *gnu;	/* the GNU triple: its gcc, its libc's folder */
 	const char *qemu;	/* qemu-user's program for it */
+	const char *loader;	/* its dynamic loader, as programs name it */
 };
 
 static const struct target targets[] = {
-	{ "x86_64-unknown-linux-gnu", "amd64", "x86_64-linux-gnu", "qemu-x86_64" },
-	{ "aarch64-unknown-linux-gnu", "arm64", "aarch64-linux-gnu", "qemu-aarch64" },
-	{ "armv7-unknown-linux-gnueabihf", "armhf", "arm-linux-gnueabihf", "qemu-arm" },
+	{ "x86_64-unknown-linux-gnu", "amd64", "x86_64-linux-gnu", "qemu-x86_64",
+	  "/lib64/ld-linux-x86-64.so.2" },
+	{ "aarch64-unknown-linux-gnu", "arm64", "aarch64-linux-gnu", "qemu-aarch64",
+	  "/lib/ld-linux-aarch64.so.1" },
+	{ "armv7-unknown-linux-gnueabihf", "armhf", "arm-linux-gnueabihf", "qemu-arm",
+	  "/lib/ld-linux-armhf.so.3" },
 };
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 
@@ -88,6 +92,25 @@ cross_root(const struct target *t)
 	const char *d = getenv("HYDRO_CROSS_ROOT");
 
 	return xasprintf("%s/%s", d && *d ? d : "/usr", t->gnu);
+}
+
+/* qemu's -L for t, a new string.  The target's own multiarch libc
+ * (libc6:ARCH, which libstd-rust-web-dev:ARCH brings) comes first when it
+ * is installed: its loader in /lib and its libc in /lib/GNU are one
+ * version, whereas the cross libc's loader would find the multiarch
+ * libc.so.6 first, of another build, and threads hang in it. */
+static char *
+run_root(const struct target *t)
+{
+	char *libc;
+	int multiarch;
+
+	if (getenv("HYDRO_CROSS_ROOT") && *getenv("HYDRO_CROSS_ROOT"))
+		return cross_root(t);
+	libc = xasprintf("/lib/%s/libc.so.6", t->gnu);
+	multiarch = path_exists(libc) && path_exists(t->loader);
+	free(libc);
+	return multiarch ? xstrdup("/") : cross_root(t);
 }
 
 /* the sysroot of the rustc on PATH (which 0) or Debian's (which 1), "" if
@@ -248,7 +271,7 @@ toolchain_runner(const char *triple, const char *const **words, int *n)
 		return 0;
 	}
 	qemu = proc_which(t->qemu, NULL);
-	root = cross_root(t);
+	root = run_root(t);
 	libc = path_exists(root);
 	ok = qemu && libc;
 	if (!ok) {

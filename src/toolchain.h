@@ -8,7 +8,9 @@
  * there, else Debian's /usr/bin/cargo and /usr/bin/rustc (rustc-web,
  * cargo-web) with libstd-rust-web-dev:ARCH, linking with the target's
  * cross gcc.  Programs built for another target run here under qemu-user
- * with the cross libc as its sysroot (`qemu-aarch64 -L /usr/aarch64-linux-gnu`).
+ * with the target's libc as its sysroot: the multiarch libc6:ARCH when it is
+ * installed (`qemu-aarch64 -L /`), else the cross libc (`qemu-aarch64 -L
+ * /usr/aarch64-linux-gnu`).
  * The targets hydro knows are Linux glibc targets whose pieces Debian
  * packages: docs/targets.md lists them and what each needs.
  *
