@@ -145,6 +145,23 @@ fail:
 	return -1;
 }
 
+int
+cargo_sysroot(const char *rustc, char **out)
+{
+	char *argv[] = { (char *)rustc, "--print", "sysroot", NULL };
+	struct buf o = BUF_INIT, e = BUF_INIT;
+	int st = capture(argv, NULL, &o, &e);
+
+	buf_release(&e);
+	if (st != 0 || !o.len) {
+		buf_release(&o);
+		return -1;
+	}
+	*out = xstrdup(str_trim((char *)buf_str(&o)));
+	buf_release(&o);
+	return 0;
+}
+
 char **
 cargo_build_argv(const struct cargo_spec *s)
 {
@@ -175,7 +192,10 @@ cargo_build_argv(const struct cargo_spec *s)
 	}
 	ADD(xstrdup("--target-dir"));
 	ADD(xstrdup(s->target_dir));
-	ADD(xstrdup("--message-format=json-render-diagnostics"));
+	ADD(xstrdup(s->json_diags ? "--message-format=json" :
+	            "--message-format=json-render-diagnostics"));
+	if (s->locked)
+		ADD(xstrdup("--locked"));
 	if (s->offline) {
 		ADD(xstrdup("--offline"));
 		if (s->registry) {
@@ -385,7 +405,10 @@ take_line(struct cargo_msgs *m, const char *text)
 	reason = json_str(o, "reason");
 	if (reason && !strcmp(reason, "build-finished")) {
 		m->finished = json_bool(o, "success", 0) ? 1 : -1;
+	} else if (reason && !strcmp(reason, "compiler-message") && m->on_diag) {
+		m->on_diag(m->diag_arg, cJSON_GetObjectItemCaseSensitive(o, "message"));
 	} else if (reason && !strcmp(reason, "compiler-artifact")) {
+		m->artifacts++;
 		target = cJSON_GetObjectItemCaseSensitive(o, "target");
 		exe = json_str(o, "executable");
 		name = json_str(target, "name");

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -295,7 +296,7 @@ commit_lines(struct log_stream *ls, struct line *lines, size_t n, struct buf *te
 	pthread_mutex_unlock(&ls->lock);
 	if (fn)
 		for (i = 0; i < n; i++)
-			fn(blk->data + (lines[i].off - base), lines[i].len, read, arg);
+			fn(blk->data + (lines[i].off - base), lines[i].len, lines[i].time, read, arg);
 	pthread_mutex_lock(&ls->lock);
 	block_unref(blk);
 	pthread_mutex_unlock(&ls->lock);
@@ -703,4 +704,16 @@ logs_color(const char *name)
 	for (; *name; name++)
 		h = (h ^ (unsigned char)*name) * 16777619u;
 	return colors[h % (sizeof(colors) / sizeof(colors[0]))];
+}
+
+void
+logs_format_time(uint64_t us, char buf[LOG_TIME_SIZE])
+{
+	time_t sec = (time_t)(us / 1000000u);
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(buf, LOG_TIME_SIZE, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, LOG_TIME_SIZE - n, ".%06uZ", (unsigned)(us % 1000000u));
 }

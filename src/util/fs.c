@@ -349,3 +349,17 @@ path_absolute(const char *path)
 		return xstrdup(cwd);
 	return path_join(cwd, path);
 }
+
+const char *
+path_display(const char *path)
+{
+	char cwd[PATH_MAX];
+	size_t n;
+
+	if (path[0] != '/' || !getcwd(cwd, sizeof(cwd)))
+		return path;
+	n = strlen(cwd);
+	if (n > 1 && !strncmp(path, cwd, n) && path[n] == '/' && path[n + 1])
+		return path + n + 1;
+	return path;
+}

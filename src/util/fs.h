@@ -59,5 +59,8 @@ char *path_dirname(const char *path);
 const char *path_basename(const char *path);
 /* a new string: path made absolute against the current directory */
 char *path_absolute(const char *path);
+/* a path as messages show it: an absolute one below the current directory
+ * relative to it (points into path), any other as it is */
+const char *path_display(const char *path);
 
 #endif

@@ -119,6 +119,10 @@ TEST(str_helpers)
 	CHECK(str_to_long("101", 0, 100, &v) == -1);
 	CHECK(str_to_long("", 0, 100, &v) == -1);
 	CHECK_INT(str_distance("kitten", "sitting"), 3);
+	CHECK_INT(str_distance("rnu", "run"), 1);
+	CHECK_INT(str_distance("ab", "ba"), 1);
+	CHECK_INT(str_distance("", "abc"), 3);
+	CHECK_INT(str_distance("ca", "abc"), 3);
 	CHECK_STR(str_closest("chek", names, 3), "check");
 	CHECK(str_closest("zzzzzz", names, 3) == NULL);
 	parts = str_split("a,b,,c", ',', &n);
@@ -131,6 +135,16 @@ TEST(str_helpers)
 	str_shell_quote(&b, "plain/path");
 	CHECK_STR(buf_str(&b), "'it'\\''s' plain/path");
 	buf_release(&b);
+	{
+		char *argv[] = { "echo", "it's", "", "a b", NULL };
+		char *line = str_shell_line(argv, 4);
+
+		CHECK_STR(line, "echo 'it'\\''s' '' 'a b'");
+		free(line);
+		line = str_shell_line(argv, 0);
+		CHECK_STR(line, "");
+		free(line);
+	}
 }
 
 TEST(sha256_known_answer)
@@ -198,6 +212,12 @@ TEST(paths)
 	s = path_join("a", "/abs");
 	CHECK_STR(s, "/abs");
 	free(s);
+	s = path_absolute("d/c.hf");
+	CHECK_STR(path_display(s), "d/c.hf");
+	free(s);
+	CHECK_STR(path_display("/"), "/");
+	CHECK_STR(path_display("../c.hf"), "../c.hf");
+	CHECK_STR(path_display("/nowhere-below/c.hf"), "/nowhere-below/c.hf");
 }
 
 TEST(json_helpers)
