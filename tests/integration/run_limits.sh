@@ -54,6 +54,43 @@ t_expect_rc 1
 t_expect_err "is 5000 characters long; give one of at most 200"
 t_end
 
+t_case "a process that escapes its group (setsid, a double fork) ends with the run"
+cat >"$W/escape.json" <<JSON
+{"version": 1, "hosts": [{"name": "box"}],
+ "services": [{"name": "a", "kind": "process", "on": "box",
+   "cmd": ["sh", "-c", "setsid $SLEEP 79 & exec $SLEEP 80"], "stop_timeout": 0.2}]}
+JSON
+"$HYDRO" run "$W/escape.json" >"$T_TMP/out" 2>"$T_TMP/err" &
+HPID=$!
+l_wait "pgrep -f '^$SLEEP 79' && pgrep -f '^$SLEEP 80'" 100 || t_fail "the service never started"
+# the escaped one leads a session of its own; its parent is hydro once sh
+# is gone (exec'd into the sleep, whose child it stays: the run ends it)
+kill -TERM $HPID
+l_wait "! kill -0 $HPID" 100 || t_fail "hydro did not end"
+wait $HPID
+l_wait "[ -z \"\$(l_live)\" ]" 30 || t_fail "the escaped process outlived the run"
+l_expect_clean escape
+t_end
+
+t_case "an escaped process whose parent is gone comes back to hydro, and ends with the run"
+cat >"$W/orphan.json" <<JSON
+{"version": 1, "hosts": [{"name": "box"}],
+ "services": [{"name": "a", "kind": "process", "on": "box",
+   "cmd": ["sh", "-c", "sh -c 'setsid $SLEEP 81 &' ; exec $SLEEP 82"], "stop_timeout": 0.2}]}
+JSON
+"$HYDRO" run "$W/orphan.json" >"$T_TMP/out" 2>"$T_TMP/err" &
+HPID=$!
+l_wait "pgrep -f '^$SLEEP 81' && pgrep -f '^$SLEEP 82'" 100 || t_fail "the service never started"
+[ "$(ps -o ppid= -p "$(pgrep -f "^$SLEEP 81")" | tr -d ' ')" = $HPID ] ||
+	t_fail "the orphan's parent is not hydro"
+kill -TERM $HPID
+l_wait "! kill -0 $HPID" 100 || t_fail "hydro did not end"
+wait $HPID
+t_expect_err "stopped 1 process the services left outside their process groups"
+l_wait "[ -z \"\$(l_live)\" ]" 30 || t_fail "the orphan outlived the run"
+l_expect_clean orphan
+t_end
+
 t_case "SIGTERM ends a run with 143"
 cat >"$W/idle.json" <<JSON
 {"version": 1, "hosts": [{"name": "box"}],
