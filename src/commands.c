@@ -198,7 +198,8 @@ command_plan(struct deployment *d, const struct options *o)
 }
 
 static struct run *signal_run;
-static volatile sig_atomic_t signal_got;	/* the first signal, for the status */
+/* the first signal that stopped the run: the exit status is 128 + it */
+static volatile sig_atomic_t signal_got;
 
 static void
 on_signal(int sig)
@@ -215,6 +216,7 @@ command_run(const char *path, const struct options *o)
 	struct sigaction sa, old_int, old_term, old_hup;
 	struct deployment *d;
 	struct run *r;
+	unsigned errors;
 	int ret, interrupted;
 
 	d = deploy_load(path);
@@ -235,6 +237,7 @@ command_run(const char *path, const struct options *o)
 	sigaction(SIGTERM, &sa, &old_term);
 	/* a closed terminal or a dropped ssh session stops the run as cleanly */
 	sigaction(SIGHUP, &sa, &old_hup);
+	errors = error_count();
 	ret = run_deploy(r);
 	if (ret == 0)
 		ret = run_wait(r);
@@ -245,9 +248,14 @@ command_run(const char *path, const struct options *o)
 		note("interrupted: stopping every service");
 	if (run_finish(r) < 0)
 		ret = -1;
-	/* as a shell reports a command ended by a signal: 130 after Ctrl-C */
+	/* as a shell reports a command ended by the signal: 130 for Ctrl-C,
+	 * 143 for SIGTERM, 129 for SIGHUP (the first one decides) */
 	if (interrupted)
 		ret = 128 + (signal_got ? signal_got : SIGINT);
+	/* an error said on the way (a log that could not be written) is a
+	 * failed run: never an error line and a status of 0 */
+	else if (ret == 0 && error_count() > errors)
+		ret = -1;
 	signal_run = NULL;
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
