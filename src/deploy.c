@@ -172,6 +172,10 @@ check_name(const char *what, const char *name)
 
 	if (!*name)
 		return error("%s name is empty", what);
+	/* it names files (logs/NAME.out.times): within a file name's 255 */
+	if (strlen(name) > NAME_MAX_LEN)
+		return error("%s name '%.40s...' is %zu characters long; give one of at "
+		             "most %d", what, name, strlen(name), NAME_MAX_LEN);
 	for (p = name; *p; p++) {
 		if (!(*p == '_' || *p == '-' || (*p >= 'a' && *p <= 'z') ||
 		      (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
@@ -534,9 +538,9 @@ static const struct backend_spec {
 	size_t nrequired;
 	const char *settings[10];
 } backend_specs[] = {
-	{ "local", 0, { "address", NULL } },
+	{ "local", 0, { "address", "target", NULL } },
 	{ "ssh", 1, { "host", "user", "port", "key", "trust_new_host", "connect_timeout",
-	              "connect_attempts", "address", "triple", NULL } },
+	              "connect_attempts", "address", "target", NULL } },
 	{ "gcp", 2, { "project", "zone", "type", "image", "region", "network", "user", NULL } },
 };
 
@@ -987,6 +991,11 @@ validate_service(const struct deployment *d, const struct service *s)
 			            cfg, s->name);
 		break;
 	}
+	/* a deadline past any run: a typo, and now() + it is no time */
+	if (s->stop_timeout > STOP_TIMEOUT_MAX)
+		ret = error("%s: service '%s': a stop_timeout of %g s is more than a day; "
+		            "give one from 0 to %d", cfg, s->name, s->stop_timeout,
+		            STOP_TIMEOUT_MAX);
 	for (i = 0; i < s->nneeds; i++)
 		if (!deploy_find_target(d, s->needs[i]))
 			ret = error("%s: service '%s' needs an unknown target '%s'",
