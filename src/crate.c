@@ -324,10 +324,39 @@ crate_decide(struct crt *c)
 	return NULL;
 }
 
+/* what cargo's stdout feeds while a crate builds */
+struct crate_feed {
+	struct cargo_msgs *msgs;
+	struct task *task;
+	size_t total;		/* the packages of its Cargo.lock, or 0 */
+};
+
 static void
 crate_out(void *arg, const char *data, size_t n)
 {
-	cargo_msgs_feed(arg, data, n);
+	struct crate_feed *f = arg;
+
+	cargo_msgs_feed(f->msgs, data, n);
+	if (f->total)
+		task_set_steps(f->task, f->msgs->artifacts, f->total);
+}
+
+/* the number of packages in dir's Cargo.lock, the crate excluded: about as
+ * many "compiler-artifact" messages as a build gives; 0 without a lock */
+static size_t
+lock_packages(const char *dir)
+{
+	char *lock = path_join(dir, "Cargo.lock");
+	struct buf b = BUF_INIT;
+	const char *s;
+	size_t n = 0;
+
+	if (path_exists(lock) && read_file(lock, &b) == 0)
+		for (s = buf_str(&b); (s = strstr(s, "[[package]]")); s++)
+			n++;
+	buf_release(&b);
+	free(lock);
+	return n > 1 ? n - 1 : 0;
 }
 
 /* a rustc diagnostic on a program's crate, kept shown on the .hf file */
@@ -352,6 +381,7 @@ crate_run(struct task *task, void *arg)
 	struct crt *c = arg;
 	struct files post = { NULL, 0 }, outs = { NULL, 0 };
 	struct cargo_msgs msgs;
+	struct crate_feed feed;
 	struct buf out = BUF_INIT;
 	struct cache_entry e;
 	struct command cmd;
@@ -379,8 +409,11 @@ crate_run(struct task *task, void *arg)
 	cmd.argv = argv;
 	cmd.argc = argc;
 	cmd.cwd = c->spec.src;
+	feed.msgs = &msgs;
+	feed.task = task;
+	feed.total = lock_packages(c->spec.src);
 	cmd.on_out = crate_out;
-	cmd.arg = &msgs;
+	cmd.arg = &feed;
 	r = build_run_command(c->b, task, &cmd, &out, &status, &sig);
 	if (r == -2) {
 		error("interrupted");

@@ -7,7 +7,14 @@
 
 if ! command -v "${CARGO:-cargo}" >/dev/null 2>&1; then
 	echo "ok - hf_emit: compiled programs # SKIP no cargo"
-	t_done
+	t_case "without a control channel: the handshake on stdin and stdout, as Hydro Deploy speaks it"
+t_run python3 "$TOP/tests/integration/hf/drive.py" "$exe" stdio 3
+t_expect_rc 0
+t_expect_out "echo ping 2"
+t_expect_out "exit 0"
+t_end
+
+t_done
 fi
 HYDRO_RUST_DIR=$TOP/lang/rust
 export HYDRO_RUST_DIR
@@ -30,6 +37,13 @@ t_expect_out "exit 0"
 t_expect_out 'Got EchoMsg { payload: "ping 3", ts: 2026-01-01T00:00:00Z } from 127.0.0.1:'
 t_expect_err "server: port 'inbound': cannot decode a message of 3 bytes as \`(EchoMsg, SocketAddr)\`"
 t_expect_err "server: port 'inbound': 1 message(s) could not be decoded"
+t_end
+
+t_case "without a control channel: the handshake on stdin and stdout, as Hydro Deploy speaks it"
+t_run python3 "$TOP/tests/integration/hf/drive.py" "$exe" stdio 3
+t_expect_rc 0
+t_expect_out "echo ping 2"
+t_expect_out "exit 0"
 t_end
 
 t_done
