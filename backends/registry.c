@@ -6,13 +6,16 @@
 #include <string.h>
 
 #include "backend.h"
+#include "buf.h"
 #include "error.h"
 #include "str.h"
 
 extern const struct backend backend_local;
+extern const struct backend backend_ssh;
 
 static const struct backend *const backends[] = {
 	&backend_local,
+	&backend_ssh,
 	NULL,
 };
 
@@ -38,6 +41,7 @@ host_backend(struct host *h, const struct backend **out)
 {
 	const char *names[sizeof(backends) / sizeof(backends[0])];
 	const char *close;
+	struct buf all = BUF_INIT;
 	size_t n;
 
 	*out = backend_find(h->backend ? h->backend : "local");
@@ -49,8 +53,12 @@ host_backend(struct host *h, const struct backend **out)
 	if (close)
 		return error("host '%s' has an unknown backend '%s'; did you mean '%s'?",
 		             h->name, h->backend, close);
-	return error("host '%s' has an unknown backend '%s'; this hydro has: local",
-	             h->name, h->backend);
+	for (n = 0; backends[n]; n++)
+		buf_printf(&all, "%s%s", n ? ", " : "", backends[n]->name);
+	error("host '%s' has an unknown backend '%s'; this hydro has: %s",
+	      h->name, h->backend, all.data);
+	buf_release(&all);
+	return -1;
 }
 
 /* the host's backend; hosts were checked by host_backend() before a run */

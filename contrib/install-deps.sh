@@ -30,6 +30,13 @@ pkgs="$pkgs python3 openssh-server openssh-client iproute2 procps"
 # the crates compiled Hydroflow programs build from, offline
 pkgs="$pkgs librust-serde-dev librust-serde-derive-dev librust-bincode-dev
 librust-serde-json-dev librust-chrono-dev"
+# a Rust toolchain new enough for hydroflow 0.10 (1.85 or later), which .hf
+# programs compile against: Debian 12's rustc/cargo are 1.63; rustc-web and
+# cargo-web (bookworm's security updates) are new enough
+cargo_minor=$(cargo --version 2>/dev/null | sed -n 's/^cargo 1\.\([0-9]*\).*/\1/p')
+if [ -z "$cargo_minor" ] || [ "$cargo_minor" -lt 85 ]; then
+	pkgs="$pkgs rustc-web cargo-web"
+fi
 # the fuzzer, the stub checker and the benchmark peers
 pkgs="$pkgs clang libclang-rt-14-dev python3-mypy ninja-build"
 

@@ -1,15 +1,9 @@
-#define _GNU_SOURCE
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <glob.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -20,10 +14,10 @@
 #include "fs.h"
 #include "graph.h"
 #include "json.h"
+#include "proc.h"
 #include "str.h"
 #include "xmalloc.h"
 
-extern char **environ;
 
 /* a command's output kept for its failure report: the last this many bytes */
 #define OUTPUT_MAX (64 * 1024)
@@ -110,7 +104,7 @@ resolve_needs(struct build *b)
 }
 
 struct build *
-build_open(struct deployment *d, struct state *st)
+build_open(struct deployment *d, struct state *st, const struct options *o)
 {
 	struct build *b = xcalloc(1, sizeof(*b));
 	char *dir = path_join(d->dir, ".hydro/cache");
@@ -118,6 +112,8 @@ build_open(struct deployment *d, struct state *st)
 
 	b->d = d;
 	b->st = st;
+	b->verbose = o ? o->verbose : 0;
+	b->target = o ? o->target : NULL;
 	b->cache = cache_open(dir);
 	free(dir);
 	b->ntgts = d->ntargets;
@@ -446,220 +442,6 @@ plan(struct tgt *g)
 
 /* ---- running a command ---- */
 
-/* the start time of a process (field 22 of /proc/PID/stat), 0 if gone */
-static unsigned long long
-proc_start(pid_t pid, pid_t *pgrp, char *state)
-{
-	char path[64], text[1024], *p;
-	unsigned long long start = 0;
-	ssize_t n;
-	int fd, i;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	text[n] = '\0';
-	p = strrchr(text, ')');
-	if (!p)
-		return 0;
-	/* after ")": state, ppid, pgrp, ... starttime is the 20th field on */
-	p += 2;
-	if (state)
-		*state = *p;
-	for (i = 0; i < 19 && p; i++) {
-		if (i == 2 && pgrp)
-			*pgrp = (pid_t)strtol(p, NULL, 10);
-		p = strchr(p, ' ');
-		if (p)
-			p++;
-	}
-	if (p)
-		start = strtoull(p, NULL, 10);
-	return start;
-}
-
-/* whether process pid carries our token in its environment */
-static int
-has_token(pid_t pid, const char *token)
-{
-	char path[64], *p, *end;
-	struct buf b = BUF_INIT;
-	int found = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/environ", (long)pid);
-	{
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		char tmp[4096];
-		ssize_t n;
-
-		if (fd < 0)
-			return 0;
-		while ((n = read(fd, tmp, sizeof(tmp))) > 0)
-			buf_add(&b, tmp, (size_t)n);
-		close(fd);
-	}
-	for (p = b.data, end = b.data + b.len; p && p < end; p += strlen(p) + 1) {
-		if (str_starts(p, "HYDRO_COMMAND=") && !strcmp(p + 14, token)) {
-			found = 1;
-			break;
-		}
-	}
-	buf_release(&b);
-	return found;
-}
-
-/* the live processes of group pgid that carry token (all, if token is NULL) */
-static size_t
-group_members(pid_t pgid, const char *token, pid_t *out, size_t max)
-{
-	struct dirent *de;
-	size_t n = 0;
-	DIR *d;
-
-	d = opendir("/proc");
-	while (d && (de = readdir(d))) {
-		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10), pg = 0;
-		char st = 0;
-
-		if (pid <= 0 || !proc_start(pid, &pg, &st) || pg != pgid || st == 'Z')
-			continue;
-		if (token && !has_token(pid, token))
-			continue;
-		if (n < max)
-			out[n++] = pid;
-	}
-	if (d)
-		closedir(d);
-	return n;
-}
-
-static void
-sleep_s(double s)
-{
-	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
-
-	nanosleep(&ts, NULL);
-}
-
-/* Stop what is left of a command's process group: SIGTERM, then SIGKILL.
- * With a token, only processes that carry it are signalled (the group may be
- * long gone and its number reused); 0 once none is left. */
-static int
-stop_group(pid_t pgid, const char *token, double grace)
-{
-	pid_t pids[256];
-	double waited = 0;
-	size_t n, i;
-	int sig = SIGTERM;
-
-	for (;;) {
-		if (!token) {
-			if (kill(-pgid, 0) < 0)
-				return 0;
-			if (kill(-pgid, sig) < 0)
-				return 0;
-		} else {
-			n = group_members(pgid, token, pids, 256);
-			if (!n)
-				return 0;
-			for (i = 0; i < n; i++)
-				kill(pids[i], sig);
-		}
-		if (waited >= grace * 2)
-			return -1;
-		if (waited >= grace)
-			sig = SIGKILL;
-		sleep_s(0.02);
-		waited += 0.02;
-		if (!token && sig == SIGTERM)
-			sig = 0;	/* probe until the grace is over */
-	}
-}
-
-/* PATH lookup in the parent: the child only calls execve() */
-static char *
-find_program(const char *name, const char *cwd)
-{
-	const char *path = getenv("PATH"), *p, *colon;
-	char *full;
-
-	if (strchr(name, '/'))
-		return name[0] == '/' ? xstrdup(name) : path_join(cwd, name);
-	for (p = path ? path : "/usr/bin:/bin"; ; p = colon + 1) {
-		colon = strchr(p, ':');
-		full = xasprintf("%.*s/%s", (int)(colon ? colon - p : (int)strlen(p)),
-		                 p, name);
-		if (access(full, X_OK) == 0)
-			return full;
-		free(full);
-		if (!colon)
-			return NULL;
-	}
-}
-
-static char **
-make_env(const struct kv *kv, size_t nkv, const char *token)
-{
-	size_t n = 0, i, j, k;
-	char **env;
-
-	while (environ[n])
-		n++;
-	env = xcalloc(n + nkv + 2, sizeof(*env));
-	for (i = 0, k = 0; i < n; i++) {
-		for (j = 0; j < nkv; j++) {
-			size_t l = strlen(kv[j].key);
-
-			if (!strncmp(environ[i], kv[j].key, l) && environ[i][l] == '=')
-				break;
-		}
-		if (j == nkv && !str_starts(environ[i], "HYDRO_COMMAND="))
-			env[k++] = xstrdup(environ[i]);
-	}
-	for (j = 0; j < nkv; j++)
-		env[k++] = xasprintf("%s=%s", kv[j].key, kv[j].value);
-	env[k++] = xasprintf("HYDRO_COMMAND=%s", token);
-	env[k] = NULL;
-	return env;
-}
-
-char *
-build_command_line(char *const *argv, size_t argc)
-{
-	struct buf b = BUF_INIT;
-	size_t i;
-
-	for (i = 0; i < argc; i++) {
-		if (i)
-			buf_addch(&b, ' ');
-		str_shell_quote(&b, argv[i]);
-	}
-	return buf_detach(&b, NULL);
-}
-
-static void
-new_token(char out[33])
-{
-	static unsigned counter;
-	struct timespec ts;
-	struct hash h;
-	char hex[HASH_HEX_LEN], seed[128];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(seed, sizeof(seed), "%ld %lld %ld %u", (long)getpid(),
-	         (long long)ts.tv_sec, ts.tv_nsec,
-	         __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
-	hash_bytes(seed, strlen(seed), &h);
-	hash_hex(&h, hex);
-	memcpy(out, hex, 32);
-	out[32] = '\0';
-}
-
 static void
 keep_output(struct buf *out, const char *data, size_t n)
 {
@@ -668,215 +450,149 @@ keep_output(struct buf *out, const char *data, size_t n)
 		buf_consume(out, out->len - OUTPUT_MAX);
 }
 
-/* in a child: close every descriptor above 2 but a, b, c and d (-1: none) */
-static void
-keep_only(int a, int b, int c, int d)
+/* the program of a command: a relative path is the command's directory's,
+ * a bare name is looked up in hydro's PATH */
+static char *
+find_program(const char *name, const char *cwd)
 {
-	int v[4] = { a, b, c, d }, i, j, t, from = 3;
+	if (strchr(name, '/'))
+		return name[0] == '/' ? xstrdup(name) : path_join(cwd, name);
+	return proc_which(name, NULL);
+}
 
-	for (i = 0; i < 4; i++)
-		for (j = i + 1; j < 4; j++)
-			if (v[j] < v[i]) {
-				t = v[i];
-				v[i] = v[j];
-				v[j] = t;
-			}
-	for (i = 0; i < 4; i++) {
-		if (v[i] < from)
-			continue;
-		if (v[i] > from)
-			close_range((unsigned)from, (unsigned)v[i] - 1, 0);
-		from = v[i] + 1;
-	}
-	close_range((unsigned)from, ~0U, 0);
+/* read what fd has into out (keep) or c->on_out; 1 if something came, 0 at
+ * its end, -1 on an error */
+static int
+take_output(const struct command *c, int fd, int keep, struct buf *out)
+{
+	char tmp[4096];
+	ssize_t n = read(fd, tmp, sizeof(tmp));
+
+	if (n <= 0)
+		return n < 0 ? -1 : 0;
+	if (keep)
+		keep_output(out, tmp, (size_t)n);
+	else
+		c->on_out(c->arg, tmp, (size_t)n);
+	return 1;
 }
 
 /* Run a task's command; its output (stdout and stderr together, or stderr
  * alone when c->on_out takes stdout) in out.
- * The state protocol: the record is written before fork(); the child waits
- * for the parent to add its pid before it execs, so no command runs that the
- * state file does not name; a parent killed in between leaves a child that
- * exits at once. */
+ * The state protocol: the record is written before the process exists; it
+ * is held before exec until its pid is recorded too (PROC_HOLD), so no
+ * command runs that the state file does not name; a hydro killed in
+ * between leaves a child that exits at once. */
 int
 build_run_command(struct build *b, struct task *task, const struct command *c,
-            struct buf *out, int *status)
+                  struct buf *out, int *status, int *sig)
 {
 	struct state *st = b->st;
-	char *cwd, *prog, **env, **argv, token[33], go = 'g', *cmd;
-	int outp[2] = { -1, -1 }, gop[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	int stdp[2] = { -1, -1 };
-	int ret = -1, err = 0, stopped = 0, eof = 0, std_eof = !c->on_out;
-	ssize_t n;
-	pid_t pid;
+	struct proc p = PROC_INIT;
+	char *prog, **env, **argv, *cmd;
+	int ret = -1, stopped = 0, eof = 0, std_eof = !c->on_out, keep_fd, std_fd;
 	cJSON *details;
+	pid_t pgid;
 	size_t i;
 
-	cwd = xstrdup(c->cwd);
-	prog = find_program(c->argv[0], cwd);
+	*status = *sig = 0;
+	prog = find_program(c->argv[0], c->cwd);
 	if (!prog || access(prog, X_OK) < 0) {
-		error("command '%s' not found; install it or fix the %s's cmd",
-		      c->argv[0], c->what);
 		free(prog);
-		free(cwd);
-		return -1;
+		return error("command '%s' not found; install it or fix the %s's cmd",
+		             c->argv[0], c->what);
 	}
-	new_token(token);
-	env = make_env(c->env, c->nenv, token);
+	env = xcalloc(c->nenv + 1, sizeof(*env));
+	for (i = 0; i < c->nenv; i++)
+		env[i] = xasprintf("%s=%s", c->env[i].key, c->env[i].value);
 	argv = xcalloc(c->argc + 1, sizeof(*argv));
 	for (i = 0; i < c->argc; i++)
 		argv[i] = c->argv[i];
 
 	details = cJSON_CreateObject();
 	cJSON_AddStringToObject(details, "what", c->what);
-	cJSON_AddStringToObject(details, "token", token);
-	cmd = build_command_line(c->argv, c->argc);
+	cmd = str_shell_line(c->argv, c->argc);
 	cJSON_AddStringToObject(details, "command", cmd);
 	free(cmd);
 	if (st && state_add(st, "command", c->id, details) < 0)
 		goto out;
-	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(gop, O_CLOEXEC) < 0 ||
-	    pipe2(errp, O_CLOEXEC) < 0 || (c->on_out && pipe2(stdp, O_CLOEXEC) < 0)) {
-		error_errno("cannot create a pipe");
+	p.argv = argv;
+	p.path = prog;
+	p.env = env;
+	p.dir = c->cwd;
+	p.in = PROC_NULL;
+	p.out = PROC_PIPE;
+	p.err = c->on_out ? PROC_PIPE : PROC_STDOUT;
+	p.flags = PROC_PGROUP | PROC_HOLD | PROC_TOKEN;
+	if (proc_start(&p) < 0)
 		goto out;
-	}
-	pid = fork();
-	if (pid < 0) {
-		error_errno("cannot fork");
-		goto out;
-	}
-	if (pid == 0) {
-		/* only async-signal-safe calls from here */
-		struct sigaction sa;
-		char ch;
-		int fd;
-
-		setpgid(0, 0);
-		/* Close what other threads' children will wait on: a copy of
-		 * another child's go pipe held here would keep it from seeing
-		 * its parent die, and that one might hold ours. */
-		keep_only(gop[0], outp[1], errp[1], stdp[1]);
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		sigaction(SIGPIPE, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		close(gop[1]);
-		if (read(gop[0], &ch, 1) != 1)
-			_exit(126);	/* the parent died before recording us */
-		fd = open("/dev/null", O_RDONLY);
-		if (fd < 0 || dup2(fd, 0) < 0 || dup2(stdp[1] >= 0 ? stdp[1] : outp[1], 1) < 0 ||
-		    dup2(outp[1], 2) < 0)
-			goto child_fail;
-		if (chdir(cwd) < 0)
-			goto child_fail;
-		execve(prog, argv, env);
-child_fail:
-		err = errno;
-		if (write(errp[1], &err, sizeof(err)) < 0) {
-			/* nothing to do */
-		}
-		_exit(127);
-	}
-	setpgid(pid, pid);
-	close(outp[1]);
-	close(gop[0]);
-	close(errp[1]);
-	if (stdp[1] >= 0)
-		close(stdp[1]);
-	outp[1] = gop[0] = errp[1] = stdp[1] = -1;
+	pgid = p.pid;
 	details = cJSON_CreateObject();
-	cJSON_AddNumberToObject(details, "pid", pid);
-	cJSON_AddNumberToObject(details, "pgid", pid);
-	cJSON_AddNumberToObject(details, "start", (double)proc_start(pid, NULL, NULL));
+	cJSON_AddStringToObject(details, "token", p.token);
+	cJSON_AddNumberToObject(details, "pid", p.pid);
+	cJSON_AddNumberToObject(details, "pgid", p.pid);
+	cJSON_AddNumberToObject(details, "start", (double)(p.start_ticks ? p.start_ticks :
+	                                                   proc_start_time(p.pid)));
 	if (st && state_update(st, "command", c->id, details) < 0) {
-		kill(pid, SIGKILL);	/* it never ran: it waits for the go */
-		waitpid(pid, status, 0);
+		proc_drop(&p);	/* it never ran */
 		goto out;
 	}
-	if (write(gop[1], &go, 1) != 1) {
-		error_errno("cannot start '%s'", c->argv[0]);
-		kill(pid, SIGKILL);
-		waitpid(pid, status, 0);
-		goto out;
-	}
-	close(gop[1]);
-	gop[1] = -1;
-	n = read(errp[0], &err, sizeof(err));
-	if (n == (ssize_t)sizeof(err)) {
-		waitpid(pid, status, 0);
-		errno = err;
-		error_errno("cannot run '%s'", prog);
+	if (proc_go(&p) < 0)
 		goto done;
-	}
 
 	/* read its output until it exits, stopping it if the run is cancelled */
+	keep_fd = c->on_out ? p.err_fd : p.out_fd;
+	std_fd = c->on_out ? p.out_fd : -1;
 	for (;;) {
-		struct pollfd pfd[2] = {
-			{ .fd = eof ? -1 : outp[0], .events = POLLIN },
-			{ .fd = std_eof ? -1 : stdp[0], .events = POLLIN },
+		struct pollfd pfd[3] = {
+			{ .fd = eof ? -1 : keep_fd, .events = POLLIN },
+			{ .fd = std_eof ? -1 : std_fd, .events = POLLIN },
+			{ .fd = p.pidfd, .events = POLLIN },
 		};
-		char tmp[4096];
+		int r;
 
-		if ((!eof || !std_eof) && poll(pfd, 2, 100) > 0) {
+		if (poll(pfd, 3, p.pidfd >= 0 ? 100 : 10) > 0) {
 			int got = 0;
 
 			if (pfd[1].revents) {
-				n = read(stdp[0], tmp, sizeof(tmp));
-				if (n > 0)
-					c->on_out(c->arg, tmp, (size_t)n);
-				else
-					std_eof = n == 0;
-				got = n > 0;
+				r = take_output(c, std_fd, 0, out);
+				std_eof = r == 0;
+				got = r > 0;
 			}
 			if (pfd[0].revents) {
-				n = read(outp[0], tmp, sizeof(tmp));
-				if (n > 0)
-					keep_output(out, tmp, (size_t)n);
-				else
-					eof = n == 0;
-				got |= n > 0;
+				r = take_output(c, keep_fd, 1, out);
+				eof = r == 0;
+				got |= r > 0;
 			}
 			if (got)
 				continue;
 		}
-		if (waitpid(pid, status, WNOHANG) == pid)
+		r = proc_poll(&p, status);
+		if (r < 0)
+			goto done;
+		if (r > 0)
 			break;
 		if (task && task_cancelled(task) && !stopped) {
 			stopped = 1;
-			kill(-pid, SIGTERM);
+			proc_signal(&p, SIGTERM);
 		}
-		if (eof && std_eof)
-			sleep_s(0.01);
 	}
-	{
-		char tmp[4096];
-
-		while ((n = read(outp[0], tmp, sizeof(tmp))) > 0)
-			keep_output(out, tmp, (size_t)n);
-		while (c->on_out && (n = read(stdp[0], tmp, sizeof(tmp))) > 0)
-			c->on_out(c->arg, tmp, (size_t)n);
-	}
+	while (take_output(c, keep_fd, 1, out) > 0)
+		;
+	while (c->on_out && take_output(c, std_fd, 0, out) > 0)
+		;
+	*sig = p.term_signal;
 	ret = stopped ? -2 : 0;
 done:
 	/* whatever it started in its group goes with it */
-	stop_group(pid, NULL, STOP_GRACE);
+	proc_stop_group(pgid, NULL, STOP_GRACE);
 	if (st)
 		state_remove(st, "command", c->id);
 out:
-	for (i = 0; env[i]; i++)
-		free(env[i]);
-	free(env);
+	proc_close(&p);
+	str_free_list(env);
 	free(argv);
 	free(prog);
-	free(cwd);
-	if (outp[0] >= 0) close(outp[0]);
-	if (outp[1] >= 0) close(outp[1]);
-	if (gop[0] >= 0) close(gop[0]);
-	if (gop[1] >= 0) close(gop[1]);
-	if (errp[0] >= 0) close(errp[0]);
-	if (errp[1] >= 0) close(errp[1]);
-	if (stdp[0] >= 0) close(stdp[0]);
-	if (stdp[1] >= 0) close(stdp[1]);
 	return ret;
 }
 
@@ -894,7 +610,7 @@ build_show_output(const struct buf *out)
 }
 
 static int
-run_target_command(struct tgt *g, struct task *task, struct buf *out, int *status)
+run_target_command(struct tgt *g, struct task *task, struct buf *out, int *status, int *sig)
 {
 	const struct target *t = g->t;
 	struct command c;
@@ -909,7 +625,7 @@ run_target_command(struct tgt *g, struct task *task, struct buf *out, int *statu
 	c.env = t->env;
 	c.nenv = t->nenv;
 	c.cwd = t->cwd ? path_join(g->b->d->dir, t->cwd) : xstrdup(g->b->d->dir);
-	ret = build_run_command(g->b, task, &c, out, status);
+	ret = build_run_command(g->b, task, &c, out, status, sig);
 	free((char *)c.cwd);
 	free(what);
 	return ret;
@@ -923,7 +639,7 @@ target_run(struct task *task, void *arg)
 	struct files in = { NULL, 0 }, outs = { NULL, 0 };
 	struct buf out = BUF_INIT;
 	struct cache_entry e;
-	int status = 0, r, err, ret = -1;
+	int status = 0, sig = 0, r, err, ret = -1;
 	char *why;
 	size_t i;
 
@@ -943,21 +659,20 @@ target_run(struct task *task, void *arg)
 		goto done;
 	}
 	cache_drop(g->b->cache, g->cname);
-	r = run_target_command(g, task, &out, &status);
+	r = run_target_command(g, task, &out, &status, &sig);
 	if (r == -2) {
 		error("interrupted");
 		goto done;
 	}
 	if (r < 0)
 		goto done;
-	if (WIFSIGNALED(status)) {
-		error("command killed by signal %d (%s)", WTERMSIG(status),
-		      strsignal(WTERMSIG(status)));
+	if (sig) {
+		error("command killed by signal %d (%s)", sig, strsignal(sig));
 		build_show_output(&out);
 		goto done;
 	}
-	if (WEXITSTATUS(status)) {
-		error("command failed with exit status %d", WEXITSTATUS(status));
+	if (status) {
+		error("command failed with exit status %d", status);
 		build_show_output(&out);
 		goto done;
 	}
@@ -975,7 +690,7 @@ target_run(struct task *task, void *arg)
 		outs.v[outs.n].path = xstrdup(t->outputs[i]);
 		outs.v[outs.n++].hash = h;
 	}
-	if (out.len && cli && cli->verbose)
+	if (out.len && g->b->verbose)
 		build_show_output(&out);
 	memset(&e, 0, sizeof(e));
 	e.name = g->cname;
@@ -1012,7 +727,7 @@ build_add_targets(struct build *b, struct graph *g)
 		char *name = xasprintf("target %s", tg->t->name), *cmd;
 
 		tg->task = graph_add(g, TASK_TARGET, name, target_run, tg);
-		cmd = build_command_line(tg->t->argv, tg->t->argc);
+		cmd = str_shell_line(tg->t->argv, tg->t->argc);
 		task_set_command(tg->task, cmd);
 		free(cmd);
 		free(name);
@@ -1048,7 +763,7 @@ command_cleanup(const char *kind, const char *id, const cJSON *details)
 	(void)kind;
 	if (json_long(details, "pgid", &pgid) < 0 || pgid <= 1 || !token)
 		return 0;	/* it never started: the child waits for its pid to be written */
-	if (stop_group((pid_t)pgid, token, STOP_GRACE) < 0)
+	if (proc_stop_group((pid_t)pgid, token, STOP_GRACE) < 0)
 		return error("command of %s (process group %ld) does not stop",
 		             json_str(details, "what") ? json_str(details, "what") : id, pgid);
 	return 0;

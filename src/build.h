@@ -15,6 +15,7 @@
 #ifndef HYDRO_BUILD_H
 #define HYDRO_BUILD_H
 
+#include "cli.h"
 #include "deploy.h"
 #include "graph.h"
 #include "state.h"
@@ -22,8 +23,9 @@
 struct build;
 
 /* open the cache of d (d->dir/.hydro/cache); st (may be NULL: nothing is
- * recorded, for plan) is where commands are recorded */
-struct build *build_open(struct deployment *d, struct state *st);
+ * recorded, for plan) is where commands are recorded; o the invocation's
+ * options (NULL: the defaults) */
+struct build *build_open(struct deployment *d, struct state *st, const struct options *o);
 /* save the cache and free */
 int build_close(struct build *b);
 

@@ -16,6 +16,8 @@ struct crt;
 struct build {
 	struct deployment *d;
 	struct state *st;
+	int verbose;		/* show the output of commands that succeed */
+	const char *target;	/* build --target: the triple of every build, or NULL */
 	struct cache *cache;
 	struct tgt *tgts;	/* by target index */
 	size_t ntgts;
@@ -48,14 +50,13 @@ void build_files_release(struct files *f);
 /* why the recorded inputs of e differ from in ("input 'a.c' changed"), a
  * new string, or NULL */
 char *build_input_change(const struct cache_entry *e, const struct files *in);
-/* argv as one shell-quoted line, a new string */
-char *build_command_line(char *const *argv, size_t argc);
 /* run a step's command c for task (cancelled: it is stopped), recorded in
  * the state file while it runs; its output in out (stdout and stderr, or
- * stderr alone when c->on_out takes stdout), its wait status in *status; 0,
- * -1 with the error reported, -2 when it was stopped */
+ * stderr alone when c->on_out takes stdout), its exit status in *status and
+ * the signal that killed it (or 0) in *sig; 0, -1 with the error reported,
+ * -2 when it was stopped */
 int build_run_command(struct build *b, struct task *task, const struct command *c,
-                      struct buf *out, int *status);
+                      struct buf *out, int *status, int *sig);
 /* a command's kept output as notes */
 void build_show_output(const struct buf *out);
 

@@ -217,7 +217,10 @@ cargo_build_argv(const struct cargo_spec *s)
 	}
 	ADD(xstrdup("--target-dir"));
 	ADD(xstrdup(s->target_dir));
-	ADD(xstrdup("--message-format=json-render-diagnostics"));
+	ADD(xstrdup(s->json_diags ? "--message-format=json" :
+	            "--message-format=json-render-diagnostics"));
+	if (s->locked)
+		ADD(xstrdup("--locked"));
 	if (s->offline) {
 		ADD(xstrdup("--offline"));
 		if (s->registry) {
@@ -427,7 +430,10 @@ take_line(struct cargo_msgs *m, const char *text)
 	reason = json_str(o, "reason");
 	if (reason && !strcmp(reason, "build-finished")) {
 		m->finished = json_bool(o, "success", 0) ? 1 : -1;
+	} else if (reason && !strcmp(reason, "compiler-message") && m->on_diag) {
+		m->on_diag(m->diag_arg, cJSON_GetObjectItemCaseSensitive(o, "message"));
 	} else if (reason && !strcmp(reason, "compiler-artifact")) {
+		m->artifacts++;
 		target = cJSON_GetObjectItemCaseSensitive(o, "target");
 		exe = json_str(o, "executable");
 		name = json_str(target, "name");

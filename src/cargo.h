@@ -23,6 +23,8 @@
 
 #include <stddef.h>
 
+#include <cJSON.h>
+
 #include "buf.h"
 
 #define CARGO_DEFAULT_PROFILE "release"
@@ -39,6 +41,8 @@ struct cargo_spec {
 	char *target_dir;	/* --target-dir, absolute */
 	int offline;		/* --offline */
 	char *registry;		/* offline: a directory source replacing crates.io, or NULL */
+	int locked;		/* --locked: build with the crate's Cargo.lock as it is */
+	int json_diags;		/* rustc's diagnostics as JSON messages, not on stderr */
 	/* another target than this machine's (toolchain.h); all NULL for its own */
 	char *triple;		/* --target */
 	char *cargo;		/* the cargo program, instead of cargo_program() */
@@ -90,6 +94,11 @@ struct cargo_msgs {
 	char **names;		/* their target names */
 	size_t nexes;
 	int finished;		/* "build-finished" seen: 1 success, -1 failure */
+	/* each "compiler-message"'s message, when set (spec json_diags) */
+	void (*on_diag)(void *arg, const cJSON *message);
+	void *diag_arg;
+	/* "compiler-artifact" messages seen, for progress */
+	size_t artifacts;
 };
 
 /* start reading for a spec */

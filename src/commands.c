@@ -21,6 +21,23 @@
 #include "str.h"
 #include "xmalloc.h"
 
+/* a step of the plan as JSON: {"target": name, "run": true, "why": ...},
+ * a crate with the services it is built for (users, taken over); the item */
+static cJSON *
+add_step(cJSON *plan, const char *kind, const struct build_step *st, cJSON *users)
+{
+	cJSON *item = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(item, kind, st->name);
+	if (users)
+		cJSON_AddItemToObject(item, "services", users);
+	cJSON_AddBoolToObject(item, "run", st->why != NULL);
+	if (st->why)
+		cJSON_AddStringToObject(item, "why", st->why);
+	cJSON_AddItemToArray(plan, item);
+	return item;
+}
+
 /* a crate's package in the JSON plan: its path, or null and why not yet */
 static void
 package_json(cJSON *o, const struct pkg *pk)
@@ -36,9 +53,9 @@ package_json(cJSON *o, const struct pkg *pk)
 /* what build would make and why: json, the model and the plan; text, a line
  * a step */
 static int
-build_plan(struct deployment *d, int json)
+build_plan(struct deployment *d, int json, const struct options *o)
 {
-	struct build *b = build_open(d, NULL);
+	struct build *b = build_open(d, NULL, o);
 	struct graph *g = graph_new();
 	struct build_step st;
 	size_t i, n, nrun = 0;
@@ -53,31 +70,20 @@ build_plan(struct deployment *d, int json)
 
 		cJSON_AddItemToObject(root, "deployment", deploy_to_json(d));
 		plan = cJSON_AddArrayToObject(root, "plan");
-		for (i = 0; build_step(b, i, &st); i++) {
-			cJSON *o = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(o, "target", st.name);
-			cJSON_AddBoolToObject(o, "run", st.why != NULL);
-			if (st.why)
-				cJSON_AddStringToObject(o, "why", st.why);
-			cJSON_AddItemToArray(plan, o);
-		}
+		for (i = 0; build_step(b, i, &st); i++)
+			add_step(plan, "target", &st, NULL);
 		for (i = 0; crate_step(b, i, &st); i++) {
-			cJSON *o = cJSON_CreateObject(), *users;
+			cJSON *users = cJSON_CreateArray();
 			size_t j;
 
-			cJSON_AddStringToObject(o, "crate", st.name);
-			users = cJSON_AddArrayToObject(o, "services");
 			for (j = 0; j < d->nservices; j++)
 				if (crate_task(b, d->services[j]) == st.task)
 					cJSON_AddItemToArray(users,
 					                     cJSON_CreateString(d->services[j]->name));
-			cJSON_AddBoolToObject(o, "run", st.why != NULL);
-			if (st.why)
-				cJSON_AddStringToObject(o, "why", st.why);
-			cJSON_AddStringToObject(o, "target", crate_target(b, i));
-			package_json(o, crate_package(b, i));
-			cJSON_AddItemToArray(plan, o);
+			cJSON *item = add_step(plan, "crate", &st, users);
+
+			cJSON_AddStringToObject(item, "target", crate_target(b, i));
+			package_json(item, crate_package(b, i));
 		}
 		text = cJSON_Print(root);
 		printf("%s\n", text);
@@ -92,7 +98,7 @@ build_plan(struct deployment *d, int json)
 				nrun++;
 			}
 		}
-		if (!cli->quiet)
+		if (!o->quiet)
 			printf("%zu of %zu target%s to make\n", nrun, n, n == 1 ? "" : "s");
 		nrun = 0;
 		for (n = 0; crate_step(b, n, &st); n++) {
@@ -111,7 +117,7 @@ build_plan(struct deployment *d, int json)
 				printf("              for %s, package %s\n", crate_target(b, n),
 				       package_path(pk));
 		}
-		if (n && !cli->quiet)
+		if (n && !o->quiet)
 			printf("%zu of %zu crate%s to build\n", nrun, n, n == 1 ? "" : "s");
 	}
 	build_close(b);
@@ -119,19 +125,14 @@ build_plan(struct deployment *d, int json)
 	return ret;
 }
 
+/* argv[0..n) on out as a shell would read it */
 static void
 print_argv(FILE *out, char **argv, size_t n)
 {
-	struct buf b = BUF_INIT;
-	size_t i;
+	char *line = str_shell_line(argv, n);
 
-	for (i = 0; i < n; i++) {
-		if (i)
-			buf_addch(&b, ' ');
-		str_shell_quote(&b, argv[i]);
-	}
-	fputs(buf_str(&b), out);
-	buf_release(&b);
+	fputs(line, out);
+	free(line);
 }
 
 int
@@ -181,43 +182,47 @@ command_launches(struct deployment *d, FILE *out)
 }
 
 int
-command_plan(struct deployment *d, int json)
+command_plan(struct deployment *d, const struct options *o)
 {
-	if (json)
-		return build_plan(d, 1);
+	if (o->json)
+		return build_plan(d, 1, o);
 	printf("deployment %s: %zu host%s, %zu service%s, %zu connection%s, %zu target%s\n",
 	       d->config, d->nhosts, d->nhosts == 1 ? "" : "s",
 	       d->nservices, d->nservices == 1 ? "" : "s",
 	       d->nconns, d->nconns == 1 ? "" : "s",
 	       d->ntargets, d->ntargets == 1 ? "" : "s");
 	fflush(stdout);
-	if (command_launches(d, stdout) < 0 || build_plan(d, 0) < 0)
+	if (command_launches(d, stdout) < 0 || build_plan(d, 0, o) < 0)
 		return -1;
 	return 0;
 }
 
 static struct run *signal_run;
+/* the first signal that stopped the run: the exit status is 128 + it */
+static volatile sig_atomic_t signal_got;
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
+	if (!signal_got)
+		signal_got = sig;
 	if (signal_run)
 		run_cancel(signal_run);
 }
 
 int
-command_run(const char *path)
+command_run(const char *path, const struct options *o)
 {
 	struct sigaction sa, old_int, old_term, old_hup;
 	struct deployment *d;
 	struct run *r;
+	unsigned errors;
 	int ret, interrupted;
 
 	d = deploy_load(path);
 	if (!d)
 		return -1;
-	r = run_new(d, MODE_RUN);
+	r = run_new(d, MODE_RUN, o);
 	if (!r) {
 		deployment_free(d);
 		return -1;
@@ -232,17 +237,25 @@ command_run(const char *path)
 	sigaction(SIGTERM, &sa, &old_term);
 	/* a closed terminal or a dropped ssh session stops the run as cleanly */
 	sigaction(SIGHUP, &sa, &old_hup);
+	errors = error_count();
 	ret = run_deploy(r);
 	if (ret == 0)
 		ret = run_wait(r);
 	interrupted = run_cancelled(r) && !run_failed(r) && !run_leaving(r);
-	if (interrupted)
+	if (interrupted && signal_got && signal_got != SIGINT)
+		note("%s: stopping every service", signal_got == SIGHUP ? "SIGHUP" : "SIGTERM");
+	else if (interrupted)
 		note("interrupted: stopping every service");
 	if (run_finish(r) < 0)
 		ret = -1;
-	/* as a shell reports a command ended by Ctrl-C */
+	/* as a shell reports a command ended by the signal: 130 for Ctrl-C,
+	 * 143 for SIGTERM, 129 for SIGHUP (the first one decides) */
 	if (interrupted)
-		ret = 130;
+		ret = 128 + (signal_got ? signal_got : SIGINT);
+	/* an error said on the way (a log that could not be written) is a
+	 * failed run: never an error line and a status of 0 */
+	else if (ret == 0 && error_count() > errors)
+		ret = -1;
 	signal_run = NULL;
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
@@ -254,9 +267,9 @@ command_run(const char *path)
 /* hydro build */
 
 int
-command_build(struct deployment *d)
+command_build(struct deployment *d, const struct options *o)
 {
-	struct sched_opts o = SCHED_OPTS_INIT;
+	struct sched_opts so = SCHED_OPTS_INIT;
 	struct progress *p;
 	struct state *st;
 	struct build *b;
@@ -267,18 +280,18 @@ command_build(struct deployment *d)
 	st = state_open(d->dir);
 	if (!st)
 		return -1;
-	b = build_open(d, st);
+	b = build_open(d, st, o);
 	g = graph_new();
 	ret = build_add_targets(b, g);
 	if (ret == 0)
 		ret = crate_add(b, g);
 	if (ret == 0) {
-		p = progress_new();
-		o.jobs = cli_jobs();
-		o.signals = 1;
-		o.events = progress_events();
-		o.events_arg = p;
-		ret = sched_run(g, &o);
+		p = progress_new(o);
+		so.jobs = o->jobs;
+		so.signals = 1;
+		so.events = progress_events();
+		so.events_arg = p;
+		ret = sched_run(g, &so);
 		progress_free(p);
 	}
 	if (build_close(b) < 0)
@@ -288,8 +301,75 @@ command_build(struct deployment *d)
 	return ret;
 }
 
+/* one record as `hydro down --json` prints it */
+static cJSON *
+down_record(struct state *st, size_t i)
+{
+	const char *kind, *id, *status;
+	const struct state_kind *k;
+	const cJSON *details;
+	cJSON *o = cJSON_CreateObject();
+	char *what;
+
+	state_get(st, i, &kind, &id, &status, &details);
+	k = state_find_kind(kind);
+	what = k && k->describe ? k->describe(kind, id, details) : xasprintf("%s '%s'", kind, id);
+	cJSON_AddStringToObject(o, "kind", kind);
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "status", status);
+	cJSON_AddStringToObject(o, "what", what);
+	if (details)
+		cJSON_AddItemToObject(o, "details", cJSON_Duplicate(details, 1));
+	free(what);
+	return o;
+}
+
+static int
+same_record(const cJSON *rec, struct state *st, size_t i)
+{
+	const char *kind, *id, *status;
+	const cJSON *details;
+
+	state_get(st, i, &kind, &id, &status, &details);
+	return !strcmp(json_str(rec, "kind"), kind) && !strcmp(json_str(rec, "id"), id);
+}
+
+/* down with --json: each record, newest first, one JSON object a line on
+ * stdout, with what became of it ("removed", "left", or "would remove") */
+static int
+down_json(struct state *st, int dry_run)
+{
+	size_t n = state_count(st), i, j;
+	cJSON **recs = xcalloc(n + 1, sizeof(*recs));
+	int ret = 0;
+
+	for (i = 0; i < n; i++)
+		recs[i] = down_record(st, n - 1 - i);
+	if (!dry_run)
+		ret = state_down(st, 0);
+	for (i = 0; i < n; i++) {
+		const char *action = "would remove";
+		char *text;
+
+		if (!dry_run) {
+			action = "removed";
+			for (j = 0; j < state_count(st); j++)
+				if (same_record(recs[i], st, j))
+					action = "left";
+		}
+		cJSON_AddStringToObject(recs[i], "action", action);
+		text = json_print(recs[i]);
+		printf("%s\n", text);
+		free(text);
+		cJSON_Delete(recs[i]);
+	}
+	free(recs);
+	fflush(stdout);
+	return ret;
+}
+
 int
-command_down(const char *path, int dry_run)
+command_down(const char *path, int dry_run, const struct options *o)
 {
 	struct stat sb;
 	struct state *st;
@@ -309,7 +389,7 @@ command_down(const char *path, int dry_run)
 	run_register_state_kinds();
 	hd = path_join(dir, ".hydro");
 	if (!path_exists(hd)) {
-		if (!cli->quiet)
+		if (!o->quiet && !o->json)
 			printf("nothing to remove: no '%s'\n", hd);
 		free(hd);
 		free(dir);
@@ -321,9 +401,14 @@ command_down(const char *path, int dry_run)
 	free(dir);
 	if (!st)
 		return -1;
+	if (o->json) {
+		ret = down_json(st, dry_run);
+		state_close(st);
+		return ret;
+	}
 	n = state_count(st);
 	ret = state_down(st, dry_run);
-	if (!cli->quiet && !dry_run) {
+	if (!o->quiet && !dry_run) {
 		size_t left = state_count(st);
 
 		if (!n)
@@ -337,25 +422,25 @@ command_down(const char *path, int dry_run)
 }
 
 int
-command_config(const char *path, enum run_mode mode)
+command_config(const char *path, enum run_mode mode, const struct options *o)
 {
 	struct deployment *d;
 	int ret = 0;
 
 	if (mode == MODE_RUN)
-		return command_run(path);
+		return command_run(path, o);
 	d = deploy_load(path);
 	if (!d)
 		return -1;
 	switch (mode) {
 	case MODE_BUILD:
-		ret = command_build(d);
+		ret = command_build(d, o);
 		break;
 	case MODE_PLAN:
-		ret = command_plan(d, cli->json);
+		ret = command_plan(d, o);
 		break;
 	case MODE_GRAPH:
-		deploy_graph(d, cli->format, stdout);
+		deploy_graph(d, o->format, stdout);
 		break;
 	case MODE_RUN:
 		break;

@@ -11,6 +11,9 @@
 #include "crate.h"
 #include "error.h"
 #include "fs.h"
+#include "program.h"
+#include "term.h"
+#include "hf/rustc.h"
 #include "json.h"
 #include "package.h"
 #include "str.h"
@@ -35,6 +38,9 @@ struct crt {
 	int uptodate;
 	struct hash key;
 	char *exe;		/* the program, once built or known up to date */
+	struct hf_program *prog; /* a .hf program's crate: the program */
+	struct buf diags;	/* rustc's diagnostics, shown on the program */
+	int ndiag_errors;
 	const char *triple;	/* the target it is built for (this machine's too) */
 	struct pkg *pkg;	/* its package task */
 };
@@ -57,6 +63,8 @@ crate_free(struct crt *c)
 	build_files_release(&c->in);
 	free(c->why);
 	free(c->exe);
+	hf_program_free(c->prog);
+	buf_release(&c->diags);
 	package_free(c->pkg);
 	free(c);
 }
@@ -322,6 +330,22 @@ crate_out(void *arg, const char *data, size_t n)
 	cargo_msgs_feed(arg, data, n);
 }
 
+/* a rustc diagnostic on a program's crate, kept shown on the .hf file */
+static void
+crate_diag(void *arg, const cJSON *message)
+{
+	struct crt *c = arg;
+	const char *level = json_str(message, "level");
+
+	/* the closing "aborting due to" and "for more information" lines */
+	if (!cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(message, "spans")))
+		return;
+	if (level && !strcmp(level, "warning") && !c->b->verbose)
+		return;
+	c->ndiag_errors += hf_rustc_render(c->prog, message, "src/main.rs",
+	                                   term_color(2), &c->diags);
+}
+
 static int
 crate_run(struct task *task, void *arg)
 {
@@ -332,7 +356,7 @@ crate_run(struct task *task, void *arg)
 	struct cache_entry e;
 	struct command cmd;
 	char **argv, *what, *exe = NULL;
-	int status = 0, r, ret = -1;
+	int status = 0, sig = 0, r, ret = -1;
 	size_t i, j, argc = 0;
 
 	if (!c->toolchain)
@@ -343,6 +367,12 @@ crate_run(struct task *task, void *arg)
 		argc++;
 	what = xasprintf("crate '%s'", c->label);
 	cargo_msgs_init(&msgs, &c->spec);
+	if (c->prog) {
+		msgs.on_diag = crate_diag;
+		msgs.diag_arg = c;
+		buf_reset(&c->diags);
+		c->ndiag_errors = 0;
+	}
 	memset(&cmd, 0, sizeof(cmd));
 	cmd.id = c->cname;
 	cmd.what = what;
@@ -351,24 +381,27 @@ crate_run(struct task *task, void *arg)
 	cmd.cwd = c->spec.src;
 	cmd.on_out = crate_out;
 	cmd.arg = &msgs;
-	r = build_run_command(c->b, task, &cmd, &out, &status);
+	r = build_run_command(c->b, task, &cmd, &out, &status, &sig);
 	if (r == -2) {
 		error("interrupted");
 		goto done;
 	}
 	if (r < 0)
 		goto done;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+	if (c->diags.len)
+		fwrite(c->diags.data, 1, c->diags.len, stderr);
+	if (sig || status) {
 		/* cargo's rendered diagnostics, then what failed */
-		build_show_output(&out);
-		if (WIFSIGNALED(status))
-			error("cargo build of crate '%s' for %s %s killed by signal %d",
-			      c->label, c->nusers == 1 ? "service" : "services",
-			      buf_str(&c->users), WTERMSIG(status));
+		if (!c->ndiag_errors)
+			build_show_output(&out);
+		if (sig)
+			error("cargo build of %s '%s' for %s %s killed by signal %d",
+			      c->prog ? "program" : "crate", c->label, c->nusers == 1 ? "service" : "services",
+			      buf_str(&c->users), sig);
 		else
-			error("cargo build of crate '%s' for %s %s failed (exit status %d)",
-			      c->label, c->nusers == 1 ? "service" : "services",
-			      buf_str(&c->users), WEXITSTATUS(status));
+			error("cargo build of %s '%s' for %s %s failed (exit status %d)",
+			      c->prog ? "program" : "crate", c->label, c->nusers == 1 ? "service" : "services",
+			      buf_str(&c->users), status);
 		goto done;
 	}
 	exe = cargo_msgs_exe(&msgs);
@@ -377,7 +410,7 @@ crate_run(struct task *task, void *arg)
 		      c->nusers == 1 ? "service" : "services", buf_str(&c->users));
 		goto done;
 	}
-	if (out.len && cli && cli->verbose)
+	if (out.len && c->b->verbose)
 		build_show_output(&out);
 
 	/* The build may have written Cargo.lock: record it as it is now, and
@@ -444,34 +477,22 @@ cross_target_dir(const char *target_dir, const char *triple)
 
 /* the target service s is built for: build --target, else its host's */
 static const char *
-service_triple(const struct service *s)
+service_triple(const struct build *b, const struct service *s)
 {
-	return cli && cli->target ? cli->target : host_triple(s->host);
+	return b->target ? b->target : host_triple(s->host);
 }
 
-/* the crate a service is built from, found or added; NULL with the error
- * reported when its target cannot be built for */
+/* the crate of a spec for toolchain tc, found or added (spec is taken);
+ * prog: the .hf program it was made from (taken), or NULL; toolchain: its
+ * toolchain's version when known, else asked */
 static struct crt *
-crate_of(struct build *b, const struct service *s)
+crate_of_spec(struct build *b, struct cargo_spec spec, struct hf_program *prog,
+              const char *hf, const char *toolchain, const struct toolchain *tc)
 {
-	const char *triple = service_triple(s);
-	const struct toolchain *tc;
-	struct cargo_spec spec;
 	struct crt *c;
 	char *td;
 	size_t i;
 
-	if (toolchain_find(triple, &tc) < 0)
-		return NULL;
-	memset(&spec, 0, sizeof(spec));
-	spec.src = xstrdup(s->src);
-	spec.bin = s->bin ? xstrdup(s->bin) : NULL;
-	spec.example = s->example ? xstrdup(s->example) : NULL;
-	spec.profile = xstrdup(s->profile ? s->profile : CARGO_DEFAULT_PROFILE);
-	spec.features = xcalloc(s->nfeatures + 1, sizeof(*spec.features));
-	for (i = 0; i < s->nfeatures; i++)
-		spec.features[i] = xstrdup(s->features[i]);
-	spec.nfeatures = s->nfeatures;
 	if (!tc->native) {
 		spec.triple = xstrdup(tc->triple);
 		spec.cargo = xstrdup(tc->cargo);
@@ -481,12 +502,10 @@ crate_of(struct build *b, const struct service *s)
 	for (i = 0; i < b->ncrts; i++) {
 		if (same_spec(&b->crts[i]->spec, &spec)) {
 			cargo_spec_release(&spec);
+			hf_program_free(prog);
 			return b->crts[i];
 		}
 	}
-	td = path_join(b->d->dir, ".hydro/target");
-	cargo_spec_env(&spec, td);
-	free(td);
 	if (spec.triple) {
 		td = spec.target_dir;
 		spec.target_dir = cross_target_dir(td, spec.triple);
@@ -495,11 +514,28 @@ crate_of(struct build *b, const struct service *s)
 	c = xcalloc(1, sizeof(*c));
 	c->b = b;
 	c->spec = spec;
+	c->prog = prog;
 	c->triple = tc->triple;
-	c->label = crate_label(b, &c->spec);
-	c->cname = xasprintf("crate %s", c->label);
+	if (prog) {
+		char *rel = rel_path(b, hf);
+		struct buf l = BUF_INIT;
+
+		buf_addstr(&l, rel);
+		if (strcmp(spec.profile, CARGO_DEFAULT_PROFILE))
+			buf_printf(&l, " --profile %s", spec.profile);
+		if (spec.triple)
+			buf_printf(&l, " --target %s", spec.triple);
+		c->label = buf_detach(&l, NULL);
+		c->cname = xasprintf("program %s", c->label);
+		free(rel);
+	} else {
+		c->label = crate_label(b, &c->spec);
+		c->cname = xasprintf("crate %s", c->label);
+	}
 	/* rustup may choose a toolchain per directory: ask in the crate's */
-	for (i = 0; i < b->ncrts; i++)
+	if (toolchain)
+		c->toolchain = xstrdup(toolchain);
+	for (i = 0; i < b->ncrts && !c->toolchain; i++)
 		if (!strcmp(b->crts[i]->spec.src, c->spec.src) &&
 		    b->crts[i]->triple == c->triple && b->crts[i]->toolchain) {
 			c->toolchain = xstrdup(b->crts[i]->toolchain);
@@ -514,10 +550,86 @@ crate_of(struct build *b, const struct service *s)
 	return c;
 }
 
+/* the crate a service is built from, found or added; NULL with the error
+ * reported when its target cannot be built for */
+static struct crt *
+crate_of(struct build *b, const struct service *s)
+{
+	const struct toolchain *tc;
+	struct cargo_spec spec;
+	char *td;
+	size_t i;
+
+	if (toolchain_find(service_triple(b, s), &tc) < 0)
+		return NULL;
+	memset(&spec, 0, sizeof(spec));
+	spec.src = xstrdup(s->src);
+	spec.bin = s->bin ? xstrdup(s->bin) : NULL;
+	spec.example = s->example ? xstrdup(s->example) : NULL;
+	spec.profile = xstrdup(s->profile ? s->profile : CARGO_DEFAULT_PROFILE);
+	spec.features = xcalloc(s->nfeatures + 1, sizeof(*spec.features));
+	for (i = 0; i < s->nfeatures; i++)
+		spec.features[i] = xstrdup(s->features[i]);
+	spec.nfeatures = s->nfeatures;
+	td = path_join(b->d->dir, ".hydro/target");
+	cargo_spec_env(&spec, td);
+	free(td);
+	return crate_of_spec(b, spec, NULL, NULL, NULL, tc);
+}
+
+/* the crate of service s's .hf program, written and found or added;
+ * *toolchain: this machine's toolchain, asked for the first program built
+ * for it (another target's toolchain is asked by crate_of_spec) */
+static struct crt *
+program_of(struct build *b, const struct service *s, char **toolchain)
+{
+	const struct toolchain *tc;
+	struct cargo_spec spec, ask;
+	struct hf_program *prog;
+	char *own = NULL;
+	struct crt *c;
+
+	if (toolchain_find(service_triple(b, s), &tc) < 0)
+		return NULL;
+	if (tc->native) {
+		if (!*toolchain && program_toolchain(b->d->dir, toolchain) < 0) {
+			*toolchain = NULL;
+			return NULL;
+		}
+	} else {
+		memset(&ask, 0, sizeof(ask));
+		ask.cargo = (char *)tc->cargo;
+		ask.rustc = (char *)tc->rustc;
+		if (cargo_spec_toolchain(&ask, b->d->dir, &own) < 0)
+			return NULL;
+	}
+	if (program_spec(b->d, s, own ? own : *toolchain, &spec, &prog) < 0) {
+		free(own);
+		return NULL;
+	}
+	c = crate_of_spec(b, spec, prog, s->src, own ? own : *toolchain, tc);
+	free(own);
+	return c;
+}
+
+/* a program built for another target runs here under qemu: know that it
+ * can before building anything */
+static int
+check_runner(const struct build *b, const struct service *s)
+{
+	const char *const *words;
+	int n;
+
+	if (b->target || !(host_caps(s->host) & BACKEND_THIS_MACHINE))
+		return 0;
+	return toolchain_runner(service_triple(b, s), &words, &n);
+}
+
 int
 crate_add(struct build *b, struct graph *g)
 {
 	const struct deployment *d = b->d;
+	char *toolchain = NULL;
 	size_t i;
 
 	free(b->svc_crt);
@@ -529,33 +641,45 @@ crate_add(struct build *b, struct graph *g)
 		int ok;
 
 		/* a standin runs in place of the crate, which is not built */
-		if (s->kind != SERVICE_CRATE || s->nstandin)
+		if (s->nstandin || s->kind == SERVICE_PROCESS)
 			continue;
-		if (!s->src)
+		if (check_runner(b, s) < 0) {
+			free(toolchain);
+			return -1;
+		}
+		if (s->kind == SERVICE_HYDROFLOW) {
+			if (!(c = program_of(b, s, &toolchain))) {
+				free(toolchain);
+				return -1;
+			}
+			b->svc_crt[i] = c;
+			buf_printf(&c->users, "%s'%s'", c->nusers ? ", " : "", s->name);
+			c->nusers++;
+			continue;
+		}
+		if (!s->src) {
+			free(toolchain);
 			return error("%s: service '%s': a crate needs 'src', its directory",
 			             d->config, s->name);
+		}
 		toml = path_join(s->src, "Cargo.toml");
 		ok = path_exists(toml);
 		free(toml);
-		if (!ok)
+		if (!ok) {
+			free(toolchain);
 			return error("%s: service '%s': no Cargo.toml in '%s'; give the "
 			             "crate's directory as 'src', or a 'standin'",
 			             d->config, s->name, s->src);
-		/* a program built for another target runs here under qemu: know
-		 * that it can before building anything */
-		if (!(cli && cli->target) && (host_caps(s->host) & BACKEND_THIS_MACHINE)) {
-			const char *const *words;
-			int n;
-
-			if (toolchain_runner(service_triple(s), &words, &n) < 0)
-				return -1;
 		}
-		if (!(c = crate_of(b, s)))
+		if (!(c = crate_of(b, s))) {
+			free(toolchain);
 			return -1;
+		}
 		b->svc_crt[i] = c;
 		buf_printf(&c->users, "%s'%s'", c->nusers ? ", " : "", s->name);
 		c->nusers++;
 	}
+	free(toolchain);
 	for (i = 0; i < b->ncrts; i++) {
 		struct crt *c = b->crts[i];
 		char **argv, *cmd;
@@ -567,7 +691,7 @@ crate_add(struct build *b, struct graph *g)
 		argv = cargo_build_argv(&c->spec);
 		while (argv[argc])
 			argc++;
-		cmd = build_command_line(argv, argc);
+		cmd = str_shell_line(argv, argc);
 		task_set_command(c->task, cmd);
 		free(cmd);
 		str_free_list(argv);
@@ -578,7 +702,8 @@ crate_add(struct build *b, struct graph *g)
 			task_uptodate(c->task);
 		}
 		c->pkg = package_add(b->cache, b->d->dir, g, c->task, &(struct package_src){
-			c->label, "crate", c->triple, &c->exe, &c->key, c->uptodate });
+			c->label, c->prog ? "program" : "crate", c->triple, &c->exe, &c->key,
+			c->uptodate });
 	}
 	return 0;
 }

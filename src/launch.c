@@ -46,15 +46,16 @@ service_argv(struct run *r, struct service *s)
 			ALLOC_GROW(argv, n, cap);
 			argv[n++] = xstrdup(s->argv[i]);
 		}
-	} else if (s->kind == SERVICE_CRATE) {
-		/* the program its build task made (build.h) */
+	} else {
+		/* the program its build task made (crate.h), from a crate or a .hf */
 		const char *built = crate_exe(r->build, s);
 		const char *triple = crate_service_target(r->build, s);
 		const char *const *words;
 		int nwords = 0, k;
 
 		if (!built) {
-			error("service '%s': its crate '%s' was not built", s->name, s->src);
+			error("service '%s': its %s '%s' was not built", s->name,
+			      s->kind == SERVICE_CRATE ? "crate" : "program", s->src);
 			return NULL;
 		}
 		/* built for another target than this machine's: qemu-user runs it */
@@ -68,11 +69,6 @@ service_argv(struct run *r, struct service *s)
 		exe = xstrdup(built);
 		ALLOC_GROW(argv, n, cap);
 		argv[n++] = exe;
-	} else {
-		error("service '%s': running compiled .hf programs is not supported by this "
-		      "run path yet; give 'standin', a command that speaks the port protocol",
-		      s->name);
-		return NULL;
 	}
 	if (s->kind != SERVICE_PROCESS) {
 		for (i = 0; i < s->argc; i++) {
@@ -192,8 +188,11 @@ spawn_service(struct run *r, struct svc *v, char **port_env)
 	set_nonblock(v->sp.out);
 	set_nonblock(v->sp.err);
 	set_nonblock(v->sp.ctl);
-	if (cli && cli->verbose)
+	if (r->o.verbose)
 		note("launched '%s' (pid %ld)", s->name, v->sp.pid);
+	rec = cJSON_CreateObject();
+	cJSON_AddNumberToObject(rec, "pid", (double)v->sp.pid);
+	supervise_event(r, "launch", v, rec);
 
 	pthread_mutex_lock(&r->lock);
 	v->stdio_proto = service_speaks(s) && v->sp.ctl < 0;

@@ -22,6 +22,7 @@ struct launch_arg {
 	struct run *r;
 	struct svc *v;
 	struct host *h;
+	task_fn *fn;		/* the step, run by lower.c's wrapper */
 };
 
 /* task: provision the host a->h */

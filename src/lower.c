@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "crate.h"
@@ -6,6 +7,23 @@
 #include "lower.h"
 #include "ports.h"
 #include "xmalloc.h"
+
+/* a step of the run; the service of the first to fail is kept, so that a
+ * binding can name the line that declared it (run_failed_service) */
+static int
+step(struct task *t, void *arg)
+{
+	struct launch_arg *a = arg;
+	int ret = a->fn(t, a);
+
+	if (ret < 0 && a->v && !task_cancelled(t)) {
+		pthread_mutex_lock(&a->r->lock);
+		if (!a->r->failed_service)
+			a->r->failed_service = a->v->s;
+		pthread_mutex_unlock(&a->r->lock);
+	}
+	return ret;
+}
 
 static struct task *
 add_task(struct graph *g, enum task_kind kind, task_fn *fn, struct run *r,
@@ -18,8 +36,9 @@ add_task(struct graph *g, enum task_kind kind, task_fn *fn, struct run *r,
 	a->r = r;
 	a->v = v;
 	a->h = h;
+	a->fn = fn;
 	name = xasprintf("%s %s", task_kind_name(kind), v ? v->s->name : h->name);
-	t = graph_add(g, kind, name, fn, a);
+	t = graph_add(g, kind, name, step, a);
 	free(name);
 	task_set_free(t, free);
 	task_set_class(t, CLASS_IO);

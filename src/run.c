@@ -56,7 +56,7 @@ env_seconds(const char *name, double def)
 }
 
 struct run *
-run_new(struct deployment *d, enum run_mode mode)
+run_new(struct deployment *d, enum run_mode mode, const struct options *o)
 {
 	static atomic_int seq;
 	struct run *r = xcalloc(1, sizeof(*r));
@@ -71,14 +71,23 @@ run_new(struct deployment *d, enum run_mode mode)
 	r->opt.start_timeout = env_seconds("HYDRO_START_TIMEOUT", 60);
 	r->opt.stop_timeout = 10;
 	r->opt.echo = 1;
-	r->opt.prefix = cli ? cli->log_prefix : 1;
-	r->opt.keep = cli ? cli->keep : 0;
+	if (o) {
+		r->o = *o;
+	} else {
+		memset(&r->o, 0, sizeof(r->o));
+		r->o.log_prefix = 1;
+	}
+	r->opt.prefix = r->o.log_prefix;
+	r->opt.keep = r->o.keep;
+	r->opt.timestamps = r->o.timestamps;
+	r->opt.json = r->o.json;
 	localtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
 	r->id = xasprintf("%s-%ld-%d", stamp, (long)getpid(), atomic_fetch_add(&seq, 1));
 	r->dir = xasprintf("%s/.hydro/runs/%s", d->dir, r->id);
 	logs = xasprintf("%s/logs", r->dir);
-	if (mkdir_p(logs, 0755) < 0) {
+	/* what is in a run's logs is the user's alone */
+	if (mkdir_p(logs, 0700) < 0) {
 		free(logs);
 		free(r->dir);
 		free(r->id);
@@ -86,6 +95,12 @@ run_new(struct deployment *d, enum run_mode mode)
 		return NULL;
 	}
 	free(logs);
+	/* the orphans of services come back to hydro, to be ended with the
+	 * run (run_finish); without it they go to init, as before */
+	if (proc_subreaper() < 0)
+		warning("cannot make hydro the reaper of its services' orphans: %s; a "
+		        "process that leaves its group may outlive the run",
+		        strerror(errno));
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	pthread_mutex_init(&r->out_lock, NULL);
@@ -157,28 +172,40 @@ run_cancel(struct run *r)
 	supervise_wake(r);
 }
 
+/* a flag of the run, read under its lock */
+static int
+flag_locked(const struct run *r, const int *flag)
+{
+	struct run *m = (struct run *)r;
+	int v;
+
+	pthread_mutex_lock(&m->lock);
+	v = *flag;
+	pthread_mutex_unlock(&m->lock);
+	return v;
+}
+
+struct service *
+run_failed_service(struct run *r)
+{
+	struct service *s;
+
+	pthread_mutex_lock(&r->lock);
+	s = r->failed_service;
+	pthread_mutex_unlock(&r->lock);
+	return s;
+}
+
 int
 run_failed(const struct run *r)
 {
-	struct run *m = (struct run *)r;
-	int failed;
-
-	pthread_mutex_lock(&m->lock);
-	failed = m->failed;
-	pthread_mutex_unlock(&m->lock);
-	return failed;
+	return flag_locked(r, &r->failed);
 }
 
 int
 run_leaving(const struct run *r)
 {
-	struct run *m = (struct run *)r;
-	int leaving;
-
-	pthread_mutex_lock(&m->lock);
-	leaving = m->leaving;
-	pthread_mutex_unlock(&m->lock);
-	return leaving;
+	return flag_locked(r, &r->leaving);
 }
 
 int
@@ -186,13 +213,14 @@ run_cancelled(const struct run *r)
 {
 	return atomic_load(&((struct run *)r)->cancel) > 0;
 }
+
 static int
 run_graph(struct run *r, struct graph *g)
 {
 	struct sched_opts o = SCHED_OPTS_INIT;
 	int ret;
 
-	o.jobs = cli_jobs();
+	o.jobs = r->o.jobs;
 	o.io_jobs = SCHED_IO_JOBS;
 	if (graph_check(g) < 0)
 		return -1;
@@ -271,7 +299,7 @@ run_deploy(struct run *r)
 			return -1;
 	}
 	/* the targets services need are made first, make-style */
-	b = build_open(r->d, r->state);
+	b = build_open(r->d, r->state, &r->o);
 	g = graph_new();
 	ret = build_add_targets(b, g) < 0 || crate_add(b, g) < 0 ? -1 : 0;
 	if (ret == 0) {
@@ -444,7 +472,7 @@ leave_running(struct run *r)
 				continue;
 			path = xasprintf("%s/logs/%s.%s", r->dir, v->s->name,
 			                 k == LOG_STDOUT ? "out" : "err");
-			fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+			fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 			free(path);
 			if (fd < 0)
 				continue;	/* left unread: its pipe fills, it blocks */
@@ -500,7 +528,7 @@ run_end(struct run *r)
 int
 run_finish(struct run *r)
 {
-	size_t i;
+	size_t i, n;
 	int ret, k, leaving;
 
 	if (!r)
@@ -511,6 +539,12 @@ run_finish(struct run *r)
 		pthread_cond_wait(&r->cond, &r->lock);
 	leaving = r->leaving;
 	pthread_mutex_unlock(&r->lock);
+	/* what services started and left outside their groups (a double
+	 * fork, setsid()) came back to hydro, the subreaper: it ends with
+	 * them, unless they are to outlive hydro */
+	if (!leaving && (n = proc_end_adopted("HYDRO_RUN_DIR", r->dir)) > 0)
+		note("stopped %zu process%s the services left outside their process "
+		     "groups", n, n == 1 ? "" : "es");
 	ret = r->failed || (atomic_load(&r->cancel) > 0 && !leaving) ? -1 : 0;
 	pthread_mutex_lock(&r->out_lock);
 	r->hold = 0;

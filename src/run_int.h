@@ -68,6 +68,7 @@ struct run {
 	struct deployment *d;
 	enum run_mode mode;
 	struct run_options opt;
+	struct options o;	/* the invocation's (cli.h) */
 	char *dir, *id;
 	struct state *state;
 	struct plan *plan;
@@ -87,6 +88,7 @@ struct run {
 	int stopping_all;
 	int stopping_any;	/* some service is in a stop stage: deadlines */
 	int failed;		/* a service died that may not */
+	struct service *failed_service;	/* the one the first failed step was about */
 	int deployed;		/* every service launched (and started unless
 				 * deferred): --keep may leave them */
 	int leaving;		/* --keep: the run ends with the services up */
@@ -104,7 +106,8 @@ struct run {
 /* a line held back from the terminal while a script may subscribe */
 struct held {
 	size_t svc, len;
-	int stream;
+	int stream;		/* 0: not a line but a JSON event (opt.json) */
+	uint64_t time;		/* the line's arrival time */
 };
 
 /* held lines beyond this are decided at once: memory stays bounded */

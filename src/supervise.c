@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "error.h"
 #include "fs.h"
+#include "json.h"
 #include "logs.h"
 #include "ports.h"
 #include "sched.h"
@@ -140,12 +141,83 @@ supervise_flush(struct run *r)
 	pthread_mutex_unlock(&r->out_lock);
 }
 
+/* an event as one line of JSON (a new string): {"event", "service", ...o};
+ * o is taken over */
+static char *
+event_text(const char *name, struct svc *v, cJSON *o)
+{
+	cJSON *e = cJSON_CreateObject(), *f;
+	char *text;
+
+	cJSON_AddStringToObject(e, "event", name);
+	cJSON_AddStringToObject(e, "service", v->s->name);
+	while (o && (f = o->child)) {
+		cJSON_DetachItemViaPointer(o, f);
+		cJSON_AddItemToObject(e, f->string, f);
+	}
+	cJSON_Delete(o);
+	text = json_print(e);
+	cJSON_Delete(e);
+	return text;
+}
+
+/* an event among the echoed lines, on stdout; out_lock held */
+static void
+event_add(struct run *r, const char *text)
+{
+	buf_addstr(&r->echo[LOG_STDOUT], text);
+	buf_addch(&r->echo[LOG_STDOUT], '\n');
+}
+
+void
+supervise_event(struct run *r, const char *name, struct svc *v, cJSON *o)
+{
+	char *text;
+
+	if (!r->opt.json || !r->opt.echo) {
+		cJSON_Delete(o);
+		return;
+	}
+	text = event_text(name, v, o);
+	pthread_mutex_lock(&r->out_lock);
+	if (r->hold) {
+		/* after the lines held before it */
+		struct held h;
+
+		memset(&h, 0, sizeof(h));
+		h.svc = v->s->index;
+		h.len = strlen(text);
+		buf_add(&r->held, (const char *)&h, sizeof(h));
+		buf_add(&r->held, text, h.len);
+	} else {
+		event_add(r, text);
+	}
+	pthread_mutex_unlock(&r->out_lock);
+	free(text);
+	supervise_wake(r);	/* the supervisor writes it */
+}
+
 /* "name | line" into b; called with out_lock held */
 static void
-echo_add(struct run *r, struct svc *v, int stream, const char *line, size_t len)
+echo_add(struct run *r, struct svc *v, int stream, const char *line, size_t len,
+         uint64_t time)
 {
 	struct buf *b = &r->echo[stream];
 
+	if (r->opt.json) {
+		cJSON *o = cJSON_CreateObject();
+		char t[LOG_TIME_SIZE], *copy = xstrndup(line, len), *text;
+
+		logs_format_time(time, t);
+		cJSON_AddStringToObject(o, "stream", stream == LOG_STDERR ? "stderr" : "stdout");
+		cJSON_AddStringToObject(o, "time", t);
+		cJSON_AddStringToObject(o, "line", copy);
+		free(copy);
+		text = event_text("log", v, o);
+		event_add(r, text);
+		free(text);
+		return;
+	}
 	if (r->opt.prefix) {
 		if (!v->prefix[stream]) {
 			int color = stream == LOG_STDERR ? r->color_err : r->color_out;
@@ -155,6 +227,13 @@ echo_add(struct run *r, struct svc *v, int stream, const char *line, size_t len)
 				xasprintf("%-*s | ", r->width, v->s->name);
 		}
 		buf_addstr(b, v->prefix[stream]);
+	}
+	if (r->opt.timestamps) {
+		char t[LOG_TIME_SIZE];
+
+		logs_format_time(time, t);
+		buf_addstr(b, t);
+		buf_addch(b, ' ');
 	}
 	buf_add(b, line, len);
 	buf_addch(b, '\n');
@@ -174,8 +253,13 @@ supervise_release_held(struct run *r)
 		memcpy(&h, r->held.data + off, sizeof(h));
 		off += sizeof(h);
 		v = &r->svcs[h.svc];
-		if (!v->logs[h.stream] || !log_stream_subscribed(v->logs[h.stream]))
-			echo_add(r, v, h.stream, r->held.data + off, h.len);
+		if (!h.stream) {
+			char *text = xstrndup(r->held.data + off, h.len);
+
+			event_add(r, text);
+			free(text);
+		} else if (!v->logs[h.stream] || !log_stream_subscribed(v->logs[h.stream]))
+			echo_add(r, v, h.stream, r->held.data + off, h.len, h.time);
 		off += h.len;
 	}
 	buf_reset(&r->held);
@@ -203,7 +287,7 @@ run_release_echo(struct run *r)
  * written once per round of the supervisor (supervise_flush); held while a
  * script may be about to subscribe to the stream (run_hold_echo) */
 static void
-echo_line(struct svc *v, int stream, const char *line, size_t len)
+echo_line(struct svc *v, int stream, const char *line, size_t len, uint64_t time)
 {
 	struct run *r = v->run;
 	int full;
@@ -216,12 +300,13 @@ echo_line(struct svc *v, int stream, const char *line, size_t len)
 		h.svc = v->s->index;
 		h.stream = stream;
 		h.len = len;
+		h.time = time;
 		buf_add(&r->held, (const char *)&h, sizeof(h));
 		buf_add(&r->held, line, len);
 		if (r->held.len > HELD_MAX)
 			supervise_release_held(r);
 	} else {
-		echo_add(r, v, stream, line, len);
+		echo_add(r, v, stream, line, len, time);
 	}
 	full = r->echo[stream].len >= 65536;
 	pthread_mutex_unlock(&r->out_lock);
@@ -230,7 +315,7 @@ echo_line(struct svc *v, int stream, const char *line, size_t len)
 }
 
 void
-supervise_line(const char *line, size_t len, int read, void *arg)
+supervise_line(const char *line, size_t len, uint64_t time, int read, void *arg)
 {
 	struct svc_stream *ss = arg;
 	struct svc *v = ss->v;
@@ -248,7 +333,7 @@ supervise_line(const char *line, size_t len, int read, void *arg)
 	/* a line the script reads is the script's to print (Hydro Deploy's
 	 * stdout()): the terminal shows only the streams nobody reads */
 	if (v->run->opt.echo && !read)
-		echo_line(v, ss->stream, line, len);
+		echo_line(v, ss->stream, line, len, time);
 }
 
 /* an answer line (on the control channel, or stdout of a crate): the
@@ -298,6 +383,32 @@ feed_stdout_proto(struct run *r, struct svc *v, const char *data, size_t n)
 	}
 }
 
+static void close_stream(struct run *r, struct svc *v, int which);
+
+/* a service that wrote a line longer than any answer on its control
+ * channel: a failure of the run, reported once; its channel is closed (a
+ * write past it gets EPIPE) and it is stopped with the others */
+static void
+control_overflow(struct run *r, struct svc *v)
+{
+	pthread_mutex_lock(&r->lock);
+	if (!v->reported) {
+		v->reported = 1;
+		r->failed = 1;
+		error("service '%s' wrote more than %d KiB without a newline on its "
+		      "control channel (fd 3), which carries only short protocol lines; "
+		      "stopping it", v->s->name, LOG_LINE_MAX / 1024);
+		if (!r->stopping_all && r->d->nservices > 1)
+			note("stopping the other services");
+		supervise_stop_all(r, 0);
+		if (r->deploying)
+			sched_cancel();
+	}
+	pthread_mutex_unlock(&r->lock);
+	buf_release(&v->ctlline);
+	close_stream(r, v, 3);
+}
+
 static void
 feed_control(struct run *r, struct svc *v, const char *data, size_t n)
 {
@@ -305,12 +416,16 @@ feed_control(struct run *r, struct svc *v, const char *data, size_t n)
 
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
+		if ((size_t)((nl ? nl : end) - p) + v->ctlline.len > LOG_LINE_MAX) {
+			control_overflow(r, v);
+			return;
+		}
 		if (!nl) {
 			buf_add(&v->ctlline, p, (size_t)(end - p));
 			return;
 		}
 		buf_add(&v->ctlline, p, (size_t)(nl - p));
-		if (!take_answer(r, v, buf_str(&v->ctlline), v->ctlline.len) && cli && cli->verbose)
+		if (!take_answer(r, v, buf_str(&v->ctlline), v->ctlline.len) && r->o.verbose)
 			note("service '%s' said on its control channel: %s", v->s->name,
 			     buf_str(&v->ctlline));
 		buf_reset(&v->ctlline);
@@ -451,6 +566,14 @@ reap(struct run *r, struct svc *v)
 		state_remove(r->state, "process", v->record);
 
 	supervise_flush(r);	/* its last lines before what is said about it */
+	{
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(o, "status", status);
+		if (status > 128 && status < 128 + 65 && signal_name(status - 128))
+			cJSON_AddStringToObject(o, "signal", signal_name(status - 128));
+		supervise_event(r, "exit", v, o);
+	}
 	pthread_mutex_lock(&r->lock);
 	v->exited = 1;
 	v->status = status;
@@ -460,7 +583,8 @@ reap(struct run *r, struct svc *v)
 		v->reported = 1;
 		r->failed = 1;
 		supervise_describe_status(&msg, status);
-		error("service '%s' %s", v->s->name, buf_str(&msg));
+		/* at the line that declared it (the config file, for JSON) */
+		error("%s: service '%s' %s", v->s->where, v->s->name, buf_str(&msg));
 		supervise_note_tail(v);
 		if (!r->stopping_all && r->d->nservices > 1)
 			note("stopping the other services");
@@ -471,7 +595,7 @@ reap(struct run *r, struct svc *v)
 		supervise_describe_status(&msg, status);
 		note("service '%s' %s; it may (can_die), the others go on", v->s->name,
 		     buf_str(&msg));
-	} else if (cli && cli->verbose) {
+	} else if (r->o.verbose) {
 		supervise_describe_status(&msg, status);
 		note("service '%s' %s", v->s->name, buf_str(&msg));
 	}

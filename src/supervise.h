@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "run_int.h"
 
 /* the epoll data of the wake pipe; a service's descriptors are its index
@@ -37,7 +39,10 @@ void supervise_stop_all(struct run *r, int force);
 int supervise_all_exited(struct run *r);
 
 /* the log line callback of a service's stream (a struct svc_stream) */
-void supervise_line(const char *line, size_t len, int read, void *arg);
+void supervise_line(const char *line, size_t len, uint64_t time, int read, void *arg);
+/* with opt.json, an event {"event": name, "service": v's name, ...o} among
+ * the echoed lines (o is taken over; NULL: no more fields) */
+void supervise_event(struct run *r, const char *name, struct svc *v, cJSON *o);
 /* write the echoed lines gathered so far to hydro's stdout and stderr */
 void supervise_flush(struct run *r);
 /* show the lines held back (run_hold_echo); out_lock held */

@@ -1,0 +1,251 @@
+/*
+ * ssh: machines the user already has, reached over SSH.
+ *
+ * A host's settings: host (a name ~/.ssh/config may alias, or an address;
+ * required), user, port, key (a private key file), trust_new_host (record
+ * an unknown host key instead of refusing it), connect_timeout (seconds per
+ * attempt and for any answer, 10 by default), connect_attempts (3),
+ * address (what peers reach it at; by default the host's HostName) and
+ * triple (by default read from the host).  One connection per host
+ * (ssh_transport.c), opened by provision or the first use, kept in
+ * h->runtime, opened again when the transport failed, closed by terminate.
+ *
+ * Processes are not started here yet: docs/internals/backends.md says what
+ * the core must still provide for them.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "backend.h"
+#include "error.h"
+#include "fs.h"
+#include "ssh.h"
+#include "str.h"
+#include "xmalloc.h"
+
+struct ssh_host {
+	pthread_mutex_t lock;	/* held while the connection is (re)opened */
+	struct ssh_conn *conn;
+	char *address;
+	char *triple;
+};
+
+static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *known_project;	/* the project's known_hosts */
+static int trust_all;
+
+void
+ssh_configure(const char *hydro_dir, int trust_new_hosts)
+{
+	free(known_project);
+	known_project = hydro_dir ? path_join(hydro_dir, "known_hosts") : NULL;
+	trust_all = trust_new_hosts;
+}
+
+static struct ssh_host *
+ssh_host_of(struct host *h)
+{
+	struct ssh_host *sh;
+
+	pthread_mutex_lock(&runtime_lock);
+	sh = h->runtime;
+	if (!sh) {
+		sh = xcalloc(1, sizeof(*sh));
+		pthread_mutex_init(&sh->lock, NULL);
+		h->runtime = sh;
+	}
+	pthread_mutex_unlock(&runtime_lock);
+	return sh;
+}
+
+static int
+setting_bool(struct host *h, const char *key, int *out)
+{
+	const char *v = host_get(h, key);
+
+	*out = 0;
+	if (!v || !strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no") ||
+	    !*v)
+		return 0;
+	if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes")) {
+		*out = 1;
+		return 0;
+	}
+	return error("host '%s': %s must be true or false, not '%s'", h->name, key, v);
+}
+
+/* the connection options from the host's settings */
+static int
+ssh_host_opts(struct host *h, struct ssh_opts *o)
+{
+	const char *v;
+	long n;
+
+	memset(o, 0, sizeof(*o));
+	o->host = host_get(h, "host");
+	if (!o->host || !*o->host)
+		return error("host '%s' (ssh) has no host=; give the machine's name or address",
+		             h->name);
+	o->user = host_get(h, "user");
+	o->key = host_get(h, "key");
+	if ((v = host_get(h, "port"))) {
+		if (str_to_long(v, 1, 65535, &n) < 0)
+			return error("host '%s': bad port '%s'; give a number from 1 to 65535",
+			             h->name, v);
+		o->port = (int)n;
+	}
+	o->timeout_ms = 10000;
+	if ((v = host_get(h, "connect_timeout"))) {
+		char *end;
+		double s = strtod(v, &end);
+
+		if (end == v || *end || s <= 0 || s > 3600)
+			return error("host '%s': bad connect_timeout '%s'; give seconds, "
+			             "more than 0", h->name, v);
+		o->timeout_ms = (int)(s * 1000);
+		if (!o->timeout_ms)
+			o->timeout_ms = 1;
+	}
+	o->attempts = 3;
+	if ((v = host_get(h, "connect_attempts"))) {
+		if (str_to_long(v, 1, 100, &n) < 0)
+			return error("host '%s': bad connect_attempts '%s'; give a number "
+			             "from 1 to 100", h->name, v);
+		o->attempts = (int)n;
+	}
+	if (setting_bool(h, "trust_new_host", &o->trust_new) < 0)
+		return -1;
+	o->trust_new |= trust_all;
+	o->known_hosts = known_project ? known_project : ".hydro/known_hosts";
+	return 0;
+}
+
+struct ssh_conn *
+ssh_host_conn(struct host *h)
+{
+	struct ssh_host *sh = ssh_host_of(h);
+	struct ssh_opts o;
+	struct ssh_conn *c;
+	char *label;
+
+	pthread_mutex_lock(&sh->lock);
+	if (sh->conn && ssh_broken(sh->conn)) {
+		ssh_close(sh->conn);
+		sh->conn = NULL;
+	}
+	if (!sh->conn && ssh_host_opts(h, &o) == 0) {
+		label = xasprintf("host '%s'", h->name);
+		o.label = label;
+		sh->conn = ssh_open(&o);
+		free(label);
+	}
+	c = sh->conn;
+	pthread_mutex_unlock(&sh->lock);
+	return c;
+}
+
+static int
+ssh_provision(struct host *h)
+{
+	return ssh_host_conn(h) ? 0 : -1;
+}
+
+static const char *
+ssh_host_triple(struct host *h)
+{
+	struct ssh_host *sh = ssh_host_of(h);
+	struct ssh_conn *c;
+	const char *t;
+
+	/* a "target" setting was taken by host_triple() before asking here */
+	if (!sh->triple && (c = ssh_host_conn(h)) && (t = ssh_triple(c)))
+		sh->triple = xstrdup(t);
+	return sh->triple ? sh->triple : "unknown";
+}
+
+static const char *
+ssh_address(struct host *h)
+{
+	struct ssh_host *sh = ssh_host_of(h);
+	struct ssh_dest d;
+	const char *a = host_get(h, "address"), *name = host_get(h, "host");
+	char *config;
+
+	if (a)
+		return a;
+	pthread_mutex_lock(&sh->lock);
+	if (!sh->address && name) {
+		config = xasprintf("%s/.ssh/config", getenv("HOME") ? getenv("HOME") : "");
+		if (ssh_config_resolve(config, name, &d) == 0) {
+			sh->address = d.hostname;
+			d.hostname = NULL;
+			ssh_dest_release(&d);
+		}
+		free(config);
+	}
+	pthread_mutex_unlock(&sh->lock);
+	return sh->address ? sh->address : name ? name : "127.0.0.1";
+}
+
+/* packages go to ~/.hydro/pkgs/<hash>: remote must be NULL or that */
+static int
+ssh_put_file(struct host *h, const char *local, const char *remote,
+             const struct hash *hash)
+{
+	struct ssh_conn *c;
+	struct ssh_quiet q;
+	char hex[HASH_HEX_LEN];
+	int rc;
+
+	hash_hex(hash, hex);
+	if (remote && (!str_starts(remote, "~/.hydro/pkgs/") || strcmp(remote + 14, hex)))
+		return error("host '%s': files go to '~/.hydro/pkgs/%s', not '%s'", h->name,
+		             hex, remote);
+	c = ssh_host_conn(h);
+	if (!c)
+		return -1;
+	/* a connection that broke is opened again (with its retries) once, and
+	 * then only the second failure is reported */
+	ssh_quiet_begin(&q);
+	rc = ssh_upload(c, local, hash, NULL);
+	ssh_quiet_end(&q);
+	if (rc < 0 && !ssh_broken(c))
+		return error("%s", error_last());
+	if (rc >= 0)
+		return rc;
+	c = ssh_host_conn(h);
+	return c ? ssh_upload(c, local, hash, NULL) : -1;
+}
+
+static int
+ssh_terminate(struct host *h)
+{
+	struct ssh_host *sh = h->runtime;
+
+	if (!sh)
+		return 0;
+	ssh_close(sh->conn);
+	pthread_mutex_destroy(&sh->lock);
+	free(sh->address);
+	free(sh->triple);
+	free(sh);
+	h->runtime = NULL;
+	return 0;
+}
+
+const struct backend backend_ssh = {
+	"ssh",					/* name */
+	0,					/* caps */
+	ssh_host_triple,			/* triple */
+	ssh_address,				/* address */
+	ssh_provision,				/* provision: connect */
+	ssh_put_file,				/* put_file */
+	NULL,					/* spawn: not yet */
+	NULL,					/* signal */
+	NULL,					/* wait */
+	NULL,					/* release */
+	ssh_terminate,				/* terminate: disconnect */
+	NULL,					/* cleanup */
+};

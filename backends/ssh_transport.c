@@ -1,0 +1,1084 @@
+/*
+ * ssh_transport: connections to SSH servers over libssh2, the commands
+ * and uploads they carry.
+ *
+ * Opening a connection: the name through ~/.ssh/config
+ * (ssh_config.c), a TCP connection with a timeout, or a direct-tcpip channel
+ * through the ProxyJump bastion (connected first, the same way) pumped by a
+ * thread of its own; the handshake; the host key checked against
+ * ~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts and the project's
+ * .hydro/known_hosts (ssh_hostkey.c), an unknown one refused unless new
+ * hosts are trusted, then recorded in the project's file; authentication
+ * with key= alone if given, else the config's IdentityFile, then
+ * ~/.ssh/id_ed25519, id_ecdsa, id_rsa, then ssh-agent.  Failures to
+ * connect or to handshake are retried with backoff; a refused host key or
+ * login is not.
+ *
+ * Sessions are non-blocking: every wait is a poll() on the socket with the
+ * host's timeout, so a host that stops answering fails with its name, never
+ * hangs.  A session is used by one thread at a time (the connection's lock).
+ * Commands are argv quoted for a POSIX shell on the host, never pasted.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libssh2.h>
+#include <libssh2_sftp.h>
+
+#include "backend.h"
+#include "error.h"
+#include "fs.h"
+#include "ssh.h"
+#include "str.h"
+#include "xmalloc.h"
+
+struct ssh_conn {
+	LIBSSH2_SESSION *s;
+	int fd;
+	char *label;		/* "host 'web'" */
+	char *where;		/* "10.0.0.2:22" */
+	int timeout_ms;
+	int up;			/* authenticated: keepalives may probe it */
+	int broken;		/* the transport failed: reconnect before reuse */
+	pthread_mutex_t lock;
+	LIBSSH2_SFTP *sftp;
+	char triple[80];
+	/* through a bastion: its connection, the channel, the pump */
+	struct ssh_conn *bastion;
+	LIBSSH2_CHANNEL *tunnel;
+	int pump_fd;
+	pthread_t pump;
+	int pumping;
+};
+
+static pthread_once_t ssh_once = PTHREAD_ONCE_INIT;
+
+static void
+ssh_init_once(void)
+{
+	if (libssh2_init(0))
+		fatal("cannot initialise libssh2");
+}
+
+/* errors go to error_last() only; notes and warnings on as before */
+static void
+quiet_reporter(enum error_level level, const char *msg, void *arg)
+{
+	struct ssh_quiet *q = arg;
+
+	if (level == LEVEL_ERROR)
+		return;
+	error_set_reporter(q->prev, q->prev_arg);
+	if (level == LEVEL_WARNING)
+		warning("%s", msg);
+	else
+		note("%s", msg);
+	error_set_reporter(quiet_reporter, q);
+}
+
+void
+ssh_quiet_begin(struct ssh_quiet *q)
+{
+	q->prev = error_get_reporter(&q->prev_arg);
+	error_set_reporter(quiet_reporter, q);
+}
+
+void
+ssh_quiet_end(struct ssh_quiet *q)
+{
+	error_set_reporter(q->prev, q->prev_arg);
+}
+
+/* report libssh2's last error on c, prefixed by what failed */
+static int
+ssh_fail(struct ssh_conn *c, const char *what)
+{
+	char *msg = NULL;
+	int code = libssh2_session_last_error(c->s, &msg, NULL, 0);
+
+	/* but for refusals within a working session, the transport is gone */
+	if (code != LIBSSH2_ERROR_SFTP_PROTOCOL && code != LIBSSH2_ERROR_CHANNEL_FAILURE &&
+	    code != LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED &&
+	    code != LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED &&
+	    code != LIBSSH2_ERROR_AUTHENTICATION_FAILED && code != LIBSSH2_ERROR_FILE &&
+	    code != LIBSSH2_ERROR_METHOD_NOT_SUPPORTED &&
+	    code != LIBSSH2_ERROR_CHANNEL_EOF_SENT)
+		c->broken = 1;
+	return error("%s (%s): %s: %s", c->label, c->where, what,
+	             msg && *msg ? msg : "connection lost");
+}
+
+/*
+ * Wait until the session's socket is ready the way libssh2 is blocked.
+ * A silent connection is probed with a keepalive that asks for a reply;
+ * one that stays silent after that has stopped answering.
+ */
+static int
+ssh_wait(struct ssh_conn *c)
+{
+	struct pollfd p;
+	int dir, n, probes = 0;
+
+	if (c->broken)
+		return -1;
+	for (;;) {
+		dir = libssh2_session_block_directions(c->s);
+		p.fd = c->fd;
+		p.events = 0;
+		if (dir & LIBSSH2_SESSION_BLOCK_INBOUND)
+			p.events |= POLLIN;
+		if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+			p.events |= POLLOUT;
+		if (!p.events)
+			p.events = POLLIN;
+		n = poll(&p, 1, c->timeout_ms);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return error_errno("%s (%s): poll", c->label, c->where);
+		if (!c->up || probes++ >= 2)
+			break;
+		libssh2_keepalive_send(c->s, NULL);
+	}
+	c->broken = 1;
+	return error("%s (%s) did not answer within %.3g s", c->label, c->where,
+	             c->timeout_ms / 1000.0);
+}
+
+/* repeat a call returning an int while libssh2 would block */
+#define AGAIN(c, rc, call) \
+	while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN) \
+		if (ssh_wait(c) < 0) \
+			break
+
+/* repeat a call returning a pointer while libssh2 would block */
+#define AGAIN_P(c, p, call) \
+	while (!((p) = (call)) && \
+	       libssh2_session_last_errno((c)->s) == LIBSSH2_ERROR_EAGAIN) \
+		if (ssh_wait(c) < 0) \
+			break
+
+/* a TCP connection to host:port within timeout_ms; -1 with the error reported */
+static int
+tcp_connect(struct ssh_conn *c, const char *host, int port)
+{
+	struct addrinfo hints, *res, *ai;
+	char sport[16];
+	int fd = -1, rc, err = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(sport, sizeof(sport), "%d", port);
+	rc = getaddrinfo(host, sport, &hints, &res);
+	if (rc)
+		return error("%s: cannot resolve '%s': %s", c->label, host, gai_strerror(rc));
+	for (ai = res; ai; ai = ai->ai_next) {
+		struct pollfd p;
+		socklen_t len = sizeof(err);
+
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		            ai->ai_protocol);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+			err = errno;
+		} else {
+			p.fd = fd;
+			p.events = POLLOUT;
+			do
+				rc = poll(&p, 1, c->timeout_ms);
+			while (rc < 0 && errno == EINTR);
+			if (rc == 0)
+				err = ETIMEDOUT;
+			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+				err = errno;
+		}
+		if (!err)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		if (err == ETIMEDOUT)
+			return error("%s (%s) did not answer within %.3g s", c->label,
+			             c->where, c->timeout_ms / 1000.0);
+		errno = err;
+		return error_errno("%s: cannot connect to %s", c->label, c->where);
+	}
+	return fd;
+}
+
+/* copy between the inner session's socket and the bastion's channel */
+static void *
+ssh_pump(void *arg)
+{
+	struct ssh_conn *c = arg, *b = c->bastion;
+	char out[32768], in[32768];
+	size_t inlen = 0, inoff = 0;
+	ssize_t n;
+
+	for (;;) {
+		int moved = 0;
+		struct pollfd p[2];
+
+		n = libssh2_channel_read(c->tunnel, out, sizeof(out));
+		if (n > 0) {
+			if (write_in_full(c->pump_fd, out, (size_t)n) < 0)
+				break;
+			moved = 1;
+		} else if ((n == 0 && libssh2_channel_eof(c->tunnel)) ||
+		           (n < 0 && n != LIBSSH2_ERROR_EAGAIN)) {
+			break;
+		}
+		if (inoff == inlen) {
+			n = recv(c->pump_fd, in, sizeof(in), MSG_DONTWAIT);
+			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+				break;
+			if (n > 0) {
+				inlen = (size_t)n;
+				inoff = 0;
+			}
+		}
+		if (inoff < inlen) {
+			n = libssh2_channel_write(c->tunnel, in + inoff, inlen - inoff);
+			if (n < 0 && n != LIBSSH2_ERROR_EAGAIN)
+				break;
+			if (n > 0) {
+				inoff += (size_t)n;
+				moved = 1;
+			}
+		}
+		if (moved)
+			continue;
+		p[0].fd = c->pump_fd;
+		p[0].events = inoff == inlen ? POLLIN : 0;
+		p[1].fd = b->fd;
+		p[1].events = POLLIN;
+		if (libssh2_session_block_directions(b->s) & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+			p[1].events |= POLLOUT;
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents & (POLLHUP | POLLERR))
+			break;
+	}
+	/* the inner session sees the end of its connection */
+	shutdown(c->pump_fd, SHUT_RDWR);
+	return NULL;
+}
+
+/* blocking from now on, within the timeout: a non-blocking session may
+ * leave a channel or itself unfreed (EAGAIN) */
+static void
+ssh_block(struct ssh_conn *c)
+{
+	libssh2_session_set_timeout(c->s, c->timeout_ms);
+	libssh2_session_set_blocking(c->s, 1);
+}
+
+void
+ssh_close(struct ssh_conn *c)
+{
+	if (!c)
+		return;
+	if (c->s) {
+		ssh_block(c);
+		if (c->sftp)
+			libssh2_sftp_shutdown(c->sftp);
+		if (!c->broken)
+			libssh2_session_disconnect(c->s, "bye");
+		libssh2_session_free(c->s);
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->pumping)
+		pthread_join(c->pump, NULL);
+	if (c->pump_fd >= 0)
+		close(c->pump_fd);
+	if (c->tunnel) {
+		ssh_block(c->bastion);
+		libssh2_channel_free(c->tunnel);
+	}
+	ssh_close(c->bastion);
+	pthread_mutex_destroy(&c->lock);
+	free(c->label);
+	free(c->where);
+	free(c);
+}
+
+/* put the key types known_hosts has for this host first, so that the
+ * server shows a key we can check rather than another of its keys */
+static void
+ssh_prefer_known(struct ssh_conn *c, const char *const *files, size_t n, const char *name)
+{
+	char *known = hostkey_known_types(files, n, name), *save = NULL, *t;
+	const char **algs;
+	struct buf pref;
+	int nalgs, i;
+
+	if (!known)
+		return;
+	buf_init(&pref, 0);
+	for (t = strtok_r(known, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (pref.len)
+			buf_addch(&pref, ',');
+		buf_addstr(&pref, !strcmp(t, "ssh-rsa") ? "rsa-sha2-512,rsa-sha2-256,ssh-rsa" : t);
+	}
+	nalgs = libssh2_session_supported_algs(c->s, LIBSSH2_METHOD_HOSTKEY, &algs);
+	for (i = 0; i < nalgs; i++) {
+		const char *p = strstr(pref.data, algs[i]);
+		size_t len = strlen(algs[i]);
+
+		if (p && (p == pref.data || p[-1] == ',') && (!p[len] || p[len] == ','))
+			continue;
+		buf_printf(&pref, ",%s", algs[i]);
+	}
+	if (nalgs > 0)
+		libssh2_free(c->s, (void *)algs);
+	libssh2_session_method_pref(c->s, LIBSSH2_METHOD_HOSTKEY, pref.data);
+	buf_release(&pref);
+	free(known);
+}
+
+/* 0 if the server's key is known or newly trusted, else -1 */
+static int
+ssh_check_hostkey(struct ssh_conn *c, const struct ssh_opts *o, const char *name,
+                  const char *const *files, size_t nfiles)
+{
+	const char *key;
+	size_t len;
+	int type, v;
+	char fp[60], ktype[64], *where = NULL;
+
+	key = libssh2_session_hostkey(c->s, &len, &type);
+	if (!key)
+		return ssh_fail(c, "no host key");
+	hostkey_type((const unsigned char *)key, len, ktype, sizeof(ktype));
+	hostkey_fingerprint((const unsigned char *)key, len, fp);
+	v = hostkey_check(files, nfiles, name, (const unsigned char *)key, len, &where);
+	if (v < 0)
+		return -1;
+	if (v == HOSTKEY_KNOWN)
+		return 0;
+	if (v == HOSTKEY_CHANGED) {
+		error("%s (%s) shows a %s key %s that differs from the one '%s' "
+		      "records for it: if the host's key really changed, delete that line; "
+		      "otherwise someone may be intercepting the connection",
+		      c->label, name, ktype, fp, where);
+		free(where);
+		return -1;
+	}
+	if (!o->trust_new || !o->known_hosts)
+		return error("%s (%s) is not a known host: its %s key is %s; if that is "
+		             "its key, trust it with SshHost(..., trust_new_host=True) or "
+		             "'hydro run --trust-new-hosts', which record it in '%s'",
+		             c->label, name, ktype, fp,
+		             o->known_hosts ? o->known_hosts : ".hydro/known_hosts");
+	if (hostkey_record(o->known_hosts, name, (const unsigned char *)key, len) < 0)
+		return -1;
+	note("%s (%s): trusted its new %s key %s, recorded in '%s'", c->label, name,
+	     ktype, fp, o->known_hosts);
+	return 0;
+}
+
+/* try one private key file; 1 accepted, 0 refused */
+static int
+ssh_try_key(struct ssh_conn *c, const char *user, const char *path)
+{
+	int rc;
+
+	AGAIN(c, rc, libssh2_userauth_publickey_fromfile_ex(c->s, user,
+	              (unsigned)strlen(user), NULL, path, NULL));
+	return rc == 0;
+}
+
+/* try the agent's keys; 1 accepted, 0 none, -1 no agent */
+static int
+ssh_try_agent(struct ssh_conn *c, const char *user, int *nkeys)
+{
+	LIBSSH2_AGENT *agent;
+	struct libssh2_agent_publickey *id = NULL, *prev = NULL;
+	int rc, ok = 0;
+
+	*nkeys = 0;
+	if (!getenv("SSH_AUTH_SOCK"))
+		return -1;
+	agent = libssh2_agent_init(c->s);
+	if (!agent)
+		return -1;
+	if (libssh2_agent_connect(agent) || libssh2_agent_list_identities(agent)) {
+		libssh2_agent_free(agent);
+		return -1;
+	}
+	while (!ok && libssh2_agent_get_identity(agent, &id, prev) == 0) {
+		(*nkeys)++;
+		AGAIN(c, rc, libssh2_agent_userauth(agent, user, id));
+		ok = rc == 0;
+		prev = id;
+		if (c->broken)
+			break;
+	}
+	libssh2_agent_disconnect(agent);
+	libssh2_agent_free(agent);
+	return ok;
+}
+
+/* log in as user: key= alone, else the config's keys, the default keys,
+ * then the agent */
+static int
+ssh_auth(struct ssh_conn *c, const struct ssh_opts *o, const struct ssh_dest *d,
+         const char *user)
+{
+	static const char *const defaults[] = { "id_ed25519", "id_ecdsa", "id_rsa" };
+	const char *home = getenv("HOME");
+	struct buf tried;
+	char *list;
+	size_t i;
+	int rc, nkeys;
+
+	AGAIN_P(c, list, libssh2_userauth_list(c->s, user, (unsigned)strlen(user)));
+	if (libssh2_userauth_authenticated(c->s))
+		return 0;
+	if (!list)
+		return ssh_fail(c, "cannot start logging in");
+	buf_init(&tried, 0);
+	if (o->key) {
+		if (!path_exists(o->key)) {
+			buf_release(&tried);
+			return error("%s: key file '%s' does not exist", c->label, o->key);
+		}
+		if (ssh_try_key(c, user, o->key))
+			goto ok;
+		buf_printf(&tried, "'%s'", o->key);
+		goto fail;
+	}
+	for (i = 0; i < d->nidentity + 3; i++) {
+		char *path = i < d->nidentity ? xstrdup(d->identity[i]) :
+		             xasprintf("%s/.ssh/%s", home ? home : "", defaults[i - d->nidentity]);
+
+		if (path_exists(path)) {
+			if (ssh_try_key(c, user, path)) {
+				free(path);
+				goto ok;
+			}
+			buf_printf(&tried, "%s'%s'", tried.len ? ", " : "", path);
+		}
+		free(path);
+		if (c->broken)
+			goto fail;
+	}
+	rc = ssh_try_agent(c, user, &nkeys);
+	if (rc == 1)
+		goto ok;
+	if (rc == 0)
+		buf_printf(&tried, "%sthe agent's %d key%s", tried.len ? ", " : "", nkeys,
+		           nkeys == 1 ? "" : "s");
+fail:
+	if (!c->broken)
+		error("%s (%s): cannot log in as '%s': no key was accepted (tried %s); "
+		      "name one with key=, or add it to ssh-agent", c->label, c->where, user,
+		      tried.len ? tried.data : "none: no key= given, none in ~/.ssh, no agent");
+	else
+		ssh_fail(c, "cannot log in");
+	buf_release(&tried);
+	return -1;
+ok:
+	buf_release(&tried);
+	return 0;
+}
+
+static struct ssh_conn *ssh_open_depth(const struct ssh_opts *o, const char *jump_override,
+                                       int depth);
+
+/* "[user@]host[:port]" of the last hop of a ProxyJump list, and the rest */
+static void
+jump_split(const char *spec, char **user, char **host, int *port, char **rest)
+{
+	const char *last = strrchr(spec, ',');
+	char *hop = xstrdup(last ? last + 1 : spec), *at, *colon;
+
+	*rest = last ? xstrndup(spec, (size_t)(last - spec)) : NULL;
+	*user = NULL;
+	*port = 0;
+	at = strrchr(hop, '@');
+	if (at) {
+		*at = '\0';
+		*user = xstrdup(hop);
+		memmove(hop, at + 1, strlen(at + 1) + 1);
+	}
+	colon = strrchr(hop, ':');
+	if (colon && !strchr(hop, ']')) {
+		*colon = '\0';
+		*port = atoi(colon + 1);
+	}
+	*host = hop;
+}
+
+/* a socket carried through the bastion to host:port */
+static int
+ssh_via_bastion(struct ssh_conn *c, const struct ssh_opts *o, const char *spec,
+                const char *host, int port, int depth)
+{
+	struct ssh_opts bo = *o;
+	char *user, *bhost, *rest;
+	int bport, sv[2], rc;
+
+	jump_split(spec, &user, &bhost, &bport, &rest);
+	bo.host = bhost;
+	bo.user = user;
+	bo.port = bport;
+	bo.key = NULL;
+	bo.label = xasprintf("bastion '%s' of %s", bhost, c->label);
+	c->bastion = ssh_open_depth(&bo, rest ? rest : "none", depth + 1);
+	free((char *)bo.label);
+	free(user);
+	free(bhost);
+	free(rest);
+	if (!c->bastion)
+		return -1;
+	AGAIN_P(c->bastion, c->tunnel,
+	        libssh2_channel_direct_tcpip_ex(c->bastion->s, host, port, "127.0.0.1", 22));
+	if (!c->tunnel)
+		return ssh_fail(c->bastion, "cannot open a channel through it");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return error_errno("socketpair");
+	c->pump_fd = sv[1];
+	rc = pthread_create(&c->pump, NULL, ssh_pump, c);
+	if (rc) {
+		close(sv[0]);
+		errno = rc;
+		return error_errno("cannot start a thread");
+	}
+	c->pumping = 1;
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	return sv[0];
+}
+
+/* one attempt: connect, handshake, check the key, log in; *hopeless set when
+ * another attempt would fail the same way */
+static struct ssh_conn *
+ssh_attempt(const struct ssh_opts *o, const struct ssh_dest *d, const char *jump,
+            int depth, int *hopeless)
+{
+	struct ssh_conn *c = xcalloc(1, sizeof(*c));
+	const char *files[3];
+	const char *user = o->user ? o->user : d->user ? d->user : getenv("USER");
+	int port = o->port ? o->port : d->port ? d->port : 22, rc;
+	char *name = hostkey_name(d->hostname, port), *home_known;
+
+	*hopeless = 0;
+	pthread_mutex_init(&c->lock, NULL);
+	c->fd = c->pump_fd = -1;
+	c->label = xstrdup(o->label ? o->label : o->host);
+	c->where = xasprintf(strchr(d->hostname, ':') ? "[%s]:%d" : "%s:%d", d->hostname, port);
+	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
+	if (!user)
+		user = "root";
+	if (jump)
+		c->fd = ssh_via_bastion(c, o, jump, d->hostname, port, depth);
+	else
+		c->fd = tcp_connect(c, d->hostname, port);
+	if (c->fd < 0) {
+		*hopeless = c->bastion && !c->tunnel;
+		goto fail;
+	}
+	c->s = libssh2_session_init();
+	if (!c->s)
+		fatal("out of memory");
+	libssh2_session_set_blocking(c->s, 0);
+	libssh2_keepalive_config(c->s, 1, 2);
+	home_known = xasprintf("%s/.ssh/known_hosts", getenv("HOME") ? getenv("HOME") : "");
+	files[0] = home_known;
+	files[1] = "/etc/ssh/ssh_known_hosts";
+	files[2] = o->known_hosts;
+	ssh_prefer_known(c, files, 3, name);
+	AGAIN(c, rc, libssh2_session_handshake(c->s, c->fd));
+	if (rc) {
+		if (!c->broken)
+			ssh_fail(c, "handshake failed");
+		free(home_known);
+		goto fail;
+	}
+	rc = ssh_check_hostkey(c, o, name, files, 3);
+	free(home_known);
+	if (rc < 0) {
+		*hopeless = 1;
+		goto fail;
+	}
+	if (ssh_auth(c, o, d, user) < 0) {
+		*hopeless = !c->broken;
+		goto fail;
+	}
+	c->up = 1;
+	free(name);
+	return c;
+fail:
+	free(name);
+	c->broken = 1;
+	ssh_close(c);
+	return NULL;
+}
+
+static struct ssh_conn *
+ssh_open_depth(const struct ssh_opts *o, const char *jump_override, int depth)
+{
+	struct ssh_dest d;
+	struct ssh_conn *c = NULL;
+	const char *jump;
+	char *home = getenv("HOME"), *config;
+	int attempt, attempts = o->attempts > 0 ? o->attempts : 1, hopeless = 0;
+	double backoff = 0.25;
+	struct ssh_quiet q;
+
+	pthread_once(&ssh_once, ssh_init_once);
+	if (depth > 8)
+		return error("%s: more than 8 ProxyJump hops; is there a loop in ~/.ssh/config?",
+		             o->label ? o->label : o->host), NULL;
+	config = xasprintf("%s/.ssh/config", home ? home : "");
+	if (ssh_config_resolve(config, o->host, &d) < 0) {
+		free(config);
+		return NULL;
+	}
+	free(config);
+	jump = jump_override ? (strcmp(jump_override, "none") ? jump_override : NULL) :
+	       d.proxyjump;
+	/* the last attempt's error is the one reported */
+	ssh_quiet_begin(&q);
+	for (attempt = 1; !c && !hopeless && attempt <= attempts; attempt++) {
+		if (attempt > 1) {
+			struct timespec ts = { (time_t)backoff,
+			                       (long)((backoff - (time_t)backoff) * 1e9) };
+
+			nanosleep(&ts, NULL);
+			backoff *= 2;
+		}
+		c = ssh_attempt(o, &d, jump, depth, &hopeless);
+	}
+	ssh_quiet_end(&q);
+	if (!c && (hopeless || attempts == 1))
+		error("%s", error_last());
+	else if (!c)
+		error("%s (gave up after %d attempts)", error_last(), attempts);
+	ssh_dest_release(&d);
+	return c;
+}
+
+struct ssh_conn *
+ssh_open(const struct ssh_opts *o)
+{
+	return ssh_open_depth(o, NULL, 0);
+}
+
+int
+ssh_broken(const struct ssh_conn *c)
+{
+	return c->broken;
+}
+
+void
+ssh_command_line(struct buf *out, char *const argv[])
+{
+	size_t i;
+
+	for (i = 0; argv[i]; i++) {
+		if (i)
+			buf_addch(out, ' ');
+		str_shell_quote(out, argv[i]);
+	}
+}
+
+/* the exit status as a shell gives it: the code, or 128+n for signal n */
+static int
+ssh_exit_status(struct ssh_conn *c, LIBSSH2_CHANNEL *ch)
+{
+	static const struct { const char *name; int sig; } sigs[] = {
+		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
+		{ "ILL", SIGILL }, { "ABRT", SIGABRT }, { "FPE", SIGFPE },
+		{ "KILL", SIGKILL }, { "SEGV", SIGSEGV }, { "PIPE", SIGPIPE },
+		{ "ALRM", SIGALRM }, { "TERM", SIGTERM }, { "USR1", SIGUSR1 },
+		{ "USR2", SIGUSR2 },
+	};
+	char *name = NULL;
+	size_t len = 0, i;
+	int status = libssh2_channel_get_exit_status(ch);
+
+	if (libssh2_channel_get_exit_signal(ch, &name, &len, NULL, NULL, NULL, NULL) == 0 &&
+	    name) {
+		status = 128 + SIGTERM;
+		for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			if (strlen(sigs[i].name) == len && !memcmp(sigs[i].name, name, len))
+				status = 128 + sigs[i].sig;
+		libssh2_free(c->s, name);
+	}
+	return status;
+}
+
+static int
+ssh_run_locked(struct ssh_conn *c, char *const argv[], const char *input, size_t len,
+               ssh_sink *sink, void *arg, int *status)
+{
+	LIBSSH2_CHANNEL *ch;
+	struct buf cmd;
+	char data[32768];
+	size_t off = 0;
+	ssize_t n;
+	int rc, open[2] = { 1, 1 }, ret = -1, i;
+
+	AGAIN_P(c, ch, libssh2_channel_open_session(c->s));
+	if (!ch)
+		return c->broken ? -1 : ssh_fail(c, "cannot open a channel");
+	buf_init(&cmd, 0);
+	ssh_command_line(&cmd, argv);
+	AGAIN(c, rc, libssh2_channel_exec(ch, cmd.data));
+	if (rc) {
+		if (!c->broken)
+			ssh_fail(c, "cannot run a command");
+		goto out;
+	}
+	while (off < len) {
+		AGAIN(c, n, libssh2_channel_write(ch, input + off, len - off));
+		if (n < 0)
+			goto write_failed;
+		off += (size_t)n;
+	}
+	AGAIN(c, rc, libssh2_channel_send_eof(ch));
+	if (rc)
+		goto write_failed;
+	while (open[0] || open[1]) {
+		int moved = 0;
+
+		for (i = 0; i < 2; i++) {
+			if (!open[i])
+				continue;
+			n = libssh2_channel_read_ex(ch, i, data, sizeof(data));
+			if (n > 0) {
+				moved = 1;
+				if (sink && sink(arg, i + 1, data, (size_t)n) < 0)
+					goto out;
+			} else if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
+				ssh_fail(c, "cannot read a command's output");
+				goto out;
+			} else if (libssh2_channel_eof(ch)) {
+				open[i] = 0;
+			}
+		}
+		if (!moved && (open[0] || open[1]) && ssh_wait(c) < 0)
+			goto out;
+	}
+	AGAIN(c, rc, libssh2_channel_close(ch));
+	if (!rc)
+		AGAIN(c, rc, libssh2_channel_wait_closed(ch));
+	if (rc) {
+		if (!c->broken)
+			ssh_fail(c, "cannot close a channel");
+		goto out;
+	}
+	*status = ssh_exit_status(c, ch);
+	ret = 0;
+	goto out;
+write_failed:
+	if (!c->broken)
+		ssh_fail(c, "cannot write a command's input");
+out:
+	buf_release(&cmd);
+	libssh2_channel_free(ch);
+	return ret;
+}
+
+int
+ssh_run(struct ssh_conn *c, char *const argv[], const char *input, size_t len,
+        ssh_sink *sink, void *arg, int *status)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	rc = ssh_run_locked(c, argv, input, len, sink, arg, status);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* a sink keeping stdout in a buffer (bounded) and dropping stderr into
+ * another one */
+struct capture {
+	struct buf out, err;
+};
+
+static int
+capture_sink(void *arg, int stream, const char *data, size_t n)
+{
+	struct capture *cap = arg;
+
+	buf_add(stream == 1 ? &cap->out : &cap->err, data, n);
+	return 0;
+}
+
+/* run a command whose stdout is wanted; -1 unless it exits 0 */
+static int
+ssh_capture(struct ssh_conn *c, char *const argv[], struct capture *cap)
+{
+	int status;
+
+	buf_init(&cap->out, 1 << 20);
+	buf_init(&cap->err, 1 << 16);
+	if (ssh_run_locked(c, argv, NULL, 0, capture_sink, cap, &status) < 0)
+		return -1;
+	if (status != 0)
+		return error("%s (%s): '%s' failed with status %d: %s", c->label, c->where,
+		             argv[0], status, str_trim(cap->err.data ? cap->err.data : ""));
+	return 0;
+}
+
+static int
+ssh_sftp(struct ssh_conn *c)
+{
+	if (c->sftp)
+		return 0;
+	AGAIN_P(c, c->sftp, libssh2_sftp_init(c->s));
+	if (!c->sftp)
+		return c->broken ? -1 : ssh_fail(c, "cannot start SFTP (is the sftp subsystem "
+		                                    "enabled in its sshd_config?)");
+	return 0;
+}
+
+/* 1 if path exists on the host, 0 if not, -1 on error */
+static int
+sftp_exists(struct ssh_conn *c, const char *path)
+{
+	LIBSSH2_SFTP_ATTRIBUTES st;
+	int rc;
+
+	AGAIN(c, rc, libssh2_sftp_stat_ex(c->sftp, path, (unsigned)strlen(path),
+	                                  LIBSSH2_SFTP_STAT, &st));
+	if (rc == 0)
+		return 1;
+	if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL &&
+	    (libssh2_sftp_last_error(c->sftp) == LIBSSH2_FX_NO_SUCH_FILE ||
+	     libssh2_sftp_last_error(c->sftp) == LIBSSH2_FX_NO_SUCH_PATH))
+		return 0;
+	return c->broken ? -1 : ssh_fail(c, "cannot look for a file");
+}
+
+static void
+sftp_remove(struct ssh_conn *c, const char *path)
+{
+	int rc;
+
+	if (!c->broken)
+		AGAIN(c, rc, libssh2_sftp_unlink_ex(c->sftp, path, (unsigned)strlen(path)));
+}
+
+/* copy local into the open handle */
+static int
+sftp_send(struct ssh_conn *c, LIBSSH2_SFTP_HANDLE *fh, const char *local)
+{
+	static const size_t chunk = 256 * 1024;
+	char *data = xmalloc(chunk);
+	int fd = open(local, O_RDONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0) {
+		free(data);
+		return error_errno("cannot open '%s'", local);
+	}
+	for (;;) {
+		ssize_t n = read(fd, data, chunk), w;
+		size_t off = 0;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = error_errno("cannot read '%s'", local);
+			break;
+		}
+		if (n == 0)
+			break;
+		while (off < (size_t)n) {
+			AGAIN(c, w, libssh2_sftp_write(fh, data + off, (size_t)n - off));
+			if (w < 0)
+				break;
+			off += (size_t)w;
+		}
+		if (off < (size_t)n) {
+			ret = c->broken ? -1 : ssh_fail(c, "cannot write");
+			break;
+		}
+	}
+	close(fd);
+	free(data);
+	return ret;
+}
+
+static int
+ssh_upload_locked(struct ssh_conn *c, const char *local, const struct hash *hash,
+                  char **remote)
+{
+	static unsigned seq;
+	LIBSSH2_SFTP_HANDLE *fh;
+	struct capture cap;
+	char hex[HASH_HEX_LEN], *final, *tmp, *sum[6];
+	int rc, ret = -1;
+
+	hash_hex(hash, hex);
+	/* SFTP paths are relative to the login's home */
+	final = xasprintf(".hydro/pkgs/%s", hex);
+	tmp = xasprintf(".hydro/pkgs/%s.tmp-%ld-%u", hex, (long)getpid(),
+	                __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+	if (remote)
+		*remote = xasprintf("~/%s", final);
+	if (ssh_sftp(c) < 0 || (rc = sftp_exists(c, final)) < 0)
+		goto out;
+	if (rc == 1) {
+		ret = 0;
+		goto out;
+	}
+	AGAIN(c, rc, libssh2_sftp_mkdir_ex(c->sftp, ".hydro", 6, 0755));
+	AGAIN(c, rc, libssh2_sftp_mkdir_ex(c->sftp, ".hydro/pkgs", 11, 0755));
+	if (c->broken)
+		goto out;
+	AGAIN_P(c, fh, libssh2_sftp_open_ex(c->sftp, tmp, (unsigned)strlen(tmp),
+	                                     LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
+	                                     LIBSSH2_FXF_TRUNC, 0644, LIBSSH2_SFTP_OPENFILE));
+	if (!fh) {
+		if (!c->broken)
+			ssh_fail(c, "cannot create '~/.hydro/pkgs/' files");
+		goto out;
+	}
+	rc = sftp_send(c, fh, local);
+	{
+		int crc;
+
+		if (c->broken)
+			crc = libssh2_sftp_close_handle(fh);
+		else
+			AGAIN(c, crc, libssh2_sftp_close_handle(fh));
+		if (crc && !rc && !c->broken)
+			rc = ssh_fail(c, "cannot finish writing");
+		else if (crc)
+			rc = -1;
+	}
+	if (rc < 0)
+		goto remove;
+	/* what arrived is what was meant, or it never gets its name */
+	sum[0] = "sh";
+	sum[1] = "-c";
+	sum[2] = "sha256sum -b -- \"$1\" 2>/dev/null || shasum -a 256 -b -- \"$1\"";
+	sum[3] = "sh";
+	sum[4] = tmp;
+	sum[5] = NULL;
+	if (ssh_capture(c, sum, &cap) < 0) {
+		buf_release(&cap.out);
+		buf_release(&cap.err);
+		goto remove;
+	}
+	rc = cap.out.len >= 64 && !strncmp(cap.out.data, hex, 64);
+	if (!rc)
+		error("%s (%s): the upload of '%s' arrived damaged: its sha256 there is %.64s, "
+		      "expected %s", c->label, c->where, local, cap.out.len >= 64 ?
+		      cap.out.data : "unknown", hex);
+	buf_release(&cap.out);
+	buf_release(&cap.err);
+	if (!rc)
+		goto remove;
+	AGAIN(c, rc, libssh2_sftp_rename_ex(c->sftp, tmp, (unsigned)strlen(tmp), final,
+	                                    (unsigned)strlen(final),
+	                                    LIBSSH2_SFTP_RENAME_OVERWRITE |
+	                                    LIBSSH2_SFTP_RENAME_ATOMIC |
+	                                    LIBSSH2_SFTP_RENAME_NATIVE));
+	if (rc && !c->broken && sftp_exists(c, final) == 1) {
+		/* another upload of the same package got there first */
+		sftp_remove(c, tmp);
+		ret = 0;
+		goto out;
+	}
+	if (rc) {
+		if (!c->broken)
+			ssh_fail(c, "cannot rename an upload");
+		goto remove;
+	}
+	ret = 1;
+	goto out;
+remove:
+	sftp_remove(c, tmp);
+out:
+	free(final);
+	free(tmp);
+	if (ret < 0 && remote) {
+		free(*remote);
+		*remote = NULL;
+	}
+	return ret;
+}
+
+int
+ssh_upload(struct ssh_conn *c, const char *local, const struct hash *hash, char **remote)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	rc = ssh_upload_locked(c, local, hash, remote);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* "x86_64-unknown-linux-gnu" from "Linux x86_64" and whether musl is there */
+static int
+triple_of(struct ssh_conn *c, const char *uname, int musl)
+{
+	char os[32], arch[32];
+
+	if (sscanf(uname, "%31s %31s", os, arch) != 2)
+		return error("%s (%s): cannot read 'uname -sm': '%s'", c->label, c->where, uname);
+	if (!strcmp(arch, "arm64"))
+		snprintf(arch, sizeof(arch), "aarch64");
+	if (!strcmp(arch, "amd64"))
+		snprintf(arch, sizeof(arch), "x86_64");
+	if (!strcmp(os, "Linux"))
+		snprintf(c->triple, sizeof(c->triple), "%s-unknown-linux-%s", arch,
+		         musl ? "musl" : "gnu");
+	else if (!strcmp(os, "Darwin"))
+		snprintf(c->triple, sizeof(c->triple), "%s-apple-darwin", arch);
+	else if (!strcmp(os, "FreeBSD"))
+		snprintf(c->triple, sizeof(c->triple), "%s-unknown-freebsd", arch);
+	else
+		return error("%s (%s): unsupported system '%s'; give the host's triple= "
+		             "explicitly", c->label, c->where, os);
+	return 0;
+}
+
+const char *
+ssh_triple(struct ssh_conn *c)
+{
+	char *argv[] = { "sh", "-c", "uname -sm; ls /lib/ld-musl-* 2>/dev/null | head -n 1",
+	                 NULL };
+	struct capture cap;
+	char *nl;
+
+	pthread_mutex_lock(&c->lock);
+	if (!c->triple[0]) {
+		if (ssh_capture(c, argv, &cap) == 0) {
+			nl = strchr(cap.out.data, '\n');
+			if (nl)
+				*nl++ = '\0';
+			triple_of(c, cap.out.data, nl && strstr(nl, "ld-musl"));
+		}
+		buf_release(&cap.out);
+		buf_release(&cap.err);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return c->triple[0] ? c->triple : NULL;
+}

@@ -1,0 +1,325 @@
+/*
+ * ssh: the SSH backend's parts that need no server (argv quoting,
+ * ~/.ssh/config, known_hosts), and, run as "test_ssh tool ...", a driver
+ * of the backend for tests/integration/ssh_transport.sh, which runs it
+ * against real sshds in network namespaces:
+ *
+ *	test_ssh tool [--project DIR] [--trust-new-hosts] SETTING=VALUE... CMD
+ *
+ * makes a host "web" of backend "ssh" with those settings and does CMD:
+ * "exec -- ARGV..." (the remote output on stdout and stderr, its status as
+ * the exit status), "repeat N -- ARGV..." (N times over the connection),
+ * "upload FILE [HEX]" (host_put_file; prints "copied" or "present"),
+ * "triple", "address" or "provision".
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "buf.h"
+#include "deploy.h"
+#include "error.h"
+#include "fs.h"
+#include "hash.h"
+#include "ssh.h"
+#include "str.h"
+#include "xmalloc.h"
+#include "test.h"
+
+#define KEY1 "AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f"
+#define KEY2 "AAAAC3NzaC1lZDI1NTE5AAAAIAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g"
+#define FP1 "SHA256:ZkAslGjFiUHdGf/WUL8rQvkib4PTvQatUV0OUQSncCA"
+/* "example.com" hashed with the salt 00 01 .. 13, as ssh-keygen -H does */
+#define HASHED "|1|AAECAwQFBgcICQoLDA0ODxAREhM=|nnUK16ANsXd3hL31YfAkGOluSjU="
+
+/* the 51-byte blob of KEY1 or KEY2 */
+static void
+blob(unsigned char out[51], int second)
+{
+	static const unsigned char head[] = { 0, 0, 0, 11, 's', 's', 'h', '-', 'e', 'd',
+	                                      '2', '5', '5', '1', '9', 0, 0, 0, 32 };
+	int i;
+
+	memcpy(out, head, sizeof(head));
+	for (i = 0; i < 32; i++)
+		out[19 + i] = (unsigned char)(i + second);
+}
+
+static char *dir;
+
+static char *
+write_tmp(const char *name, const char *text)
+{
+	char *path = path_join(dir, name);
+
+	write_file_atomic(path, text, strlen(text), 0644);
+	return path;
+}
+
+TEST(command_line_quotes_every_word)
+{
+	char *argv[] = { "printf", "%s\n", "a b", "it's", "$HOME", "", "x\ny", NULL };
+	struct buf b = BUF_INIT;
+
+	ssh_command_line(&b, argv);
+	CHECK_STR(b.data, "printf '%s\n' 'a b' 'it'\\''s' '$HOME' '' 'x\ny'");
+	buf_release(&b);
+}
+
+TEST(config_first_value_wins)
+{
+	char *path = write_tmp("config",
+		"# comment\n"
+		"Host web\n"
+		"  HostName 10.0.0.2\n"
+		"  User deploy\n"
+		"  IdentityFile ~/.ssh/web_key\n"
+		"Host w* !wx\n"
+		"  Port=2222\n"
+		"  User other\n"
+		"  IdentityFile \"/keys/%h key\"\n"
+		"Match host web\n"
+		"  Port 1\n"
+		"Host *\n"
+		"  ProxyJump bastion\n"
+		"  HostName ignored\n");
+	struct ssh_dest d;
+	char *home = getenv("HOME") ? xstrdup(getenv("HOME")) : NULL;
+
+	setenv("HOME", "/home/u", 1);
+	REQUIRE(ssh_config_resolve(path, "web", &d) == 0);
+	CHECK_STR(d.hostname, "10.0.0.2");
+	CHECK_STR(d.user, "deploy");
+	CHECK_INT(d.port, 2222);
+	REQUIRE(d.nidentity == 2);
+	CHECK_STR(d.identity[0], "/home/u/.ssh/web_key");
+	CHECK_STR(d.identity[1], "/keys/10.0.0.2 key");
+	CHECK_STR(d.proxyjump, "bastion");
+	ssh_dest_release(&d);
+
+	REQUIRE(ssh_config_resolve(path, "wx", &d) == 0);
+	CHECK_STR(d.hostname, "ignored");
+	CHECK_INT(d.port, 0);
+	CHECK(!d.user);
+	ssh_dest_release(&d);
+
+	REQUIRE(ssh_config_resolve("/nonexistent/config", "plain", &d) == 0);
+	CHECK_STR(d.hostname, "plain");
+	CHECK(!d.proxyjump);
+	ssh_dest_release(&d);
+	if (home)
+		setenv("HOME", home, 1);
+	free(home);
+	free(path);
+}
+
+TEST(config_proxyjump_none_and_bad_port)
+{
+	char *path = write_tmp("config2", "Host a\n ProxyJump none\nHost *\n ProxyJump b\n"
+	                                  "Host p\n Port 99999\n");
+	struct ssh_dest d;
+
+	REQUIRE(ssh_config_resolve(path, "a", &d) == 0);
+	CHECK(!d.proxyjump);
+	ssh_dest_release(&d);
+	error_set_reporter(test_quiet, NULL);
+	CHECK(ssh_config_resolve(path, "p", &d) < 0);
+	error_set_reporter(NULL, NULL);
+	CHECK(strstr(error_last(), "config2:6: bad port '99999'") != NULL);
+	free(path);
+}
+
+TEST(hostkey_type_and_fingerprint)
+{
+	unsigned char b[51];
+	char type[64], fp[60];
+
+	blob(b, 0);
+	hostkey_type(b, sizeof(b), type, sizeof(type));
+	CHECK_STR(type, "ssh-ed25519");
+	hostkey_fingerprint(b, sizeof(b), fp);
+	CHECK_STR(fp, FP1);
+	hostkey_type(b, 3, type, sizeof(type));
+	CHECK_STR(type, "unknown");
+}
+
+TEST(hostkey_names)
+{
+	char *a = hostkey_name("Example.COM", 22), *b = hostkey_name("10.0.0.1", 2222);
+
+	CHECK_STR(a, "example.com");
+	CHECK_STR(b, "[10.0.0.1]:2222");
+	free(a);
+	free(b);
+}
+
+TEST(hostkey_known_unknown_changed)
+{
+	char *path = write_tmp("known",
+		"# comment\n"
+		"other.org ssh-ed25519 " KEY2 "\n"
+		"*.example.net,!bad.example.net ssh-ed25519 " KEY1 "\n"
+		"[10.0.0.1]:2222 ssh-ed25519 " KEY1 "\n"
+		"10.0.0.1 ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC=\n"
+		"@cert-authority * ssh-ed25519 " KEY1 "\n"
+		HASHED " ssh-ed25519 " KEY1 "\n"
+		"@revoked revoked.org ssh-ed25519 " KEY1 "\n");
+	const char *files[] = { "/nonexistent/known", path };
+	unsigned char k1[51], k2[51];
+	char *where = NULL, *types;
+
+	blob(k1, 0);
+	blob(k2, 1);
+	CHECK_INT(hostkey_check(files, 2, "a.example.net", k1, 51, &where), HOSTKEY_KNOWN);
+	CHECK_INT(hostkey_check(files, 2, "bad.example.net", k1, 51, &where), HOSTKEY_UNKNOWN);
+	CHECK_INT(hostkey_check(files, 2, "[10.0.0.1]:2222", k1, 51, &where), HOSTKEY_KNOWN);
+	/* another type known for the host: not a change */
+	CHECK_INT(hostkey_check(files, 2, "10.0.0.1", k1, 51, &where), HOSTKEY_UNKNOWN);
+	CHECK_INT(hostkey_check(files, 2, "example.com", k1, 51, &where), HOSTKEY_KNOWN);
+	CHECK_INT(hostkey_check(files, 2, "example.org", k1, 51, &where), HOSTKEY_UNKNOWN);
+	CHECK_INT(hostkey_check(files, 2, "other.org", k1, 51, &where), HOSTKEY_CHANGED);
+	REQUIRE(where);
+	CHECK(str_ends(where, "/known:2"));
+	free(where);
+	CHECK_INT(hostkey_check(files, 2, "example.com", k2, 51, &where), HOSTKEY_CHANGED);
+	REQUIRE(where);
+	CHECK(str_ends(where, "/known:7"));
+	free(where);
+	CHECK_INT(hostkey_check(files, 2, "revoked.org", k1, 51, &where), HOSTKEY_CHANGED);
+	free(where);
+	types = hostkey_known_types(files, 2, "10.0.0.1");
+	CHECK_STR(types, "ssh-rsa");
+	free(types);
+	CHECK(!hostkey_known_types(files, 2, "nowhere.org"));
+	free(path);
+}
+
+TEST(hostkey_record_then_known)
+{
+	char *path = path_join(dir, "sub/known_hosts");
+	const char *files[] = { path };
+	unsigned char k1[51];
+	char *where = NULL;
+	struct buf text = BUF_INIT;
+
+	blob(k1, 0);
+	CHECK_INT(hostkey_check(files, 1, "[h]:2200", k1, 51, &where), HOSTKEY_UNKNOWN);
+	REQUIRE(hostkey_record(path, "[h]:2200", k1, 51) == 0);
+	CHECK_INT(hostkey_check(files, 1, "[h]:2200", k1, 51, &where), HOSTKEY_KNOWN);
+	REQUIRE(read_file(path, &text) == 0);
+	CHECK_STR(text.data, "[h]:2200 ssh-ed25519 " KEY1 "\n");
+	buf_release(&text);
+	free(path);
+}
+
+/* the driver: a host "web" of backend ssh with the settings given */
+
+static int
+write_sink(void *arg, int stream, const char *data, size_t n)
+{
+	(void)arg;
+	return write_in_full(stream, data, n);
+}
+
+/* do the command argv[0] on h; the tool's exit status */
+static int
+tool_do(struct host *h, int argc, char **argv)
+{
+	int status = 0;
+
+	if (!strcmp(argv[0], "exec") || !strcmp(argv[0], "repeat")) {
+		struct ssh_conn *c;
+		int n = 1, i = 0, k;
+
+		if (!strcmp(argv[0], "repeat") && ++i < argc)
+			n = atoi(argv[i]);
+		if (++i >= argc || strcmp(argv[i], "--") || ++i >= argc)
+			return 2;
+		if (!(c = ssh_host_conn(h)))
+			return 255;
+		for (k = 0; k < n; k++)
+			if (ssh_run(c, argv + i, NULL, 0, write_sink, NULL, &status) < 0)
+				return 255;
+	} else if (!strcmp(argv[0], "upload") && argc > 1) {
+		struct hash hash;
+		int rc;
+
+		if (argc > 2 ? hash_parse(argv[2], &hash) < 0 : hash_file(argv[1], &hash) < 0)
+			return 2;
+		rc = host_put_file(h, argv[1], NULL, &hash);
+		if (rc < 0)
+			return 1;
+		printf("%s\n", rc ? "copied" : "present");
+	} else if (!strcmp(argv[0], "triple")) {
+		printf("%s\n", host_triple(h));
+		status = !strcmp(host_triple(h), "unknown");
+	} else if (!strcmp(argv[0], "address")) {
+		printf("%s\n", host_address(h));
+	} else if (!strcmp(argv[0], "provision")) {
+		status = host_provision(h) < 0;
+	} else {
+		status = 2;
+	}
+	return status;
+}
+
+static int
+tool(int argc, char **argv)
+{
+	struct host h;
+	struct kv kv[32];
+	const struct backend *b;
+	const char *project = NULL;
+	int i = 0, trust = 0, status;
+
+	signal(SIGPIPE, SIG_IGN);
+	memset(&h, 0, sizeof(h));
+	h.name = "web";
+	h.backend = "ssh";
+	h.settings = kv;
+	for (; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+
+		if (!strcmp(argv[i], "--project") && i + 1 < argc) {
+			project = argv[++i];
+		} else if (!strcmp(argv[i], "--trust-new-hosts")) {
+			trust = 1;
+		} else if (eq && h.nsettings < 32) {
+			*eq = '\0';
+			kv[h.nsettings].key = argv[i];
+			kv[h.nsettings++].value = eq + 1;
+		} else {
+			break;
+		}
+	}
+	ssh_configure(project, trust);
+	if (i == argc || host_backend(&h, &b) < 0)
+		return 2;
+	status = tool_do(&h, argc - i, argv + i);
+	host_terminate(&h);
+	ssh_configure(NULL, 0);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "tool"))
+		return tool(argc - 2, argv + 2);
+	dir = test_tmpdir("ssh");
+	if (!dir)
+		return 1;
+	RUN(command_line_quotes_every_word);
+	RUN(config_first_value_wins);
+	RUN(config_proxyjump_none_and_bad_port);
+	RUN(hostkey_type_and_fingerprint);
+	RUN(hostkey_names);
+	RUN(hostkey_known_unknown_changed);
+	RUN(hostkey_record_then_known);
+	remove_tree(dir);
+	free(dir);
+	return TEST_EXIT();
+}
