@@ -120,29 +120,98 @@ local_release(struct host *h, struct spawn *sp)
 	sp->handle = NULL;
 }
 
+/*
+ * `hydro down` of a process record ({"pid", "pgid", "ident", "run"}, from a
+ * file anyone with the user's rights could have written): every field is
+ * checked, and only what is proven to be the process hydro started is
+ * signalled.  The proof is the start time (ident) of the group's leader,
+ * whose pid is the group's id: Linux gives out no pid that is still a
+ * group's id, so a leader that still runs with that start time is ours, and
+ * so is its group.  Once the leader is gone (a kill -9 of hydro takes it
+ * along), what it started may be left in its group: of those, only the
+ * processes that started after it and carry the run's HYDRO_RUN_DIR are
+ * signalled.
+ */
+
+/* the highest pid Linux gives out (PID_MAX_LIMIT) */
+#define PID_LIMIT (1L << 22)
+
+/* a whole number in [lo, hi] at key: 1, 0 when absent, -1 when anything
+ * else (reported) */
+static int
+record_number(const cJSON *record, const char *key, double lo, double hi,
+              double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(record, key);
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble ||
+	    v->valuedouble < lo || v->valuedouble > hi)
+		return error("the record's %s is not a number hydro could have "
+		             "recorded; nothing is signalled", key);
+	*out = v->valuedouble;
+	return 1;
+}
+
+/* SIGKILL what is left of group pgid whose leader (started at ident) is
+ * gone: its members that started no earlier and carry the run's mark */
+static int
+kill_orphans(long pgid, unsigned long long ident, const char *run)
+{
+	pid_t pids[1024];
+	size_t n, i;
+	int ret = 0;
+
+	n = proc_group_members((pid_t)pgid, ident, "HYDRO_RUN_DIR", run, 1, pids, 1024);
+	for (i = 0; i < n; i++)
+		if (kill(pids[i], SIGKILL) < 0 && errno != ESRCH)
+			ret = error_errno("cannot stop process %ld (of group %ld)",
+			                  (long)pids[i], pgid);
+	return ret;
+}
+
 static int
 local_cleanup(const cJSON *record)
 {
-	long pid = 0, pgid = 0;
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(record, "ident");
-	unsigned long long ident = cJSON_IsNumber(v) ? (unsigned long long)v->valuedouble : 0;
+	double pid = 0, pgid = 0, ident = 0;
+	const char *run = json_str(record, "run");
 	unsigned long long now;
+	pid_t pgrp;
+	int r;
 
-	json_long(record, "pid", &pid);
-	json_long(record, "pgid", &pgid);
-	if (pid <= 0)
+	r = record_number(record, "pid", 2, PID_LIMIT, &pid);
+	if (r < 0 || record_number(record, "pgid", 2, PID_LIMIT, &pgid) < 0 ||
+	    record_number(record, "ident", 1, 9007199254740992.0, &ident) < 0)
+		return -1;
+	/* no pid: it never started, or hydro was killed before it said so (a
+	 * process started without --keep dies with hydro) */
+	if (r == 0)
 		return 0;
-	now = proc_start_time(pid);
-	/* the leader is another process now: Linux gives out no pid that is
-	 * still a process group's id, so our group is gone too */
-	if (ident && now && now != ident)
+	if (!ident)
+		return error("the record of process %ld has no start time to prove "
+		             "it is the process hydro started; nothing is signalled",
+		             (long)pid);
+	/* hydro makes each service the leader of a group of its own */
+	if (pgid && pgid != pid)
+		return error("the record of process %ld names process group %ld, not "
+		             "one of its own as hydro makes; nothing is signalled",
+		             (long)pid, (long)pgid);
+	if ((now = proc_identity((long)pid, &pgrp))) {
+		/* another process has the pid now: our group is gone with it */
+		if (now != (unsigned long long)ident)
+			return 0;
+		if (kill((pid_t)(pgid ? -(long)pgid : (long)pid), SIGKILL) < 0 &&
+		    errno != ESRCH)
+			return error_errno("cannot stop process %ld", (long)pid);
 		return 0;
-	/* the leader is gone: what it started may be left in its group */
-	if (pgid > 0 && kill((pid_t)-pgid, SIGKILL) < 0 && errno != ESRCH)
-		return error_errno("cannot stop process group %ld", pgid);
-	if (pgid <= 0 && kill((pid_t)pid, SIGKILL) < 0 && errno != ESRCH)
-		return error_errno("cannot stop process %ld", pid);
-	return 0;
+	}
+	if (!pgid)
+		return 0;
+	if (!run)
+		return error("the record of process group %ld has no run to tell what "
+		             "is left of it; nothing is signalled", (long)pgid);
+	return kill_orphans((long)pgid, (unsigned long long)ident, run);
 }
 
 const struct backend backend_local = {

@@ -1,4 +1,25 @@
-# bash completion for hydro
+# bash completion for hydro (no shell option needed: extglob may be off)
+
+# COMPREPLY: the directories and the files ending in one of the extensions
+# given that start with $cur
+_hydro_files()
+{
+	local f ext
+	COMPREPLY=()
+	compopt -o filenames 2>/dev/null
+	while IFS= read -r f; do
+		if [ -d "$f" ]; then
+			COMPREPLY+=("$f")
+			continue
+		fi
+		for ext; do
+			case $f in
+			*."$ext") COMPREPLY+=("$f"); break ;;
+			esac
+		done
+	done < <(compgen -f -- "$cur")
+}
+
 _hydro()
 {
 	local cur prev words cword cmd i
@@ -33,22 +54,24 @@ _hydro()
 		return
 	fi
 	case $cmd in
-	run) opts="-D --keep --no-log-prefix" ;;
+	run) opts="-D --keep --no-log-prefix --timestamps" ;;
 	build) opts="-D" ;;
 	plan) opts="-D --json" ;;
 	graph) opts="-D --format" ;;
-	down) opts="--dry-run" ;;
+	down) opts="--dry-run --json" ;;
+	check) opts="--json" ;;
 	help) COMPREPLY=($(compgen -W "run build plan graph down check" -- "$cur")); return ;;
 	*) opts= ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts $globals" -- "$cur"))
-	elif [ "$cmd" = check ]; then
-		COMPREPLY=($(compgen -f -X '!*.hf' -- "$cur") $(compgen -d -- "$cur"))
-	elif [ "$cmd" = down ]; then
-		COMPREPLY=($(compgen -d -- "$cur"))
 	else
-		COMPREPLY=($(compgen -f -X '!*.@(py|lua|json|hf)' -- "$cur") $(compgen -d -- "$cur"))
+		case $cmd in
+		check) _hydro_files hf ;;
+		down) _hydro_files py json ;;
+		graph) _hydro_files py json hf ;;
+		*) _hydro_files py json ;;
+		esac
 	fi
 }
 complete -F _hydro hydro

@@ -22,7 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!sink)
 		sink = fopen("/dev/null", "w");
-	if (hf_unit_check(&u, "fuzz.hf", (const char *)data, size, sink, 1) == 0) {
+	if (hf_unit_check(&u, "fuzz.hf", (const char *)data, size, sink, HF_COLOR) == 0) {
 		hf_unit_draw(&u, FORMAT_MERMAID, sink);
 		hf_unit_draw(&u, FORMAT_DOT, sink);
 	}

@@ -1,32 +1,23 @@
-#define _GNU_SOURCE
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <glob.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "build.h"
 #include "buf.h"
+#include "build_int.h"
 #include "cache.h"
-#include "cargo.h"
 #include "cli.h"
 #include "error.h"
 #include "fs.h"
+#include "graph.h"
 #include "json.h"
-#include "progress.h"
-#include "sched.h"
+#include "proc.h"
 #include "str.h"
 #include "xmalloc.h"
 
-extern char **environ;
 
 /* a command's output kept for its failure report: the last this many bytes */
 #define OUTPUT_MAX (64 * 1024)
@@ -46,21 +37,6 @@ struct tgt {
 	int uptodate;
 	struct hash key;
 };
-
-struct crt;
-
-struct build {
-	struct deployment *d;
-	struct state *st;
-	struct cache *cache;
-	struct tgt *tgts;	/* by target index */
-	size_t ntgts;
-	struct crt **crts;	/* crates to build, one per distinct spec */
-	size_t ncrts;
-	struct crt **svc_crt;	/* by service index: its crate, or NULL */
-};
-
-static void crt_free(struct crt *c);
 
 /* the declaration of a target as one line: what its key covers besides the
  * input files' contents and the dependencies' keys */
@@ -128,7 +104,7 @@ resolve_needs(struct build *b)
 }
 
 struct build *
-build_open(struct deployment *d, struct state *st)
+build_open(struct deployment *d, struct state *st, const struct options *o)
 {
 	struct build *b = xcalloc(1, sizeof(*b));
 	char *dir = path_join(d->dir, ".hydro/cache");
@@ -136,6 +112,8 @@ build_open(struct deployment *d, struct state *st)
 
 	b->d = d;
 	b->st = st;
+	b->verbose = o ? o->verbose : 0;
+	b->target = o ? o->target : NULL;
 	b->cache = cache_open(dir);
 	free(dir);
 	b->ntgts = d->ntargets;
@@ -169,7 +147,7 @@ build_close(struct build *b)
 	}
 	free(b->tgts);
 	for (i = 0; i < b->ncrts; i++)
-		crt_free(b->crts[i]);
+		crate_free(b->crts[i]);
 	free(b->crts);
 	free(b->svc_crt);
 	free(b);
@@ -188,15 +166,22 @@ build_why(const struct build *b, const struct target *t)
 	return t->index < b->ntgts ? b->tgts[t->index].why : NULL;
 }
 
+int
+build_step(const struct build *b, size_t i, struct build_step *out)
+{
+	if (i >= b->ntgts)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->name = b->tgts[i].t->name;
+	out->why = b->tgts[i].why;
+	out->task = b->tgts[i].task;
+	return 1;
+}
+
 /* ---- the key ---- */
 
-struct files {
-	struct cache_file *v;
-	size_t n;
-};
-
-static void
-files_release(struct files *f)
+void
+build_files_release(struct files *f)
 {
 	size_t i;
 
@@ -353,8 +338,8 @@ same_as_recorded(const struct tgt *g, const struct cache_entry *e, const struct 
 }
 
 /* why the recorded inputs differ from these, or NULL */
-static char *
-input_change(const struct cache_entry *e, const struct files *in)
+char *
+build_input_change(const struct cache_entry *e, const struct files *in)
 {
 	size_t i, j;
 
@@ -415,7 +400,7 @@ decide(struct tgt *g, struct files *in, int runtime, int *err)
 	if (!e)
 		return xstrdup("never built");
 	if (memcmp(e->key.b, g->key.b, HASH_LEN)) {
-		why = input_change(e, in);
+		why = build_input_change(e, in);
 		return why ? why : xstrdup("its command, environment or outputs changed");
 	}
 	for (i = 0; i < e->noutputs; i++) {
@@ -452,238 +437,10 @@ plan(struct tgt *g)
 	}
 	g->why = decide(g, &in, 0, &err);
 	g->uptodate = !g->why;
-	files_release(&in);
+	build_files_release(&in);
 }
 
 /* ---- running a command ---- */
-
-/* the start time of a process (field 22 of /proc/PID/stat), 0 if gone */
-static unsigned long long
-proc_start(pid_t pid, pid_t *pgrp, char *state)
-{
-	char path[64], text[1024], *p;
-	unsigned long long start = 0;
-	ssize_t n;
-	int fd, i;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	text[n] = '\0';
-	p = strrchr(text, ')');
-	if (!p)
-		return 0;
-	/* after ")": state, ppid, pgrp, ... starttime is the 20th field on */
-	p += 2;
-	if (state)
-		*state = *p;
-	for (i = 0; i < 19 && p; i++) {
-		if (i == 2 && pgrp)
-			*pgrp = (pid_t)strtol(p, NULL, 10);
-		p = strchr(p, ' ');
-		if (p)
-			p++;
-	}
-	if (p)
-		start = strtoull(p, NULL, 10);
-	return start;
-}
-
-/* whether process pid carries our token in its environment */
-static int
-has_token(pid_t pid, const char *token)
-{
-	char path[64], *p, *end;
-	struct buf b = BUF_INIT;
-	int found = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/environ", (long)pid);
-	{
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		char tmp[4096];
-		ssize_t n;
-
-		if (fd < 0)
-			return 0;
-		while ((n = read(fd, tmp, sizeof(tmp))) > 0)
-			buf_add(&b, tmp, (size_t)n);
-		close(fd);
-	}
-	for (p = b.data, end = b.data + b.len; p && p < end; p += strlen(p) + 1) {
-		if (str_starts(p, "HYDRO_COMMAND=") && !strcmp(p + 14, token)) {
-			found = 1;
-			break;
-		}
-	}
-	buf_release(&b);
-	return found;
-}
-
-/* the live processes of group pgid that carry token (all, if token is NULL) */
-static size_t
-group_members(pid_t pgid, const char *token, pid_t *out, size_t max)
-{
-	struct dirent *de;
-	size_t n = 0;
-	DIR *d;
-
-	d = opendir("/proc");
-	while (d && (de = readdir(d))) {
-		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10), pg = 0;
-		char st = 0;
-
-		if (pid <= 0 || !proc_start(pid, &pg, &st) || pg != pgid || st == 'Z')
-			continue;
-		if (token && !has_token(pid, token))
-			continue;
-		if (n < max)
-			out[n++] = pid;
-	}
-	if (d)
-		closedir(d);
-	return n;
-}
-
-static void
-sleep_s(double s)
-{
-	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
-
-	nanosleep(&ts, NULL);
-}
-
-/* Stop what is left of a command's process group: SIGTERM, then SIGKILL.
- * With a token, only processes that carry it are signalled (the group may be
- * long gone and its number reused); 0 once none is left. */
-static int
-stop_group(pid_t pgid, const char *token, double grace)
-{
-	pid_t pids[256];
-	double waited = 0;
-	size_t n, i;
-	int sig = SIGTERM;
-
-	for (;;) {
-		if (!token) {
-			if (kill(-pgid, 0) < 0)
-				return 0;
-			if (kill(-pgid, sig) < 0)
-				return 0;
-		} else {
-			n = group_members(pgid, token, pids, 256);
-			if (!n)
-				return 0;
-			for (i = 0; i < n; i++)
-				kill(pids[i], sig);
-		}
-		if (waited >= grace * 2)
-			return -1;
-		if (waited >= grace)
-			sig = SIGKILL;
-		sleep_s(0.02);
-		waited += 0.02;
-		if (!token && sig == SIGTERM)
-			sig = 0;	/* probe until the grace is over */
-	}
-}
-
-/* PATH lookup in the parent: the child only calls execve() */
-static char *
-find_program(const char *name, const char *cwd)
-{
-	const char *path = getenv("PATH"), *p, *colon;
-	char *full;
-
-	if (strchr(name, '/'))
-		return name[0] == '/' ? xstrdup(name) : path_join(cwd, name);
-	for (p = path ? path : "/usr/bin:/bin"; ; p = colon + 1) {
-		colon = strchr(p, ':');
-		full = xasprintf("%.*s/%s", (int)(colon ? colon - p : (int)strlen(p)),
-		                 p, name);
-		if (access(full, X_OK) == 0)
-			return full;
-		free(full);
-		if (!colon)
-			return NULL;
-	}
-}
-
-/* a command a task runs, recorded in the state file while it runs */
-struct command {
-	const char *id;		/* its record's id: the target's name, "crate X" */
-	const char *what;	/* for hydro down: "target 'gen'" */
-	char *const *argv;
-	size_t argc;
-	const struct kv *env;	/* set for it, over hydro's environment */
-	size_t nenv;
-	const char *cwd;	/* absolute */
-	/* its stdout, when set; otherwise kept with its stderr */
-	void (*on_out)(void *arg, const char *data, size_t n);
-	void *arg;
-};
-
-static char **
-make_env(const struct kv *kv, size_t nkv, const char *token)
-{
-	size_t n = 0, i, j, k;
-	char **env;
-
-	while (environ[n])
-		n++;
-	env = xcalloc(n + nkv + 2, sizeof(*env));
-	for (i = 0, k = 0; i < n; i++) {
-		for (j = 0; j < nkv; j++) {
-			size_t l = strlen(kv[j].key);
-
-			if (!strncmp(environ[i], kv[j].key, l) && environ[i][l] == '=')
-				break;
-		}
-		if (j == nkv && !str_starts(environ[i], "HYDRO_COMMAND="))
-			env[k++] = xstrdup(environ[i]);
-	}
-	for (j = 0; j < nkv; j++)
-		env[k++] = xasprintf("%s=%s", kv[j].key, kv[j].value);
-	env[k++] = xasprintf("HYDRO_COMMAND=%s", token);
-	env[k] = NULL;
-	return env;
-}
-
-static char *
-command_line(char *const *argv, size_t argc)
-{
-	struct buf b = BUF_INIT;
-	size_t i;
-
-	for (i = 0; i < argc; i++) {
-		if (i)
-			buf_addch(&b, ' ');
-		str_shell_quote(&b, argv[i]);
-	}
-	return buf_detach(&b, NULL);
-}
-
-static void
-new_token(char out[33])
-{
-	static unsigned counter;
-	struct timespec ts;
-	struct hash h;
-	char hex[HASH_HEX_LEN], seed[128];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(seed, sizeof(seed), "%ld %lld %ld %u", (long)getpid(),
-	         (long long)ts.tv_sec, ts.tv_nsec,
-	         __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
-	hash_bytes(seed, strlen(seed), &h);
-	hash_hex(&h, hex);
-	memcpy(out, hex, 32);
-	out[32] = '\0';
-}
 
 static void
 keep_output(struct buf *out, const char *data, size_t n)
@@ -693,220 +450,154 @@ keep_output(struct buf *out, const char *data, size_t n)
 		buf_consume(out, out->len - OUTPUT_MAX);
 }
 
-/* in a child: close every descriptor above 2 but a, b, c and d (-1: none) */
-static void
-keep_only(int a, int b, int c, int d)
+/* the program of a command: a relative path is the command's directory's,
+ * a bare name is looked up in hydro's PATH */
+static char *
+find_program(const char *name, const char *cwd)
 {
-	int v[4] = { a, b, c, d }, i, j, t, from = 3;
+	if (strchr(name, '/'))
+		return name[0] == '/' ? xstrdup(name) : path_join(cwd, name);
+	return proc_which(name, NULL);
+}
 
-	for (i = 0; i < 4; i++)
-		for (j = i + 1; j < 4; j++)
-			if (v[j] < v[i]) {
-				t = v[i];
-				v[i] = v[j];
-				v[j] = t;
-			}
-	for (i = 0; i < 4; i++) {
-		if (v[i] < from)
-			continue;
-		if (v[i] > from)
-			close_range((unsigned)from, (unsigned)v[i] - 1, 0);
-		from = v[i] + 1;
-	}
-	close_range((unsigned)from, ~0U, 0);
+/* read what fd has into out (keep) or c->on_out; 1 if something came, 0 at
+ * its end, -1 on an error */
+static int
+take_output(const struct command *c, int fd, int keep, struct buf *out)
+{
+	char tmp[4096];
+	ssize_t n = read(fd, tmp, sizeof(tmp));
+
+	if (n <= 0)
+		return n < 0 ? -1 : 0;
+	if (keep)
+		keep_output(out, tmp, (size_t)n);
+	else
+		c->on_out(c->arg, tmp, (size_t)n);
+	return 1;
 }
 
 /* Run a task's command; its output (stdout and stderr together, or stderr
  * alone when c->on_out takes stdout) in out.
- * The state protocol: the record is written before fork(); the child waits
- * for the parent to add its pid before it execs, so no command runs that the
- * state file does not name; a parent killed in between leaves a child that
- * exits at once. */
-static int
-run_command(struct build *b, struct task *task, const struct command *c,
-            struct buf *out, int *status)
+ * The state protocol: the record is written before the process exists; it
+ * is held before exec until its pid is recorded too (PROC_HOLD), so no
+ * command runs that the state file does not name; a hydro killed in
+ * between leaves a child that exits at once. */
+int
+build_run_command(struct build *b, struct task *task, const struct command *c,
+                  struct buf *out, int *status, int *sig)
 {
 	struct state *st = b->st;
-	char *cwd, *prog, **env, **argv, token[33], go = 'g', *cmd;
-	int outp[2] = { -1, -1 }, gop[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	int stdp[2] = { -1, -1 };
-	int ret = -1, err = 0, stopped = 0, eof = 0, std_eof = !c->on_out;
-	ssize_t n;
-	pid_t pid;
+	struct proc p = PROC_INIT;
+	char *prog, **env, **argv, *cmd;
+	int ret = -1, stopped = 0, eof = 0, std_eof = !c->on_out, keep_fd, std_fd;
 	cJSON *details;
+	pid_t pgid;
 	size_t i;
 
-	cwd = xstrdup(c->cwd);
-	prog = find_program(c->argv[0], cwd);
+	*status = *sig = 0;
+	prog = find_program(c->argv[0], c->cwd);
 	if (!prog || access(prog, X_OK) < 0) {
-		error("command '%s' not found; install it or fix the %s's cmd",
-		      c->argv[0], c->what);
 		free(prog);
-		free(cwd);
-		return -1;
+		return error("command '%s' not found; install it or fix the %s's cmd",
+		             c->argv[0], c->what);
 	}
-	new_token(token);
-	env = make_env(c->env, c->nenv, token);
+	env = xcalloc(c->nenv + 1, sizeof(*env));
+	for (i = 0; i < c->nenv; i++)
+		env[i] = xasprintf("%s=%s", c->env[i].key, c->env[i].value);
 	argv = xcalloc(c->argc + 1, sizeof(*argv));
 	for (i = 0; i < c->argc; i++)
 		argv[i] = c->argv[i];
 
 	details = cJSON_CreateObject();
 	cJSON_AddStringToObject(details, "what", c->what);
-	cJSON_AddStringToObject(details, "token", token);
-	cmd = command_line(c->argv, c->argc);
+	cmd = str_shell_line(c->argv, c->argc);
 	cJSON_AddStringToObject(details, "command", cmd);
 	free(cmd);
 	if (st && state_add(st, "command", c->id, details) < 0)
 		goto out;
-	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(gop, O_CLOEXEC) < 0 ||
-	    pipe2(errp, O_CLOEXEC) < 0 || (c->on_out && pipe2(stdp, O_CLOEXEC) < 0)) {
-		error_errno("cannot create a pipe");
+	p.argv = argv;
+	p.path = prog;
+	p.env = env;
+	p.dir = c->cwd;
+	p.in = PROC_NULL;
+	p.out = PROC_PIPE;
+	p.err = c->on_out ? PROC_PIPE : PROC_STDOUT;
+	p.flags = PROC_PGROUP | PROC_HOLD | PROC_TOKEN;
+	if (proc_start(&p) < 0)
 		goto out;
-	}
-	pid = fork();
-	if (pid < 0) {
-		error_errno("cannot fork");
-		goto out;
-	}
-	if (pid == 0) {
-		/* only async-signal-safe calls from here */
-		struct sigaction sa;
-		char ch;
-		int fd;
-
-		setpgid(0, 0);
-		/* Close what other threads' children will wait on: a copy of
-		 * another child's go pipe held here would keep it from seeing
-		 * its parent die, and that one might hold ours. */
-		keep_only(gop[0], outp[1], errp[1], stdp[1]);
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		sigaction(SIGPIPE, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		close(gop[1]);
-		if (read(gop[0], &ch, 1) != 1)
-			_exit(126);	/* the parent died before recording us */
-		fd = open("/dev/null", O_RDONLY);
-		if (fd < 0 || dup2(fd, 0) < 0 || dup2(stdp[1] >= 0 ? stdp[1] : outp[1], 1) < 0 ||
-		    dup2(outp[1], 2) < 0)
-			goto child_fail;
-		if (chdir(cwd) < 0)
-			goto child_fail;
-		execve(prog, argv, env);
-child_fail:
-		err = errno;
-		if (write(errp[1], &err, sizeof(err)) < 0) {
-			/* nothing to do */
-		}
-		_exit(127);
-	}
-	setpgid(pid, pid);
-	close(outp[1]);
-	close(gop[0]);
-	close(errp[1]);
-	if (stdp[1] >= 0)
-		close(stdp[1]);
-	outp[1] = gop[0] = errp[1] = stdp[1] = -1;
+	pgid = p.pid;
 	details = cJSON_CreateObject();
-	cJSON_AddNumberToObject(details, "pid", pid);
-	cJSON_AddNumberToObject(details, "pgid", pid);
-	cJSON_AddNumberToObject(details, "start", (double)proc_start(pid, NULL, NULL));
+	cJSON_AddStringToObject(details, "token", p.token);
+	cJSON_AddNumberToObject(details, "pid", p.pid);
+	cJSON_AddNumberToObject(details, "pgid", p.pid);
+	cJSON_AddNumberToObject(details, "start", (double)(p.start_ticks ? p.start_ticks :
+	                                                   proc_start_time(p.pid)));
 	if (st && state_update(st, "command", c->id, details) < 0) {
-		kill(pid, SIGKILL);	/* it never ran: it waits for the go */
-		waitpid(pid, status, 0);
+		proc_drop(&p);	/* it never ran */
 		goto out;
 	}
-	if (write(gop[1], &go, 1) != 1) {
-		error_errno("cannot start '%s'", c->argv[0]);
-		kill(pid, SIGKILL);
-		waitpid(pid, status, 0);
-		goto out;
-	}
-	close(gop[1]);
-	gop[1] = -1;
-	n = read(errp[0], &err, sizeof(err));
-	if (n == (ssize_t)sizeof(err)) {
-		waitpid(pid, status, 0);
-		errno = err;
-		error_errno("cannot run '%s'", prog);
+	if (proc_go(&p) < 0)
 		goto done;
-	}
 
 	/* read its output until it exits, stopping it if the run is cancelled */
+	keep_fd = c->on_out ? p.err_fd : p.out_fd;
+	std_fd = c->on_out ? p.out_fd : -1;
 	for (;;) {
-		struct pollfd pfd[2] = {
-			{ .fd = eof ? -1 : outp[0], .events = POLLIN },
-			{ .fd = std_eof ? -1 : stdp[0], .events = POLLIN },
+		struct pollfd pfd[3] = {
+			{ .fd = eof ? -1 : keep_fd, .events = POLLIN },
+			{ .fd = std_eof ? -1 : std_fd, .events = POLLIN },
+			{ .fd = p.pidfd, .events = POLLIN },
 		};
-		char tmp[4096];
+		int r;
 
-		if ((!eof || !std_eof) && poll(pfd, 2, 100) > 0) {
+		if (poll(pfd, 3, p.pidfd >= 0 ? 100 : 10) > 0) {
 			int got = 0;
 
 			if (pfd[1].revents) {
-				n = read(stdp[0], tmp, sizeof(tmp));
-				if (n > 0)
-					c->on_out(c->arg, tmp, (size_t)n);
-				else
-					std_eof = n == 0;
-				got = n > 0;
+				r = take_output(c, std_fd, 0, out);
+				std_eof = r == 0;
+				got = r > 0;
 			}
 			if (pfd[0].revents) {
-				n = read(outp[0], tmp, sizeof(tmp));
-				if (n > 0)
-					keep_output(out, tmp, (size_t)n);
-				else
-					eof = n == 0;
-				got |= n > 0;
+				r = take_output(c, keep_fd, 1, out);
+				eof = r == 0;
+				got |= r > 0;
 			}
 			if (got)
 				continue;
 		}
-		if (waitpid(pid, status, WNOHANG) == pid)
+		r = proc_poll(&p, status);
+		if (r < 0)
+			goto done;
+		if (r > 0)
 			break;
 		if (task && task_cancelled(task) && !stopped) {
 			stopped = 1;
-			kill(-pid, SIGTERM);
+			proc_signal(&p, SIGTERM);
 		}
-		if (eof && std_eof)
-			sleep_s(0.01);
 	}
-	{
-		char tmp[4096];
-
-		while ((n = read(outp[0], tmp, sizeof(tmp))) > 0)
-			keep_output(out, tmp, (size_t)n);
-		while (c->on_out && (n = read(stdp[0], tmp, sizeof(tmp))) > 0)
-			c->on_out(c->arg, tmp, (size_t)n);
-	}
+	while (take_output(c, keep_fd, 1, out) > 0)
+		;
+	while (c->on_out && take_output(c, std_fd, 0, out) > 0)
+		;
+	*sig = p.term_signal;
 	ret = stopped ? -2 : 0;
 done:
 	/* whatever it started in its group goes with it */
-	stop_group(pid, NULL, STOP_GRACE);
+	proc_stop_group(pgid, NULL, STOP_GRACE);
 	if (st)
 		state_remove(st, "command", c->id);
 out:
-	for (i = 0; env[i]; i++)
-		free(env[i]);
-	free(env);
+	proc_close(&p);
+	str_free_list(env);
 	free(argv);
 	free(prog);
-	free(cwd);
-	if (outp[0] >= 0) close(outp[0]);
-	if (outp[1] >= 0) close(outp[1]);
-	if (gop[0] >= 0) close(gop[0]);
-	if (gop[1] >= 0) close(gop[1]);
-	if (errp[0] >= 0) close(errp[0]);
-	if (errp[1] >= 0) close(errp[1]);
-	if (stdp[0] >= 0) close(stdp[0]);
-	if (stdp[1] >= 0) close(stdp[1]);
 	return ret;
 }
 
-static void
-show_output(const struct buf *out)
+void
+build_show_output(const struct buf *out)
 {
 	char *copy, *line, *save = NULL;
 
@@ -919,7 +610,7 @@ show_output(const struct buf *out)
 }
 
 static int
-run_target_command(struct tgt *g, struct task *task, struct buf *out, int *status)
+run_target_command(struct tgt *g, struct task *task, struct buf *out, int *status, int *sig)
 {
 	const struct target *t = g->t;
 	struct command c;
@@ -934,7 +625,7 @@ run_target_command(struct tgt *g, struct task *task, struct buf *out, int *statu
 	c.env = t->env;
 	c.nenv = t->nenv;
 	c.cwd = t->cwd ? path_join(g->b->d->dir, t->cwd) : xstrdup(g->b->d->dir);
-	ret = run_command(g->b, task, &c, out, status);
+	ret = build_run_command(g->b, task, &c, out, status, sig);
 	free((char *)c.cwd);
 	free(what);
 	return ret;
@@ -948,7 +639,7 @@ target_run(struct task *task, void *arg)
 	struct files in = { NULL, 0 }, outs = { NULL, 0 };
 	struct buf out = BUF_INIT;
 	struct cache_entry e;
-	int status = 0, r, err, ret = -1;
+	int status = 0, sig = 0, r, err, ret = -1;
 	char *why;
 	size_t i;
 
@@ -968,22 +659,21 @@ target_run(struct task *task, void *arg)
 		goto done;
 	}
 	cache_drop(g->b->cache, g->cname);
-	r = run_target_command(g, task, &out, &status);
+	r = run_target_command(g, task, &out, &status, &sig);
 	if (r == -2) {
 		error("interrupted");
 		goto done;
 	}
 	if (r < 0)
 		goto done;
-	if (WIFSIGNALED(status)) {
-		error("command killed by signal %d (%s)", WTERMSIG(status),
-		      strsignal(WTERMSIG(status)));
-		show_output(&out);
+	if (sig) {
+		error("command killed by signal %d (%s)", sig, strsignal(sig));
+		build_show_output(&out);
 		goto done;
 	}
-	if (WEXITSTATUS(status)) {
-		error("command failed with exit status %d", WEXITSTATUS(status));
-		show_output(&out);
+	if (status) {
+		error("command failed with exit status %d", status);
+		build_show_output(&out);
 		goto done;
 	}
 	for (i = 0; i < t->noutputs; i++) {
@@ -1000,8 +690,8 @@ target_run(struct task *task, void *arg)
 		outs.v[outs.n].path = xstrdup(t->outputs[i]);
 		outs.v[outs.n++].hash = h;
 	}
-	if (out.len && cli && cli->verbose)
-		show_output(&out);
+	if (out.len && g->b->verbose)
+		build_show_output(&out);
 	memset(&e, 0, sizeof(e));
 	e.name = g->cname;
 	e.key = g->key;
@@ -1021,8 +711,8 @@ target_run(struct task *task, void *arg)
 	ret = cache_put(g->b->cache, &e, g->b->d->dir);
 	free(e.deps);
 done:
-	files_release(&in);
-	files_release(&outs);
+	build_files_release(&in);
+	build_files_release(&outs);
 	buf_release(&out);
 	return ret;
 }
@@ -1037,7 +727,7 @@ build_add_targets(struct build *b, struct graph *g)
 		char *name = xasprintf("target %s", tg->t->name), *cmd;
 
 		tg->task = graph_add(g, TASK_TARGET, name, target_run, tg);
-		cmd = command_line(tg->t->argv, tg->t->argc);
+		cmd = str_shell_line(tg->t->argv, tg->t->argc);
 		task_set_command(tg->task, cmd);
 		free(cmd);
 		free(name);
@@ -1062,527 +752,6 @@ build_add_targets(struct build *b, struct graph *g)
 	return 0;
 }
 
-/* ---- crates (Hydro Deploy's HydroflowCrate), built with cargo ---- */
-
-struct crt {
-	struct build *b;
-	struct cargo_spec spec;
-	char *label;		/* "crates/echo --bin echo", for people */
-	char *cname;		/* its cache entry and task: "crate LABEL" */
-	struct buf users;	/* the services built from it: "'a', 'b'" */
-	size_t nusers;
-	char *toolchain;	/* cargo --version, rustc -vV; NULL if cargo cannot run */
-	char *toolerr;
-	char **dirs;		/* the directories its sources are in */
-	size_t ndirs;
-	char *decl;		/* what the key covers besides the files */
-	struct files in;	/* the source files and their hashes, as planned */
-	struct task *task;
-	char *why;		/* NULL: up to date */
-	int uptodate;
-	struct hash key;
-	char *exe;		/* the program, once built or known up to date */
-};
-
-static void
-crt_free(struct crt *c)
-{
-	size_t i;
-
-	cargo_spec_release(&c->spec);
-	free(c->label);
-	free(c->cname);
-	buf_release(&c->users);
-	free(c->toolchain);
-	free(c->toolerr);
-	for (i = 0; i < c->ndirs; i++)
-		free(c->dirs[i]);
-	free(c->dirs);
-	free(c->decl);
-	files_release(&c->in);
-	free(c->why);
-	free(c->exe);
-	free(c);
-}
-
-/* a path as the cache records it: relative to the deployment when inside it */
-static char *
-rel_path(const struct build *b, const char *abs)
-{
-	size_t n = strlen(b->d->dir);
-
-	if (!strncmp(abs, b->d->dir, n) && abs[n] == '/')
-		return xstrdup(abs + n + 1);
-	if (!strcmp(abs, b->d->dir))
-		return xstrdup(".");
-	return xstrdup(abs);
-}
-
-static int
-same_spec(const struct cargo_spec *a, const struct cargo_spec *b)
-{
-	size_t i;
-
-#define SAME(x, y) ((!(x) && !(y)) || ((x) && (y) && !strcmp((x), (y))))
-	if (!SAME(a->src, b->src) || !SAME(a->bin, b->bin) || !SAME(a->example, b->example) ||
-	    !SAME(a->profile, b->profile) || a->nfeatures != b->nfeatures)
-		return 0;
-	for (i = 0; i < a->nfeatures; i++)
-		if (strcmp(a->features[i], b->features[i]))
-			return 0;
-#undef SAME
-	return 1;
-}
-
-static char *
-crate_label(const struct build *b, const struct cargo_spec *s)
-{
-	struct buf l = BUF_INIT;
-	char *rel = rel_path(b, s->src);
-	size_t i;
-
-	buf_addstr(&l, rel);
-	free(rel);
-	if (s->example)
-		buf_printf(&l, " --example %s", s->example);
-	else if (s->bin)
-		buf_printf(&l, " --bin %s", s->bin);
-	if (strcmp(s->profile, CARGO_DEFAULT_PROFILE))
-		buf_printf(&l, " --profile %s", s->profile);
-	for (i = 0; i < s->nfeatures; i++)
-		buf_printf(&l, "%s%s", i ? "," : " --features ", s->features[i]);
-	return buf_detach(&l, NULL);
-}
-
-/* what the key covers besides the files, as one line */
-static char *
-crate_decl(struct crt *c)
-{
-	const struct cargo_spec *s = &c->spec;
-	const char *rf = getenv("RUSTFLAGS");
-	cJSON *o = cJSON_CreateObject(), *a;
-	char *text, *rel;
-	size_t i;
-
-	rel = rel_path(c->b, s->src);
-	cJSON_AddStringToObject(o, "crate", rel);
-	free(rel);
-	if (s->bin)
-		cJSON_AddStringToObject(o, "bin", s->bin);
-	if (s->example)
-		cJSON_AddStringToObject(o, "example", s->example);
-	cJSON_AddStringToObject(o, "profile", s->profile);
-	a = cJSON_AddArrayToObject(o, "features");
-	for (i = 0; i < s->nfeatures; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(s->features[i]));
-	cJSON_AddStringToObject(o, "target_dir", s->target_dir);
-	cJSON_AddBoolToObject(o, "offline", s->offline);
-	if (s->registry)
-		cJSON_AddStringToObject(o, "registry", s->registry);
-	if (rf)
-		cJSON_AddStringToObject(o, "rustflags", rf);
-	cJSON_AddStringToObject(o, "toolchain", c->toolchain ? c->toolchain : "");
-	a = cJSON_AddArrayToObject(o, "dirs");
-	for (i = 0; i < c->ndirs; i++) {
-		rel = rel_path(c->b, c->dirs[i]);
-		cJSON_AddItemToArray(a, cJSON_CreateString(rel));
-		free(rel);
-	}
-	text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (!text)
-		fatal("out of memory");
-	return text;
-}
-
-/* The directories of a crate's sources.  Finding path dependencies costs a
- * cargo metadata or more; the ones recorded last time still hold while
- * every one of their Cargo.toml files is as it was. */
-static void
-crate_dirs(struct crt *c, const struct cache_entry *e)
-{
-	const cJSON *d;
-	cJSON *decl = e && e->decl ? cJSON_Parse(e->decl) : NULL;
-	char **dirs = NULL;
-	size_t n = 0, cap = 0, i, j;
-	int ok = decl != NULL;
-
-	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(decl, "dirs")) {
-		char *abs, *toml, *rel;
-		struct hash h;
-
-		if (!ok || !cJSON_IsString(d))
-			break;
-		abs = path_join(c->b->d->dir, d->valuestring);
-		toml = path_join(abs, "Cargo.toml");
-		rel = rel_path(c->b, toml);
-		for (j = 0; j < e->ninputs; j++)
-			if (!strcmp(e->inputs[j].path, rel))
-				break;
-		/* a directory without a Cargo.toml (a virtual workspace's) counts on its own */
-		if (j < e->ninputs && (cache_hash_file(c->b->cache, toml, &h) != 0 ||
-		                       memcmp(h.b, e->inputs[j].hash.b, HASH_LEN)))
-			ok = 0;
-		free(toml);
-		free(rel);
-		ALLOC_GROW(dirs, n, cap);
-		dirs[n++] = abs;
-	}
-	cJSON_Delete(decl);
-	if (!ok || !n || strcmp(dirs[0], c->spec.src)) {
-		for (i = 0; i < n; i++)
-			free(dirs[i]);
-		free(dirs);
-		cargo_source_dirs(c->spec.src, &dirs, &n);
-	}
-	c->dirs = dirs;
-	c->ndirs = n;
-}
-
-/* the source files with their hashes, in *in */
-static int
-crate_files(struct crt *c, struct files *in)
-{
-	char **files = NULL;
-	size_t n = 0, cap = 0, i;
-	int ret = 0;
-
-	for (i = 0; i < c->ndirs; i++)
-		cargo_source_files(c->dirs[i], &files, &n, &cap);
-	for (i = 0; i < n; i++) {
-		struct hash h;
-		char *rel;
-		size_t j;
-		int r;
-
-		rel = rel_path(c->b, files[i]);
-		for (j = 0; j < in->n; j++)
-			if (!strcmp(in->v[j].path, rel))
-				break;
-		if (j < in->n) {
-			free(rel);	/* a directory listed twice */
-			continue;
-		}
-		r = cache_hash_file(c->b->cache, files[i], &h);
-		if (r) {
-			free(rel);
-			if (r < 0) {
-				ret = -1;
-				break;
-			}
-			continue;	/* gone since the listing */
-		}
-		in->v = xreallocarray(in->v, in->n + 1, sizeof(*in->v));
-		in->v[in->n].path = rel;
-		in->v[in->n++].hash = h;
-	}
-	for (i = 0; i < n; i++)
-		free(files[i]);
-	free(files);
-	return ret;
-}
-
-static void
-crate_key(const char *decl, const struct files *in, struct hash *out)
-{
-	struct hasher h;
-	char n[32];
-	size_t i;
-
-	hasher_init(&h);
-	hasher_addstr(&h, "hydro crate 1");
-	hasher_addstr(&h, decl);
-	snprintf(n, sizeof(n), "%zu", in->n);
-	hasher_addstr(&h, n);
-	for (i = 0; i < in->n; i++) {
-		hasher_addstr(&h, in->v[i].path);
-		hasher_add(&h, in->v[i].hash.b, HASH_LEN);
-	}
-	hasher_final(&h, out);
-}
-
-static int
-same_inputs(const struct cache_entry *e, const struct files *in)
-{
-	size_t i;
-
-	if (e->ninputs != in->n)
-		return 0;
-	for (i = 0; i < in->n; i++)
-		if (strcmp(e->inputs[i].path, in->v[i].path) ||
-		    memcmp(e->inputs[i].hash.b, in->v[i].hash.b, HASH_LEN))
-			return 0;
-	return 1;
-}
-
-/* decide whether the crate is up to date (on the main thread, before the
- * run): the reason to build it, or NULL with c->exe set */
-static char *
-crate_decide(struct crt *c)
-{
-	const struct cache_entry *e;
-	struct hash h;
-	int r;
-
-	if (!c->toolchain)
-		return xstrdup("cargo cannot be run");
-	e = cache_get(c->b->cache, c->cname);
-	crate_dirs(c, e);
-	c->decl = crate_decl(c);
-	if (crate_files(c, &c->in) < 0)
-		return xstrdup("its sources cannot be read");
-	if (e && e->decl && !strcmp(e->decl, c->decl) && same_inputs(e, &c->in))
-		c->key = e->key;
-	else
-		crate_key(c->decl, &c->in, &c->key);
-	if (!e)
-		return xstrdup("never built");
-	if (memcmp(e->key.b, c->key.b, HASH_LEN)) {
-		char *why = input_change(e, &c->in);
-
-		return why ? why : xstrdup("its flags or the toolchain changed");
-	}
-	if (e->noutputs != 1)
-		return xstrdup("its program is not recorded");
-	r = cache_hash_file(c->b->cache, e->outputs[0].path, &h);
-	if (r < 0)
-		return xasprintf("its program '%s' cannot be read", e->outputs[0].path);
-	if (r > 0)
-		return xasprintf("its program '%s' is missing", e->outputs[0].path);
-	if (memcmp(h.b, e->outputs[0].hash.b, HASH_LEN))
-		return xasprintf("its program '%s' was changed", e->outputs[0].path);
-	c->exe = xstrdup(e->outputs[0].path);
-	return NULL;
-}
-
-static void
-crate_out(void *arg, const char *data, size_t n)
-{
-	cargo_msgs_feed(arg, data, n);
-}
-
-static int
-crate_run(struct task *task, void *arg)
-{
-	struct crt *c = arg;
-	struct files post = { NULL, 0 }, outs = { NULL, 0 };
-	struct cargo_msgs msgs;
-	struct buf out = BUF_INIT;
-	struct cache_entry e;
-	struct command cmd;
-	char **argv, *what, *exe = NULL;
-	int status = 0, r, ret = -1;
-	size_t i, j, argc = 0;
-
-	if (!c->toolchain)
-		return error("%s", c->toolerr);
-	cache_drop(c->b->cache, c->cname);
-	argv = cargo_build_argv(&c->spec);
-	while (argv[argc])
-		argc++;
-	what = xasprintf("crate '%s'", c->label);
-	cargo_msgs_init(&msgs, &c->spec);
-	memset(&cmd, 0, sizeof(cmd));
-	cmd.id = c->cname;
-	cmd.what = what;
-	cmd.argv = argv;
-	cmd.argc = argc;
-	cmd.cwd = c->spec.src;
-	cmd.on_out = crate_out;
-	cmd.arg = &msgs;
-	r = run_command(c->b, task, &cmd, &out, &status);
-	if (r == -2) {
-		error("interrupted");
-		goto done;
-	}
-	if (r < 0)
-		goto done;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		/* cargo's rendered diagnostics, then what failed */
-		show_output(&out);
-		if (WIFSIGNALED(status))
-			error("cargo build of crate '%s' for %s %s killed by signal %d",
-			      c->label, c->nusers == 1 ? "service" : "services",
-			      buf_str(&c->users), WTERMSIG(status));
-		else
-			error("cargo build of crate '%s' for %s %s failed (exit status %d)",
-			      c->label, c->nusers == 1 ? "service" : "services",
-			      buf_str(&c->users), WEXITSTATUS(status));
-		goto done;
-	}
-	exe = cargo_msgs_exe(&msgs);
-	if (!exe) {
-		error("crate '%s' for %s %s: no program to run", c->label,
-		      c->nusers == 1 ? "service" : "services", buf_str(&c->users));
-		goto done;
-	}
-	if (out.len && cli && cli->verbose)
-		show_output(&out);
-
-	/* The build may have written Cargo.lock: record it as it is now, and
-	 * the sources with the hashes they had before the build, so that one
-	 * edited while cargo ran is seen as changed next time. */
-	if (crate_files(c, &post) < 0)
-		goto done;
-	for (i = 0; i < post.n; i++)
-		for (j = 0; j < c->in.n && !str_ends(post.v[i].path, "Cargo.lock"); j++)
-			if (!strcmp(post.v[i].path, c->in.v[j].path)) {
-				post.v[i].hash = c->in.v[j].hash;
-				break;
-			}
-	crate_key(c->decl, &post, &c->key);
-	outs.v = xcalloc(1, sizeof(*outs.v));
-	outs.v[0].path = xstrdup(exe);
-	outs.n = 1;
-	r = cache_hash_file(c->b->cache, exe, &outs.v[0].hash);
-	if (r) {
-		if (r > 0)
-			error("cargo reported '%s', which does not exist", exe);
-		goto done;
-	}
-	memset(&e, 0, sizeof(e));
-	e.name = c->cname;
-	e.key = c->key;
-	e.decl = c->decl;
-	e.inputs = post.v;
-	e.ninputs = post.n;
-	e.outputs = outs.v;
-	e.noutputs = outs.n;
-	task_set_key(task, &c->key);
-	if (cache_put(c->b->cache, &e, c->b->d->dir) < 0)
-		goto done;
-	c->exe = exe;
-	exe = NULL;
-	ret = 0;
-done:
-	free(exe);
-	files_release(&post);
-	files_release(&outs);
-	cargo_msgs_release(&msgs);
-	buf_release(&out);
-	str_free_list(argv);
-	free(what);
-	return ret;
-}
-
-/* the crate a service is built from, found or added */
-static struct crt *
-crate_of(struct build *b, const struct service *s)
-{
-	struct cargo_spec spec;
-	struct crt *c;
-	char *td;
-	size_t i;
-
-	memset(&spec, 0, sizeof(spec));
-	spec.src = xstrdup(s->src);
-	spec.bin = s->bin ? xstrdup(s->bin) : NULL;
-	spec.example = s->example ? xstrdup(s->example) : NULL;
-	spec.profile = xstrdup(s->profile ? s->profile : CARGO_DEFAULT_PROFILE);
-	spec.features = xcalloc(s->nfeatures + 1, sizeof(*spec.features));
-	for (i = 0; i < s->nfeatures; i++)
-		spec.features[i] = xstrdup(s->features[i]);
-	spec.nfeatures = s->nfeatures;
-	for (i = 0; i < b->ncrts; i++) {
-		if (same_spec(&b->crts[i]->spec, &spec)) {
-			cargo_spec_release(&spec);
-			return b->crts[i];
-		}
-	}
-	td = path_join(b->d->dir, ".hydro/target");
-	cargo_spec_env(&spec, td);
-	free(td);
-	c = xcalloc(1, sizeof(*c));
-	c->b = b;
-	c->spec = spec;
-	c->label = crate_label(b, &c->spec);
-	c->cname = xasprintf("crate %s", c->label);
-	/* rustup may choose a toolchain per directory: ask in the crate's */
-	for (i = 0; i < b->ncrts; i++)
-		if (!strcmp(b->crts[i]->spec.src, c->spec.src) && b->crts[i]->toolchain) {
-			c->toolchain = xstrdup(b->crts[i]->toolchain);
-			break;
-		}
-	if (!c->toolchain && cargo_toolchain(c->spec.src, &c->toolchain) < 0) {
-		c->toolerr = xstrdup(error_last());
-		error_clear();
-	}
-	b->crts = xreallocarray(b->crts, b->ncrts + 1, sizeof(*b->crts));
-	b->crts[b->ncrts++] = c;
-	return c;
-}
-
-int
-build_add_crates(struct build *b, struct graph *g)
-{
-	const struct deployment *d = b->d;
-	size_t i;
-
-	free(b->svc_crt);
-	b->svc_crt = xcalloc(d->nservices + 1, sizeof(*b->svc_crt));
-	for (i = 0; i < d->nservices; i++) {
-		const struct service *s = d->services[i];
-		struct crt *c;
-		char *toml;
-		int ok;
-
-		/* a standin runs in place of the crate, which is not built */
-		if (s->kind != SERVICE_CRATE || s->nstandin)
-			continue;
-		if (!s->src)
-			return error("%s: service '%s': a crate needs 'src', its directory",
-			             d->config, s->name);
-		toml = path_join(s->src, "Cargo.toml");
-		ok = path_exists(toml);
-		free(toml);
-		if (!ok)
-			return error("%s: service '%s': no Cargo.toml in '%s'; give the "
-			             "crate's directory as 'src', or a 'standin'",
-			             d->config, s->name, s->src);
-		c = crate_of(b, s);
-		b->svc_crt[i] = c;
-		buf_printf(&c->users, "%s'%s'", c->nusers ? ", " : "", s->name);
-		c->nusers++;
-	}
-	for (i = 0; i < b->ncrts; i++) {
-		struct crt *c = b->crts[i];
-		char **argv, *cmd;
-		size_t argc = 0;
-
-		if (c->task)
-			continue;
-		c->task = graph_add(g, TASK_BUILD, c->cname, crate_run, c);
-		argv = cargo_build_argv(&c->spec);
-		while (argv[argc])
-			argc++;
-		cmd = command_line(argv, argc);
-		task_set_command(c->task, cmd);
-		free(cmd);
-		str_free_list(argv);
-		c->why = crate_decide(c);
-		c->uptodate = !c->why;
-		if (c->uptodate) {
-			task_set_key(c->task, &c->key);
-			task_uptodate(c->task);
-		}
-	}
-	return 0;
-}
-
-struct task *
-build_crate_task(const struct build *b, const struct service *s)
-{
-	return b && b->svc_crt && s->index < b->d->nservices && b->svc_crt[s->index] ?
-	       b->svc_crt[s->index]->task : NULL;
-}
-
-const char *
-build_crate_exe(const struct build *b, const struct service *s)
-{
-	return b && b->svc_crt && s->index < b->d->nservices && b->svc_crt[s->index] ?
-	       b->svc_crt[s->index]->exe : NULL;
-}
-
 /* ---- the "command" kind of state records ---- */
 
 static int
@@ -1594,7 +763,7 @@ command_cleanup(const char *kind, const char *id, const cJSON *details)
 	(void)kind;
 	if (json_long(details, "pgid", &pgid) < 0 || pgid <= 1 || !token)
 		return 0;	/* it never started: the child waits for its pid to be written */
-	if (stop_group((pid_t)pgid, token, STOP_GRACE) < 0)
+	if (proc_stop_group((pid_t)pgid, token, STOP_GRACE) < 0)
 		return error("command of %s (process group %ld) does not stop",
 		             json_str(details, "what") ? json_str(details, "what") : id, pgid);
 	return 0;
@@ -1629,167 +798,3 @@ build_register_state(void)
 	state_register(&command_kind);
 }
 
-/* ---- the commands ---- */
-
-int
-build_deployment(struct deployment *d)
-{
-	struct sched_opts o = SCHED_OPTS_INIT;
-	struct progress *p;
-	struct state *st;
-	struct build *b;
-	struct graph *g;
-	int ret;
-
-	build_register_state();
-	st = state_open(d->dir);
-	if (!st)
-		return -1;
-	b = build_open(d, st);
-	g = graph_new();
-	ret = build_add_targets(b, g);
-	if (ret == 0)
-		ret = build_add_crates(b, g);
-	if (ret == 0) {
-		p = progress_new();
-		o.jobs = cli_jobs();
-		o.signals = 1;
-		o.events = progress_events();
-		o.events_arg = p;
-		ret = sched_run(g, &o);
-		progress_free(p);
-	}
-	if (build_close(b) < 0)
-		ret = -1;
-	graph_free(g);
-	state_close(st);
-	return ret;
-}
-
-int
-build_plan(struct deployment *d, int json)
-{
-	struct build *b = build_open(d, NULL);
-	struct graph *g = graph_new();
-	size_t i, nrun = 0;
-	int ret;
-
-	ret = build_add_targets(b, g);
-	if (ret == 0)
-		ret = build_add_crates(b, g);
-	if (ret == 0 && json) {
-		cJSON *root = cJSON_CreateObject(), *plan;
-		char *text;
-
-		cJSON_AddItemToObject(root, "deployment", deploy_to_json(d));
-		plan = cJSON_AddArrayToObject(root, "plan");
-		for (i = 0; i < b->ntgts; i++) {
-			cJSON *o = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(o, "target", b->tgts[i].t->name);
-			cJSON_AddBoolToObject(o, "run", !b->tgts[i].uptodate);
-			if (b->tgts[i].why)
-				cJSON_AddStringToObject(o, "why", b->tgts[i].why);
-			cJSON_AddItemToArray(plan, o);
-		}
-		for (i = 0; i < b->ncrts; i++) {
-			const struct crt *c = b->crts[i];
-			cJSON *o = cJSON_CreateObject(), *users;
-			size_t j;
-
-			cJSON_AddStringToObject(o, "crate", c->label);
-			users = cJSON_AddArrayToObject(o, "services");
-			for (j = 0; j < d->nservices; j++)
-				if (b->svc_crt[j] == c)
-					cJSON_AddItemToArray(users,
-					                     cJSON_CreateString(d->services[j]->name));
-			cJSON_AddBoolToObject(o, "run", !c->uptodate);
-			if (c->why)
-				cJSON_AddStringToObject(o, "why", c->why);
-			cJSON_AddItemToArray(plan, o);
-		}
-		text = cJSON_Print(root);
-		printf("%s\n", text);
-		free(text);
-		cJSON_Delete(root);
-	} else if (ret == 0) {
-		for (i = 0; i < b->ntgts; i++) {
-			const struct tgt *tg = &b->tgts[i];
-
-			if (tg->uptodate) {
-				printf("  up to date  target %s\n", tg->t->name);
-			} else {
-				printf("  make        target %s: %s\n", tg->t->name, tg->why);
-				nrun++;
-			}
-		}
-		if (!cli->quiet)
-			printf("%zu of %zu target%s to make\n", nrun, b->ntgts,
-			       b->ntgts == 1 ? "" : "s");
-		nrun = 0;
-		for (i = 0; i < b->ncrts; i++) {
-			const struct crt *c = b->crts[i];
-
-			if (c->uptodate) {
-				printf("  up to date  crate %s (%s)\n", c->label, buf_str(&c->users));
-			} else {
-				printf("  build       crate %s (%s): %s\n", c->label,
-				       buf_str(&c->users), c->why);
-				nrun++;
-			}
-		}
-		if (b->ncrts && !cli->quiet)
-			printf("%zu of %zu crate%s to build\n", nrun, b->ncrts,
-			       b->ncrts == 1 ? "" : "s");
-	}
-	build_close(b);
-	graph_free(g);
-	return ret;
-}
-
-int
-build_down(const char *path, int dry_run)
-{
-	struct stat sb;
-	struct state *st;
-	char *dir, *hd;
-	size_t n;
-	int ret;
-
-	if (!path)
-		dir = xstrdup(".");
-	else if (stat(path, &sb) < 0)
-		return error_errno("cannot find '%s'; give the directory of a run or its "
-		                   "config", path);
-	else if (S_ISDIR(sb.st_mode))
-		dir = xstrdup(path);
-	else
-		dir = path_dirname(path);
-	hd = path_join(dir, ".hydro");
-	if (!path_exists(hd)) {
-		if (!cli->quiet)
-			printf("nothing to remove: no '%s'\n", hd);
-		free(hd);
-		free(dir);
-		return 0;
-	}
-	free(hd);
-	build_register_state();
-	st = state_open(dir);
-	free(dir);
-	if (!st)
-		return -1;
-	n = state_count(st);
-	ret = state_down(st, dry_run);
-	if (!cli->quiet && !dry_run) {
-		size_t left = state_count(st);
-
-		if (!n)
-			printf("nothing to remove\n");
-		else
-			printf("removed %zu of %zu recorded thing%s\n", n - left, n,
-			       n == 1 ? "" : "s");
-	}
-	state_close(st);
-	return ret;
-}

@@ -648,9 +648,9 @@ cache_put(struct cache *c, const struct cache_entry *src, const char *dir)
 	hash_hex(&nh, hex);
 	hex[32] = '\0';
 	path = path_join(c->newdir, hex);
-	ret = mkdir_p(c->newdir, 0755);
+	ret = mkdir_p(c->newdir, 0700);
 	if (ret == 0)
-		ret = write_file_atomic(path, b.data, b.len, 0644);
+		ret = write_file_atomic(path, b.data, b.len, 0600);
 	pthread_mutex_lock(&c->mu);
 	if (ret == 0) {
 		ALLOC_GROW(c->loose, c->nloose, c->caploose);
@@ -703,8 +703,8 @@ cache_save(struct cache *c)
 	for (i = 0; i < n; i++)
 		emit_entry(c, &b, v[i]);
 	free(v);
-	if (mkdir_p(c->dir, 0755) < 0 ||
-	    write_file_atomic(c->index, b.data, b.len, 0644) < 0) {
+	if (mkdir_p(c->dir, 0700) < 0 ||
+	    write_file_atomic(c->index, b.data, b.len, 0600) < 0) {
 		ret = -1;
 	} else {
 		/* what the index now holds need not be read twice */

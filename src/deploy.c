@@ -1,15 +1,19 @@
 #include <errno.h>
 #include <math.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backend.h"
 #include "buf.h"
 #include "deploy.h"
+#include "hf/ptype.h"
 #include "error.h"
 #include "fs.h"
+#include "hf/hf.h"
 #include "json.h"
 #include "str.h"
 #include "xmalloc.h"
@@ -108,6 +112,7 @@ service_free(struct service *s)
 	free_list(s->needs, s->nneeds);
 	free(s->ready.arg);
 	free_list(s->ready.argv, s->ready.argc);
+	free(s->where);
 	free(s);
 }
 
@@ -121,6 +126,7 @@ target_free(struct target *t)
 	free_kv(t->env, t->nenv);
 	free_list(t->needs, t->nneeds);
 	free(t->cwd);
+	free(t->where);
 	free(t);
 }
 
@@ -135,6 +141,7 @@ deployment_free(struct deployment *d)
 		free(d->hosts[i]->name);
 		free(d->hosts[i]->backend);
 		free_kv(d->hosts[i]->settings, d->hosts[i]->nsettings);
+		free(d->hosts[i]->where);
 		free(d->hosts[i]);
 	}
 	for (i = 0; i < d->nservices; i++)
@@ -152,6 +159,7 @@ deployment_free(struct deployment *d)
 	map_release(&d->target_names);
 	free(d->dir);
 	free(d->config);
+	free(d->where);
 	free(d);
 }
 
@@ -164,6 +172,10 @@ check_name(const char *what, const char *name)
 
 	if (!*name)
 		return error("%s name is empty", what);
+	/* it names files (logs/NAME.out.times): within a file name's 255 */
+	if (strlen(name) > NAME_MAX_LEN)
+		return error("%s name '%.40s...' is %zu characters long; give one of at "
+		             "most %d", what, name, strlen(name), NAME_MAX_LEN);
 	for (p = name; *p; p++) {
 		if (!(*p == '_' || *p == '-' || (*p >= 'a' && *p <= 'z') ||
 		      (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
@@ -221,6 +233,7 @@ deploy_add_host(struct deployment *d, const char *name, const char *backend)
 		}
 	}
 	h->backend = xstrdup(backend);
+	h->where = xstrdup(d->where ? d->where : d->config);
 	h->index = d->nhosts;
 	map_puts(&d->host_names, h->name, (long)h->index);
 	ALLOC_GROW(d->hosts, d->nhosts, d->caphosts);
@@ -310,6 +323,7 @@ deploy_add_service(struct deployment *d, const char *name, enum service_kind kin
 		free(base);
 	}
 	s->stop_timeout = 10;
+	s->where = xstrdup(d->where ? d->where : d->config);
 	s->index = d->nservices;
 	map_puts(&d->service_names, s->name, (long)s->index);
 	ALLOC_GROW(d->services, d->nservices, d->capservices);
@@ -496,11 +510,407 @@ deploy_add_target(struct deployment *d, const char *name)
 	}
 	t = xcalloc(1, sizeof(*t));
 	t->name = xstrdup(name);
+	t->where = xstrdup(d->where ? d->where : d->config);
 	t->index = d->ntargets;
 	map_puts(&d->target_names, t->name, (long)t->index);
 	ALLOC_GROW(d->targets, d->ntargets, d->captargets);
 	d->targets[d->ntargets++] = t;
 	return t;
+}
+
+/*
+ * What a binding calls.  The decisions about what a declaration means are
+ * made here once, for every config language.
+ */
+
+void
+deploy_set_where(struct deployment *d, const char *where)
+{
+	free(d->where);
+	d->where = where ? xstrdup(where) : NULL;
+}
+
+/* the backends the model knows and the settings their hosts take
+ * (docs/ssh.md, docs/python.md), the required ones first, in the order a
+ * binding may give them positionally */
+static const struct backend_spec {
+	const char *name;
+	size_t nrequired;
+	const char *settings[10];
+} backend_specs[] = {
+	{ "local", 0, { "address", "target", NULL } },
+	{ "ssh", 1, { "host", "user", "port", "key", "trust_new_host", "connect_timeout",
+	              "connect_attempts", "address", "target", NULL } },
+	{ "gcp", 2, { "project", "zone", "type", "image", "region", "network", "user", NULL } },
+};
+
+static const struct backend_spec *
+backend_spec(const char *backend)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(backend_specs) / sizeof(backend_specs[0]); i++)
+		if (!strcmp(backend_specs[i].name, backend))
+			return &backend_specs[i];
+	return NULL;
+}
+
+const char *const *
+deploy_backend_settings(const char *backend)
+{
+	const struct backend_spec *b = backend_spec(backend);
+
+	return b ? b->settings : NULL;
+}
+
+static size_t
+count_names(const char *const *names)
+{
+	size_t n = 0;
+
+	while (names[n])
+		n++;
+	return n;
+}
+
+/* the name of a setting given by key, or positionally as the pos-th one */
+static const char *
+setting_name(const struct backend_spec *b, const char *key, size_t *pos)
+{
+	const char *close;
+	struct buf all = BUF_INIT;
+	size_t i, n = count_names(b->settings);
+
+	if (!key) {
+		if (*pos < n)
+			return b->settings[(*pos)++];
+		error("a '%s' host takes at most %zu settings by position", b->name, n);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		if (!strcmp(b->settings[i], key))
+			return b->settings[i];
+	for (i = 0; i < n; i++)
+		buf_printf(&all, "%s%s", i ? ", " : "", b->settings[i]);
+	close = str_closest(key, b->settings, n);
+	if (!n)
+		error("a '%s' host takes no settings, not '%s'", b->name, key);
+	else if (close)
+		error("a '%s' host has no setting '%s'; did you mean '%s'? (it takes %s)",
+		      b->name, key, close, buf_str(&all));
+	else
+		error("a '%s' host has no setting '%s' (it takes %s)", b->name, key,
+		      buf_str(&all));
+	buf_release(&all);
+	return NULL;
+}
+
+struct host *
+deploy_declare_host(struct deployment *d, const char *name, const char *backend,
+                    const struct kv *settings, size_t n)
+{
+	const struct backend_spec *b = backend_spec(backend);
+	const char **names;
+	struct host *h;
+	size_t i, pos = 0;
+	int bad = 0;
+
+	if (!b) {
+		error("unknown backend '%s'", backend);
+		return NULL;
+	}
+	names = xcalloc(n + 1, sizeof(*names));
+	for (i = 0; i < n && !bad; i++) {
+		names[i] = setting_name(b, settings[i].key, &pos);
+		bad = !names[i];
+		for (size_t j = 0; !bad && j < i; j++)
+			if (!strcmp(names[i], names[j]))
+				bad = error("setting '%s' is given twice", names[i]);
+	}
+	for (i = 0; i < b->nrequired && !bad; i++) {
+		size_t j;
+
+		for (j = 0; j < n && strcmp(names[j], b->settings[i]); j++)
+			;
+		if (j == n)
+			bad = error("a '%s' host needs its '%s'", b->name, b->settings[i]);
+	}
+	h = bad ? NULL : deploy_add_host(d, name, backend);
+	for (i = 0; h && i < n; i++)
+		host_set(h, names[i], settings[i].value);
+	free(names);
+	return h;
+}
+
+static int
+is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int
+is_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int
+deploy_check_src(const struct deployment *d, enum service_kind kind, const char *src)
+{
+	char *full, *toml;
+	int ret = 0;
+
+	if (kind == SERVICE_PROCESS)
+		return 0;
+	if (!src || !*src)
+		return error("a %s service needs its src", kind_names[kind]);
+	full = path_join(d->dir, src);
+	if (kind == SERVICE_HYDROFLOW && !is_file(full)) {
+		ret = error("cannot read src '%s': %s", src,
+		            path_exists(full) ? "not a file" : "no such file");
+	} else if (kind == SERVICE_CRATE && !is_dir(full)) {
+		ret = error("cannot read src '%s': %s", src,
+		            path_exists(full) ? "not a directory" : "no such directory");
+	} else if (kind == SERVICE_CRATE) {
+		toml = path_join(full, "Cargo.toml");
+		if (!is_file(toml))
+			ret = error("'%s' is not a crate: it has no Cargo.toml", src);
+		free(toml);
+	}
+	free(full);
+	return ret;
+}
+
+/* programs that run another one named later on their command line */
+static int
+is_launcher(const char *word)
+{
+	static const char *const names[] = {
+		"python", "pypy", "sh", "bash", "dash", "zsh", "ksh", "fish", "node",
+		"nodejs", "deno", "bun", "ruby", "perl", "php", "lua", "luajit",
+		"tclsh", "java", "env", "nice", "nohup", "exec", "stdbuf", "taskset",
+		"timeout", NULL,
+	};
+	size_t i, n = strlen(word);
+
+	/* python3.11, lua5.4 */
+	while (n && ((word[n - 1] >= '0' && word[n - 1] <= '9') || word[n - 1] == '.'))
+		n--;
+	for (i = 0; names[i]; i++)
+		if (strlen(names[i]) == n && !strncmp(word, names[i], n))
+			return 1;
+	return 0;
+}
+
+/* a service name from a command: the script an interpreter runs, else the
+ * program; "-c CODE" names the interpreter, "-m MODULE" the module */
+static char *
+command_name(char *const *argv, size_t argc)
+{
+	const char *launcher;
+	char *mod, *p, *name;
+	size_t i = 0;
+
+	while (i + 1 < argc && is_launcher(path_basename(argv[i]))) {
+		launcher = argv[i];
+		for (i++; i < argc; i++) {
+			if (!strcmp(argv[i], "-c"))
+				return name_from_src(launcher);
+			if (!strcmp(argv[i], "-m") && i + 1 < argc) {
+				mod = xstrdup(argv[i + 1]);
+				for (p = mod; *p; p++)
+					if (*p == '.')
+						*p = '_';
+				name = name_from_src(mod);
+				free(mod);
+				return name;
+			}
+			/* options, env's VAR=value, timeout's duration */
+			if (argv[i][0] != '-' && !strchr(argv[i], '=') &&
+			    !(argv[i][0] >= '0' && argv[i][0] <= '9'))
+				break;
+		}
+		if (i == argc)
+			return name_from_src(launcher);
+	}
+	return name_from_src(argv[i]);
+}
+
+struct service *
+deploy_add_process(struct deployment *d, const char *name, struct host *host,
+                   char *const *argv, size_t argc)
+{
+	struct service *s;
+	char *base, *made = NULL;
+	size_t i;
+
+	if (!argc || !*argv[0]) {
+		error("a process needs a command: give cmd=[PROGRAM, ARGS...]");
+		return NULL;
+	}
+	if (!name) {
+		base = command_name(argv, argc);
+		made = unique_name(d, base, service_taken);
+		free(base);
+	}
+	s = deploy_add_service(d, made ? made : name, SERVICE_PROCESS, host, NULL);
+	free(made);
+	for (i = 0; s && i < argc; i++)
+		service_add_arg(s, argv[i]);
+	return s;
+}
+
+int
+service_read_ports(struct service *s)
+{
+	struct hf_program *prog;
+	size_t i;
+	int ret = 0;
+
+	fflush(stdout);
+	prog = s->src ? hf_load(s->src) : NULL;
+	if (!prog)
+		return error("'%s' does not check: fix the errors above",
+		             s->src ? path_display(s->src) : "");
+	for (i = 0; i < prog->nports && ret == 0; i++) {
+		const struct hf_port_info *p = &prog->ports[i];
+
+		if (!service_declare_port(s, p->name, p->is_input ? PORT_INPUT : PORT_OUTPUT,
+		                          p->type))
+			ret = -1;
+	}
+	hf_program_free(prog);
+	return ret;
+}
+
+void
+service_set_cwd(const struct deployment *d, struct service *s, const char *cwd)
+{
+	free(s->cwd);
+	s->cwd = cwd ? path_join(d->dir, cwd) : NULL;
+}
+
+int
+service_set_ready(struct service *s, const char *kind, const char *arg,
+                  char *const *argv, size_t argc)
+{
+	char msg[256];
+	regex_t re;
+	size_t i;
+	int err;
+
+	if (kind && !strcmp(kind, "command") && !arg) {
+		if (!argc)
+			return error("the readiness command is empty: give {\"command\": "
+			             "[PROGRAM, ARGS...]}");
+		s->ready.kind = READY_COMMAND;
+		free_list(s->ready.argv, s->ready.argc);
+		s->ready.argv = NULL;
+		s->ready.argc = 0;
+		for (i = 0; i < argc; i++)
+			list_add(&s->ready.argv, &s->ready.argc, argv[i]);
+		return 0;
+	}
+	if (!kind || !arg || argv || (strcmp(kind, "port") && strcmp(kind, "log")))
+		return error("a readiness check is one of {\"port\": NAME}, {\"log\": "
+		             "REGEX} or {\"command\": [...]}");
+	if (!strcmp(kind, "log")) {
+		if (!*arg)
+			return error("the readiness log pattern is empty");
+		/* as the run matches it: POSIX extended */
+		err = regcomp(&re, arg, REG_EXTENDED | REG_NOSUB);
+		if (err) {
+			regerror(err, &re, msg, sizeof(msg));
+			return error("ready log pattern '%s': %s", arg, msg);
+		}
+		regfree(&re);
+	}
+	s->ready.kind = strcmp(kind, "log") ? READY_PORT : READY_LOG;
+	free(s->ready.arg);
+	s->ready.arg = xstrdup(arg);
+	return 0;
+}
+
+int
+port_dir_parse(const char *port, const char *name, enum port_dir *dir)
+{
+	if (!strcmp(name, "input") || !strcmp(name, "in"))
+		*dir = PORT_INPUT;
+	else if (!strcmp(name, "output") || !strcmp(name, "out"))
+		*dir = PORT_OUTPUT;
+	else if (!strcmp(name, "unknown"))
+		*dir = PORT_UNKNOWN;
+	else
+		return error("port '%s' must be \"input\" or \"output\", not '%s'", port, name);
+	return 0;
+}
+
+static int
+check_u32(const char *what, long long v)
+{
+	if (v < -1 || v > 4294967295LL)
+		return error("%s is a whole number from 0 to 4294967295, not %lld", what, v);
+	return 0;
+}
+
+struct connection *
+deploy_connect_with(struct deployment *d, struct port *from, struct port *to,
+                    long long key, long long tag, int merge)
+{
+	struct connection *c;
+
+	if (check_u32("a hydro.demux() key", key) < 0 || check_u32("a tag", tag) < 0)
+		return NULL;
+	c = deploy_connect(d, from, to);
+	if (c) {
+		c->key = (long)key;
+		c->tag = (long)tag;
+		c->merge = merge;
+	}
+	return c;
+}
+
+int
+deploy_check_backends(const struct deployment *d)
+{
+	const struct host *h;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < d->nhosts; i++) {
+		h = d->hosts[i];
+		if (backend_find(h->backend))
+			continue;
+		if (backend_spec(h->backend))
+			ret = error("%s: host '%s': the '%s' backend is not available yet; "
+			            "use a local host (deployment.Localhost()) for now",
+			            h->where, h->name, h->backend);
+		else
+			ret = error("%s: host '%s' has an unknown backend '%s'",
+			            h->where, h->name, h->backend);
+	}
+	return ret;
+}
+
+int
+deploy_check_buildable(const struct deployment *d)
+{
+	const struct service *s;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < d->nservices; i++) {
+		s = d->services[i];
+		if (s->kind == SERVICE_CRATE && !s->nstandin && s->bin && s->example)
+			ret = error("%s: cannot build '%s': it names both a bin ('%s') and an "
+			            "example ('%s'); give one", s->where, s->name, s->bin,
+			            s->example);
+	}
+	return ret;
 }
 
 /* depth-first search for a cycle among the targets reached from target i,
@@ -550,25 +960,9 @@ target_cycle(const struct deployment *d, size_t i, unsigned char *state,
 }
 
 static int
-is_dir(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int
-is_file(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static int
 validate_service(const struct deployment *d, const struct service *s)
 {
-	const char *cfg = d->config;
+	const char *cfg = s->where;
 	struct port *p;
 	int ret = 0;
 	size_t i;
@@ -597,6 +991,11 @@ validate_service(const struct deployment *d, const struct service *s)
 			            cfg, s->name);
 		break;
 	}
+	/* a deadline past any run: a typo, and now() + it is no time */
+	if (s->stop_timeout > STOP_TIMEOUT_MAX)
+		ret = error("%s: service '%s': a stop_timeout of %g s is more than a day; "
+		            "give one from 0 to %d", cfg, s->name, s->stop_timeout,
+		            STOP_TIMEOUT_MAX);
 	for (i = 0; i < s->nneeds; i++)
 		if (!deploy_find_target(d, s->needs[i]))
 			ret = error("%s: service '%s' needs an unknown target '%s'",
@@ -648,22 +1047,32 @@ deploy_validate(const struct deployment *d)
 		t = d->targets[i];
 		if (!t->argc)
 			ret = error("%s: target '%s' has no command; give it cmd=[...]",
-			            d->config, t->name);
+			            t->where, t->name);
 		for (j = 0; j < t->nneeds; j++)
 			if (!deploy_find_target(d, t->needs[j]))
 				ret = error("%s: target '%s' needs an unknown target '%s'",
-				            d->config, t->name, t->needs[j]);
+				            t->where, t->name, t->needs[j]);
 		for (j = 0; j < t->noutputs; j++) {
 			other = map_gets(&outputs, t->outputs[j]);
 			if (other >= 0 && (size_t)other != i)
 				ret = error("%s: output '%s' is made by two targets, '%s' and '%s'",
-				            d->config, t->outputs[j], d->targets[other]->name,
+				            t->where, t->outputs[j], d->targets[other]->name,
 				            t->name);
 			else
 				map_puts(&outputs, t->outputs[j], (long)i);
 		}
 	}
 	map_release(&outputs);
+	for (i = 0; i < d->nconns; i++) {
+		const struct port *f = d->conns[i]->from, *to = d->conns[i]->to;
+
+		if (f && to && f->type && to->type && !hf_port_compatible(f->type, to->type))
+			ret = error("%s: cannot connect '%s.%s' to '%s.%s': the output is `%s` and "
+			            "the input `%s`; an output of T or (T, SocketAddr) feeds an "
+			            "input of T or (T, SocketAddr), with the same T", d->config,
+			            f->service->name, f->name, to->service->name, to->name,
+			            f->type, to->type);
+	}
 	if (ret == 0 && d->ntargets) {
 		state = xcalloc(d->ntargets, 1);
 		stack = xcalloc(d->ntargets + 1, sizeof(*stack));
@@ -913,6 +1322,42 @@ parse_kind(const char *s, enum service_kind *kind)
 	return -1;
 }
 
+/* the model's own reports (deploy_connect, service_port, service_set_ready)
+ * as this file's: "FILE: connections[N]: MESSAGE", with what follows */
+struct held {
+	struct buf msg;
+	error_reporter *fn;
+	void *arg;
+};
+
+static void
+hold_report(enum error_level level, const char *msg, void *arg)
+{
+	struct held *h = arg;
+
+	if (level == LEVEL_ERROR && !h->msg.len)
+		buf_addstr(&h->msg, msg);
+	else if (level != LEVEL_ERROR && h->fn)
+		h->fn(level, msg, h->arg);
+}
+
+static void
+hold_begin(struct held *h)
+{
+	buf_init(&h->msg, 0);
+	h->fn = error_get_reporter(&h->arg);
+	error_set_reporter(hold_report, h);
+}
+
+static void
+hold_end(struct held *h, struct jctx *c, const char *path, const char *more)
+{
+	error_set_reporter(h->fn, h->arg);
+	if (h->msg.len)
+		jerror(c, path, "%s%s", buf_str(&h->msg), more ? more : "");
+	buf_release(&h->msg);
+}
+
 static void
 read_ports(struct jctx *c, struct service *s, const cJSON *ports, const char *spath)
 {
@@ -947,33 +1392,29 @@ read_ports(struct jctx *c, struct service *s, const cJSON *ports, const char *sp
 	}
 }
 
+/* the readiness check, by the model's rules (service_set_ready) */
 static void
 read_ready(struct jctx *c, struct service *s, const cJSON *ready, const char *spath)
 {
-	const char *v;
-	char path[128];
+	const cJSON *v = NULL;
+	char path[128], **argv = NULL;
+	size_t argc = 0;
+	struct held h;
 
 	if (!ready || cJSON_IsNull(ready))
 		return;
 	snprintf(path, sizeof(path), "%s.ready", spath);
-	if (!cJSON_IsObject(ready) || cJSON_GetArraySize(ready) != 1) {
-		jerror(c, path, "must be one of {\"port\": NAME}, {\"log\": REGEX}, "
-		       "{\"command\": [...]}");
-		return;
-	}
-	if ((v = jstring(c, ready, "port", path, 0))) {
-		s->ready.kind = READY_PORT;
-		s->ready.arg = xstrdup(v);
-	} else if ((v = jstring(c, ready, "log", path, 0))) {
-		s->ready.kind = READY_LOG;
-		s->ready.arg = xstrdup(v);
-	} else if (cJSON_GetObjectItemCaseSensitive(ready, "command")) {
-		s->ready.kind = READY_COMMAND;
-		jstrings(c, ready, "command", path, &s->ready.argv, &s->ready.argc);
-	} else {
-		jerror(c, path, "must be one of {\"port\": NAME}, {\"log\": REGEX}, "
-		       "{\"command\": [...]}");
-	}
+	if (cJSON_IsObject(ready) && cJSON_GetArraySize(ready) == 1)
+		v = ready->child;
+	if (v && cJSON_IsArray(v))
+		jstrings(c, ready, v->string, path, &argv, &argc);
+	hold_begin(&h);
+	if (service_set_ready(s, v ? v->string : NULL,
+	                      v && cJSON_IsString(v) ? v->valuestring : NULL,
+	                      argv, argc) < 0)
+		c->bad = 1;
+	hold_end(&h, c, path, NULL);
+	free_list(argv, argc);
 }
 
 static void
@@ -1044,42 +1485,6 @@ read_services(struct jctx *c, struct deployment *d, const cJSON *json)
 }
 
 /* "server.inbound" (or null) to a port; 0, or -1 with the error reported */
-/* the model's own reports (deploy_connect, service_port) as this file's:
- * "FILE: connections[N]: MESSAGE", with what follows */
-struct held {
-	struct buf msg;
-	error_reporter *fn;
-	void *arg;
-};
-
-static void
-hold_report(enum error_level level, const char *msg, void *arg)
-{
-	struct held *h = arg;
-
-	if (level == LEVEL_ERROR && !h->msg.len)
-		buf_addstr(&h->msg, msg);
-	else if (level != LEVEL_ERROR && h->fn)
-		h->fn(level, msg, h->arg);
-}
-
-static void
-hold_begin(struct held *h)
-{
-	buf_init(&h->msg, 0);
-	h->fn = error_get_reporter(&h->arg);
-	error_set_reporter(hold_report, h);
-}
-
-static void
-hold_end(struct held *h, struct jctx *c, const char *path, const char *more)
-{
-	error_set_reporter(h->fn, h->arg);
-	if (h->msg.len)
-		jerror(c, path, "%s%s", buf_str(&h->msg), more ? more : "");
-	buf_release(&h->msg);
-}
-
 static int
 read_end(struct jctx *c, struct deployment *d, const cJSON *o, const char *key,
          const char *path, struct port **out)
@@ -1519,4 +1924,18 @@ deploy_graph(const struct deployment *d, enum graph_format format, FILE *out)
 	if (format == FORMAT_DOT)
 		fprintf(out, "}\n");
 	buf_release(&b);
+}
+
+/* ---- how a service talks to hydro ---- */
+
+int
+service_speaks(const struct service *s)
+{
+	return s->kind == SERVICE_HYDROFLOW || s->kind == SERVICE_CRATE;
+}
+
+int
+service_has_control(const struct service *s)
+{
+	return s->kind == SERVICE_HYDROFLOW;
 }

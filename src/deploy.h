@@ -5,9 +5,10 @@
  * A deployment holds hosts (a backend plus its settings), services (a
  * Hydroflow program, a Hydro Deploy crate or any process, placed on a host),
  * their ports, connections from an output port to an input port, and
- * make-style targets.  The Python and Lua bindings build it through the
- * functions below; `hydro plan|build|run FILE.json` read it from its JSON form
- * (docs/spec.md).  A plan, a graph picture and a run all read this model.
+ * make-style targets.  The Python binding builds it through the functions
+ * below (docs/internals/bindings.md says what a binding leaves to them);
+ * `hydro plan|build|run FILE.json` read it from its JSON form (docs/spec.md).
+ * A plan, a graph picture and a run all read this model.
  *
  * Builder functions check what they can at once and return NULL (or -1) with
  * the error reported; deploy_validate() checks the whole model before
@@ -25,6 +26,10 @@
 #include "map.h"
 
 #define DEPLOY_SPEC_VERSION 1
+/* the longest name of a host, service, port or target */
+#define NAME_MAX_LEN 200
+/* the longest stop_timeout a service may have, in seconds (a day) */
+#define STOP_TIMEOUT_MAX 86400
 
 struct kv {
 	char *key;
@@ -37,6 +42,7 @@ struct host {
 	struct kv *settings;	/* backend settings: host, user, port, key, zone... */
 	size_t nsettings;
 	size_t index;		/* position in deployment->hosts */
+	char *where;		/* where it was declared ("echo.hydro.py:7"), for messages */
 	void *runtime;		/* the backend's state while running; NULL otherwise */
 };
 
@@ -100,6 +106,7 @@ struct service {
 	int can_die;		/* its exit does not stop the others */
 	double stop_timeout;	/* seconds from "stop" to SIGTERM and SIGTERM to SIGKILL */
 	size_t index;		/* position in deployment->services */
+	char *where;		/* where it was declared ("echo.hydro.py:12"), for messages */
 	void *runtime;		/* the run's state of this service; NULL otherwise */
 };
 
@@ -129,6 +136,7 @@ struct target {
 	size_t nneeds;
 	char *cwd;		/* relative to the deployment's dir, or NULL */
 	size_t index;
+	char *where;		/* where it was declared, for messages */
 };
 
 struct deployment {
@@ -144,6 +152,7 @@ struct deployment {
 	size_t ntargets, captargets;
 	/* names to indices, so that lookups stay cheap in large deployments */
 	struct map host_names, service_names, target_names;
+	char *where;		/* where the binding declares from now (deploy_set_where) */
 };
 
 /* a new empty deployment whose relative paths are against dir */
@@ -189,6 +198,60 @@ struct target *deploy_add_target(struct deployment *d, const char *name);
 /* the target of that name, or NULL */
 struct target *deploy_find_target(const struct deployment *d, const char *name);
 
+/*
+ * What a language binding calls (docs/internals/bindings.md): the decisions
+ * about what a declaration means live here, so that every binding makes the
+ * same ones and only maps its calls and values onto these.
+ */
+
+/* say where the declarations that follow are made ("echo.hydro.py:12"; NULL:
+ * the config file): the hosts, services and targets added record it, and
+ * the model's later messages about them name it */
+void deploy_set_where(struct deployment *d, const char *where);
+/* the settings a host of backend takes, in the order a binding may give
+ * them positionally (NULL-terminated); NULL for a backend the model does
+ * not know */
+const char *const *deploy_backend_settings(const char *backend);
+/* add a host of a backend the model knows with its settings: an entry with
+ * a NULL key is positional (the next of deploy_backend_settings()); an
+ * unknown, repeated or missing setting is an error.  Whether the backend is
+ * built in is deploy_check_backends()'s question, asked before a run */
+struct host *deploy_declare_host(struct deployment *d, const char *name,
+                                 const char *backend, const struct kv *settings,
+                                 size_t n);
+/* check a service's src before it is added, relative to d->dir: a .hf file
+ * (hydroflow), a directory with a Cargo.toml (crate) */
+int deploy_check_src(const struct deployment *d, enum service_kind kind, const char *src);
+/* add a process running argv on host; name NULL makes one from the command:
+ * the script an interpreter runs ("worker" for python3 -u worker.py), else
+ * the program ("redis-server"), made unique ("worker2") */
+struct service *deploy_add_process(struct deployment *d, const char *name,
+                                   struct host *host, char *const *argv, size_t argc);
+/* declare the ports of a Hydroflow service's program, from its module
+ * header; -1 when the program does not check (its diagnostics printed) */
+int service_read_ports(struct service *s);
+/* set the working directory, relative to the deployment's directory */
+void service_set_cwd(const struct deployment *d, struct service *s, const char *cwd);
+/* set the readiness check by name: "port" (arg: one of its inputs), "log"
+ * (arg: a regular expression a log line matches), "command" (argv); kind
+ * NULL or another name, or a bad value, is an error saying what it takes */
+int service_set_ready(struct service *s, const char *kind, const char *arg,
+                      char *const *argv, size_t argc);
+/* a port's direction by name: "input" or "in", "output" or "out", "unknown"
+ * (named now, given by its first connection); -1 with the error naming port */
+int port_dir_parse(const char *port, const char *name, enum port_dir *dir);
+/* deploy_connect() with Hydro Deploy's explicit wiring: a demux key and a
+ * tag (-1: none, else 0 to 4294967295) and the receiver's .merge() */
+struct connection *deploy_connect_with(struct deployment *d, struct port *from,
+                                       struct port *to, long long key, long long tag,
+                                       int merge);
+/* check that every host's backend is built into this hydro ("the 'gcp'
+ * backend is not available yet"); every problem reported, -1 if any */
+int deploy_check_backends(const struct deployment *d);
+/* check that every service can be built as declared (a crate names one
+ * bin or one example); every problem reported, -1 if any */
+int deploy_check_buildable(const struct deployment *d);
+
 /* check the whole model: unknown names, duplicates, an output made by two
  * targets, a cycle among targets, ports left unconnected; every problem is
  * reported, each naming the offending entry; -1 if any */
@@ -202,5 +265,13 @@ struct deployment *deploy_load(const char *path);
 cJSON *deploy_to_json(const struct deployment *d);
 /* print the topology: hosts as clusters, services as nodes, connections as edges */
 void deploy_graph(const struct deployment *d, enum graph_format format, FILE *out);
+
+/* how a service talks to hydro, by its kind */
+
+/* whether the service speaks the port protocol (hydroflow, crate) */
+int service_speaks(const struct service *s);
+/* whether the service speaks it on a control channel of its own (hydro's
+ * programs and their stand-ins) rather than on stdin/stdout (crates) */
+int service_has_control(const struct service *s);
 
 #endif

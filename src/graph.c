@@ -5,7 +5,6 @@
 #include "buf.h"
 #include "error.h"
 #include "graph.h"
-#include "sched.h"
 #include "xmalloc.h"
 
 const char *
@@ -150,7 +149,9 @@ task_arg(const struct task *t)
 int
 task_cancelled(const struct task *t)
 {
-	return t->kind != TASK_CLEANUP && sched_cancelling();
+	const int *cancel = t->graph ? t->graph->cancel : NULL;
+
+	return t->kind != TASK_CLEANUP && cancel && __atomic_load_n(cancel, __ATOMIC_SEQ_CST);
 }
 
 size_t

@@ -149,6 +149,8 @@ struct graph {
 	struct task **tasks;
 	size_t ntasks, cap;
 	struct sched *sched;	/* the run going on, or NULL */
+	const int *cancel;	/* set by the scheduler that runs it: nonzero
+				 * once that run is cancelled (task_cancelled) */
 };
 
 /* monotonic seconds, for task timing */

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -131,7 +132,7 @@ open_file(struct log_stream *ls)
 {
 	if (ls->fd >= 0)
 		return 0;
-	ls->fd = open(ls->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ls->fd = open(ls->path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (ls->fd < 0)
 		return error_errno("cannot create log file '%s'", ls->path);
 	return 0;
@@ -155,7 +156,7 @@ write_times(struct log_stream *ls)
 	if (ls->tfd < 0) {
 		char *tpath = xasprintf("%s.times", ls->path);
 
-		ls->tfd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		ls->tfd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (ls->tfd < 0) {
 			error_errno("cannot create log file '%s'", tpath);
 			ls->failed = 1;
@@ -295,7 +296,7 @@ commit_lines(struct log_stream *ls, struct line *lines, size_t n, struct buf *te
 	pthread_mutex_unlock(&ls->lock);
 	if (fn)
 		for (i = 0; i < n; i++)
-			fn(blk->data + (lines[i].off - base), lines[i].len, read, arg);
+			fn(blk->data + (lines[i].off - base), lines[i].len, lines[i].time, read, arg);
 	pthread_mutex_lock(&ls->lock);
 	block_unref(blk);
 	pthread_mutex_unlock(&ls->lock);
@@ -703,4 +704,16 @@ logs_color(const char *name)
 	for (; *name; name++)
 		h = (h ^ (unsigned char)*name) * 16777619u;
 	return colors[h % (sizeof(colors) / sizeof(colors[0]))];
+}
+
+void
+logs_format_time(uint64_t us, char buf[LOG_TIME_SIZE])
+{
+	time_t sec = (time_t)(us / 1000000u);
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(buf, LOG_TIME_SIZE, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, LOG_TIME_SIZE - n, ".%06uZ", (unsigned)(us % 1000000u));
 }

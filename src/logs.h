@@ -35,9 +35,10 @@ struct log_reader;
 /* what a stream does with each complete line besides keeping it: print it
  * (the terminal) or look at it (readiness patterns); read is set when a
  * subscriber (logs_open) had the stream as the line was kept, so that the
- * terminal leaves it to them; called by the feeding thread with the stream
- * unlocked, after the line is kept */
-typedef void log_line_fn(const char *line, size_t len, int read, void *arg);
+ * terminal leaves it to them; time is the line's arrival time (microseconds
+ * since the epoch); called by the feeding thread with the stream unlocked,
+ * after the line is kept */
+typedef void log_line_fn(const char *line, size_t len, uint64_t time, int read, void *arg);
 
 /* a new stream writing to path, created with the first line, and path.times
  * (a little-endian uint64 of microseconds since the epoch per line, written
@@ -83,6 +84,12 @@ uint64_t log_reader_time(const struct log_reader *lr);
 int log_reader_fd(struct log_reader *lr);
 /* close the reader */
 void log_reader_close(struct log_reader *lr);
+
+/* the size of logs_format_time()'s text, its NUL included */
+#define LOG_TIME_SIZE 28
+/* a line's arrival time as `hydro run --timestamps` shows it: RFC 3339 in
+ * UTC to the microsecond, "2026-12-06T18:40:01.123456Z" */
+void logs_format_time(uint64_t us, char buf[LOG_TIME_SIZE]);
 
 /* the colour (an SGR sequence) of a service name: the same name always gets
  * the same colour, as in docker compose */

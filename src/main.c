@@ -13,12 +13,11 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "build.h"
 #include "cli.h"
+#include "commands.h"
 #include "error.h"
 #include "str.h"
 #include "deploy.h"
-#include "run.h"
 #include "term.h"
 #include "xmalloc.h"
 #include "hf/hf.h"
@@ -42,21 +41,26 @@ static int cmd_down(void);
 static int cmd_check(void);
 
 #define CONFIG_OPTS \
-	"  -D NAME=VALUE      set a parameter the script reads with hydro.param()\n"
+	"  -D NAME=VALUE      set a parameter the script reads with hydro.param()\n" \
+	"  --strict-params    a -D the config does not read is an error, before anything runs\n"
 
 static const struct command commands[] = {
 	{ "run", "[options] CONFIG [-- ARGS...]",
 	  "build, deploy and run what a config declares",
 	  CONFIG_OPTS
 	  "  --keep             leave services and machines running when the script ends\n"
-	  "  --no-log-prefix    print service logs without the service name\n",
+	  "  --no-log-prefix    print service logs without the service name\n"
+	  "  --timestamps       print each log line's arrival time (UTC) before it\n",
 	  cmd_run, 1, 1 },
 	{ "build", "[options] CONFIG",
 	  "build what a config declares, and nothing else",
-	  CONFIG_OPTS, cmd_build, 1, 1 },
+	  CONFIG_OPTS
+	  "  --target=TRIPLE    build every program for TRIPLE, whatever its host\n",
+	  cmd_build, 1, 1 },
 	{ "plan", "[options] CONFIG",
 	  "show what would be built, launched and wired",
 	  CONFIG_OPTS
+	  "  --target=TRIPLE    plan builds for TRIPLE, whatever the hosts\n"
 	  "  --json             print the deployment model as JSON\n",
 	  cmd_plan, 1, 1 },
 	{ "graph", "[options] CONFIG|FILE.hf",
@@ -66,11 +70,13 @@ static const struct command commands[] = {
 	  cmd_graph, 1, 1 },
 	{ "down", "[options] [DIR|CONFIG]",
 	  "stop and remove everything a run left behind (from .hydro/state.json)",
-	  "  --dry-run          only list what would be removed\n",
+	  "  --dry-run          only list what would be removed\n"
+	  "  --json             print each record as a JSON object, one a line\n",
 	  cmd_down, 0, 1 },
 	{ "check", "[options] FILE.hf...",
 	  "check Hydroflow programs and print their diagnostics",
-	  "", cmd_check, 1, -1 },
+	  "  --json             print each diagnostic as a JSON object, one a line\n",
+	  cmd_check, 1, -1 },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -108,6 +114,20 @@ command_usage(const struct command *c, FILE *f)
 	if (*c->help)
 		fprintf(f, "Options:\n%s\n", c->help);
 	fprintf(f, "%s", global_help);
+}
+
+/* "help", "--help" and "-h", as the argument of hydro help */
+static int
+is_help(const char *arg)
+{
+	return !strcmp(arg, "help") || !strcmp(arg, "--help") || !strcmp(arg, "-h");
+}
+
+static void
+help_usage(FILE *f)
+{
+	fprintf(f, "usage: hydro help [COMMAND]\n\n"
+	           "Show the help of hydro, or of COMMAND: its options.\n");
 }
 
 static const struct command *
@@ -161,7 +181,7 @@ unknown_command(const char *name)
 
 enum {
 	OPT_COLOR = 256, OPT_JSON, OPT_VERSION, OPT_KEEP, OPT_NO_LOG_PREFIX,
-	OPT_FORMAT, OPT_DRY_RUN,
+	OPT_FORMAT, OPT_DRY_RUN, OPT_TIMESTAMPS, OPT_STRICT_PARAMS, OPT_TARGET,
 };
 
 static const struct option longopts[] = {
@@ -177,6 +197,9 @@ static const struct option longopts[] = {
 	{ "no-log-prefix", no_argument, NULL, OPT_NO_LOG_PREFIX },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "timestamps", no_argument, NULL, OPT_TIMESTAMPS },
+	{ "strict-params", no_argument, NULL, OPT_STRICT_PARAMS },
+	{ "target", required_argument, NULL, OPT_TARGET },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -195,6 +218,12 @@ command_option(int opt)
 		return "--format";
 	case OPT_DRY_RUN:
 		return "--dry-run";
+	case OPT_TIMESTAMPS:
+		return "--timestamps";
+	case OPT_STRICT_PARAMS:
+		return "--strict-params";
+	case OPT_TARGET:
+		return "--target";
 	default:
 		return NULL;
 	}
@@ -248,18 +277,17 @@ parse(int argc, char **argv, const struct command **cmdp)
 		if (opt == -1) {
 			if (!c) {
 				if (!strcmp(argv[optind], "help")) {
-					optind++;
-					if (optind < end) {
-						c = find_command(argv[optind]);
-						if (!c) {
-							free(rest);
-							return unknown_command(argv[optind]);
-						}
-						command_usage(c, stdout);
-					} else {
-						usage(stdout);
-					}
+					const char *what = optind + 1 < end ? argv[optind + 1] : NULL;
+
 					free(rest);
+					if (!what)
+						usage(stdout);
+					else if (is_help(what))
+						help_usage(stdout);
+					else if ((c = find_command(what)))
+						command_usage(c, stdout);
+					else
+						return unknown_command(what);
 					exit(0);
 				}
 				c = find_command(argv[optind]);
@@ -332,6 +360,15 @@ parse(int argc, char **argv, const struct command **cmdp)
 		case OPT_DRY_RUN:
 			cli->dry_run = 1;
 			break;
+		case OPT_TIMESTAMPS:
+			cli->timestamps = 1;
+			break;
+		case OPT_STRICT_PARAMS:
+			cli->strict_params = 1;
+			break;
+		case OPT_TARGET:
+			cli->target = optarg;
+			break;
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "mermaid")) {
 				cli->format = FORMAT_MERMAID;
@@ -396,9 +433,6 @@ parse(int argc, char **argv, const struct command **cmdp)
 static int
 config_main(const char *path, enum run_mode mode)
 {
-	struct deployment *d;
-	int ret = 0;
-
 	if (str_ends(path, ".py"))
 #ifdef HYDRO_EMBED_PYTHON
 		return python_run_config(path, mode);
@@ -411,32 +445,18 @@ config_main(const char *path, enum run_mode mode)
 	if (!str_ends(path, ".json"))
 		return error("cannot tell what '%s' is: a config is a Python script "
 		             "(.py) or a deployment in JSON (.json, docs/spec.md)", path);
-	if (mode == MODE_RUN)
-		return run_file(path);
-	d = deploy_load(path);
-	if (!d)
+	struct options o = cli_options();
+
+	/* a JSON config reads no parameters */
+	if (cli_check_params(cli, 0) < 0)
 		return -1;
-	switch (mode) {
-	case MODE_BUILD:
-		ret = build_deployment(d);
-		break;
-	case MODE_PLAN:
-		ret = run_show_plan(d, cli->json);
-		break;
-	case MODE_GRAPH:
-		deploy_graph(d, cli->format, stdout);
-		break;
-	case MODE_RUN:
-		break;
-	}
-	deployment_free(d);
-	return ret;
+	return command_config(path, mode, &o);
 }
 
 static int
 cmd_check(void)
 {
-	return hf_check_files((const char *const *)cli->files, cli->nfiles);
+	return hf_check_files((const char *const *)cli->files, cli->nfiles, cli->json);
 }
 
 static int
@@ -468,26 +488,15 @@ cmd_plan(void)
 static int
 cmd_down(void)
 {
-	run_register_state_kinds();
-	return build_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run);
-}
+	struct options o = cli_options();
 
-static void
-warn_unused_params(void)
-{
-	size_t i;
-
-	for (i = 0; i < cli->nparams; i++)
-		if (!cli->params[i].used)
-			warning("parameter '%s' was given with -D but the config never reads it",
-			        cli->params[i].name);
+	return command_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run, &o);
 }
 
 int
 main(int argc, char **argv)
 {
 	const struct command *c = NULL;
-	size_t i;
 	int ret;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -506,13 +515,10 @@ main(int argc, char **argv)
 	if (cli->dir && chdir(cli->dir) < 0)
 		return error_errno("cannot change to directory '%s'", cli->dir) ? 2 : 2;
 	ret = c->run();
-	if (ret == 0 && strcmp(c->name, "check") && strcmp(c->name, "down"))
-		warn_unused_params();
-	for (i = 0; i < cli->nparams; i++) {
-		free(cli->params[i].name);
-		free(cli->params[i].value);
-	}
-	free(cli->params);
+	if (ret == 0 && strcmp(c->name, "check") && strcmp(c->name, "down") &&
+	    cli_check_params(cli, 1) < 0)
+		ret = -1;
+	cli_release_params(cli);
 	free(cli->files);
 	return ret < 0 ? 1 : ret;
 }

@@ -49,18 +49,6 @@ struct plan {
 };
 
 int
-service_speaks(const struct service *s)
-{
-	return s->kind == SERVICE_HYDROFLOW || s->kind == SERVICE_CRATE;
-}
-
-int
-service_has_control(const struct service *s)
-{
-	return s->kind == SERVICE_HYDROFLOW;
-}
-
-int
 port_replies(const struct port *p)
 {
 	const char *t = p->type;

@@ -31,11 +31,6 @@
 
 struct plan;
 
-/* whether the service speaks the port protocol (hydroflow, crate) */
-int service_speaks(const struct service *s);
-/* whether the service speaks it on a control channel of its own (hydro's
- * programs and their stand-ins) rather than on stdin/stdout (crates) */
-int service_has_control(const struct service *s);
 /* whether a port's type is (T, SocketAddr): reply addressing */
 int port_replies(const struct port *p);
 

@@ -1,4 +1,5 @@
 #define _GNU_SOURCE	/* pipe2 */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -7,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <linux/futex.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -14,10 +17,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include "buf.h"
 #include "error.h"
+#include "hash.h"
 #include "proc.h"
 #include "str.h"
 #include "xmalloc.h"
@@ -25,12 +28,16 @@
 extern char **environ;
 
 /* what the child needs, all prepared before fork */
-struct child {
+struct proc_child {
 	const char *path;
 	char **argv;
 	char **envp;
 	const char *dir;
 	int fds[4];		/* what becomes 0, 1, 2 and 3 in the child; -1: none */
+	int go_fd;		/* PROC_HOLD: the child waits for a byte here */
+	int go_w;		/* and the parent's end, which sends it */
+	char *own_path;		/* what proc_start made for the child, freed */
+	char **own_env, **own_extra;	/* once it has exec'd */
 	/* a failed step and its errno, written by the child in our memory */
 	volatile int fail_step, fail_errno;
 	/* the child's thread id while it runs in our memory: the kernel zeroes
@@ -42,7 +49,7 @@ struct child {
 	pid_t pid;		/* set by whoever forked */
 	unsigned long long ticks;	/* its start time in clock ticks, or 0 */
 	int err;		/* errno of a failed fork */
-	struct child *next;	/* in the forking thread's queue */
+	struct proc_child *next;	/* in the forking thread's queue */
 	pthread_cond_t done_cond;	/* its caller's alone: no herd wakes */
 	int done;
 };
@@ -65,22 +72,34 @@ proc_raise_nofile(void)
 		child_nofile_set = 1;
 }
 
-/* The steps of the child, reported with errno in struct child. */
+/* The steps of the child, reported with errno in struct proc_child. */
 enum { STEP_NONE, STEP_DUP, STEP_CHDIR, STEP_EXEC, STEP_PARENT };
 
 #define CHILD_STACK (64 * 1024)
 
-static noreturn void
-child_fail(struct child *c, int step)
+/*
+ * The child ends by exit_group(2) itself, not by _exit(): the compiler must
+ * not see the child's functions as noreturn, since ASan warns on hydro's
+ * stderr at a call to one on a clone()d child's stack of our own making.
+ */
+static void
+child_exit(int code)
+{
+	syscall(SYS_exit_group, code);
+}
+
+static void
+child_fail(struct proc_child *c, int step)
 {
 	c->fail_errno = errno;
 	c->fail_step = step;
-	_exit(127);
+	child_exit(127);
 }
 
-/* Runs between fork and exec: async-signal-safe calls only. */
-static noreturn void
-child_run(struct child *c)
+/* Runs between fork and exec: async-signal-safe calls only; it ends by
+ * execve() or child_fail() */
+static void
+child_run(struct proc_child *c)
 {
 	struct sigaction sa;
 	sigset_t all;
@@ -108,7 +127,7 @@ child_run(struct child *c)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 
 	/* move sources out of the way of the targets 0..3 first */
-	int fds[4];
+	int fds[4], go = c->go_fd;
 	for (i = 0; i < 4; i++) {
 		fds[i] = c->fds[i];
 		if (fds[i] >= 0 && fds[i] < 4) {
@@ -117,6 +136,8 @@ child_run(struct child *c)
 				child_fail(c, STEP_DUP);
 		}
 	}
+	if (go >= 0 && go < 4 && (go = fcntl(go, F_DUPFD, 10)) < 0)
+		child_fail(c, STEP_DUP);
 	for (i = 0; i < 4; i++) {
 		if (fds[i] < 0)
 			continue;
@@ -125,7 +146,21 @@ child_run(struct child *c)
 	}
 	/* nothing else of hydro's leaks into the service */
 	fd = c->fds[3] >= 0 ? 4 : 3;
-	syscall(SYS_close_range, (unsigned)fd, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */);
+	if (go >= 0) {
+		char ch;
+
+		/* Held: close the rest now, not at exec.  A copy of another
+		 * held child's go pipe kept here while we wait would keep
+		 * that one from seeing hydro die, and it might hold ours. */
+		if (dup2(go, fd) < 0)
+			child_fail(c, STEP_DUP);
+		syscall(SYS_close_range, (unsigned)fd + 1, ~0u, 0u);
+		if (read(fd, &ch, 1) != 1)
+			child_exit(126);	/* hydro died or dropped us before recording us */
+		close(fd);
+	} else {
+		syscall(SYS_close_range, (unsigned)fd, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */);
+	}
 	if (c->dir && chdir(c->dir) < 0)
 		child_fail(c, STEP_CHDIR);
 	execve(c->path, c->argv, c->envp);
@@ -136,6 +171,7 @@ static int
 child_main(void *arg)
 {
 	child_run(arg);
+	return 127;	/* not reached */
 }
 
 static unsigned long long
@@ -165,7 +201,7 @@ boot_ns(void)
  * handler of ours runs in the child.
  */
 static pid_t
-spawn_child(struct child *c)
+spawn_child(struct proc_child *c)
 {
 	unsigned long long tick = 1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK);
 	unsigned long long before = boot_ns() / tick, after;
@@ -178,8 +214,10 @@ spawn_child(struct child *c)
 		            (void *)c, &c->tid, NULL, &c->tid);
 	} else {
 		pid = vfork();
-		if (pid == 0)
+		if (pid == 0) {
 			child_run(c);
+			_exit(127);	/* not reached */
+		}
 	}
 	/* the kernel stamps a child with the boot time in between: within one
 	 * tick, that is its start time as /proc/PID/stat says, which ties the
@@ -191,7 +229,7 @@ spawn_child(struct child *c)
 
 /* until a clone()d child has exec'd or died: it is out of our memory */
 static void
-child_wait(struct child *c)
+child_wait(struct proc_child *c)
 {
 	pid_t tid;
 
@@ -210,14 +248,14 @@ child_wait(struct child *c)
  */
 static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t fork_wake = PTHREAD_COND_INITIALIZER;
-static struct child *fork_head, **fork_tail = &fork_head;
+static struct proc_child *fork_head, **fork_tail = &fork_head;
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static int fork_thread_ok;
 
 static void *
 fork_thread(void *arg)
 {
-	struct child *c;
+	struct proc_child *c;
 
 	(void)arg;
 	pthread_mutex_lock(&fork_lock);
@@ -256,14 +294,16 @@ fork_thread_start(void)
 }
 
 static pid_t
-fork_child(struct child *c)
+fork_child(struct proc_child *c)
 {
 	sigset_t all, old;
 	pid_t pid;
 
 	if (!(c->flags & PROC_PDEATHSIG)) {
-		/* no handler of ours may run in the child, which shares our memory */
-		c->stack = NULL;
+		/* no handler of ours may run in the child, which shares our memory;
+		 * a held one runs beside us (vfork would stop this thread until
+		 * it execs) */
+		c->stack = (c->flags & PROC_HOLD) ? xmalloc(CHILD_STACK) : NULL;
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);
 		pid = spawn_child(c);
@@ -409,7 +449,61 @@ setup_stream(enum proc_io io, int i, int pair[2], int *child_fd)
 			return error_errno("cannot make a pipe");
 		*child_fd = i == 0 ? pair[0] : pair[1];
 		return 0;
+	case PROC_STDOUT:
+		break;	/* stderr alone, taken care of by the caller */
 	}
+	return error("cannot run a process: a stream given as stdout's");
+}
+
+/* a token no other process carries: pid, time and a counter, hashed */
+static void
+make_token(char out[33])
+{
+	static unsigned counter;
+	struct timespec ts;
+	struct hash h;
+	char hex[HASH_HEX_LEN], seed[128];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(seed, sizeof(seed), "%ld %lld %ld %u", (long)getpid(),
+	         (long long)ts.tv_sec, ts.tv_nsec,
+	         __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+	hash_bytes(seed, strlen(seed), &h);
+	hash_hex(&h, hex);
+	memcpy(out, hex, 32);
+	out[32] = '\0';
+}
+
+/* free what proc_start made for the child, once it is out of our memory */
+static void
+child_free(struct proc_child *c)
+{
+	if (c->go_w >= 0)
+		close(c->go_w);
+	free(c->stack);
+	free(c->own_path);
+	str_free_list(c->own_extra);
+	free(c->own_env);
+	free(c);
+}
+
+/* once the child has exec'd or failed to: 0, or -1 with the failure
+ * reported and the child reaped */
+static int
+child_end(struct proc *p, struct proc_child *c)
+{
+	child_wait(c);
+	if (c->fail_step == STEP_NONE)
+		return 0;
+	while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	errno = c->fail_errno;
+	if (c->fail_step == STEP_CHDIR)
+		error_errno("cannot run '%s': cannot change to '%s'", p->argv[0], p->dir);
+	else if (c->fail_step == STEP_PARENT)
+		error("cannot run '%s': hydro is exiting", p->argv[0]);
+	else
+		error_errno("cannot run '%s'", p->argv[0]);
 	return -1;
 }
 
@@ -417,80 +511,90 @@ int
 proc_start(struct proc *p)
 {
 	int pairs[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
-	int ctl[2] = { -1, -1 };
+	int ctl[2] = { -1, -1 }, go[2] = { -1, -1 };
 	enum proc_io io[3] = { p->in, p->out, p->err };
-	struct child c;
-	char **extra = NULL, **envp = NULL;
-	char *path;
+	struct proc_child *c;
+	char **extra = NULL;
+	size_t ne = 0;
 	int i;
 	pid_t pid;
 
 	p->pid = -1;
 	p->in_fd = p->out_fd = p->err_fd = p->ctl_fd = p->pidfd = -1;
+	p->held = NULL;
+	p->term_signal = 0;
 	if (!p->argv || !p->argv[0])
 		return error("cannot run a process: empty command");
 
-	/* the environment, with HYDRO_CONTROL_FD when there is a channel */
-	if (p->flags & PROC_CONTROL) {
-		size_t ne = 0;
-		while (p->env && p->env[ne])
-			ne++;
-		extra = xcalloc(ne + 2, sizeof(*extra));
-		if (ne)
-			memcpy(extra, p->env, ne * sizeof(*extra));
-		extra[ne] = "HYDRO_CONTROL_FD=3";
+	/* the environment, with HYDRO_CONTROL_FD when there is a channel and
+	 * the token when asked */
+	while (p->env && p->env[ne])
+		ne++;
+	extra = xcalloc(ne + 3, sizeof(*extra));
+	for (i = 0; i < (int)ne; i++)
+		extra[i] = xstrdup(p->env[i]);
+	if (p->flags & PROC_CONTROL)
+		extra[ne++] = xstrdup("HYDRO_CONTROL_FD=3");
+	if (p->flags & PROC_TOKEN) {
+		make_token(p->token);
+		extra[ne++] = xasprintf("%s=%s", PROC_TOKEN_VAR, p->token);
 	}
-	envp = make_env(extra ? extra : p->env, p->flags);
-	path = proc_which(p->argv[0], envp);
-	if (!path) {
-		free(extra);
-		free(envp);
+	c = xcalloc(1, sizeof(*c));
+	c->go_fd = c->go_w = -1;
+	c->own_extra = extra;
+	c->own_env = make_env(extra, p->flags);
+	c->own_path = p->path ? xstrdup(p->path) : proc_which(p->argv[0], c->own_env);
+	if (!c->own_path) {
+		child_free(c);
 		return error("cannot run '%s': not found in PATH", p->argv[0]);
 	}
 
-	memset(&c, 0, sizeof(c));
-	c.fds[3] = -1;
-	for (i = 0; i < 3; i++)
-		if (setup_stream(io[i], i, pairs[i], &c.fds[i]) < 0)
+	c->fds[3] = -1;
+	for (i = 0; i < 3; i++) {
+		if (i == 2 && io[i] == PROC_STDOUT)
+			c->fds[2] = c->fds[1];
+		else if (setup_stream(io[i], i, pairs[i], &c->fds[i]) < 0)
 			goto fail;
+	}
 	if ((p->flags & PROC_CONTROL) &&
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0) {
 		error_errno("cannot make a control channel");
 		goto fail;
 	}
-	c.fds[3] = ctl[1];
-	c.path = path;
-	c.argv = p->argv;
-	c.envp = envp;
-	c.dir = p->dir;
-	c.flags = p->flags;
-	c.parent = getpid();
-
-	pid = fork_child(&c);
-	if (pid < 0) {
-		error_errno("cannot start '%s'", p->argv[0]);
-		free(c.stack);
+	if ((p->flags & PROC_HOLD) && pipe2(go, O_CLOEXEC) < 0) {
+		error_errno("cannot make a pipe");
 		goto fail;
 	}
-	child_wait(&c);
-	free(c.stack);
-	if (c.fail_step != STEP_NONE) {
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		errno = c.fail_errno;
-		if (c.fail_step == STEP_CHDIR)
-			error_errno("cannot run '%s': cannot change to '%s'",
-			            p->argv[0], p->dir);
-		else if (c.fail_step == STEP_PARENT)
-			error("cannot run '%s': hydro is exiting", p->argv[0]);
-		else
-			error_errno("cannot run '%s'", p->argv[0]);
+	c->fds[3] = ctl[1];
+	c->go_fd = go[0];
+	c->path = c->own_path;
+	c->argv = p->argv;
+	c->envp = c->own_env;
+	c->dir = p->dir;
+	c->flags = p->flags;
+	c->parent = getpid();
+
+	pid = fork_child(c);
+	if (pid < 0) {
+		error_errno("cannot start '%s'", p->argv[0]);
+		goto fail;
+	}
+	c->pid = pid;
+	if (p->flags & PROC_HOLD) {
+		/* it waits in our memory: the group is made here too, so that
+		 * it can be signalled before it runs */
+		if (p->flags & PROC_PGROUP)
+			setpgid(pid, pid);
+		c->go_w = go[1];
+		go[1] = -1;
+		p->held = c;
+	} else if (child_end(p, c) < 0) {
 		goto fail;
 	}
 
 	/* keep the parent's ends, close the child's */
 	p->pid = pid;
-	p->start_ticks = c.ticks;
+	p->start_ticks = c->ticks;
 	if (io[0] == PROC_PIPE) {
 		p->in_fd = pairs[0][1];
 		pairs[0][1] = -1;
@@ -510,25 +614,74 @@ proc_start(struct proc *p)
 	for (i = 0; i < 3; i++)
 		close_pair(pairs[i]);
 	close_pair(ctl);
+	close_pair(go);
 	/* close-on-exec, as every pidfd */
 	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	free(path);
-	free(extra);
-	free(envp);
+	if (!p->held)
+		child_free(c);
 	return 0;
 
 fail:
 	for (i = 0; i < 3; i++)
 		close_pair(pairs[i]);
 	close_pair(ctl);
-	free(path);
-	free(extra);
-	free(envp);
+	close_pair(go);
+	child_free(c);
 	return -1;
 }
 
-unsigned long long
-proc_start_time(long pid)
+int
+proc_go(struct proc *p)
+{
+	struct proc_child *c = p->held;
+	int ret = 0;
+
+	if (!c)
+		return 0;
+	p->held = NULL;
+	if (write(c->go_w, "g", 1) != 1) {
+		error_errno("cannot start '%s'", p->argv[0]);
+		close(c->go_w);
+		c->go_w = -1;
+		child_wait(c);
+		while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		ret = -1;
+	} else {
+		close(c->go_w);
+		c->go_w = -1;
+		ret = child_end(p, c);
+	}
+	child_free(c);
+	if (ret < 0) {
+		proc_close(p);
+		p->pid = -1;
+	}
+	return ret;
+}
+
+void
+proc_drop(struct proc *p)
+{
+	struct proc_child *c = p->held;
+
+	if (!c)
+		return;
+	p->held = NULL;
+	close(c->go_w);		/* it reads the end and exits */
+	c->go_w = -1;
+	child_wait(c);
+	while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	child_free(c);
+	proc_close(p);
+	p->pid = -1;
+}
+
+/* the start time of process pid (field 22 of /proc/PID/stat), 0 if there is
+ * none; its group and its state letter too when asked */
+static unsigned long long
+read_stat(long pid, pid_t *pgrp, char *state)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long t = 0;
@@ -540,8 +693,13 @@ proc_start_time(long pid)
 	if (!f)
 		return 0;
 	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')'))) {
-		/* fields after the name start at 3 */
-		for (i = 3, p += 2; i < 22 && p; i++) {
+		/* fields after the name start at 3: state, ppid, pgrp... */
+		p += 2;
+		if (state)
+			*state = *p;
+		for (i = 3; i < 22 && p; i++) {
+			if (i == 5 && pgrp)
+				*pgrp = (pid_t)strtol(p, NULL, 10);
 			p = strchr(p, ' ');
 			if (p)
 				p++;
@@ -551,6 +709,162 @@ proc_start_time(long pid)
 	}
 	fclose(f);
 	return t;
+}
+
+unsigned long long
+proc_start_time(long pid)
+{
+	return read_stat(pid, NULL, NULL);
+}
+
+unsigned long long
+proc_identity(long pid, pid_t *pgrp)
+{
+	char state = 0;
+	unsigned long long t = read_stat(pid, pgrp, &state);
+
+	return state == 'Z' || state == 'X' ? 0 : t;
+}
+
+int
+proc_env_has(long pid, const char *var, const char *value, int suffix)
+{
+	char path[64], tmp[4096], *p, *end;
+	struct buf b = BUF_INIT;
+	size_t n = strlen(var), vl = strlen(value), l;
+	ssize_t r;
+	int fd, found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	while ((r = read(fd, tmp, sizeof(tmp))) > 0)
+		buf_add(&b, tmp, (size_t)r);
+	close(fd);
+	for (p = b.data, end = b.data + b.len; p && p < end; p += strlen(p) + 1) {
+		if (strncmp(p, var, n) || p[n] != '=')
+			continue;
+		p += n + 1;
+		l = strlen(p);
+		if (suffix ? l > vl && p[l - vl - 1] == '/' && !strcmp(p + l - vl, value)
+		           : !strcmp(p, value)) {
+			found = 1;
+			break;
+		}
+	}
+	buf_release(&b);
+	return found;
+}
+
+size_t
+proc_group_members(pid_t pgid, unsigned long long since, const char *var,
+                   const char *value, int suffix, pid_t *out, size_t max)
+{
+	struct dirent *de;
+	unsigned long long t;
+	size_t n = 0;
+	DIR *d;
+
+	d = opendir("/proc");
+	while (d && (de = readdir(d))) {
+		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10), pg = 0;
+
+		if (pid <= 0 || !(t = proc_identity(pid, &pg)) || pg != pgid || t < since)
+			continue;
+		if (var && !proc_env_has(pid, var, value, suffix))
+			continue;
+		if (n < max)
+			out[n++] = pid;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+int
+proc_subreaper(void)
+{
+	return prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) < 0 ? -1 : 0;
+}
+
+size_t
+proc_end_adopted(const char *var, const char *value)
+{
+	char path[64], text[4096], *p, *end;
+	struct dirent *de;
+	size_t ended = 0, round;
+	ssize_t n;
+	long pid;
+	DIR *d;
+	int fd, found;
+
+	/* a child ended may leave an orphan of its own: a few rounds */
+	for (round = 0; round < 8; round++) {
+		found = 0;
+		d = opendir("/proc/self/task");
+		while (d && (de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/self/task/%.20s/children", de->d_name);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			n = read(fd, text, sizeof(text) - 1);
+			close(fd);
+			text[n > 0 ? n : 0] = '\0';
+			for (p = text; *p; p = end) {
+				pid = strtol(p, &end, 10);
+				if (end == p)
+					break;
+				if (pid <= 1 || !proc_env_has(pid, var, value, 0))
+					continue;
+				kill((pid_t)pid, SIGKILL);
+				while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
+					;
+				ended++;
+				found = 1;
+			}
+		}
+		if (d)
+			closedir(d);
+		if (!found)
+			break;
+	}
+	return ended;
+}
+
+int
+proc_stop_group(pid_t pgid, const char *token, double grace)
+{
+	struct timespec tick = { 0, 20 * 1000 * 1000 };
+	pid_t pids[256];
+	double waited = 0;
+	size_t n, i;
+	int sig = SIGTERM;
+
+	for (;;) {
+		if (!token) {
+			if (kill(-pgid, 0) < 0)
+				return 0;
+			if (kill(-pgid, sig) < 0)
+				return 0;
+		} else {
+			n = proc_group_members(pgid, 0, PROC_TOKEN_VAR, token, 0, pids, 256);
+			if (!n)
+				return 0;
+			for (i = 0; i < n; i++)
+				kill(pids[i], sig);
+		}
+		if (waited >= grace * 2)
+			return -1;
+		if (waited >= grace)
+			sig = SIGKILL;
+		nanosleep(&tick, NULL);
+		waited += 0.02;
+		if (!token && sig == SIGTERM)
+			sig = 0;	/* probe until the grace is over */
+	}
 }
 
 int
@@ -566,9 +880,11 @@ proc_signal(struct proc *p, int sig)
 	return 0;
 }
 
+/* the status as the shell gives it; the signal that ended it in p */
 static int
-decode_status(int st)
+decode_status(struct proc *p, int st)
 {
+	p->term_signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	if (WIFSIGNALED(st))
@@ -591,7 +907,7 @@ proc_poll(struct proc *p, int *status)
 		return error_errno("cannot wait for process %ld", (long)p->pid);
 	if (r == 0)
 		return 0;
-	*status = decode_status(st);
+	*status = decode_status(p, st);
 	p->pid = -(p->pid);	/* reaped: never signal the number again */
 	return 1;
 }
@@ -624,7 +940,7 @@ proc_finish(struct proc *p)
 	if (r < 0)
 		return error_errno("cannot wait for process %ld", (long)p->pid);
 	p->pid = -(p->pid);
-	return decode_status(st);
+	return decode_status(p, st);
 }
 
 static int

@@ -15,6 +15,14 @@
  * (PR_SET_PDEATHSIG).  Linux ties that to the thread that forked, so such
  * children are forked by one thread of this module that never exits, not by
  * the calling (perhaps short-lived) thread.
+ *
+ * With PROC_HOLD the child is made but waits before it execs until
+ * proc_go(), so that the caller can record its pid first (the state file:
+ * no process runs that the file does not name); a hydro that dies in
+ * between leaves a child that exits at once.  With PROC_TOKEN the child and
+ * everything it starts carry a fresh token in their environment
+ * (PROC_TOKEN_VAR): proc_stop_group() finds them by it after the group's
+ * number may have been reused.
  */
 #ifndef HYDRO_PROC_H
 #define HYDRO_PROC_H
@@ -26,6 +34,7 @@ enum proc_io {
 	PROC_INHERIT,	/* hydro's own */
 	PROC_NULL,	/* /dev/null */
 	PROC_PIPE,	/* a pipe; the parent's end is put in the *_fd field */
+	PROC_STDOUT,	/* stderr only: the same as stdout (2>&1) */
 };
 
 /* flags */
@@ -33,12 +42,20 @@ enum proc_io {
 #define PROC_PDEATHSIG	(1u << 1)	/* SIGKILL when hydro dies */
 #define PROC_CONTROL	(1u << 2)	/* a socketpair on fd 3, HYDRO_CONTROL_FD=3 */
 #define PROC_CLEAN_ENV	(1u << 3)	/* env replaces hydro's environment */
+#define PROC_HOLD	(1u << 4)	/* wait before exec until proc_go() */
+#define PROC_TOKEN	(1u << 5)	/* a fresh token in PROC_TOKEN_VAR */
+
+/* the variable that carries the token of a PROC_TOKEN child */
+#define PROC_TOKEN_VAR "HYDRO_COMMAND"
 
 /* the descriptor the control channel has in the child */
 #define PROC_CONTROL_FD 3
 
+struct proc_child;
+
 struct proc {
 	char **argv;		/* NULL-terminated; argv[0] a path or a name in PATH */
+	const char *path;	/* the program to run instead of argv[0]'s, or NULL */
 	char **env;		/* NULL-terminated "NAME=value" (or "NAME" to unset), or NULL */
 	const char *dir;	/* working directory, or NULL */
 	enum proc_io in, out, err;
@@ -50,10 +67,15 @@ struct proc {
 	unsigned long long start_ticks;	/* its start time as /proc/PID/stat
 					 * gives it (clock ticks since boot),
 					 * or 0 when not known exactly */
+	char token[33];		/* PROC_TOKEN: the token in its environment */
+	struct proc_child *held;	/* PROC_HOLD: the child waiting for proc_go() */
+	/* set by proc_poll and proc_finish */
+	int term_signal;	/* the signal that ended it, or 0 */
 };
 
-#define PROC_INIT { NULL, NULL, NULL, PROC_NULL, PROC_INHERIT, PROC_INHERIT, 0, \
-                    -1, -1, -1, -1, -1, -1, 0 }
+#define PROC_INIT { .in = PROC_NULL, .out = PROC_INHERIT, .err = PROC_INHERIT, \
+                    .pid = -1, .in_fd = -1, .out_fd = -1, .err_fd = -1, \
+                    .ctl_fd = -1, .pidfd = -1 }
 
 /* raise this process's soft limit of open files to the hard one (each service
  * holds a few descriptors: a few hundred would pass the usual 1024); children
@@ -61,10 +83,34 @@ struct proc {
 void proc_raise_nofile(void);
 /* start the child; -1 with the error reported ("cannot run 'x': ...") */
 int proc_start(struct proc *p);
+/* let a PROC_HOLD child exec; -1 with the error reported if it cannot (the
+ * child is then reaped) */
+int proc_go(struct proc *p);
+/* make a PROC_HOLD child exit without running, and reap it */
+void proc_drop(struct proc *p);
 /* the start time of process pid as field 22 of /proc/PID/stat gives it (clock
  * ticks since boot), or 0 if there is no such process: with the pid, it names
  * one process across pid reuse */
 unsigned long long proc_start_time(long pid);
+/* the start time of process pid as proc_start_time() gives it, and its
+ * process group in *pgrp; 0 when there is none or it is a zombie (which
+ * holds nothing, and no signal moves) */
+unsigned long long proc_identity(long pid, pid_t *pgrp);
+/* whether process pid has var=value in its environment or, with suffix, a
+ * var whose value ends with "/value" */
+int proc_env_has(long pid, const char *var, const char *value, int suffix);
+/* up to max live members of process group pgid that started no earlier
+ * than since (in proc_start_time()'s ticks) and, when var is not NULL,
+ * carry it as proc_env_has() says; their number */
+size_t proc_group_members(pid_t pgid, unsigned long long since, const char *var,
+                          const char *value, int suffix, pid_t *out, size_t max);
+/* make hydro a child subreaper (PR_SET_CHILD_SUBREAPER): a process its
+ * services start, and that outlives its parent (a double fork, setsid()),
+ * becomes hydro's child instead of init's; -1 with errno set */
+int proc_subreaper(void);
+/* SIGKILL and reap every child of hydro carrying var=value in its
+ * environment (the orphans a subreaper adopted); their number */
+size_t proc_end_adopted(const char *var, const char *value);
 /* send sig to the child (or its group with PROC_PGROUP); 0 if sent or gone */
 int proc_signal(struct proc *p, int sig);
 /* whether the child has exited, collecting its status if so: 1 exited
@@ -82,6 +128,12 @@ void proc_close(struct proc *p);
  * is at its end, holding the hold descriptors open until then; the caller
  * keeps and closes its own copies; -1 with the error reported */
 int proc_drain(const int *from, const int *to, size_t n, const int *hold, size_t nhold);
+
+/* stop what is left of process group pgid: SIGTERM, then SIGKILL after
+ * grace seconds; with a token, only the processes carrying it (PROC_TOKEN)
+ * are signalled, as the number may have been reused; 0 once none is left,
+ * -1 if some outlived another grace */
+int proc_stop_group(pid_t pgid, const char *token, double grace);
 
 /* the full path of a program as execvp would find it using PATH (from env
  * when it sets PATH), or NULL */

@@ -29,19 +29,19 @@ struct progress {
 };
 
 struct progress *
-progress_new(void)
+progress_new(const struct options *o)
 {
 	struct progress *p = xcalloc(1, sizeof(*p));
 
-	if (cli && cli->json)
+	if (o && o->json)
 		p->mode = MODE_JSON;
-	else if (cli && cli->quiet)
+	else if (o && o->quiet)
 		p->mode = MODE_QUIET;
 	else if (term_interactive(STDERR_FILENO))
 		p->mode = MODE_LIVE;
 	else
 		p->mode = MODE_PLAIN;
-	p->verbose = cli ? cli->verbose : 0;
+	p->verbose = o ? o->verbose : 0;
 	p->color = term_color(STDERR_FILENO);
 	p->t0 = graph_now();
 	return p;

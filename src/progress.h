@@ -12,12 +12,13 @@
 #ifndef HYDRO_PROGRESS_H
 #define HYDRO_PROGRESS_H
 
+#include "cli.h"
 #include "sched.h"
 
 struct progress;
 
-/* a display for this invocation's options (cli.h) */
-struct progress *progress_new(void);
+/* a display for the invocation's options o (NULL: the defaults) */
+struct progress *progress_new(const struct options *o);
 /* clear the live lines and free */
 void progress_free(struct progress *p);
 /* the events to hand to sched_run(), with the progress as their argument */

@@ -2,12 +2,13 @@
  * run: one deployment, running.
  *
  * A run lowers a deployment's services to tasks (provision -> launch -> wire
- * -> start, graph.h), runs them with the scheduler, then supervises the
- * services until they have all exited or the run is cancelled.  One
- * supervisor thread per run owns every service's streams: it splits stdout
- * and stderr into log lines (logs.h), hands the port protocol's answers
- * (ready:, ack start) to the task waiting for them, notices exits, and stops
- * the others when a service dies that may not.
+ * -> start: lower.h, launch.h), runs them with the scheduler, then
+ * supervises the services until they have all exited or the run is
+ * cancelled.  One supervisor thread per run owns every service's streams
+ * (supervise.h): it splits stdout and stderr into log lines (logs.h), hands
+ * the port protocol's answers (ready:, ack start) to the task waiting for
+ * them, notices exits, and stops the others when a service dies that may
+ * not.
  *
  * Every run_* call is thread-safe against the others and against the
  * supervisor, so that a config script may drive a run from worker threads;
@@ -27,16 +28,22 @@
 
 struct run;
 
-/* settings of a run; run_new() fills them from the defaults and the
- * environment (HYDRO_READY_TIMEOUT, HYDRO_START_TIMEOUT, in seconds) */
+/* settings of a run; run_new() fills them from the defaults, its options
+ * and the environment (HYDRO_READY_TIMEOUT, HYDRO_START_TIMEOUT, in
+ * seconds) */
 struct run_options {
 	double ready_timeout;	/* launch: seconds to wait for "ready:" (60) */
 	double start_timeout;	/* start: seconds to wait for "ack start" (60) */
 	double stop_timeout;	/* default when a service sets none: "stop" to
 				 * SIGTERM, and SIGTERM to SIGKILL (5) */
 	int echo;		/* print service logs on hydro's stdout/stderr (1) */
-	int prefix;		/* prefix them with "service | " (cli->log_prefix) */
-	int keep;		/* cli->keep: once every service is up, the end of
+	int prefix;		/* prefix them with "service | " (log_prefix) */
+	int timestamps;		/* and with each line's arrival time
+				 * (timestamps, logs_format_time()) */
+	int json;		/* instead, events as JSON lines on stdout: a
+				 * service launched, a log line, an exit
+				 * (json; docs/guide.md) */
+	int keep;		/* keep: once every service is up, the end of
 				 * the run (run_finish, or an interrupt of
 				 * run_wait) leaves them running, recorded in the
 				 * state file for hydro down; a run that failed
@@ -44,8 +51,9 @@ struct run_options {
 };
 
 /* a new run of d (which must outlive it) in .hydro/runs/<id>/ beside the
- * config; NULL with the error reported if the run directory cannot be made */
-struct run *run_new(struct deployment *d, enum run_mode mode);
+ * config, with the invocation's options o (NULL: the defaults); NULL with
+ * the error reported if the run directory cannot be made */
+struct run *run_new(struct deployment *d, enum run_mode mode, const struct options *o);
 /* the run's settings, to change before run_deploy() */
 struct run_options *run_options(struct run *r);
 /* the run's directory (absolute) and id */
@@ -102,21 +110,15 @@ int run_finish(struct run *r);
 /* whether a service died that was not allowed to (not can_die) or a step of
  * the run failed on its own, as opposed to being cancelled */
 int run_failed(const struct run *r);
-
-/* print what a run of d would launch and wire, one line each, without
- * running anything (hydro plan); -1 if the wiring is invalid */
-int run_plan(struct deployment *d, FILE *out);
-
-/* hydro plan: what a run of d would make, launch and wire, as text, or as
- * JSON (the model and its targets' plan) when json is set */
-int run_show_plan(struct deployment *d, int json);
+/* the service the first failed step of run_deploy() or run_start() was
+ * about, or NULL */
+struct service *run_failed_service(struct run *r);
+/* whether the run ends leaving its services up (--keep), valid after
+ * run_wait() */
+int run_leaving(const struct run *r);
 
 /* make the "process" records of the state file known, so that hydro down
  * can remove what a crashed run left (run_deploy() does it too) */
 void run_register_state_kinds(void);
-
-/* hydro run FILE.json: load, deploy, supervise, finish; 0, -1 with the
- * error reported, or 130 when interrupted (Ctrl-C) */
-int run_file(const char *path);
 
 #endif

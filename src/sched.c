@@ -281,7 +281,7 @@ wait_events(struct sched *s)
 		;
 }
 
-/* cli_jobs() lives with the command line; the library asks the system */
+/* jobs 0: as many as the system has cores */
 static long
 ncores(void)
 {
@@ -324,6 +324,7 @@ sched_run(struct graph *g, const struct sched_opts *o)
 	s.q[CLASS_IO].limit = (size_t)(o->io_jobs > 0 ? o->io_jobs : SCHED_IO_JOBS);
 	pthread_mutex_init(&s.mu, NULL);
 	g->sched = &s;
+	g->cancel = &cancelling;	/* what task_cancelled() reads */
 	__atomic_store_n(&cancelling, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&wake_wr, fds[1], __ATOMIC_SEQ_CST);
 	if (o->signals) {

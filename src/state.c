@@ -19,7 +19,8 @@
 
 #define STATE_VERSION 1
 
-/* the journal is folded into state.json when it grows past this */
+/* the journal is folded into state.json when it grows past this (and past
+ * state.json itself) */
 #define JOURNAL_MAX (1024 * 1024)
 
 struct record {
@@ -29,25 +30,32 @@ struct record {
 	size_t keylen;
 	char *status;		/* "creating" or "created" */
 	cJSON *details;		/* an object */
+	int dead;		/* dropped: only key is left, until squeeze() */
 };
 
 struct state {
 	char *dir;		/* DIR/.hydro */
 	char *path;		/* DIR/.hydro/state.json */
+	char *prevpath;		/* DIR/.hydro/state.json.prev, the last good copy */
 	char *logpath;		/* DIR/.hydro/state.log, the journal */
 	int logfd;		/* open for appending, or -1 */
 	size_t logbytes;	/* its size */
+	size_t snapbytes;	/* the size of state.json, as last written or read */
 	int logfound;		/* it was there when opened, even empty: a kill
 				 * between its creation and its first write */
 	int lockfd;
 	dev_t lockdev;
 	ino_t lockino;
 	pthread_mutex_t mu;
+	/* records in the order they were added; a dropped one stays as a dead
+	 * place, so that dropping is O(1) and `hydro down` of n records is
+	 * O(n), until squeeze() closes the gaps */
 	struct record *recs;
 	size_t nrecs, caprecs;
-	struct map index;	/* key -> place in recs */
-	int index_stale;	/* a record was dropped: places moved */
+	size_t ndead;		/* dead places in recs */
+	struct map index;	/* key -> place in recs (dead places too) */
 	int exists;		/* state.json is on disk */
+	int recovered;		/* state.json was damaged: write it anew */
 };
 
 static pthread_mutex_t kinds_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -84,14 +92,67 @@ state_find_kind(const char *name)
 	return k;
 }
 
+/* free what a record holds but its key */
 static void
-record_release(struct record *r)
+record_clear(struct record *r)
 {
 	free(r->kind);
 	free(r->id);
-	free(r->key);
 	free(r->status);
 	cJSON_Delete(r->details);
+	r->kind = r->id = r->status = NULL;
+	r->details = NULL;
+}
+
+static void
+record_release(struct record *r)
+{
+	record_clear(r);
+	free(r->key);
+}
+
+/* the number of records that are not dead; with st->mu held */
+static size_t
+live(const struct state *st)
+{
+	return st->nrecs - st->ndead;
+}
+
+/* close the gaps dead records left, and index the places anew; O(n), so
+ * only when many are dead or a caller counts places; with st->mu held */
+static void
+squeeze(struct state *st)
+{
+	size_t i, n = 0;
+
+	if (!st->ndead)
+		return;
+	map_release(&st->index);
+	for (i = 0; i < st->nrecs; i++) {
+		if (st->recs[i].dead) {
+			free(st->recs[i].key);
+			continue;
+		}
+		st->recs[n] = st->recs[i];
+		map_put(&st->index, st->recs[n].key, st->recs[n].keylen, (long)n);
+		n++;
+	}
+	st->nrecs = n;
+	st->ndead = 0;
+}
+
+/* Once state.json is written, a second name for it, state.json.prev, is
+ * the last good copy: load() falls back on it when state.json is damaged
+ * (a full disk, a hand edit).  A hard link costs no copy; where there are
+ * none, there is no good copy, which load() copes with. */
+static void
+keep_good_copy(struct state *st)
+{
+	if (unlink(st->prevpath) < 0 && errno != ENOENT)
+		return;
+	if (link(st->path, st->prevpath) < 0) {
+		/* no good copy */
+	}
 }
 
 /* state.json: every record, replacing the file; with st->mu held */
@@ -108,7 +169,11 @@ save(struct state *st, int durable)
 	cJSON_AddNumberToObject(root, "pid", (double)getpid());
 	arr = cJSON_AddArrayToObject(root, "records");
 	for (i = 0; i < st->nrecs; i++) {
-		cJSON *o = cJSON_CreateObject();
+		cJSON *o;
+
+		if (st->recs[i].dead)
+			continue;
+		o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "kind", st->recs[i].kind);
 		cJSON_AddStringToObject(o, "id", st->recs[i].id);
@@ -125,8 +190,11 @@ save(struct state *st, int durable)
 	 * not durability, and a run that starts many processes must not wait
 	 * on the disk for each */
 	ret = write_file_replace(st->path, text, strlen(text), 0600, durable);
-	if (ret == 0)
+	if (ret == 0) {
 		st->exists = 1;
+		st->snapbytes = strlen(text);
+		keep_good_copy(st);
+	}
 	free(text);
 	return ret;
 }
@@ -143,16 +211,18 @@ compact(struct state *st)
 	int durable = 0;
 	size_t i;
 
-	if (st->nrecs) {
+	if (live(st)) {
 		for (i = 0; i < st->nrecs; i++)
-			durable |= is_durable(st->recs[i].kind);
+			durable |= !st->recs[i].dead && is_durable(st->recs[i].kind);
 		if (save(st, durable) < 0)
 			return -1;
 	} else if (st->exists && unlink(st->path) < 0 && errno != ENOENT) {
 		return error_errno("cannot remove '%s'", st->path);
 	} else {
 		st->exists = 0;
+		unlink(st->prevpath);
 	}
+	st->recovered = 0;
 	if (st->logfd >= 0) {
 		close(st->logfd);
 		st->logfd = -1;
@@ -196,10 +266,10 @@ journal(struct state *st, const char *op, const char *kind, const char *id,
 	text[len++] = '\n';	/* over the NUL: the line is text[0..len) */
 	if (st->logfd < 0) {
 		created = !path_exists(st->logpath);
-		st->logfd = open(st->logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		st->logfd = open_private(st->logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (st->logfd < 0) {
 			free(text);
-			return error_errno("cannot open '%s'", st->logpath);
+			return -1;
 		}
 	}
 	do
@@ -228,7 +298,10 @@ journal(struct state *st, const char *op, const char *kind, const char *id,
 			fsync_dir(st->logpath);
 	}
 	free(text);
-	if (ret == 0 && (st->logbytes > JOURNAL_MAX || !st->nrecs) && compact(st) < 0)
+	/* folded once it outgrows both 1 MiB and the snapshot: n changes cost
+	 * O(n) in all, however many records there are */
+	if (ret == 0 && ((st->logbytes > JOURNAL_MAX && st->logbytes > st->snapbytes) ||
+	                 !live(st)) && compact(st) < 0)
 		warning("the journal '%s' could not be folded into '%s'; it stays valid",
 		        st->logpath, st->path);
 	return ret;
@@ -253,6 +326,8 @@ new_record(struct state *st, const char *kind, const char *id)
 	size_t klen = strlen(kind), ilen = strlen(id);
 	struct record *r;
 
+	if (st->ndead > 64 && st->ndead > st->nrecs / 2)
+		squeeze(st);
 	ALLOC_GROW(st->recs, st->nrecs, st->caprecs);
 	r = &st->recs[st->nrecs++];
 	memset(r, 0, sizeof(*r));
@@ -262,8 +337,7 @@ new_record(struct state *st, const char *kind, const char *id)
 	r->key = xmalloc(r->keylen);
 	memcpy(r->key, kind, klen + 1);
 	memcpy(r->key + klen + 1, id, ilen);
-	if (!st->index_stale)
-		map_put(&st->index, r->key, r->keylen, (long)(st->nrecs - 1));
+	map_put(&st->index, r->key, r->keylen, (long)(st->nrecs - 1));
 	return r;
 }
 
@@ -284,16 +358,18 @@ apply_add(struct state *st, const char *kind, const char *id, cJSON *details)
 	return r;
 }
 
+/* O(1): the place stays, dead, its key still in the index (find() skips
+ * it) */
 static void
 drop(struct state *st, struct record *r)
 {
-	record_release(r);
-	memmove(r, r + 1, (size_t)(st->recs + st->nrecs - r - 1) * sizeof(*r));
-	st->nrecs--;
-	st->index_stale = 1;
+	record_clear(r);
+	r->dead = 1;
+	st->ndead++;
 }
 
-/* merge a copy of details into the record */
+/* merge a copy of details into the record; details that are not an object
+ * (a damaged journal) change only the status */
 static void
 apply_update(struct record *r, const cJSON *details)
 {
@@ -301,10 +377,30 @@ apply_update(struct record *r, const cJSON *details)
 
 	free(r->status);
 	r->status = xstrdup("created");
+	if (!cJSON_IsObject(details))
+		return;
 	cJSON_ArrayForEach(item, details) {
 		cJSON_DeleteItemFromObjectCaseSensitive(r->details, item->string);
 		cJSON_AddItemToObject(r->details, item->string, cJSON_Duplicate(item, 1));
 	}
+}
+
+/* read one of the state's files whole (never through a symbolic link,
+ * only if it is this user's own); 0 when it is not there, 1 when read, -1
+ * with the error reported */
+static int
+read_state_file(const char *path, struct buf *b)
+{
+	int fd, ret;
+
+	if (!path_exists(path))
+		return 0;
+	fd = open_private(path, O_RDONLY, 0);
+	if (fd < 0)
+		return -1;
+	ret = read_fd(fd, path, b);
+	close(fd);
+	return ret < 0 ? -1 : 1;
 }
 
 /* replay the journal over the snapshot; a torn last line (a crash of the
@@ -315,17 +411,22 @@ load_journal(struct state *st)
 	struct buf b = BUF_INIT;
 	char *p, *end, *nl;
 	size_t lineno = 0;
+	int r;
 
-	if (!path_exists(st->logpath))
-		return 0;
-	if (read_file(st->logpath, &b) < 0)
-		return -1;
+	r = read_state_file(st->logpath, &b);
+	if (r <= 0)
+		return r;
 	st->logbytes = b.len;
 	st->logfound = 1;
+	/* empty: a kill between its creation and its first write */
+	if (!b.len) {
+		buf_release(&b);
+		return 0;
+	}
 	for (p = b.data, end = b.data + b.len; p < end; p = nl + 1) {
 		const char *op, *kind, *id;
 		cJSON *o, *details;
-		struct record *r;
+		struct record *rec;
 
 		lineno++;
 		nl = memchr(p, '\n', (size_t)(end - p));
@@ -342,55 +443,162 @@ load_journal(struct state *st)
 			continue;
 		}
 		details = cJSON_GetObjectItemCaseSensitive(o, "details");
-		r = find(st, kind, id);
+		rec = find(st, kind, id);
 		if (!strcmp(op, "add"))
 			apply_add(st, kind, id, cJSON_IsObject(details) ?
 			          cJSON_Duplicate(details, 1) : NULL);
-		else if (!strcmp(op, "update") && r)
-			apply_update(r, details);
-		else if (!strcmp(op, "remove") && r)
-			drop(st, r);
+		else if (!strcmp(op, "update") && rec)
+			apply_update(rec, details);
+		else if (!strcmp(op, "remove") && rec)
+			drop(st, rec);
 		cJSON_Delete(o);
 	}
 	buf_release(&b);
 	return 0;
 }
 
+/* one record of state.json, replacing one of the same kind and id; 0, or
+ * -1 when o is no record */
+static int
+load_record(struct state *st, const cJSON *o)
+{
+	const char *kind = json_str(o, "kind"), *id = json_str(o, "id");
+	const char *status = json_str(o, "status");
+	const cJSON *details = cJSON_GetObjectItemCaseSensitive(o, "details");
+	struct record *r;
+
+	if (!kind || !id)
+		return -1;
+	r = find(st, kind, id);
+	if (r) {
+		free(r->status);
+		cJSON_Delete(r->details);
+	} else {
+		r = new_record(st, kind, id);
+	}
+	r->status = xstrdup(status && !strcmp(status, "created") ? "created" : "creating");
+	r->details = cJSON_IsObject(details) ? cJSON_Duplicate(details, 1)
+	                                     : cJSON_CreateObject();
+	return 0;
+}
+
+/* the records of a whole state.json; root is an object with a version */
+static void
+load_records(struct state *st, const cJSON *root, const char *path)
+{
+	const cJSON *o;
+
+	cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(root, "records"))
+		if (load_record(st, o) < 0)
+			warning("'%s': skipping a record without kind or id", path);
+}
+
+/* the records that can be read out of a damaged state.json: every object
+ * in it with a kind and an id that parses whole; their number */
+static size_t
+salvage(struct state *st, const char *text, size_t len)
+{
+	const char *p = text, *end = text + len, *stop;
+	size_t n = 0;
+	cJSON *o;
+
+	while (p < end && (p = memchr(p, '{', (size_t)(end - p)))) {
+		stop = NULL;
+		o = cJSON_ParseWithLengthOpts(p, (size_t)(end - p), &stop, 0);
+		if (o && cJSON_IsObject(o) && load_record(st, o) == 0 && stop > p) {
+			n++;
+			p = stop;
+		} else {
+			p++;
+		}
+		cJSON_Delete(o);
+	}
+	return n;
+}
+
+/* a whole state.json of this version, or NULL: *bad says whether it is
+ * damaged rather than another hydro's */
+static cJSON *
+parse_state(const struct buf *b, int *bad)
+{
+	cJSON *root = cJSON_ParseWithLength(b->data ? b->data : "", b->len);
+	long version;
+
+	*bad = 0;
+	if (!cJSON_IsObject(root) || !cJSON_GetObjectItemCaseSensitive(root, "version") ||
+	    !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "records")))
+		*bad = 1;
+	else if (json_long(root, "version", &version) == 0 && version == STATE_VERSION)
+		return root;
+	cJSON_Delete(root);
+	return NULL;
+}
+
+/*
+ * state.json is damaged (truncated, empty, garbage: a full disk or a hand
+ * edit; hydro itself replaces it whole): take the records of the last good
+ * copy, then every record that can still be read in it, and say what
+ * happened.  The damaged file is kept beside as state.json.damaged, and a
+ * whole state.json is written once the journal is replayed.
+ */
+static void
+recover(struct state *st, const struct buf *damaged)
+{
+	struct buf b = BUF_INIT;
+	char *kept = xasprintf("%s.damaged", st->path);
+	size_t from_copy = 0, read_back;
+	cJSON *root = NULL;
+	int bad;
+
+	if (read_state_file(st->prevpath, &b) > 0 && (root = parse_state(&b, &bad))) {
+		load_records(st, root, st->prevpath);
+		from_copy = live(st);
+	}
+	cJSON_Delete(root);
+	buf_release(&b);
+	read_back = salvage(st, damaged->data ? damaged->data : "", damaged->len);
+	if (rename(st->path, kept) < 0)
+		warning("cannot keep the damaged '%s' as '%s': %s", st->path, kept,
+		        strerror(errno));
+	warning("'%s' is damaged (%zu bytes): %zu record%s read back from it, %zu "
+	        "from the last good copy '%s'; what else it listed is lost (a process "
+	        "of a run that was going may be left: look for it by hand); the "
+	        "damaged file is kept as '%s'", st->path, damaged->len, read_back,
+	        read_back == 1 ? "" : "s", from_copy, st->prevpath, kept);
+	free(kept);
+	st->exists = 0;
+	st->recovered = 1;
+}
+
 static int
 load(struct state *st)
 {
-	cJSON *root, *arr, *o;
-	long version;
+	struct buf b = BUF_INIT;
+	cJSON *root;
+	int r, bad;
 
-	if (!path_exists(st->path))
+	r = read_state_file(st->path, &b);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		buf_release(&b);
 		return load_journal(st);
-	root = json_read_file(st->path);
-	if (!root)
-		return error("'%s' is damaged; fix it or remove it (what it lists may "
-		             "still exist)", st->path);
-	if (json_long(root, "version", &version) < 0 || version != STATE_VERSION) {
-		cJSON_Delete(root);
+	}
+	root = parse_state(&b, &bad);
+	if (!root && !bad) {
+		buf_release(&b);
 		return error("'%s' has an unknown version; it was written by another "
 		             "hydro", st->path);
 	}
-	arr = cJSON_GetObjectItemCaseSensitive(root, "records");
-	cJSON_ArrayForEach(o, arr) {
-		const char *kind = json_str(o, "kind"), *id = json_str(o, "id");
-		const char *status = json_str(o, "status");
-		cJSON *details = cJSON_GetObjectItemCaseSensitive(o, "details");
-		struct record *r;
-
-		if (!kind || !id) {
-			warning("'%s': skipping a record without kind or id", st->path);
-			continue;
-		}
-		r = new_record(st, kind, id);
-		r->status = xstrdup(status ? status : "creating");
-		r->details = cJSON_IsObject(details) ? cJSON_Duplicate(details, 1)
-		                                     : cJSON_CreateObject();
+	if (root) {
+		load_records(st, root, st->path);
+		st->exists = 1;
+		st->snapbytes = b.len;
+	} else {
+		recover(st, &b);
 	}
 	cJSON_Delete(root);
-	st->exists = 1;
+	buf_release(&b);
 	return load_journal(st);
 }
 
@@ -440,15 +648,18 @@ lock(struct state *st)
 	int n;
 
 	pthread_mutex_lock(&held_mu);
-	if (stat(path, &sb) == 0 && held_find(sb.st_dev, sb.st_ino) >= 0) {
+	if (lstat(path, &sb) == 0 && held_find(sb.st_dev, sb.st_ino) >= 0) {
 		pthread_mutex_unlock(&held_mu);
 		free(path);
 		return error("'%s' is in use by this hydro already", st->dir);
 	}
-	st->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/* never through a symbolic link, never a file of someone else: it is
+	 * truncated below */
+	st->lockfd = open_private(path, O_RDWR | O_CREAT, 0600);
 	if (st->lockfd < 0 || fstat(st->lockfd, &sb) < 0) {
 		pthread_mutex_unlock(&held_mu);
-		error_errno("cannot open '%s'", path);
+		if (st->lockfd >= 0)
+			error_errno("cannot open '%s'", path);
 		free(path);
 		return -1;
 	}
@@ -506,16 +717,18 @@ state_open(const char *dir)
 
 	st->dir = path_join(dir, ".hydro");
 	st->path = path_join(st->dir, "state.json");
+	st->prevpath = path_join(st->dir, "state.json.prev");
 	st->logpath = path_join(st->dir, "state.log");
 	st->lockfd = -1;
 	st->logfd = -1;
 	pthread_mutex_init(&st->mu, NULL);
-	if (mkdir_p(st->dir, 0755) < 0 || lock(st) < 0 || load(st) < 0) {
+	if (dir_private(st->dir) < 0 || lock(st) < 0 || load(st) < 0) {
 		state_close(st);
 		return NULL;
 	}
-	/* a journal left by a crash: fold it in now, while we hold the lock */
-	if ((st->logbytes || st->logfound) && compact(st) < 0)
+	/* a journal left by a crash, or a damaged state.json: fold it in now,
+	 * while we hold the lock */
+	if ((st->logbytes || st->logfound || st->recovered) && compact(st) < 0)
 		warning("the journal '%s' could not be folded into '%s'; it stays valid",
 		        st->logpath, st->path);
 	return st;
@@ -563,6 +776,7 @@ state_close(struct state *st)
 	pthread_mutex_destroy(&st->mu);
 	free(st->dir);
 	free(st->path);
+	free(st->prevpath);
 	free(st->logpath);
 	free(st);
 }
@@ -576,21 +790,15 @@ state_dir(const struct state *st)
 static struct record *
 find(struct state *st, const char *kind, const char *id)
 {
-	size_t klen = strlen(kind), ilen = strlen(id), i;
+	size_t klen = strlen(kind), ilen = strlen(id);
 	char *key = xmalloc(klen + 1 + ilen);
 	long at;
 
-	if (st->index_stale) {
-		map_release(&st->index);
-		for (i = 0; i < st->nrecs; i++)
-			map_put(&st->index, st->recs[i].key, st->recs[i].keylen, (long)i);
-		st->index_stale = 0;
-	}
 	memcpy(key, kind, klen + 1);
 	memcpy(key + klen + 1, id, ilen);
 	at = map_get(&st->index, key, klen + 1 + ilen);
 	free(key);
-	return at < 0 ? NULL : &st->recs[at];
+	return at < 0 || st->recs[at].dead ? NULL : &st->recs[at];
 }
 
 int
@@ -656,7 +864,7 @@ state_count(struct state *st)
 	size_t n;
 
 	pthread_mutex_lock(&st->mu);
-	n = st->nrecs;
+	n = live(st);
 	pthread_mutex_unlock(&st->mu);
 	return n;
 }
@@ -668,6 +876,7 @@ state_get(struct state *st, size_t i, const char **kind, const char **id,
 	int ret = -1;
 
 	pthread_mutex_lock(&st->mu);
+	squeeze(st);
 	if (i < st->nrecs) {
 		if (kind)
 			*kind = st->recs[i].kind;
@@ -690,14 +899,19 @@ state_down(struct state *st, int dry_run)
 	int left = 0;
 
 	/* newest first: what was created last may depend on what came before
-	 * (a process on a VM) */
-	for (i = state_count(st); i-- > 0; ) {
+	 * (a process on a VM).  The places of recs do not move while this
+	 * goes (a dropped record leaves a dead place): n records take O(n) */
+	pthread_mutex_lock(&st->mu);
+	squeeze(st);
+	i = st->nrecs;
+	pthread_mutex_unlock(&st->mu);
+	while (i-- > 0) {
 		const struct state_kind *k;
 		char *kind, *id, *what;
 		cJSON *details;
 
 		pthread_mutex_lock(&st->mu);
-		if (i >= st->nrecs) {
+		if (i >= st->nrecs || st->recs[i].dead) {
 			pthread_mutex_unlock(&st->mu);
 			continue;
 		}

@@ -1,8 +1,6 @@
 # The design document's echo example, on this machine: Localhost() stands in
-# for GcpMachine(...), and, until hydro compiles .hf programs itself, each
-# program names a stand-in that speaks the port protocol (standin=...).  The
-# .hf files are still checked, and their module headers declare the ports
-# that the wiring below names.
+# for GcpMachine(...).  hydro compiles the two .hf programs (the first run
+# builds hydroflow once, a few minutes) and wires their ports.
 from hydro import Deployment
 
 async def main():
@@ -17,13 +15,11 @@ async def main():
     server_hf = deployment.Hydroflow(
         src="src/echo_server.hf",
         on=server_machine,
-        standin=["python3", "standin/echo_server.py"],
     )
 
     client_hf = deployment.Hydroflow(
         src="src/echo_client.hf",
         on=client_machine,
-        standin=["python3", "standin/echo_client.py"],
     )
 
     # Wire the programs

@@ -5,24 +5,23 @@
  * their names in it, so the Python objects hold no C pointers.  Errors the
  * core reports while a method runs are captured and raised as
  * _hydro.ModelError; the package turns them into hydro.Error subclasses that
- * name the script line.
+ * name the script line.  Each method maps its arguments onto one call of the
+ * model (docs/internals/bindings.md): what a declaration means is decided
+ * there, not here.
  */
 #include "module.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
 #include "buf.h"
-#include "build.h"
-#include "run.h"
+#include "commands.h"
 #include "cli.h"
 #include "deploy.h"
 #include "error.h"
-#include "fs.h"
-#include "hf/hf.h"
 #include "str.h"
 #include "xmalloc.h"
 
@@ -168,124 +167,99 @@ replace_list(char ***list, size_t *n, PyObject *seq, const char *what)
 	return 0;
 }
 
-/* --- the .hf front end ------------------------------------------------- */
-
-/* hf_ports(path) -> [(name, "input"|"output", type, line)]: the ports of a
- * .hf program's module header; the program is checked (diagnostics go to
- * stderr) and a program with errors raises ModelError */
-static PyObject *
-mod_hf_ports(PyObject *self, PyObject *args)
-{
-	struct hf_program *prog;
-	const char *path;
-	PyObject *list;
-	size_t i;
-
-	if (!PyArg_ParseTuple(args, "s", &path))
-		return NULL;
-	fflush(stdout);
-	prog = hf_load(path);
-	if (!prog)
-		return PyErr_Format(model_error, "'%s' does not check: fix the errors above",
-		                    path);
-	list = PyList_New(0);
-	for (i = 0; list && i < prog->nports; i++) {
-		const struct hf_port_info *p = &prog->ports[i];
-		PyObject *t = Py_BuildValue("(sszI)", p->name, p->is_input ? "input" : "output",
-		                            p->type, p->line);
-
-		if (!t || PyList_Append(list, t) < 0)
-			Py_CLEAR(list);
-		Py_XDECREF(t);
-	}
-	hf_program_free(prog);
-	return list;
-}
-
 /* --- parameters -------------------------------------------------------- */
 
-/* param(name) -> str | None: the value of -D name, marking it used */
+/* param(name, type) -> value | None: -D name read as type ("str", "int",
+ * "float", "bool"); None when not given; ModelError when it does not read */
 static PyObject *
 mod_param(PyObject *self, PyObject *args)
 {
-	const char *name, *value;
+	const char *name, *type;
+	struct param_value v;
+	struct capture c;
+	size_t t;
+	int got;
 
-	if (!PyArg_ParseTuple(args, "s", &name))
+	if (!PyArg_ParseTuple(args, "ss", &name, &type))
 		return NULL;
-	value = cli_param(name);
-	if (!value)
+	for (t = PARAM_STR; t <= PARAM_BOOL; t++)
+		if (!strcmp(cli_param_type_name((enum param_type)t), type))
+			break;
+	if (t > PARAM_BOOL)
+		return PyErr_Format(PyExc_ValueError, "unknown parameter type '%s'", type);
+	capture_begin(&c);
+	got = cli_param_typed(name, (enum param_type)t, &v);
+	if (got < 0)
+		return capture_end(&c, 1);
+	capture_end(&c, 0);
+	if (!got)
 		Py_RETURN_NONE;
-	return PyUnicode_FromString(value);
+	switch ((enum param_type)t) {
+	case PARAM_INT:
+		return PyLong_FromLongLong(v.i);
+	case PARAM_FLOAT:
+		return PyFloat_FromDouble(v.f);
+	case PARAM_BOOL:
+		return PyBool_FromLong(v.b);
+	case PARAM_STR:
+		break;
+	}
+	return PyUnicode_FromString(v.str);
 }
 
 /* The options of a plain `python3 script.py -D n=1 --keep` run, set by
  * hydro.run(); inside the hydro binary main.c owns them. */
 static struct cli standalone_cli;
 
-/* configure(params, keep): set the options outside the hydro binary; params
- * are the "name=value" of each -D, checked as the hydro binary checks them */
+/* configure(params, keep, strict_params): set the options outside the hydro
+ * binary; params are the "name=value" of each -D, checked as the hydro
+ * binary checks them */
 static PyObject *
 mod_configure(PyObject *self, PyObject *args)
 {
 	PyObject *params;
 	struct capture c;
-	int keep, bad = 0;
-	Py_ssize_t i, n;
+	char **list;
+	int keep, strict, bad = 0;
+	size_t i, n;
 
-	if (!PyArg_ParseTuple(args, "O!p", &PyList_Type, &params, &keep))
+	if (!PyArg_ParseTuple(args, "Opp", &params, &keep, &strict))
 		return NULL;
 	if (embedded)
 		Py_RETURN_NONE;
-	for (i = 0; i < (Py_ssize_t)standalone_cli.nparams; i++) {
-		free(standalone_cli.params[i].name);
-		free(standalone_cli.params[i].value);
-	}
-	free(standalone_cli.params);
-	standalone_cli.params = NULL;
-	standalone_cli.nparams = 0;
-	n = PyList_GET_SIZE(params);
+	if (!(list = str_list(params, &n, "params")))
+		return NULL;
+	cli_release_params(&standalone_cli);
 	capture_begin(&c);
-	for (i = 0; i < n && !bad; i++) {
-		PyObject *item = PyList_GET_ITEM(params, i);
-		const char *arg = PyUnicode_Check(item) ? PyUnicode_AsUTF8(item) : NULL;
-
-		if (!arg) {
-			capture_end(&c, 0);
-			if (!PyErr_Occurred())
-				PyErr_Format(PyExc_TypeError, "parameter %zd is %s, not str",
-				             i, Py_TYPE(item)->tp_name);
-			return NULL;
-		}
-		bad = cli_add_param(&standalone_cli, arg) < 0;
-	}
+	for (i = 0; i < n && !bad; i++)
+		bad = cli_add_param(&standalone_cli, list[i]) < 0;
+	str_free_list(list);
 	if (bad)
 		return capture_end(&c, 1);
 	capture_end(&c, 0);
 	standalone_cli.keep = keep;
+	standalone_cli.strict_params = strict;
 	standalone_cli.command = "run";
 	standalone_cli.log_prefix = 1;
 	cli = &standalone_cli;
 	Py_RETURN_NONE;
 }
 
-/* unused_params() -> [name]: the -D names nothing read */
+/* check_params(at_end): report the -D the config did not read (warnings at
+ * the end; errors, raising ModelError, with --strict-params) */
 static PyObject *
-mod_unused_params(PyObject *self, PyObject *noargs)
+mod_check_params(PyObject *self, PyObject *args)
 {
-	PyObject *list = PyList_New(0);
-	size_t i;
+	struct capture c;
+	int at_end;
 
-	for (i = 0; list && i < cli->nparams; i++) {
-		PyObject *s;
-
-		if (cli->params[i].used)
-			continue;
-		s = PyUnicode_FromString(cli->params[i].name);
-		if (!s || PyList_Append(list, s) < 0)
-			Py_CLEAR(list);
-		Py_XDECREF(s);
-	}
-	return list;
+	if (!PyArg_ParseTuple(args, "p", &at_end))
+		return NULL;
+	capture_begin(&c);
+	if (cli_check_params(cli, at_end) < 0)
+		return capture_end(&c, 1);
+	capture_end(&c, 0);
+	Py_RETURN_NONE;
 }
 
 /* options() -> {keep, json, format, verbose, quiet}: what the command line said */
@@ -298,24 +272,6 @@ mod_options(PyObject *self, PyObject *noargs)
 	                     "format", cli->format == FORMAT_DOT ? "dot" : "mermaid",
 	                     "verbose", cli->verbose,
 	                     "quiet", cli->quiet ? Py_True : Py_False);
-}
-
-/* backend_available(name) -> bool: a backend of that name is built in */
-static PyObject *
-mod_backend_available(PyObject *self, PyObject *args)
-{
-	const char *name;
-
-	if (!PyArg_ParseTuple(args, "s", &name))
-		return NULL;
-	return PyBool_FromLong(backend_find(name) != NULL);
-}
-
-/* have_compiler() -> bool: .hf programs can be compiled to Rust */
-static PyObject *
-mod_have_compiler(PyObject *self, PyObject *noargs)
-{
-	Py_RETURN_FALSE;
 }
 
 /* report(level, msg): print a message the way hydro prints its own */
@@ -360,13 +316,29 @@ model_dealloc(struct model *self)
 	Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static struct service *
-find_service(struct model *self, const char *name)
+struct service *
+module_service_args(struct deployment *d, PyObject *args, const char *fmt, ...)
 {
-	struct service *s = deploy_find_service(self->d, name);
+	const char **name;
+	struct service *s;
+	va_list ap, first;
+	int ok;
 
+	va_start(ap, fmt);
+	va_copy(first, ap);
+	name = va_arg(first, const char **);
+	va_end(first);
+	ok = PyArg_VaParse(args, fmt, ap);
+	va_end(ap);
+	if (!ok)
+		return NULL;
+	if (!d) {
+		PyErr_SetString(model_error, "the run has finished");
+		return NULL;
+	}
+	s = deploy_find_service(d, *name);
 	if (!s)
-		PyErr_Format(model_error, "no service '%s'", name);
+		PyErr_Format(model_error, "no service '%s'", *name);
 	return s;
 }
 
@@ -380,46 +352,75 @@ find_host(struct model *self, const char *name)
 	return h;
 }
 
-/* add_host(name|None, backend, settings: dict[str, str]) -> name */
+/* set_where(where|None): where the declarations that follow are made */
+static PyObject *
+model_set_where(struct model *self, PyObject *args)
+{
+	const char *where;
+
+	if (!PyArg_ParseTuple(args, "z", &where))
+		return NULL;
+	deploy_set_where(self->d, where);
+	Py_RETURN_NONE;
+}
+
+/* add_host(name|None, backend, [positional str], {str: str}) -> name */
 static PyObject *
 model_add_host(struct model *self, PyObject *args)
 {
 	const char *name, *backend;
-	PyObject *settings, *key, *value;
-	Py_ssize_t pos = 0;
+	PyObject *pos, *settings, *key, *value;
+	Py_ssize_t i = 0;
 	struct capture c;
 	struct host *h;
+	struct kv *kv;
+	char **vals;
+	size_t n, npos;
 
-	if (!PyArg_ParseTuple(args, "zsO!", &name, &backend, &PyDict_Type, &settings))
+	if (!PyArg_ParseTuple(args, "zsOO!", &name, &backend, &pos, &PyDict_Type, &settings))
 		return NULL;
+	if (!(vals = str_list(pos, &npos, "settings")))
+		return NULL;
+	n = npos + (size_t)PyDict_Size(settings);
+	kv = xcalloc(n + 1, sizeof(*kv));
+	for (n = 0; n < npos; n++)
+		kv[n].value = vals[n];
+	while (PyDict_Next(settings, &i, &key, &value)) {
+		kv[n].key = (char *)PyUnicode_AsUTF8(key);
+		kv[n].value = (char *)PyUnicode_AsUTF8(value);
+		if (!kv[n].key || !kv[n++].value) {
+			free(kv);
+			str_free_list(vals);
+			return NULL;
+		}
+	}
 	capture_begin(&c);
-	h = deploy_add_host(self->d, name, backend);
+	h = deploy_declare_host(self->d, name, backend, kv, n);
+	free(kv);
+	str_free_list(vals);
 	if (!h)
 		return capture_end(&c, 1);
 	capture_end(&c, 0);
-	while (PyDict_Next(settings, &pos, &key, &value)) {
-		const char *k = PyUnicode_AsUTF8(key), *v = PyUnicode_AsUTF8(value);
-
-		if (!k || !v)
-			return NULL;
-		host_set(h, k, v);
-	}
 	return PyUnicode_FromString(h->name);
 }
 
 static const char *const kind_names[] = { "hydroflow", "crate", "process" };
 
-/* add_service(kind, name|None, host, src|None) -> name */
+/* add_service(kind, name|None, host, src|None, cmd|None) -> name: a
+ * program's src is checked and a .hf program's ports declared; a process
+ * without a name is named after its cmd */
 static PyObject *
 model_add_service(struct model *self, PyObject *args)
 {
 	const char *kind, *name, *hostname, *src;
+	PyObject *cmd;
 	struct capture c;
-	struct service *s;
+	struct service *s = NULL;
 	struct host *h;
-	size_t k;
+	char **argv = NULL;
+	size_t k, argc = 0;
 
-	if (!PyArg_ParseTuple(args, "szsz", &kind, &name, &hostname, &src))
+	if (!PyArg_ParseTuple(args, "szszO", &kind, &name, &hostname, &src, &cmd))
 		return NULL;
 	for (k = 0; k < 3 && strcmp(kind_names[k], kind); k++)
 		;
@@ -427,15 +428,23 @@ model_add_service(struct model *self, PyObject *args)
 		return PyErr_Format(PyExc_ValueError, "unknown service kind '%s'", kind);
 	if (!(h = find_host(self, hostname)))
 		return NULL;
+	if (cmd != Py_None && !(argv = str_list(cmd, &argc, "cmd")))
+		return NULL;
 	capture_begin(&c);
-	s = deploy_add_service(self->d, name, (enum service_kind)k, h, src);
+	if (k == SERVICE_PROCESS)
+		s = deploy_add_process(self->d, name, h, argv, argc);
+	else if (deploy_check_src(self->d, (enum service_kind)k, src) == 0)
+		s = deploy_add_service(self->d, name, (enum service_kind)k, h, src);
+	str_free_list(argv);
+	if (s && k == SERVICE_HYDROFLOW && service_read_ports(s) < 0)
+		s = NULL;
 	if (!s)
 		return capture_end(&c, 1);
 	capture_end(&c, 0);
 	return PyUnicode_FromString(s->name);
 }
 
-/* add_args(service, [str]): extra arguments (a process: its command) */
+/* add_args(service, [str]): extra arguments */
 static PyObject *
 model_add_args(struct model *self, PyObject *args)
 {
@@ -445,9 +454,7 @@ model_add_args(struct model *self, PyObject *args)
 	char **list;
 	size_t i, n;
 
-	if (!PyArg_ParseTuple(args, "sO", &name, &seq))
-		return NULL;
-	if (!(s = find_service(self, name)))
+	if (!(s = module_service_args(self->d, args, "sO", &name, &seq)))
 		return NULL;
 	if (!(list = str_list(seq, &n, "args")))
 		return NULL;
@@ -466,9 +473,7 @@ model_set_env(struct model *self, PyObject *args)
 	Py_ssize_t pos = 0;
 	struct service *s;
 
-	if (!PyArg_ParseTuple(args, "sO!", &name, &PyDict_Type, &env))
-		return NULL;
-	if (!(s = find_service(self, name)))
+	if (!(s = module_service_args(self->d, args, "sO!", &name, &PyDict_Type, &env)))
 		return NULL;
 	while (PyDict_Next(env, &pos, &key, &value)) {
 		const char *k = PyUnicode_AsUTF8(key), *v = PyUnicode_AsUTF8(value);
@@ -505,10 +510,10 @@ model_set_service(struct model *self, PyObject *args, PyObject *kwds)
 	                                 &bin, &example, &profile, &features, &standin,
 	                                 &needs, &can_die, &stop_timeout))
 		return NULL;
-	if (!(s = find_service(self, name)))
-		return NULL;
+	if (!(s = deploy_find_service(self->d, name)))
+		return PyErr_Format(model_error, "no service '%s'", name);
 	if (cwd)
-		set_str(&s->cwd, cwd);
+		service_set_cwd(self->d, s, cwd);
 	if (bin)
 		set_str(&s->bin, bin);
 	if (example)
@@ -528,30 +533,29 @@ model_set_service(struct model *self, PyObject *args, PyObject *kwds)
 	Py_RETURN_NONE;
 }
 
-/* set_ready(service, kind, arg|None, argv|None); kind: port, log, command */
+/* set_ready(service, kind|None, arg|None, argv|None): kind "port" or "log"
+ * with arg, "command" with argv; anything else is the model's error */
 static PyObject *
 model_set_ready(struct model *self, PyObject *args)
 {
 	const char *name, *kind, *arg;
-	PyObject *argv;
+	PyObject *seq;
 	struct service *s;
+	struct capture c;
+	char **argv = NULL;
+	size_t argc = 0;
+	int ret;
 
-	if (!PyArg_ParseTuple(args, "sszO", &name, &kind, &arg, &argv))
+	if (!(s = module_service_args(self->d, args, "szzO", &name, &kind, &arg, &seq)))
 		return NULL;
-	if (!(s = find_service(self, name)))
+	if (seq != Py_None && !(argv = str_list(seq, &argc, "ready command")))
 		return NULL;
-	if (!strcmp(kind, "port"))
-		s->ready.kind = READY_PORT;
-	else if (!strcmp(kind, "log"))
-		s->ready.kind = READY_LOG;
-	else if (!strcmp(kind, "command"))
-		s->ready.kind = READY_COMMAND;
-	else
-		return PyErr_Format(PyExc_ValueError, "unknown readiness check '%s'", kind);
-	set_str(&s->ready.arg, arg);
-	if (argv != Py_None &&
-	    replace_list(&s->ready.argv, &s->ready.argc, argv, "ready command") < 0)
-		return NULL;
+	capture_begin(&c);
+	ret = service_set_ready(s, kind, arg, argv, argc);
+	str_free_list(argv);
+	if (ret < 0)
+		return capture_end(&c, 1);
+	capture_end(&c, 0);
 	Py_RETURN_NONE;
 }
 
@@ -564,27 +568,22 @@ port_tuple(const struct port *p)
 	                     p->declared ? Py_True : Py_False, p->type);
 }
 
-/* declare_port(service, name, "input"|"output"|"unknown", type|None) */
+/* declare_port(service, name, dir): dir "input" or "in", "output" or
+ * "out", "unknown" */
 static PyObject *
 model_declare_port(struct model *self, PyObject *args)
 {
-	const char *name, *port, *dir, *type;
+	const char *name, *port, *dir;
 	struct capture c;
 	struct service *s;
-	struct port *p;
-	size_t k;
+	struct port *p = NULL;
+	enum port_dir k;
 
-	if (!PyArg_ParseTuple(args, "sssz", &name, &port, &dir, &type))
-		return NULL;
-	for (k = 0; k < 3 && strcmp(dir_names[k], dir); k++)
-		;
-	if (k == 3)
-		return PyErr_Format(PyExc_ValueError, "a port is 'input' or 'output', not '%s'",
-		                    dir);
-	if (!(s = find_service(self, name)))
+	if (!(s = module_service_args(self->d, args, "sss", &name, &port, &dir)))
 		return NULL;
 	capture_begin(&c);
-	p = service_declare_port(s, port, (enum port_dir)k, type);
+	if (port_dir_parse(port, dir, &k) == 0)
+		p = service_declare_port(s, port, k, NULL);
 	if (!p)
 		return capture_end(&c, 1);
 	capture_end(&c, 0);
@@ -601,9 +600,7 @@ model_port(struct model *self, PyObject *args)
 	struct service *s;
 	struct port *p;
 
-	if (!PyArg_ParseTuple(args, "ss", &name, &port))
-		return NULL;
-	if (!(s = find_service(self, name)))
+	if (!(s = module_service_args(self->d, args, "ss", &name, &port)))
 		return NULL;
 	capture_begin(&c);
 	p = service_port(s, port);
@@ -622,9 +619,7 @@ model_ports(struct model *self, PyObject *args)
 	PyObject *list;
 	size_t i;
 
-	if (!PyArg_ParseTuple(args, "s", &name))
-		return NULL;
-	if (!(s = find_service(self, name)))
+	if (!(s = module_service_args(self->d, args, "s", &name)))
 		return NULL;
 	list = PyList_New(0);
 	for (i = 0; list && i < s->nports; i++) {
@@ -647,8 +642,10 @@ lookup_port(struct model *self, const char *svc, const char *name, struct port *
 	*out = NULL;
 	if (!svc)
 		return 0;
-	if (!(s = find_service(self, svc)))
+	if (!(s = deploy_find_service(self->d, svc))) {
+		PyErr_Format(model_error, "no service '%s'", svc);
 		return -1;
+	}
 	capture_begin(&c);
 	*out = service_port(s, name);
 	capture_end(&c, !*out);
@@ -663,25 +660,22 @@ model_connect(struct model *self, PyObject *args, PyObject *kwds)
 	static char *kwlist[] = { "from_service", "from_port", "to_service", "to_port",
 	                          "key", "tag", "merge", NULL };
 	const char *fs, *fp, *ts, *tp;
-	long key = -1, tag = -1;
+	long long key = -1, tag = -1;
 	int merge = 0;
 	struct port *from, *to;
 	struct connection *conn;
 	struct capture c;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kwds, "zzzz|llp", kwlist, &fs, &fp, &ts, &tp,
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "zzzz|LLp", kwlist, &fs, &fp, &ts, &tp,
 	                                 &key, &tag, &merge))
 		return NULL;
 	if (lookup_port(self, fs, fp, &from) < 0 || lookup_port(self, ts, tp, &to) < 0)
 		return NULL;
 	capture_begin(&c);
-	conn = deploy_connect(self->d, from, to);
+	conn = deploy_connect_with(self->d, from, to, key, tag, merge);
 	if (!conn)
 		return capture_end(&c, 1);
 	capture_end(&c, 0);
-	conn->key = key;
-	conn->tag = tag;
-	conn->merge = merge;
 	Py_RETURN_NONE;
 }
 
@@ -704,20 +698,16 @@ model_add_target(struct model *self, PyObject *args)
 	in = argv ? str_list(inputs, &nin, "inputs") : NULL;
 	out = in ? str_list(outputs, &nout, "outputs") : NULL;
 	nd = out ? str_list(needs, &nnd, "needs") : NULL;
-	if (!nd) {
-		str_free_list(argv);
-		str_free_list(in);
-		str_free_list(out);
-		return NULL;
-	}
 	capture_begin(&c);
-	t = deploy_add_target(self->d, name);
+	if (nd && !argc)
+		error("a target needs a command: give cmd=[PROGRAM, ARGS...]");
+	t = nd && argc ? deploy_add_target(self->d, name) : NULL;
 	if (!t) {
 		str_free_list(argv);
 		str_free_list(in);
 		str_free_list(out);
 		str_free_list(nd);
-		return capture_end(&c, 1);
+		return capture_end(&c, nd != NULL);
 	}
 	capture_end(&c, 0);
 	t->argv = argv;
@@ -742,17 +732,36 @@ model_add_target(struct model *self, PyObject *args)
 	Py_RETURN_NONE;
 }
 
-/* validate(): raise ModelError with every problem found */
+/* the model's checks: validate(), check_backends(), check_buildable();
+ * each raises ModelError with every problem found */
 static PyObject *
-model_validate(struct model *self, PyObject *noargs)
+model_check(struct model *self, int (*check)(const struct deployment *))
 {
 	struct capture c;
 
 	capture_begin(&c);
-	if (deploy_validate(self->d) < 0)
+	if (check(self->d) < 0)
 		return capture_end(&c, 1);
 	capture_end(&c, 0);
 	Py_RETURN_NONE;
+}
+
+static PyObject *
+model_validate(struct model *self, PyObject *noargs)
+{
+	return model_check(self, deploy_validate);
+}
+
+static PyObject *
+model_check_backends(struct model *self, PyObject *noargs)
+{
+	return model_check(self, deploy_check_backends);
+}
+
+static PyObject *
+model_check_buildable(struct model *self, PyObject *noargs)
+{
+	return model_check(self, deploy_check_buildable);
 }
 
 /* to_json(pretty=False) -> str: the model's JSON form (docs/spec.md) */
@@ -798,6 +807,7 @@ model_graph(struct model *self, PyObject *args)
 }
 
 static PyMethodDef model_methods[] = {
+	{ "set_where", (PyCFunction)model_set_where, METH_VARARGS, NULL },
 	{ "add_host", (PyCFunction)model_add_host, METH_VARARGS, NULL },
 	{ "add_service", (PyCFunction)model_add_service, METH_VARARGS, NULL },
 	{ "add_args", (PyCFunction)model_add_args, METH_VARARGS, NULL },
@@ -812,6 +822,8 @@ static PyMethodDef model_methods[] = {
 	  METH_VARARGS | METH_KEYWORDS, NULL },
 	{ "add_target", (PyCFunction)model_add_target, METH_VARARGS, NULL },
 	{ "validate", (PyCFunction)model_validate, METH_NOARGS, NULL },
+	{ "check_backends", (PyCFunction)model_check_backends, METH_NOARGS, NULL },
+	{ "check_buildable", (PyCFunction)model_check_buildable, METH_NOARGS, NULL },
 	{ "to_json", (PyCFunction)model_to_json, METH_VARARGS, NULL },
 	{ "graph", (PyCFunction)model_graph, METH_VARARGS, NULL },
 	{ NULL, NULL, 0, NULL },
@@ -833,6 +845,7 @@ PyTypeObject model_type = {
 static PyObject *
 mod_build(PyObject *self, PyObject *args)
 {
+	struct options o = cli_options();
 	struct model *m;
 	int ret;
 
@@ -840,7 +853,7 @@ mod_build(PyObject *self, PyObject *args)
 		return NULL;
 	fflush(stdout);
 	Py_BEGIN_ALLOW_THREADS
-	ret = build_deployment(m->d);
+	ret = command_build(m->d, &o);
 	Py_END_ALLOW_THREADS
 	if (ret < 0)
 		return PyErr_Format(model_error, "the build failed");
@@ -851,13 +864,15 @@ mod_build(PyObject *self, PyObject *args)
 static PyObject *
 mod_plan(PyObject *self, PyObject *args)
 {
+	struct options o = cli_options();
 	struct model *m;
 	int json, ret;
 
 	if (!PyArg_ParseTuple(args, "O!p", &model_type, &m, &json))
 		return NULL;
 	fflush(stdout);
-	ret = run_show_plan(m->d, json);
+	o.json = json;
+	ret = command_plan(m->d, &o);
 	fflush(stdout);
 	if (ret < 0)
 		return PyErr_Format(model_error, "cannot plan the deployment");
@@ -885,13 +900,10 @@ mod_embedded(PyObject *self, PyObject *noargs)
 }
 
 static PyMethodDef module_methods[] = {
-	{ "hf_ports", mod_hf_ports, METH_VARARGS, NULL },
 	{ "param", mod_param, METH_VARARGS, NULL },
 	{ "configure", mod_configure, METH_VARARGS, NULL },
-	{ "unused_params", mod_unused_params, METH_NOARGS, NULL },
+	{ "check_params", mod_check_params, METH_VARARGS, NULL },
 	{ "options", mod_options, METH_NOARGS, NULL },
-	{ "backend_available", mod_backend_available, METH_VARARGS, NULL },
-	{ "have_compiler", mod_have_compiler, METH_NOARGS, NULL },
 	{ "report", mod_report, METH_VARARGS, NULL },
 	{ "embedded", mod_embedded, METH_NOARGS, NULL },
 	{ "wait_ops", mod_wait_ops, METH_NOARGS, NULL },

@@ -51,6 +51,12 @@ void capture_begin(struct capture *c);
  * an exception is set already); always returns NULL */
 PyObject *capture_end(struct capture *c, int failed);
 
+/* parse args as PyArg_ParseTuple(args, fmt, ...) does, the first item being
+ * the name of a service of d (d NULL: the run has finished); the service,
+ * or NULL with an exception set */
+struct service *module_service_args(struct deployment *d, PyObject *args,
+                                    const char *fmt, ...);
+
 /* a core thread may call into Python only between these two (counted, so
  * that the interpreter is not finalized under it); 0 when Python is gone */
 int module_op_enter(void);

@@ -50,7 +50,7 @@ static PyTypeObject reader_type;
 
 /* --- operations on threads --------------------------------------------- */
 
-enum op_kind { OP_DEPLOY, OP_START, OP_STOP, OP_WAIT, OP_TERMINATE };
+enum op_kind { OP_DEPLOY, OP_START, OP_STOP, OP_WAIT, OP_TERMINATE, OP_WATCH };
 
 struct op {
 	enum op_kind kind;
@@ -63,6 +63,7 @@ struct op {
 	int counted;		/* finish() waits for it before run_end() (all but
 				 * waits, which only run_end() ends) */
 	char *msg;		/* the error, when ret < 0 */
+	char *where;		/* where the service it failed on was declared, or NULL */
 };
 
 static void
@@ -72,12 +73,12 @@ op_settle(struct op *op)
 
 	if (op->ret < 0)
 		value = PyUnicode_FromString(op->msg);
-	else if (op->kind == OP_WAIT || op->kind == OP_STOP)
+	else if (op->kind == OP_WAIT || op->kind == OP_STOP || op->kind == OP_WATCH)
 		value = PyLong_FromLong(op->status);
 	else
 		value = Py_NewRef(Py_None);
-	res = value ? PyObject_CallFunction(op->done, "OO",
-	                                    op->ret < 0 ? Py_False : Py_True, value) : NULL;
+	res = value ? PyObject_CallFunction(op->done, "OOz", op->ret < 0 ? Py_False : Py_True,
+	                                    value, op->where) : NULL;
 	if (!res)
 		PyErr_WriteUnraisable(op->done);
 	Py_XDECREF(res);
@@ -116,10 +117,22 @@ op_thread(void *arg)
 	case OP_TERMINATE:
 		op->ret = run_terminate_host(op->r, op->host);
 		break;
+	case OP_WATCH:
+		/* until every service has exited or the run ends: whether one
+		 * died that may not */
+		run_wait(op->r);
+		op->status = run_failed(op->r);
+		op->ret = 0;
+		break;
 	}
-	if (op->ret < 0)
+	if (op->ret < 0) {
+		struct service *s = op->kind == OP_DEPLOY || op->kind == OP_START ?
+		                    run_failed_service(op->r) : NULL;
+
 		op->msg = xstrdup(c.msg.len ? buf_str(&c.msg) :
 		                  *error_last() ? error_last() : "failed (see above)");
+		op->where = s ? xstrdup(s->where) : NULL;
+	}
 	error_set_reporter(NULL, NULL);
 	buf_release(&c.msg);
 	pthread_mutex_lock(&op->run->lock);
@@ -134,6 +147,7 @@ op_thread(void *arg)
 		module_op_leave();
 	}
 	free(op->msg);
+	free(op->where);
 	free(op);
 	return NULL;
 }
@@ -159,7 +173,7 @@ op_start(struct runobj *self, enum op_kind kind, PyObject *done,
 	op->svc = svc;
 	op->host = host;
 	op->done = Py_NewRef(done);
-	op->counted = kind != OP_WAIT;
+	op->counted = kind != OP_WAIT && kind != OP_WATCH;
 	pthread_mutex_lock(&self->lock);
 	if (op->counted)
 		self->busy++;
@@ -192,6 +206,7 @@ static int
 run_init(struct runobj *self, PyObject *args, PyObject *kwds)
 {
 	struct model *m;
+	struct options o = cli_options();
 	struct capture c;
 
 	if (!PyArg_ParseTuple(args, "O!", &model_type, &m))
@@ -203,7 +218,7 @@ run_init(struct runobj *self, PyObject *args, PyObject *kwds)
 	pthread_mutex_init(&self->lock, NULL);
 	pthread_cond_init(&self->idle, NULL);
 	capture_begin(&c);
-	self->r = run_new(m->d, MODE_RUN);
+	self->r = run_new(m->d, MODE_RUN, &o);
 	if (!self->r) {
 		capture_end(&c, 1);
 		return -1;
@@ -211,6 +226,13 @@ run_init(struct runobj *self, PyObject *args, PyObject *kwds)
 	capture_end(&c, 0);
 	self->model = (struct model *)Py_NewRef((PyObject *)m);
 	return 0;
+}
+
+/* the deployment of a run not finished yet, else NULL */
+static struct deployment *
+run_model(struct runobj *self)
+{
+	return self->r && self->model ? self->model->d : NULL;
 }
 
 static void
@@ -277,21 +299,6 @@ run_dealloc(struct runobj *self)
 	Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static struct service *
-run_service(struct runobj *self, const char *name)
-{
-	struct service *s;
-
-	if (!self->r) {
-		PyErr_SetString(model_error, "the run has finished");
-		return NULL;
-	}
-	s = deploy_find_service(self->model->d, name);
-	if (!s)
-		PyErr_Format(model_error, "no service '%s'", name);
-	return s;
-}
-
 /* deploy(done): provision, launch, wire and (unless defer_start()) start */
 static PyObject *
 run_deploy_py(struct runobj *self, PyObject *done)
@@ -304,6 +311,14 @@ static PyObject *
 run_start_py(struct runobj *self, PyObject *done)
 {
 	return op_start(self, OP_START, done, NULL, NULL);
+}
+
+/* watch(done): done(True, failed) once every service has exited or the run
+ * ends; failed: a service died that may not (the script is then stopped) */
+static PyObject *
+run_watch_py(struct runobj *self, PyObject *done)
+{
+	return op_start(self, OP_WATCH, done, NULL, NULL);
 }
 
 /* defer_start(): make deploy() stop before start */
@@ -350,7 +365,7 @@ run_stop_py(struct runobj *self, PyObject *args)
 	PyObject *done;
 	struct service *s;
 
-	if (!PyArg_ParseTuple(args, "sO", &name, &done) || !(s = run_service(self, name)))
+	if (!(s = module_service_args(run_model(self), args, "sO", &name, &done)))
 		return NULL;
 	return op_start(self, OP_STOP, done, s, NULL);
 }
@@ -363,7 +378,7 @@ run_wait_py(struct runobj *self, PyObject *args)
 	PyObject *done;
 	struct service *s;
 
-	if (!PyArg_ParseTuple(args, "sO", &name, &done) || !(s = run_service(self, name)))
+	if (!(s = module_service_args(run_model(self), args, "sO", &name, &done)))
 		return NULL;
 	return op_start(self, OP_WAIT, done, s, NULL);
 }
@@ -395,7 +410,7 @@ run_logs_py(struct runobj *self, PyObject *args)
 	struct reader *rd;
 	struct capture c;
 
-	if (!PyArg_ParseTuple(args, "ss", &name, &stream) || !(s = run_service(self, name)))
+	if (!(s = module_service_args(run_model(self), args, "ss", &name, &stream)))
 		return NULL;
 	capture_begin(&c);
 	lr = logs_open(s, strcmp(stream, "stderr") ? LOG_STDOUT : LOG_STDERR);
@@ -418,6 +433,7 @@ static PyMethodDef run_methods[] = {
 	{ "deploy", (PyCFunction)run_deploy_py, METH_O, NULL },
 	{ "start", (PyCFunction)run_start_py, METH_O, NULL },
 	{ "defer_start", (PyCFunction)run_defer_start_py, METH_NOARGS, NULL },
+	{ "watch", (PyCFunction)run_watch_py, METH_O, NULL },
 	{ "cancel", (PyCFunction)run_cancel_py, METH_NOARGS, NULL },
 	{ "hold_echo", (PyCFunction)run_hold_echo_py, METH_NOARGS, NULL },
 	{ "release_echo", (PyCFunction)run_release_echo_py, METH_NOARGS, NULL },

@@ -3,8 +3,10 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "hf/diag.h"
 
 #define C_RESET "\033[0m"
@@ -15,20 +17,20 @@
 
 void
 hf_diag_init(struct hf_diag *d, const char *path, const char *src, size_t len,
-             FILE *out, int color)
+             FILE *out, enum hf_style style)
 {
 	memset(d, 0, sizeof(*d));
 	d->path = path;
 	d->src = src;
 	d->srclen = len;
 	d->out = out;
-	d->color = color;
+	d->style = style;
 }
 
 static const char *
 col(const struct hf_diag *d, const char *code)
 {
-	return d->color ? code : "";
+	return d->style == HF_COLOR ? code : "";
 }
 
 static int
@@ -45,10 +47,9 @@ digits(unsigned n)
 
 /* the source line holding the span, and the carets under it */
 static void
-show_source(struct hf_diag *d, struct hf_span sp, const char *accent)
+show_source(struct hf_diag *d, struct hf_span sp, int w, const char *accent, const char *label)
 {
 	size_t start, end, off = sp.off > d->srclen ? d->srclen : sp.off;
-	int w = digits(sp.line);
 	size_t stop, i;
 
 	start = off;
@@ -83,16 +84,73 @@ show_source(struct hf_diag *d, struct hf_span sp, const char *accent)
 			if (((unsigned char)d->src[i] & 0xc0) != 0x80)
 				fputc('^', d->out);
 	}
+	if (label)
+		fprintf(d->out, " %s", label);
 	fprintf(d->out, "%s\n", col(d, C_RESET));
 }
 
-void
-hf_diag(struct hf_diag *d, enum hf_level level, struct hf_span sp,
-        const char *help, const char *fmt, ...)
+/* "  --> path:line:col" */
+static void
+show_where(struct hf_diag *d, struct hf_span sp, int w)
+{
+	fprintf(d->out, "%*s%s-->%s %s:%u:%u\n", w, "", col(d, C_BLUE), col(d, C_RESET),
+	        d->path, sp.line, sp.col);
+}
+
+/* line 0: about the whole file (one that cannot be read) */
+static void
+add_place(cJSON *o, const struct hf_diag *d, struct hf_span sp)
+{
+	cJSON_AddStringToObject(o, "file", d->path);
+	if (!sp.line)
+		return;
+	cJSON_AddNumberToObject(o, "line", sp.line);
+	cJSON_AddNumberToObject(o, "col", sp.col);
+}
+
+static cJSON *
+add_note(cJSON *notes, const char *severity, const char *msg)
+{
+	cJSON *n = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(n, "severity", severity);
+	cJSON_AddStringToObject(n, "message", msg);
+	cJSON_AddItemToArray(notes, n);
+	return n;
+}
+
+/* one line: {"file", "line", "col", "severity", "message", "label"?,
+ * "notes": [{"severity": "note"|"help", "message", "file"?, "line"?, "col"?}]} */
+static void
+report_json(struct hf_diag *d, enum hf_level level, struct hf_span sp,
+            const struct hf_extra *x, const char *fmt, va_list ap)
+{
+	cJSON *o = cJSON_CreateObject(), *notes;
+	char msg[1024], *text;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	add_place(o, d, sp);
+	cJSON_AddStringToObject(o, "severity", level == HF_ERROR ? "error" : "warning");
+	cJSON_AddStringToObject(o, "message", msg);
+	if (x->label)
+		cJSON_AddStringToObject(o, "label", x->label);
+	notes = cJSON_AddArrayToObject(o, "notes");
+	if (x->note)
+		add_place(add_note(notes, "note", x->note), d, x->note_at);
+	if (x->help)
+		add_note(notes, "help", x->help);
+	text = json_print(o);
+	fprintf(d->out, "%s\n", text);
+	free(text);
+	cJSON_Delete(o);
+}
+
+static void
+report(struct hf_diag *d, enum hf_level level, struct hf_span sp,
+       const struct hf_extra *x, const char *fmt, va_list ap)
 {
 	const char *accent = level == HF_ERROR ? C_RED : C_YELLOW;
 	int w = digits(sp.line);
-	va_list ap;
 
 	if (level == HF_ERROR)
 		d->nerr++;
@@ -100,25 +158,57 @@ hf_diag(struct hf_diag *d, enum hf_level level, struct hf_span sp,
 		d->nwarn++;
 	if (!d->out)
 		return;
+	if (d->style == HF_JSON) {
+		report_json(d, level, sp, x, fmt, ap);
+		return;
+	}
+	if (x->note && digits(x->note_at.line) > w)
+		w = digits(x->note_at.line);
 	fprintf(d->out, "%s%s%s%s: ", col(d, accent),
 	        level == HF_ERROR ? "error" : "warning", col(d, C_RESET), col(d, C_BOLD));
-	va_start(ap, fmt);
 	vfprintf(d->out, fmt, ap);
-	va_end(ap);
 	fprintf(d->out, "%s\n", col(d, C_RESET));
-	fprintf(d->out, "%*s%s-->%s %s:%u:%u\n", w, "", col(d, C_BLUE), col(d, C_RESET),
-	        d->path, sp.line, sp.col);
-	show_source(d, sp, accent);
-	if (help)
+	show_where(d, sp, w);
+	show_source(d, sp, w, accent, x->label);
+	if (x->note) {
+		fprintf(d->out, "%*s %s|%s\n", w, "", col(d, C_BLUE), col(d, C_RESET));
+		fprintf(d->out, "%snote%s: %s\n", col(d, C_BOLD), col(d, C_RESET), x->note);
+		show_where(d, x->note_at, w);
+		show_source(d, x->note_at, w, C_BLUE, NULL);
+	}
+	if (x->help)
 		fprintf(d->out, "%*s %s=%s %shelp%s: %s\n", w, "", col(d, C_BLUE), col(d, C_RESET),
-		        col(d, C_BOLD), col(d, C_RESET), help);
+		        col(d, C_BOLD), col(d, C_RESET), x->help);
 	fputc('\n', d->out);
+}
+
+void
+hf_diag_extra(struct hf_diag *d, enum hf_level level, struct hf_span sp,
+              const struct hf_extra *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(d, level, sp, x, fmt, ap);
+	va_end(ap);
+}
+
+void
+hf_diag(struct hf_diag *d, enum hf_level level, struct hf_span sp,
+        const char *help, const char *fmt, ...)
+{
+	struct hf_extra x = { .help = help };
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(d, level, sp, &x, fmt, ap);
+	va_end(ap);
 }
 
 void
 hf_diag_summary(struct hf_diag *d)
 {
-	if (!d->out || (!d->nerr && !d->nwarn))
+	if (!d->out || d->style == HF_JSON || (!d->nerr && !d->nwarn))
 		return;
 	if (d->nerr) {
 		fprintf(d->out, "%serror%s%s: aborting due to %u previous error%s",

@@ -211,17 +211,20 @@ build_pipe(struct builder *b, int id)
 		return e;
 	}
 	case PIPE_CHAIN: {
+		/* hydroflow nests `a -> b -> c` to the right, as a -> (b -> c):
+		 * it builds every element in order, then links them innermost
+		 * first, b -> c before a -> b.  Edges keep that order, which
+		 * decides how subgraphs fuse and strata fall (strata.c). */
 		int first = p->first, n = p->n;
-		struct ends prev = build_pipe(b, b->a->chain[first]);
+		struct ends *el = xcalloc((size_t)n, sizeof(*el));
 
-		e.inn = prev.inn;
-		for (int i = 1; i < n; i++) {
-			struct ends next = build_pipe(b, b->a->chain[first + i]);
-
-			add_link(b, prev.out, next.inn);
-			prev = next;
-		}
-		e.out = prev.out;
+		for (int i = 0; i < n; i++)
+			el[i] = build_pipe(b, b->a->chain[first + i]);
+		for (int i = n - 1; i > 0; i--)
+			add_link(b, el[i - 1].out, el[i].inn);
+		e.inn = el[0].inn;
+		e.out = el[n - 1].out;
+		free(el);
 		return e;
 	}
 	}
@@ -843,10 +846,16 @@ check_partition(struct builder *b, int node)
 			nname++;
 	}
 	if (nint && nname) {
-		for (int i = g->out_off[node]; i < g->out_off[node + 1]; i++)
-			diag(b, HF_ERROR, span(b, g->edges[g->out_edge[i]].src_port),
-			     "use names everywhere (`|x, [a, b]|`) or indices everywhere",
-			     "Output ports from `partition` must either be all integer indices or all identifiers.");
+		/* hydroflow sorts a node's ports, indices before names */
+		for (int pass = 0; pass < 2; pass++)
+			for (int i = g->out_off[node]; i < g->out_off[node + 1]; i++) {
+				int t = g->edges[g->out_edge[i]].src_port;
+
+				if ((tk(b, t)->kind == TOK_NUMBER) == !pass)
+					diag(b, HF_ERROR, span(b, t),
+					     "use names everywhere (`|x, [a, b]|`) or indices everywhere",
+					     "Output ports from `partition` must either be all integer indices or all identifiers.");
+			}
 		return;
 	}
 	if (b->a->pipes[g->nodes[node].pipe].nargs != 1)
@@ -958,18 +967,23 @@ check_codegen(struct builder *b, int node)
 	struct hf_node *n = &b->g->nodes[node];
 	const struct hf_op *op = n->op;
 
+	/* each operator decides what it makes of a lifetime, as hydroflow's do */
 	for (int i = 0; i < n->nlifetimes && i < 2; i++) {
-		if (is_lifetime(b, n->lifetimes[i], "mutable")) {
+		int t = n->lifetimes[i];
+
+		if (op->flags & OP_STATIC_ONLY) {
+			if (!is_lifetime(b, t, "static"))
+				diag(b, HF_ERROR, op_span(b, node), "write `persist::<'static>()`",
+				     "%s only supports `'static`.", op->name);
+		} else if (op->flags & OP_TICK_ONLY) {
+			if (!is_lifetime(b, t, "tick"))
+				diag(b, HF_ERROR, op_span(b, node), "persist the inputs instead, with `persist::<'static>()` before each",
+				     "`%s()` can only have `'tick` persistence.", op->name);
+		} else if (is_lifetime(b, t, "mutable") && !(op->flags & OP_MUTABLE)) {
 			diag(b, HF_ERROR, op_span(b, node), "use `'tick` or `'static`",
 			     "An implementation of 'mutable does not exist");
 			return;
 		}
-		if ((op->flags & OP_STATIC_ONLY) && !is_lifetime(b, n->lifetimes[i], "static"))
-			diag(b, HF_ERROR, op_span(b, node), "write `persist::<'static>()`",
-			     "%s only supports `'static`.", op->name);
-		if ((op->flags & OP_TICK_ONLY) && !is_lifetime(b, n->lifetimes[i], "tick"))
-			diag(b, HF_ERROR, op_span(b, node), "use `zip_longest` or persist the inputs instead",
-			     "`%s()` can only have `'tick` persistence.", op->name);
 	}
 	if (!strcmp(op->name, "demux"))
 		check_demux(b, node);
@@ -1001,7 +1015,7 @@ check_port_node(struct builder *b, int node)
 }
 
 static void
-check_srefs(struct builder *b, int node)
+check_srefs(struct builder *b, int node, int undefined)
 {
 	const struct hf_pipe *p = &b->a->pipes[b->g->nodes[node].pipe];
 
@@ -1013,10 +1027,13 @@ check_srefs(struct builder *b, int node)
 		const struct hf_node *r;
 
 		if (n < 0) {
-			diag(b, HF_ERROR, sp, "assign the stateful operator a name: `name = ... -> fold(...);`",
-			     "Cannot find referenced name `%.*s`; name was never assigned.", TOKF(b, name));
+			if (undefined)
+				diag(b, HF_ERROR, sp, "assign the stateful operator a name: `name = ... -> fold(...);`",
+				     "Cannot find referenced name `%.*s`; name was never assigned.", TOKF(b, name));
 			continue;
 		}
+		if (undefined)
+			continue;
 		e = resolve(b, e, 1);
 		if (e.node < 0)
 			continue;
@@ -1075,6 +1092,57 @@ check_ports_decl(struct builder *b)
 	}
 }
 
+/* a name's text, to sort names as hydroflow's BTreeMap of them does */
+struct sorted_name {
+	const char *s;
+	size_t len;
+	int name;
+};
+
+static int
+cmp_sorted_name(const void *x, const void *y)
+{
+	const struct sorted_name *a = x, *b = y;
+	int c = memcmp(a->s, b->s, a->len < b->len ? a->len : b->len);
+
+	return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+static void
+unused_index(struct builder *b, int idx, char *done)
+{
+	if (idx < 0 || b->a->idx[idx].used || done[idx])
+		return;
+	done[idx] = 1;
+	diag(b, HF_ERROR, span(b, b->a->idx[idx].tok), "move the index to the other side of the name",
+	     "%s port index is unused. (Is the port on the correct side?)",
+	     b->idx_side[idx] == 'i' ? "Input" : "Output");
+}
+
+/* indexes never used: those on names first, in the order of the names'
+ * text, input before output, as hydroflow walks its names; then any other */
+static void
+check_unused_indexes(struct builder *b)
+{
+	struct sorted_name *v = xcalloc(b->nn + 1, sizeof(*v));
+	char *done = xcalloc(b->a->nidx + 1, 1);
+
+	for (size_t i = 0; i < b->nn; i++) {
+		v[i].s = tsrc(b, b->nv[i].tok);
+		v[i].len = tk(b, b->nv[i].tok)->len;
+		v[i].name = (int)i;
+	}
+	qsort(v, b->nn, sizeof(*v), cmp_sorted_name);
+	for (size_t i = 0; i < b->nn; i++) {
+		unused_index(b, b->nv[v[i].name].ends.inn.port, done);
+		unused_index(b, b->nv[v[i].name].ends.out.port, done);
+	}
+	for (size_t i = 0; i < b->a->nidx; i++)
+		unused_index(b, (int)i, done);
+	free(v);
+	free(done);
+}
+
 int
 hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 {
@@ -1110,6 +1178,10 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 	}
 	build_adjacency(g);
 	nnodes = g->nnodes;
+	/* hydroflow resolves #name reads with the links, before any check */
+	for (size_t i = 0; i < nnodes; i++)
+		if (g->nodes[i].kind == NODE_OP)
+			check_srefs(&b, (int)i, 1);
 	for (size_t i = 0; i < nnodes; i++)
 		if (g->nodes[i].kind == NODE_OP)
 			check_op_kind(&b, (int)i);
@@ -1128,14 +1200,10 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 		if (ast->pipes[i].out >= 0)
 			b.idx_side[ast->pipes[i].out] = 'o';
 	}
-	for (size_t i = 0; i < ast->nidx; i++)
-		if (!ast->idx[i].used)
-			diag(&b, HF_ERROR, span(&b, ast->idx[i].tok), "move the index to the other side of the name",
-			     "%s port index is unused. (Is the port on the correct side?)",
-			     b.idx_side[i] == 'i' ? "Input" : "Output");
+	check_unused_indexes(&b);
 	for (size_t i = 0; i < nnodes; i++)
 		if (g->nodes[i].kind == NODE_OP && g->nodes[i].op)
-			check_srefs(&b, (int)i);
+			check_srefs(&b, (int)i, 0);
 	for (size_t i = 0; i < ast->nports; i++)
 		if (!b.port_used[i] && (int)map_get(&b.ports, tsrc(&b, ast->ports[i].name),
 		                                    tk(&b, ast->ports[i].name)->len) == (int)i)
@@ -1143,10 +1211,6 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 			     ast->ports[i].is_input ? "read from it in the body (`name -> ...`), or remove it" :
 			     "send to it in the body (`... -> name`), or remove it",
 			     "module port `%.*s` is never used", TOKF(&b, ast->ports[i].name));
-	if (d->nerr == errors && hf_strata(g) == 0)
-		for (size_t i = 0; i < nnodes; i++)
-			if (g->nodes[i].kind == NODE_OP && g->nodes[i].op)
-				check_codegen(&b, (int)i);
 	free(b.idx_side);
 	free(b.port_used);
 	map_release(&b.names);
@@ -1155,6 +1219,22 @@ hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d)
 	free(b.links);
 	free(b.stack);
 	return d->nerr != errors ? -1 : 0;
+}
+
+int
+hf_graph_check_late(struct hf_graph *g)
+{
+	struct builder b;
+	unsigned errors = g->d->nerr;
+
+	memset(&b, 0, sizeof(b));
+	b.g = g;
+	b.a = g->ast;
+	b.d = g->d;
+	for (size_t i = 0; i < g->nnodes; i++)
+		if (g->nodes[i].kind == NODE_OP && g->nodes[i].op)
+			check_codegen(&b, (int)i);
+	return g->d->nerr != errors ? -1 : 0;
 }
 
 void

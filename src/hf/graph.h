@@ -5,8 +5,10 @@
  * does: every operator call becomes a node, every module port a source or
  * sink node, every `->` a link between two ends; names are resolved after
  * all statements are read, so they may be used before they are assigned.
- * Then the checks run (operators, ports, degrees, generics, references) and
- * hf_strata() (strata.c) places the nodes in strata and ticks.
+ * Then the checks run (operators, ports, degrees, generics, references).
+ * hf_strata() (strata.h) then places the nodes in strata and ticks, and
+ * hf_graph_check_late() makes the checks hydroflow makes only as it writes
+ * the code; hf.c runs the passes in that order.
  *
  * The result is kept for the back end: nodes with their operator and
  * arguments, edges with their port on each side and their delay, a stratum
@@ -88,12 +90,12 @@ struct hf_graph {
 
 /* build the graph of a parsed file and check it; -1 when an error was reported */
 int hf_graph_build(struct hf_graph *g, struct hf_ast *ast, struct hf_diag *d);
+/* the checks of a graph placed in strata that hydroflow makes only as it
+ * writes the code (operator rules, degenerate pipelines); -1 on errors */
+int hf_graph_check_late(struct hf_graph *g);
 /* free the graph (not the tree) */
 void hf_graph_release(struct hf_graph *g);
 /* the text of a port token, "" for -1, into buf */
 const char *hf_port_text(const struct hf_graph *g, int tok, char *buf, size_t size);
-
-/* strata.c: subgraphs, strata and tick edges; -1 on a cycle through a blocking input */
-int hf_strata(struct hf_graph *g);
 
 #endif

@@ -8,24 +8,28 @@
 #include "fs.h"
 #include "term.h"
 #include "xmalloc.h"
+#include "hf/emit.h"
 #include "hf/hf.h"
+#include "hf/strata.h"
 
 /* programs larger than this are refused before lexing */
 #define MAX_SOURCE (64u << 20)
 
 int
 hf_unit_check(struct hf_unit *u, const char *path, const char *src, size_t len,
-              FILE *out, int color)
+              FILE *out, enum hf_style style)
 {
 	memset(u, 0, sizeof(*u));
 	u->path = xstrdup(path);
 	buf_init(&u->src, 0);
 	buf_add(&u->src, src, len);
-	hf_diag_init(&u->diag, u->path, u->src.data ? u->src.data : "", len, out, color);
+	hf_diag_init(&u->diag, u->path, u->src.data ? u->src.data : "", len, out, style);
 	u->parsed = 1;
+	/* hydroflow's order: a pass runs only when the one before it checked */
 	if (hf_parse(&u->ast, u->diag.src, len, &u->diag) == 0) {
 		u->built = 1;
-		hf_graph_build(&u->graph, &u->ast, &u->diag);
+		if (hf_graph_build(&u->graph, &u->ast, &u->diag) == 0 && hf_strata(&u->graph) == 0)
+			hf_graph_check_late(&u->graph);
 	}
 	hf_diag_summary(&u->diag);
 	return u->diag.nerr ? -1 : 0;
@@ -43,9 +47,9 @@ hf_unit_release(struct hf_unit *u)
 	memset(u, 0, sizeof(*u));
 }
 
-/* read and check one file, diagnostics on stderr */
+/* read and check one file, diagnostics on stderr (or as JSON on stdout) */
 static int
-unit_load(struct hf_unit *u, const char *path)
+unit_load(struct hf_unit *u, const char *path, int json)
 {
 	struct buf b;
 	int rc;
@@ -56,23 +60,53 @@ unit_load(struct hf_unit *u, const char *path)
 		memset(u, 0, sizeof(*u));
 		return -1;
 	}
-	rc = hf_unit_check(u, path, buf_str(&b), b.len, stderr, term_color(2));
+	if (json)
+		rc = hf_unit_check(u, path, buf_str(&b), b.len, stdout, HF_JSON);
+	else
+		rc = hf_unit_check(u, path, buf_str(&b), b.len, stderr,
+		                   term_color(2) ? HF_COLOR : HF_PLAIN);
 	buf_release(&b);
 	return rc;
 }
 
-int
-hf_check_files(const char *const *paths, size_t n)
+/* in JSON, what error() says about a file (it cannot be read) is a
+ * diagnostic of that file too, on stdout */
+static void
+json_reporter(enum error_level level, const char *msg, void *arg)
 {
+	struct hf_span whole = { 0, 0, 0, 0 };
+	struct hf_diag d;
+
+	if (level == LEVEL_NOTE)
+		return;
+	hf_diag_init(&d, arg, "", 0, stdout, HF_JSON);
+	hf_diag(&d, level == LEVEL_ERROR ? HF_ERROR : HF_WARNING, whole, NULL, "%s", msg);
+}
+
+int
+hf_check_files(const char *const *paths, size_t n, int json)
+{
+	error_reporter *old;
+	void *old_arg;
 	int rc = 0;
 
+	old = error_get_reporter(&old_arg);
 	for (size_t i = 0; i < n; i++) {
 		struct hf_unit u;
+		struct hf_crates c;
 
-		if (unit_load(&u, paths[i]) < 0)
+		if (json)
+			error_set_reporter(json_reporter, (void *)paths[i]);
+		if (unit_load(&u, paths[i], json) < 0)
 			rc = -1;
+		else if (hf_crates_find(&u, NULL, &c) < 0)	/* the `use` lines' crates */
+			rc = -1;
+		else
+			hf_crates_release(&c);
 		hf_unit_release(&u);
 	}
+	error_set_reporter(old, old_arg);
+	fflush(stdout);
 	return rc;
 }
 
@@ -81,7 +115,7 @@ hf_graph_file(const char *path, enum graph_format format, FILE *out)
 {
 	struct hf_unit u;
 
-	if (unit_load(&u, path) < 0) {
+	if (unit_load(&u, path, 0) < 0) {
 		/* a file that could not be read was reported as such */
 		if (u.parsed)
 			error("cannot draw '%s': it does not check", path);
@@ -100,7 +134,8 @@ hf_load(const char *path)
 	struct hf_program *p;
 	const struct hf_ast *a;
 
-	if (unit_load(u, path) < 0) {
+	/* the bindings give absolute paths; messages show the user's */
+	if (unit_load(u, path_display(path), 0) < 0) {
 		hf_unit_release(u);
 		free(u);
 		return NULL;

@@ -55,19 +55,21 @@ struct hf_program {
 	struct hf_unit *unit;	/* the tree and the graph, for the back end */
 };
 
-/* check every file; prints diagnostics; 0 when none has errors, else -1 */
-int hf_check_files(const char *const *paths, size_t n);
+/* check every file, diagnostics on stderr, or as JSON lines on stdout
+ * (also for a file that cannot be read); 0 when none has errors, else -1 */
+int hf_check_files(const char *const *paths, size_t n, int json);
 /* print the dataflow graph of a program; -1 when it does not check */
 int hf_graph_file(const char *path, enum graph_format format, FILE *out);
 
-/* load and check a program; NULL (diagnostics printed to stderr) on errors */
+/* load and check a program; NULL (diagnostics printed to stderr, naming the
+ * file as path_display() does) on errors */
 struct hf_program *hf_load(const char *path);
 /* free a program from hf_load (NULL is fine) */
 void hf_program_free(struct hf_program *p);
 
 /* check the text of a file; diagnostics to out (NULL: none); -1 on errors */
 int hf_unit_check(struct hf_unit *u, const char *path, const char *src, size_t len,
-                  FILE *out, int color);
+                  FILE *out, enum hf_style style);
 /* free what a unit holds */
 void hf_unit_release(struct hf_unit *u);
 /* write the unit's graph, which must have checked, as Mermaid or DOT */

@@ -284,6 +284,41 @@ closer(int open)
 	return open == '(' ? ')' : open == '[' ? ']' : '}';
 }
 
+static struct hf_span
+tok_span(const struct hf_tok *t)
+{
+	struct hf_span sp = { t->off, 1, t->line, t->col };
+
+	return sp;
+}
+
+/*
+ * A closing delimiter that does not close the innermost open one: as rustc
+ * decides, it is "mismatched" when it closes one further out (the innermost
+ * one was left unclosed: show it too), else "unexpected".
+ */
+static void
+bad_closer(struct lexer *lx, const struct hf_toks *out, const size_t *stack, size_t n,
+           const struct hf_tok *t, int c)
+{
+	struct hf_extra x = { 0 };
+	size_t k = n;
+
+	while (k > 0 && closer(lx->s[out->v[stack[k - 1]].off]) != c)
+		k--;
+	if (!k) {
+		x.label = "unexpected closing delimiter";
+		x.help = "remove it, or open it earlier";
+		hf_diag_extra(lx->d, HF_ERROR, tok_span(t), &x, "unexpected closing delimiter: `%c`", c);
+		return;
+	}
+	x.label = "mismatched closing delimiter";
+	x.note = "unclosed delimiter";
+	x.note_at = tok_span(&out->v[stack[n - 1]]);
+	x.help = "close the brackets in the order they were opened";
+	hf_diag_extra(lx->d, HF_ERROR, tok_span(t), &x, "mismatched closing delimiter: `%c`", c);
+}
+
 /* pair every delimiter with its closing one */
 static int
 match_delims(struct lexer *lx, struct hf_toks *out)
@@ -302,12 +337,8 @@ match_delims(struct lexer *lx, struct hf_toks *out)
 			ALLOC_GROW(stack, n, cap);
 			stack[n++] = i;
 		} else if (c == ')' || c == ']' || c == '}') {
-			struct hf_span sp = { t->off, 1, t->line, t->col };
-
 			if (!n || closer(lx->s[out->v[stack[n - 1]].off]) != c) {
-				hf_diag(lx->d, HF_ERROR, sp, n ? "close the brackets in the order they were opened" :
-				        "remove it, or open it earlier",
-				        "%s closing delimiter: `%c`", n ? "mismatched" : "unexpected", c);
+				bad_closer(lx, out, stack, n, t, c);
 				rc = -1;
 				break;
 			}
@@ -315,10 +346,7 @@ match_delims(struct lexer *lx, struct hf_toks *out)
 		}
 	}
 	if (!rc && n) {
-		const struct hf_tok *t = &out->v[stack[n - 1]];
-		struct hf_span sp = { t->off, 1, t->line, t->col };
-
-		hf_diag(lx->d, HF_ERROR, sp, "close it before the end of the file",
+		hf_diag(lx->d, HF_ERROR, tok_span(&out->v[stack[n - 1]]), "close it before the end of the file",
 		        "this file contains an unclosed delimiter");
 		rc = -1;
 	}

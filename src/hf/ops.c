@@ -24,6 +24,11 @@
 
 /* name, in hard/soft, out hard/soft, args, lifetimes, types, ports in/out, delay, port, flags */
 static const struct hf_op ops[] = {
+	{ "_lattice_fold_batch", N2, N2, N1, N1, 0, N0, N01, { "input", "signal" }, NOPORTS,
+	  DELAY_MONOTONE, NULL, 0,
+	  "", "merges input lattices, released whole when a signal arrives" },
+	{ "_lattice_join_fused_join", N2, N2, N1, N1, 0, N02, N2, P01, NOPORTS, DELAY_MONOTONE, NULL, 0,
+	  "", "folds each side's lattices by key, then joins them" },
 	{ "anti_join", N2, N2, N1, N1, 0, N02, N0, POSNEG, NOPORTS, DELAY_STRATUM, "neg", 0,
 	  "", "(K, V) items of pos whose key is not in neg" },
 	{ "anti_join_multiset", N2, N2, N1, N1, 0, N02, N0, POSNEG, NOPORTS, DELAY_STRATUM, "neg", 0,
@@ -71,7 +76,7 @@ static const struct hf_op ops[] = {
 	{ "fold", N1, N1, N01, N01, 2, N01, N0, NOPORTS, NOPORTS, DELAY_STRATUM, NULL, OP_SINGLETON,
 	  "an initial value closure and a folding closure, `(|| 0, |acc: &mut u32, x| *acc += x)`",
 	  "folds all of a tick's items into one value" },
-	{ "fold_keyed", N1, N1, N1, N1, 2, N01, N02, NOPORTS, NOPORTS, DELAY_STRATUM, NULL, 0,
+	{ "fold_keyed", N1, N1, N1, N1, 2, N01, N02, NOPORTS, NOPORTS, DELAY_STRATUM, NULL, OP_MUTABLE,
 	  "an initial value closure and a folding closure", "folds the values of each key" },
 	{ "for_each", N1, N1, N0, N0, 1, N0, N0, NOPORTS, NOPORTS, DELAY_NONE, NULL, 0,
 	  "a closure `|x| ...`", "calls the closure on each item" },
@@ -101,7 +106,7 @@ static const struct hf_op ops[] = {
 	  "a closure `|x| ...`", "maps each item" },
 	{ "multiset_delta", N1, N1, N1, N1, 0, N0, N0, NOPORTS, NOPORTS, DELAY_NONE, NULL, 0,
 	  "", "emits only the items new since the last tick" },
-	{ "next_stratum", N1, N1, N1, N1, 0, N01, N0, NOPORTS, NOPORTS, DELAY_STRATUM, NULL, 0,
+	{ "next_stratum", N1, N1, N1, N1, 0, N01, N0, NOPORTS, NOPORTS, DELAY_STRATUM, NULL, OP_MUTABLE,
 	  "", "passes items on in a later stratum" },
 	{ "null", N01, N01, N01, N01, 0, N0, N01, NOPORTS, NOPORTS, DELAY_NONE, NULL, 0,
 	  "", "discards items, or emits none" },
@@ -143,9 +148,9 @@ static const struct hf_op ops[] = {
 	  "", "keeps a lattice state that #name can read" },
 	{ "state_by", N1, N1, N01, N01, 1, N01, N01, NOPORTS, NOPORTS, DELAY_NONE, NULL, OP_SINGLETON,
 	  "a mapping closure", "state with a mapping" },
-	{ "tee", N1, N1, ANY, MIN2, 0, N0, N0, NOPORTS, NOPORTS, DELAY_NONE, NULL, 0,
+	{ "tee", N1, N1, ANY, MIN2, 0, N0, N0, NOPORTS, NOPORTS, DELAY_NONE, NULL, OP_ELIDED,
 	  "", "clones each item to every output" },
-	{ "union", ANY, MIN2, N1, N1, 0, N0, N0, NOPORTS, NOPORTS, DELAY_NONE, NULL, 0,
+	{ "union", ANY, MIN2, N1, N1, 0, N0, N0, NOPORTS, NOPORTS, DELAY_NONE, NULL, OP_ELIDED,
 	  "", "interleaves its inputs" },
 	{ "unique", N1, N1, N1, N1, 0, N01, N0, NOPORTS, NOPORTS, DELAY_NONE, NULL, 0,
 	  "", "drops duplicate items" },
@@ -153,7 +158,7 @@ static const struct hf_op ops[] = {
 	  "", "splits pairs into [0] and [1]" },
 	{ "zip", N2, N2, N1, N1, 0, N01, N0, P01, NOPORTS, DELAY_NONE, NULL, OP_TICK_ONLY,
 	  "", "pairs items of [0] and [1] by position within a tick" },
-	{ "zip_longest", N2, N2, N1, N1, 0, N01, N0, P01, NOPORTS, DELAY_STRATUM, NULL, 0,
+	{ "zip_longest", N2, N2, N1, N1, 0, N01, N0, P01, NOPORTS, DELAY_STRATUM, NULL, OP_TICK_ONLY,
 	  "", "pairs items by position, keeping the excess as EitherOrBoth" },
 };
 

@@ -34,6 +34,9 @@ enum {
 	OP_TICK_ONLY = 1 << 3,	/* only 'tick persistence (zip) */
 	OP_STATIC_ONLY = 1 << 4,	/* only 'static persistence (persist) */
 	OP_NOT_IN_HF = 1 << 5,	/* needs Rust values in scope: ports replace it */
+	OP_MUTABLE = 1 << 6,	/* takes 'mutable persistence (fold_keyed) */
+	OP_ELIDED = 1 << 7,	/* with one input and one output hydroflow removes
+				 * it before partitioning (union, tee) */
 };
 
 struct hf_op {

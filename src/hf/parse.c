@@ -14,6 +14,8 @@ struct parser {
 	struct hf_ast *a;
 	struct hf_diag *d;
 	int i;			/* current token */
+	int module_kw;		/* `module`, and the braces of its body */
+	int body_open, body_close;
 };
 
 static const struct hf_tok *
@@ -94,11 +96,25 @@ fail_expected(struct parser *p, int end, const char *what, const char *help)
 {
 	char msg[200];
 
+	int at_end = p->i >= end || tok(p, p->i)->kind == TOK_EOF;
+
 	/* as syn: a lookahead of several choices says where the input ended */
-	if ((p->i >= end || tok(p, p->i)->kind == TOK_EOF) && !strncmp(what, "one of", 6))
+	if (at_end && !strncmp(what, "one of", 6))
 		snprintf(msg, sizeof(msg), "unexpected end of input, expected %s", what);
 	else
 		snprintf(msg, sizeof(msg), "expected %s", what);
+	/* the end of the body is the end of hydroflow_syntax!'s input, which
+	 * rustc shows at the macro: here, at the module's header */
+	if (at_end && end == p->body_close && p->body_close > 0) {
+		struct hf_extra x = { 0 };
+
+		x.note = "the module's body ends here";
+		x.note_at = hf_tok_span(p->a, p->body_close);
+		x.help = help;
+		hf_diag_extra(p->d, HF_ERROR, hf_range_span(p->a, p->module_kw, p->body_open),
+		              &x, "%s", msg);
+		return -1;
+	}
 	return fail(p, p->i, help, msg);
 }
 
@@ -278,7 +294,7 @@ parse_operator(struct parser *p, int end)
 
 static int parse_pipeline(struct parser *p, int end, int depth);
 
-static const char elem_expected[] = "one of: square brackets, identifier, parentheses";
+static const char elem_expected[] = "one of: square brackets, `mod`, identifier, parentheses";
 static const char elem_help[] =
 	"a pipeline element is an operator `map(f)`, a name, or a pipeline in parentheses";
 
@@ -292,8 +308,12 @@ parse_one(struct parser *p, int end, int depth)
 		if ((inn = parse_index(p)) < 0)
 			return -1;
 		if (p->i >= end || (!is(p, p->i, "(") && tok(p, p->i)->kind != TOK_IDENT))
-			return fail_expected(p, end, "one of: identifier, parentheses", elem_help);
+			return fail_expected(p, end, "one of: parentheses, identifier, `mod`", elem_help);
 	}
+	if (p->i < end && word(p, p->i, "mod"))
+		return fail(p, p->i, "name the port in the module header and use its name: "
+		            "`module main(input inbound: T) { inbound -> ... }`",
+		            "`mod` is not a pipeline element of a .hf module: its ports have names");
 	if (p->i < end && tok(p, p->i)->kind == TOK_IDENT && inn < 0 &&
 	    (is(p, p->i + 1, "(") || is(p, p->i + 1, "<") || is(p, p->i + 1, "::")))
 		return parse_operator(p, end);
@@ -553,7 +573,7 @@ parse_file(struct parser *p)
 	if (!word(p, p->i, "module"))
 		return fail_expected(p, eof, "`module main(...) { ... }`",
 		                     "a .hf file is `use` lines, `param` lines, then `module main(ports) { body }`");
-	p->i++;
+	p->module_kw = p->i++;
 	if (tok(p, p->i)->kind != TOK_IDENT)
 		return fail_expected(p, eof, "a module name", "write `module main(...) { ... }`");
 	if (!word(p, p->i, "main"))
@@ -569,7 +589,8 @@ parse_file(struct parser *p)
 	if (!is(p, p->i, "{"))
 		return fail_expected(p, eof, "`{`", "the body follows the ports: `module main() { ... }`");
 	close = tok(p, p->i)->match;
-	p->i++;
+	p->body_open = p->i++;
+	p->body_close = close;
 	while (p->i < close)
 		if (parse_stmt(p, close) < 0)
 			return -1;
@@ -583,7 +604,7 @@ parse_file(struct parser *p)
 int
 hf_parse(struct hf_ast *ast, const char *src, size_t len, struct hf_diag *d)
 {
-	struct parser p = { ast, d, 0 };
+	struct parser p = { .a = ast, .d = d };
 
 	memset(ast, 0, sizeof(*ast));
 	ast->src = src;

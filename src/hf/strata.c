@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "xmalloc.h"
-#include "hf/graph.h"
+#include "hf/strata.h"
 
 struct ilist {
 	int *v;
@@ -41,6 +41,10 @@ ilist_add(struct ilist *l, int x)
 struct part {
 	const struct hf_graph *g;
 	int *parent;
+	int *hrep;		/* per set root: hydroflow's representative */
+	int *vsrc;		/* per edge: its source once elided nodes are
+				 * gone, or -1 for an edge into one */
+	char *elided;		/* per node: removed before partitioning */
 	int *color;
 	int *cross_src, *cross_dst;	/* barrier crossers */
 	size_t ncross;
@@ -102,14 +106,17 @@ can_connect(int *color, int src, int dst)
 	return 0;
 }
 
+/* join a's set into b's; hydroflow's union-find keeps b's representative,
+ * which orders the subgraphs */
 static void
 unite(struct part *pt, int a, int b)
 {
 	struct ilist *big, *small;
-	int ra = find(pt->parent, a), rb = find(pt->parent, b);
+	int ra = find(pt->parent, a), rb = find(pt->parent, b), rep;
 
 	if (ra == rb)
 		return;
+	rep = pt->hrep[rb];
 	if (pt->lists[ra].n < pt->lists[rb].n) {
 		int t = ra;
 
@@ -117,6 +124,7 @@ unite(struct part *pt, int a, int b)
 		rb = t;
 	}
 	pt->parent[rb] = ra;
+	pt->hrep[ra] = rep;
 	big = &pt->lists[ra];
 	small = &pt->lists[rb];
 	for (size_t i = 0; i < small->n; i++)
@@ -181,6 +189,8 @@ fuse(struct hf_graph *g, struct part *pt)
 	struct heap now = { NULL, 0, 0 }, next = { NULL, 0, 0 };
 
 	for (size_t i = 0; i < g->nedges; i++) {
+		if (pt->vsrc[i] < 0)
+			continue;
 		heap_push(&now, (int)i);
 		queued[i] = 1;
 	}
@@ -188,24 +198,25 @@ fuse(struct hf_graph *g, struct part *pt)
 		while (now.n) {
 			int id = heap_pop(&now);
 			struct hf_edge *e = &g->edges[id];
-			int rs = find(pt->parent, e->src), rd = find(pt->parent, e->dst);
-			int cs = pt->color[e->src], cd = pt->color[e->dst];
+			int src = pt->vsrc[id];
+			int rs = find(pt->parent, src), rd = find(pt->parent, e->dst);
+			int cs = pt->color[src], cd = pt->color[e->dst];
 
 			queued[id] = 0;
 			if (rs == rd || blocked(pt, rs, rd))
 				continue;
 			if (cs == COLOR_NONE && cd == COLOR_NONE) {
-				ilist_add(&pending[e->src], id);
+				ilist_add(&pending[src], id);
 				ilist_add(&pending[e->dst], id);
 				continue;
 			}
-			if (!can_connect(pt->color, e->src, e->dst))
+			if (!can_connect(pt->color, src, e->dst))
 				continue;
-			unite(pt, e->src, e->dst);
+			unite(pt, src, e->dst);
 			e->handoff = 0;
 			/* the end that just got a colour wakes its waiting edges */
 			for (int k = 0; k < 2; k++) {
-				int v = k ? e->dst : e->src;
+				int v = k ? e->dst : src;
 				struct ilist *l = &pending[v];
 
 				if ((k ? cd : cs) != COLOR_NONE)
@@ -236,6 +247,19 @@ fuse(struct hf_graph *g, struct part *pt)
 	free(next.v);
 }
 
+/* the source of a chain of elided nodes ending at node v: the node
+ * hydroflow links past them; -1 for a cycle of elided nodes alone */
+static int
+real_source(const struct hf_graph *g, const char *elided, int v)
+{
+	for (size_t steps = 0; elided[v]; steps++) {
+		if (steps > g->nnodes)
+			return -1;
+		v = g->edges[g->in_edge[g->in_off[v]]].src;
+	}
+	return v;
+}
+
 static void
 make_subgraphs(struct hf_graph *g, struct part *pt)
 {
@@ -243,8 +267,12 @@ make_subgraphs(struct hf_graph *g, struct part *pt)
 
 	for (size_t i = 0; i < n; i++) {
 		int in = g->in_off[i + 1] - g->in_off[i], out = g->out_off[i + 1] - g->out_off[i];
+		const struct hf_op *op = g->nodes[i].op;
 
 		pt->parent[i] = (int)i;
+		pt->hrep[i] = (int)i;
+		pt->elided[i] = g->nodes[i].kind == NODE_OP && op && (op->flags & OP_ELIDED) &&
+		                in == 1 && out == 1;
 		if (in == 0 && out == 0)
 			pt->color[i] = COLOR_NONE;
 		else if (in == 0 && out == 1)
@@ -260,12 +288,19 @@ make_subgraphs(struct hf_graph *g, struct part *pt)
 		else
 			pt->color[i] = COLOR_COMP;
 	}
+	/* hydroflow removes a union or tee with one input and one output and
+	 * links its neighbours directly, the new edge where the one out of it
+	 * was: edges into such a node take no part, edges out of one start
+	 * where the chain of them does */
+	for (size_t i = 0; i < g->nedges; i++)
+		pt->vsrc[i] = pt->elided[g->edges[i].dst] ? -1 :
+		              real_source(g, pt->elided, g->edges[i].src);
 	for (size_t i = 0; i < g->nedges; i++) {
-		if (g->edges[i].delay == DELAY_NONE)
+		if (g->edges[i].delay == DELAY_NONE || pt->vsrc[i] < 0)
 			continue;
-		pt->cross_src[pt->ncross] = g->edges[i].src;
+		pt->cross_src[pt->ncross] = pt->vsrc[i];
 		pt->cross_dst[pt->ncross] = g->edges[i].dst;
-		ilist_add(&pt->lists[g->edges[i].src], (int)pt->ncross);
+		ilist_add(&pt->lists[pt->vsrc[i]], (int)pt->ncross);
 		ilist_add(&pt->lists[g->edges[i].dst], (int)pt->ncross);
 		pt->ncross++;
 	}
@@ -279,168 +314,266 @@ make_subgraphs(struct hf_graph *g, struct part *pt)
 	for (size_t i = 0; i < g->nedges; i++)
 		g->edges[i].handoff = 1;
 	fuse(g, pt);
-}
+	/* an elided node runs with what feeds it, in that subgraph, keeping
+	 * its representative */
+	for (size_t i = 0; i < n; i++) {
+		int r = pt->elided[i] ? real_source(g, pt->elided, (int)i) : -1;
 
-/* Tarjan's SCCs over n vertices (successors adj[off[v]..off[v+1])); components
- * are numbered in reverse topological order; returns their count */
-static int
-components(int n, const int *off, const int *adj, int *comp)
-{
-	int *index = xcalloc((size_t)n + 1, sizeof(int)), *low = xcalloc((size_t)n + 1, sizeof(int));
-	int *stack = xcalloc((size_t)n + 1, sizeof(int)), *cv = xcalloc((size_t)n + 1, sizeof(int));
-	int *ci = xcalloc((size_t)n + 1, sizeof(int));
-	char *on = xcalloc((size_t)n + 1, 1);
-	int counter = 1, ncomp = 0, sp = 0;
-
-	for (int root = 0; root < n; root++) {
-		int depth = 0;
-
-		if (index[root])
+		if (r < 0)
 			continue;
-		cv[0] = root;
-		ci[0] = off[root];
-		index[root] = low[root] = counter++;
-		stack[sp++] = root;
-		on[root] = 1;
-		while (depth >= 0) {
-			int v = cv[depth];
-
-			if (ci[depth] < off[v + 1]) {
-				int w = adj[ci[depth]++];
-
-				if (!index[w]) {
-					index[w] = low[w] = counter++;
-					stack[sp++] = w;
-					on[w] = 1;
-					depth++;
-					cv[depth] = w;
-					ci[depth] = off[w];
-				} else if (on[w] && index[w] < low[v]) {
-					low[v] = index[w];
-				}
-				continue;
-			}
-			if (low[v] == index[v]) {
-				int x;
-
-				do {
-					x = stack[--sp];
-					on[x] = 0;
-					comp[x] = ncomp;
-				} while (x != v);
-				ncomp++;
-			}
-			depth--;
-			if (depth >= 0 && low[v] < low[cv[depth]])
-				low[cv[depth]] = low[v];
-		}
+		unite(pt, (int)i, r);
+		pt->color[i] = pt->color[r];
+		g->edges[g->in_edge[g->in_off[i]]].handoff = 0;
 	}
-	free(index);
-	free(low);
-	free(stack);
-	free(cv);
-	free(ci);
-	free(on);
-	return ncomp;
 }
 
 /* a dependency between subgraphs within a tick */
 struct dep {
 	int from, to;
 	int barrier;		/* a blocking input: a later stratum */
-	struct hf_span at;	/* where to point when it closes a cycle */
+	size_t key;		/* hydroflow's order of them */
 };
 
 static int
-cmp_dep_from(const void *a, const void *b)
+cmp_dep_key(const void *a, const void *b)
 {
 	const struct dep *x = a, *y = b;
 
-	return x->from != y->from ? (x->from < y->from ? -1 : 1) : (x->to < y->to ? -1 : x->to > y->to);
+	return x->key < y->key ? -1 : x->key > y->key;
 }
 
-/* strata of the subgraphs; -1 on a negative cycle */
+/* adjacency in dependency order: list of v is idx[off[v]..off[v+1]) */
+struct adj {
+	int *off, *idx;
+};
+
+static void
+adj_build(struct adj *a, const struct dep *deps, size_t ndeps, int nsg, int by_to)
+{
+	int *pos = xcalloc((size_t)nsg + 1, sizeof(int));
+
+	a->off = xcalloc((size_t)nsg + 2, sizeof(int));
+	a->idx = xcalloc(ndeps + 1, sizeof(int));
+	for (size_t i = 0; i < ndeps; i++)
+		a->off[(by_to ? deps[i].to : deps[i].from) + 1]++;
+	for (int v = 0; v < nsg; v++)
+		a->off[v + 1] += a->off[v];
+	for (size_t i = 0; i < ndeps; i++) {
+		int v = by_to ? deps[i].to : deps[i].from;
+
+		a->idx[a->off[v] + pos[v]++] = (int)i;
+	}
+	free(pos);
+}
+
+static void
+adj_release(struct adj *a)
+{
+	free(a->off);
+	free(a->idx);
+}
+
+/*
+ * Hydroflow's components and their order (graph_algorithms.rs): Kosaraju's
+ * algorithm over the subgraphs in id order, a component represented by its
+ * first member found; then a depth-first postorder over the subgraphs in id
+ * order where only a representative has predecessors, those of its own
+ * predecessors outside its component.  A member that is not the
+ * representative thus comes where its id puts it, whatever feeds it.
+ */
+/*
+ * Depth-first postorder over the subgraphs, roots in id order, into out:
+ * without comp, along the adjacency to each dependency's `to`; with comp,
+ * only a representative (comp[u] == u) goes on, to the representatives of
+ * its dependencies' `from` outside its component.  The stack is explicit:
+ * its depth is the number of subgraphs at most.
+ */
 static int
-subgraph_strata(struct hf_graph *g, int nsg, int *stratum)
+postorder(int nsg, const struct dep *deps, const struct adj *a, const int *comp, int *out)
+{
+	int *stack = xcalloc((size_t)nsg + 1, sizeof(int)), *at = xcalloc((size_t)nsg + 1, sizeof(int));
+	char *mark = xcalloc((size_t)nsg + 1, 1);
+	int n = 0;
+
+	for (int root = 0; root < nsg; root++) {
+		int sp = 0;
+
+		if (mark[root])
+			continue;
+		mark[root] = 1;
+		stack[sp] = root;
+		at[sp++] = a->off[root];
+		while (sp) {
+			int u = stack[sp - 1];
+
+			if ((!comp || comp[u] == u) && at[sp - 1] < a->off[u + 1]) {
+				const struct dep *d = &deps[a->idx[at[sp - 1]++]];
+				int w = comp ? comp[d->from] : d->to;
+
+				if (w != u && !mark[w]) {
+					mark[w] = 1;
+					stack[sp] = w;
+					at[sp++] = a->off[w];
+				}
+				continue;
+			}
+			out[n++] = u;
+			sp--;
+		}
+	}
+	free(stack);
+	free(at);
+	free(mark);
+	return n;
+}
+
+/*
+ * Hydroflow's components and their order (graph_algorithms.rs): Kosaraju's
+ * algorithm over the subgraphs in id order, a component represented by its
+ * first member found; then a depth-first postorder over the subgraphs in id
+ * order where only a representative has predecessors, those of its own
+ * predecessors outside its component.  A member that is not the
+ * representative thus comes where its id puts it, whatever feeds it.
+ */
+static int *
+hydroflow_order(int nsg, const struct dep *deps, const struct adj *succ, const struct adj *pred)
+{
+	int *comp = xcalloc((size_t)nsg + 1, sizeof(int)), *stack = xcalloc((size_t)nsg + 1, sizeof(int));
+	int *fin = xcalloc((size_t)nsg + 1, sizeof(int)), *order = xcalloc((size_t)nsg + 1, sizeof(int));
+	int nfin = postorder(nsg, deps, succ, NULL, fin);
+
+	/* components over predecessors, latest finished first */
+	for (int v = 0; v < nsg; v++)
+		comp[v] = -1;
+	for (int k = nfin - 1; k >= 0; k--) {
+		int root = fin[k], sp = 0;
+
+		if (comp[root] >= 0)
+			continue;
+		comp[root] = root;
+		stack[sp++] = root;
+		while (sp) {
+			int u = stack[--sp];
+
+			for (int j = pred->off[u]; j < pred->off[u + 1]; j++) {
+				int w = deps[pred->idx[j]].from;
+
+				if (comp[w] < 0) {
+					comp[w] = root;
+					stack[sp++] = w;
+				}
+			}
+		}
+	}
+	/* a representative after the components feeding it */
+	postorder(nsg, deps, pred, comp, order);
+	free(comp);
+	free(stack);
+	free(fin);
+	return order;
+}
+
+/*
+ * Strata of the subgraphs, and the negative-cycle check, as hydroflow
+ * decides them: in its order, a subgraph takes the highest stratum of its
+ * predecessors placed already (plus one across a blocking input), and a
+ * blocking edge whose end is not in a later stratum than its start is the
+ * error, reported once, at the first such edge.  So a cycle through a
+ * blocking input is accepted when the order happens to place the blocking
+ * end after the other, as hydroflow accepts it.  -1 on the error.
+ */
+static int
+subgraph_strata(struct hf_graph *g, const struct part *pt, int nsg, int *stratum)
 {
 	struct dep *deps = xcalloc(g->nedges + g->nsedges + 1, sizeof(*deps));
-	size_t ndeps = 0;
-	int *off = xcalloc((size_t)nsg + 2, sizeof(int)), *adj, *comp, *order, *start;
-	int ncomp, rc = 0;
+	size_t ndeps = 0, nelided = 0, k = 0;
+	int *elided_order = xcalloc(g->nnodes + 1, sizeof(int)), *order, *seen, *best;
+	char *placed = xcalloc((size_t)nsg + 1, 1);
+	struct adj succ, pred;
+	int rc = 0;
 
+	/* handoff nodes take the slots of the elided nodes first, the last
+	 * removed first (unions, then tees, each in id order), then new ones:
+	 * hydroflow walks its nodes, handoffs among them, in slot order */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < g->nnodes; i++)
+			if (pt->elided[i] && (strcmp(g->nodes[i].op->name, "union") != 0) == pass)
+				elided_order[nelided++] = (int)i;
 	for (size_t i = 0; i < g->nedges; i++) {
 		const struct hf_edge *e = &g->edges[i];
 
-		if (!e->handoff || is_tick_delay(e->delay))
+		if (!e->handoff || pt->vsrc[i] < 0)
 			continue;
-		deps[ndeps].from = g->nodes[e->src].subgraph;
+		k++;
+		if (is_tick_delay(e->delay))
+			continue;
+		deps[ndeps].from = g->nodes[pt->vsrc[i]].subgraph;
 		deps[ndeps].to = g->nodes[e->dst].subgraph;
 		deps[ndeps].barrier = e->delay == DELAY_STRATUM;
-		deps[ndeps].at = hf_tok_span(g->ast, e->dst_at);
+		deps[ndeps].key = k - 1 < nelided ? (size_t)elided_order[nelided - k] : g->nnodes + k;
 		ndeps++;
 	}
 	for (size_t i = 0; i < g->nsedges; i++) {
 		deps[ndeps].from = g->nodes[g->sedges[i].ref].subgraph;
 		deps[ndeps].to = g->nodes[g->sedges[i].user].subgraph;
 		deps[ndeps].barrier = 1;
-		deps[ndeps].at = hf_range_span(g->ast, g->sedges[i].at, g->sedges[i].at + 1);
+		deps[ndeps].key = g->nnodes + g->nedges + 1 + i;
 		ndeps++;
 	}
-	qsort(deps, ndeps, sizeof(*deps), cmp_dep_from);
-	adj = xcalloc(ndeps + 1, sizeof(int));
-	for (size_t i = 0; i < ndeps; i++) {
-		off[deps[i].from + 1]++;
-		adj[i] = deps[i].to;
-	}
-	for (int s = 0; s < nsg; s++)
-		off[s + 1] += off[s];
-	comp = xcalloc((size_t)nsg + 1, sizeof(int));
-	ncomp = components(nsg, off, adj, comp);
+	/* the keys are distinct: the order is total */
+	qsort(deps, ndeps, sizeof(*deps), cmp_dep_key);
+	adj_build(&succ, deps, ndeps, nsg, 0);
+	adj_build(&pred, deps, ndeps, nsg, 1);
+	order = hydroflow_order(nsg, deps, &succ, &pred);
 
-	/* components sources first; each takes the strata of its predecessors */
-	order = xcalloc((size_t)nsg + 1, sizeof(int));
-	start = xcalloc((size_t)ncomp + 2, sizeof(int));
-	for (int s = 0; s < nsg; s++)
-		start[ncomp - comp[s]]++;
-	for (int c = 0; c < ncomp; c++)
-		start[c + 1] += start[c];
-	for (int s = 0; s < nsg; s++)
-		order[start[ncomp - 1 - comp[s]]++] = s;
-	memset(stratum, 0, (size_t)nsg * sizeof(int));
-	/* component by component, sources first: a component shares one
-	 * stratum, the highest its predecessors gave any member */
-	for (int first = 0, last; first < nsg; first = last) {
-		int hi = 0, c = comp[order[first]];
+	/* a pair of subgraphs counts one barrier if any edge between them is
+	 * one; seen/best gather a subgraph's predecessors */
+	seen = xcalloc((size_t)nsg + 1, sizeof(int));
+	best = xcalloc((size_t)nsg + 1, sizeof(int));
+	for (int v = 0; v < nsg; v++)
+		seen[v] = -1;
+	for (int m = 0; m < nsg; m++) {
+		int v = order[m], hi = 0;
 
-		for (last = first; last < nsg && comp[order[last]] == c; last++)
-			if (stratum[order[last]] > hi)
-				hi = stratum[order[last]];
-		for (int m = first; m < last; m++)
-			stratum[order[m]] = hi;
-		for (int m = first; m < last; m++) {
-			for (int j = off[order[m]]; j < off[order[m] + 1]; j++) {
-				const struct dep *dp = &deps[j];
+		for (int j = pred.off[v]; j < pred.off[v + 1]; j++) {
+			const struct dep *d = &deps[pred.idx[j]];
 
-				if (comp[dp->to] == c) {
-					if (dp->barrier) {
-						hf_diag(g->d, HF_ERROR, dp->at,
-						        "put `defer_tick()` on the cycle, so that the blocking input reads the previous tick's items",
-						        "Negative edge creates a negative cycle which must be broken with a `defer_tick()` operator.");
-						rc = -1;
-					}
-					continue;
-				}
-				if (hi + dp->barrier > stratum[dp->to])
-					stratum[dp->to] = hi + dp->barrier;
+			if (seen[d->from] != v) {
+				seen[d->from] = v;
+				best[d->from] = 0;
 			}
+			if (d->barrier)
+				best[d->from] = 1;
+		}
+		for (int j = pred.off[v]; j < pred.off[v + 1]; j++) {
+			int u = deps[pred.idx[j]].from;
+
+			if (placed[u] && stratum[u] + best[u] > hi)
+				hi = stratum[u] + best[u];
+		}
+		stratum[v] = hi;
+		placed[v] = 1;
+	}
+	for (size_t i = 0; i < g->nedges && !rc; i++) {
+		const struct hf_edge *e = &g->edges[i];
+
+		if (!e->handoff || pt->vsrc[i] < 0 || e->delay != DELAY_STRATUM)
+			continue;
+		if (stratum[g->nodes[e->dst].subgraph] <= stratum[g->nodes[pt->vsrc[i]].subgraph]) {
+			hf_diag(g->d, HF_ERROR, hf_tok_span(g->ast, e->dst_at),
+			        "put `defer_tick()` on the cycle, so that the blocking input reads the previous tick's items",
+			        "Negative edge creates a negative cycle which must be broken with a `defer_tick()` operator.");
+			rc = -1;
 		}
 	}
+	adj_release(&succ);
+	adj_release(&pred);
 	free(deps);
-	free(off);
-	free(adj);
-	free(comp);
+	free(elided_order);
 	free(order);
-	free(start);
+	free(seen);
+	free(best);
+	free(placed);
 	return rc;
 }
 
@@ -508,27 +641,31 @@ hf_strata(struct hf_graph *g)
 	memset(&pt, 0, sizeof(pt));
 	pt.g = g;
 	pt.parent = xcalloc(n + 1, sizeof(int));
+	pt.hrep = xcalloc(n + 1, sizeof(int));
+	pt.vsrc = xcalloc(g->nedges + 1, sizeof(int));
+	pt.elided = xcalloc(n + 1, 1);
 	pt.color = xcalloc(n + 1, sizeof(int));
 	pt.cross_src = xcalloc(g->nedges + g->nsedges + 1, sizeof(int));
 	pt.cross_dst = xcalloc(g->nedges + g->nsedges + 1, sizeof(int));
 	pt.lists = xcalloc(n + 1, sizeof(*pt.lists));
 	make_subgraphs(g, &pt);
 
-	/* number the subgraphs in the order of their first node; one extra
-	 * slot per node for external inputs moved out below */
+	/* number the subgraphs as hydroflow does, in the order of their
+	 * representatives; one extra slot per node for external inputs moved
+	 * out below */
 	sgid = xcalloc(n + 1, sizeof(int));
-	for (size_t i = 0; i < n; i++)
-		sgid[i] = -1;
 	for (size_t i = 0; i < n; i++) {
 		int r = find(pt.parent, (int)i);
 
-		if (sgid[r] < 0)
+		if (pt.hrep[r] == (int)i)
 			sgid[r] = nsg++;
-		g->nodes[i].subgraph = sgid[r];
+	}
+	for (size_t i = 0; i < n; i++) {
+		g->nodes[i].subgraph = sgid[find(pt.parent, (int)i)];
 		g->nodes[i].color = pt.color[i];
 	}
 	stratum = xcalloc(2 * n + 1, sizeof(int));
-	rc = subgraph_strata(g, nsg, stratum);
+	rc = subgraph_strata(g, &pt, nsg, stratum);
 	for (int s = 0; s < nsg; s++)
 		if (stratum[s] > max)
 			max = stratum[s];
@@ -540,7 +677,8 @@ hf_strata(struct hf_graph *g)
 
 		if (e->tick)
 			e->delayer = e->delay == DELAY_TICK_LAZY ||
-			             stratum[g->nodes[e->src].subgraph] <= stratum[g->nodes[e->dst].subgraph];
+			             stratum[g->nodes[pt.vsrc[i] >= 0 ? pt.vsrc[i] : e->src].subgraph] <=
+			             stratum[g->nodes[e->dst].subgraph];
 	}
 	/* external inputs run in stratum 0, in a subgraph of their own */
 	for (size_t i = 0; i < n; i++) {
@@ -567,6 +705,9 @@ hf_strata(struct hf_graph *g)
 		free(pt.lists[i].v);
 	free(pt.lists);
 	free(pt.parent);
+	free(pt.hrep);
+	free(pt.vsrc);
+	free(pt.elided);
 	free(pt.color);
 	free(pt.cross_src);
 	free(pt.cross_dst);

@@ -46,8 +46,23 @@ vreport(enum error_level level, const char *fmt, va_list ap, int err)
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (n < 0)
 		n = 0;
-	if (err && (size_t)n < sizeof(msg))
-		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(err));
+	if (err) {
+		/* a message too long to hold whole is cut before the errno
+		 * text, not the text: it says what went wrong */
+		const char *why = strerror(err), *cut = "...";
+		size_t room = sizeof(msg) - 1 - strlen("...: ") - strlen(why);
+
+		if ((size_t)n + 2 + strlen(why) < sizeof(msg)) {
+			cut = "";
+		} else {
+			if ((size_t)n > room)
+				n = (int)room;
+			/* not inside a UTF-8 character */
+			while (n > 0 && ((unsigned char)msg[n] & 0xc0) == 0x80)
+				n--;
+		}
+		snprintf(msg + n, sizeof(msg) - (size_t)n, "%s: %s", cut, why);
+	}
 	if (level == LEVEL_ERROR) {
 		memcpy(last, msg, sizeof(last));
 		__atomic_add_fetch(&nerrors, 1, __ATOMIC_RELAXED);

@@ -16,32 +16,114 @@
 #include "xmalloc.h"
 
 int
-read_file(const char *path, struct buf *out)
+read_fd(int fd, const char *path, struct buf *out)
 {
 	char tmp[65536];
 	ssize_t n;
-	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return error_errno("cannot open '%s'", path);
 	for (;;) {
 		n = read(fd, tmp, sizeof(tmp));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			error_errno("cannot read '%s'", path);
-			close(fd);
+		if (n < 0)
+			return error_errno("cannot read '%s'", path);
+		if (n == 0)
+			return 0;
+		if (buf_add(out, tmp, (size_t)n) < 0)
+			return error("cannot read '%s': file too large", path);
+	}
+}
+
+int
+read_file(const char *path, struct buf *out)
+{
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_errno("cannot open '%s'", path);
+	ret = read_fd(fd, path, out);
+	close(fd);
+	return ret;
+}
+
+/* what makes a file or directory hydro may trust: its owner is this user
+ * and nobody else may write it; 0, or -1 with the error reported */
+static int
+check_private(const char *path, const struct stat *sb, const char *what)
+{
+	if (sb->st_uid != geteuid())
+		return error("'%s' belongs to another user (uid %ld), not to this one "
+		             "(uid %ld); hydro trusts only its own %s: remove it, or "
+		             "run hydro as its owner", path, (long)sb->st_uid,
+		             (long)geteuid(), what);
+	if (sb->st_mode & (S_IWGRP | S_IWOTH))
+		return error("'%s' is writable by other users; hydro trusts only its "
+		             "own %s: remove it, or make it private (chmod go-w '%s')",
+		             path, what, path);
+	return 0;
+}
+
+int
+open_private(const char *path, int flags, mode_t mode)
+{
+	struct stat sb;
+	int fd;
+
+	fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			return error("'%s' is a symbolic link; hydro trusts only its own "
+			             "files: remove it", path);
+		return error_errno("cannot open '%s'", path);
+	}
+	if (fstat(fd, &sb) < 0) {
+		error_errno("cannot open '%s'", path);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		error("'%s' is not a regular file; hydro trusts only its own files: "
+		      "remove it", path);
+		close(fd);
+		return -1;
+	}
+	if (check_private(path, &sb, "files") < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+dir_private(const char *path)
+{
+	char *parent;
+	struct stat sb;
+
+	if (mkdir(path, 0700) < 0 && errno == ENOENT) {
+		parent = path_dirname(path);
+		if (mkdir_p(parent, 0755) < 0) {
+			free(parent);
 			return -1;
 		}
-		if (n == 0)
-			break;
-		if (buf_add(out, tmp, (size_t)n) < 0) {
-			close(fd);
-			return error("cannot read '%s': file too large", path);
-		}
+		free(parent);
+		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+			return error_errno("cannot create directory '%s'", path);
 	}
-	close(fd);
+	if (lstat(path, &sb) < 0)
+		return error_errno("cannot create directory '%s'", path);
+	if (S_ISLNK(sb.st_mode))
+		return error("'%s' is a symbolic link; hydro keeps its files only in a "
+		             "directory of its own: remove it", path);
+	if (!S_ISDIR(sb.st_mode))
+		return error("cannot create directory '%s': a file is in the way", path);
+	if (check_private(path, &sb, "directory") < 0)
+		return -1;
+	/* made by an older hydro, or by hand: what it holds is nobody else's
+	 * to read (the owner's bits stay as they are) */
+	if ((sb.st_mode & 077) && chmod(path, sb.st_mode & 0700) < 0)
+		return error_errno("cannot make '%s' private", path);
 	return 0;
 }
 
@@ -98,7 +180,11 @@ write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 	int fd;
 
 	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	/* a new file: never one that is there already, nor through a symbolic
+	 * link; one left by a process of the same pid (killed) is removed */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
 		error_errno("cannot create '%s'", tmp);
 		free(tmp);
@@ -262,4 +348,18 @@ path_absolute(const char *path)
 	if (!strcmp(path, "."))
 		return xstrdup(cwd);
 	return path_join(cwd, path);
+}
+
+const char *
+path_display(const char *path)
+{
+	char cwd[PATH_MAX];
+	size_t n;
+
+	if (path[0] != '/' || !getcwd(cwd, sizeof(cwd)))
+		return path;
+	n = strlen(cwd);
+	if (n > 1 && !strncmp(path, cwd, n) && path[n] == '/' && path[n + 1])
+		return path + n + 1;
+	return path;
 }

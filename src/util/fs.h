@@ -3,7 +3,8 @@
  *
  * write_file_replace() is the one way hydro replaces a file (cache entries,
  * state.json): write a temporary beside it ("PATH.tmp.PID"), rename it over
- * the file.  A reader sees the old file or the new one, never half.  Made
+ * the file.  A reader sees the old file or the new one, never half.  The
+ * temporary is always a new file (O_EXCL, never through a symbolic link).  Made
  * durable (write_file_atomic()), it also fsyncs the file before the rename
  * and its directory after, to survive a crash of the machine.
  */
@@ -20,6 +21,18 @@
 int write_in_full(int fd, const void *data, size_t n);
 /* read a whole file into out (appending); -1 with the error reported */
 int read_file(const char *path, struct buf *out);
+/* read the rest of fd (opened from path) into out; -1 with the error
+ * reported */
+int read_fd(int fd, const char *path, struct buf *out);
+/* open a file of hydro's own (flags as open(), mode for O_CREAT): never
+ * through a symbolic link, and only a regular file owned by this user that
+ * nobody else may write; the descriptor, or -1 with the error reported */
+int open_private(const char *path, int flags, mode_t mode);
+/* create the directory path (mode 0700; its parents as mkdir_p) or take the
+ * one there if it can be trusted: a directory, not a symbolic link, owned by
+ * this user, writable by nobody else; made private (no access for others)
+ * if it was not.  -1 with the error reported */
+int dir_private(const char *path);
 /* replace path with data atomically, and durably (fsync) when durable says
  * so; -1 with the error reported */
 int write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
@@ -46,5 +59,8 @@ char *path_dirname(const char *path);
 const char *path_basename(const char *path);
 /* a new string: path made absolute against the current directory */
 char *path_absolute(const char *path);
+/* a path as messages show it: an absolute one below the current directory
+ * relative to it (points into path), any other as it is */
+const char *path_display(const char *path);
 
 #endif

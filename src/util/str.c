@@ -54,27 +54,36 @@ str_to_long(const char *s, long min, long max, long *out)
 size_t
 str_distance(const char *a, const char *b)
 {
-	size_t n = strlen(a), m = strlen(b), i, j, *row, prev, tmp, d;
+	size_t n = strlen(a), m = strlen(b), i, j, *rows, *r2, *r1, *r0, d;
 
-	row = xcalloc(m + 1, sizeof(*row));
+	/* three rows of the table: two back for a transposition */
+	rows = xcalloc(3 * (m + 1), sizeof(*rows));
+	r2 = rows;
+	r1 = rows + (m + 1);
+	r0 = rows + 2 * (m + 1);
 	for (j = 0; j <= m; j++)
-		row[j] = j;
+		r1[j] = j;
 	for (i = 1; i <= n; i++) {
-		prev = row[0];
-		row[0] = i;
+		size_t *t = r2;
+
+		r0[0] = i;
 		for (j = 1; j <= m; j++) {
-			tmp = row[j];
-			d = prev + (a[i - 1] != b[j - 1]);
-			if (row[j] + 1 < d)
-				d = row[j] + 1;
-			if (row[j - 1] + 1 < d)
-				d = row[j - 1] + 1;
-			row[j] = d;
-			prev = tmp;
+			d = r1[j - 1] + (a[i - 1] != b[j - 1]);
+			if (r1[j] + 1 < d)
+				d = r1[j] + 1;
+			if (r0[j - 1] + 1 < d)
+				d = r0[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    r2[j - 2] + 1 < d)
+				d = r2[j - 2] + 1;
+			r0[j] = d;
 		}
+		r2 = r1;
+		r1 = r0;
+		r0 = t;
 	}
-	d = row[m];
-	free(row);
+	d = r1[m];
+	free(rows);
 	return d;
 }
 
@@ -113,6 +122,20 @@ str_shell_quote(struct buf *out, const char *s)
 			buf_addch(out, *p);
 	}
 	buf_addch(out, '\'');
+}
+
+char *
+str_shell_line(char *const *argv, size_t n)
+{
+	struct buf b = BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i)
+			buf_addch(&b, ' ');
+		str_shell_quote(&b, argv[i]);
+	}
+	return buf_detach(&b, NULL);
 }
 
 char **

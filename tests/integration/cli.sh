@@ -38,6 +38,24 @@ t_expect_rc 2
 t_expect_err "did you mean 'hydro check'?"
 t_end
 
+t_case "two letters swapped suggest the command"
+t_run "$HYDRO" rnu x.py
+t_expect_rc 2
+t_expect_err "did you mean 'hydro run'?"
+t_end
+
+t_case "help of help"
+for a in --help -h help; do
+	t_run "$HYDRO" help "$a"
+	t_expect_rc 0
+	t_expect_out "usage: hydro help [COMMAND]"
+	[ -s "$T_TMP/err" ] && t_fail "help $a: $(cat "$T_TMP/err")"
+done
+t_run "$HYDRO" help rnu
+t_expect_rc 2
+t_expect_err "did you mean 'hydro run'?"
+t_end
+
 t_case "unknown option exits 2 with a hint"
 t_run "$HYDRO" run --frobnicate x.py
 t_expect_rc 2

@@ -3,7 +3,12 @@
 . "$TOP/tests/python/lib.sh"	# the examples are Python configs: LSan as for those
 
 # run a copy, so that the tree gets no .hydro/ and what is left running can
-# be told from anyone else's: the stand-ins run in the example's directory
+# be told from anyone else's: the programs run in the example's directory.
+# The programs build into build/cargo-target, shared by every test that
+# compiles Rust: hydroflow is compiled there once (minutes, cold).
+CARGO_TARGET_DIR=$TOP/build/cargo-target
+HYDRO_CACHE_DIR=$T_TMP/cache
+export CARGO_TARGET_DIR HYDRO_CACHE_DIR
 EX=$T_TMP/echo
 cp -r "$TOP/examples/echo" "$EX"
 running_in() {
@@ -16,10 +21,15 @@ leftovers() {
 }
 t_on_exit leftovers
 
+t_case "the echo example's programs compile"
+t_run timeout 1800 nice "$HYDRO" --color=never build "$EX/echo.hydro.py"
+t_expect_rc 0
+t_end
+
 t_case "the echo example prints ten echoes and stops everything"
 t_run timeout 60 "$HYDRO" --color=never run "$EX/echo.hydro.py"
 t_expect_rc 0
-n=$(grep -c '^[0-9T:.-]*Z: Got EchoMsg { payload: "ping [0-9]*", ts: .* } from 127.0.0.1:[0-9]*$' "$T_TMP/out")
+n=$(grep -c '^[0-9-]* [0-9:.]* UTC: Got EchoMsg { payload: "ping [0-9]*", ts: .* } from 127.0.0.1:[0-9]*$' "$T_TMP/out")
 [ "$n" -eq 10 ] || t_fail "expected the script to print 10 echoes, got $n: $(head -c 800 "$T_TMP/out")"
 grep -q '^echo_server | .*Got EchoMsg { payload: "ping 0"' "$T_TMP/out" ||
 	t_fail "the server's log is not shown: $(head -c 800 "$T_TMP/out")"
@@ -27,6 +37,16 @@ grep -q '^echo_server | .*Got EchoMsg { payload: "ping 0"' "$T_TMP/out" ||
 grep -q '^echo_client |' "$T_TMP/out" "$T_TMP/err" &&
 	t_fail "the client's lines are shown twice: $(head -c 800 "$T_TMP/out")"
 [ -z "$(running_in "$EX")" ] || t_fail "still running in the example's directory: $(running_in "$EX")"
+t_end
+
+t_case "the kvs example: each replica answers the client"
+cp -r "$TOP/examples/kvs" "$T_TMP/kvs"
+t_run timeout 1800 nice "$HYDRO" --color=never build "$T_TMP/kvs/kvs.hydro.py"
+t_expect_rc 0
+t_run timeout 60 "$HYDRO" --color=never run "$T_TMP/kvs/kvs.hydro.py"
+t_expect_rc 0
+t_expect_out "greeting = hello from client 0 (from replica0)"
+t_expect_out "greeting = hello from client 0 (from replica1)"
 t_end
 
 t_case "the echo example's programs check clean"

@@ -15,11 +15,11 @@ if [ -f "$seed" ]; then
 fi
 t_end
 
-t_case "the seed's script as written: GcpMachine is not available yet"
+t_case "the seed's script as written: GcpMachine is not available yet, at its line"
 cp "$TOP/tests/python/echo.hydro.py" "$W/seed.hydro.py"
-t_run "$HYDRO" run "$W/seed.hydro.py"
+t_run "$HYDRO" -C "$W" run seed.hydro.py
 t_expect_rc 1
-t_expect_err "seed.hydro.py:8: GcpMachine: the 'gcp' backend is not available yet"
+t_expect_err "seed.hydro.py:8: host 'gcp1': the 'gcp' backend is not available yet"
 t_end
 
 t_case "plan shows the echo deployment and starts nothing"
@@ -46,12 +46,21 @@ t_expect_out "digraph"
 t_expect_out "echo_client"
 t_end
 
-t_case "build without a standin says the Rust back end is not there yet"
-sed 's/^        standin=.*$//' "$W/echo.hydro.py" >"$W/nostandin.hydro.py"
-t_run "$HYDRO" -C "$W" build nostandin.hydro.py
+t_case "a crate naming both a bin and an example cannot be built, at its line"
+mkdir -p "$W/crates/kv"
+: >"$W/crates/kv/Cargo.toml"
+cat >"$W/twobins.hydro.py" <<'EOF'
+from hydro import Deployment
+async def main():
+    d = Deployment()
+    d.HydroflowCrate(src="crates/kv", bin="server",
+                     example="client")
+    await d.deploy()
+EOF
+t_run "$HYDRO" -C "$W" build twobins.hydro.py
 t_expect_rc 1
-t_expect_err "cannot build 'echo_server': compiling .hf programs to Rust is not implemented yet"
-t_expect_err "standin=[...]"
+t_expect_err "twobins.hydro.py:4: cannot build 'kv': it names both a bin ('server') and an example ('client'); give one"
+t_expect_err "hydro.BuildError"
 t_end
 
 t_case "build makes the declared targets and stops at deploy()"
@@ -111,10 +120,12 @@ t_expect_err "bad.hf:2"
 t_expect_err "misuse.py:7: "
 t_end
 
-t_case "an unconnected port is reported at deploy()"
+t_case "a service that fails to launch is reported at the line declaring it"
 misuse 'pass'
 t_expect_rc 1
-t_expect_err "misuse.py:8: "
+# both fail, at once: the first one names its own line
+grep -Eq "hydro: error: misuse.py:(5: launch echo_server|6: launch echo_client): " "$T_TMP/err" ||
+	t_fail "not at the declaring line: $(cat "$T_TMP/err")"
 t_end
 
 t_case "the traceback shows the script's frames only"

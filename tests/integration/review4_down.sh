@@ -39,7 +39,9 @@ t_end
 t_case "hydro down still removes what is left of a recorded group whose leader is gone"
 # the leader died (PDEATHSIG) but a grandchild lives on in its group: the
 # pid is free, so the group can only be the run's
-sh -c "setsid sh -c '\"$SLEEP\" 61 & echo \$\$ >\"$T_TMP/leader\"; wait' &"
+# (every service carries its run's HYDRO_RUN_DIR: what proves it is the run's)
+HYDRO_RUN_DIR=$W/.hydro/runs/old-run \
+	sh -c "setsid sh -c '\"$SLEEP\" 61 & echo \$\$ >\"$T_TMP/leader\"; wait' &"
 l_wait "[ -s '$T_TMP/leader' ]" 50 || t_fail "no leader"
 LEADER=$(cat "$T_TMP/leader")
 GRAND=$(pgrep -f "$SLEEP 61")

@@ -7,6 +7,7 @@
 #include "fs.h"
 #include "json.h"
 #include "test.h"
+#include "xmalloc.h"
 
 
 static struct deployment *
@@ -201,6 +202,131 @@ TEST(json_errors_name_the_entry)
 	error_set_reporter(NULL, NULL);
 }
 
+TEST(process_names_come_from_the_script)
+{
+	struct deployment *d = deployment_new("/tmp", "names.hydro.py");
+	struct host *h = deploy_add_host(d, NULL, "local");
+	char *py[] = { "python3", "worker.py" };
+	char *pyu[] = { "/usr/bin/python3.11", "-u", "tools/worker.py", "--fast" };
+	char *env[] = { "env", "A=1", "node", "server.js" };
+	char *mod[] = { "python3", "-m", "http.server" };
+	char *sh[] = { "sh", "-c", "exit 0" };
+	char *to[] = { "timeout", "5", "bash", "run.sh" };
+	char *plain[] = { "redis-server", "--port", "0" };
+
+	CHECK_STR(deploy_add_process(d, NULL, h, py, 2)->name, "worker");
+	CHECK_STR(deploy_add_process(d, NULL, h, pyu, 4)->name, "worker2");
+	CHECK_STR(deploy_add_process(d, NULL, h, env, 4)->name, "server");
+	CHECK_STR(deploy_add_process(d, NULL, h, mod, 3)->name, "http_server");
+	CHECK_STR(deploy_add_process(d, NULL, h, sh, 3)->name, "sh");
+	CHECK_STR(deploy_add_process(d, NULL, h, to, 4)->name, "run");
+	CHECK_STR(deploy_add_process(d, NULL, h, plain, 3)->name, "redis-server");
+	CHECK_INT((int)d->services[0]->argc, 2);
+	error_set_reporter(test_quiet, NULL);
+	CHECK(!deploy_add_process(d, NULL, h, py, 0));
+	CHECK(strstr(error_last(), "a process needs a command") != NULL);
+	error_set_reporter(NULL, NULL);
+	deployment_free(d);
+}
+
+TEST(host_settings_are_the_backends)
+{
+	struct deployment *d = deployment_new("/tmp", "hosts.hydro.py");
+	struct kv seed[] = { { "project", "p" }, { "zone", "z" }, { "type", "e2-micro" } };
+	struct kv pos[] = { { NULL, "p" }, { NULL, "z" }, { "image", "debian" } };
+	struct kv typo[] = { { "project", "p" }, { "zon", "z" } };
+	struct kv missing[] = { { "project", "p" } };
+	struct kv twice[] = { { NULL, "p" }, { "project", "q" }, { "zone", "z" } };
+	struct host *h;
+
+	deploy_set_where(d, "hosts.hydro.py:7");
+	h = deploy_declare_host(d, NULL, "gcp", seed, 3);
+	REQUIRE(h != NULL);
+	CHECK_STR(h->name, "gcp1");
+	CHECK_STR(h->where, "hosts.hydro.py:7");
+	CHECK_STR(host_get(h, "type"), "e2-micro");
+	h = deploy_declare_host(d, "m2", "gcp", pos, 3);
+	REQUIRE(h != NULL);
+	CHECK_STR(host_get(h, "zone"), "z");
+	CHECK_STR(host_get(h, "image"), "debian");
+	error_set_reporter(test_quiet, NULL);
+	CHECK(!deploy_declare_host(d, NULL, "gcp", typo, 2));
+	CHECK(strstr(error_last(), "no setting 'zon'; did you mean 'zone'?") != NULL);
+	CHECK(!deploy_declare_host(d, NULL, "gcp", missing, 1));
+	CHECK(strstr(error_last(), "a 'gcp' host needs its 'zone'") != NULL);
+	CHECK(!deploy_declare_host(d, NULL, "gcp", twice, 3));
+	CHECK(strstr(error_last(), "'project' is given twice") != NULL);
+	CHECK(!deploy_declare_host(d, NULL, "local", missing, 1));
+	CHECK(strstr(error_last(), "a 'local' host has no setting 'project' (it takes "
+	             "address)") != NULL);
+	CHECK(!deploy_declare_host(d, NULL, "cloud9", NULL, 0));
+	/* declared, but not built into this hydro: said at the declaring line */
+	CHECK_INT(deploy_check_backends(d), -1);
+	CHECK(strstr(error_last(), "hosts.hydro.py:7: host 'm2': the 'gcp' backend is not "
+	             "available yet") != NULL);
+	error_set_reporter(NULL, NULL);
+	CHECK(deploy_backend_settings("ssh") != NULL);
+	CHECK_STR(deploy_backend_settings("ssh")[0], "host");
+	CHECK(deploy_backend_settings("cloud9") == NULL);
+	deployment_free(d);
+}
+
+TEST(ready_ports_and_tags_by_name)
+{
+	struct deployment *d = echo();
+	struct service *srv = d->services[0], *clt = d->services[1];
+	char *cmd[] = { "pg_isready" };
+	enum port_dir dir;
+
+	error_set_reporter(test_quiet, NULL);
+	CHECK_INT(service_set_ready(srv, "log", "listening on [0-9]+", NULL, 0), 0);
+	CHECK_INT(srv->ready.kind, READY_LOG);
+	CHECK_INT(service_set_ready(srv, "log", "a(b", NULL, 0), -1);
+	CHECK(strstr(error_last(), "ready log pattern 'a(b'") != NULL);
+	CHECK_INT(service_set_ready(srv, "command", NULL, cmd, 1), 0);
+	CHECK_INT(srv->ready.kind, READY_COMMAND);
+	CHECK_INT(service_set_ready(srv, "command", NULL, NULL, 0), -1);
+	CHECK_INT(service_set_ready(srv, "socket", "x", NULL, 0), -1);
+	CHECK(strstr(error_last(), "a readiness check is one of") != NULL);
+	CHECK_INT(service_set_ready(srv, NULL, NULL, NULL, 0), -1);
+	CHECK_INT(port_dir_parse("p", "in", &dir), 0);
+	CHECK_INT(dir, PORT_INPUT);
+	CHECK_INT(port_dir_parse("p", "out", &dir), 0);
+	CHECK_INT(dir, PORT_OUTPUT);
+	CHECK_INT(port_dir_parse("p", "sideways", &dir), -1);
+	CHECK(strstr(error_last(), "port 'p' must be \"input\" or \"output\"") != NULL);
+	CHECK(!deploy_connect_with(d, service_port(clt, "outbound"),
+	                           service_port(srv, "inbound"), 4294967296LL, -1, 0));
+	CHECK(strstr(error_last(), "4294967295") != NULL);
+	error_set_reporter(NULL, NULL);
+	CHECK(deploy_connect_with(d, service_port(clt, "outbound"), NULL, 7, 4294967295LL, 0));
+	CHECK_INT((int)d->conns[d->nconns - 1]->key, 7);
+	deployment_free(d);
+}
+
+TEST(validation_names_the_declaring_line)
+{
+	struct deployment *d = deployment_new("/tmp", "v.hydro.py");
+	struct host *h = deploy_add_host(d, NULL, "local");
+	char *cmd[] = { "true" };
+	struct service *s;
+
+	deploy_set_where(d, "v.hydro.py:9");
+	s = deploy_add_process(d, "a", h, cmd, 1);
+	service_add_arg(s, "x");
+	s->needs = xcalloc(2, sizeof(*s->needs));
+	s->needs[0] = xstrdup("nothing");
+	s->nneeds = 1;
+	deploy_set_where(d, NULL);
+	error_set_reporter(test_quiet, NULL);
+	CHECK_INT(deploy_validate(d), -1);
+	CHECK(strstr(error_last(), "v.hydro.py:9: service 'a' needs an unknown target") != NULL);
+	CHECK_INT(deploy_check_src(d, SERVICE_HYDROFLOW, "no/such.hf"), -1);
+	CHECK(strstr(error_last(), "cannot read src 'no/such.hf': no such file") != NULL);
+	error_set_reporter(NULL, NULL);
+	deployment_free(d);
+}
+
 int
 main(void)
 {
@@ -210,5 +336,9 @@ main(void)
 	RUN(target_cycles_and_shared_outputs);
 	RUN(json_round_trip);
 	RUN(json_errors_name_the_entry);
+	RUN(process_names_come_from_the_script);
+	RUN(host_settings_are_the_backends);
+	RUN(ready_ports_and_tags_by_name);
+	RUN(validation_names_the_declaring_line);
 	return TEST_EXIT();
 }

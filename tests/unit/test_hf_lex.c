@@ -15,7 +15,7 @@ static int
 lex(const char *s)
 {
 	hf_toks_release(&toks);
-	hf_diag_init(&diag, "t.hf", s, strlen(s), NULL, 0);
+	hf_diag_init(&diag, "t.hf", s, strlen(s), NULL, HF_PLAIN);
 	return hf_lex(s, strlen(s), &toks, &diag);
 }
 

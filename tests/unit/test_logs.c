@@ -253,10 +253,11 @@ TEST(attach_and_open)
 static int seen_read[4], seen_n;
 
 static void
-record_read(const char *line, size_t len, int read, void *arg)
+record_read(const char *line, size_t len, uint64_t time, int read, void *arg)
 {
 	(void)line;
 	(void)len;
+	(void)time;
 	(void)arg;
 	if (seen_n < 4)
 		seen_read[seen_n++] = read;

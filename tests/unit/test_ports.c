@@ -6,6 +6,7 @@
 #include "error.h"
 #include "json.h"
 #include "ports.h"
+#include "commands.h"
 #include "run.h"
 #include "str.h"
 #include "test.h"
@@ -292,14 +293,14 @@ TEST(process_ports_need_distinct_variables)
 	deployment_free(d);
 }
 
-TEST(run_plan_prints_launches_and_wires)
+TEST(command_launches_prints_launches_and_wires)
 {
 	struct deployment *d = crates();
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
-	CHECK_INT(run_plan(d, f), 0);
+	CHECK_INT(command_launches(d, f), 0);
 	fclose(f);
 	CHECK(strstr(text, "launch p on box (local, stdin/stdout protocol): /tmp\n") != NULL);
 	CHECK(strstr(text, "wire   c.x -> p.fanin (unix, merge slot 0)\n") != NULL);
@@ -318,6 +319,6 @@ main(void)
 	RUN(ready_answers_are_checked);
 	RUN(process_env);
 	RUN(process_ports_need_distinct_variables);
-	RUN(run_plan_prints_launches_and_wires);
+	RUN(command_launches_prints_launches_and_wires);
 	return TEST_EXIT();
 }

@@ -67,6 +67,7 @@ TEST(exit_codes)
 	p.argv = sh_argv;
 	REQUIRE(proc_start(&p) == 0);
 	CHECK_INT(proc_finish(&p), 7);
+	CHECK_INT(p.term_signal, 0);
 }
 
 TEST(signal_is_128_plus_n)
@@ -77,6 +78,7 @@ TEST(signal_is_128_plus_n)
 	p.argv = sh_argv;
 	REQUIRE(proc_start(&p) == 0);
 	CHECK_INT(proc_finish(&p), 128 + SIGTERM);
+	CHECK_INT(p.term_signal, SIGTERM);
 }
 
 TEST(pipes_and_env)
@@ -221,6 +223,157 @@ TEST(start_time_matches_proc)
 	CHECK(known > 0);
 }
 
+/* a held child runs nothing before proc_go(), and is in its group already */
+TEST(held_start_waits_for_go)
+{
+	struct proc p = PROC_INIT;
+	struct pollfd pfd;
+	char buf[64];
+
+	sh_argv[2] = "echo ran";
+	p.argv = sh_argv;
+	p.out = PROC_PIPE;
+	p.flags = PROC_HOLD | PROC_PGROUP;
+	REQUIRE(proc_start(&p) == 0);
+	REQUIRE(p.held != NULL);
+	CHECK(getpgid(p.pid) == p.pid);
+	pfd.fd = p.out_fd;
+	pfd.events = POLLIN;
+	CHECK_INT(poll(&pfd, 1, 0), 0);	/* it cannot have written: no exec yet */
+	CHECK_INT(proc_go(&p), 0);
+	CHECK(p.held == NULL);
+	read_all(p.out_fd, buf, sizeof(buf));
+	CHECK_STR(buf, "ran\n");
+	CHECK_INT(proc_finish(&p), 0);
+}
+
+/* a dropped held child never runs its command */
+TEST(held_drop_runs_nothing)
+{
+	struct proc p = PROC_INIT;
+	char path[] = "/tmp/hydro-test-proc-XXXXXX", cmd[128];
+	int fd = mkstemp(path);
+
+	REQUIRE(fd >= 0);
+	close(fd);
+	unlink(path);
+	snprintf(cmd, sizeof(cmd), "touch %s", path);
+	sh_argv[2] = cmd;
+	p.argv = sh_argv;
+	p.flags = PROC_HOLD;
+	REQUIRE(proc_start(&p) == 0);
+	proc_drop(&p);
+	CHECK(p.held == NULL);
+	CHECK_INT((int)p.pid, -1);
+	CHECK(access(path, F_OK) < 0);
+	unlink(path);
+}
+
+/* what a held child fails at (exec, chdir) is proc_go()'s error */
+TEST(held_go_reports_exec_error)
+{
+	struct proc p = PROC_INIT;
+	char *argv[] = { "prog", NULL };
+
+	error_set_reporter(test_quiet, NULL);
+	p.argv = argv;
+	p.path = "/nonexistent/program";
+	p.flags = PROC_HOLD | PROC_PGROUP;
+	REQUIRE(proc_start(&p) == 0);
+	CHECK_INT(proc_go(&p), -1);
+	CHECK(strstr(error_last(), "cannot run 'prog'") != NULL);
+	CHECK(strstr(error_last(), "No such file") != NULL);
+	CHECK_INT((int)p.pid, -1);
+	CHECK_INT(p.out_fd, -1);
+	sh_argv[2] = "true";
+	p = (struct proc)PROC_INIT;
+	p.argv = sh_argv;
+	p.dir = "/nonexistent-dir";
+	p.flags = PROC_HOLD;
+	REQUIRE(proc_start(&p) == 0);
+	CHECK_INT(proc_go(&p), -1);
+	CHECK(strstr(error_last(), "cannot change to '/nonexistent-dir'") != NULL);
+	error_set_reporter(NULL, NULL);
+}
+
+/* path runs a program of the caller's choosing under argv[0] as given */
+TEST(path_overrides_argv0)
+{
+	struct proc p = PROC_INIT;
+	char *argv[] = { "no-such-program-hydro", "-c", "echo ok", NULL };
+	char buf[64];
+
+	p.argv = argv;
+	p.path = "/bin/sh";
+	p.out = PROC_PIPE;
+	REQUIRE(proc_start(&p) == 0);
+	read_all(p.out_fd, buf, sizeof(buf));
+	CHECK_STR(buf, "ok\n");
+	CHECK_INT(proc_finish(&p), 0);
+}
+
+/* PROC_STDOUT: stderr goes where stdout goes, in order */
+TEST(stderr_to_stdout)
+{
+	struct proc p = PROC_INIT;
+	char buf[64];
+
+	sh_argv[2] = "echo a; echo b >&2; echo c";
+	p.argv = sh_argv;
+	p.out = PROC_PIPE;
+	p.err = PROC_STDOUT;
+	REQUIRE(proc_start(&p) == 0);
+	CHECK_INT(p.err_fd, -1);
+	read_all(p.out_fd, buf, sizeof(buf));
+	CHECK_STR(buf, "a\nb\nc\n");
+	CHECK_INT(proc_finish(&p), 0);
+}
+
+/* PROC_TOKEN: a fresh token in PROC_TOKEN_VAR, over an inherited one */
+TEST(token_in_environment)
+{
+	struct proc p = PROC_INIT, q = PROC_INIT;
+	char buf[64], want[64];
+
+	setenv(PROC_TOKEN_VAR, "inherited", 1);
+	sh_argv[2] = "echo \"$" PROC_TOKEN_VAR "\"";
+	p.argv = sh_argv;
+	p.out = PROC_PIPE;
+	p.flags = PROC_TOKEN;
+	REQUIRE(proc_start(&p) == 0);
+	CHECK_INT((int)strlen(p.token), 32);
+	CHECK(strspn(p.token, "0123456789abcdef") == 32);
+	read_all(p.out_fd, buf, sizeof(buf));
+	snprintf(want, sizeof(want), "%s\n", p.token);
+	CHECK_STR(buf, want);
+	CHECK_INT(proc_finish(&p), 0);
+	q.argv = sh_argv;
+	q.flags = PROC_TOKEN;
+	REQUIRE(proc_start(&q) == 0);
+	CHECK(strcmp(p.token, q.token) != 0);
+	CHECK_INT(proc_finish(&q), 0);
+	unsetenv(PROC_TOKEN_VAR);
+}
+
+/* proc_stop_group with a token signals only the processes carrying it */
+TEST(stop_group_by_token)
+{
+	struct proc p = PROC_INIT;
+	pid_t pgid;
+
+	sh_argv[2] = "sleep 30 & sleep 30 & wait";
+	p.argv = sh_argv;
+	p.flags = PROC_PGROUP | PROC_TOKEN;
+	REQUIRE(proc_start(&p) == 0);
+	pgid = p.pid;
+	CHECK_INT(proc_stop_group(pgid, "0123456789abcdef0123456789abcdef", 1), 0);
+	CHECK(live_in_group(pgid) > 0);	/* not ours by that token: untouched */
+	CHECK_INT(proc_stop_group(pgid, p.token, 1), 0);
+	CHECK_INT(live_in_group(pgid), 0);
+	CHECK_INT(proc_finish(&p), 128 + SIGTERM);
+	CHECK_INT(proc_stop_group(pgid, NULL, 1), 0);	/* nothing left: at once */
+}
+
 int
 main(void)
 {
@@ -233,5 +386,12 @@ main(void)
 	RUN(pidfd_and_group_signal);
 	RUN(pdeathsig_survives_thread_exit);
 	RUN(start_time_matches_proc);
+	RUN(held_start_waits_for_go);
+	RUN(held_drop_runs_nothing);
+	RUN(held_go_reports_exec_error);
+	RUN(path_overrides_argv0);
+	RUN(stderr_to_stdout);
+	RUN(token_in_environment);
+	RUN(stop_group_by_token);
 	return TEST_EXIT();
 }

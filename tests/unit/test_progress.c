@@ -66,7 +66,7 @@ TEST(live_line_on_a_very_wide_terminal)
 	setenv("TERM", "xterm", 1);
 	m = stderr_on_pty(1000, &saved);
 	REQUIRE(m >= 0);
-	p = progress_new();
+	p = progress_new(NULL);
 	ev->begin(1, 0, p);
 	ev->start(t, p);
 	ev->tick(p);
@@ -81,9 +81,41 @@ TEST(live_line_on_a_very_wide_terminal)
 	graph_free(g);
 }
 
+/* the options come as progress_new()'s argument: json makes JSON events */
+TEST(json_option_gives_json_events)
+{
+	const struct sched_events *ev = progress_events();
+	char path[] = "/tmp/hydro-test-progress-XXXXXX", out[256];
+	struct options o;
+	struct progress *p;
+	int fd = mkstemp(path), saved;
+	ssize_t n;
+
+	REQUIRE(fd >= 0);
+	memset(&o, 0, sizeof(o));
+	o.json = 1;
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	p = progress_new(&o);
+	ev->begin(3, 1, p);
+	progress_free(p);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	n = pread(fd, out, sizeof(out) - 1, 0);
+	close(fd);
+	unlink(path);
+	REQUIRE(n > 0);
+	out[n] = '\0';
+	CHECK(strstr(out, "\"event\":") != NULL);
+	CHECK(strstr(out, "\"begin\"") != NULL);
+}
+
 int
 main(void)
 {
 	RUN(live_line_on_a_very_wide_terminal);
+	RUN(json_option_gives_json_events);
 	return TEST_EXIT();
 }

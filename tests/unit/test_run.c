@@ -68,7 +68,7 @@ TEST(finish_wakes_every_waiter_with_the_final_status)
 	struct waiter w[3];
 	struct service *s;
 	struct deployment *d = sleeper(&s);
-	struct run *r = run_new(d, MODE_RUN);
+	struct run *r = run_new(d, MODE_RUN, NULL);
 	size_t i;
 
 	REQUIRE(r);
@@ -91,7 +91,7 @@ TEST(kept_services_end_the_waits_and_stay_for_down)
 	struct waiter w[2];
 	struct service *s;
 	struct deployment *d = sleeper(&s);
-	struct run *r = run_new(d, MODE_RUN);
+	struct run *r = run_new(d, MODE_RUN, NULL);
 	struct state *st;
 	const cJSON *details;
 	long pid = 0;
@@ -120,6 +120,30 @@ TEST(kept_services_end_the_waits_and_stay_for_down)
 	deployment_free(d);
 }
 
+/* the invocation's options come as run_new()'s argument, not from cli */
+TEST(options_are_an_argument)
+{
+	struct options o;
+	struct service *s;
+	struct deployment *d = sleeper(&s);
+	struct run *r;
+
+	memset(&o, 0, sizeof(o));
+	o.keep = 1;
+	o.log_prefix = 0;
+	r = run_new(d, MODE_RUN, &o);
+	REQUIRE(r);
+	CHECK_INT(run_options(r)->keep, 1);
+	CHECK_INT(run_options(r)->prefix, 0);
+	CHECK_INT(run_finish(r), 0);
+	r = run_new(d, MODE_RUN, NULL);
+	REQUIRE(r);
+	CHECK_INT(run_options(r)->keep, 0);
+	CHECK_INT(run_options(r)->prefix, 1);
+	CHECK_INT(run_finish(r), 0);
+	deployment_free(d);
+}
+
 int
 main(void)
 {
@@ -127,6 +151,7 @@ main(void)
 		return 1;
 	RUN(finish_wakes_every_waiter_with_the_final_status);
 	RUN(kept_services_end_the_waits_and_stay_for_down);
+	RUN(options_are_an_argument);
 	remove_tree(dir);
 	return TEST_EXIT();
 }

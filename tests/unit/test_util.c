@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -55,6 +56,51 @@ TEST(error_records_and_returns_minus_one)
 	error_set_reporter(NULL, NULL);
 }
 
+/* a message too long for the buffer keeps what the system said */
+TEST(a_long_message_keeps_the_errno_text)
+{
+	char name[3000];
+
+	memset(name, 'x', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	error_set_reporter(test_quiet, NULL);
+	errno = ENOENT;
+	CHECK(error_errno("cannot open '%s'", name) == -1);
+	CHECK(strstr(error_last(), "cannot open 'xxx") == error_last());
+	CHECK(strstr(error_last(), "...: No such file or directory") != NULL);
+	errno = ENOENT;
+	error_errno("cannot open '%s'", "short");
+	CHECK_STR(error_last(), "cannot open 'short': No such file or directory");
+	error_set_reporter(NULL, NULL);
+}
+
+/* a temporary is a new file: a link planted at its name is not followed */
+TEST(a_planted_temporary_is_not_followed)
+{
+	char dir[] = "/tmp/hydro-test-util.XXXXXX";
+	char *victim, *path, *tmp;
+	struct buf b = BUF_INIT;
+
+	REQUIRE(mkdtemp(dir));
+	victim = path_join(dir, "victim");
+	path = path_join(dir, "state.json");
+	tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	CHECK(write_file_atomic(victim, "precious", 8, 0600) == 0);
+	REQUIRE(symlink(victim, tmp) == 0);
+	CHECK(write_file_atomic(path, "new", 3, 0600) == 0);
+	CHECK(read_file(victim, &b) == 0);
+	CHECK_STR(buf_str(&b), "precious");
+	buf_reset(&b);
+	CHECK(read_file(path, &b) == 0);
+	CHECK_STR(buf_str(&b), "new");
+	CHECK(!path_exists(tmp));
+	remove_tree(dir);
+	buf_release(&b);
+	free(victim);
+	free(path);
+	free(tmp);
+}
+
 TEST(str_helpers)
 {
 	char s[] = "  hello \n";
@@ -73,6 +119,10 @@ TEST(str_helpers)
 	CHECK(str_to_long("101", 0, 100, &v) == -1);
 	CHECK(str_to_long("", 0, 100, &v) == -1);
 	CHECK_INT(str_distance("kitten", "sitting"), 3);
+	CHECK_INT(str_distance("rnu", "run"), 1);
+	CHECK_INT(str_distance("ab", "ba"), 1);
+	CHECK_INT(str_distance("", "abc"), 3);
+	CHECK_INT(str_distance("ca", "abc"), 3);
 	CHECK_STR(str_closest("chek", names, 3), "check");
 	CHECK(str_closest("zzzzzz", names, 3) == NULL);
 	parts = str_split("a,b,,c", ',', &n);
@@ -85,6 +135,16 @@ TEST(str_helpers)
 	str_shell_quote(&b, "plain/path");
 	CHECK_STR(buf_str(&b), "'it'\\''s' plain/path");
 	buf_release(&b);
+	{
+		char *argv[] = { "echo", "it's", "", "a b", NULL };
+		char *line = str_shell_line(argv, 4);
+
+		CHECK_STR(line, "echo 'it'\\''s' '' 'a b'");
+		free(line);
+		line = str_shell_line(argv, 0);
+		CHECK_STR(line, "");
+		free(line);
+	}
 }
 
 TEST(sha256_known_answer)
@@ -152,6 +212,12 @@ TEST(paths)
 	s = path_join("a", "/abs");
 	CHECK_STR(s, "/abs");
 	free(s);
+	s = path_absolute("d/c.hf");
+	CHECK_STR(path_display(s), "d/c.hf");
+	free(s);
+	CHECK_STR(path_display("/"), "/");
+	CHECK_STR(path_display("../c.hf"), "../c.hf");
+	CHECK_STR(path_display("/nowhere-below/c.hf"), "/nowhere-below/c.hf");
 }
 
 TEST(json_helpers)
@@ -184,6 +250,8 @@ main(void)
 	RUN(buf_grows_and_terminates);
 	RUN(buf_respects_its_maximum);
 	RUN(error_records_and_returns_minus_one);
+	RUN(a_long_message_keeps_the_errno_text);
+	RUN(a_planted_temporary_is_not_followed);
 	RUN(str_helpers);
 	RUN(sha256_known_answer);
 	RUN(files_atomic_write_and_read);

@@ -28,12 +28,32 @@ from __future__ import annotations
 import asyncio
 import collections
 import os
-import re
 import sys
 from typing import (Any, Awaitable, Callable, Deque, Dict, Iterator, List,
-                    Mapping, Optional, Sequence, TypeVar, Union)
+                    Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union)
 
-from . import _hydro
+try:
+    from . import _hydro
+except ImportError as _e:
+    # outside hydro run: the C half is _hydro.so, which make install puts
+    # beside this file; in a build tree it is under build/obj
+    def _from_build_tree() -> Any:
+        import importlib.util
+        top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__)))))
+        so = os.path.join(top, "build", "obj", "lang", "python", "_hydro.so")
+        spec = importlib.util.spec_from_file_location(__name__ + "._hydro", so)
+        if not os.path.isfile(so) or spec is None or spec.loader is None:
+            raise ImportError(
+                "the hydro package's C half (hydro._hydro) is not installed beside %s; "
+                "run the script with 'hydro run SCRIPT', or build and install hydro "
+                "('make && make install') to use the package from python3"
+                % os.path.dirname(os.path.abspath(__file__))) from None
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = mod
+        spec.loader.exec_module(mod)
+        return mod
+    _hydro = _from_build_tree()
 
 __all__ = [
     "Deployment", "Host", "LocalHost", "SshHost", "GcpMachine",
@@ -114,6 +134,41 @@ class _State:
         self.dir = os.path.dirname(os.path.abspath(main_file)) if main_file else os.getcwd()
         self.deployments: List[Deployment] = []
         self.stopped_at: Optional[Deployment] = None
+        # the task to cancel when the run must stop: main()'s, else the
+        # first to call deploy()
+        self.main_task: Optional["asyncio.Task[Any]"] = None
+        self.failed = False     # a service died that may not: main() was cancelled
+        self.signal = 0         # the SIGTERM or SIGHUP that stops the run
+
+    def watch_from(self, task: Optional["asyncio.Task[Any]"]) -> None:
+        if task is not None and (self.main_task is None or self.main_task.done()):
+            self.main_task = task
+
+    def stop_main(self) -> bool:
+        """Cancel the script's main task, so that its ``finally`` blocks run;
+        False when there is none running."""
+        task = self.main_task
+        if task is None or task.done():
+            return False
+        # through the loop's self-pipe: this may run in a signal handler
+        task.get_loop().call_soon_threadsafe(task.cancel)
+        return True
+
+    def watch(self, run: "_hydro.Run") -> None:
+        """Stop the script when a service of run dies that may not."""
+        loop = asyncio.get_running_loop()
+
+        def died() -> None:
+            self.failed = True
+            self.stop_main()
+
+        def done(ok: bool, failed: Any, at: Optional[str] = None) -> None:
+            if ok and failed:
+                try:
+                    loop.call_soon_threadsafe(died)
+                except RuntimeError:
+                    pass    # the loop is closed: the script has ended
+        run.watch(done)
 
 
 _state = _State()
@@ -141,13 +196,18 @@ def _where(depth: int = 1) -> str:
     return "%s:%d" % (_display(f.f_code.co_filename), f.f_lineno)
 
 
-def _model_call(cls: type, where: str, fn: Callable[..., Any], *args: Any,
+def _model_call(cls: type, where: Optional[str], fn: Callable[..., Any], *args: Any,
                 **kwargs: Any) -> Any:
-    """Call into the model, turning its errors into ``cls`` at ``where``."""
+    """Call into the model, declaring from ``where`` (what the call adds
+    records it), turning its errors into ``cls`` at ``where``; with no
+    ``where``, the model's message names the lines itself."""
+    model = getattr(fn, "__self__", None)
+    if where is not None and isinstance(model, _hydro.Model):
+        model.set_where(where)
     try:
         return fn(*args, **kwargs)
     except _hydro.ModelError as e:
-        raise cls("%s: %s" % (where, e)) from None
+        raise cls("%s: %s" % (where, e) if where else str(e)) from None
 
 
 def _strings(value: Any, what: str, where: str) -> List[str]:
@@ -180,30 +240,32 @@ def _env(value: Optional[Mapping[str, Any]], where: str) -> Dict[str, str]:
 _T = TypeVar("_T")
 
 
-async def _core(start: Callable[[Callable[[bool, Any], None]], None],
+async def _core(start: Callable[[Callable[..., None]], None],
                 cancel: Optional[Callable[[], None]] = None,
                 where: str = "") -> Any:
     """Start core work and await it.
 
-    ``start(done)`` begins the work; a core thread calls ``done(ok, value)``
-    when it ends, which completes an asyncio future on this loop through
+    ``start(done)`` begins the work; a core thread calls ``done(ok, value,
+    where)`` when it ends, which completes an asyncio future on this loop through
     call_soon_threadsafe.  Cancelling the awaiting task calls ``cancel()``,
     which cancels the core work."""
     loop = asyncio.get_running_loop()
     fut: asyncio.Future[Any] = loop.create_future()
 
-    def settle(ok: bool, value: Any) -> None:
+    def settle(ok: bool, value: Any, at: Optional[str]) -> None:
         if fut.done():
             return
         if ok:
             fut.set_result(value)
         else:
+            # a step that failed on a service names the line declaring it
+            at = at or where
             msg = str(value)
-            fut.set_exception(DeployError("%s: %s" % (where, msg) if where else msg))
+            fut.set_exception(DeployError("%s: %s" % (at, msg) if at else msg))
 
-    def done(ok: bool, value: Any) -> None:
+    def done(ok: bool, value: Any, at: Optional[str] = None) -> None:
         try:
-            loop.call_soon_threadsafe(settle, ok, value)
+            loop.call_soon_threadsafe(settle, ok, value, at)
         except RuntimeError:
             pass    # the loop is closed: nobody awaits this any more
 
@@ -219,44 +281,30 @@ async def _core(start: Callable[[Callable[[bool, Any], None]], None],
 # ---------------------------------------------------------------------------
 # parameters
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
+# the types hydro.param() reads, by the type of the default (bool first: a
+# bool is an int); the reading itself is the core's (src/cli.h)
+_PARAM_TYPES = ((bool, "bool"), (int, "int"), (float, "float"), (str, "str"))
 
 
 def param(name: str, default: _T) -> _T:
-    """The value of ``-D name=value``, converted to the type of ``default``;
+    """The value of ``-D name=value``, read as the type of ``default``;
     ``default`` itself when the parameter was not given.
 
     ``int`` accepts ``42``, ``-1``, ``0x2a``; ``float`` accepts ``2.5``,
     ``1e3``; ``bool`` accepts 1/0, true/false, yes/no, on/off; ``str``
     takes the text as it is; a default of ``None`` gives the text or None.
-    A value that does not convert raises :class:`ParamError`::
+    A value that does not read raises :class:`ParamError`::
 
         n = hydro.param("clients", 2)      # hydro run -D clients=8 x.py
     """
-    raw = _hydro.param(name)
-    if raw is None:
-        return default
-    if default is None or isinstance(default, str):
-        return raw  # type: ignore[return-value]
-    where = _where(2)
-    try:
-        if isinstance(default, bool):
-            low = raw.strip().lower()
-            if low in _TRUE:
-                return True  # type: ignore[return-value]
-            if low in _FALSE:
-                return False  # type: ignore[return-value]
-            raise ValueError(raw)
-        if isinstance(default, int):
-            return int(raw.strip(), 0)  # type: ignore[return-value]
-        if isinstance(default, float):
-            return float(raw)  # type: ignore[return-value]
-        return type(default)(raw)  # type: ignore[call-arg]
-    except (ValueError, TypeError):
-        kind = type(default).__name__
-        raise ParamError("%s: parameter '%s' is '%s', which does not read as %s; "
-                         "give -D %s=<%s>" % (where, name, raw, kind, name, kind)) from None
+    kind = "str" if default is None else next(
+        (k for t, k in _PARAM_TYPES if isinstance(default, t)), None)
+    if kind is None:
+        raise ParamError("%s: hydro.param('%s', ...): a default is a str, int, float, "
+                         "bool or None, not %s" % (_where(2), name,
+                                                   type(default).__name__))
+    value: Optional[_T] = _model_call(ParamError, _where(2), _hydro.param, name, kind)
+    return default if value is None else value
 
 
 # ---------------------------------------------------------------------------
@@ -264,15 +312,22 @@ def param(name: str, default: _T) -> _T:
 
 
 class Host:
-    """A machine that services run on.  Made by a Deployment's host methods
-    (Localhost, SshHost, GcpMachine), never directly."""
+    """A machine that services run on, made by a Deployment's host methods
+    (Localhost, SshHost, GcpMachine).
 
-    backend = ""
+    A host class may also be called on its own, as the seed's scripts do
+    (``GcpMachine(project=..., zone=..., type=...)`` from ``hydro.gcp``):
+    the host then joins the deployment of the first service placed on it.
+    The settings each backend takes are the core's to check."""
 
-    def __init__(self, deployment: "Deployment", name: str) -> None:
-        self.deployment = deployment
+    backend = "local"
+
+    def __init__(self, *args: Any, name: Optional[str] = None, **settings: Any) -> None:
+        self.deployment: Optional["Deployment"] = None
         #: the host's name in the deployment (``local1``, or the one given)
-        self.name = name
+        self.name = name or ""
+        self._declared: Optional[Tuple[Tuple[Any, ...], Dict[str, Any], Optional[str],
+                                       str]] = (args, settings, name, _where())
         self._terminated = False
 
     def __repr__(self) -> str:
@@ -282,7 +337,7 @@ class Host:
         """Stop every service on this host and give the machine back (a
         cloud VM is deleted; a local host only loses its processes).  Does
         nothing before deploy() or when already terminated."""
-        run = self.deployment._run
+        run = self.deployment._run if self.deployment is not None else None
         if run is None or self._terminated:
             return
         where = _where()
@@ -298,14 +353,16 @@ class LocalHost(Host):
 
 
 class SshHost(Host):
-    """A machine reached over SSH."""
+    """A machine reached over SSH: ``host`` (by position or name), ``user``,
+    ``port``, ``key``."""
 
     backend = "ssh"
 
 
 class GcpMachine(Host):
     """A Google Compute Engine VM, created by deploy() and deleted by
-    terminate()."""
+    terminate(): ``project`` and ``zone`` (by position or name), ``type``,
+    ``image``, ``region``, ``network``, ``user``."""
 
     backend = "gcp"
 
@@ -360,9 +417,8 @@ class Port:
     def tagged(self, tag: int) -> "TaggedPort":
         """This output port with every message tagged ``tag`` (a u32) on the
         receiving side: ``c.ports.x.tagged(7).send_to(p.ports.fanin.merge())``."""
-        if not isinstance(tag, int) or isinstance(tag, bool) or not 0 <= tag <= 0xFFFFFFFF:
-            raise PortError("%s: tagged() takes a whole number from 0 to 4294967295, "
-                            "not %r" % (_where(), tag))
+        if not isinstance(tag, int) or isinstance(tag, bool):
+            raise PortError("%s: tagged() takes a whole number, not %r" % (_where(), tag))
         return TaggedPort(self, tag)
 
 
@@ -443,9 +499,9 @@ def demux(targets: Mapping[int, Sink]) -> Demux:
         raise PortError("%s: hydro.demux() takes a non-empty dict from keys to ports"
                         % where)
     for key in targets:
-        if not isinstance(key, int) or isinstance(key, bool) or not 0 <= key <= 0xFFFFFFFF:
-            raise PortError("%s: hydro.demux() keys are whole numbers from 0 to "
-                            "4294967295, not %r" % (where, key))
+        if not isinstance(key, int) or isinstance(key, bool):
+            raise PortError("%s: hydro.demux() keys are whole numbers, not %r"
+                            % (where, key))
     return Demux(targets)
 
 
@@ -677,8 +733,6 @@ class Service:
 class HydroflowService(Service):
     """A ``.hf`` program that hydro compiles (or its ``standin``)."""
 
-    _standin: Optional[List[str]] = None
-
 
 class CrateService(Service):
     """A Rust crate written for Hydro Deploy, built with cargo."""
@@ -699,8 +753,6 @@ class Target:
     def __repr__(self) -> str:
         return "<Target %s>" % self.name
 
-
-_NAME_BAD = re.compile(r"[^A-Za-z0-9_-]")
 
 HostArg = Optional[Host]
 ReadyArg = Optional[Mapping[str, Union[str, Sequence[str]]]]
@@ -730,83 +782,76 @@ class Deployment:
 
     # -- hosts --
 
-    def _add_host(self, cls: Callable[["Deployment", str], Host], backend: str,
-                  name: Optional[str], settings: Mapping[str, Any], where: str) -> Any:
+    def _add_host(self, cls: Type[Host], args: Sequence[Any], settings: Mapping[str, Any],
+                  name: Optional[str], where: str) -> Any:
+        host = cls.__new__(cls)
+        Host.__init__(host, name=name)
+        pos = [os.fspath(a) if isinstance(a, os.PathLike) else str(a) for a in args]
         clean = {k: str(v) for k, v in settings.items() if v is not None}
-        hname = _model_call(ConfigError, where, self._model.add_host, name, backend, clean)
-        host = cls(self, str(hname))
+        host.name = str(_model_call(ConfigError, where, self._model.add_host, name,
+                                    cls.backend, pos, clean))
+        host.deployment = self
+        host._declared = None
         self._hosts.append(host)
         return host
 
-    def Localhost(self, name: Optional[str] = None) -> LocalHost:
-        """This machine: services run as local processes."""
-        host: LocalHost = self._add_host(LocalHost, "local", name, {}, _where())
+    def Localhost(self, name: Optional[str] = None, *,
+                  target: Optional[str] = None) -> LocalHost:
+        """This machine: services run as local processes, built for
+        ``target`` (default: this machine's; another runs under qemu-user)."""
+        settings = {} if target is None else {"target": target}
+        host: LocalHost = self._add_host(LocalHost, (), settings, name, _where())
         return host
 
-    def SshHost(self, host: str, *, user: Optional[str] = None, port: int = 22,
-                key: Optional[str] = None, name: Optional[str] = None) -> SshHost:
-        """A machine reached over SSH at ``host`` (a name or an address), as
-        ``user`` (default: yours), on ``port``, with the private ``key``
-        file (default: your agent and ~/.ssh)."""
-        where = _where()
-        _need_backend("ssh", "SshHost", where)
-        h: SshHost = self._add_host(SshHost, "ssh", name,
-                                    {"host": host, "user": user, "port": port,
-                                     "key": key}, where)
+    def SshHost(self, *args: Any, name: Optional[str] = None, **settings: Any) -> SshHost:
+        """A machine reached over SSH: ``SshHost("10.0.0.5", user=, port=,
+        key=)`` (docs/python.md lists the settings)."""
+        h: SshHost = self._add_host(SshHost, args, settings, name, _where())
         return h
 
-    def GcpMachine(self, project: str, zone: str, type: str = "e2-micro",
-                   image: Optional[str] = None, *, region: Optional[str] = None,
-                   network: Optional[str] = None, user: Optional[str] = None,
-                   name: Optional[str] = None) -> GcpMachine:
-        """A Google Compute Engine VM in ``project`` and ``zone``, of machine
-        ``type``, booted from ``image`` (default: a Debian image)."""
-        where = _where()
-        _need_backend("gcp", "GcpMachine", where)
-        h: GcpMachine = self._add_host(GcpMachine, "gcp", name,
-                                       {"project": project, "zone": zone, "type": type,
-                                        "image": image, "region": region,
-                                        "network": network, "user": user}, where)
+    def GcpMachine(self, *args: Any, name: Optional[str] = None,
+                   **settings: Any) -> GcpMachine:
+        """A Google Compute Engine VM: ``GcpMachine(project=, zone=, type=,
+        image=, region=, network=, user=)`` (docs/python.md)."""
+        h: GcpMachine = self._add_host(GcpMachine, args, settings, name, _where())
         return h
 
     def _host(self, on: HostArg, where: str) -> Host:
         if on is None:
             if self._default_host is None:
-                self._default_host = self._add_host(LocalHost, "local", None, {}, where)
+                self._default_host = self._add_host(LocalHost, (), {}, None, where)
             return self._default_host
         if not isinstance(on, Host):
             raise ConfigError("%s: on= takes a host (deployment.Localhost(), ...), not %r"
                               % (where, on))
+        if on.deployment is None and on._declared is not None:
+            # a host made on its own joins here, declared where it was made
+            args, settings, name, made = on._declared
+            joined = self._add_host(type(on), args, settings, name, made)
+            on.deployment, on.name, on._declared = self, joined.name, None
+            self._hosts[-1] = on
         if on.deployment is not self:
             raise ConfigError("%s: host '%s' belongs to another deployment" % (where, on.name))
         return on
 
-    def _path(self, path: Any, what: str, where: str, want_dir: bool = False) -> str:
-        if isinstance(path, os.PathLike):
-            path = os.fspath(path)
-        if not isinstance(path, str) or not path:
-            raise ConfigError("%s: %s must be a path, not %r" % (where, what, path))
-        full = os.path.join(self._dir, path)
-        ok = os.path.isdir(full) if want_dir else os.path.isfile(full)
-        if not ok:
-            kind = "directory" if want_dir else "file"
-            why = "no such %s" % kind if not os.path.exists(full) else "not a %s" % kind
-            raise ConfigError("%s: cannot read %s '%s': %s" % (where, what, path, why))
-        return path
-
     def _add_service(self, cls: Callable[["Deployment", str, Host], Service], kind: str,
-                     name: Optional[str], on: HostArg, src: Optional[str],
-                     where: str) -> Any:
+                     name: Optional[str], on: HostArg, src: Any,
+                     cmd: Optional[List[str]], where: str) -> Any:
         host = self._host(on, where)
+        if isinstance(src, os.PathLike):
+            src = os.fspath(src)
+        if src is not None and not isinstance(src, str):
+            raise ConfigError("%s: src must be a path, not %r" % (where, src))
         sname = _model_call(ConfigError, where, self._model.add_service, kind, name,
-                            host.name, src)
+                            host.name, src, cmd)
         svc = cls(self, str(sname), host)
         self._services.append(svc)
         return svc
 
     def _common(self, svc: Service, where: str, args: Sequence[str],
                 env: Optional[Mapping[str, Any]], cwd: Optional[str],
-                needs: Sequence[Union[str, Target]]) -> None:
+                needs: Sequence[Union[str, Target]],
+                standin: Optional[Sequence[str]] = None) -> None:
         if args:
             self._model.add_args(svc.name, _strings(args, "args", where))
         if env:
@@ -815,7 +860,12 @@ class Deployment:
             names = [n.name if isinstance(n, Target) else n for n in needs]
             self._model.set_service(svc.name, needs=_strings(names, "needs", where))
         if cwd is not None:
-            self._model.set_service(svc.name, cwd=os.path.join(self._dir, cwd))
+            self._model.set_service(svc.name, cwd=os.fspath(cwd))
+        if standin is not None:
+            cmd = _strings(standin, "standin", where)
+            if not cmd:
+                raise ConfigError("%s: standin must name a command" % where)
+            self._model.set_service(svc.name, standin=cmd)
 
     # -- services --
 
@@ -832,20 +882,9 @@ class Deployment:
         command that speaks the port protocol, run in place of the compiled
         program (the ``.hf`` is still read for its ports)."""
         where = _where()
-        src = self._path(src, "src", where)
-        ports = _model_call(ConfigError, where, _hydro.hf_ports, os.path.join(self._dir, src))
         svc: HydroflowService = self._add_service(HydroflowService, "hydroflow", name, on,
-                                                  src, where)
-        for pname, direction, ptype, _line in ports:
-            _model_call(ConfigError, where, self._model.declare_port, svc.name, pname,
-                        direction, ptype)
-        if standin is not None:
-            cmd = _strings(standin, "standin", where)
-            if not cmd:
-                raise ConfigError("%s: standin must name a command" % where)
-            self._model.set_service(svc.name, standin=cmd)
-            svc._standin = cmd
-        self._common(svc, where, args, env, cwd, needs)
+                                                  src, None, where)
+        self._common(svc, where, args, env, cwd, needs, standin)
         return svc
 
     def HydroflowCrate(self, src: str, on: HostArg = None, *, bin: Optional[str] = None,
@@ -863,21 +902,12 @@ class Deployment:
         ``standin``: a command that speaks the protocol, run instead of
         building the crate."""
         where = _where()
-        src = self._path(src, "src", where, want_dir=True)
-        if not os.path.isfile(os.path.join(self._dir, src, "Cargo.toml")):
-            raise ConfigError("%s: '%s' is not a crate: it has no Cargo.toml" % (where, src))
-        if bin is not None and example is not None:
-            raise ConfigError("%s: give bin= or example=, not both" % where)
-        svc: CrateService = self._add_service(CrateService, "crate", name, on, src, where)
+        svc: CrateService = self._add_service(CrateService, "crate", name, on, src, None,
+                                              where)
         self._model.set_service(svc.name, bin=bin, example=example, profile=profile,
                                 features=None if features is None else
                                 _strings(features, "features", where))
-        if standin is not None:
-            cmd = _strings(standin, "standin", where)
-            if not cmd:
-                raise ConfigError("%s: standin must name a command" % where)
-            self._model.set_service(svc.name, standin=cmd)
-        self._common(svc, where, args, env, cwd, needs)
+        self._common(svc, where, args, env, cwd, needs, standin)
         return svc
 
     def Process(self, cmd: Sequence[str], on: HostArg = None, *,
@@ -887,7 +917,9 @@ class Deployment:
                 needs: Sequence[Union[str, Target]] = (), can_die: bool = False,
                 stop_timeout: Optional[float] = None,
                 name: Optional[str] = None) -> ProcessService:
-        """Any command, run on ``on`` with ``env``.
+        """Any command, run on ``on`` with ``env``; named after the script
+        it runs (``worker`` for ``["python3", "worker.py"]``) unless
+        ``name`` is given.
 
         ``ports`` declares its ports: ``{"http": "input", "events": "output"}``,
         or a list of names whose direction comes from the connections.
@@ -898,32 +930,31 @@ class Deployment:
         ``ready`` says when it can take connections, so that the services
         that send to it start only then: ``{"port": "http"}`` (that input
         accepts connections), ``{"log": "listening on"}`` (a log line
-        matches the regular expression), ``{"command": ["pg_isready"]}``
-        (the command succeeds).  ``can_die``: its exit does not stop the
-        others.  ``stop_timeout``: seconds from SIGTERM to SIGKILL."""
+        matches the POSIX extended regular expression),
+        ``{"command": ["pg_isready"]}`` (the command succeeds).
+        ``can_die``: its exit does not stop the others.  ``stop_timeout``:
+        seconds from SIGTERM to SIGKILL."""
         where = _where()
-        argv = _strings(cmd, "cmd", where)
-        if not argv:
-            raise ConfigError("%s: cmd must name a command" % where)
-        if name is None:
-            name = self._unique(os.path.basename(argv[0]))
         svc: ProcessService = self._add_service(ProcessService, "process", name, on, None,
-                                                where)
-        self._model.add_args(svc.name, argv)
+                                                _strings(cmd, "cmd", where), where)
         if ports is not None:
             if isinstance(ports, Mapping):
-                items = list(ports.items())
+                items = [(str(p), str(d)) for p, d in ports.items()]
             else:
                 items = [(p, "unknown") for p in _strings(ports, "ports", where)]
             for pname, direction in items:
-                d = {"in": "input", "out": "output"}.get(direction, direction)
-                if d not in ("input", "output", "unknown"):
-                    raise PortError("%s: port '%s' must be \"input\" or \"output\", not %r"
-                                    % (where, pname, direction))
                 _model_call(PortError, where, self._model.declare_port, svc.name,
-                            pname, d, None)
+                            pname, direction)
         if ready is not None:
-            self._ready(svc, ready, where)
+            kind = arg = argv = None
+            if isinstance(ready, Mapping) and len(ready) == 1:
+                kind, value = next(iter(ready.items()))
+                if isinstance(value, str):
+                    arg = value
+                else:
+                    argv = _strings(value, "ready command", where)
+            _model_call(ConfigError, where, self._model.set_ready, svc.name, kind, arg,
+                        argv)
         if can_die or stop_timeout is not None:
             self._model.set_service(svc.name, can_die=bool(can_die),
                                     stop_timeout=-1.0 if stop_timeout is None
@@ -934,35 +965,6 @@ class Deployment:
     #: Hydro Deploy's name for :meth:`Process`
     CustomService = Process
 
-    def _unique(self, base: str) -> str:
-        base = _NAME_BAD.sub("_", base) or "process"
-        taken = {s.name for s in self._services}
-        name, n = base, 2
-        while name in taken:
-            name = "%s%d" % (base, n)
-            n += 1
-        return name
-
-    def _ready(self, svc: Service, ready: Mapping[str, Any], where: str) -> None:
-        if not isinstance(ready, Mapping) or len(ready) != 1:
-            raise ConfigError('%s: ready= takes one of {"port": NAME}, {"log": REGEX} or '
-                              '{"command": [...]}' % where)
-        kind, value = next(iter(ready.items()))
-        if kind == "command":
-            self._model.set_ready(svc.name, kind, None, _strings(value, "ready command",
-                                                                 where))
-        elif kind in ("port", "log") and isinstance(value, str):
-            if kind == "log":
-                try:
-                    re.compile(value)
-                except re.error as e:
-                    raise ConfigError("%s: ready log pattern %r: %s" % (where, value, e)) \
-                        from None
-            self._model.set_ready(svc.name, kind, value, None)
-        else:
-            raise ConfigError('%s: ready= takes one of {"port": NAME}, {"log": REGEX} or '
-                              '{"command": [...]}, not %r' % (where, dict(ready)))
-
     def Target(self, name: str, cmd: Sequence[str], inputs: Sequence[str] = (),
                outputs: Sequence[str] = (), *, env: Optional[Mapping[str, Any]] = None,
                needs: Sequence[Union[str, Target]] = (),
@@ -972,13 +974,11 @@ class Deployment:
         (files or globs, relative to the script's directory), and is run
         again only when an input changed or an output is missing."""
         where = _where()
-        argv = _strings(cmd, "cmd", where)
-        if not argv:
-            raise ConfigError("%s: cmd must name a command" % where)
         names = [n.name if isinstance(n, Target) else n for n in needs]
-        _model_call(ConfigError, where, self._model.add_target, name, argv,
-                    _strings(inputs, "inputs", where), _strings(outputs, "outputs", where),
-                    _env(env, where), _strings(names, "needs", where), cwd)
+        _model_call(ConfigError, where, self._model.add_target, name,
+                    _strings(cmd, "cmd", where), _strings(inputs, "inputs", where),
+                    _strings(outputs, "outputs", where), _env(env, where),
+                    _strings(names, "needs", where), cwd)
         return Target(self, name)
 
     # -- the run --
@@ -998,8 +998,15 @@ class Deployment:
         FILE.json`` runs without Python."""
         return str(self._model.to_json(True))
 
-    def _check(self, where: str) -> None:
-        _model_call(ConfigError, where, self._model.validate)
+    def _check(self) -> None:
+        """The model's checks before the first deploy(): each message names
+        the line that declared what it is about."""
+        _model_call(ConfigError, None, self._model.validate)
+        _model_call(ParamError, None, _hydro.check_params, False)
+        if _state.mode in ("run", "plan"):
+            _model_call(NotAvailableError, None, self._model.check_backends)
+        if _state.mode in ("run", "build"):
+            _model_call(BuildError, None, self._model.check_buildable)
 
     async def deploy(self, start: bool = True) -> None:
         """Build every program, provision the hosts, launch the services and
@@ -1009,17 +1016,17 @@ class Deployment:
         where = _where()
         if self._run is not None:
             raise Error("%s: deploy() was already called for this deployment" % where)
-        self._check(where)
-        if _state.mode in ("run", "build"):
-            _check_buildable(self, where)
+        self._check()
         if _state.mode != "run":
             _state.stopped_at = self
             raise _StopAtDeploy(self)
         self._run = _new_run(self, where)
+        _state.watch_from(asyncio.current_task())
         if not start:
             self._run.defer_start()
         await _held_echo(self._run, _core(self._run.deploy, self._run.cancel, where))
         self._started = start
+        _state.watch(self._run)
 
     async def start(self) -> None:
         """Start the services launched by ``deploy(start=False)``."""
@@ -1034,23 +1041,6 @@ class Deployment:
     async def stop(self) -> None:
         """Stop every service (as :meth:`Service.stop`), concurrently."""
         await asyncio.gather(*(s.stop() for s in self._services))
-
-
-def _need_backend(backend: str, what: str, where: str) -> None:
-    if not _hydro.backend_available(backend):
-        raise NotAvailableError("%s: %s: the '%s' backend is not available yet; "
-                                "use deployment.Localhost() for now"
-                                % (where, what, backend))
-
-
-def _check_buildable(d: Deployment, where: str) -> None:
-    for s in d._services:
-        if isinstance(s, HydroflowService) and s._standin is None and \
-                not _hydro.have_compiler():
-            raise BuildError("%s: cannot build '%s': compiling .hf programs to Rust is "
-                             "not implemented yet (the Rust back end); for now give the "
-                             "service standin=[...], a command that speaks the port "
-                             "protocol" % (where, s.name))
 
 
 def _new_run(d: Deployment, where: str) -> _hydro.Run:

@@ -4,7 +4,9 @@
 The script is evaluated as ``__main__``; its ``main()`` (or ``main(args)``)
 runs under asyncio.run.  Whatever happens, every service is stopped and
 every machine terminated afterwards (unless --keep).  An exception prints
-the traceback of the script's own frames and a one-line summary."""
+the traceback of the script's own frames and a one-line summary.  SIGTERM
+and SIGHUP stop the run as Ctrl-C does, and so does a service that dies
+that may not: main() is cancelled, so that its ``finally`` blocks run."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import asyncio
 import builtins
 import inspect
 import os
+import signal
 import sys
 import sysconfig
 import traceback
@@ -24,6 +27,39 @@ from . import Deployment, Error, _StopAtDeploy, _display, _state, _PKG_DIR
 
 class _Ran:
     main_ran = False
+    cleaning = False
+
+
+# what stops a run as cleanly as Ctrl-C; the exit status is 128 + the signal
+_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class _Signalled(BaseException):
+    """SIGTERM or SIGHUP came while no main() ran to cancel."""
+
+    def __init__(self, sig: int) -> None:
+        super().__init__(signal.Signals(sig).name)
+        self.sig = sig
+
+
+def _on_signal(sig: int, frame: Any = None) -> None:
+    """SIGTERM, SIGHUP: cancel every run (a second signal forces it) and
+    the script's main task."""
+    first = not _state.signal
+    if first:
+        _state.signal = sig
+        sys.stdout.flush()
+        _hydro.report("note", "%s: stopping every service" % signal.Signals(sig).name)
+    for d in _state.deployments:
+        if d._run is not None:
+            d._run.cancel()
+    if first and not _Ran.cleaning and not _state.stop_main():
+        raise _Signalled(sig)
+
+
+def _catch_signals() -> None:
+    for sig in _SIGNALS:
+        signal.signal(sig, _on_signal)
 
 
 def _internal_dirs() -> List[str]:
@@ -92,6 +128,10 @@ def _takes_args(main: Callable[..., Any]) -> bool:
 
 
 async def _await(value: Any) -> Any:
+    _state.watch_from(asyncio.current_task())
+    loop = asyncio.get_running_loop()
+    for sig in _SIGNALS:
+        loop.add_signal_handler(sig, _on_signal, sig)
     return await value
 
 
@@ -103,7 +143,10 @@ def _call_main(main: Callable[..., Any], args: Sequence[str]) -> None:
     else:
         result = main()
     if inspect.isawaitable(result):
-        asyncio.run(_await(result))
+        try:
+            asyncio.run(_await(result))
+        finally:
+            _catch_signals()    # closing the loop put back the defaults
 
 
 def _cleanup() -> bool:
@@ -112,6 +155,7 @@ def _cleanup() -> bool:
     died on its own: the core has reported it)."""
     interrupted = False
     ok = True
+    _Ran.cleaning = True
     for d in _state.deployments:
         run = d._run
         if run is None:
@@ -166,6 +210,8 @@ def _guarded(body: Callable[[], None]) -> int:
             clean = _cleanup()
     except _StopAtDeploy as e:
         stopped = e.deployment
+    except _Signalled as e:
+        return 128 + e.sig
     except KeyboardInterrupt:
         sys.stdout.flush()
         _hydro.report("error", "interrupted")
@@ -178,9 +224,17 @@ def _guarded(body: Callable[[], None]) -> int:
         sys.stderr.write("%s\n" % e.code)
         return 1
     except BaseException as e:  # noqa: the script's exception, whatever it is
+        if _state.signal:
+            return 128 + _state.signal
+        if _state.failed:
+            # the core said which service died; main() was stopped for it
+            _hydro.report("note", "main() was cancelled, as a service died")
+            return 1
         _report_exception(e)
         status = 1
-    if status == 0 and not clean:
+    if _state.signal:
+        return 128 + _state.signal
+    if status == 0 and (not clean or _state.failed):
         status = 1
     if status == 0 and _state.mode != "run":
         if stopped is None and _state.deployments:
@@ -213,6 +267,7 @@ def run_config(path: str, mode: str) -> int:
     module.__dict__["__builtins__"] = builtins
     sys.modules["__main__"] = module
     args = list(sys.argv[1:])
+    _catch_signals()
 
     def body() -> None:
         exec(code, module.__dict__)
@@ -231,18 +286,15 @@ def run_config(path: str, mode: str) -> int:
                         % (_display(path), type(main).__name__))
         _call_main(main, args)
 
-    status = _guarded(body)
-    for name in _hydro.unused_params() if not _hydro.embedded() else []:
-        _hydro.report("warning", "parameter '%s' was given with -D but the config never "
-                      "reads it" % name)
-    return status
+    # the hydro binary checks the -D the script did not read
+    return _guarded(body)
 
 
 def _parse_argv(argv: List[str]) -> List[str]:
     """Read hydro's options from a plain python3 command line: -D name=value,
     --keep, and '--' before the script's own arguments."""
     params = []
-    keep = False
+    keep = strict = False
     rest: List[str] = []
     i = 0
     while i < len(argv):
@@ -257,12 +309,14 @@ def _parse_argv(argv: List[str]) -> List[str]:
             params.append(a[2:])
         elif a == "--keep":
             keep = True
+        elif a == "--strict-params":
+            strict = True
         else:
             rest.append(a)
         i += 1
     try:
         # checked as the hydro binary checks -D: one rule for both
-        _hydro.configure(params, keep)
+        _hydro.configure(params, keep, strict)
     except _hydro.ModelError as e:
         _hydro.report("error", str(e))
         sys.exit(2)
@@ -280,10 +334,14 @@ def run_main(main: Callable[..., Any], args: Optional[Sequence[str]]) -> None:
     if main_file:
         _state.config = main_file
         _state.dir = os.path.dirname(os.path.abspath(main_file))
+    _catch_signals()
     status = _guarded(lambda: _call_main(main, rest if args is None else list(args)))
     _hydro.wait_ops()
-    for name in _hydro.unused_params():
-        _hydro.report("warning", "parameter '%s' was given with -D but the config never "
-                      "reads it" % name)
+    if status == 0:
+        try:
+            _hydro.check_params(True)
+        except _hydro.ModelError as e:
+            _hydro.report("error", str(e))
+            status = 1
     sys.stdout.flush()
     sys.exit(status)

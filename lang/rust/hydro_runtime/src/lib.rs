@@ -1,0 +1,796 @@
+//! The program side of hydro's port protocol, for programs hydro compiles
+//! from `.hf` files (docs/protocol.md in hydro's sources).
+//!
+//! A generated `main` parses its params with [`Program::new`] and
+//! [`Program::param`], then calls [`Program::run`], which
+//!
+//! 1. reads the InitConfig line on the control channel (the descriptor in
+//!    `HYDRO_CONTROL_FD`, else stdin, as Hydro Deploy speaks it), binds every
+//!    input and answers `ready: {...}`;
+//! 2. reads `start: {...}`, connects every output and answers `ack start`;
+//! 3. builds the flow, giving it each input port as a `Stream` (for
+//!    `source_stream`) and each output port as a `Sink` (for `dest_sink`);
+//! 4. runs it until `stop`, the end of the channel or SIGTERM, then lets the
+//!    outputs send what they hold and exits 0.
+//!
+//! Frames are a 4-byte big-endian length and a bincode 1.x payload, at most
+//! 8 MiB, as Hydro Deploy frames them.  hydro's own semantics: an input
+//! accepts any number of connections and yields the union of their messages
+//! (fan-in); an output of plain `T` sends every message to every receiver
+//! (broadcast); an input of `(T, SocketAddr)` yields each message with its
+//! sender's reply address, the address under the sender's tag in this
+//! program's `(T, SocketAddr)` outputs, and such an output sends each message
+//! to the receiver with that address (an unknown address is dropped and
+//! counted).  A message that does not decode is counted and reported on
+//! stderr with the port's name; it never panics the program.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::marker::PhantomData;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::os::unix::io::FromRawFd;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use futures::{Sink, Stream};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+pub use hydroflow;
+
+/// The largest frame, as tokio-util's `LengthDelimitedCodec` defaults.
+pub const FRAME_MAX: usize = 8 * 1024 * 1024;
+
+fn die(service: &str, msg: &str) -> ! {
+    eprintln!("{}: error: {}", service, msg);
+    std::process::exit(2)
+}
+
+/// The program's name and arguments: the params, read before anything starts.
+pub struct Program {
+    service: String,
+    values: HashMap<String, String>,
+}
+
+impl Program {
+    /// Read the arguments: `--NAME=VALUE` or `--NAME VALUE` for each param
+    /// in `params`.  The service is `HYDRO_SERVICE`, else `program`.  An
+    /// unknown argument is an error naming the params there are.
+    pub fn new(program: &str, params: &[&str]) -> Program {
+        let service = std::env::var("HYDRO_SERVICE").unwrap_or_else(|_| program.to_string());
+        let mut values = HashMap::new();
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            let Some(rest) = arg.strip_prefix("--") else {
+                die(&service, &format!("unexpected argument '{}'; params are given as --NAME=VALUE", arg));
+            };
+            let (name, value) = match rest.split_once('=') {
+                Some((n, v)) => (n.to_string(), v.to_string()),
+                None => match args.next() {
+                    Some(v) => (rest.to_string(), v),
+                    None => die(&service, &format!("param '{}' has no value; give --{}=VALUE", rest, rest)),
+                },
+            };
+            if !params.contains(&name.as_str()) {
+                let known = if params.is_empty() {
+                    "the program has none".to_string()
+                } else {
+                    format!("the program's are: {}", params.join(", "))
+                };
+                die(&service, &format!("unknown param '{}' ({})", name, known));
+            }
+            values.insert(name, value);
+        }
+        Program { service, values }
+    }
+
+    /// The service's name, as messages name it.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// The value given for a param, parsed as its type (`ty` is the type as
+    /// written, for the message), or None when it was not given; a value
+    /// that does not parse ends the program with an error naming the
+    /// service, the param and the value.
+    pub fn param<T: FromStr>(&self, name: &str, ty: &str) -> Option<T>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let v = self.values.get(name)?;
+        match v.parse::<T>() {
+            Ok(t) => Some(t),
+            Err(e) => die(
+                &self.service,
+                &format!("param '{}': cannot read '{}' as `{}`: {}", name, v, ty, e),
+            ),
+        }
+    }
+
+    /// Speak the handshake, build the flow with `build` and run it until
+    /// stopped; never returns.  `inputs` and `outputs` are the module's ports,
+    /// each with whether its type is `(T, SocketAddr)`.
+    pub fn run<F>(self, inputs: &[(&str, bool)], outputs: &[(&str, bool)], build: F) -> !
+    where
+        F: for<'a> FnOnce(&'a mut Ports) -> hydroflow::scheduled::graph::Hydroflow<'static>,
+    {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| die(&self.service, &format!("cannot start tokio: {}", e)));
+        let service = self.service.clone();
+        let code = rt.block_on(async move {
+            let mut ports = handshake(&service, inputs, outputs).await;
+            let mut flow = build(&mut ports);
+            let mut stop = ports.stop.take().unwrap();
+            let local = tokio::task::LocalSet::new();
+            local
+                .run_until(async {
+                    tokio::select! {
+                        _ = flow.run_async() => {},
+                        _ = stop.changed() => {},
+                    }
+                })
+                .await;
+            // What the flow handed to its sinks is still in dest_sink's
+            // channels: drop the flow, let those tasks drain, then the
+            // writers send what they hold.
+            drop(flow);
+            let _ = tokio::time::timeout(Duration::from_secs(5), local).await;
+            ports.finish().await;
+            0
+        });
+        std::process::exit(code)
+    }
+}
+
+/// The control channel: lines of text, on `HYDRO_CONTROL_FD` or stdin/stdout.
+struct Control {
+    reader: BufReader<File>,
+    writer: Box<dyn Write + Send>,
+}
+
+impl Control {
+    fn open(service: &str) -> Control {
+        match std::env::var("HYDRO_CONTROL_FD") {
+            Ok(fd) => {
+                let fd: i32 = fd.parse().unwrap_or_else(|_| {
+                    die(service, &format!("HYDRO_CONTROL_FD is '{}', not a descriptor", fd))
+                });
+                // SAFETY: hydro hands the program this descriptor to own.
+                let file = unsafe { File::from_raw_fd(fd) };
+                let reader = file
+                    .try_clone()
+                    .unwrap_or_else(|e| die(service, &format!("control channel: {}", e)));
+                Control { reader: BufReader::new(reader), writer: Box::new(file) }
+            }
+            Err(_) => {
+                // SAFETY: descriptor 0 is stdin, which nothing else reads.
+                let stdin = unsafe { File::from_raw_fd(0) };
+                Control { reader: BufReader::new(stdin), writer: Box::new(std::io::stdout()) }
+            }
+        }
+    }
+
+    fn read_line(&mut self) -> Option<String> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(line.trim().to_string()),
+        }
+    }
+
+    fn write_line(&mut self, service: &str, line: &str) {
+        let r = self.writer.write_all(format!("{}\n", line).as_bytes());
+        if r.and_then(|_| self.writer.flush()).is_err() {
+            die(service, "the control channel closed during the handshake");
+        }
+    }
+}
+
+enum Listener {
+    Tcp(tokio::net::TcpListener),
+    Unix(tokio::net::UnixListener),
+}
+
+type Conn = Pin<Box<dyn AsyncRead + Send>>;
+
+impl Listener {
+    async fn accept(&self) -> std::io::Result<(Conn, Option<SocketAddr>)> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, peer) = l.accept().await?;
+                let _ = s.set_nodelay(true);
+                Ok((Box::pin(s), Some(peer)))
+            }
+            Listener::Unix(l) => {
+                let (s, _) = l.accept().await?;
+                Ok((Box::pin(s), None))
+            }
+        }
+    }
+}
+
+/// One input port after binding: its listeners, each with its tag.
+struct BoundInput {
+    listeners: Vec<(Listener, Option<u32>)>,
+    expect: Option<usize>,
+}
+
+/// Where an output sends: (Demux key, address).
+enum Target {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+/// The wired ports, handed to the flow's builder.
+pub struct Ports {
+    service: Arc<str>,
+    inputs: HashMap<String, BoundInput>,
+    targets: HashMap<String, Vec<(Option<u32>, Target)>>,
+    /// tag -> reply address, from the `(T, SocketAddr)` outputs' Demux keys
+    replies: Arc<HashMap<u32, SocketAddr>>,
+    writers: Vec<JoinHandle<()>>,
+    stats: Vec<Arc<PortStats>>,
+    stop: Option<watch::Receiver<bool>>,
+    tmp: Option<PathBuf>,
+}
+
+/// Counts a port reports at the end.
+struct PortStats {
+    name: String,
+    ty: String,
+    input: bool,
+    bad: AtomicU64,
+    dropped: AtomicU64,
+}
+
+fn tcp_host(v: &Value) -> Option<String> {
+    match v {
+        Value::String(h) => Some(h.clone()),
+        Value::Array(a) => a.first().and_then(|h| h.as_str()).map(str::to_string),
+        _ => None,
+    }
+}
+
+fn tempdir(service: &str) -> PathBuf {
+    let base = std::env::temp_dir();
+    for n in 0..1000 {
+        let p = base.join(format!("hydro-{}-{}", std::process::id(), n));
+        if std::fs::create_dir(&p).is_ok() {
+            return p;
+        }
+    }
+    die(service, "cannot make a directory for the program's sockets")
+}
+
+/// Bind one ServerBindConfig; returns its ServerPort.
+fn bind(
+    service: &str,
+    port: &str,
+    cfg: &Value,
+    tag: Option<u32>,
+    tmp: &mut Option<PathBuf>,
+    out: &mut Vec<(Listener, Option<u32>)>,
+) -> Value {
+    let bad = || -> ! { die(service, &format!("port '{}': cannot read the bind config {}", port, cfg)) };
+    match cfg {
+        Value::String(s) if s == "Null" => json!("Null"),
+        Value::String(s) if s == "UnixSocket" => {
+            let dir = tmp.get_or_insert_with(|| tempdir(service));
+            let path = dir.join(format!("{}", out.len() + 1000 * tag.unwrap_or(0) as usize))
+                .join("socket");
+            let _ = std::fs::create_dir_all(path.parent().unwrap());
+            let l = tokio::net::UnixListener::bind(&path).unwrap_or_else(|e| {
+                die(service, &format!("port '{}': cannot bind '{}': {}", port, path.display(), e))
+            });
+            out.push((Listener::Unix(l), tag));
+            json!({ "UnixSocket": path })
+        }
+        Value::Object(m) if m.len() == 1 => {
+            let (k, v) = m.iter().next().unwrap();
+            match k.as_str() {
+                "TcpPort" => {
+                    let host = tcp_host(v).unwrap_or_else(|| bad());
+                    let std = std::net::TcpListener::bind((host.as_str(), 0)).unwrap_or_else(|e| {
+                        die(service, &format!("port '{}': cannot bind TCP on '{}': {}", port, host, e))
+                    });
+                    let addr = std.local_addr().unwrap();
+                    std.set_nonblocking(true).unwrap();
+                    let l = tokio::net::TcpListener::from_std(std).unwrap();
+                    out.push((Listener::Tcp(l), tag));
+                    json!({ "TcpPort": addr.to_string() })
+                }
+                "Merge" => {
+                    let slots = v.as_array().unwrap_or_else(|| bad());
+                    let bound: Vec<Value> =
+                        slots.iter().map(|c| bind(service, port, c, tag, tmp, out)).collect();
+                    json!({ "Merge": bound })
+                }
+                "Tagged" => {
+                    let a = v.as_array().filter(|a| a.len() == 2).unwrap_or_else(|| bad());
+                    let t = a[1].as_u64().unwrap_or_else(|| bad()) as u32;
+                    let inner = bind(service, port, &a[0], Some(t), tmp, out);
+                    json!({ "Tagged": [inner, t] })
+                }
+                _ => bad(),
+            }
+        }
+        _ => bad(),
+    }
+}
+
+fn target(service: &str, port: &str, v: &Value) -> Target {
+    let bad = || -> ! { die(service, &format!("port '{}': cannot read the target {}", port, v)) };
+    let m = v.as_object().filter(|m| m.len() == 1).unwrap_or_else(|| bad());
+    let (k, a) = m.iter().next().unwrap();
+    match k.as_str() {
+        "TcpPort" => Target::Tcp(a.as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| bad())),
+        "UnixSocket" => Target::Unix(a.as_str().map(PathBuf::from).unwrap_or_else(|| bad())),
+        _ => bad(),
+    }
+}
+
+async fn handshake(service: &str, inputs: &[(&str, bool)], outputs: &[(&str, bool)]) -> Ports {
+    let mut control = Control::open(service);
+    let Some(line) = control.read_line() else {
+        die(service, "the control channel closed before the InitConfig line");
+    };
+    let init: Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| die(service, &format!("cannot read the InitConfig line: {}", e)));
+    let (binds, meta) = match init.as_array().map(Vec::as_slice) {
+        Some([b, m]) => (b.clone(), m.clone()),
+        _ => die(service, "the InitConfig line is not [ports, meta]"),
+    };
+    let meta: Value = match meta.as_str() {
+        Some(s) => serde_json::from_str(s).unwrap_or(Value::Null),
+        None => Value::Null,
+    };
+    let binds = binds.as_object().cloned().unwrap_or_default();
+    let mut tmp = None;
+    let mut ready = serde_json::Map::new();
+    let mut bound = HashMap::new();
+    for (name, cfg) in &binds {
+        let mut ls = Vec::new();
+        ready.insert(name.clone(), bind(service, name, cfg, None, &mut tmp, &mut ls));
+        let expect = meta
+            .get("senders")
+            .and_then(|s| s.get(name))
+            .and_then(Value::as_u64)
+            .map(|n| n as usize)
+            .or(if meta.is_null() { Some(ls.len()) } else { None });
+        bound.insert(name.clone(), BoundInput { listeners: ls, expect });
+    }
+    for (name, _) in inputs {
+        bound.entry(name.to_string()).or_insert(BoundInput { listeners: Vec::new(), expect: Some(0) });
+    }
+    control.write_line(service, &format!("ready: {}", Value::Object(ready)));
+
+    let Some(line) = control.read_line() else {
+        die(service, "the control channel closed before the start line");
+    };
+    let Some(rest) = line.strip_prefix("start: ") else {
+        die(service, &format!("expected 'start: ', got '{}'", line));
+    };
+    let start: Value = serde_json::from_str(rest)
+        .unwrap_or_else(|e| die(service, &format!("cannot read the start line: {}", e)));
+    let mut targets = HashMap::new();
+    let mut replies = HashMap::new();
+    for (name, addr) in outputs {
+        let v = start.get(*name).cloned().unwrap_or(json!("Null"));
+        let mut ts = Vec::new();
+        if let Some(d) = v.get("Demux").and_then(Value::as_object) {
+            for (k, p) in d {
+                let key: u32 = k.parse().unwrap_or_else(|_| {
+                    die(service, &format!("port '{}': Demux key '{}' is not a number", name, k))
+                });
+                ts.push((Some(key), target(service, name, p)));
+            }
+        } else if v != json!("Null") {
+            ts.push((None, target(service, name, &v)));
+        }
+        if *addr {
+            for (k, t) in &ts {
+                if let (Some(k), Target::Tcp(a)) = (k, t) {
+                    replies.entry(*k).or_insert(*a);
+                }
+            }
+        }
+        targets.insert(name.to_string(), ts);
+    }
+
+    // hydro's stop: a line "stop", the end of the channel, or SIGTERM
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
+    let ports = Ports {
+        service: service.into(),
+        inputs: bound,
+        targets,
+        replies: Arc::new(replies),
+        writers: Vec::new(),
+        stats: Vec::new(),
+        stop: Some(stop_rx),
+        tmp,
+    };
+    control.write_line(service, "ack start");
+    let tx = stop_tx.clone();
+    let svc = service.to_string();
+    std::thread::spawn(move || {
+        loop {
+            match control.read_line() {
+                None => break,
+                Some(l) if l.starts_with("stop") => break,
+                Some(l) => eprintln!("{}: warning: unexpected control line '{}'", svc, l),
+            }
+        }
+        let _ = tx.send(true);
+    });
+    let tx = stop_tx;
+    tokio::spawn(async move {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+            let _ = tx.send(true);
+        }
+    });
+    ports
+}
+
+async fn read_frames<I: Send + 'static>(
+    mut conn: Conn,
+    stats: Arc<PortStats>,
+    service: Arc<str>,
+    addr: SocketAddr,
+    decode: Arc<dyn Fn(&[u8], SocketAddr) -> Result<I, bincode::Error> + Send + Sync>,
+    tx: mpsc::UnboundedSender<I>,
+) {
+    let mut head = [0u8; 4];
+    loop {
+        if conn.read_exact(&mut head).await.is_err() {
+            return;
+        }
+        let n = u32::from_be_bytes(head) as usize;
+        if n > FRAME_MAX {
+            eprintln!(
+                "{}: port '{}': a frame of {} bytes is larger than the 8 MiB limit; closing its connection",
+                service, stats.name, n
+            );
+            return;
+        }
+        let mut payload = vec![0u8; n];
+        if conn.read_exact(&mut payload).await.is_err() {
+            return; // a half-written frame is not delivered
+        }
+        match decode(&payload, addr) {
+            Ok(item) => {
+                if tx.send(item).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                if stats.bad.fetch_add(1, Ordering::Relaxed) == 0 {
+                    eprintln!(
+                        "{}: port '{}': cannot decode a message of {} bytes as `{}`: {} (dropped; further ones are counted)",
+                        service,
+                        stats.name,
+                        n,
+                        stats.ty,
+                        e
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// An input port's messages, for `source_stream`.
+pub struct Input<I> {
+    rx: mpsc::UnboundedReceiver<I>,
+}
+
+impl<I> Stream for Input<I> {
+    type Item = I;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<I>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl Ports {
+    fn stats(&mut self, name: &str, ty: &str, input: bool) -> Arc<PortStats> {
+        let s = Arc::new(PortStats {
+            name: name.to_string(),
+            ty: ty.to_string(),
+            input,
+            bad: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        });
+        self.stats.push(s.clone());
+        s
+    }
+
+    fn open_input<I: Send + 'static>(
+        &mut self,
+        name: &str,
+        ty: &str,
+        decode: Arc<dyn Fn(&[u8], SocketAddr) -> Result<I, bincode::Error> + Send + Sync>,
+    ) -> Input<I> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let stats = self.stats(name, ty, true);
+        let Some(input) = self.inputs.remove(name) else {
+            return Input { rx };
+        };
+        let remaining = Arc::new(Mutex::new(input.expect));
+        if input.expect == Some(0) {
+            return Input { rx };
+        }
+        let (done_tx, done_rx) = watch::channel(false);
+        let done_tx = Arc::new(done_tx);
+        let replies = self.replies.clone();
+        for (listener, tag) in input.listeners {
+            let (tx, stats, decode) = (tx.clone(), stats.clone(), decode.clone());
+            let (remaining, done_tx, mut done_rx) = (remaining.clone(), done_tx.clone(), done_rx.clone());
+            let replies = replies.clone();
+            let service = self.service.clone();
+            tokio::spawn(async move {
+                loop {
+                    if *done_rx.borrow() {
+                        return;
+                    }
+                    let accepted = tokio::select! {
+                        a = listener.accept() => a,
+                        _ = done_rx.changed() => return,
+                    };
+                    let Ok((conn, peer)) = accepted else { continue };
+                    let addr = tag
+                        .and_then(|t| replies.get(&t).copied())
+                        .or(peer)
+                        .unwrap_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)));
+                    tokio::spawn(read_frames(
+                        conn,
+                        stats.clone(),
+                        service.clone(),
+                        addr,
+                        decode.clone(),
+                        tx.clone(),
+                    ));
+                    let mut r = remaining.lock().unwrap();
+                    if let Some(n) = r.as_mut() {
+                        *n = n.saturating_sub(1);
+                        if *n == 0 {
+                            let _ = done_tx.send(true);
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+        Input { rx }
+    }
+
+    /// Input port `name` of type `T` (`ty` as written, for messages), as a
+    /// Stream of its messages.
+    pub fn input<T: DeserializeOwned + Send + 'static>(&mut self, name: &str, ty: &str) -> Input<T> {
+        self.open_input(name, ty, Arc::new(|b: &[u8], _| bincode::deserialize::<T>(b)))
+    }
+
+    /// Input port `name` of type `(T, SocketAddr)`: each message with its
+    /// sender's reply address.
+    pub fn input_addr<T: DeserializeOwned + Send + 'static>(&mut self, name: &str, ty: &str) -> Input<(T, SocketAddr)> {
+        self.open_input(name, ty, Arc::new(|b: &[u8], a| bincode::deserialize::<T>(b).map(|t| (t, a))))
+    }
+
+    fn open_output(&mut self, name: &str) -> (Vec<(Option<SocketAddr>, mpsc::UnboundedSender<Bytes>)>, Arc<PortStats>) {
+        let stats = self.stats(name, "", false);
+        let mut conns = Vec::new();
+        for (_, t) in self.targets.remove(name).unwrap_or_default() {
+            let (tx, rx) = mpsc::unbounded_channel::<Bytes>();
+            let addr = match &t {
+                Target::Tcp(a) => Some(*a),
+                Target::Unix(_) => None,
+            };
+            let service = self.service.clone();
+            let port = name.to_string();
+            self.writers.push(tokio::spawn(write_frames(service, port, t, rx)));
+            conns.push((addr, tx));
+        }
+        (conns, stats)
+    }
+
+    /// Output port `name` of type `T`, as a Sink that sends every message
+    /// to every receiver.
+    pub fn output<T: Serialize>(&mut self, name: &str) -> Output<T> {
+        let (conns, stats) = self.open_output(name);
+        Output { conns: conns.into_iter().map(|(_, c)| c).collect(), stats, service: self.service.clone(), _t: PhantomData }
+    }
+
+    /// Output port `name` of type `(T, SocketAddr)`, as a Sink that sends
+    /// each message to the receiver with that address.
+    pub fn output_addr<T: Serialize>(&mut self, name: &str) -> AddrOutput<T> {
+        let (conns, stats) = self.open_output(name);
+        let mut by_addr = HashMap::new();
+        for (a, c) in conns {
+            if let Some(a) = a {
+                by_addr.insert(a, c);
+            }
+        }
+        AddrOutput { by_addr, stats, service: self.service.clone(), _t: PhantomData }
+    }
+
+    /// After the flow: let the writers send what they hold (a bounded
+    /// wait), report the counts, remove the sockets' directory.
+    async fn finish(&mut self) {
+        for w in self.writers.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(5), w).await;
+        }
+        for s in &self.stats {
+            let bad = s.bad.load(Ordering::Relaxed);
+            if bad > 0 {
+                eprintln!("{}: port '{}': {} message(s) could not be decoded and were dropped", self.service, s.name, bad);
+            }
+            let dropped = s.dropped.load(Ordering::Relaxed);
+            if dropped > 0 && !s.input {
+                eprintln!("{}: port '{}': {} message(s) were dropped (no receiver has their address, or too large)", self.service, s.name, dropped);
+            }
+        }
+        if let Some(t) = self.tmp.take() {
+            let _ = std::fs::remove_dir_all(t);
+        }
+    }
+}
+
+async fn connect(t: &Target) -> std::io::Result<Pin<Box<dyn AsyncWrite + Send>>> {
+    let mut last = None;
+    for i in 0..10 {
+        let r: std::io::Result<Pin<Box<dyn AsyncWrite + Send>>> = match t {
+            Target::Tcp(a) => tokio::net::TcpStream::connect(a).await.map(|s| {
+                let _ = s.set_nodelay(true);
+                Box::pin(s) as Pin<Box<dyn AsyncWrite + Send>>
+            }),
+            Target::Unix(p) => tokio::net::UnixStream::connect(p).await.map(|s| Box::pin(s) as _),
+        };
+        match r {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(50 << i.min(4))).await;
+    }
+    Err(last.unwrap())
+}
+
+async fn write_frames(service: Arc<str>, port: String, t: Target, mut rx: mpsc::UnboundedReceiver<Bytes>) {
+    let where_ = match &t {
+        Target::Tcp(a) => a.to_string(),
+        Target::Unix(p) => p.display().to_string(),
+    };
+    let mut conn = match connect(&t).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}: port '{}': cannot connect to {}: {}", service, port, where_, e);
+            while rx.recv().await.is_some() {}
+            return;
+        }
+    };
+    let mut buf = BytesMut::new();
+    while let Some(f) = rx.recv().await {
+        buf.put_u32(f.len() as u32);
+        buf.put_slice(&f);
+        while buf.len() < 256 * 1024 {
+            match rx.try_recv() {
+                Ok(f) => {
+                    buf.put_u32(f.len() as u32);
+                    buf.put_slice(&f);
+                }
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.write_all(&buf).await {
+            eprintln!("{}: port '{}': sending to {}: {}", service, port, where_, e);
+            while rx.recv().await.is_some() {}
+            return;
+        }
+        buf.clear();
+    }
+    let _ = conn.flush().await;
+    let _ = conn.shutdown().await;
+}
+
+fn encode<T: Serialize>(service: &str, stats: &PortStats, item: &T) -> Option<Bytes> {
+    match bincode::serialize(item) {
+        Ok(b) if b.len() <= FRAME_MAX => Some(Bytes::from(b)),
+        Ok(b) => {
+            if stats.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+                eprintln!("{}: port '{}': a message of {} bytes is larger than the 8 MiB limit; dropped", service, stats.name, b.len());
+            }
+            None
+        }
+        Err(e) => {
+            if stats.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+                eprintln!("{}: port '{}': cannot encode a message: {}; dropped", service, stats.name, e);
+            }
+            None
+        }
+    }
+}
+
+/// An output port of plain `T`, for `dest_sink`: broadcast.
+pub struct Output<T> {
+    conns: Vec<mpsc::UnboundedSender<Bytes>>,
+    stats: Arc<PortStats>,
+    service: Arc<str>,
+    _t: PhantomData<fn(T)>,
+}
+
+impl<T: Serialize> Sink<T> for Output<T> {
+    type Error = Infallible;
+    fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+    fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Infallible> {
+        if self.conns.is_empty() {
+            return Ok(());
+        }
+        if let Some(b) = encode(&self.service, &self.stats, &item) {
+            for c in &self.conns {
+                let _ = c.send(b.clone());
+            }
+        }
+        Ok(())
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// An output port of `(T, SocketAddr)`, for `dest_sink`: to that address.
+pub struct AddrOutput<T> {
+    by_addr: HashMap<SocketAddr, mpsc::UnboundedSender<Bytes>>,
+    stats: Arc<PortStats>,
+    service: Arc<str>,
+    _t: PhantomData<fn(T)>,
+}
+
+impl<T: Serialize> Sink<(T, SocketAddr)> for AddrOutput<T> {
+    type Error = Infallible;
+    fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+    fn start_send(self: Pin<&mut Self>, (item, addr): (T, SocketAddr)) -> Result<(), Infallible> {
+        match self.by_addr.get(&addr) {
+            Some(c) => {
+                if let Some(b) = encode(&self.service, &self.stats, &item) {
+                    let _ = c.send(b);
+                }
+            }
+            None => {
+                if self.stats.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+                    eprintln!(
+                        "{}: warning: port '{}': no receiver has the address {}; dropped (further ones are counted)",
+                        self.service, self.stats.name, addr
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+}
