@@ -4,10 +4,10 @@
  * A host's settings: host (a name ~/.ssh/config may alias, or an address;
  * required), user, port, key (a private key file), trust_new_host (record
  * an unknown host key instead of refusing it), compress (zlib on the
- * connection), connect_timeout (seconds per
- * attempt and for any answer, 10 by default), connect_attempts (3),
- * address (what peers reach it at; by default the host's HostName) and
- * triple (by default read from the host).  One connection per host
+ * connection), connect_timeout (seconds per attempt and for any answer, 10
+ * by default), connect_attempts (3), address (what peers reach it at; by
+ * default the host's HostName); the target triple is the core's "target"
+ * setting, else read from the host.  One connection per host
  * (ssh_transport.c), opened by provision or the first use, kept in
  * h->runtime, opened again when the transport failed, closed by terminate.
  *
