@@ -15,6 +15,22 @@
 #include "str.h"
 #include "xmalloc.h"
 
+/* a file of /proc read whole into b (NUL-terminated); 0, or -1 when it
+ * cannot be (nothing reported: no cgroup is no error) */
+static int
+read_proc(const char *path, struct buf *b)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -1;
+	ret = read_fd(fd, path, b);
+	close(fd);
+	if (ret == 0)
+		buf_str(b);
+	return ret;
+}
+
 /* the mount point of the cgroup v2 hierarchy (from /proc/self/mountinfo),
  * or NULL */
 static char *
@@ -22,17 +38,11 @@ cgroup2_mount(void)
 {
 	struct buf b = BUF_INIT;
 	char *line, *next, *mnt = NULL;
-	int fd;
 
-	fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	if (read_fd(fd, "/proc/self/mountinfo", &b) < 0) {
-		close(fd);
+	if (read_proc("/proc/self/mountinfo", &b) < 0) {
 		buf_release(&b);
 		return NULL;
 	}
-	close(fd);
 	for (line = b.data; line && line < b.data + b.len && !mnt; line = next) {
 		char *nl = memchr(line, '\n', (size_t)(b.data + b.len - line));
 		char *dash, *f[5];
@@ -69,12 +79,8 @@ own_cgroup(void)
 {
 	struct buf b = BUF_INIT;
 	char *p, *end, *path = NULL;
-	int fd;
 
-	fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	if (read_fd(fd, "/proc/self/cgroup", &b) == 0 && b.len) {
+	if (read_proc("/proc/self/cgroup", &b) == 0 && b.len) {
 		for (p = b.data; p < b.data + b.len; p = end + 1) {
 			end = memchr(p, '\n', (size_t)(b.data + b.len - p));
 			if (!end)
@@ -85,7 +91,6 @@ own_cgroup(void)
 			}
 		}
 	}
-	close(fd);
 	buf_release(&b);
 	return path;
 }
