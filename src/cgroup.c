@@ -1,4 +1,6 @@
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +97,35 @@ own_cgroup(void)
 	return path;
 }
 
+/* remove the empty cgroups of runs whose hydro is gone (killed, and its
+ * state removed by hand): a run's id is STAMP-PID-SEQ */
+static void
+sweep(const char *parent)
+{
+	struct dirent *de;
+	char *path, *seq, *pid_at;
+	long pid;
+	DIR *d = opendir(parent);
+
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, "hydro-", 6))
+			continue;
+		/* the pid is between the last two dashes */
+		seq = strrchr(de->d_name, '-');
+		*seq = '\0';
+		pid_at = strrchr(de->d_name, '-');
+		*seq = '-';
+		if (!pid_at || (pid = strtol(pid_at + 1, NULL, 10)) <= 1 ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		path = path_join(parent, de->d_name);
+		rmdir(path);	/* one still holding processes stays: EBUSY */
+		free(path);
+	}
+	if (d)
+		closedir(d);
+}
+
 char *
 cgroup_new(struct state *st, const char *run)
 {
@@ -104,6 +135,9 @@ cgroup_new(struct state *st, const char *run)
 	if (mnt && own && !strstr(own, "/..") && !strchr(run, '/')) {
 		path = xasprintf("%s%s%shydro-%s", mnt, own,
 		                 own[strlen(own) - 1] == '/' ? "" : "/", run);
+		*strrchr(path, '/') = '\0';
+		sweep(path);
+		path[strlen(path)] = '/';
 		procs = path_join(path, "cgroup.procs");
 		details = cJSON_CreateObject();
 		cJSON_AddStringToObject(details, "path", path);
