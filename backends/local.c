@@ -1,7 +1,8 @@
 /*
  * local: this machine.  Services are child processes of hydro, each in a
- * process group of its own and killed if hydro dies (proc.h), unless they
- * are to outlive it (run --keep).
+ * process group of its own (and in the run's cgroup where the system gives
+ * one: cgroup.h) and killed if hydro dies (proc.h), unless they are to
+ * outlive it (run --keep).
  */
 #include <errno.h>
 #include <fcntl.h>
