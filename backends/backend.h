@@ -60,7 +60,8 @@ struct spawn {
 struct backend {
 	const char *name;
 	unsigned caps;
-	/* triple: the target triple programs for this host are built for */
+	/* triple: the target triple programs for this host are built for (a
+	 * host's "target" setting overrides it: host_triple()) */
 	const char *(*triple)(struct host *h);
 	/* address: the address peers reach this host's TCP ports at, and that
 	 * its services bind ("127.0.0.1", an internal IP) */

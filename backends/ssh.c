@@ -157,10 +157,9 @@ ssh_host_triple(struct host *h)
 {
 	struct ssh_host *sh = ssh_host_of(h);
 	struct ssh_conn *c;
-	const char *t = host_get(h, "triple");
+	const char *t;
 
-	if (t)
-		return t;
+	/* a "target" setting was taken by host_triple() before asking here */
 	if (!sh->triple && (c = ssh_host_conn(h)) && (t = ssh_triple(c)))
 		sh->triple = xstrdup(t);
 	return sh->triple ? sh->triple : "unknown";

@@ -113,6 +113,7 @@ build_open(struct deployment *d, struct state *st, const struct options *o)
 	b->d = d;
 	b->st = st;
 	b->verbose = o ? o->verbose : 0;
+	b->target = o ? o->target : NULL;
 	b->cache = cache_open(dir);
 	free(dir);
 	b->ntgts = d->ntargets;

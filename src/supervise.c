@@ -583,7 +583,8 @@ reap(struct run *r, struct svc *v)
 		v->reported = 1;
 		r->failed = 1;
 		supervise_describe_status(&msg, status);
-		error("service '%s' %s", v->s->name, buf_str(&msg));
+		/* at the line that declared it (the config file, for JSON) */
+		error("%s: service '%s' %s", v->s->where, v->s->name, buf_str(&msg));
 		supervise_note_tail(v);
 		if (!r->stopping_all && r->d->nservices > 1)
 			note("stopping the other services");

@@ -135,7 +135,7 @@ t_case "the target triple is read from the host"
 t_run tool "$a1" key="$HOSTS_KEY" triple
 t_expect_rc 0
 t_expect_out "$(uname -m)-unknown-linux-gnu"
-t_run tool "$a1" key="$HOSTS_KEY" triple=aarch64-unknown-linux-musl triple
+t_run tool "$a1" key="$HOSTS_KEY" target=aarch64-unknown-linux-musl triple
 t_expect_out "aarch64-unknown-linux-musl"
 t_end
 
