@@ -1,9 +1,11 @@
 /*
  * local: this machine.  Services are child processes of hydro, each in a
- * process group of its own and killed if hydro dies (proc.h), unless they
- * are to outlive it (run --keep).
+ * process group of its own (and in the run's cgroup where the system gives
+ * one: cgroup.h) and killed if hydro dies (proc.h), unless they are to
+ * outlive it (run --keep).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +15,9 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "cgroup.h"
 #include "error.h"
+#include "fs.h"
 #include "json.h"
 #include "proc.h"
 #include "xmalloc.h"
@@ -46,6 +50,7 @@ local_spawn(struct host *h, struct spawn *sp)
 {
 	struct proc *p = xcalloc(1, sizeof(*p));
 	struct proc init = PROC_INIT;
+	int ret;
 
 	(void)h;
 	*p = init;
@@ -56,7 +61,16 @@ local_spawn(struct host *h, struct spawn *sp)
 	p->out = p->err = PROC_PIPE;
 	p->flags = PROC_PGROUP | (sp->keep ? 0 : PROC_PDEATHSIG) |
 	           (sp->want_control ? PROC_CONTROL : 0);
-	if (proc_start(p) < 0) {
+	if (sp->cgroup) {
+		char *procs = path_join(sp->cgroup, "cgroup.procs");
+
+		p->cgroup_fd = open(procs, O_WRONLY | O_CLOEXEC);
+		free(procs);
+	}
+	ret = proc_start(p);
+	if (p->cgroup_fd >= 0)
+		close(p->cgroup_fd);
+	if (ret < 0) {
 		free(p);
 		return -1;
 	}
@@ -175,7 +189,7 @@ static int
 local_cleanup(const cJSON *record)
 {
 	double pid = 0, pgid = 0, ident = 0;
-	const char *run = json_str(record, "run");
+	const char *run = json_str(record, "run"), *cg;
 	unsigned long long now;
 	pid_t pgrp;
 	int r;
@@ -184,6 +198,13 @@ local_cleanup(const cJSON *record)
 	if (r < 0 || record_number(record, "pgid", 2, PID_LIMIT, &pgid) < 0 ||
 	    record_number(record, "ident", 1, 9007199254740992.0, &ident) < 0)
 		return -1;
+	/* a cgroup of the run's own holds all it started, escaped or not */
+	cg = json_str(record, "cgroup");
+	if (cg && run && cgroup_is_ours(cg, run) && cgroup_end(cg) < 0)
+		return -1;
+	if (cg && (!run || !cgroup_is_ours(cg, run)))
+		return error("the record names cgroup '%s', not one hydro makes for its "
+		             "run; nothing is signalled", cg);
 	/* no pid: it never started, or hydro was killed before it said so (a
 	 * process started without --keep dies with hydro) */
 	if (r == 0)

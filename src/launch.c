@@ -154,6 +154,7 @@ spawn_service(struct run *r, struct svc *v, char **port_env)
 	                   (service_speaks(s) && !(host_caps(s->host) & BACKEND_CONTROL));
 	v->sp.want_control = service_has_control(s);
 	v->sp.keep = r->opt.keep;
+	v->sp.cgroup = r->cgroup;
 	v->record = xasprintf("%s/%s", r->id, s->name);
 	if (r->state) {
 		rec = cJSON_CreateObject();
@@ -183,6 +184,8 @@ spawn_service(struct run *r, struct svc *v, char **port_env)
 		cJSON_AddNumberToObject(rec, "pid", (double)v->sp.pid);
 		cJSON_AddNumberToObject(rec, "pgid", (double)v->sp.pgid);
 		cJSON_AddNumberToObject(rec, "ident", (double)v->sp.ident);
+		if (r->cgroup)
+			cJSON_AddStringToObject(rec, "cgroup", r->cgroup);
 		state_update(r->state, "process", v->record, rec);
 	}
 	set_nonblock(v->sp.out);

@@ -44,6 +44,7 @@ struct proc_child {
 	 * it and wakes a futex on it when the child execs or dies */
 	pid_t tid;
 	unsigned flags;
+	int cgroup_fd;		/* cgroup.procs to join, or -1 */
 	pid_t parent;
 	void *stack;		/* the child's, when it runs beside us (clone) */
 	pid_t pid;		/* set by whoever forked */
@@ -107,6 +108,11 @@ child_run(struct proc_child *c)
 
 	if (c->flags & PROC_PGROUP)
 		setpgid(0, 0);
+	/* into the run's cgroup before anything can start: all it starts stays
+	 * there (a failure leaves it where hydro is, with its group) */
+	if (c->cgroup_fd >= 0 && write(c->cgroup_fd, "0", 1) < 0) {
+		/* process groups alone */
+	}
 	if (c->flags & PROC_PDEATHSIG) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* hydro may have died before the line above */
@@ -572,6 +578,7 @@ proc_start(struct proc *p)
 	c->envp = c->own_env;
 	c->dir = p->dir;
 	c->flags = p->flags;
+	c->cgroup_fd = p->cgroup_fd;
 	c->parent = getpid();
 
 	pid = fork_child(c);

@@ -60,6 +60,7 @@ struct proc {
 	const char *dir;	/* working directory, or NULL */
 	enum proc_io in, out, err;
 	unsigned flags;
+	int cgroup_fd;		/* a cgroup's cgroup.procs the child joins, or -1 */
 	/* set by proc_start */
 	pid_t pid;
 	int in_fd, out_fd, err_fd, ctl_fd;	/* the parent's ends, or -1 */
@@ -75,7 +76,7 @@ struct proc {
 
 #define PROC_INIT { .in = PROC_NULL, .out = PROC_INHERIT, .err = PROC_INHERIT, \
                     .pid = -1, .in_fd = -1, .out_fd = -1, .err_fd = -1, \
-                    .ctl_fd = -1, .pidfd = -1 }
+                    .ctl_fd = -1, .pidfd = -1, .cgroup_fd = -1 }
 
 /* raise this process's soft limit of open files to the hard one (each service
  * holds a few descriptors: a few hundred would pass the usual 1024); children

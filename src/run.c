@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "buf.h"
 #include "build.h"
+#include "cgroup.h"
 #include "cli.h"
 #include "crate.h"
 #include "error.h"
@@ -101,6 +102,7 @@ run_new(struct deployment *d, enum run_mode mode, const struct options *o)
 		warning("cannot make hydro the reaper of its services' orphans: %s; a "
 		        "process that leaves its group may outlive the run",
 		        strerror(errno));
+
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	pthread_mutex_init(&r->out_lock, NULL);
@@ -262,6 +264,7 @@ void
 run_register_state_kinds(void)
 {
 	state_register(&process_kind);
+	cgroup_register_state();
 	build_register_state();
 }
 
@@ -298,6 +301,9 @@ run_deploy(struct run *r)
 		if (!r->state)
 			return -1;
 	}
+	/* where the system lets it, a cgroup holds all the services start */
+	if (!r->cgroup)
+		r->cgroup = cgroup_new(r->state, r->id);
 	/* the targets services need are made first, make-style */
 	b = build_open(r->d, r->state, &r->o);
 	g = graph_new();
@@ -545,7 +551,15 @@ run_finish(struct run *r)
 	if (!leaving && (n = proc_end_adopted("HYDRO_RUN_DIR", r->dir)) > 0)
 		note("stopped %zu process%s the services left outside their process "
 		     "groups", n, n == 1 ? "" : "es");
+	/* and whatever is left in the cgroup (a child that escaped and whose
+	 * parent still ran until the end); kept runs keep theirs */
 	ret = r->failed || (atomic_load(&r->cancel) > 0 && !leaving) ? -1 : 0;
+	if (!leaving && r->cgroup) {
+		if (cgroup_end(r->cgroup) < 0)
+			ret = -1;
+		else if (r->state)
+			state_remove(r->state, "cgroup", r->id);
+	}
 	pthread_mutex_lock(&r->out_lock);
 	r->hold = 0;
 	supervise_release_held(r);
@@ -614,6 +628,7 @@ run_finish(struct run *r)
 	free(r->svcs);
 	free(r->dir);
 	free(r->id);
+	free(r->cgroup);
 	free(r);
 	fflush(stdout);
 	return ret;
