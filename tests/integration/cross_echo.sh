@@ -21,14 +21,8 @@ EX=$T_TMP/echo
 cp -r "$TOP/examples/echo" "$EX"
 sed -i "s/server_machine = deployment.Localhost()/server_machine = deployment.Localhost(target=\"$ARCH\")/" \
 	"$EX/echo.hydro.py"
-running_in() {
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/cwd" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
-	done
-}
-leftovers() {
-	for p in $(running_in "$EX"); do kill -9 "$p"; done
-}
+# whatever a failed run left, hydro's own record removes
+leftovers() { "$HYDRO" down "$EX" >/dev/null 2>&1; }
 t_on_exit leftovers
 
 t_case "the server is built for aarch64, the client for this machine"
@@ -45,7 +39,8 @@ t_run timeout 120 "$HYDRO" --color=never run "$EX/echo.hydro.py"
 t_expect_rc 0
 n=$(grep -c 'Got EchoMsg { payload: "ping [0-9]*", ts: .* } from 127.0.0.1:[0-9]*$' "$T_TMP/out")
 [ "$n" -ge 10 ] || t_fail "expected 10 echoes, got $n: $(head -c 800 "$T_TMP/out") $(tail -5 "$T_TMP/err")"
-[ -z "$(running_in "$EX")" ] || t_fail "still running in the example's directory: $(running_in "$EX")"
+"$HYDRO" down --dry-run "$EX" >"$T_TMP/left" 2>&1
+[ ! -s "$T_TMP/left" ] || t_fail "left running: $(cat "$T_TMP/left")"
 t_end
 
 t_case "'file' says the server's program is ARM aarch64"
