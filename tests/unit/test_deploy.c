@@ -258,7 +258,7 @@ TEST(host_settings_are_the_backends)
 	CHECK(strstr(error_last(), "'project' is given twice") != NULL);
 	CHECK(!deploy_declare_host(d, NULL, "local", missing, 1));
 	CHECK(strstr(error_last(), "a 'local' host has no setting 'project' (it takes "
-	             "address)") != NULL);
+	             "address, target)") != NULL);
 	CHECK(!deploy_declare_host(d, NULL, "cloud9", NULL, 0));
 	/* declared, but not built into this hydro: said at the declaring line */
 	CHECK_INT(deploy_check_backends(d), -1);
