@@ -536,11 +536,11 @@ deploy_set_where(struct deployment *d, const char *where)
 static const struct backend_spec {
 	const char *name;
 	size_t nrequired;
-	const char *settings[10];
+	const char *settings[12];
 } backend_specs[] = {
 	{ "local", 0, { "address", "target", NULL } },
 	{ "ssh", 1, { "host", "user", "port", "key", "trust_new_host", "connect_timeout",
-	              "connect_attempts", "address", "target", NULL } },
+	              "connect_attempts", "address", "target", "compress", NULL } },
 	{ "gcp", 2, { "project", "zone", "type", "image", "region", "network", "user", NULL } },
 };
 
