@@ -43,6 +43,8 @@ struct spawn {
 	int want_control;	/* a control channel, named by HYDRO_CONTROL_FD */
 	int keep;		/* may outlive hydro (run --keep): not killed when
 				 * hydro dies; still a process group of its own */
+	const char *cgroup;	/* a cgroup v2 directory of the run's own to put
+				 * it in (cgroup.h), or NULL: a local matter */
 	/* set by the backend; -1 when absent */
 	int in;			/* write end of its stdin */
 	int out, err;		/* read ends of its stdout and stderr */
@@ -55,12 +57,13 @@ struct spawn {
 	void *handle;		/* the backend's own */
 };
 
-#define SPAWN_INIT { NULL, NULL, NULL, 0, 0, 0, -1, -1, -1, -1, -1, 0, 0, 0, NULL }
+#define SPAWN_INIT { NULL, NULL, NULL, 0, 0, 0, NULL, -1, -1, -1, -1, -1, 0, 0, 0, NULL }
 
 struct backend {
 	const char *name;
 	unsigned caps;
-	/* triple: the target triple programs for this host are built for */
+	/* triple: the target triple programs for this host are built for (a
+	 * host's "target" setting overrides it: host_triple()) */
 	const char *(*triple)(struct host *h);
 	/* address: the address peers reach this host's TCP ports at, and that
 	 * its services bind ("127.0.0.1", an internal IP) */

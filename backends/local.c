@@ -1,9 +1,9 @@
 /*
  * local: this machine.  Services are child processes of hydro, each in a
- * process group of its own and killed if hydro dies (proc.h), unless they
- * are to outlive it (run --keep).
+ * process group of its own (and in the run's cgroup where the system gives
+ * one: cgroup.h) and killed if hydro dies (proc.h), unless they are to
+ * outlive it (run --keep).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,12 +15,11 @@
 #include <unistd.h>
 
 #include "backend.h"
-#include "buf.h"
+#include "cgroup.h"
 #include "error.h"
 #include "fs.h"
 #include "json.h"
 #include "proc.h"
-#include "str.h"
 #include "xmalloc.h"
 
 static const char *
@@ -51,6 +50,7 @@ local_spawn(struct host *h, struct spawn *sp)
 {
 	struct proc *p = xcalloc(1, sizeof(*p));
 	struct proc init = PROC_INIT;
+	int ret;
 
 	(void)h;
 	*p = init;
@@ -61,7 +61,16 @@ local_spawn(struct host *h, struct spawn *sp)
 	p->out = p->err = PROC_PIPE;
 	p->flags = PROC_PGROUP | (sp->keep ? 0 : PROC_PDEATHSIG) |
 	           (sp->want_control ? PROC_CONTROL : 0);
-	if (proc_start(p) < 0) {
+	if (sp->cgroup) {
+		char *procs = path_join(sp->cgroup, "cgroup.procs");
+
+		p->cgroup_fd = open(procs, O_WRONLY | O_CLOEXEC);
+		free(procs);
+	}
+	ret = proc_start(p);
+	if (p->cgroup_fd >= 0)
+		close(p->cgroup_fd);
+	if (ret < 0) {
 		free(p);
 		return -1;
 	}
@@ -159,94 +168,20 @@ record_number(const cJSON *record, const char *key, double lo, double hi,
 	return 1;
 }
 
-/* pgrp and start time of a process from /proc/PID/stat; 0 when it is gone
- * (or a zombie, which holds nothing and cannot be signalled away) */
-static int
-proc_stat(long pid, long *pgrp, unsigned long long *start)
-{
-	char path[64], text[1024], *p, *end;
-	ssize_t n;
-	int fd, i;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	text[n] = '\0';
-	/* after the name: state, ppid, pgrp, ..., starttime (the 20th) */
-	p = strrchr(text, ')');
-	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
-		return 0;
-	p += 2;
-	for (i = 0; i < 19; i++) {
-		if (i == 2)
-			*pgrp = strtol(p, NULL, 10);
-		p = strchr(p, ' ');
-		if (!p)
-			return 0;
-		p++;
-	}
-	*start = strtoull(p, &end, 10);
-	return end != p;
-}
-
-/* whether process pid carries HYDRO_RUN_DIR=.../RUN in its environment */
-static int
-of_run(long pid, const char *run)
-{
-	char path[64], *p, *end;
-	struct buf b = BUF_INIT;
-	size_t rl = strlen(run);
-	int fd, found = 0;
-
-	snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (read_fd(fd, path, &b) == 0) {
-		for (p = b.data, end = b.data + b.len; p && p < end; p += strlen(p) + 1) {
-			size_t l = strlen(p);
-
-			if (str_starts(p, "HYDRO_RUN_DIR=") && l > 14 + rl &&
-			    p[l - rl - 1] == '/' && !strcmp(p + l - rl, run)) {
-				found = 1;
-				break;
-			}
-		}
-	}
-	close(fd);
-	buf_release(&b);
-	return found;
-}
-
 /* SIGKILL what is left of group pgid whose leader (started at ident) is
  * gone: its members that started no earlier and carry the run's mark */
 static int
 kill_orphans(long pgid, unsigned long long ident, const char *run)
 {
-	struct dirent *de;
-	unsigned long long start;
-	long pid, pgrp;
-	DIR *d;
+	pid_t pids[1024];
+	size_t n, i;
 	int ret = 0;
 
-	d = opendir("/proc");
-	if (!d)
-		return error_errno("cannot read '/proc' to find what is left of process "
-		                   "group %ld", pgid);
-	while ((de = readdir(d))) {
-		if (str_to_long(de->d_name, 2, PID_LIMIT, &pid) < 0 ||
-		    !proc_stat(pid, &pgrp, &start) || pgrp != pgid || start < ident ||
-		    !of_run(pid, run))
-			continue;
-		if (kill((pid_t)pid, SIGKILL) < 0 && errno != ESRCH)
-			ret = error_errno("cannot stop process %ld (of group %ld)", pid, pgid);
-	}
-	closedir(d);
+	n = proc_group_members((pid_t)pgid, ident, "HYDRO_RUN_DIR", run, 1, pids, 1024);
+	for (i = 0; i < n; i++)
+		if (kill(pids[i], SIGKILL) < 0 && errno != ESRCH)
+			ret = error_errno("cannot stop process %ld (of group %ld)",
+			                  (long)pids[i], pgid);
 	return ret;
 }
 
@@ -254,15 +189,22 @@ static int
 local_cleanup(const cJSON *record)
 {
 	double pid = 0, pgid = 0, ident = 0;
-	const char *run = json_str(record, "run");
+	const char *run = json_str(record, "run"), *cg;
 	unsigned long long now;
-	long pgrp;
+	pid_t pgrp;
 	int r;
 
 	r = record_number(record, "pid", 2, PID_LIMIT, &pid);
 	if (r < 0 || record_number(record, "pgid", 2, PID_LIMIT, &pgid) < 0 ||
 	    record_number(record, "ident", 1, 9007199254740992.0, &ident) < 0)
 		return -1;
+	/* a cgroup of the run's own holds all it started, escaped or not */
+	cg = json_str(record, "cgroup");
+	if (cg && run && cgroup_is_ours(cg, run) && cgroup_end(cg) < 0)
+		return -1;
+	if (cg && (!run || !cgroup_is_ours(cg, run)))
+		return error("the record names cgroup '%s', not one hydro makes for its "
+		             "run; nothing is signalled", cg);
 	/* no pid: it never started, or hydro was killed before it said so (a
 	 * process started without --keep dies with hydro) */
 	if (r == 0)
@@ -276,7 +218,7 @@ local_cleanup(const cJSON *record)
 		return error("the record of process %ld names process group %ld, not "
 		             "one of its own as hydro makes; nothing is signalled",
 		             (long)pid, (long)pgid);
-	if (proc_stat((long)pid, &pgrp, &now)) {
+	if ((now = proc_identity((long)pid, &pgrp))) {
 		/* another process has the pid now: our group is gone with it */
 		if (now != (unsigned long long)ident)
 			return 0;

@@ -76,6 +76,11 @@ be(struct host *h)
 const char *
 host_triple(struct host *h)
 {
+	const char *t = host_get(h, "target");
+
+	/* a host's "target" setting overrides what its backend says */
+	if (t && *t)
+		return t;
 	return be(h)->triple ? be(h)->triple(h) : "unknown";
 }
 

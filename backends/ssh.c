@@ -3,10 +3,11 @@
  *
  * A host's settings: host (a name ~/.ssh/config may alias, or an address;
  * required), user, port, key (a private key file), trust_new_host (record
- * an unknown host key instead of refusing it), connect_timeout (seconds per
- * attempt and for any answer, 10 by default), connect_attempts (3),
- * address (what peers reach it at; by default the host's HostName) and
- * triple (by default read from the host).  One connection per host
+ * an unknown host key instead of refusing it), compress (zlib on the
+ * connection), connect_timeout (seconds per attempt and for any answer, 10
+ * by default), connect_attempts (3), address (what peers reach it at; by
+ * default the host's HostName); the target triple is the core's "target"
+ * setting, else read from the host.  One connection per host
  * (ssh_transport.c), opened by provision or the first use, kept in
  * h->runtime, opened again when the transport failed, closed by terminate.
  *
@@ -115,7 +116,8 @@ ssh_host_opts(struct host *h, struct ssh_opts *o)
 			             "from 1 to 100", h->name, v);
 		o->attempts = (int)n;
 	}
-	if (setting_bool(h, "trust_new_host", &o->trust_new) < 0)
+	if (setting_bool(h, "trust_new_host", &o->trust_new) < 0 ||
+	    setting_bool(h, "compress", &o->compress) < 0)
 		return -1;
 	o->trust_new |= trust_all;
 	o->known_hosts = known_project ? known_project : ".hydro/known_hosts";
@@ -157,12 +159,15 @@ ssh_host_triple(struct host *h)
 {
 	struct ssh_host *sh = ssh_host_of(h);
 	struct ssh_conn *c;
-	const char *t = host_get(h, "triple");
+	const char *t;
 
-	if (t)
-		return t;
-	if (!sh->triple && (c = ssh_host_conn(h)) && (t = ssh_triple(c)))
-		sh->triple = xstrdup(t);
+	/* a "target" setting was taken by host_triple() before asking here */
+	if (!sh->triple && (c = ssh_host_conn(h)) && (t = ssh_triple(c))) {
+		pthread_mutex_lock(&runtime_lock);
+		if (!sh->triple)
+			sh->triple = xstrdup(t);
+		pthread_mutex_unlock(&runtime_lock);
+	}
 	return sh->triple ? sh->triple : "unknown";
 }
 

@@ -70,7 +70,7 @@ struct ssh_conn;
 struct ssh_opts {
 	const char *label;	/* the host's name in messages */
 	const char *host;	/* a name ~/.ssh/config may alias, or an address */
-	const char *user;	/* NULL: the config's, else $USER */
+	const char *user;	/* NULL: the config's, else $USER, else this login */
 	int port;		/* 0: the config's, else 22 */
 	const char *key;	/* a private key file; NULL: the config's
 				 * IdentityFile, ~/.ssh/id_{ed25519,ecdsa,rsa},
@@ -79,6 +79,7 @@ struct ssh_opts {
 					 * after ~/.ssh/known_hosts; trusted new
 					 * keys are recorded here */
 	int trust_new;		/* accept and record an unknown host key */
+	int compress;		/* ask for zlib compression */
 	int timeout_ms;		/* per attempt to connect, and for any answer */
 	int attempts;		/* connection attempts, with backoff between */
 };

@@ -24,6 +24,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -580,7 +581,7 @@ ssh_attempt(const struct ssh_opts *o, const struct ssh_dest *d, const char *jump
 	const char *files[3];
 	const char *user = o->user ? o->user : d->user ? d->user : getenv("USER");
 	int port = o->port ? o->port : d->port ? d->port : 22, rc;
-	char *name = hostkey_name(d->hostname, port), *home_known;
+	char *name = hostkey_name(d->hostname, port), *home_known, login[256];
 
 	*hopeless = 0;
 	pthread_mutex_init(&c->lock, NULL);
@@ -588,8 +589,14 @@ ssh_attempt(const struct ssh_opts *o, const struct ssh_dest *d, const char *jump
 	c->label = xstrdup(o->label ? o->label : o->host);
 	c->where = xasprintf(strchr(d->hostname, ':') ? "[%s]:%d" : "%s:%d", d->hostname, port);
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
-	if (!user)
-		user = "root";
+	if (!user) {
+		struct passwd pw, *found = NULL;
+		char pwbuf[1024];
+
+		getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &found);
+		snprintf(login, sizeof(login), "%s", found ? found->pw_name : "root");
+		user = login;
+	}
 	if (jump)
 		c->fd = ssh_via_bastion(c, o, jump, d->hostname, port, depth);
 	else
@@ -603,6 +610,8 @@ ssh_attempt(const struct ssh_opts *o, const struct ssh_dest *d, const char *jump
 		fatal("out of memory");
 	libssh2_session_set_blocking(c->s, 0);
 	libssh2_keepalive_config(c->s, 1, 2);
+	if (o->compress)
+		libssh2_session_flag(c->s, LIBSSH2_FLAG_COMPRESS, 1);
 	home_known = xasprintf("%s/.ssh/known_hosts", getenv("HOME") ? getenv("HOME") : "");
 	files[0] = home_known;
 	files[1] = "/etc/ssh/ssh_known_hosts";

@@ -423,7 +423,9 @@ struct op {
 	la_int64_t off;
 };
 
-#define QUEUE_LEN 16
+/* Each side sleeps until the other has done a good part of the queue, not
+ * one operation: on a busy machine a wake-up can cost milliseconds. */
+#define QUEUE_LEN 32
 
 struct writer {
 	struct archive *out;
@@ -432,6 +434,7 @@ struct writer {
 	pthread_cond_t more, room;
 	struct op q[QUEUE_LEN];
 	size_t head, n;
+	int reader_waits, writer_waits;	/* asleep on room, on more */
 	char *failed;		/* the first failure's message, set by the thread */
 	char *name;		/* the entry being written, for that message */
 	struct hasher h;	/* the data of the file being written */
@@ -446,12 +449,16 @@ writer_main(void *arg)
 
 	do {
 		pthread_mutex_lock(&w->lock);
-		while (!w->n)
+		while (!w->n) {
+			w->writer_waits = 1;
 			pthread_cond_wait(&w->more, &w->lock);
+		}
+		w->writer_waits = 0;
 		op = w->q[w->head];
 		w->head = (w->head + 1) % QUEUE_LEN;
 		w->n--;
-		pthread_cond_signal(&w->room);
+		if (w->reader_waits && w->n <= QUEUE_LEN / 2)
+			pthread_cond_signal(&w->room);
 		pthread_mutex_unlock(&w->lock);
 		if (op.kind == OP_HEADER && op.g)
 			hasher_init(&w->h);
@@ -515,11 +522,16 @@ writer_push(struct writer *w, enum op_kind kind, struct got *g,
 		memcpy(op.data, data, len);
 	}
 	pthread_mutex_lock(&w->lock);
-	while (w->n == QUEUE_LEN)
+	while (w->n == QUEUE_LEN) {
+		w->reader_waits = 1;
 		pthread_cond_wait(&w->room, &w->lock);
+	}
+	w->reader_waits = 0;
 	w->q[(w->head + w->n) % QUEUE_LEN] = op;
 	w->n++;
-	pthread_cond_signal(&w->more);
+	/* wake the writer once there is a batch, or for the last operation */
+	if (w->writer_waits && (w->n >= QUEUE_LEN / 2 || kind == OP_END))
+		pthread_cond_signal(&w->more);
 	pthread_mutex_unlock(&w->lock);
 }
 

@@ -113,6 +113,7 @@ build_open(struct deployment *d, struct state *st, const struct options *o)
 	b->d = d;
 	b->st = st;
 	b->verbose = o ? o->verbose : 0;
+	b->target = o ? o->target : NULL;
 	b->cache = cache_open(dir);
 	free(dir);
 	b->ntgts = d->ntargets;
@@ -762,6 +763,11 @@ command_cleanup(const char *kind, const char *id, const cJSON *details)
 	(void)kind;
 	if (json_long(details, "pgid", &pgid) < 0 || pgid <= 1 || !token)
 		return 0;	/* it never started: the child waits for its pid to be written */
+	/* only the members carrying the token are signalled; a number no pid
+	 * can be is no group of ours either */
+	if (pgid > (1L << 22))
+		return error("the record of the command of %s names process group %ld, "
+		             "which no process can lead; nothing is signalled", id, pgid);
 	if (proc_stop_group((pid_t)pgid, token, STOP_GRACE) < 0)
 		return error("command of %s (process group %ld) does not stop",
 		             json_str(details, "what") ? json_str(details, "what") : id, pgid);

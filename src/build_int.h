@@ -17,6 +17,7 @@ struct build {
 	struct deployment *d;
 	struct state *st;
 	int verbose;		/* show the output of commands that succeed */
+	const char *target;	/* build --target: the triple of every build, or NULL */
 	struct cache *cache;
 	struct tgt *tgts;	/* by target index */
 	size_t ntgts;

@@ -59,6 +59,10 @@ cargo_spec_release(struct cargo_spec *s)
 	free(s->features);
 	free(s->target_dir);
 	free(s->registry);
+	free(s->triple);
+	free(s->cargo);
+	free(s->rustc);
+	free(s->linker);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -116,8 +120,17 @@ capture(char **argv, const char *dir, struct buf *out, struct buf *err)
 int
 cargo_toolchain(const char *dir, char **out)
 {
-	const char *rustc = getenv("RUSTC");
-	char *cv[] = { (char *)cargo_program(), "--version", NULL };
+	struct cargo_spec s;
+
+	memset(&s, 0, sizeof(s));
+	return cargo_spec_toolchain(&s, dir, out);
+}
+
+int
+cargo_spec_toolchain(const struct cargo_spec *s, const char *dir, char **out)
+{
+	const char *rustc = s->rustc ? s->rustc : getenv("RUSTC");
+	char *cv[] = { (char *)(s->cargo ? s->cargo : cargo_program()), "--version", NULL };
 	char *rv[] = { (char *)(rustc && *rustc ? rustc : "rustc"), "-vV", NULL };
 	struct buf o = BUF_INIT, e = BUF_INIT;
 	int st;
@@ -170,8 +183,20 @@ cargo_build_argv(const struct cargo_spec *s)
 	struct buf f = BUF_INIT;
 
 #define ADD(x) do { ALLOC_GROW(v, n, cap); v[n++] = (x); } while (0)
-	ADD(xstrdup(cargo_program()));
+	ADD(xstrdup(s->cargo ? s->cargo : cargo_program()));
 	ADD(xstrdup("build"));
+	if (s->triple) {
+		ADD(xstrdup("--target"));
+		ADD(xstrdup(s->triple));
+	}
+	if (s->rustc) {
+		ADD(xstrdup("--config"));
+		ADD(xasprintf("build.rustc=\"%s\"", s->rustc));
+	}
+	if (s->linker) {
+		ADD(xstrdup("--config"));
+		ADD(xasprintf("target.%s.linker=\"%s\"", s->triple, s->linker));
+	}
 	ADD(xstrdup("--profile"));
 	ADD(xstrdup(s->profile ? s->profile : CARGO_DEFAULT_PROFILE));
 	if (s->example) {

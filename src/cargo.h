@@ -43,6 +43,11 @@ struct cargo_spec {
 	char *registry;		/* offline: a directory source replacing crates.io, or NULL */
 	int locked;		/* --locked: build with the crate's Cargo.lock as it is */
 	int json_diags;		/* rustc's diagnostics as JSON messages, not on stderr */
+	/* another target than this machine's (toolchain.h); all NULL for its own */
+	char *triple;		/* --target */
+	char *cargo;		/* the cargo program, instead of cargo_program() */
+	char *rustc;		/* build.rustc, or NULL: cargo's own */
+	char *linker;		/* target.TRIPLE.linker */
 };
 
 /* fill the settings that come from the environment (target dir, offline,
@@ -58,6 +63,9 @@ const char *cargo_program(void);
  * `cargo --version` and `rustc -vV`, as one text in *out; -1 with the error
  * reported if cargo cannot be run */
 int cargo_toolchain(const char *dir, char **out);
+/* the same for the cargo and rustc that s names (cargo_program() and
+ * $RUSTC when it names none) */
+int cargo_spec_toolchain(const struct cargo_spec *s, const char *dir, char **out);
 
 /* `rustc --print sysroot` of that rustc, a new string in *out; -1 (nothing
  * reported) if it cannot be run */

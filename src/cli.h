@@ -49,6 +49,7 @@ struct cli {
 	int dry_run;		/* down --dry-run */
 	int sweep;		/* down --sweep */
 	int strict_params;	/* --strict-params: a -D the config does not read is an error */
+	const char *target;	/* build --target: every program for this triple */
 	enum graph_format format;	/* graph --format */
 	const char *dir;	/* -C DIR, or NULL */
 	char **files;		/* the FILE arguments */
@@ -73,6 +74,7 @@ struct options {
 	int keep;		/* run: leave the services up at the end */
 	int log_prefix;		/* run: prefix service logs with the name */
 	int timestamps;		/* run: and with each line's arrival time */
+	const char *target;	/* build: every program for this triple, or NULL */
 	enum graph_format format;	/* graph: how to draw */
 };
 

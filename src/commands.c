@@ -22,8 +22,8 @@
 #include "xmalloc.h"
 
 /* a step of the plan as JSON: {"target": name, "run": true, "why": ...},
- * a crate with the services it is built for (users, taken over) */
-static void
+ * a crate with the services it is built for (users, taken over); the item */
+static cJSON *
 add_step(cJSON *plan, const char *kind, const struct build_step *st, cJSON *users)
 {
 	cJSON *item = cJSON_CreateObject();
@@ -35,6 +35,19 @@ add_step(cJSON *plan, const char *kind, const struct build_step *st, cJSON *user
 	if (st->why)
 		cJSON_AddStringToObject(item, "why", st->why);
 	cJSON_AddItemToArray(plan, item);
+	return item;
+}
+
+/* a crate's package in the JSON plan: its path, or null and why not yet */
+static void
+package_json(cJSON *o, const struct pkg *pk)
+{
+	if (package_why(pk)) {
+		cJSON_AddNullToObject(o, "package");
+		cJSON_AddStringToObject(o, "package_why", package_why(pk));
+	} else {
+		cJSON_AddStringToObject(o, "package", package_path(pk));
+	}
 }
 
 /* what build would make and why: json, the model and the plan; text, a line
@@ -67,7 +80,10 @@ build_plan(struct deployment *d, int json, const struct options *o)
 				if (crate_task(b, d->services[j]) == st.task)
 					cJSON_AddItemToArray(users,
 					                     cJSON_CreateString(d->services[j]->name));
-			add_step(plan, "crate", &st, users);
+			cJSON *item = add_step(plan, "crate", &st, users);
+
+			cJSON_AddStringToObject(item, "target", crate_target(b, i));
+			package_json(item, crate_package(b, i));
 		}
 		text = cJSON_Print(root);
 		printf("%s\n", text);
@@ -86,12 +102,20 @@ build_plan(struct deployment *d, int json, const struct options *o)
 			printf("%zu of %zu target%s to make\n", nrun, n, n == 1 ? "" : "s");
 		nrun = 0;
 		for (n = 0; crate_step(b, n, &st); n++) {
+			const struct pkg *pk = crate_package(b, n);
+
 			if (!st.why) {
 				printf("  up to date  crate %s (%s)\n", st.name, st.users);
 			} else {
 				printf("  build       crate %s (%s): %s\n", st.name, st.users, st.why);
 				nrun++;
 			}
+			if (package_why(pk))
+				printf("              for %s, package to make: %s\n",
+				       crate_target(b, n), package_why(pk));
+			else
+				printf("              for %s, package %s\n", crate_target(b, n),
+				       package_path(pk));
 		}
 		if (n && !o->quiet)
 			printf("%zu of %zu crate%s to build\n", nrun, n, n == 1 ? "" : "s");
@@ -174,11 +198,14 @@ command_plan(struct deployment *d, const struct options *o)
 }
 
 static struct run *signal_run;
+/* the first signal that stopped the run: the exit status is 128 + it */
+static volatile sig_atomic_t signal_got;
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
+	if (!signal_got)
+		signal_got = sig;
 	if (signal_run)
 		run_cancel(signal_run);
 }
@@ -189,6 +216,7 @@ command_run(const char *path, const struct options *o)
 	struct sigaction sa, old_int, old_term, old_hup;
 	struct deployment *d;
 	struct run *r;
+	unsigned errors;
 	int ret, interrupted;
 
 	d = deploy_load(path);
@@ -209,17 +237,25 @@ command_run(const char *path, const struct options *o)
 	sigaction(SIGTERM, &sa, &old_term);
 	/* a closed terminal or a dropped ssh session stops the run as cleanly */
 	sigaction(SIGHUP, &sa, &old_hup);
+	errors = error_count();
 	ret = run_deploy(r);
 	if (ret == 0)
 		ret = run_wait(r);
 	interrupted = run_cancelled(r) && !run_failed(r) && !run_leaving(r);
-	if (interrupted)
+	if (interrupted && signal_got && signal_got != SIGINT)
+		note("%s: stopping every service", signal_got == SIGHUP ? "SIGHUP" : "SIGTERM");
+	else if (interrupted)
 		note("interrupted: stopping every service");
 	if (run_finish(r) < 0)
 		ret = -1;
-	/* as a shell reports a command ended by Ctrl-C */
+	/* as a shell reports a command ended by the signal: 130 for Ctrl-C,
+	 * 143 for SIGTERM, 129 for SIGHUP (the first one decides) */
 	if (interrupted)
-		ret = 130;
+		ret = 128 + (signal_got ? signal_got : SIGINT);
+	/* an error said on the way (a log that could not be written) is a
+	 * failed run: never an error line and a status of 0 */
+	else if (ret == 0 && error_count() > errors)
+		ret = -1;
 	signal_run = NULL;
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);

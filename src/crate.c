@@ -1,8 +1,10 @@
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
+#include "backend.h"
 #include "build_int.h"
 #include "cargo.h"
 #include "cli.h"
@@ -13,7 +15,9 @@
 #include "term.h"
 #include "hf/rustc.h"
 #include "json.h"
+#include "package.h"
 #include "str.h"
+#include "toolchain.h"
 #include "xmalloc.h"
 
 struct crt {
@@ -37,6 +41,8 @@ struct crt {
 	struct hf_program *prog; /* a .hf program's crate: the program */
 	struct buf diags;	/* rustc's diagnostics, shown on the program */
 	int ndiag_errors;
+	const char *triple;	/* the target it is built for (this machine's too) */
+	struct pkg *pkg;	/* its package task */
 };
 
 void
@@ -59,6 +65,7 @@ crate_free(struct crt *c)
 	free(c->exe);
 	hf_program_free(c->prog);
 	buf_release(&c->diags);
+	package_free(c->pkg);
 	free(c);
 }
 
@@ -82,7 +89,8 @@ same_spec(const struct cargo_spec *a, const struct cargo_spec *b)
 
 #define SAME(x, y) ((!(x) && !(y)) || ((x) && (y) && !strcmp((x), (y))))
 	if (!SAME(a->src, b->src) || !SAME(a->bin, b->bin) || !SAME(a->example, b->example) ||
-	    !SAME(a->profile, b->profile) || a->nfeatures != b->nfeatures)
+	    !SAME(a->profile, b->profile) || !SAME(a->triple, b->triple) ||
+	    a->nfeatures != b->nfeatures)
 		return 0;
 	for (i = 0; i < a->nfeatures; i++)
 		if (strcmp(a->features[i], b->features[i]))
@@ -108,6 +116,8 @@ crate_label(const struct build *b, const struct cargo_spec *s)
 		buf_printf(&l, " --profile %s", s->profile);
 	for (i = 0; i < s->nfeatures; i++)
 		buf_printf(&l, "%s%s", i ? "," : " --features ", s->features[i]);
+	if (s->triple)
+		buf_printf(&l, " --target %s", s->triple);
 	return buf_detach(&l, NULL);
 }
 
@@ -129,6 +139,8 @@ crate_decl(struct crt *c)
 	if (s->example)
 		cJSON_AddStringToObject(o, "example", s->example);
 	cJSON_AddStringToObject(o, "profile", s->profile);
+	if (s->triple)	/* this machine's target keeps the keys it always had */
+		cJSON_AddStringToObject(o, "target", s->triple);
 	a = cJSON_AddArrayToObject(o, "features");
 	for (i = 0; i < s->nfeatures; i++)
 		cJSON_AddItemToArray(a, cJSON_CreateString(s->features[i]));
@@ -312,10 +324,39 @@ crate_decide(struct crt *c)
 	return NULL;
 }
 
+/* what cargo's stdout feeds while a crate builds */
+struct crate_feed {
+	struct cargo_msgs *msgs;
+	struct task *task;
+	size_t total;		/* the packages of its Cargo.lock, or 0 */
+};
+
 static void
 crate_out(void *arg, const char *data, size_t n)
 {
-	cargo_msgs_feed(arg, data, n);
+	struct crate_feed *f = arg;
+
+	cargo_msgs_feed(f->msgs, data, n);
+	if (f->total)
+		task_set_steps(f->task, f->msgs->artifacts, f->total);
+}
+
+/* the number of packages in dir's Cargo.lock, the crate excluded: about as
+ * many "compiler-artifact" messages as a build gives; 0 without a lock */
+static size_t
+lock_packages(const char *dir)
+{
+	char *lock = path_join(dir, "Cargo.lock");
+	struct buf b = BUF_INIT;
+	const char *s;
+	size_t n = 0;
+
+	if (path_exists(lock) && read_file(lock, &b) == 0)
+		for (s = buf_str(&b); (s = strstr(s, "[[package]]")); s++)
+			n++;
+	buf_release(&b);
+	free(lock);
+	return n > 1 ? n - 1 : 0;
 }
 
 /* a rustc diagnostic on a program's crate, kept shown on the .hf file */
@@ -340,6 +381,7 @@ crate_run(struct task *task, void *arg)
 	struct crt *c = arg;
 	struct files post = { NULL, 0 }, outs = { NULL, 0 };
 	struct cargo_msgs msgs;
+	struct crate_feed feed;
 	struct buf out = BUF_INIT;
 	struct cache_entry e;
 	struct command cmd;
@@ -367,8 +409,11 @@ crate_run(struct task *task, void *arg)
 	cmd.argv = argv;
 	cmd.argc = argc;
 	cmd.cwd = c->spec.src;
+	feed.msgs = &msgs;
+	feed.task = task;
+	feed.total = lock_packages(c->spec.src);
 	cmd.on_out = crate_out;
-	cmd.arg = &msgs;
+	cmd.arg = &feed;
 	r = build_run_command(c->b, task, &cmd, &out, &status, &sig);
 	if (r == -2) {
 		error("interrupted");
@@ -447,15 +492,46 @@ done:
 	return ret;
 }
 
-/* the crate of a spec, found or added (spec is taken); prog: the .hf
- * program it was made from (taken), or NULL */
+/* where cross builds for triple go: beside the shared target directory, a
+ * new string ("/work/cargo-target" gives "/work/cargo-target-aarch64"), for
+ * they use another toolchain, whose artifacts for the build machine would
+ * replace this machine's own toolchain's */
+static char *
+cross_target_dir(const char *target_dir, const char *triple)
+{
+	char *real = realpath(target_dir, NULL), *dir;
+	const char *dash = strchr(triple, '-');
+
+	dir = xasprintf("%s-%.*s", real ? real : target_dir,
+	                (int)(dash ? dash - triple : (ptrdiff_t)strlen(triple)), triple);
+	free(real);
+	return dir;
+}
+
+/* the target service s is built for: build --target, else its host's */
+static const char *
+service_triple(const struct build *b, const struct service *s)
+{
+	return b->target ? b->target : host_triple(s->host);
+}
+
+/* the crate of a spec for toolchain tc, found or added (spec is taken);
+ * prog: the .hf program it was made from (taken), or NULL; toolchain: its
+ * toolchain's version when known, else asked */
 static struct crt *
 crate_of_spec(struct build *b, struct cargo_spec spec, struct hf_program *prog,
-              const char *hf, const char *toolchain)
+              const char *hf, const char *toolchain, const struct toolchain *tc)
 {
 	struct crt *c;
+	char *td;
 	size_t i;
 
+	if (!tc->native) {
+		spec.triple = xstrdup(tc->triple);
+		spec.cargo = xstrdup(tc->cargo);
+		spec.rustc = tc->rustc ? xstrdup(tc->rustc) : NULL;
+		spec.linker = tc->linker ? xstrdup(tc->linker) : NULL;
+	}
 	for (i = 0; i < b->ncrts; i++) {
 		if (same_spec(&b->crts[i]->spec, &spec)) {
 			cargo_spec_release(&spec);
@@ -463,15 +539,26 @@ crate_of_spec(struct build *b, struct cargo_spec spec, struct hf_program *prog,
 			return b->crts[i];
 		}
 	}
+	if (spec.triple) {
+		td = spec.target_dir;
+		spec.target_dir = cross_target_dir(td, spec.triple);
+		free(td);
+	}
 	c = xcalloc(1, sizeof(*c));
 	c->b = b;
 	c->spec = spec;
 	c->prog = prog;
+	c->triple = tc->triple;
 	if (prog) {
 		char *rel = rel_path(b, hf);
+		struct buf l = BUF_INIT;
 
-		c->label = strcmp(spec.profile, CARGO_DEFAULT_PROFILE) ?
-		           xasprintf("%s --profile %s", rel, spec.profile) : xstrdup(rel);
+		buf_addstr(&l, rel);
+		if (strcmp(spec.profile, CARGO_DEFAULT_PROFILE))
+			buf_printf(&l, " --profile %s", spec.profile);
+		if (spec.triple)
+			buf_printf(&l, " --target %s", spec.triple);
+		c->label = buf_detach(&l, NULL);
 		c->cname = xasprintf("program %s", c->label);
 		free(rel);
 	} else {
@@ -482,11 +569,12 @@ crate_of_spec(struct build *b, struct cargo_spec spec, struct hf_program *prog,
 	if (toolchain)
 		c->toolchain = xstrdup(toolchain);
 	for (i = 0; i < b->ncrts && !c->toolchain; i++)
-		if (!strcmp(b->crts[i]->spec.src, c->spec.src) && b->crts[i]->toolchain) {
+		if (!strcmp(b->crts[i]->spec.src, c->spec.src) &&
+		    b->crts[i]->triple == c->triple && b->crts[i]->toolchain) {
 			c->toolchain = xstrdup(b->crts[i]->toolchain);
 			break;
 		}
-	if (!c->toolchain && cargo_toolchain(c->spec.src, &c->toolchain) < 0) {
+	if (!c->toolchain && cargo_spec_toolchain(&c->spec, c->spec.src, &c->toolchain) < 0) {
 		c->toolerr = xstrdup(error_last());
 		error_clear();
 	}
@@ -495,14 +583,18 @@ crate_of_spec(struct build *b, struct cargo_spec spec, struct hf_program *prog,
 	return c;
 }
 
-/* the crate a service is built from, found or added */
+/* the crate a service is built from, found or added; NULL with the error
+ * reported when its target cannot be built for */
 static struct crt *
 crate_of(struct build *b, const struct service *s)
 {
+	const struct toolchain *tc;
 	struct cargo_spec spec;
 	char *td;
 	size_t i;
 
+	if (toolchain_find(service_triple(b, s), &tc) < 0)
+		return NULL;
 	memset(&spec, 0, sizeof(spec));
 	spec.src = xstrdup(s->src);
 	spec.bin = s->bin ? xstrdup(s->bin) : NULL;
@@ -515,24 +607,55 @@ crate_of(struct build *b, const struct service *s)
 	td = path_join(b->d->dir, ".hydro/target");
 	cargo_spec_env(&spec, td);
 	free(td);
-	return crate_of_spec(b, spec, NULL, NULL, NULL);
+	return crate_of_spec(b, spec, NULL, NULL, NULL, tc);
 }
 
 /* the crate of service s's .hf program, written and found or added;
- * *toolchain: the toolchain, asked for the first program */
+ * *toolchain: this machine's toolchain, asked for the first program built
+ * for it (another target's toolchain is asked by crate_of_spec) */
 static struct crt *
 program_of(struct build *b, const struct service *s, char **toolchain)
 {
-	struct cargo_spec spec;
+	const struct toolchain *tc;
+	struct cargo_spec spec, ask;
 	struct hf_program *prog;
+	char *own = NULL;
+	struct crt *c;
 
-	if (!*toolchain && program_toolchain(b->d->dir, toolchain) < 0) {
-		*toolchain = NULL;
+	if (toolchain_find(service_triple(b, s), &tc) < 0)
+		return NULL;
+	if (tc->native) {
+		if (!*toolchain && program_toolchain(b->d->dir, toolchain) < 0) {
+			*toolchain = NULL;
+			return NULL;
+		}
+	} else {
+		memset(&ask, 0, sizeof(ask));
+		ask.cargo = (char *)tc->cargo;
+		ask.rustc = (char *)tc->rustc;
+		if (cargo_spec_toolchain(&ask, b->d->dir, &own) < 0)
+			return NULL;
+	}
+	if (program_spec(b->d, s, own ? own : *toolchain, &spec, &prog) < 0) {
+		free(own);
 		return NULL;
 	}
-	if (program_spec(b->d, s, *toolchain, &spec, &prog) < 0)
-		return NULL;
-	return crate_of_spec(b, spec, prog, s->src, *toolchain);
+	c = crate_of_spec(b, spec, prog, s->src, own ? own : *toolchain, tc);
+	free(own);
+	return c;
+}
+
+/* a program built for another target runs here under qemu: know that it
+ * can before building anything */
+static int
+check_runner(const struct build *b, const struct service *s)
+{
+	const char *const *words;
+	int n;
+
+	if (b->target || !(host_caps(s->host) & BACKEND_THIS_MACHINE))
+		return 0;
+	return toolchain_runner(service_triple(b, s), &words, &n);
 }
 
 int
@@ -553,6 +676,10 @@ crate_add(struct build *b, struct graph *g)
 		/* a standin runs in place of the crate, which is not built */
 		if (s->nstandin || s->kind == SERVICE_PROCESS)
 			continue;
+		if (check_runner(b, s) < 0) {
+			free(toolchain);
+			return -1;
+		}
 		if (s->kind == SERVICE_HYDROFLOW) {
 			if (!(c = program_of(b, s, &toolchain))) {
 				free(toolchain);
@@ -563,17 +690,24 @@ crate_add(struct build *b, struct graph *g)
 			c->nusers++;
 			continue;
 		}
-		if (!s->src)
+		if (!s->src) {
+			free(toolchain);
 			return error("%s: service '%s': a crate needs 'src', its directory",
 			             d->config, s->name);
+		}
 		toml = path_join(s->src, "Cargo.toml");
 		ok = path_exists(toml);
 		free(toml);
-		if (!ok)
+		if (!ok) {
+			free(toolchain);
 			return error("%s: service '%s': no Cargo.toml in '%s'; give the "
 			             "crate's directory as 'src', or a 'standin'",
 			             d->config, s->name, s->src);
-		c = crate_of(b, s);
+		}
+		if (!(c = crate_of(b, s))) {
+			free(toolchain);
+			return -1;
+		}
 		b->svc_crt[i] = c;
 		buf_printf(&c->users, "%s'%s'", c->nusers ? ", " : "", s->name);
 		c->nusers++;
@@ -600,8 +734,30 @@ crate_add(struct build *b, struct graph *g)
 			task_set_key(c->task, &c->key);
 			task_uptodate(c->task);
 		}
+		c->pkg = package_add(b->cache, b->d->dir, g, c->task, &(struct package_src){
+			c->label, c->prog ? "program" : "crate", c->triple, &c->exe, &c->key,
+			c->uptodate });
 	}
 	return 0;
+}
+
+const char *
+crate_target(const struct build *b, size_t i)
+{
+	return i < b->ncrts ? b->crts[i]->triple : NULL;
+}
+
+const struct pkg *
+crate_package(const struct build *b, size_t i)
+{
+	return i < b->ncrts ? b->crts[i]->pkg : NULL;
+}
+
+const char *
+crate_service_target(const struct build *b, const struct service *s)
+{
+	return b && b->svc_crt && s->index < b->d->nservices && b->svc_crt[s->index] ?
+	       b->svc_crt[s->index]->triple : NULL;
 }
 
 int

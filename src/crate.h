@@ -14,6 +14,7 @@
 #include "build.h"
 #include "deploy.h"
 #include "graph.h"
+#include "package.h"
 
 /* add a build task per crate that the deployment's services run (those with
  * a standin are not built), those up to date marked so; -1 with the error
@@ -26,5 +27,11 @@ struct task *crate_task(const struct build *b, const struct service *s);
 const char *crate_exe(const struct build *b, const struct service *s);
 /* the i-th crate as a step in *out, after crate_add(); 0 past the last */
 int crate_step(const struct build *b, size_t i, struct build_step *out);
+/* the target triple the i-th crate is built for */
+const char *crate_target(const struct build *b, size_t i);
+/* the package task of the i-th crate (package.h) */
+const struct pkg *crate_package(const struct build *b, size_t i);
+/* the target service s's program is built for, or NULL when it is not built */
+const char *crate_service_target(const struct build *b, const struct service *s);
 
 #endif

@@ -172,6 +172,10 @@ check_name(const char *what, const char *name)
 
 	if (!*name)
 		return error("%s name is empty", what);
+	/* it names files (logs/NAME.out.times): within a file name's 255 */
+	if (strlen(name) > NAME_MAX_LEN)
+		return error("%s name '%.40s...' is %zu characters long; give one of at "
+		             "most %d", what, name, strlen(name), NAME_MAX_LEN);
 	for (p = name; *p; p++) {
 		if (!(*p == '_' || *p == '-' || (*p >= 'a' && *p <= 'z') ||
 		      (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
@@ -526,17 +530,19 @@ deploy_set_where(struct deployment *d, const char *where)
 	d->where = where ? xstrdup(where) : NULL;
 }
 
-/* the backends the model knows and the settings their hosts take, the
- * required ones first, in the order a binding may give them positionally */
+/* the backends the model knows and the settings their hosts take
+ * (docs/ssh.md, docs/python.md), the required ones first, in the order a
+ * binding may give them positionally */
 static const struct backend_spec {
 	const char *name;
 	size_t nrequired;
 	const char *settings[16];
 } backend_specs[] = {
-	{ "local", 0, { NULL } },
-	{ "ssh", 1, { "host", "user", "port", "key", NULL } },
+	{ "local", 0, { "address", "target", NULL } },
+	{ "ssh", 1, { "host", "user", "port", "key", "trust_new_host", "connect_timeout",
+	              "connect_attempts", "address", "target", "compress", NULL } },
 	{ "gcp", 2, { "project", "zone", "type", "image", "region", "network", "user",
-	                 "ttl", "zones", "ssh_from", "spot", "disk_gb", "boot_timeout", NULL } },
+	              "ttl", "zones", "ssh_from", "spot", "disk_gb", "boot_timeout", NULL } },
 };
 
 static const struct backend_spec *
@@ -800,7 +806,7 @@ service_set_ready(struct service *s, const char *kind, const char *arg,
 
 	if (kind && !strcmp(kind, "command") && !arg) {
 		if (!argc)
-			return error("ready: its command is empty: give {\"command\": "
+			return error("the readiness command is empty: give {\"command\": "
 			             "[PROGRAM, ARGS...]}");
 		s->ready.kind = READY_COMMAND;
 		free_list(s->ready.argv, s->ready.argc);
@@ -811,11 +817,11 @@ service_set_ready(struct service *s, const char *kind, const char *arg,
 		return 0;
 	}
 	if (!kind || !arg || argv || (strcmp(kind, "port") && strcmp(kind, "log")))
-		return error("ready= takes one of {\"port\": NAME}, {\"log\": REGEX} or "
-		             "{\"command\": [...]}");
+		return error("a readiness check is one of {\"port\": NAME}, {\"log\": "
+		             "REGEX} or {\"command\": [...]}");
 	if (!strcmp(kind, "log")) {
 		if (!*arg)
-			return error("ready: its log pattern is empty");
+			return error("the readiness log pattern is empty");
 		/* as the run matches it: POSIX extended */
 		err = regcomp(&re, arg, REG_EXTENDED | REG_NOSUB);
 		if (err) {
@@ -986,6 +992,11 @@ validate_service(const struct deployment *d, const struct service *s)
 			            cfg, s->name);
 		break;
 	}
+	/* a deadline past any run: a typo, and now() + it is no time */
+	if (s->stop_timeout > STOP_TIMEOUT_MAX)
+		ret = error("%s: service '%s': a stop_timeout of %g s is more than a day; "
+		            "give one from 0 to %d", cfg, s->name, s->stop_timeout,
+		            STOP_TIMEOUT_MAX);
 	for (i = 0; i < s->nneeds; i++)
 		if (!deploy_find_target(d, s->needs[i]))
 			ret = error("%s: service '%s' needs an unknown target '%s'",
@@ -1312,6 +1323,42 @@ parse_kind(const char *s, enum service_kind *kind)
 	return -1;
 }
 
+/* the model's own reports (deploy_connect, service_port, service_set_ready)
+ * as this file's: "FILE: connections[N]: MESSAGE", with what follows */
+struct held {
+	struct buf msg;
+	error_reporter *fn;
+	void *arg;
+};
+
+static void
+hold_report(enum error_level level, const char *msg, void *arg)
+{
+	struct held *h = arg;
+
+	if (level == LEVEL_ERROR && !h->msg.len)
+		buf_addstr(&h->msg, msg);
+	else if (level != LEVEL_ERROR && h->fn)
+		h->fn(level, msg, h->arg);
+}
+
+static void
+hold_begin(struct held *h)
+{
+	buf_init(&h->msg, 0);
+	h->fn = error_get_reporter(&h->arg);
+	error_set_reporter(hold_report, h);
+}
+
+static void
+hold_end(struct held *h, struct jctx *c, const char *path, const char *more)
+{
+	error_set_reporter(h->fn, h->arg);
+	if (h->msg.len)
+		jerror(c, path, "%s%s", buf_str(&h->msg), more ? more : "");
+	buf_release(&h->msg);
+}
+
 static void
 read_ports(struct jctx *c, struct service *s, const cJSON *ports, const char *spath)
 {
@@ -1346,33 +1393,29 @@ read_ports(struct jctx *c, struct service *s, const cJSON *ports, const char *sp
 	}
 }
 
+/* the readiness check, by the model's rules (service_set_ready) */
 static void
 read_ready(struct jctx *c, struct service *s, const cJSON *ready, const char *spath)
 {
-	const char *v;
-	char path[128];
+	const cJSON *v = NULL;
+	char path[128], **argv = NULL;
+	size_t argc = 0;
+	struct held h;
 
 	if (!ready || cJSON_IsNull(ready))
 		return;
 	snprintf(path, sizeof(path), "%s.ready", spath);
-	if (!cJSON_IsObject(ready) || cJSON_GetArraySize(ready) != 1) {
-		jerror(c, path, "must be one of {\"port\": NAME}, {\"log\": REGEX}, "
-		       "{\"command\": [...]}");
-		return;
-	}
-	if ((v = jstring(c, ready, "port", path, 0))) {
-		s->ready.kind = READY_PORT;
-		s->ready.arg = xstrdup(v);
-	} else if ((v = jstring(c, ready, "log", path, 0))) {
-		s->ready.kind = READY_LOG;
-		s->ready.arg = xstrdup(v);
-	} else if (cJSON_GetObjectItemCaseSensitive(ready, "command")) {
-		s->ready.kind = READY_COMMAND;
-		jstrings(c, ready, "command", path, &s->ready.argv, &s->ready.argc);
-	} else {
-		jerror(c, path, "must be one of {\"port\": NAME}, {\"log\": REGEX}, "
-		       "{\"command\": [...]}");
-	}
+	if (cJSON_IsObject(ready) && cJSON_GetArraySize(ready) == 1)
+		v = ready->child;
+	if (v && cJSON_IsArray(v))
+		jstrings(c, ready, v->string, path, &argv, &argc);
+	hold_begin(&h);
+	if (service_set_ready(s, v ? v->string : NULL,
+	                      v && cJSON_IsString(v) ? v->valuestring : NULL,
+	                      argv, argc) < 0)
+		c->bad = 1;
+	hold_end(&h, c, path, NULL);
+	free_list(argv, argc);
 }
 
 static void
@@ -1443,42 +1486,6 @@ read_services(struct jctx *c, struct deployment *d, const cJSON *json)
 }
 
 /* "server.inbound" (or null) to a port; 0, or -1 with the error reported */
-/* the model's own reports (deploy_connect, service_port) as this file's:
- * "FILE: connections[N]: MESSAGE", with what follows */
-struct held {
-	struct buf msg;
-	error_reporter *fn;
-	void *arg;
-};
-
-static void
-hold_report(enum error_level level, const char *msg, void *arg)
-{
-	struct held *h = arg;
-
-	if (level == LEVEL_ERROR && !h->msg.len)
-		buf_addstr(&h->msg, msg);
-	else if (level != LEVEL_ERROR && h->fn)
-		h->fn(level, msg, h->arg);
-}
-
-static void
-hold_begin(struct held *h)
-{
-	buf_init(&h->msg, 0);
-	h->fn = error_get_reporter(&h->arg);
-	error_set_reporter(hold_report, h);
-}
-
-static void
-hold_end(struct held *h, struct jctx *c, const char *path, const char *more)
-{
-	error_set_reporter(h->fn, h->arg);
-	if (h->msg.len)
-		jerror(c, path, "%s%s", buf_str(&h->msg), more ? more : "");
-	buf_release(&h->msg);
-}
-
 static int
 read_end(struct jctx *c, struct deployment *d, const cJSON *o, const char *key,
          const char *path, struct port **out)

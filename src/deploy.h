@@ -26,6 +26,10 @@
 #include "map.h"
 
 #define DEPLOY_SPEC_VERSION 1
+/* the longest name of a host, service, port or target */
+#define NAME_MAX_LEN 200
+/* the longest stop_timeout a service may have, in seconds (a day) */
+#define STOP_TIMEOUT_MAX 86400
 
 struct kv {
 	char *key;

@@ -1,3 +1,4 @@
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -216,6 +217,20 @@ const char *
 task_command(const struct task *t)
 {
 	return t->command;
+}
+
+void
+task_set_steps(struct task *t, size_t done, size_t total)
+{
+	atomic_store(&t->steps_total, total);
+	atomic_store(&t->steps_done, done);
+}
+
+void
+task_steps(const struct task *t, size_t *done, size_t *total)
+{
+	*done = atomic_load(&((struct task *)t)->steps_done);
+	*total = atomic_load(&((struct task *)t)->steps_total);
 }
 
 double

@@ -100,6 +100,11 @@ void task_set_command(struct task *t, const char *text);
 const char *task_command(const struct task *t);
 /* seconds the task ran (so far, while it runs) */
 double task_elapsed(const struct task *t);
+/* how far a running task is, in steps of its own (cargo's crates), for the
+ * live display; callable from the task's thread */
+void task_set_steps(struct task *t, size_t done, size_t total);
+/* what task_set_steps() last said; 0 of 0 when nothing */
+void task_steps(const struct task *t, size_t *done, size_t *total);
 
 /* A task's messages (error(), warning(), note() called by its function on the
  * pool thread) are kept with it and shown when it ends, so that the lines of
@@ -141,6 +146,7 @@ struct task {
 	struct task_msg *msgs;
 	size_t nmsgs, capmsgs;
 	double start, end;	/* monotonic seconds; 0 until started / ended */
+	_Atomic size_t steps_done, steps_total;	/* task_set_steps() */
 	struct task *next;	/* in the scheduler's queues */
 	unsigned mark;		/* graph_check's colour */
 };

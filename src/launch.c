@@ -26,6 +26,7 @@
 #include "state.h"
 #include "str.h"
 #include "supervise.h"
+#include "toolchain.h"
 #include "xmalloc.h"
 
 /* the command a service runs, a new NULL-terminated list */
@@ -48,11 +49,22 @@ service_argv(struct run *r, struct service *s)
 	} else {
 		/* the program its build task made (crate.h), from a crate or a .hf */
 		const char *built = crate_exe(r->build, s);
+		const char *triple = crate_service_target(r->build, s);
+		const char *const *words;
+		int nwords = 0, k;
 
 		if (!built) {
 			error("service '%s': its %s '%s' was not built", s->name,
 			      s->kind == SERVICE_CRATE ? "crate" : "program", s->src);
 			return NULL;
+		}
+		/* built for another target than this machine's: qemu-user runs it */
+		if (triple && (host_caps(s->host) & BACKEND_THIS_MACHINE) &&
+		    toolchain_runner(triple, &words, &nwords) < 0)
+			return NULL;
+		for (k = 0; k < nwords; k++) {
+			ALLOC_GROW(argv, n, cap);
+			argv[n++] = xstrdup(words[k]);
 		}
 		exe = xstrdup(built);
 		ALLOC_GROW(argv, n, cap);
@@ -142,6 +154,7 @@ spawn_service(struct run *r, struct svc *v, char **port_env)
 	                   (service_speaks(s) && !(host_caps(s->host) & BACKEND_CONTROL));
 	v->sp.want_control = service_has_control(s);
 	v->sp.keep = r->opt.keep;
+	v->sp.cgroup = r->cgroup;
 	v->record = xasprintf("%s/%s", r->id, s->name);
 	if (r->state) {
 		rec = cJSON_CreateObject();
@@ -171,6 +184,8 @@ spawn_service(struct run *r, struct svc *v, char **port_env)
 		cJSON_AddNumberToObject(rec, "pid", (double)v->sp.pid);
 		cJSON_AddNumberToObject(rec, "pgid", (double)v->sp.pgid);
 		cJSON_AddNumberToObject(rec, "ident", (double)v->sp.ident);
+		if (r->cgroup)
+			cJSON_AddStringToObject(rec, "cgroup", r->cgroup);
 		state_update(r->state, "process", v->record, rec);
 	}
 	set_nonblock(v->sp.out);

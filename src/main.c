@@ -54,10 +54,13 @@ static const struct command commands[] = {
 	  cmd_run, 1, 1 },
 	{ "build", "[options] CONFIG",
 	  "build what a config declares, and nothing else",
-	  CONFIG_OPTS, cmd_build, 1, 1 },
+	  CONFIG_OPTS
+	  "  --target=TRIPLE    build every program for TRIPLE, whatever its host\n",
+	  cmd_build, 1, 1 },
 	{ "plan", "[options] CONFIG",
 	  "show what would be built, launched and wired",
 	  CONFIG_OPTS
+	  "  --target=TRIPLE    plan builds for TRIPLE, whatever the hosts\n"
 	  "  --json             print the deployment model as JSON\n",
 	  cmd_plan, 1, 1 },
 	{ "graph", "[options] CONFIG|FILE.hf",
@@ -180,7 +183,8 @@ unknown_command(const char *name)
 
 enum {
 	OPT_COLOR = 256, OPT_JSON, OPT_VERSION, OPT_KEEP, OPT_NO_LOG_PREFIX,
-	OPT_FORMAT, OPT_DRY_RUN, OPT_TIMESTAMPS, OPT_STRICT_PARAMS, OPT_SWEEP,
+	OPT_FORMAT, OPT_DRY_RUN, OPT_TIMESTAMPS, OPT_STRICT_PARAMS, OPT_TARGET,
+	OPT_SWEEP,
 };
 
 static const struct option longopts[] = {
@@ -199,6 +203,7 @@ static const struct option longopts[] = {
 	{ "sweep", no_argument, NULL, OPT_SWEEP },
 	{ "timestamps", no_argument, NULL, OPT_TIMESTAMPS },
 	{ "strict-params", no_argument, NULL, OPT_STRICT_PARAMS },
+	{ "target", required_argument, NULL, OPT_TARGET },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -223,6 +228,8 @@ command_option(int opt)
 		return "--timestamps";
 	case OPT_STRICT_PARAMS:
 		return "--strict-params";
+	case OPT_TARGET:
+		return "--target";
 	default:
 		return NULL;
 	}
@@ -367,6 +374,9 @@ parse(int argc, char **argv, const struct command **cmdp)
 			break;
 		case OPT_STRICT_PARAMS:
 			cli->strict_params = 1;
+			break;
+		case OPT_TARGET:
+			cli->target = optarg;
 			break;
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "mermaid")) {

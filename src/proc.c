@@ -44,6 +44,7 @@ struct proc_child {
 	 * it and wakes a futex on it when the child execs or dies */
 	pid_t tid;
 	unsigned flags;
+	int cgroup_fd;		/* cgroup.procs to join, or -1 */
 	pid_t parent;
 	void *stack;		/* the child's, when it runs beside us (clone) */
 	pid_t pid;		/* set by whoever forked */
@@ -107,6 +108,11 @@ child_run(struct proc_child *c)
 
 	if (c->flags & PROC_PGROUP)
 		setpgid(0, 0);
+	/* into the run's cgroup before anything can start: all it starts stays
+	 * there (a failure leaves it where hydro is, with its group) */
+	if (c->cgroup_fd >= 0 && write(c->cgroup_fd, "0", 1) < 0) {
+		/* process groups alone */
+	}
 	if (c->flags & PROC_PDEATHSIG) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* hydro may have died before the line above */
@@ -572,6 +578,7 @@ proc_start(struct proc *p)
 	c->envp = c->own_env;
 	c->dir = p->dir;
 	c->flags = p->flags;
+	c->cgroup_fd = p->cgroup_fd;
 	c->parent = getpid();
 
 	pid = fork_child(c);
@@ -717,17 +724,25 @@ proc_start_time(long pid)
 	return read_stat(pid, NULL, NULL);
 }
 
-/* whether process pid carries token in its environment (PROC_TOKEN_VAR) */
-static int
-has_token(pid_t pid, const char *token)
+unsigned long long
+proc_identity(long pid, pid_t *pgrp)
+{
+	char state = 0;
+	unsigned long long t = read_stat(pid, pgrp, &state);
+
+	return state == 'Z' || state == 'X' ? 0 : t;
+}
+
+int
+proc_env_has(long pid, const char *var, const char *value, int suffix)
 {
 	char path[64], tmp[4096], *p, *end;
 	struct buf b = BUF_INIT;
-	size_t n = strlen(PROC_TOKEN_VAR);
+	size_t n = strlen(var), vl = strlen(value), l;
 	ssize_t r;
 	int fd, found = 0;
 
-	snprintf(path, sizeof(path), "/proc/%ld/environ", (long)pid);
+	snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
@@ -735,7 +750,12 @@ has_token(pid_t pid, const char *token)
 		buf_add(&b, tmp, (size_t)r);
 	close(fd);
 	for (p = b.data, end = b.data + b.len; p && p < end; p += strlen(p) + 1) {
-		if (!strncmp(p, PROC_TOKEN_VAR, n) && p[n] == '=' && !strcmp(p + n + 1, token)) {
+		if (strncmp(p, var, n) || p[n] != '=')
+			continue;
+		p += n + 1;
+		l = strlen(p);
+		if (suffix ? l > vl && p[l - vl - 1] == '/' && !strcmp(p + l - vl, value)
+		           : !strcmp(p, value)) {
 			found = 1;
 			break;
 		}
@@ -744,22 +764,22 @@ has_token(pid_t pid, const char *token)
 	return found;
 }
 
-/* the live processes of group pgid that carry token (all, if token is NULL) */
-static size_t
-group_members(pid_t pgid, const char *token, pid_t *out, size_t max)
+size_t
+proc_group_members(pid_t pgid, unsigned long long since, const char *var,
+                   const char *value, int suffix, pid_t *out, size_t max)
 {
 	struct dirent *de;
+	unsigned long long t;
 	size_t n = 0;
 	DIR *d;
 
 	d = opendir("/proc");
 	while (d && (de = readdir(d))) {
 		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10), pg = 0;
-		char st = 0;
 
-		if (pid <= 0 || !read_stat(pid, &pg, &st) || pg != pgid || st == 'Z')
+		if (pid <= 0 || !(t = proc_identity(pid, &pg)) || pg != pgid || t < since)
 			continue;
-		if (token && !has_token(pid, token))
+		if (var && !proc_env_has(pid, var, value, suffix))
 			continue;
 		if (n < max)
 			out[n++] = pid;
@@ -767,6 +787,58 @@ group_members(pid_t pgid, const char *token, pid_t *out, size_t max)
 	if (d)
 		closedir(d);
 	return n;
+}
+
+int
+proc_subreaper(void)
+{
+	return prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) < 0 ? -1 : 0;
+}
+
+size_t
+proc_end_adopted(const char *var, const char *value)
+{
+	char path[64], text[4096], *p, *end;
+	struct dirent *de;
+	size_t ended = 0, round;
+	ssize_t n;
+	long pid;
+	DIR *d;
+	int fd, found;
+
+	/* a child ended may leave an orphan of its own: a few rounds */
+	for (round = 0; round < 8; round++) {
+		found = 0;
+		d = opendir("/proc/self/task");
+		while (d && (de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/self/task/%.20s/children", de->d_name);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			n = read(fd, text, sizeof(text) - 1);
+			close(fd);
+			text[n > 0 ? n : 0] = '\0';
+			for (p = text; *p; p = end) {
+				pid = strtol(p, &end, 10);
+				if (end == p)
+					break;
+				if (pid <= 1 || !proc_env_has(pid, var, value, 0))
+					continue;
+				kill((pid_t)pid, SIGKILL);
+				while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
+					;
+				ended++;
+				found = 1;
+			}
+		}
+		if (d)
+			closedir(d);
+		if (!found)
+			break;
+	}
+	return ended;
 }
 
 int
@@ -785,7 +857,7 @@ proc_stop_group(pid_t pgid, const char *token, double grace)
 			if (kill(-pgid, sig) < 0)
 				return 0;
 		} else {
-			n = group_members(pgid, token, pids, 256);
+			n = proc_group_members(pgid, 0, PROC_TOKEN_VAR, token, 0, pids, 256);
 			if (!n)
 				return 0;
 			for (i = 0; i < n; i++)

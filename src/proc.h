@@ -60,6 +60,7 @@ struct proc {
 	const char *dir;	/* working directory, or NULL */
 	enum proc_io in, out, err;
 	unsigned flags;
+	int cgroup_fd;		/* a cgroup's cgroup.procs the child joins, or -1 */
 	/* set by proc_start */
 	pid_t pid;
 	int in_fd, out_fd, err_fd, ctl_fd;	/* the parent's ends, or -1 */
@@ -75,7 +76,7 @@ struct proc {
 
 #define PROC_INIT { .in = PROC_NULL, .out = PROC_INHERIT, .err = PROC_INHERIT, \
                     .pid = -1, .in_fd = -1, .out_fd = -1, .err_fd = -1, \
-                    .ctl_fd = -1, .pidfd = -1 }
+                    .ctl_fd = -1, .pidfd = -1, .cgroup_fd = -1 }
 
 /* raise this process's soft limit of open files to the hard one (each service
  * holds a few descriptors: a few hundred would pass the usual 1024); children
@@ -92,6 +93,25 @@ void proc_drop(struct proc *p);
  * ticks since boot), or 0 if there is no such process: with the pid, it names
  * one process across pid reuse */
 unsigned long long proc_start_time(long pid);
+/* the start time of process pid as proc_start_time() gives it, and its
+ * process group in *pgrp; 0 when there is none or it is a zombie (which
+ * holds nothing, and no signal moves) */
+unsigned long long proc_identity(long pid, pid_t *pgrp);
+/* whether process pid has var=value in its environment or, with suffix, a
+ * var whose value ends with "/value" */
+int proc_env_has(long pid, const char *var, const char *value, int suffix);
+/* up to max live members of process group pgid that started no earlier
+ * than since (in proc_start_time()'s ticks) and, when var is not NULL,
+ * carry it as proc_env_has() says; their number */
+size_t proc_group_members(pid_t pgid, unsigned long long since, const char *var,
+                          const char *value, int suffix, pid_t *out, size_t max);
+/* make hydro a child subreaper (PR_SET_CHILD_SUBREAPER): a process its
+ * services start, and that outlives its parent (a double fork, setsid()),
+ * becomes hydro's child instead of init's; -1 with errno set */
+int proc_subreaper(void);
+/* SIGKILL and reap every child of hydro carrying var=value in its
+ * environment (the orphans a subreaper adopted); their number */
+size_t proc_end_adopted(const char *var, const char *value);
 /* send sig to the child (or its group with PROC_PGROUP); 0 if sent or gone */
 int proc_signal(struct proc *p, int sig);
 /* whether the child has exited, collecting its status if so: 1 exited

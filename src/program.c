@@ -148,6 +148,23 @@ program_toolchain(const char *dir, char **out)
 	return 0;
 }
 
+/* whether the toolchain's cargo (the first line, "cargo 1.NN.P ...") is new
+ * enough for hydroflow 0.10; -1 with the error reported if not */
+static int
+new_enough(const char *toolchain)
+{
+	long minor = 0;
+	int n = (int)strcspn(toolchain, "(\n");
+
+	while (n > 0 && toolchain[n - 1] == ' ')
+		n--;
+	if (sscanf(toolchain, "cargo 1.%ld", &minor) == 1 && minor < 85)
+		return error("%.*s is too old for hydroflow 0.10, which needs Rust 1.85 or "
+		             "later; install rustup's toolchain, or Debian's rustc-web and "
+		             "cargo-web (contrib/install-deps.sh does)", n, toolchain);
+	return 0;
+}
+
 int
 program_spec(const struct deployment *d, const struct service *s, const char *toolchain,
              struct cargo_spec *spec, struct hf_program **prog)
@@ -160,6 +177,8 @@ program_spec(const struct deployment *d, const struct service *s, const char *to
 
 	*prog = NULL;
 	memset(spec, 0, sizeof(*spec));
+	if (new_enough(toolchain) < 0)
+		return -1;
 	if (!(p = hf_load(s->src)))
 		return error("%s: service '%s': its program '%s' does not check", d->config,
 		             s->name, s->src);

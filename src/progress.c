@@ -69,11 +69,16 @@ draw_live(struct progress *p)
 	clear_live(p);
 	for (i = 0; i < p->nrunning && i < LIVE_MAX; i++) {
 		char line[512 + 1];
+		size_t done, total;
 		int n;
 
 		n = snprintf(line, sizeof(line), "[%zu/%zu] %s %.1fs", p->finished,
 		             p->total, task_name(p->running[i]),
 		             task_elapsed(p->running[i]));
+		task_steps(p->running[i], &done, &total);
+		if (total && n > 0 && (size_t)n < sizeof(line))
+			n += snprintf(line + n, sizeof(line) - (size_t)n, " (crates %zu/%zu)",
+			              done < total ? done : total, total);
 		if (n >= width && width > 4)
 			snprintf(line + width - 4, sizeof(line) - (size_t)(width - 4), "...");
 		fprintf(stderr, "%s%s%s\n", p->color ? "\033[2m" : "", line,

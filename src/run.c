@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "buf.h"
 #include "build.h"
+#include "cgroup.h"
 #include "cli.h"
 #include "crate.h"
 #include "error.h"
@@ -86,7 +87,8 @@ run_new(struct deployment *d, enum run_mode mode, const struct options *o)
 	r->id = xasprintf("%s-%ld-%d", stamp, (long)getpid(), atomic_fetch_add(&seq, 1));
 	r->dir = xasprintf("%s/.hydro/runs/%s", d->dir, r->id);
 	logs = xasprintf("%s/logs", r->dir);
-	if (mkdir_p(logs, 0755) < 0) {
+	/* what is in a run's logs is the user's alone */
+	if (mkdir_p(logs, 0700) < 0) {
 		free(logs);
 		free(r->dir);
 		free(r->id);
@@ -94,6 +96,13 @@ run_new(struct deployment *d, enum run_mode mode, const struct options *o)
 		return NULL;
 	}
 	free(logs);
+	/* the orphans of services come back to hydro, to be ended with the
+	 * run (run_finish); without it they go to init, as before */
+	if (proc_subreaper() < 0)
+		warning("cannot make hydro the reaper of its services' orphans: %s; a "
+		        "process that leaves its group may outlive the run",
+		        strerror(errno));
+
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	pthread_mutex_init(&r->out_lock, NULL);
@@ -255,6 +264,7 @@ void
 run_register_state_kinds(void)
 {
 	state_register(&process_kind);
+	cgroup_register_state();
 	build_register_state();
 	backends_register_state();
 }
@@ -293,6 +303,9 @@ run_deploy(struct run *r)
 			return -1;
 		backends_setup(state_dir(r->state), r->state, r->d->dir);
 	}
+	/* where the system lets it, a cgroup holds all the services start */
+	if (!r->cgroup)
+		r->cgroup = cgroup_new(r->state, r->id);
 	/* the targets services need are made first, make-style */
 	b = build_open(r->d, r->state, &r->o);
 	g = graph_new();
@@ -498,7 +511,7 @@ leave_running(struct run *r)
 				continue;
 			path = xasprintf("%s/logs/%s.%s", r->dir, v->s->name,
 			                 k == LOG_STDOUT ? "out" : "err");
-			fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+			fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 			free(path);
 			if (fd < 0)
 				continue;	/* left unread: its pipe fills, it blocks */
@@ -554,7 +567,7 @@ run_end(struct run *r)
 int
 run_finish(struct run *r)
 {
-	size_t i;
+	size_t i, n;
 	int ret, k, leaving;
 
 	if (!r)
@@ -565,7 +578,21 @@ run_finish(struct run *r)
 		pthread_cond_wait(&r->cond, &r->lock);
 	leaving = r->leaving;
 	pthread_mutex_unlock(&r->lock);
+	/* what services started and left outside their groups (a double
+	 * fork, setsid()) came back to hydro, the subreaper: it ends with
+	 * them, unless they are to outlive hydro */
+	if (!leaving && (n = proc_end_adopted("HYDRO_RUN_DIR", r->dir)) > 0)
+		note("stopped %zu process%s the services left outside their process "
+		     "groups", n, n == 1 ? "" : "es");
+	/* and whatever is left in the cgroup (a child that escaped and whose
+	 * parent still ran until the end); kept runs keep theirs */
 	ret = r->failed || (atomic_load(&r->cancel) > 0 && !leaving) ? -1 : 0;
+	if (!leaving && r->cgroup) {
+		if (cgroup_end(r->cgroup) < 0)
+			ret = -1;
+		else if (r->state)
+			state_remove(r->state, "cgroup", r->id);
+	}
 	pthread_mutex_lock(&r->out_lock);
 	r->hold = 0;
 	supervise_release_held(r);
@@ -633,6 +660,7 @@ run_finish(struct run *r)
 	free(r->svcs);
 	free(r->dir);
 	free(r->id);
+	free(r->cgroup);
 	free(r);
 	fflush(stdout);
 	return ret;

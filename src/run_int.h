@@ -70,6 +70,7 @@ struct run {
 	struct run_options opt;
 	struct options o;	/* the invocation's (cli.h) */
 	char *dir, *id;
+	char *cgroup;		/* the services' cgroup v2 (cgroup.h), or NULL */
 	struct state *state;
 	struct plan *plan;
 	struct build *build;	/* while deploying: the crates built (build.h) */

@@ -19,7 +19,8 @@
 
 #define STATE_VERSION 1
 
-/* the journal is folded into state.json when it grows past this */
+/* the journal is folded into state.json when it grows past this (and past
+ * state.json itself) */
 #define JOURNAL_MAX (1024 * 1024)
 
 struct record {
@@ -39,6 +40,7 @@ struct state {
 	char *logpath;		/* DIR/.hydro/state.log, the journal */
 	int logfd;		/* open for appending, or -1 */
 	size_t logbytes;	/* its size */
+	size_t snapbytes;	/* the size of state.json, as last written or read */
 	int logfound;		/* it was there when opened, even empty: a kill
 				 * between its creation and its first write */
 	int lockfd;
@@ -190,6 +192,7 @@ save(struct state *st, int durable)
 	ret = write_file_replace(st->path, text, strlen(text), 0600, durable);
 	if (ret == 0) {
 		st->exists = 1;
+		st->snapbytes = strlen(text);
 		keep_good_copy(st);
 	}
 	free(text);
@@ -295,7 +298,10 @@ journal(struct state *st, const char *op, const char *kind, const char *id,
 			fsync_dir(st->logpath);
 	}
 	free(text);
-	if (ret == 0 && (st->logbytes > JOURNAL_MAX || !live(st)) && compact(st) < 0)
+	/* folded once it outgrows both 1 MiB and the snapshot: n changes cost
+	 * O(n) in all, however many records there are */
+	if (ret == 0 && ((st->logbytes > JOURNAL_MAX && st->logbytes > st->snapbytes) ||
+	                 !live(st)) && compact(st) < 0)
 		warning("the journal '%s' could not be folded into '%s'; it stays valid",
 		        st->logpath, st->path);
 	return ret;
@@ -587,6 +593,7 @@ load(struct state *st)
 	if (root) {
 		load_records(st, root, st->path);
 		st->exists = 1;
+		st->snapbytes = b.len;
 	} else {
 		recover(st, &b);
 	}

@@ -383,6 +383,32 @@ feed_stdout_proto(struct run *r, struct svc *v, const char *data, size_t n)
 	}
 }
 
+static void close_stream(struct run *r, struct svc *v, int which);
+
+/* a service that wrote a line longer than any answer on its control
+ * channel: a failure of the run, reported once; its channel is closed (a
+ * write past it gets EPIPE) and it is stopped with the others */
+static void
+control_overflow(struct run *r, struct svc *v)
+{
+	pthread_mutex_lock(&r->lock);
+	if (!v->reported) {
+		v->reported = 1;
+		r->failed = 1;
+		error("service '%s' wrote more than %d KiB without a newline on its "
+		      "control channel (fd 3), which carries only short protocol lines; "
+		      "stopping it", v->s->name, LOG_LINE_MAX / 1024);
+		if (!r->stopping_all && r->d->nservices > 1)
+			note("stopping the other services");
+		supervise_stop_all(r, 0);
+		if (r->deploying)
+			sched_cancel();
+	}
+	pthread_mutex_unlock(&r->lock);
+	buf_release(&v->ctlline);
+	close_stream(r, v, 3);
+}
+
 static void
 feed_control(struct run *r, struct svc *v, const char *data, size_t n)
 {
@@ -390,6 +416,10 @@ feed_control(struct run *r, struct svc *v, const char *data, size_t n)
 
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
+		if ((size_t)((nl ? nl : end) - p) + v->ctlline.len > LOG_LINE_MAX) {
+			control_overflow(r, v);
+			return;
+		}
 		if (!nl) {
 			buf_add(&v->ctlline, p, (size_t)(end - p));
 			return;
@@ -553,7 +583,8 @@ reap(struct run *r, struct svc *v)
 		v->reported = 1;
 		r->failed = 1;
 		supervise_describe_status(&msg, status);
-		error("service '%s' %s", v->s->name, buf_str(&msg));
+		/* at the line that declared it (the config file, for JSON) */
+		error("%s: service '%s' %s", v->s->where, v->s->name, buf_str(&msg));
 		supervise_note_tail(v);
 		if (!r->stopping_all && r->d->nservices > 1)
 			note("stopping the other services");

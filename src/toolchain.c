@@ -24,12 +24,16 @@ struct target {
 	const char *arch;	/* Debian's name of the architecture */
 	const char *gnu;	/* the GNU triple: its gcc, its libc's folder */
 	const char *qemu;	/* qemu-user's program for it */
+	const char *loader;	/* its dynamic loader, as programs name it */
 };
 
 static const struct target targets[] = {
-	{ "x86_64-unknown-linux-gnu", "amd64", "x86_64-linux-gnu", "qemu-x86_64" },
-	{ "aarch64-unknown-linux-gnu", "arm64", "aarch64-linux-gnu", "qemu-aarch64" },
-	{ "armv7-unknown-linux-gnueabihf", "armhf", "arm-linux-gnueabihf", "qemu-arm" },
+	{ "x86_64-unknown-linux-gnu", "amd64", "x86_64-linux-gnu", "qemu-x86_64",
+	  "/lib64/ld-linux-x86-64.so.2" },
+	{ "aarch64-unknown-linux-gnu", "arm64", "aarch64-linux-gnu", "qemu-aarch64",
+	  "/lib/ld-linux-aarch64.so.1" },
+	{ "armv7-unknown-linux-gnueabihf", "armhf", "arm-linux-gnueabihf", "qemu-arm",
+	  "/lib/ld-linux-armhf.so.3" },
 };
 #define NTARGETS (sizeof(targets) / sizeof(targets[0]))
 
@@ -90,6 +94,25 @@ cross_root(const struct target *t)
 	return xasprintf("%s/%s", d && *d ? d : "/usr", t->gnu);
 }
 
+/* qemu's -L for t, a new string.  The target's own multiarch libc
+ * (libc6:ARCH, which libstd-rust-web-dev:ARCH brings) comes first when it
+ * is installed: its loader in /lib and its libc in /lib/GNU are one
+ * version, whereas the cross libc's loader would find the multiarch
+ * libc.so.6 first, of another build, and threads hang in it. */
+static char *
+run_root(const struct target *t)
+{
+	char *libc;
+	int multiarch;
+
+	if (getenv("HYDRO_CROSS_ROOT") && *getenv("HYDRO_CROSS_ROOT"))
+		return cross_root(t);
+	libc = xasprintf("/lib/%s/libc.so.6", t->gnu);
+	multiarch = path_exists(libc) && path_exists(t->loader);
+	free(libc);
+	return multiarch ? xstrdup("/") : cross_root(t);
+}
+
 /* the sysroot of the rustc on PATH (which 0) or Debian's (which 1), "" if
  * it cannot be run; called with the lock held */
 static const char *
@@ -122,19 +145,6 @@ has_std(const char *root, const char *triple)
 	ok = path_exists(dir);
 	free(dir);
 	return ok;
-}
-
-static char *
-linker_var(const char *triple)
-{
-	struct buf b = BUF_INIT;
-	const char *s;
-
-	buf_addstr(&b, "CARGO_TARGET_");
-	for (s = triple; *s; s++)
-		buf_addch(&b, *s == '-' ? '_' : (*s >= 'a' && *s <= 'z') ? *s - 'a' + 'A' : *s);
-	buf_addstr(&b, "_LINKER");
-	return buf_detach(&b, NULL);
 }
 
 /* the error for an unknown target: the ones there are */
@@ -209,7 +219,6 @@ find_cross(const struct target *t, struct toolchain *tc)
 	tc->cargo = std_path ? cargo_program() : cargo;
 	tc->rustc = std_path ? NULL : path_join(debian_dir(), "rustc");
 	tc->linker = gcc_path;
-	tc->linker_var = linker_var(t->triple);
 	tc->native = 0;
 	if (std_path)
 		free(cargo);
@@ -245,23 +254,6 @@ toolchain_find(const char *triple, const struct toolchain **out)
 	return ret;
 }
 
-char **
-toolchain_env(const struct toolchain *t)
-{
-	char **env = xcalloc(3, sizeof(*env));
-	size_t n = 0;
-
-	if (t->rustc)
-		env[n++] = xasprintf("RUSTC=%s", t->rustc);
-	if (t->linker)
-		env[n++] = xasprintf("%s=%s", t->linker_var, t->linker);
-	if (!n) {
-		free(env);
-		return NULL;
-	}
-	return env;
-}
-
 int
 toolchain_runner(const char *triple, const char *const **words, int *n)
 {
@@ -279,7 +271,7 @@ toolchain_runner(const char *triple, const char *const **words, int *n)
 		return 0;
 	}
 	qemu = proc_which(t->qemu, NULL);
-	root = cross_root(t);
+	root = run_root(t);
 	libc = path_exists(root);
 	ok = qemu && libc;
 	if (!ok) {

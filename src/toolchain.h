@@ -8,7 +8,9 @@
  * there, else Debian's /usr/bin/cargo and /usr/bin/rustc (rustc-web,
  * cargo-web) with libstd-rust-web-dev:ARCH, linking with the target's
  * cross gcc.  Programs built for another target run here under qemu-user
- * with the cross libc as its sysroot (`qemu-aarch64 -L /usr/aarch64-linux-gnu`).
+ * with the target's libc as its sysroot: the multiarch libc6:ARCH when it is
+ * installed (`qemu-aarch64 -L /`), else the cross libc (`qemu-aarch64 -L
+ * /usr/aarch64-linux-gnu`).
  * The targets hydro knows are Linux glibc targets whose pieces Debian
  * packages: docs/targets.md lists them and what each needs.
  *
@@ -28,7 +30,6 @@ struct toolchain {
 	const char *cargo;	/* the cargo program */
 	const char *rustc;	/* RUSTC for cargo, or NULL: cargo's own */
 	const char *linker;	/* the target's C linker, or NULL: the default */
-	const char *linker_var;	/* CARGO_TARGET_<TRIPLE>_LINKER */
 	int native;		/* the triple is this machine's */
 };
 
@@ -40,9 +41,6 @@ int toolchain_known(const char *triple);
  * and exactly what to install (or, for an unknown target, the ones there
  * are) */
 int toolchain_find(const char *triple, const struct toolchain **out);
-/* the environment a cargo build for t adds ("RUSTC=...", the linker
- * variable), a new NULL-terminated list (NULL when there is nothing) */
-char **toolchain_env(const struct toolchain *t);
 /* the words that run a program built for triple on this machine, before the
  * program's own argv: none for this machine's target, else {"qemu-ARCH",
  * "-L", SYSROOT}; *n gets their number; -1 with the error naming what to

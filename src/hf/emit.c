@@ -45,7 +45,7 @@ char *
 hf_rust_dir(void)
 {
 	const char *env = getenv("HYDRO_RUST_DIR");
-	char exe[PATH_MAX], *cand[3] = { NULL, NULL, NULL }, *found = NULL, *dir;
+	char exe[PATH_MAX], *cand[5] = { NULL }, *found = NULL, *dir;
 	ssize_t n;
 	struct buf tried = BUF_INIT;
 
@@ -55,20 +55,23 @@ hf_rust_dir(void)
 	if (n > 0) {
 		exe[n] = '\0';
 		dir = path_dirname(exe);
+		/* the build tree: beside ./hydro, or above build/san/hydro */
 		cand[0] = xasprintf("%s/lang/rust", dir);
-		cand[1] = xasprintf("%s/../share/hydro/rust", dir);
+		cand[1] = xasprintf("%s/../lang/rust", dir);
+		cand[2] = xasprintf("%s/../../lang/rust", dir);
+		cand[3] = xasprintf("%s/../share/hydro/rust", dir);
 		free(dir);
 	}
-	cand[2] = xstrdup(HYDRO_DATADIR "/rust");
-	for (size_t i = 0; i < 3; i++) {
+	cand[4] = xstrdup(HYDRO_DATADIR "/rust");
+	for (size_t i = 0; i < 5; i++) {
 		char *probe;
 
 		if (!cand[i])
 			continue;
 		probe = xasprintf("%s/hydro_runtime/Cargo.toml", cand[i]);
 		if (!found && path_exists(probe))
-			found = xstrdup(cand[i]);
-		else if (!found)
+			found = realpath(cand[i], NULL);	/* the same text from any binary */
+		if (!found)
 			buf_printf(&tried, "%s'%s'", tried.len ? ", " : "", cand[i]);
 		free(probe);
 		free(cand[i]);

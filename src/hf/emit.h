@@ -46,7 +46,8 @@ struct hf_crates {
 };
 
 /* the directory of hydro's Rust sources (hydro_runtime/ and Cargo.lock):
- * $HYDRO_RUST_DIR, else lang/rust beside the hydro binary (the build tree),
+ * $HYDRO_RUST_DIR, else lang/rust beside the hydro binary or up to two
+ * directories above it (the build tree),
  * else ../share/hydro/rust from it, else the installed data directory; a
  * new string, or NULL with the error reported */
 char *hf_rust_dir(void);

@@ -68,7 +68,8 @@ render_at(struct hf_program *p, const cJSON *message, const cJSON *span, struct 
 		if (m && !strchr(m, '\n'))
 			buf_printf(&help, "%s%s", help.len ? "; " : "", m);
 	}
-	hf_diag_init(&d, p->unit->diag.path, p->unit->diag.src, p->unit->diag.srclen, f, color);
+	hf_diag_init(&d, p->unit->diag.path, p->unit->diag.src, p->unit->diag.srclen, f,
+	             color ? HF_COLOR : HF_PLAIN);
 	hf_diag(&d, level && !strcmp(level, "error") ? HF_ERROR : HF_WARNING, at,
 	        help.len ? buf_str(&help) : NULL, "%s", buf_str(&msg));
 	fclose(f);
@@ -93,12 +94,12 @@ hf_rustc_render(struct hf_program *p, const cJSON *message, const char *main_rs,
 	if (!rendered)
 		return is_error;
 	if (!span || json_long(span, "line_start", &line) < 0 || line < 1) {
-		add_replaced(out, rendered, main_rs, p->path);
+		add_replaced(out, rendered, main_rs, p->unit->path);
 		return is_error;
 	}
 	switch (hf_emit_origin(p, (unsigned)line, &port)) {
 	case EMIT_SAME:
-		add_replaced(out, rendered, main_rs, p->path);
+		add_replaced(out, rendered, main_rs, p->unit->path);
 		break;
 	case EMIT_PORT: {
 		char *why = xasprintf("the items that reach port `%s` must be of its type `%s`",

@@ -45,6 +45,27 @@ depth(const char *text, const char *at)
 	return n;
 }
 
+/* the first \u0000 inside a string, or NULL: cJSON would cut the string
+ * there, silently */
+static const char *
+escaped_nul(const char *text)
+{
+	const char *p;
+	int quoted = 0;
+
+	for (p = text; *p; p++) {
+		if (quoted && *p == '\\') {
+			if (!strncmp(p + 1, "u0000", 5))
+				return p;
+			if (p[1])
+				p++;
+		} else if (*p == '"') {
+			quoted = !quoted;
+		}
+	}
+	return NULL;
+}
+
 cJSON *
 json_parse(const char *text, const char *what)
 {
@@ -63,6 +84,12 @@ json_parse(const char *text, const char *what)
 			      CJSON_NESTING_LIMIT);
 		else
 			error("%s:%d:%d: malformed JSON", what, line, col);
+	} else if ((end = escaped_nul(text))) {
+		locate(text, end, &line, &col);
+		error("%s:%d:%d: a string holds \\u0000, a NUL character, which no "
+		      "command, name or path can hold: remove it", what, line, col);
+		cJSON_Delete(json);
+		json = NULL;
 	}
 	return json;
 }

@@ -45,6 +45,7 @@ in_small_disk "cp '$T_TMP/say.json' f.json
 	'$HYDRO' down . ; echo \"down rc \$?\""
 grep -q "cannot write log file" "$T_TMP/run.err" ||
 	t_fail "the lost log lines were not said: $(cat "$T_TMP/run.err")"
+t_expect_out "rc 1"
 t_expect_out "down rc 0"
 grep -q LEFT "$T_TMP/out" && t_fail "a process was left running"
 t_end

@@ -78,4 +78,31 @@ kill -INT $HPID
 kill_when "! pgrep -f '$SLEEP 72'" none stop
 t_end
 
+t_case "kill -9 with a descendant that left its group (setsid): hydro down ends it where a cgroup holds it"
+cat >"$W/esc.json" <<JSON
+{"version": 1, "hosts": [{"name": "box"}],
+ "services": [{"name": "a", "kind": "process", "on": "box",
+   "cmd": ["sh", "-c", "setsid $SLEEP 83 & exec $SLEEP 84"]}]}
+JSON
+"$HYDRO" run --keep "$W/esc.json" >"$T_TMP/out" 2>"$T_TMP/err" &
+HPID=$!
+l_wait "pgrep -f '^$SLEEP 83' && pgrep -f '^$SLEEP 84' && [ \$(l_recorded '$W') -ge 1 ]" 100 ||
+	t_fail "the service never started: $(cat "$T_TMP/err")"
+kill -9 $HPID
+wait $HPID 2>/dev/null
+cg=$(cat "$W/.hydro/state.json" "$W/.hydro/state.log" 2>/dev/null |
+	grep -o '"cgroup":"[^"]*"' | head -1 | sed 's/^"cgroup":"//; s/"$//')
+t_run "$HYDRO" down "$W"
+t_expect_rc 0
+if [ -n "$cg" ]; then
+	l_wait "[ -z \"\$(l_live)\" ]" 30 || t_fail "the escaped process outlived hydro down: $(l_live)"
+	[ -d "$cg" ] && t_fail "hydro down left the run's cgroup $cg"
+else
+	# no writable cgroup v2: process groups alone cannot reach it
+	# (docs/security.md says so)
+	l_kill_all
+fi
+l_expect_clean escaped
+t_end
+
 t_done

@@ -32,4 +32,11 @@ t_expect_err "server: port 'inbound': cannot decode a message of 3 bytes as \`(E
 t_expect_err "server: port 'inbound': 1 message(s) could not be decoded"
 t_end
 
+t_case "without a control channel: the handshake on stdin and stdout, as Hydro Deploy speaks it"
+t_run python3 "$TOP/tests/integration/hf/drive.py" "$exe" stdio 3
+t_expect_rc 0
+t_expect_out "echo ping 2"
+t_expect_out "exit 0"
+t_end
+
 t_done

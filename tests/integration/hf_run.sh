@@ -146,6 +146,15 @@ t_expect_rc 130
 l_expect_clean relay
 t_end
 
+t_case "a cargo too old for hydroflow 0.10 is named, with what to install"
+printf '#!/bin/sh\necho "cargo 1.63.0"\n' >"$T_TMP/old-cargo"
+chmod +x "$T_TMP/old-cargo"
+t_run env CARGO="$T_TMP/old-cargo" "$HYDRO" --color=never build "$W/big.json"
+t_expect_rc 1
+t_expect_err "cargo 1.63.0 is too old for hydroflow 0.10, which needs Rust 1.85 or later"
+t_expect_err "rustc-web and cargo-web"
+t_end
+
 t_case "a param that does not parse: an error naming the service, the param and the value"
 spec param "$(svc sink sink.hf '["--n=lots"]' "$IN_U64")" ""
 t_run timeout 120 "$HYDRO" --color=never run "$W/param.json"

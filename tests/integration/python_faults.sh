@@ -52,6 +52,26 @@ signal_case() {
 signal_case TERM 143
 signal_case HUP 129
 
+t_case "SIGTERM to hydro run of a JSON config exits 143 as well"
+cat >"$W/long.json" <<EOF
+{"version": 1, "hosts": [{"name": "box"}],
+ "services": [{"name": "a", "kind": "process", "on": "box", "cmd": ["$SLEEP", "43"],
+               "stop_timeout": 0.5}]}
+EOF
+rm -rf "$W/.hydro"
+"$HYDRO" run "$W/long.json" >"$T_TMP/out" 2>"$T_TMP/err" &
+HPID=$!
+l_wait "[ \$(l_recorded '$W') -ge 1 ]" 200 || t_fail "the run never came up: $(cat "$T_TMP/err")"
+kill -TERM $HPID
+l_wait "! kill -0 $HPID" 200 || { t_fail "hydro ignored SIGTERM"; kill -9 $HPID; }
+wait $HPID
+rc=$?
+t_expect_rc 143
+t_expect_err "SIGTERM: stopping every service"
+l_wait "[ -z \"\$(l_live)\" ]" 50
+l_expect_clean json
+t_end
+
 t_case "a service that dies cancels main(): its finally runs, the run exits 1"
 # worker dies once main() has gone on past deploy(): when the file 'go' is there
 cat >"$W/die.hydro.py" <<EOF
@@ -74,7 +94,7 @@ EOF
 rm -f "$W/go"
 t_run timeout 30 "$HYDRO" -C "$W" run die.hydro.py
 t_expect_rc 1
-t_expect_err "service 'worker' exited with status 3"
+t_expect_err "die.hydro.py:6: service 'worker' exited with status 3"
 t_expect_err "main() was cancelled, as a service died"
 t_expect_out "finally ran"
 grep -q "main went on" "$T_TMP/out" && t_fail "main() went on after the death"

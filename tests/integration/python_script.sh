@@ -73,7 +73,7 @@ t_end
 t_case "build makes the declared targets and stops at deploy()"
 mkdir -p "$T_TMP/typed"
 cp -r "$TOP"/tests/python/typed.hydro.py "$TOP"/tests/python/standin.py \
-	"$TOP"/examples/echo/standin/hydro_program.py "$TOP"/tests/python/src \
+	"$TOP"/tests/python/hydro_program.py "$TOP"/tests/python/src \
 	"$T_TMP/typed/"
 t_run "$HYDRO" -C "$T_TMP/typed" build typed.hydro.py
 t_expect_rc 0

@@ -53,7 +53,7 @@ kill -TERM $HPID
 if l_wait "! kill -0 $HPID" 20; then
 	wait $HPID
 	rc=$?
-	t_expect_rc 130
+	t_expect_rc 143
 	l_wait "[ -z \"\$(l_live)\" ]" 30
 	l_expect_clean sigterm
 else

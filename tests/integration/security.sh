@@ -69,6 +69,29 @@ kill -9 $OTHER
 wait $OTHER 2>/dev/null
 t_end
 
+t_case "hydro down refuses a command record naming a group no process can lead"
+rm -rf "$W/.hydro"
+mkdir -p "$W/.hydro"
+echo '{"op":"add","kind":"command","id":"t","details":{"pgid":4294967297,"token":"x","what":"target t"}}' \
+	>"$W/.hydro/state.log"
+t_run "$HYDRO" down "$W"
+t_expect_rc 1
+t_expect_err "names process group 4294967297, which no process can lead"
+t_end
+
+t_case "hydro down refuses a cgroup record naming a cgroup hydro did not make"
+rm -rf "$W/.hydro"
+mkdir -p "$W/.hydro"
+echo '{"op":"add","kind":"cgroup","id":"r","details":{"path":"/sys/fs/cgroup"}}' >"$W/.hydro/state.log"
+t_run "$HYDRO" down "$W"
+t_expect_rc 1
+t_expect_err "names cgroup '/sys/fs/cgroup', not one hydro makes for run 'r'"
+record '{"pid":2,"pgid":2,"ident":5,"cgroup":"/sys/fs/cgroup/unified/hydro-other"}'
+t_run "$HYDRO" down "$W"
+t_expect_rc 1
+t_expect_err "not one hydro makes for its run"
+t_end
+
 t_case "a planted lock symlink is refused, its target untouched"
 rm -rf "$W/.hydro"
 mkdir -p "$W/.hydro"

@@ -120,6 +120,11 @@ t_expect_out "out"
 t_expect_err "err"
 t_run tool "$a1" key="$HOSTS_KEY" exec -- sh -c 'kill -TERM $$'
 t_expect_rc 143
+t_run tool "$a1" key="$HOSTS_KEY" compress=true exec -- printf '[%s]\n' "$@"
+cmp -s "$T_TMP/out" "$T_TMP/want" || t_fail "argv changed over a compressed connection"
+t_run tool "$a1" key="$HOSTS_KEY" compress=maybe exec -- true
+t_expect_rc 255
+t_expect_err "host 'web': compress must be true or false, not 'maybe'"
 t_end
 
 t_case "one connection carries every command of a host"
@@ -135,7 +140,7 @@ t_case "the target triple is read from the host"
 t_run tool "$a1" key="$HOSTS_KEY" triple
 t_expect_rc 0
 t_expect_out "$(uname -m)-unknown-linux-gnu"
-t_run tool "$a1" key="$HOSTS_KEY" triple=aarch64-unknown-linux-musl triple
+t_run tool "$a1" key="$HOSTS_KEY" target=aarch64-unknown-linux-musl triple
 t_expect_out "aarch64-unknown-linux-musl"
 t_end
 

@@ -37,10 +37,11 @@
 # Everything goes at exit, even when the test fails: hosts_up registers
 # hosts_down with t_on_exit under tests/lib.sh, and otherwise traps EXIT
 # itself (a benchmark).  hosts_down kills every process in each namespace
-# (ip netns pids), deletes the namespaces (their veth ends go with them) and
-# the bridge, and removes HOSTS_DIR.  Before using a host, hosts_up checks
-# that `ip route get ADDR` goes through the bridge, so that nothing it
-# connects to can be anything but a test host.
+# (ip netns pids), deletes the veth pairs, the namespaces and the bridge,
+# and removes HOSTS_DIR.  Before using a host, hosts_up checks that `ip
+# route get ADDR` goes through the bridge, so that nothing it connects to
+# can be anything but a test host.  sshd is no child of the calling shell:
+# a bare `wait` there waits for the caller's own jobs only.
 
 HOSTS_N=0
 HOSTS_TAG=$$
@@ -147,15 +148,17 @@ EOF
 host_start() {
 	d=$HOSTS_DIR/h$1
 	rm -f "$d/sshd.pid"
-	# the mount namespace ip netns exec made is this sshd's alone
-	ip netns exec "$(host_ns "$1")" sh -c '
+	# the mount namespace ip netns exec made is this sshd's alone; started
+	# from a subshell, so that it is no child of the caller's: a bare
+	# `wait` in a test or benchmark does not wait for it
+	(ip netns exec "$(host_ns "$1")" sh -c '
 		mount -t tmpfs -o mode=1777 tmpfs /tmp &&
 		mount -t tmpfs -o mode=700 tmpfs /root &&
 		cp -a /etc/skel/. /root/ &&
 		mkdir -m 700 /root/.ssh &&
 		cp "$2" /root/.ssh/authorized_keys &&
 		exec /usr/sbin/sshd -D -f "$1/sshd_config" -E "$1/sshd.log"' sh "$d" "$HOSTS_KEY.pub" \
-		</dev/null >/dev/null 2>"$d/start.err" &
+		</dev/null >/dev/null 2>"$d/start.err" &)
 	# sshd writes its pid file once it listens
 	n=0
 	while [ ! -s "$d/sshd.pid" ]; do
@@ -256,6 +259,9 @@ hosts_down() {
 			n=$((n + 1))
 			sleep 0.01
 		done
+		# a veth end goes with its namespace only later (the kernel
+		# cleans namespaces up asynchronously): delete the pair now
+		ip link del "hyv$HOSTS_TAG-$i" 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
 		i=$((i - 1))
 	done

@@ -17,7 +17,7 @@ PY=/usr/bin/python3
 py_echo_dir() {
 	mkdir -p "$1/src"
 	cp "$TOP"/tests/python/src/*.hf "$1/src/"
-	cp "$TOP/tests/python/standin.py" "$TOP/examples/echo/standin/hydro_program.py" "$1/"
+	cp "$TOP/tests/python/standin.py" "$TOP/tests/python/hydro_program.py" "$1/"
 	awk -v py="$PY" -v standin="$1/standin.py" '
 		/= deployment\.GcpMachine\(/ {
 			sub(/deployment\.GcpMachine\(/, "deployment.Localhost()"); print; skip = 1; next

@@ -1,5 +1,5 @@
 """A stand-in for a compiled Hydroflow program, for the tests: it speaks
-hydro's port protocol through examples/echo/standin/hydro_program.py (copied
+hydro's port protocol through tests/python/hydro_program.py (copied
 beside it) and does a little work.
 
     standin.py echo_server      echo every frame from 'inbound' to 'outbound'

@@ -257,7 +257,8 @@ TEST(host_settings_are_the_backends)
 	CHECK(!deploy_declare_host(d, NULL, "gcp", twice, 3));
 	CHECK(strstr(error_last(), "'project' is given twice") != NULL);
 	CHECK(!deploy_declare_host(d, NULL, "local", missing, 1));
-	CHECK(strstr(error_last(), "a 'local' host takes no settings") != NULL);
+	CHECK(strstr(error_last(), "a 'local' host has no setting 'project' (it takes "
+	             "address, target)") != NULL);
 	CHECK(!deploy_declare_host(d, NULL, "cloud9", NULL, 0));
 	/* every backend the model knows is built in */
 	CHECK_INT(deploy_check_backends(d), 0);
@@ -284,7 +285,7 @@ TEST(ready_ports_and_tags_by_name)
 	CHECK_INT(srv->ready.kind, READY_COMMAND);
 	CHECK_INT(service_set_ready(srv, "command", NULL, NULL, 0), -1);
 	CHECK_INT(service_set_ready(srv, "socket", "x", NULL, 0), -1);
-	CHECK(strstr(error_last(), "ready= takes one of") != NULL);
+	CHECK(strstr(error_last(), "a readiness check is one of") != NULL);
 	CHECK_INT(service_set_ready(srv, NULL, NULL, NULL, 0), -1);
 	CHECK_INT(port_dir_parse("p", "in", &dir), 0);
 	CHECK_INT(dir, PORT_INPUT);

@@ -45,6 +45,21 @@ TEST(tasks_and_edges)
 	graph_free(g);
 }
 
+TEST(steps)
+{
+	struct graph *g = graph_new();
+	struct task *a = graph_add(g, TASK_BUILD, "build a", NULL, NULL);
+	size_t done, total;
+
+	task_steps(a, &done, &total);
+	CHECK(done == 0 && total == 0);
+	task_set_steps(a, 45, 190);
+	task_steps(a, &done, &total);
+	CHECK_INT(done, 45);
+	CHECK_INT(total, 190);
+	graph_free(g);
+}
+
 TEST(free_arg_is_called)
 {
 	struct graph *g = graph_new();
@@ -130,6 +145,7 @@ int
 main(void)
 {
 	RUN(kind_names);
+	RUN(steps);
 	RUN(tasks_and_edges);
 	RUN(free_arg_is_called);
 	RUN(cycle_is_named);

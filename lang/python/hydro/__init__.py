@@ -795,9 +795,12 @@ class Deployment:
         self._hosts.append(host)
         return host
 
-    def Localhost(self, name: Optional[str] = None) -> LocalHost:
-        """This machine: services run as local processes."""
-        host: LocalHost = self._add_host(LocalHost, (), {}, name, _where())
+    def Localhost(self, name: Optional[str] = None, *,
+                  target: Optional[str] = None) -> LocalHost:
+        """This machine: services run as local processes, built for
+        ``target`` (default: this machine's; another runs under qemu-user)."""
+        settings = {} if target is None else {"target": target}
+        host: LocalHost = self._add_host(LocalHost, (), settings, name, _where())
         return host
 
     def SshHost(self, *args: Any, name: Optional[str] = None, **settings: Any) -> SshHost:

@@ -4,6 +4,9 @@ without hydro: tests/integration/hf_emit.sh.
     drive.py PROGRAM echo N     the seed's echo server: N EchoMsgs from a
                                 tagged sender, then one undecodable frame;
                                 prints each echo, then stops the program
+    drive.py PROGRAM stdio N    the same, with the handshake on the
+                                program's stdin and stdout, as Hydro Deploy
+                                speaks it (no HYDRO_CONTROL_FD, no meta)
 """
 import json
 import os
@@ -52,12 +55,36 @@ def launch(exe, service):
     return p, ours.makefile("rw")
 
 
-def echo(exe, n):
-    p, ctl = launch(exe, "server")
-    meta = {"service": "server", "index": 0, "peers": {"1": "client"},
-            "senders": {"inbound": 1}}
+class Stdio:
+    """The program's stdin and stdout as one control channel."""
+
+    def __init__(self, p):
+        self.p = p
+
+    def write(self, text):
+        self.p.stdin.write(text)
+
+    def flush(self):
+        self.p.stdin.flush()
+
+    def readline(self):
+        return self.p.stdout.readline()
+
+
+def echo(exe, n, stdio=False):
+    if stdio:
+        env = dict(os.environ)
+        env.pop("HYDRO_CONTROL_FD", None)
+        p = subprocess.Popen([exe], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+        ctl = Stdio(p)
+        meta = None
+    else:
+        p, ctl = launch(exe, "server")
+        meta = json.dumps({"service": "server", "index": 0, "peers": {"1": "client"},
+                           "senders": {"inbound": 1}})
     ctl.write(json.dumps([{"inbound": {"Merge": [{"Tagged": [{"TcpPort": "127.0.0.1"}, 1]}]}},
-                          json.dumps(meta)]) + "\n")
+                          meta]) + "\n")
     ctl.flush()
     ready = ctl.readline()
     assert ready.startswith("ready: "), ready
@@ -87,3 +114,5 @@ def echo(exe, n):
 if __name__ == "__main__":
     if sys.argv[2] == "echo":
         echo(sys.argv[1], int(sys.argv[3]))
+    elif sys.argv[2] == "stdio":
+        echo(sys.argv[1], int(sys.argv[3]), stdio=True)
