@@ -99,4 +99,32 @@ t_expect_rc 1
 t_expect_err "sockets \"inherit\" is for processes"
 t_end
 
+t_case "Python: Process(sockets=\"inherit\"), and a bad value is a ConfigError at its line"
+cat >"$W/inherit.hydro.py" <<PY
+import hydro
+async def main():
+    d = hydro.Deployment()
+    s = d.Process(cmd=["$LFD", "check"], ports={"in": "input"}, sockets="inherit")
+    await d.deploy()
+    print("main:", await s.wait())
+PY
+t_run timeout 60 "$HYDRO" -C "$W" run inherit.hydro.py
+t_expect_rc 0
+t_expect_out "listen_fds 1 in"
+t_expect_out "main: 0"
+cat >"$W/badsock.hydro.py" <<PY
+import hydro
+async def main():
+    d = hydro.Deployment()
+    try:
+        d.Process(cmd=["true"], sockets="yes")
+    except hydro.ConfigError as e:
+        print("error:", e)
+PY
+t_run timeout 60 "$HYDRO" -C "$W" run badsock.hydro.py
+t_expect_rc 0
+t_expect_out "badsock.hydro.py:5: sockets is \"address\""
+l_expect_clean python
+t_end
+
 t_done
