@@ -5,6 +5,7 @@
 # without it binds its own port as before.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/integration/local/lib.sh"
+. "$TOP/tests/python/lib.sh"
 LFD=$T_TMP/listenfd
 cp "$BUILD/tests/progs/listenfd" "$LFD" || { echo "not ok - $T_FILE: no tests/progs/listenfd"; exit 1; }
 
