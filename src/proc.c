@@ -401,6 +401,11 @@ make_env(char **env, unsigned flags)
 			 * not its children's: theirs is set below or none */
 			if (!strncmp(environ[i], "HYDRO_CONTROL_FD=", 17))
 				continue;
+			/* so are the sockets systemd may have handed hydro */
+			if (!strncmp(environ[i], "LISTEN_FDS=", 11) ||
+			    !strncmp(environ[i], "LISTEN_PID=", 11) ||
+			    !strncmp(environ[i], "LISTEN_FDNAMES=", 15))
+				continue;
 			ALLOC_GROW(out, n, cap);
 			out[n++] = environ[i];
 		}

@@ -66,7 +66,7 @@ t_expect_out "got x"
 l_expect_clean race
 t_end
 
-t_case "without sockets, a process binds its own port as before"
+t_case "without sockets, a process binds its own port as before, and gets no LISTEN_*"
 cat >"$W/plain.json" <<JSON
 {"version": 1, "hosts": [{"name": "box"}],
  "services": [
@@ -76,7 +76,8 @@ cat >"$W/plain.json" <<JSON
  ],
  "connections": [{"from": null, "to": "plain.in"}]}
 JSON
-t_run "$HYDRO" run --no-log-prefix "$W/plain.json"
+# sockets systemd may have handed hydro are not the service's
+t_run env LISTEN_FDS=1 LISTEN_PID=$$ LISTEN_FDNAMES=x "$HYDRO" run --no-log-prefix "$W/plain.json"
 t_expect_rc 0
 t_expect_out "plain: bound False False"
 l_expect_clean plain
