@@ -55,9 +55,14 @@ struct spawn {
 	unsigned long long ident;	/* tells this process from a later one with
 					 * the same pid (local: its start time) */
 	void *handle;		/* the backend's own */
+	/* set by the caller, for a backend on this machine: listening sockets
+	 * the process gets at 3, 4, ... with LISTEN_FDS and LISTEN_PID (its
+	 * own), as sd_listen_fds(3) reads them; the caller closes its copies */
+	const int *listen_fds;
+	size_t nlisten;
 };
 
-#define SPAWN_INIT { NULL, NULL, NULL, 0, 0, 0, NULL, -1, -1, -1, -1, -1, 0, 0, 0, NULL }
+#define SPAWN_INIT { NULL, NULL, NULL, 0, 0, 0, NULL, -1, -1, -1, -1, -1, 0, 0, 0, NULL, NULL, 0 }
 
 struct backend {
 	const char *name;

@@ -61,6 +61,8 @@ local_spawn(struct host *h, struct spawn *sp)
 	p->out = p->err = PROC_PIPE;
 	p->flags = PROC_PGROUP | (sp->keep ? 0 : PROC_PDEATHSIG) |
 	           (sp->want_control ? PROC_CONTROL : 0);
+	p->listen_fds = sp->listen_fds;
+	p->nlisten = sp->nlisten;
 	if (sp->cgroup) {
 		char *procs = path_join(sp->cgroup, "cgroup.procs");
 

@@ -115,6 +115,10 @@ host_spawn(struct host *h, struct spawn *sp)
 {
 	if (!be(h)->spawn)
 		return error("host '%s' (%s) cannot start processes", h->name, be(h)->name);
+	if (sp->nlisten && !(be(h)->caps & BACKEND_THIS_MACHINE))
+		return error("host '%s' (%s) cannot hand a process its sockets: "
+		             "sockets \"inherit\" is for hosts on this machine",
+		             h->name, be(h)->name);
 	if (sp->want_control && !(be(h)->caps & BACKEND_CONTROL))
 		sp->want_control = 0;
 	return be(h)->spawn(h, sp);

@@ -837,6 +837,16 @@ service_set_ready(struct service *s, const char *kind, const char *arg,
 }
 
 int
+service_set_sockets(struct service *s, const char *how)
+{
+	if (!how || (strcmp(how, "address") && strcmp(how, "inherit")))
+		return error("sockets is \"address\" (the process binds its inputs) "
+		             "or \"inherit\" (hydro binds them and hands them over)");
+	s->inherit_sockets = !strcmp(how, "inherit");
+	return 0;
+}
+
+int
 port_dir_parse(const char *port, const char *name, enum port_dir *dir)
 {
 	if (!strcmp(name, "input") || !strcmp(name, "in"))
@@ -992,6 +1002,10 @@ validate_service(const struct deployment *d, const struct service *s)
 			            cfg, s->name);
 		break;
 	}
+	if (s->inherit_sockets && s->kind != SERVICE_PROCESS)
+		ret = error("%s: service '%s': sockets \"inherit\" is for processes; "
+		            "a %s is handed its ports by the port protocol", cfg, s->name,
+		            s->kind == SERVICE_CRATE ? "crate" : "hydroflow program");
 	/* a deadline past any run: a typo, and now() + it is no time */
 	if (s->stop_timeout > STOP_TIMEOUT_MAX)
 		ret = error("%s: service '%s': a stop_timeout of %g s is more than a day; "
@@ -1225,7 +1239,7 @@ static const char *const host_keys[] = { "name", "backend", "settings", NULL };
 static const char *const service_keys[] = {
 	"name", "kind", "on", "src", "standin", "args", "cmd", "env", "cwd", "bin",
 	"example", "profile", "features", "ports", "needs", "ready", "can_die",
-	"stop_timeout", NULL,
+	"stop_timeout", "sockets", NULL,
 };
 static const char *const port_keys[] = { "name", "dir", "type", NULL };
 static const char *const conn_keys[] = { "from", "to", "key", "tag", "merge", NULL };
@@ -1393,6 +1407,22 @@ read_ports(struct jctx *c, struct service *s, const cJSON *ports, const char *sp
 	}
 }
 
+/* how a process gets its inputs, by the model's rules (service_set_sockets) */
+static void
+read_sockets(struct jctx *c, struct service *s, const cJSON *v, const char *spath)
+{
+	char path[128];
+	struct held h;
+
+	if (!v || cJSON_IsNull(v))
+		return;
+	snprintf(path, sizeof(path), "%s.sockets", spath);
+	hold_begin(&h);
+	if (service_set_sockets(s, cJSON_IsString(v) ? v->valuestring : NULL) < 0)
+		c->bad = 1;
+	hold_end(&h, c, path, NULL);
+}
+
 /* the readiness check, by the model's rules (service_set_ready) */
 static void
 read_ready(struct jctx *c, struct service *s, const cJSON *ready, const char *spath)
@@ -1477,6 +1507,7 @@ read_services(struct jctx *c, struct deployment *d, const cJSON *json)
 		read_ports(c, s, cJSON_GetObjectItemCaseSensitive(j, "ports"), path);
 		read_ready(c, s, cJSON_GetObjectItemCaseSensitive(j, "ready"), path);
 		s->can_die = jflag(c, j, "can_die", path, 0);
+		read_sockets(c, s, cJSON_GetObjectItemCaseSensitive(j, "sockets"), path);
 		v = cJSON_GetObjectItemCaseSensitive(j, "stop_timeout");
 		if (v && (!cJSON_IsNumber(v) || v->valuedouble < 0))
 			jerror(c, path, "'stop_timeout' must be a number of seconds");
@@ -1767,6 +1798,8 @@ deploy_to_json(const struct deployment *d)
 		}
 		if (s->can_die)
 			cJSON_AddBoolToObject(o, "can_die", 1);
+		if (s->inherit_sockets)
+			cJSON_AddStringToObject(o, "sockets", "inherit");
 		cJSON_AddNumberToObject(o, "stop_timeout", s->stop_timeout);
 		cJSON_AddItemToArray(a, o);
 	}

@@ -104,6 +104,8 @@ struct service {
 		size_t argc;
 	} ready;
 	int can_die;		/* its exit does not stop the others */
+	int inherit_sockets;	/* process: hydro binds its inputs and hands the
+				 * listening sockets over (LISTEN_FDS) */
 	double stop_timeout;	/* seconds from "stop" to SIGTERM and SIGTERM to SIGKILL */
 	size_t index;		/* position in deployment->services */
 	char *where;		/* where it was declared ("echo.hydro.py:12"), for messages */
@@ -237,6 +239,11 @@ void service_set_cwd(const struct deployment *d, struct service *s, const char *
  * NULL or another name, or a bad value, is an error saying what it takes */
 int service_set_ready(struct service *s, const char *kind, const char *arg,
                       char *const *argv, size_t argc);
+/* how a process gets its inputs, by name: "address" (it binds the address
+ * in HYDRO_PORT_<NAME>, the default) or "inherit" (hydro binds them and
+ * hands the listening sockets over, LISTEN_FDS); another name is an error
+ * saying what it takes */
+int service_set_sockets(struct service *s, const char *how);
 /* a port's direction by name: "input" or "in", "output" or "out", "unknown"
  * (named now, given by its first connection); -1 with the error naming port */
 int port_dir_parse(const char *port, const char *name, enum port_dir *dir);

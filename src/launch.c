@@ -484,12 +484,26 @@ launch_service(struct task *t, void *arg)
 	if (task_stop(t, r))
 		return -1;
 	if (!service_speaks(s)) {
+		int *socks;
+
 		pthread_mutex_lock(&r->lock);
 		env = plan_env(r->plan, s);
+		v->sp.nlisten = plan_sockets(r->plan, s, &socks);
 		pthread_mutex_unlock(&r->lock);
-		if (!env)
+		if (!env) {
+			free(socks);
 			return -1;
+		}
+		/* sockets "inherit": its listening sockets, at 3, 4, ...; hydro's
+		 * copies are closed once it has them (or has failed to start) */
+		v->sp.listen_fds = socks;
 		ret = spawn_service(r, v, env);
+		v->sp.listen_fds = NULL;
+		v->sp.nlisten = 0;
+		free(socks);
+		pthread_mutex_lock(&r->lock);
+		plan_close_sockets(r->plan, s);
+		pthread_mutex_unlock(&r->lock);
 		str_free_list(env);
 		if (ret < 0)
 			return -1;

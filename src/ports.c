@@ -40,6 +40,8 @@ struct portplan {
 	enum transport transport;	/* input: of a plain bind */
 	cJSON *bound;		/* input: the answered ServerPort of a plain bind */
 	char *addr;		/* input: where it is reached */
+	int fd;			/* input of a process that inherits its sockets:
+				 * hydro's listening socket until the start, or -1 */
 };
 
 struct plan {
@@ -260,8 +262,10 @@ plan_new(struct deployment *d)
 		struct service *s = d->services[i];
 		s->index = i;
 		p->pp[i] = xcalloc(s->nports ? s->nports : 1, sizeof(**p->pp));
-		for (j = 0; j < s->nports; j++)
+		for (j = 0; j < s->nports; j++) {
 			p->pp[i][j].port = s->ports[j];
+			p->pp[i][j].fd = -1;
+		}
 	}
 	p->wires = xcalloc(d->nconns ? d->nconns : 1, sizeof(*p->wires));
 	for (i = 0; i < d->nconns; i++) {
@@ -315,6 +319,8 @@ plan_free(struct plan *p)
 		for (j = 0; j < p->d->services[i]->nports; j++) {
 			struct portplan *pp = &p->pp[i][j];
 			free(pp->wires);
+			if (pp->fd >= 0)
+				close(pp->fd);
 			cJSON_Delete(pp->bound);
 			free(pp->addr);
 		}
@@ -646,9 +652,10 @@ fail:
 	return NULL;
 }
 
-/* a free TCP port on addr: bound, read and released (processes bind it) */
+/* a free TCP port on addr: bound and read; released (the process binds it)
+ * or, with keep, kept listening in *keep (the process inherits it) */
 static int
-pick_port(const char *addr, int *port)
+pick_port(const char *addr, int *port, int *keep)
 {
 	struct sockaddr_in sin;
 	socklen_t len = sizeof(sin);
@@ -662,11 +669,15 @@ pick_port(const char *addr, int *port)
 	if (fd < 0)
 		return error_errno("cannot make a socket");
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
+	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0 ||
+	    (keep && listen(fd, SOMAXCONN) < 0)) {
 		close(fd);
 		return error_errno("cannot pick a port on '%s'", addr);
 	}
-	close(fd);
+	if (keep)
+		*keep = fd;
+	else
+		close(fd);
 	*port = ntohs(sin.sin_port);
 	return 0;
 }
@@ -684,7 +695,7 @@ plan_bind_process(struct plan *p, struct service *s)
 		if (pp->port->dir != PORT_INPUT || pp->addr)
 			continue;
 		addr = host_address(s->host);
-		if (pick_port(addr, &port) < 0)
+		if (pick_port(addr, &port, s->inherit_sockets ? &pp->fd : NULL) < 0)
 			return -1;
 		pp->addr = xasprintf("%s:%d", addr, port);
 		pp->bound = cJSON_CreateObject();
@@ -695,6 +706,32 @@ plan_bind_process(struct plan *p, struct service *s)
 		}
 	}
 	return 0;
+}
+
+size_t
+plan_sockets(struct plan *p, struct service *s, int **fds)
+{
+	size_t i, n = 0;
+
+	*fds = xcalloc(s->nports + 1, sizeof(**fds));
+	for (i = 0; i < s->nports; i++)
+		if (p->pp[s->index][i].fd >= 0)
+			(*fds)[n++] = p->pp[s->index][i].fd;
+	return n;
+}
+
+void
+plan_close_sockets(struct plan *p, struct service *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nports; i++) {
+		struct portplan *pp = &p->pp[s->index][i];
+
+		if (pp->fd >= 0)
+			close(pp->fd);
+		pp->fd = -1;
+	}
 }
 
 static char *
@@ -717,7 +754,8 @@ env_name(const char *port)
 char **
 plan_env(struct plan *p, struct service *s)
 {
-	char **env = xcalloc(s->nports + 1, sizeof(*env));
+	char **env = xcalloc(s->nports + 2, sizeof(*env));
+	struct buf names = BUF_INIT;
 	size_t i, j, n = 0;
 
 	for (i = 0; i < s->nports; i++) {
@@ -729,10 +767,13 @@ plan_env(struct plan *p, struct service *s)
 			if (!pp->addr && pp->nwires) {
 				error("port '%s.%s' has no address yet", s->name, pp->port->name);
 				free(name);
+				buf_release(&names);
 				str_free_list(env);
 				return NULL;
 			}
 			env[n++] = xasprintf("%s=%s", name, pp->addr ? pp->addr : "");
+			if (pp->fd >= 0)
+				buf_printf(&names, "%s%s", names.len ? ":" : "", pp->port->name);
 		} else {
 			for (j = 0; j < pp->nwires; j++) {
 				char *a;
@@ -746,6 +787,7 @@ plan_env(struct plan *p, struct service *s)
 					free(l);
 					free(name);
 					buf_release(&b);
+					buf_release(&names);
 					str_free_list(env);
 					return NULL;
 				}
@@ -759,6 +801,10 @@ plan_env(struct plan *p, struct service *s)
 		}
 		free(name);
 	}
+	/* the sockets it inherits, named by port (sd_listen_fds_with_names) */
+	if (names.len)
+		env[n++] = xasprintf("LISTEN_FDNAMES=%s", buf_str(&names));
+	buf_release(&names);
 	env[n] = NULL;
 	return env;
 }

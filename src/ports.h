@@ -11,7 +11,9 @@
  * reference for the shapes.
  *
  * A process (SERVICE_PROCESS) speaks no protocol: hydro picks the TCP
- * address of each of its inputs and hands its ports over as HYDRO_PORT_<NAME>.
+ * address of each of its inputs and hands its ports over as HYDRO_PORT_<NAME>;
+ * one that inherits its sockets also gets each input bound and listening,
+ * as systemd's socket activation hands them over (LISTEN_FDS).
  *
  * The plan is filled in as services answer (plan_ready); calls on one plan
  * must be serialised by the caller (the run's lock).
@@ -50,10 +52,18 @@ int plan_ready(struct plan *p, struct service *s, const char *answer);
  * NULL with the error reported if a receiver has no address yet */
 cJSON *plan_start_map(struct plan *p, struct service *s);
 
-/* pick the address of each input of a process (TCP on its host) */
+/* pick the address of each input of a process (TCP on its host); for one
+ * that inherits its sockets, keep each bound and listening until
+ * plan_close_sockets() */
 int plan_bind_process(struct plan *p, struct service *s);
+/* the listening sockets kept for s's inputs, in port order, in a new array
+ * *fds; their number (0 for a service that binds its own) */
+size_t plan_sockets(struct plan *p, struct service *s, int **fds);
+/* close hydro's copies of s's listening sockets (once it has them) */
+void plan_close_sockets(struct plan *p, struct service *s);
 /* the environment a process gets: HYDRO_PORT_<NAME>=address for each input,
- * =address,address,... for each output; NULL-terminated, free with
+ * =address,address,... for each output, and LISTEN_FDNAMES=in1:in2 while
+ * its sockets are kept; NULL-terminated, free with
  * str_free_list(); NULL with the error reported if an address is unknown */
 char **plan_env(struct plan *p, struct service *s);
 /* the address an input can be reached at ("127.0.0.1:4000", "unix:/path"),

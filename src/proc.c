@@ -33,7 +33,10 @@ struct proc_child {
 	char **argv;
 	char **envp;
 	const char *dir;
-	int fds[4];		/* what becomes 0, 1, 2 and 3 in the child; -1: none */
+	int *fds;		/* what becomes 0, 1, 2, 3... in the child; -1: none */
+	int *moved;		/* the child's scratch copy of fds */
+	int nfds;
+	char *listen_pid;	/* the value of LISTEN_PID=, written by the child */
 	int go_fd;		/* PROC_HOLD: the child waits for a byte here */
 	int go_w;		/* and the parent's end, which sends it */
 	char *own_path;		/* what proc_start made for the child, freed */
@@ -132,26 +135,42 @@ child_run(struct proc_child *c)
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 
-	/* move sources out of the way of the targets 0..3 first */
-	int fds[4], go = c->go_fd;
-	for (i = 0; i < 4; i++) {
+	/* socket activation names the process that may take the sockets:
+	 * its pid is known only here */
+	if (c->listen_pid) {
+		long pid = (long)syscall(SYS_getpid);
+		char digits[24];
+		int n = 0;
+
+		do
+			digits[n++] = (char)('0' + pid % 10);
+		while ((pid /= 10) > 0);
+		for (i = 0; i < n; i++)
+			c->listen_pid[i] = digits[n - 1 - i];
+		c->listen_pid[n] = '\0';
+	}
+
+	/* move sources out of the way of the targets 0..nfds-1 first */
+	int *fds = c->moved, go = c->go_fd;
+	for (i = 0; i < c->nfds; i++) {
 		fds[i] = c->fds[i];
-		if (fds[i] >= 0 && fds[i] < 4) {
-			fds[i] = fcntl(fds[i], F_DUPFD, 10);
+		if (fds[i] >= 0 && fds[i] < c->nfds) {
+			fds[i] = fcntl(fds[i], F_DUPFD, c->nfds + 1);
 			if (fds[i] < 0)
 				child_fail(c, STEP_DUP);
 		}
 	}
-	if (go >= 0 && go < 4 && (go = fcntl(go, F_DUPFD, 10)) < 0)
+	if (go >= 0 && go <= c->nfds && (go = fcntl(go, F_DUPFD, c->nfds + 1)) < 0)
 		child_fail(c, STEP_DUP);
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < c->nfds; i++) {
 		if (fds[i] < 0)
 			continue;
 		if (dup2(fds[i], i) < 0)
 			child_fail(c, STEP_DUP);
 	}
 	/* nothing else of hydro's leaks into the service */
-	fd = c->fds[3] >= 0 ? 4 : 3;
+	for (fd = c->nfds; fd > 3 && c->fds[fd - 1] < 0; fd--)
+		;
 	if (go >= 0) {
 		char ch;
 
@@ -382,6 +401,11 @@ make_env(char **env, unsigned flags)
 			 * not its children's: theirs is set below or none */
 			if (!strncmp(environ[i], "HYDRO_CONTROL_FD=", 17))
 				continue;
+			/* so are the sockets systemd may have handed hydro */
+			if (!strncmp(environ[i], "LISTEN_FDS=", 11) ||
+			    !strncmp(environ[i], "LISTEN_PID=", 11) ||
+			    !strncmp(environ[i], "LISTEN_FDNAMES=", 15))
+				continue;
 			ALLOC_GROW(out, n, cap);
 			out[n++] = environ[i];
 		}
@@ -487,6 +511,8 @@ child_free(struct proc_child *c)
 	if (c->go_w >= 0)
 		close(c->go_w);
 	free(c->stack);
+	free(c->fds);
+	free(c->moved);
 	free(c->own_path);
 	str_free_list(c->own_extra);
 	free(c->own_env);
@@ -536,7 +562,10 @@ proc_start(struct proc *p)
 	 * the token when asked */
 	while (p->env && p->env[ne])
 		ne++;
-	extra = xcalloc(ne + 3, sizeof(*extra));
+	if (p->nlisten && (p->flags & PROC_CONTROL))
+		return error("cannot run '%s': sockets and a control channel both "
+		             "want descriptor 3", p->argv[0]);
+	extra = xcalloc(ne + 5, sizeof(*extra));
 	for (i = 0; i < (int)ne; i++)
 		extra[i] = xstrdup(p->env[i]);
 	if (p->flags & PROC_CONTROL)
@@ -546,6 +575,13 @@ proc_start(struct proc *p)
 		extra[ne++] = xasprintf("%s=%s", PROC_TOKEN_VAR, p->token);
 	}
 	c = xcalloc(1, sizeof(*c));
+	if (p->nlisten) {
+		/* sd_listen_fds(3): LISTEN_PID is written by the child, in room
+		 * made for it here */
+		extra[ne++] = xasprintf("LISTEN_FDS=%zu", p->nlisten);
+		extra[ne] = xasprintf("LISTEN_PID=%24s", "");
+		c->listen_pid = extra[ne++] + strlen("LISTEN_PID=");
+	}
 	c->go_fd = c->go_w = -1;
 	c->own_extra = extra;
 	c->own_env = make_env(extra, p->flags);
@@ -555,7 +591,11 @@ proc_start(struct proc *p)
 		return error("cannot run '%s': not found in PATH", p->argv[0]);
 	}
 
-	c->fds[3] = -1;
+	c->nfds = 3 + (int)(p->nlisten ? p->nlisten : 1);
+	c->fds = xmalloc(sizeof(*c->fds) * (size_t)c->nfds);
+	c->moved = xmalloc(sizeof(*c->moved) * (size_t)c->nfds);
+	for (i = 0; i < c->nfds; i++)
+		c->fds[i] = i >= 3 && (size_t)(i - 3) < p->nlisten ? p->listen_fds[i - 3] : -1;
 	for (i = 0; i < 3; i++) {
 		if (i == 2 && io[i] == PROC_STDOUT)
 			c->fds[2] = c->fds[1];
@@ -571,7 +611,8 @@ proc_start(struct proc *p)
 		error_errno("cannot make a pipe");
 		goto fail;
 	}
-	c->fds[3] = ctl[1];
+	if (!p->nlisten)
+		c->fds[3] = ctl[1];
 	c->go_fd = go[0];
 	c->path = c->own_path;
 	c->argv = p->argv;

@@ -16,6 +16,11 @@
  * children are forked by one thread of this module that never exits, not by
  * the calling (perhaps short-lived) thread.
  *
+ * Sockets given in listen_fds are handed over as systemd's socket activation
+ * does: at descriptors 3, 4, ... in order, with LISTEN_FDS set and LISTEN_PID
+ * set to the child's own pid (written by the child before it execs).  The
+ * caller keeps and closes its own copies.
+ *
  * With PROC_HOLD the child is made but waits before it execs until
  * proc_go(), so that the caller can record its pid first (the state file:
  * no process runs that the file does not name); a hydro that dies in
@@ -61,6 +66,11 @@ struct proc {
 	enum proc_io in, out, err;
 	unsigned flags;
 	int cgroup_fd;		/* a cgroup's cgroup.procs the child joins, or -1 */
+	const int *listen_fds;	/* sockets the child gets at 3, 4, ... with
+				 * LISTEN_FDS and its own LISTEN_PID in its
+				 * environment, as sd_listen_fds(3) reads them;
+				 * not with PROC_CONTROL (both are fd 3) */
+	size_t nlisten;
 	/* set by proc_start */
 	pid_t pid;
 	int in_fd, out_fd, err_fd, ctl_fd;	/* the parent's ends, or -1 */

@@ -493,22 +493,24 @@ set_str(char **field, const char *value)
 }
 
 /* set_service(service, cwd=, bin=, example=, profile=, features=, standin=,
- * needs=, can_die=, stop_timeout=) */
+ * needs=, can_die=, stop_timeout=, sockets=) */
 static PyObject *
 model_set_service(struct model *self, PyObject *args, PyObject *kwds)
 {
 	static char *kwlist[] = { "service", "cwd", "bin", "example", "profile",
 	                          "features", "standin", "needs", "can_die", "stop_timeout",
-	                          NULL };
+	                          "sockets", NULL };
 	const char *name, *cwd = NULL, *bin = NULL, *example = NULL, *profile = NULL;
+	const char *sockets = NULL;
 	PyObject *features = Py_None, *standin = Py_None, *needs = Py_None;
 	int can_die = -1;
 	double stop_timeout = -1;
 	struct service *s;
+	struct capture c;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kwds, "s|zzzzOOOpd", kwlist, &name, &cwd,
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "s|zzzzOOOpdz", kwlist, &name, &cwd,
 	                                 &bin, &example, &profile, &features, &standin,
-	                                 &needs, &can_die, &stop_timeout))
+	                                 &needs, &can_die, &stop_timeout, &sockets))
 		return NULL;
 	if (!(s = deploy_find_service(self->d, name)))
 		return PyErr_Format(model_error, "no service '%s'", name);
@@ -530,6 +532,12 @@ model_set_service(struct model *self, PyObject *args, PyObject *kwds)
 		s->can_die = can_die;
 	if (stop_timeout >= 0)
 		s->stop_timeout = stop_timeout;
+	if (sockets) {
+		capture_begin(&c);
+		if (service_set_sockets(s, sockets) < 0)
+			return capture_end(&c, 1);
+		capture_end(&c, 0);
+	}
 	Py_RETURN_NONE;
 }
 

@@ -1,6 +1,11 @@
 /* Unit tests of ports: the wiring plan and the protocol's JSON shapes. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "deploy.h"
 #include "error.h"
@@ -273,6 +278,74 @@ TEST(process_env)
 	deployment_free(d);
 }
 
+/* errno of binding a new socket to "127.0.0.1:PORT", or 0 if it binds */
+static int
+bind_errno(const char *addr)
+{
+	struct sockaddr_in sin;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), e = 0;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((unsigned short)atoi(strrchr(addr, ':') + 1));
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		e = errno;
+	close(fd);
+	return e;
+}
+
+/* sockets "inherit": the picked ports stay bound and listening, named in
+ * LISTEN_FDNAMES, until plan_close_sockets(); without it nothing is kept */
+TEST(process_inherits_sockets)
+{
+	struct deployment *d = deployment_new("/tmp", "test.json");
+	struct host *h = deploy_add_host(d, "box", "local");
+	struct service *a = deploy_add_service(d, "a", SERVICE_PROCESS, h, NULL);
+	struct service *b = deploy_add_service(d, "b", SERVICE_PROCESS, h, NULL);
+	const char *addr;
+	struct plan *p;
+	char **env;
+	int *fds;
+
+	service_add_arg(a, "true");
+	service_add_arg(b, "true");
+	service_declare_port(a, "x", PORT_INPUT, NULL);
+	service_declare_port(a, "y", PORT_INPUT, NULL);
+	service_declare_port(b, "in", PORT_INPUT, NULL);
+	error_set_reporter(test_quiet, NULL);
+	CHECK_INT(service_set_sockets(a, "yes"), -1);
+	error_set_reporter(NULL, NULL);
+	CHECK_INT(service_set_sockets(a, "inherit"), 0);
+	p = plan_new(d);
+	REQUIRE(p);
+	CHECK_INT(plan_bind_process(p, a), 0);
+	CHECK_INT(plan_bind_process(p, b), 0);
+	CHECK_INT((int)plan_sockets(p, a, &fds), 2);
+	free(fds);
+	CHECK_INT((int)plan_sockets(p, b, &fds), 0);
+	free(fds);
+	/* from the pick on, the port is hydro's: nobody else can bind it */
+	addr = plan_address(p, service_port(a, "x"));
+	CHECK_INT(bind_errno(addr), EADDRINUSE);
+	env = plan_env(p, a);
+	REQUIRE(env);
+	CHECK(str_starts(env[0], "HYDRO_PORT_X=127.0.0.1:"));
+	CHECK_STR(env[2], "LISTEN_FDNAMES=x:y");
+	CHECK(env[3] == NULL);
+	str_free_list(env);
+	plan_close_sockets(p, a);
+	CHECK_INT((int)plan_sockets(p, a, &fds), 0);
+	free(fds);
+	CHECK_INT(bind_errno(addr), 0);
+	env = plan_env(p, a);
+	REQUIRE(env);
+	CHECK(env[2] == NULL);
+	str_free_list(env);
+	plan_free(p);
+	deployment_free(d);
+}
+
 /* two ports of a process that would share one HYDRO_PORT_ variable */
 TEST(process_ports_need_distinct_variables)
 {
@@ -318,6 +391,7 @@ main(void)
 	RUN(hydroflow_shapes);
 	RUN(ready_answers_are_checked);
 	RUN(process_env);
+	RUN(process_inherits_sockets);
 	RUN(process_ports_need_distinct_variables);
 	RUN(command_launches_prints_launches_and_wires);
 	return TEST_EXIT();

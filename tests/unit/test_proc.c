@@ -9,6 +9,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -374,6 +377,97 @@ TEST(stop_group_by_token)
 	CHECK_INT(proc_stop_group(pgid, NULL, 1), 0);	/* nothing left: at once */
 }
 
+/* a TCP socket listening on a free loopback port; its port in *port */
+static int
+listener(int *port)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    listen(fd, 4) < 0 || getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
+		return -1;
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+/* errno of binding a new socket to the loopback port, or 0 if it binds */
+static int
+bind_errno(int port)
+{
+	struct sockaddr_in sin;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), e = 0;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((unsigned short)port);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		e = errno;
+	close(fd);
+	return e;
+}
+
+/* sockets at 3, 4 in the order given, LISTEN_FDS, the child's own
+ * LISTEN_PID, nothing after them; held before exec, the child alone keeps
+ * the ports bound */
+TEST(listen_fds_at_3)
+{
+	struct proc p = PROC_INIT;
+	int pa, pb, a = listener(&pa), b = listener(&pb), fds[2];
+	struct stat sa, sb;
+	char buf[512], want[512];
+
+	REQUIRE(a >= 0 && b >= 0);
+	REQUIRE(fstat(a, &sa) == 0 && fstat(b, &sb) == 0);
+	fds[0] = b;	/* swapped: the child moves each to its place */
+	fds[1] = a;
+	sh_argv[2] = "echo \"$LISTEN_FDS $LISTEN_PID $$\"; "
+	             "readlink /proc/$$/fd/3 /proc/$$/fd/4; "
+	             "[ -e /proc/$$/fd/5 ] && echo leak; exit 0";
+	p.argv = sh_argv;
+	p.out = PROC_PIPE;
+	p.flags = PROC_HOLD;
+	p.listen_fds = fds;
+	p.nlisten = 2;
+	REQUIRE(proc_start(&p) == 0);
+	close(a);
+	close(b);
+	/* held before exec, the child holds the ports: nobody can take them */
+	CHECK_INT(bind_errno(pa), EADDRINUSE);
+	CHECK_INT(bind_errno(pb), EADDRINUSE);
+	CHECK_INT(proc_go(&p), 0);
+	read_all(p.out_fd, buf, sizeof(buf));
+	snprintf(want, sizeof(want), "2 %ld %ld\nsocket:[%lu]\nsocket:[%lu]\n",
+	         (long)p.pid, (long)p.pid, (unsigned long)sb.st_ino,
+	         (unsigned long)sa.st_ino);
+	CHECK_STR(buf, want);
+	CHECK_INT(proc_finish(&p), 0);
+	/* gone with the child */
+	CHECK_INT(bind_errno(pa), 0);
+}
+
+/* sockets and a control channel would both be descriptor 3 */
+TEST(listen_fds_not_with_control)
+{
+	struct proc p = PROC_INIT;
+	int fds[1] = { 0 };
+
+	error_set_reporter(test_quiet, NULL);
+	sh_argv[2] = "true";
+	p.argv = sh_argv;
+	p.flags = PROC_CONTROL;
+	p.listen_fds = fds;
+	p.nlisten = 1;
+	CHECK_INT(proc_start(&p), -1);
+	CHECK(strstr(error_last(), "descriptor 3") != NULL);
+	error_set_reporter(NULL, NULL);
+}
+
 int
 main(void)
 {
@@ -393,5 +487,7 @@ main(void)
 	RUN(stderr_to_stdout);
 	RUN(token_in_environment);
 	RUN(stop_group_by_token);
+	RUN(listen_fds_at_3);
+	RUN(listen_fds_not_with_control);
 	return TEST_EXIT();
 }

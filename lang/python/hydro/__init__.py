@@ -916,6 +916,7 @@ class Deployment:
                 ready: ReadyArg = None, cwd: Optional[str] = None,
                 needs: Sequence[Union[str, Target]] = (), can_die: bool = False,
                 stop_timeout: Optional[float] = None,
+                sockets: Optional[str] = None,
                 name: Optional[str] = None) -> ProcessService:
         """Any command, run on ``on`` with ``env``; named after the script
         it runs (``worker`` for ``["python3", "worker.py"]``) unless
@@ -933,7 +934,16 @@ class Deployment:
         matches the POSIX extended regular expression),
         ``{"command": ["pg_isready"]}`` (the command succeeds).
         ``can_die``: its exit does not stop the others.  ``stop_timeout``:
-        seconds from SIGTERM to SIGKILL."""
+        seconds from SIGTERM to SIGKILL.
+
+        ``sockets="inherit"``: hydro binds each input and hands the
+        listening sockets over as systemd's socket activation does
+        (descriptors 3, 4, ... in port order, ``LISTEN_FDS``,
+        ``LISTEN_PID``, ``LISTEN_FDNAMES``), so that no other program can
+        take a port between its pick and the process's start; the process
+        must then take them (``sd_listen_fds()``), not bind
+        ``HYDRO_PORT_<NAME>``, which it gets for information.  The default,
+        ``"address"``: it binds the address itself."""
         where = _where()
         svc: ProcessService = self._add_service(ProcessService, "process", name, on, None,
                                                 _strings(cmd, "cmd", where), where)
@@ -959,6 +969,9 @@ class Deployment:
             self._model.set_service(svc.name, can_die=bool(can_die),
                                     stop_timeout=-1.0 if stop_timeout is None
                                     else float(stop_timeout))
+        if sockets is not None:
+            _model_call(ConfigError, where, self._model.set_service, svc.name,
+                        sockets=str(sockets))
         self._common(svc, where, (), env, cwd, needs)
         return svc
 
