@@ -248,4 +248,7 @@ const struct backend backend_local = {
 	local_release,			/* release */
 	NULL,				/* terminate: nothing to release */
 	local_cleanup,			/* cleanup */
+	NULL,				/* setup: no run-wide options */
+	NULL,				/* check: no settings to check */
+	NULL,				/* disconnect: nothing held */
 };

@@ -70,6 +70,17 @@ be(struct host *h)
 	return b ? b : backends[0];
 }
 
+int
+backends_setup(const struct backend_env *env)
+{
+	size_t i;
+
+	for (i = 0; backends[i]; i++)
+		if (backends[i]->setup && backends[i]->setup(env) < 0)
+			return -1;
+	return 0;
+}
+
 const char *
 host_triple(struct host *h)
 {
@@ -142,6 +153,19 @@ int
 host_terminate(struct host *h)
 {
 	return be(h)->terminate ? be(h)->terminate(h) : 0;
+}
+
+int
+host_check(struct host *h)
+{
+	return be(h)->check ? be(h)->check(h) : 0;
+}
+
+void
+host_disconnect(struct host *h)
+{
+	if (be(h)->disconnect)
+		be(h)->disconnect(h);
 }
 
 int

@@ -283,6 +283,18 @@ run_deploy(struct run *r)
 		if (host_backend(r->d->hosts[i], &be) < 0)
 			return -1;
 	}
+	if (!r->setup) {
+		struct backend_env env;
+		char *hydro_dir = path_join(r->d->dir, ".hydro");
+
+		env.hydro_dir = hydro_dir;
+		env.trust_new_hosts = r->o.trust_new_hosts;
+		ret = backends_setup(&env);
+		free(hydro_dir);
+		if (ret < 0)
+			return -1;
+		r->setup = 1;
+	}
 	pthread_mutex_lock(&r->lock);
 	if (!r->plan)
 		r->plan = plan_new(r->d);
@@ -597,9 +609,12 @@ run_finish(struct run *r)
 		cJSON_Delete(v->start_map);
 		v->s->runtime = NULL;
 	}
-	for (i = 0; i < r->d->nhosts && !leaving; i++)
-		if (host_caps(r->d->hosts[i]) & BACKEND_MACHINES)
+	for (i = 0; i < r->d->nhosts; i++) {
+		if (!leaving && (host_caps(r->d->hosts[i]) & BACKEND_MACHINES))
 			host_terminate(r->d->hosts[i]);
+		/* every backend lets go of its hosts: connections close */
+		host_disconnect(r->d->hosts[i]);
+	}
 	if (r->state) {
 		/* a run that failed or was stopped says what it leaves behind */
 		if (ret < 0 && !leaving) {

@@ -272,12 +272,14 @@ tool(int argc, char **argv)
 	struct host h;
 	struct kv kv[32];
 	const struct backend *b;
+	struct backend_env env;
 	const char *project = NULL;
 	int i = 0, trust = 0, status;
 
 	signal(SIGPIPE, SIG_IGN);
 	memset(&h, 0, sizeof(h));
 	h.name = "web";
+	h.where = "test_ssh";
 	h.backend = "ssh";
 	h.settings = kv;
 	for (; i < argc; i++) {
@@ -295,11 +297,12 @@ tool(int argc, char **argv)
 			break;
 		}
 	}
-	ssh_configure(project, trust);
-	if (i == argc || host_backend(&h, &b) < 0)
+	env.hydro_dir = project;
+	env.trust_new_hosts = trust;
+	if (i == argc || host_backend(&h, &b) < 0 || backends_setup(&env) < 0)
 		return 2;
 	status = tool_do(&h, argc - i, argv + i);
-	host_terminate(&h);
+	host_disconnect(&h);
 	ssh_configure(NULL, 0);
 	return status;
 }
