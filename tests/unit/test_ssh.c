@@ -224,6 +224,74 @@ write_sink(void *arg, int stream, const char *data, size_t n)
 	return write_in_full(stream, data, n);
 }
 
+/* host_check of an ssh host "web" declared at "d.json" with one setting
+ * (and host=); the error it gave, or NULL if it passed */
+static char *
+check_one(const char *key, const char *value)
+{
+	struct kv kv[2] = { { "host", "127.0.0.1" }, { NULL, NULL } };
+	struct host h;
+	struct ssh_quiet q;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	h.name = "web";
+	h.backend = "ssh";
+	h.where = "d.json";
+	h.settings = kv;
+	h.nsettings = key ? 2 : 1;
+	kv[1].key = (char *)key;
+	kv[1].value = (char *)value;
+	if (key && !strcmp(key, "host"))
+		h.nsettings = 1, kv[0].value = (char *)value;
+	ssh_quiet_begin(&q);
+	rc = host_check(&h);
+	ssh_quiet_end(&q);
+	return rc < 0 ? xstrdup(error_last()) : NULL;
+}
+
+TEST(check_refuses_bad_settings_naming_where)
+{
+	char *key = write_tmp("id_test", "not really a key\n"), *e;
+
+	CHECK(check_one(NULL, NULL) == NULL);
+	CHECK(check_one("port", "2222") == NULL);
+	CHECK(check_one("key", key) == NULL);
+	CHECK(check_one("connect_timeout", "0.5") == NULL);
+	e = check_one("port", "twenty-two");
+	CHECK_STR(e, "d.json: host 'web': bad port 'twenty-two'; give a number from 1 to 65535");
+	free(e);
+	e = check_one("host", "");
+	CHECK(e && strstr(e, "d.json: host 'web' (ssh) has no host="));
+	free(e);
+	e = check_one("key", "/nonexistent/id");
+	CHECK(e && strstr(e, "d.json: host 'web': cannot read its key file '/nonexistent/id'"));
+	free(e);
+	e = check_one("connect_attempts", "0");
+	CHECK(e && strstr(e, "bad connect_attempts '0'"));
+	free(e);
+	e = check_one("compress", "maybe");
+	CHECK(e && strstr(e, "compress must be true or false"));
+	free(e);
+	free(key);
+}
+
+TEST(setup_and_disconnect_are_safe_without_a_connection)
+{
+	struct backend_env env = { NULL, 0 };
+	struct host h;
+
+	CHECK_INT(backends_setup(&env), 0);
+	memset(&h, 0, sizeof(h));
+	h.name = "web";
+	h.backend = "ssh";
+	host_disconnect(&h);
+	CHECK(h.runtime == NULL);
+	h.backend = "local";
+	CHECK_INT(host_check(&h), 0);
+	host_disconnect(&h);
+}
+
 /* do the command argv[0] on h; the tool's exit status */
 static int
 tool_do(struct host *h, int argc, char **argv)
@@ -322,6 +390,8 @@ main(int argc, char **argv)
 	RUN(hostkey_names);
 	RUN(hostkey_known_unknown_changed);
 	RUN(hostkey_record_then_known);
+	RUN(check_refuses_bad_settings_naming_where);
+	RUN(setup_and_disconnect_are_safe_without_a_connection);
 	remove_tree(dir);
 	free(dir);
 	return TEST_EXIT();
