@@ -64,6 +64,16 @@ struct spawn {
 
 #define SPAWN_INIT { NULL, NULL, NULL, 0, 0, 0, NULL, -1, -1, -1, -1, -1, 0, 0, 0, NULL, NULL, 0 }
 
+/* what a run tells every backend before it provisions */
+struct backend_env {
+	const char *hydro_dir;	/* the project's .hydro directory (absolute):
+				 * a backend's files of the project live there */
+	int trust_new_hosts;	/* hydro run --trust-new-hosts: record the key of
+				 * a host not seen before instead of refusing it */
+	struct state *state;	/* the run's state file (hydro down's too) */
+	const char *project_dir;	/* the deployment's directory (absolute) */
+};
+
 struct backend {
 	const char *name;
 	unsigned caps;
@@ -96,6 +106,23 @@ struct backend {
 	 * after a crash (hydro down): a process record has "pid", "pgid" and
 	 * "ident" as spawn set them; 0 if it is gone */
 	int (*cleanup)(const cJSON *record);
+	/* setup: take the run-wide options, before any host is provisioned;
+	 * called once per run for every registered backend */
+	int (*setup)(const struct backend_env *env);
+	/* check: whether the host's settings are usable (numbers, files),
+	 * without reaching it; the error names the host and h->where */
+	int (*check)(struct host *h);
+	/* disconnect: release what the run holds of the host (connections,
+	 * h->runtime), at the end of every run, after terminate if that ran;
+	 * the machine itself is left as it is */
+	void (*disconnect)(struct host *h);
+	/* register_state: make the backend's own state kinds known (records of
+	 * what it made that hydro down removes), before the state is read */
+	void (*register_state)(void);
+	/* sweep: hydro down --sweep, remove what the backend made for the
+	 * deployment of project_dir found by its labels, without the state
+	 * file; -1 if any is left */
+	int (*sweep)(const char *project_dir);
 };
 
 /* the backend of that name, or NULL */
@@ -105,6 +132,9 @@ const struct backend *const *backend_list(void);
 /* the host's backend; -1 with an error naming the host and the backends
  * there are if its name is unknown */
 int host_backend(struct host *h, const struct backend **out);
+
+/* hand env to every registered backend's setup; -1 on the first failure */
+int backends_setup(const struct backend_env *env);
 
 /* the core's wrappers: each resolves the host's backend and does the NULL checks */
 const char *host_triple(struct host *h);
@@ -118,9 +148,11 @@ int host_signal(struct host *h, struct spawn *sp, int sig);
 int host_wait(struct host *h, struct spawn *sp, int *status);
 void host_release(struct host *h, struct spawn *sp);
 int host_terminate(struct host *h);
-/* what backends need of a run: its .hydro directory, its state file, the
- * project directory (before any host is provisioned; hydro down too) */
-void backends_setup(const char *hydro_dir, struct state *st, const char *project_dir);
+/* check the host's settings (a backend without check takes any) */
+int host_check(struct host *h);
+/* release the run's hold on the host (a backend without disconnect holds
+ * nothing) */
+void host_disconnect(struct host *h);
 /* make every backend's state kinds known (before state_down) */
 void backends_register_state(void);
 /* hydro down --sweep: remove what every backend made for the deployment of

@@ -1078,6 +1078,34 @@ gcp_sweep(const char *project_dir, const char *const *projects, size_t n)
 	return ret;
 }
 
+/* setup: where the run's .hydro directory and state file are */
+static int
+gcp_setup_env(const struct backend_env *env)
+{
+	/* a caller with no project has no VMs to make or find */
+	if (!env->hydro_dir || !env->project_dir)
+		return 0;
+	gcp_setup(env->hydro_dir, env->state, env->project_dir);
+	return 0;
+}
+
+/* sweep: the credentials' project (or GOOGLE_CLOUD_PROJECT's) */
+static int
+gcp_sweep_default(const char *project_dir)
+{
+	const char *projects[1];
+	char *p = gcp_default_project();
+	int ret;
+
+	if (!p)
+		return error("hydro down --sweep needs the GCP project: the "
+		             "credentials name none; set GOOGLE_CLOUD_PROJECT");
+	projects[0] = p;
+	ret = gcp_sweep(project_dir, projects, 1);
+	free(p);
+	return ret;
+}
+
 const struct backend backend_gcp = {
 	"gcp",					/* name */
 	BACKEND_MACHINES,			/* caps */
@@ -1091,4 +1119,9 @@ const struct backend backend_gcp = {
 	NULL,					/* release */
 	gcp_terminate,				/* terminate */
 	NULL,					/* cleanup: VMs are state kind "vm" */
+	gcp_setup_env,				/* setup */
+	NULL,					/* check */
+	NULL,					/* disconnect */
+	gcp_register_state,			/* register_state: "vm", "firewall" */
+	gcp_sweep_default,			/* sweep */
 };

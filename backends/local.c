@@ -250,4 +250,9 @@ const struct backend backend_local = {
 	local_release,			/* release */
 	NULL,				/* terminate: nothing to release */
 	local_cleanup,			/* cleanup */
+	NULL,				/* setup: no run-wide options */
+	NULL,				/* check: no settings to check */
+	NULL,				/* disconnect: nothing held */
+	NULL,				/* register_state: "process" is the run's */
+	NULL,				/* sweep: nothing labelled */
 };

@@ -8,7 +8,6 @@
 #include "backend.h"
 #include "buf.h"
 #include "error.h"
-#include "gcp.h"
 #include "str.h"
 
 extern const struct backend backend_local;
@@ -71,6 +70,17 @@ be(struct host *h)
 	const struct backend *b = backend_find(h->backend ? h->backend : "local");
 
 	return b ? b : backends[0];
+}
+
+int
+backends_setup(const struct backend_env *env)
+{
+	size_t i;
+
+	for (i = 0; backends[i]; i++)
+		if (backends[i]->setup && backends[i]->setup(env) < 0)
+			return -1;
+	return 0;
 }
 
 const char *
@@ -152,6 +162,19 @@ host_terminate(struct host *h)
 }
 
 int
+host_check(struct host *h)
+{
+	return be(h)->check ? be(h)->check(h) : 0;
+}
+
+void
+host_disconnect(struct host *h)
+{
+	if (be(h)->disconnect)
+		be(h)->disconnect(h);
+}
+
+int
 host_same_machine(struct host *a, struct host *b)
 {
 	return a == b || ((host_caps(a) & BACKEND_THIS_MACHINE) &&
@@ -159,29 +182,23 @@ host_same_machine(struct host *a, struct host *b)
 }
 
 void
-backends_setup(const char *hydro_dir, struct state *st, const char *project_dir)
-{
-	gcp_setup(hydro_dir, st, project_dir);
-}
-
-void
 backends_register_state(void)
 {
-	gcp_register_state();
+	size_t i;
+
+	for (i = 0; backends[i]; i++)
+		if (backends[i]->register_state)
+			backends[i]->register_state();
 }
 
 int
 backends_sweep(const char *project_dir)
 {
-	const char *projects[1];
-	char *p = gcp_default_project();
-	int ret;
+	size_t i;
+	int ret = 0;
 
-	if (!p)
-		return error("hydro down --sweep needs the GCP project: the "
-		             "credentials name none; set GOOGLE_CLOUD_PROJECT");
-	projects[0] = p;
-	ret = gcp_sweep(project_dir, projects, 1);
-	free(p);
+	for (i = 0; backends[i]; i++)
+		if (backends[i]->sweep && backends[i]->sweep(project_dir) < 0)
+			ret = -1;
 	return ret;
 }

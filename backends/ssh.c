@@ -9,12 +9,17 @@
  * default the host's HostName); the target triple is the core's "target"
  * setting, else read from the host.  One connection per host
  * (ssh_transport.c), opened by provision or the first use, kept in
- * h->runtime, opened again when the transport failed, closed by terminate.
+ * h->runtime, opened again when the transport failed, closed by disconnect
+ * at the end of the run.  setup takes the project's .hydro directory (its
+ * known_hosts) and hydro run --trust-new-hosts; check refuses bad settings
+ * before anything runs.
  *
  * Processes are not started here yet: docs/internals/backends.md says what
  * the core must still provide for them.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -61,6 +66,9 @@ ssh_host_of(struct host *h)
 	return sh;
 }
 
+/* where the host was declared, for messages */
+#define WHERE(h) ((h)->where ? (h)->where : "hydro")
+
 static int
 setting_bool(struct host *h, const char *key, int *out)
 {
@@ -74,7 +82,8 @@ setting_bool(struct host *h, const char *key, int *out)
 		*out = 1;
 		return 0;
 	}
-	return error("host '%s': %s must be true or false, not '%s'", h->name, key, v);
+	return error("%s: host '%s': %s must be true or false, not '%s'", WHERE(h), h->name,
+	             key, v);
 }
 
 /* the connection options from the host's settings */
@@ -87,14 +96,14 @@ ssh_host_opts(struct host *h, struct ssh_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->host = host_get(h, "host");
 	if (!o->host || !*o->host)
-		return error("host '%s' (ssh) has no host=; give the machine's name or address",
-		             h->name);
+		return error("%s: host '%s' (ssh) has no host=; give the machine's name or "
+		             "address", WHERE(h), h->name);
 	o->user = host_get(h, "user");
 	o->key = host_get(h, "key");
 	if ((v = host_get(h, "port"))) {
 		if (str_to_long(v, 1, 65535, &n) < 0)
-			return error("host '%s': bad port '%s'; give a number from 1 to 65535",
-			             h->name, v);
+			return error("%s: host '%s': bad port '%s'; give a number from 1 to "
+			             "65535", WHERE(h), h->name, v);
 		o->port = (int)n;
 	}
 	o->timeout_ms = 10000;
@@ -103,8 +112,8 @@ ssh_host_opts(struct host *h, struct ssh_opts *o)
 		double s = strtod(v, &end);
 
 		if (end == v || *end || s <= 0 || s > 3600)
-			return error("host '%s': bad connect_timeout '%s'; give seconds, "
-			             "more than 0", h->name, v);
+			return error("%s: host '%s': bad connect_timeout '%s'; give seconds, "
+			             "more than 0", WHERE(h), h->name, v);
 		o->timeout_ms = (int)(s * 1000);
 		if (!o->timeout_ms)
 			o->timeout_ms = 1;
@@ -112,8 +121,8 @@ ssh_host_opts(struct host *h, struct ssh_opts *o)
 	o->attempts = 3;
 	if ((v = host_get(h, "connect_attempts"))) {
 		if (str_to_long(v, 1, 100, &n) < 0)
-			return error("host '%s': bad connect_attempts '%s'; give a number "
-			             "from 1 to 100", h->name, v);
+			return error("%s: host '%s': bad connect_attempts '%s'; give a "
+			             "number from 1 to 100", WHERE(h), h->name, v);
 		o->attempts = (int)n;
 	}
 	if (setting_bool(h, "trust_new_host", &o->trust_new) < 0 ||
@@ -146,6 +155,28 @@ ssh_host_conn(struct host *h)
 	c = sh->conn;
 	pthread_mutex_unlock(&sh->lock);
 	return c;
+}
+
+static int
+ssh_setup(const struct backend_env *env)
+{
+	ssh_configure(env->hydro_dir, env->trust_new_hosts);
+	return 0;
+}
+
+/* the settings read as a connection would read them, and the key file */
+static int
+ssh_check(struct host *h)
+{
+	struct ssh_opts o;
+
+	if (ssh_host_opts(h, &o) < 0)
+		return -1;
+	if (o.key && access(o.key, R_OK) < 0)
+		return error("%s: host '%s': cannot read its key file '%s': %s; give key= a "
+		             "private key file hydro can read", WHERE(h), h->name, o.key,
+		             strerror(errno));
+	return 0;
 }
 
 static int
@@ -225,20 +256,19 @@ ssh_put_file(struct host *h, const char *local, const char *remote,
 	return c ? ssh_upload(c, local, hash, NULL) : -1;
 }
 
-static int
-ssh_terminate(struct host *h)
+static void
+ssh_disconnect(struct host *h)
 {
 	struct ssh_host *sh = h->runtime;
 
 	if (!sh)
-		return 0;
+		return;
 	ssh_close(sh->conn);
 	pthread_mutex_destroy(&sh->lock);
 	free(sh->address);
 	free(sh->triple);
 	free(sh);
 	h->runtime = NULL;
-	return 0;
 }
 
 const struct backend backend_ssh = {
@@ -252,6 +282,11 @@ const struct backend backend_ssh = {
 	NULL,					/* signal */
 	NULL,					/* wait */
 	NULL,					/* release */
-	ssh_terminate,				/* terminate: disconnect */
+	NULL,					/* terminate: no machines made */
 	NULL,					/* cleanup */
+	ssh_setup,				/* setup: known_hosts, trust */
+	ssh_check,				/* check */
+	ssh_disconnect,				/* disconnect */
+	NULL,					/* register_state */
+	NULL,					/* sweep: no machines made */
 };

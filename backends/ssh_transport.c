@@ -293,9 +293,31 @@ ssh_block(struct ssh_conn *c)
 	libssh2_session_set_blocking(c->s, 1);
 }
 
+/* after our disconnect, let the server read it before the socket goes: a
+ * close() with its data unread would reset the connection under a server
+ * still writing, which then never sees the disconnect.  Half-close, then
+ * read until it closes its side (a second at most between reads, and a
+ * few reads: whatever it still had to say) */
+static void
+ssh_linger(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char junk[4096];
+	ssize_t n = 1;
+	int reads;
+
+	if (shutdown(fd, SHUT_WR) < 0)
+		return;
+	for (reads = 0; reads < 64 && n != 0 && poll(&p, 1, 1000) > 0; reads++)
+		if ((n = read(fd, junk, sizeof(junk))) < 0 && errno != EINTR && errno != EAGAIN)
+			break;
+}
+
 void
 ssh_close(struct ssh_conn *c)
 {
+	int bye = 0;
+
 	if (!c)
 		return;
 	if (c->s) {
@@ -303,9 +325,11 @@ ssh_close(struct ssh_conn *c)
 		if (c->sftp)
 			libssh2_sftp_shutdown(c->sftp);
 		if (!c->broken)
-			libssh2_session_disconnect(c->s, "bye");
+			bye = libssh2_session_disconnect(c->s, "bye") == 0;
 		libssh2_session_free(c->s);
 	}
+	if (bye && c->fd >= 0)
+		ssh_linger(c->fd);
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->pumping)

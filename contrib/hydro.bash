@@ -54,7 +54,7 @@ _hydro()
 		return
 	fi
 	case $cmd in
-	run) opts="-D --keep --no-log-prefix --timestamps" ;;
+	run) opts="-D --keep --no-log-prefix --timestamps --trust-new-hosts" ;;
 	build) opts="-D" ;;
 	plan) opts="-D --json" ;;
 	graph) opts="-D --format" ;;

@@ -89,6 +89,7 @@ cli_options(void)
 	o.keep = cli->keep;
 	o.log_prefix = cli->log_prefix;
 	o.timestamps = cli->timestamps;
+	o.trust_new_hosts = cli->trust_new_hosts;
 	o.target = cli->target;
 	o.format = cli->format;
 	return o;

@@ -46,6 +46,7 @@ struct cli {
 	int keep;		/* run --keep: leave services and machines up */
 	int log_prefix;		/* run: prefix log lines with the service name */
 	int timestamps;		/* run --timestamps: and with their arrival time */
+	int trust_new_hosts;	/* run --trust-new-hosts: record unknown host keys */
 	int dry_run;		/* down --dry-run */
 	int sweep;		/* down --sweep */
 	int strict_params;	/* --strict-params: a -D the config does not read is an error */
@@ -74,6 +75,8 @@ struct options {
 	int keep;		/* run: leave the services up at the end */
 	int log_prefix;		/* run: prefix service logs with the name */
 	int timestamps;		/* run: and with each line's arrival time */
+	int trust_new_hosts;	/* run: hosts' unknown keys are trusted and
+				 * recorded (backend setup) */
 	const char *target;	/* build: every program for this triple, or NULL */
 	enum graph_format format;	/* graph: how to draw */
 };

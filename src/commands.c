@@ -416,9 +416,20 @@ command_down(const char *path, int dry_run, int sweep_too, const struct options 
 		return -1;
 	}
 	{
+		struct backend_env env;
 		char *abs = path_absolute(dir);
-		backends_setup(state_dir(st), st, abs);
+
+		memset(&env, 0, sizeof(env));
+		env.hydro_dir = state_dir(st);
+		env.state = st;
+		env.project_dir = abs;
+		ret = backends_setup(&env);
 		free(abs);
+		if (ret < 0) {
+			state_close(st);
+			free(dir);
+			return -1;
+		}
 	}
 	if (o->json) {
 		ret = down_json(st, dry_run);

@@ -1055,6 +1055,9 @@ deploy_validate(const struct deployment *d)
 	int ret = 0;
 
 	/* names are unique by construction: deploy_add_* refuse a taken one */
+	for (i = 0; i < d->nhosts; i++)
+		if (backend_find(d->hosts[i]->backend) && host_check(d->hosts[i]) < 0)
+			ret = -1;
 	for (i = 0; i < d->nservices; i++)
 		if (validate_service(d, d->services[i]) < 0)
 			ret = -1;

@@ -259,7 +259,8 @@ int deploy_check_backends(const struct deployment *d);
  * bin or one example); every problem reported, -1 if any */
 int deploy_check_buildable(const struct deployment *d);
 
-/* check the whole model: unknown names, duplicates, an output made by two
+/* check the whole model: a host setting its backend refuses (host_check),
+ * unknown names, duplicates, an output made by two
  * targets, a cycle among targets, ports left unconnected; every problem is
  * reported, each naming the offending entry; -1 if any */
 int deploy_validate(const struct deployment *d);

@@ -50,7 +50,8 @@ static const struct command commands[] = {
 	  CONFIG_OPTS
 	  "  --keep             leave services and machines running when the script ends\n"
 	  "  --no-log-prefix    print service logs without the service name\n"
-	  "  --timestamps       print each log line's arrival time (UTC) before it\n",
+	  "  --timestamps       print each log line's arrival time (UTC) before it\n"
+	  "  --trust-new-hosts  accept and record the key of a host not seen before\n",
 	  cmd_run, 1, 1 },
 	{ "build", "[options] CONFIG",
 	  "build what a config declares, and nothing else",
@@ -184,7 +185,7 @@ unknown_command(const char *name)
 enum {
 	OPT_COLOR = 256, OPT_JSON, OPT_VERSION, OPT_KEEP, OPT_NO_LOG_PREFIX,
 	OPT_FORMAT, OPT_DRY_RUN, OPT_TIMESTAMPS, OPT_STRICT_PARAMS, OPT_TARGET,
-	OPT_SWEEP,
+	OPT_SWEEP, OPT_TRUST_NEW_HOSTS,
 };
 
 static const struct option longopts[] = {
@@ -204,6 +205,7 @@ static const struct option longopts[] = {
 	{ "timestamps", no_argument, NULL, OPT_TIMESTAMPS },
 	{ "strict-params", no_argument, NULL, OPT_STRICT_PARAMS },
 	{ "target", required_argument, NULL, OPT_TARGET },
+	{ "trust-new-hosts", no_argument, NULL, OPT_TRUST_NEW_HOSTS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -230,6 +232,8 @@ command_option(int opt)
 		return "--strict-params";
 	case OPT_TARGET:
 		return "--target";
+	case OPT_TRUST_NEW_HOSTS:
+		return "--trust-new-hosts";
 	default:
 		return NULL;
 	}
@@ -377,6 +381,9 @@ parse(int argc, char **argv, const struct command **cmdp)
 			break;
 		case OPT_TARGET:
 			cli->target = optarg;
+			break;
+		case OPT_TRUST_NEW_HOSTS:
+			cli->trust_new_hosts = 1;
 			break;
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "mermaid")) {

@@ -301,7 +301,18 @@ run_deploy(struct run *r)
 		r->state = state_open(r->d->dir);
 		if (!r->state)
 			return -1;
-		backends_setup(state_dir(r->state), r->state, r->d->dir);
+	}
+	/* the backends learn the run's options before any host is provisioned */
+	if (!r->setup) {
+		struct backend_env env;
+
+		env.hydro_dir = state_dir(r->state);
+		env.trust_new_hosts = r->o.trust_new_hosts;
+		env.state = r->state;
+		env.project_dir = r->d->dir;
+		if (backends_setup(&env) < 0)
+			return -1;
+		r->setup = 1;
 	}
 	/* where the system lets it, a cgroup holds all the services start */
 	if (!r->cgroup)
@@ -630,6 +641,9 @@ run_finish(struct run *r)
 		cJSON_Delete(v->start_map);
 		v->s->runtime = NULL;
 	}
+	for (i = 0; i < r->d->nhosts; i++)
+		/* every backend lets go of its hosts: connections close */
+		host_disconnect(r->d->hosts[i]);
 	if (!leaving)
 		terminate_machines(r->d);
 	if (r->state) {

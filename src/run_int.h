@@ -97,6 +97,7 @@ struct run {
 	int waiters;		/* threads blocked in run_wait_service() and the
 				 * like, which run_finish() lets leave first */
 	int deploying;
+	int setup;		/* the backends have the run-wide options */
 	int width;		/* of the widest service name */
 	int color_out, color_err;
 	struct buf echo[3];	/* lines for hydro's stdout (1) and stderr (2) */

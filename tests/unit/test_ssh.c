@@ -224,6 +224,78 @@ write_sink(void *arg, int stream, const char *data, size_t n)
 	return write_in_full(stream, data, n);
 }
 
+/* host_check of an ssh host "web" declared at "d.json" with one setting
+ * (and host=); the error it gave, or NULL if it passed */
+static char *
+check_one(const char *key, const char *value)
+{
+	struct kv kv[2] = { { "host", "127.0.0.1" }, { NULL, NULL } };
+	struct host h;
+	struct ssh_quiet q;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	h.name = "web";
+	h.backend = "ssh";
+	h.where = "d.json";
+	h.settings = kv;
+	h.nsettings = key ? 2 : 1;
+	kv[1].key = (char *)key;
+	kv[1].value = (char *)value;
+	if (key && !strcmp(key, "host"))
+		h.nsettings = 1, kv[0].value = (char *)value;
+	ssh_quiet_begin(&q);
+	rc = host_check(&h);
+	ssh_quiet_end(&q);
+	return rc < 0 ? xstrdup(error_last()) : NULL;
+}
+
+TEST(check_refuses_bad_settings_naming_where)
+{
+	char *key = write_tmp("id_test", "not really a key\n"), *e;
+	/* a setting, and the error it gives (NULL: accepted) */
+	const char *cases[][3] = {
+		{ NULL, NULL, NULL },
+		{ "port", "2222", NULL },
+		{ "key", key, NULL },
+		{ "connect_timeout", "0.5", NULL },
+		{ "port", "twenty-two",
+		  "d.json: host 'web': bad port 'twenty-two'; give a number from 1 to 65535" },
+		{ "host", "", "d.json: host 'web' (ssh) has no host=" },
+		{ "key", "/nonexistent/id",
+		  "d.json: host 'web': cannot read its key file '/nonexistent/id'" },
+		{ "connect_attempts", "0", "d.json: host 'web': bad connect_attempts '0'" },
+		{ "compress", "maybe", "d.json: host 'web': compress must be true or false" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		e = check_one(cases[i][0], cases[i][1]);
+		if (!cases[i][2])
+			CHECK_STR(e ? e : "(accepted)", "(accepted)");
+		else
+			CHECK(e && str_starts(e, cases[i][2]));
+		free(e);
+	}
+	free(key);
+}
+
+TEST(setup_and_disconnect_are_safe_without_a_connection)
+{
+	struct backend_env env = { NULL, 0, NULL, NULL };
+	struct host h;
+
+	CHECK_INT(backends_setup(&env), 0);
+	memset(&h, 0, sizeof(h));
+	h.name = "web";
+	h.backend = "ssh";
+	host_disconnect(&h);
+	CHECK(h.runtime == NULL);
+	h.backend = "local";
+	CHECK_INT(host_check(&h), 0);
+	host_disconnect(&h);
+}
+
 /* do the command argv[0] on h; the tool's exit status */
 static int
 tool_do(struct host *h, int argc, char **argv)
@@ -272,12 +344,15 @@ tool(int argc, char **argv)
 	struct host h;
 	struct kv kv[32];
 	const struct backend *b;
+	struct backend_env env;
 	const char *project = NULL;
 	int i = 0, trust = 0, status;
 
 	signal(SIGPIPE, SIG_IGN);
+	memset(&env, 0, sizeof(env));
 	memset(&h, 0, sizeof(h));
 	h.name = "web";
+	h.where = "test_ssh";
 	h.backend = "ssh";
 	h.settings = kv;
 	for (; i < argc; i++) {
@@ -295,11 +370,12 @@ tool(int argc, char **argv)
 			break;
 		}
 	}
-	ssh_configure(project, trust);
-	if (i == argc || host_backend(&h, &b) < 0)
+	env.hydro_dir = project;
+	env.trust_new_hosts = trust;
+	if (i == argc || host_backend(&h, &b) < 0 || backends_setup(&env) < 0)
 		return 2;
 	status = tool_do(&h, argc - i, argv + i);
-	host_terminate(&h);
+	host_disconnect(&h);
 	ssh_configure(NULL, 0);
 	return status;
 }
@@ -319,6 +395,8 @@ main(int argc, char **argv)
 	RUN(hostkey_names);
 	RUN(hostkey_known_unknown_changed);
 	RUN(hostkey_record_then_known);
+	RUN(check_refuses_bad_settings_naming_where);
+	RUN(setup_and_disconnect_are_safe_without_a_connection);
 	remove_tree(dir);
 	free(dir);
 	return TEST_EXIT();
