@@ -641,11 +641,11 @@ run_finish(struct run *r)
 		cJSON_Delete(v->start_map);
 		v->s->runtime = NULL;
 	}
+	if (!leaving)
+		terminate_machines(r->d);
 	for (i = 0; i < r->d->nhosts; i++)
 		/* every backend lets go of its hosts: connections close */
 		host_disconnect(r->d->hosts[i]);
-	if (!leaving)
-		terminate_machines(r->d);
 	if (r->state) {
 		/* a run that failed or was stopped says what it leaves behind */
 		if (ret < 0 && !leaving) {
