@@ -92,6 +92,43 @@ child_exit(int code)
 	syscall(SYS_exit_group, code);
 }
 
+/* The child shares the cloning thread's memory and thread pointer, so also
+ * its errno, which that thread may set again at any moment (it goes on to
+ * the next request).  The calls whose failure the child reports therefore go
+ * to the kernel directly: the result is -errno, and errno is not touched. */
+static long
+child_syscall(long n, long a, long b, long c)
+{
+#if defined(__x86_64__)
+	long ret;
+
+	__asm__ volatile ("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c)
+	                  : "rcx", "r11", "memory");
+	return ret;
+#elif defined(__aarch64__)
+	register long x8 __asm__("x8") = n;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+
+	__asm__ volatile ("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
+	return x0;
+#else
+	long ret = syscall(n, a, b, c);
+
+	return ret < 0 ? -errno : ret;
+#endif
+}
+
+/* end the child for a failed step whose error is err (an errno value) */
+static void
+child_fail_err(struct proc_child *c, int step, long err)
+{
+	c->fail_errno = (int)err;
+	c->fail_step = step;
+	child_exit(127);
+}
+
 static void
 child_fail(struct proc_child *c, int step)
 {
@@ -108,6 +145,7 @@ child_run(struct proc_child *c)
 	struct sigaction sa;
 	sigset_t all;
 	int i, fd;
+	long r;
 
 	if (c->flags & PROC_PGROUP)
 		setpgid(0, 0);
@@ -186,10 +224,10 @@ child_run(struct proc_child *c)
 	} else {
 		syscall(SYS_close_range, (unsigned)fd, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */);
 	}
-	if (c->dir && chdir(c->dir) < 0)
-		child_fail(c, STEP_CHDIR);
-	execve(c->path, c->argv, c->envp);
-	child_fail(c, STEP_EXEC);
+	if (c->dir && (r = child_syscall(SYS_chdir, (long)c->dir, 0, 0)) < 0)
+		child_fail_err(c, STEP_CHDIR, -r);
+	r = child_syscall(SYS_execve, (long)c->path, (long)c->argv, (long)c->envp);
+	child_fail_err(c, STEP_EXEC, -r);
 }
 
 static int
