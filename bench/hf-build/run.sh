@@ -9,7 +9,8 @@
 # its dependencies are compiled once for both.  After an untimed first build
 # of each, it times, alternating, RUNS warm builds of each with the server's
 # program changed (a different string in its println!), then NOOP no-op
-# builds of each, and prints the medians; cargo calls made by the no-op
+# builds of each (hydro's from the Python config and from the same
+# deployment as JSON), and prints the medians; cargo calls made by the no-op
 # `hydro build` runs are counted through $CARGO.  HF_BUILD_COLD=1 also times
 # one cold build of each, each into a target directory of its own (minutes).
 : "${HYDRO:?run through make bench}"
@@ -120,7 +121,7 @@ chmod +x "$work/cargo"
 : >"$work/cargo-calls"
 
 python3 - "$HYDRO" "$work" "$target" "$RUNS" "$NOOP" "${HF_BUILD_COLD:-}" <<'PY' || exit 1
-import os, statistics, subprocess, sys, time
+import json, os, statistics, subprocess, sys, time
 hydro, work, target, runs, noop, cold = sys.argv[1:7]
 runs, noop = int(runs), int(noop)
 hand = os.path.join(work, "hand")
@@ -177,14 +178,26 @@ for i in range(runs):
 rows.append(("warm, echo_server changed", statistics.median(w["hydro"]),
              statistics.median(w["cargo"]), "s"))
 
-timed(hydro_build(target)); timed(cargo_build(target))
+# the same deployment as JSON, as `hydro plan --json` gives it: the no-op
+# without the Python interpreter that reads the config
+r = subprocess.run([hydro, "plan", "--json", "echo.hydro.py"], cwd=os.path.join(work, "echo"),
+                   env=env(target), stdout=subprocess.PIPE, check=True)
+with open(os.path.join(work, "echo", "echo.json"), "w") as f:
+    json.dump(json.loads(r.stdout)["deployment"], f)
+def hydro_json(td):
+    return ([hydro, "-q", "--color=never", "build", "echo.json"], os.path.join(work, "echo"), env(td))
+
+timed(hydro_build(target)); timed(cargo_build(target)); timed(hydro_json(target))
 open(calls, "w").close()
-n = {"hydro": [], "cargo": []}
+n = {"hydro": [], "cargo": [], "json": []}
 for _ in range(noop):
     n["hydro"].append(timed(hydro_build(target)))
+    n["json"].append(timed(hydro_json(target)))
     n["cargo"].append(timed(cargo_build(target)))
 ncalls = sum(1 for _ in open(calls))
-rows.append(("no-op", statistics.median(n["hydro"]) * 1000,
+rows.append(("no-op (echo.hydro.py)", statistics.median(n["hydro"]) * 1000,
+             statistics.median(n["cargo"]) * 1000, "ms"))
+rows.append(("no-op (the same deployment as JSON)", statistics.median(n["json"]) * 1000,
              statistics.median(n["cargo"]) * 1000, "ms"))
 
 print("| echo example, 2 programs | hydro build | cargo build (by hand, one workspace) | hydro / cargo |")
@@ -194,7 +207,8 @@ for name, a, b, unit in rows:
 print()
 print(f"warm: medians of {runs}, each side's range {min(w['hydro']):.2f}-{max(w['hydro']):.2f} s "
       f"and {min(w['cargo']):.2f}-{max(w['cargo']):.2f} s; no-op: medians of {noop}, ranges "
-      f"{min(n['hydro']) * 1000:.1f}-{max(n['hydro']) * 1000:.1f} ms and "
+      f"{min(n['hydro']) * 1000:.1f}-{max(n['hydro']) * 1000:.1f} ms (JSON "
+      f"{min(n['json']) * 1000:.1f}-{max(n['json']) * 1000:.1f} ms) and "
       f"{min(n['cargo']) * 1000:.1f}-{max(n['cargo']) * 1000:.1f} ms; "
       f"cargo calls in hydro's no-op runs: {ncalls}")
 PY
