@@ -17,7 +17,7 @@ running_in() {
 	done
 }
 leftovers() {
-	for p in $(running_in "$EX"); do kill -9 "$p"; done
+	for p in $(running_in "$EX") $(running_in "$T_TMP/chat"); do kill -9 "$p"; done
 }
 t_on_exit leftovers
 
@@ -47,6 +47,27 @@ t_run timeout 60 "$HYDRO" --color=never run "$T_TMP/kvs/kvs.hydro.py"
 t_expect_rc 0
 t_expect_out "greeting = hello from client 0 (from replica0)"
 t_expect_out "greeting = hello from client 0 (from replica1)"
+t_end
+
+t_case "the chat example: each client hears every other client's lines"
+CH=$T_TMP/chat
+cp -r "$TOP/examples/chat" "$CH"
+t_run timeout 1800 nice "$HYDRO" --color=never build "$CH/chat.hydro.py"
+t_expect_rc 0
+t_run timeout 60 "$HYDRO" --color=never run "$CH/chat.hydro.py"
+t_expect_rc 0
+for me in alice bob carol; do
+	for them in alice bob carol; do
+		[ "$me" = "$them" ] && continue
+		for i in 1 2; do
+			grep -q "^$me heard [0-9:]* $them: line $i from $them\$" "$T_TMP/out" ||
+				t_fail "$me did not hear line $i of $them: $(head -c 800 "$T_TMP/out")"
+		done
+	done
+	grep -q "^$me heard [0-9:]* $me:" "$T_TMP/out" &&
+		t_fail "$me heard its own line: $(head -c 800 "$T_TMP/out")"
+done
+for p in $(running_in "$CH"); do t_fail "still running in the example's directory: $p"; done
 t_end
 
 t_case "the echo example's programs check clean"
