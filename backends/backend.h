@@ -25,6 +25,9 @@
 
 struct state;
 
+/* receives output as it comes: stream 1 stdout, 2 stderr; 0, or -1 to stop */
+typedef int host_sink(void *arg, int stream, const char *data, size_t n);
+
 /* capability bits */
 #define BACKEND_THIS_MACHINE	(1u << 0)	/* processes run on this machine:
 						 * Unix sockets reach them, files are shared */
@@ -87,9 +90,10 @@ struct backend {
 	 * file what it creates before creating it */
 	int (*provision)(struct host *h);
 	/* put_file: copy a local file to the host unless a file with that hash
-	 * is already there; 1 if copied, 0 if skipped */
-	int (*put_file)(struct host *h, const char *local, const char *remote,
-	                const struct hash *hash);
+	 * is already there (a partial copy never counts); 1 if copied, 0 if
+	 * skipped; *remote (may be NULL) gets its path on the host */
+	int (*put_file)(struct host *h, const char *local, const struct hash *hash,
+	                char **remote);
 	/* spawn: start a process in a process group of its own, which dies if
 	 * hydro dies */
 	int (*spawn)(struct host *h, struct spawn *sp);
@@ -123,6 +127,43 @@ struct backend {
 	 * deployment of project_dir found by its labels, without the state
 	 * file; -1 if any is left */
 	int (*sweep)(const char *project_dir);
+
+	/* The slots below let the core treat a remote host like this machine;
+	 * the local backend implements them here.  Where a slot is NULL the
+	 * wrapper says what it means (machine_id, run_dir, record) or fails
+	 * naming the host and what it cannot do. */
+
+	/* machine_id: equal for two hosts that are one machine (their services
+	 * can share Unix sockets and files), e.g. "ssh:user@host:22"; NULL slot:
+	 * "local" for BACKEND_THIS_MACHINE, else the host's own name */
+	const char *(*machine_id)(struct host *h);
+	/* run: run argv on the host to completion (a readiness command, mkdir,
+	 * unpacking); output to sink as it comes, the exit status (128+n for
+	 * signal n) to *status; -1 only if it could not be run at all */
+	int (*run)(struct host *h, char *const argv[], host_sink *sink, void *arg,
+	           int *status);
+	/* probe: whether something accepts TCP connections at addr:port, seen
+	 * from the host (readiness "port"); 1 yes, 0 not (yet), -1 error */
+	int (*probe)(struct host *h, const char *addr, int port);
+	/* free_port: a TCP port on the host's address that nothing listens on
+	 * now, for a service that is handed its port number */
+	int (*free_port)(struct host *h, int *port);
+	/* unpack: unpack a package that put_file placed at pkg on the host into
+	 * dir, a new directory (its parent exists), with archive.h's rules: no
+	 * absolute paths, "..", links, devices; every hash checked against the
+	 * manifest; a half-unpacked dir is never left under that name */
+	int (*unpack)(struct host *h, const char *pkg, const char *dir);
+	/* run_dir: the directory on the host for one service's files in one run
+	 * (what unpack fills, the process's cwd, its HYDRO_RUN_DIR), malloc'd;
+	 * NULL slot: the core's local run directory */
+	char *(*run_dir)(struct host *h, const char *run, const char *service);
+	/* tunnel: a port on 127.0.0.1 here that reaches addr:port as the host
+	 * sees it, open until disconnect; for peers this machine cannot reach */
+	int (*tunnel)(struct host *h, const char *addr, int port, int *local_port);
+	/* record: what hydro down needs to reach the host again (its settings,
+	 * never a secret), stored as "host" in each process record of the host
+	 * before the spawn and given back to cleanup; NULL slot: nothing */
+	cJSON *(*record)(struct host *h);
 };
 
 /* the backend of that name, or NULL */
@@ -141,8 +182,8 @@ const char *host_triple(struct host *h);
 const char *host_address(struct host *h);
 unsigned host_caps(struct host *h);
 int host_provision(struct host *h);
-int host_put_file(struct host *h, const char *local, const char *remote,
-                  const struct hash *hash);
+int host_put_file(struct host *h, const char *local, const struct hash *hash,
+                  char **remote);
 int host_spawn(struct host *h, struct spawn *sp);
 int host_signal(struct host *h, struct spawn *sp, int sig);
 int host_wait(struct host *h, struct spawn *sp, int *status);
@@ -158,7 +199,27 @@ void backends_register_state(void);
 /* hydro down --sweep: remove what every backend made for the deployment of
  * project_dir, found by its labels, without the state file; -1 if any is left */
 int backends_sweep(const char *project_dir);
-/* whether two hosts are this same machine (Unix sockets can join them) */
+/* whether two hosts are one machine (Unix sockets can join them) */
 int host_same_machine(struct host *a, struct host *b);
+/* whether the host is this machine (its files are ours) */
+int host_is_here(struct host *h);
+/* the host's machine_id */
+const char *host_machine_id(struct host *h);
+/* run argv on the host (here: a child process) to completion */
+int host_run(struct host *h, char *const argv[], host_sink *sink, void *arg,
+             int *status);
+/* whether addr:port accepts connections as the host sees it: 1, 0, -1 */
+int host_probe(struct host *h, const char *addr, int port);
+/* a TCP port free on the host's address */
+int host_free_port(struct host *h, int *port);
+/* unpack pkg (a path on the host) into the new directory dir there */
+int host_unpack(struct host *h, const char *pkg, const char *dir);
+/* the host's directory for a service's files in a run, malloc'd; NULL when
+ * the host is this machine (the core's local run directory is used) */
+char *host_run_dir(struct host *h, const char *run, const char *service);
+/* a local port reaching addr:port through the host; -1 if it has no way */
+int host_tunnel(struct host *h, const char *addr, int port, int *local_port);
+/* the host's settings for a process record, or NULL */
+cJSON *host_record(struct host *h);
 
 #endif

@@ -1124,4 +1124,12 @@ const struct backend backend_gcp = {
 	NULL,					/* disconnect */
 	gcp_register_state,			/* register_state: "vm", "firewall" */
 	gcp_sweep_default,			/* sweep */
+	NULL,					/* machine_id */
+	NULL,					/* run */
+	NULL,					/* probe */
+	NULL,					/* free_port */
+	NULL,					/* unpack */
+	NULL,					/* run_dir */
+	NULL,					/* tunnel */
+	NULL,					/* record */
 };

@@ -255,4 +255,12 @@ const struct backend backend_local = {
 	NULL,				/* disconnect: nothing held */
 	NULL,				/* register_state: "process" is the run's */
 	NULL,				/* sweep: nothing labelled */
+	NULL,				/* machine_id */
+	NULL,				/* run */
+	NULL,				/* probe */
+	NULL,				/* free_port */
+	NULL,				/* unpack */
+	NULL,				/* run_dir */
+	NULL,				/* tunnel */
+	NULL,				/* record */
 };

@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "error.h"
 #include "str.h"
+#include "xmalloc.h"
 
 extern const struct backend backend_local;
 extern const struct backend backend_ssh;
@@ -113,11 +114,16 @@ host_provision(struct host *h)
 }
 
 int
-host_put_file(struct host *h, const char *local, const char *remote,
-              const struct hash *hash)
+host_put_file(struct host *h, const char *local, const struct hash *hash,
+              char **remote)
 {
 	/* no put_file: the host shares this machine's files */
-	return be(h)->put_file ? be(h)->put_file(h, local, remote, hash) : 0;
+	if (!be(h)->put_file) {
+		if (remote)
+			*remote = xstrdup(local);
+		return 0;
+	}
+	return be(h)->put_file(h, local, hash, remote);
 }
 
 int
@@ -177,8 +183,74 @@ host_disconnect(struct host *h)
 int
 host_same_machine(struct host *a, struct host *b)
 {
-	return a == b || ((host_caps(a) & BACKEND_THIS_MACHINE) &&
-	                  (host_caps(b) & BACKEND_THIS_MACHINE));
+	return a == b || !strcmp(host_machine_id(a), host_machine_id(b));
+}
+
+int
+host_is_here(struct host *h)
+{
+	return (host_caps(h) & BACKEND_THIS_MACHINE) != 0;
+}
+
+const char *
+host_machine_id(struct host *h)
+{
+	if (be(h)->machine_id)
+		return be(h)->machine_id(h);
+	return host_is_here(h) ? "local" : h->name;
+}
+
+int
+host_run(struct host *h, char *const argv[], host_sink *sink, void *arg,
+         int *status)
+{
+	if (!be(h)->run)
+		return error("host '%s' (%s) cannot run commands", h->name, be(h)->name);
+	return be(h)->run(h, argv, sink, arg, status);
+}
+
+int
+host_probe(struct host *h, const char *addr, int port)
+{
+	if (!be(h)->probe)
+		return error("host '%s' (%s) cannot probe ports", h->name, be(h)->name);
+	return be(h)->probe(h, addr, port);
+}
+
+int
+host_free_port(struct host *h, int *port)
+{
+	if (!be(h)->free_port)
+		return error("host '%s' (%s) cannot choose ports", h->name, be(h)->name);
+	return be(h)->free_port(h, port);
+}
+
+int
+host_unpack(struct host *h, const char *pkg, const char *dir)
+{
+	if (!be(h)->unpack)
+		return error("host '%s' (%s) cannot unpack packages", h->name, be(h)->name);
+	return be(h)->unpack(h, pkg, dir);
+}
+
+char *
+host_run_dir(struct host *h, const char *run, const char *service)
+{
+	return be(h)->run_dir ? be(h)->run_dir(h, run, service) : NULL;
+}
+
+int
+host_tunnel(struct host *h, const char *addr, int port, int *local_port)
+{
+	if (!be(h)->tunnel)
+		return error("host '%s' (%s) cannot open tunnels", h->name, be(h)->name);
+	return be(h)->tunnel(h, addr, port, local_port);
+}
+
+cJSON *
+host_record(struct host *h)
+{
+	return be(h)->record ? be(h)->record(h) : NULL;
 }
 
 void

@@ -226,34 +226,29 @@ ssh_address(struct host *h)
 	return sh->address ? sh->address : name ? name : "127.0.0.1";
 }
 
-/* packages go to ~/.hydro/pkgs/<hash>: remote must be NULL or that */
+/* packages go to ~/.hydro/pkgs/<hash> */
 static int
-ssh_put_file(struct host *h, const char *local, const char *remote,
-             const struct hash *hash)
+ssh_put_file(struct host *h, const char *local, const struct hash *hash,
+             char **remote)
 {
 	struct ssh_conn *c;
 	struct ssh_quiet q;
-	char hex[HASH_HEX_LEN];
 	int rc;
 
-	hash_hex(hash, hex);
-	if (remote && (!str_starts(remote, "~/.hydro/pkgs/") || strcmp(remote + 14, hex)))
-		return error("host '%s': files go to '~/.hydro/pkgs/%s', not '%s'", h->name,
-		             hex, remote);
 	c = ssh_host_conn(h);
 	if (!c)
 		return -1;
 	/* a connection that broke is opened again (with its retries) once, and
 	 * then only the second failure is reported */
 	ssh_quiet_begin(&q);
-	rc = ssh_upload(c, local, hash, NULL);
+	rc = ssh_upload(c, local, hash, remote);
 	ssh_quiet_end(&q);
 	if (rc < 0 && !ssh_broken(c))
 		return error("%s", error_last());
 	if (rc >= 0)
 		return rc;
 	c = ssh_host_conn(h);
-	return c ? ssh_upload(c, local, hash, NULL) : -1;
+	return c ? ssh_upload(c, local, hash, remote) : -1;
 }
 
 static void
@@ -289,4 +284,12 @@ const struct backend backend_ssh = {
 	ssh_disconnect,				/* disconnect */
 	NULL,					/* register_state */
 	NULL,					/* sweep: no machines made */
+	NULL,					/* machine_id */
+	NULL,					/* run */
+	NULL,					/* probe */
+	NULL,					/* free_port */
+	NULL,					/* unpack */
+	NULL,					/* run_dir */
+	NULL,					/* tunnel */
+	NULL,					/* record */
 };

@@ -321,7 +321,7 @@ tool_do(struct host *h, int argc, char **argv)
 
 		if (argc > 2 ? hash_parse(argv[2], &hash) < 0 : hash_file(argv[1], &hash) < 0)
 			return 2;
-		rc = host_put_file(h, argv[1], NULL, &hash);
+		rc = host_put_file(h, argv[1], &hash, NULL);
 		if (rc < 0)
 			return 1;
 		printf("%s\n", rc ? "copied" : "present");
