@@ -6,19 +6,24 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "archive.h"
 #include "backend.h"
 #include "cgroup.h"
 #include "error.h"
 #include "fs.h"
 #include "json.h"
+#include "ports.h"
 #include "proc.h"
 #include "xmalloc.h"
 
@@ -134,6 +139,93 @@ local_release(struct host *h, struct spawn *sp)
 	sp->in = sp->out = sp->err = sp->ctl = sp->exit_fd = -1;
 	free(p);
 	sp->handle = NULL;
+}
+
+/* run argv here to completion, its output to sink as it comes; a sink that
+ * says stop has the command killed */
+static int
+local_run(struct host *h, char *const argv[], host_sink *sink, void *arg,
+          int *status)
+{
+	struct proc p = PROC_INIT;
+	struct pollfd pfd[2];
+	char tmp[4096];
+	int i, open_fds = 2, stopped = 0, st;
+	ssize_t n;
+
+	(void)h;
+	p.argv = (char **)argv;
+	p.out = p.err = PROC_PIPE;
+	p.flags = PROC_PGROUP | PROC_PDEATHSIG;
+	if (proc_start(&p) < 0)
+		return -1;
+	pfd[0].fd = p.out_fd;
+	pfd[1].fd = p.err_fd;
+	while (open_fds) {
+		pfd[0].events = pfd[1].events = POLLIN;
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < 2; i++) {
+			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			n = read(pfd[i].fd, tmp, sizeof(tmp));
+			if (n > 0) {
+				if (!stopped && sink && sink(arg, i + 1, tmp, (size_t)n) < 0) {
+					proc_signal(&p, SIGKILL);
+					stopped = 1;
+				}
+			} else if (n == 0 || errno != EINTR) {
+				pfd[i].fd = -1;
+				open_fds--;
+			}
+		}
+	}
+	st = proc_finish(&p);
+	if (st < 0)
+		return -1;
+	*status = st;
+	return 0;
+}
+
+/* whether addr:port accepts a TCP connection from here */
+static int
+local_probe(struct host *h, const char *addr, int port)
+{
+	struct addrinfo hints, *ai = NULL;
+	char service[16];
+	int fd, ok = 0;
+
+	(void)h;
+	snprintf(service, sizeof(service), "%d", port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(addr, service, &hints, &ai) != 0 || !ai)
+		return error("cannot probe '%s': not an address", addr);
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		freeaddrinfo(ai);
+		return error_errno("cannot make a socket");
+	}
+	ok = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+	close(fd);
+	freeaddrinfo(ai);
+	return ok;
+}
+
+static int
+local_free_port(struct host *h, int *port)
+{
+	return port_pick(local_address(h), port, NULL);
+}
+
+static int
+local_unpack(struct host *h, const char *pkg, const char *dir)
+{
+	(void)h;
+	return archive_unpack(pkg, dir, NULL);
 }
 
 /*
@@ -255,12 +347,12 @@ const struct backend backend_local = {
 	NULL,				/* disconnect: nothing held */
 	NULL,				/* register_state: "process" is the run's */
 	NULL,				/* sweep: nothing labelled */
-	NULL,				/* machine_id */
-	NULL,				/* run */
-	NULL,				/* probe */
-	NULL,				/* free_port */
-	NULL,				/* unpack */
-	NULL,				/* run_dir */
-	NULL,				/* tunnel */
-	NULL,				/* record */
+	NULL,				/* machine_id: "local" */
+	local_run,			/* run */
+	local_probe,			/* probe */
+	local_free_port,		/* free_port */
+	local_unpack,			/* unpack */
+	NULL,				/* run_dir: the run's own */
+	NULL,				/* tunnel: every address is reached */
+	NULL,				/* record: nothing to reach again */
 };

@@ -652,10 +652,8 @@ fail:
 	return NULL;
 }
 
-/* a free TCP port on addr: bound and read; released (the process binds it)
- * or, with keep, kept listening in *keep (the process inherits it) */
-static int
-pick_port(const char *addr, int *port, int *keep)
+int
+port_pick(const char *addr, int *port, int *keep)
 {
 	struct sockaddr_in sin;
 	socklen_t len = sizeof(sin);
@@ -695,7 +693,10 @@ plan_bind_process(struct plan *p, struct service *s)
 		if (pp->port->dir != PORT_INPUT || pp->addr)
 			continue;
 		addr = host_address(s->host);
-		if (pick_port(addr, &port, s->inherit_sockets ? &pp->fd : NULL) < 0)
+		/* inherited sockets are bound here and handed over (only to a
+		 * host on this machine: host_spawn); else the host says */
+		if (s->inherit_sockets ? port_pick(addr, &port, &pp->fd) < 0 :
+		    host_free_port(s->host, &port) < 0)
 			return -1;
 		pp->addr = xasprintf("%s:%d", addr, port);
 		pp->bound = cJSON_CreateObject();

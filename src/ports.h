@@ -52,15 +52,19 @@ int plan_ready(struct plan *p, struct service *s, const char *answer);
  * NULL with the error reported if a receiver has no address yet */
 cJSON *plan_start_map(struct plan *p, struct service *s);
 
-/* pick the address of each input of a process (TCP on its host); for one
- * that inherits its sockets, keep each bound and listening until
- * plan_close_sockets() */
+/* pick the address of each input of a process: TCP on its host's address,
+ * at a port the host says is free (host_free_port); for one that inherits
+ * its sockets, keep each bound and listening until plan_close_sockets() */
 int plan_bind_process(struct plan *p, struct service *s);
 /* the listening sockets kept for s's inputs, in port order, in a new array
  * *fds; their number (0 for a service that binds its own) */
 size_t plan_sockets(struct plan *p, struct service *s, int **fds);
 /* close hydro's copies of s's listening sockets (once it has them) */
 void plan_close_sockets(struct plan *p, struct service *s);
+/* a free TCP port on addr, an IPv4 address of this machine: bound and read;
+ * released (the process binds it) or, with keep (may be NULL), kept
+ * listening in *keep (the process inherits it) */
+int port_pick(const char *addr, int *port, int *keep);
 /* the environment a process gets: HYDRO_PORT_<NAME>=address for each input,
  * =address,address,... for each output, and LISTEN_FDNAMES=in1:in2 while
  * its sockets are kept; NULL-terminated, free with
