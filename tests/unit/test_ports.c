@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "deploy.h"
 #include "error.h"
 #include "json.h"
@@ -383,6 +384,54 @@ TEST(command_launches_prints_launches_and_wires)
 	deployment_free(d);
 }
 
+/* Unix sockets only between services of one machine (host_same_machine:
+ * their machine_id); a service on another machine binds TCP on its host's
+ * address, and its peers are told that address */
+TEST(transport_follows_the_machine)
+{
+	struct deployment *d = deployment_new("/tmp", "test.json");
+	struct host *box = deploy_add_host(d, "box", "local");
+	struct host *box2 = deploy_add_host(d, "box2", "local");
+	struct host *far = deploy_add_host(d, "far", "ssh");
+	struct service *a, *b, *c, *e;
+	struct plan *p;
+	cJSON *ic;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	host_set(far, "host", "far.example");
+	host_set(far, "address", "10.9.9.9");
+	a = deploy_add_service(d, "a", SERVICE_HYDROFLOW, box, "/tmp/a.hf");
+	b = deploy_add_service(d, "b", SERVICE_HYDROFLOW, box2, "/tmp/b.hf");
+	c = deploy_add_service(d, "c", SERVICE_HYDROFLOW, far, "/tmp/c.hf");
+	e = deploy_add_service(d, "e", SERVICE_HYDROFLOW, far, "/tmp/e.hf");
+	service_declare_port(a, "out", PORT_OUTPUT, NULL);
+	service_declare_port(a, "far", PORT_OUTPUT, NULL);
+	service_declare_port(b, "in", PORT_INPUT, NULL);
+	service_declare_port(c, "in", PORT_INPUT, NULL);
+	service_declare_port(c, "out", PORT_OUTPUT, NULL);
+	service_declare_port(e, "in", PORT_INPUT, NULL);
+	deploy_connect(d, service_port(a, "out"), service_port(b, "in"));
+	deploy_connect(d, service_port(a, "far"), service_port(c, "in"));
+	deploy_connect(d, service_port(c, "out"), service_port(e, "in"));
+	p = plan_new(d);
+	REQUIRE(p);
+	f = open_memstream(&text, &len);
+	plan_print(p, f);
+	fclose(f);
+	CHECK(strstr(text, "wire   a.out -> b.in (unix)\n") != NULL);
+	CHECK(strstr(text, "wire   a.far -> c.in (tcp)\n") != NULL);
+	CHECK(strstr(text, "wire   c.out -> e.in (unix)\n") != NULL);
+	free(text);
+	ic = plan_init_config(p, c);
+	CHECK(json_is(cJSON_DetachItemFromArray(ic, 0),
+	              "{\"in\":{\"TcpPort\":\"10.9.9.9\"}}"));
+	cJSON_Delete(ic);
+	plan_free(p);
+	deployment_free(d);
+}
+
 int
 main(void)
 {
@@ -394,5 +443,6 @@ main(void)
 	RUN(process_inherits_sockets);
 	RUN(process_ports_need_distinct_variables);
 	RUN(command_launches_prints_launches_and_wires);
+	RUN(transport_follows_the_machine);
 	return TEST_EXIT();
 }
