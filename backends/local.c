@@ -6,13 +6,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -190,29 +188,15 @@ local_run(struct host *h, char *const argv[], host_sink *sink, void *arg,
 	return 0;
 }
 
-/* whether addr:port accepts a TCP connection from here */
+/* whether addr:port accepts a TCP connection from here, waiting at most a
+ * second for an address that does not answer */
 static int
 local_probe(struct host *h, const char *addr, int port)
 {
-	struct addrinfo hints, *ai = NULL;
-	char service[16];
-	int fd, ok = 0;
+	int r = port_try(addr, port, 1000);
 
 	(void)h;
-	snprintf(service, sizeof(service), "%d", port);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(addr, service, &hints, &ai) != 0 || !ai)
-		return error("cannot probe '%s': not an address", addr);
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		freeaddrinfo(ai);
-		return error_errno("cannot make a socket");
-	}
-	ok = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
-	close(fd);
-	freeaddrinfo(ai);
-	return ok;
+	return r == -2 ? -1 : r == 1;
 }
 
 static int

@@ -600,6 +600,58 @@ await_ready(struct run *r, struct svc *v, struct task *t)
 	}
 }
 
+/* how long this machine waits for an answer from a peer's address before
+ * it goes through a tunnel instead */
+#define REACH_MS 1000
+
+/*
+ * A service on this machine sending to an input on another machine is told
+ * the address that input bound, when this machine reaches it (it connects,
+ * or is refused: the host answered); when nothing answers within REACH_MS
+ * (no route, a private address behind a bastion), a tunnel through the
+ * receiver's host (host_tunnel) ends at a local port, and the sender is
+ * told that port instead.  A service elsewhere is told the bound address.
+ */
+static int
+route_peers(struct run *r, struct svc *v)
+{
+	struct service *s = v->s;
+	struct plan_peer *peers;
+	size_t i, n;
+	int ret = 0, reach, lp;
+
+	if (!host_is_here(s->host))
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	n = plan_remote_peers(r->plan, s, &peers);
+	pthread_mutex_unlock(&r->lock);
+	for (i = 0; i < n; i++) {
+		struct plan_peer *pe = &peers[i];
+
+		reach = ret < 0 ? 1 : port_try(pe->addr, pe->port, REACH_MS);
+		if (reach == -2) {
+			ret = -1;
+		} else if (reach == -1) {
+			if (host_tunnel(pe->host, pe->addr, pe->port, &lp) < 0) {
+				ret = error("service '%s': this machine cannot reach %s:%d on "
+				            "host '%s', nor tunnel to it", s->name, pe->addr,
+				            pe->port, pe->host->name);
+			} else {
+				if (r->o.verbose)
+					note("'%s' reaches %s:%d on host '%s' through a tunnel "
+					     "at 127.0.0.1:%d", s->name, pe->addr, pe->port,
+					     pe->host->name, lp);
+				pthread_mutex_lock(&r->lock);
+				plan_set_route(r->plan, pe->wire, "127.0.0.1", lp);
+				pthread_mutex_unlock(&r->lock);
+			}
+		}
+		free(pe->addr);
+	}
+	free(peers);
+	return ret;
+}
+
 int
 launch_provision(struct task *t, void *arg)
 {
@@ -667,6 +719,8 @@ launch_service(struct task *t, void *arg)
 	if (!service_speaks(s)) {
 		int *socks;
 
+		if (route_peers(r, v) < 0)
+			return -1;
 		pthread_mutex_lock(&r->lock);
 		env = plan_env(r->plan, s);
 		v->sp.nlisten = plan_sockets(r->plan, s, &socks);
@@ -725,7 +779,7 @@ launch_wire(struct task *t, void *arg)
 	struct svc *v = a->v;
 	cJSON *map;
 
-	if (task_stop(t, r))
+	if (task_stop(t, r) || route_peers(r, v) < 0)
 		return -1;
 	pthread_mutex_lock(&r->lock);
 	map = plan_start_map(r->plan, v->s);

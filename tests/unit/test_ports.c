@@ -395,7 +395,9 @@ TEST(transport_follows_the_machine)
 	struct host *far = deploy_add_host(d, "far", "ssh");
 	struct service *a, *b, *c, *e;
 	struct plan *p;
+	struct plan_peer *peers;
 	cJSON *ic;
+	size_t n;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -428,8 +430,38 @@ TEST(transport_follows_the_machine)
 	CHECK(json_is(cJSON_DetachItemFromArray(ic, 0),
 	              "{\"in\":{\"TcpPort\":\"10.9.9.9\"}}"));
 	cJSON_Delete(ic);
+	/* once c has bound, a is told where; a tunnel's port instead when
+	 * routed (what the run does for a peer this machine cannot reach) */
+	CHECK_INT(plan_ready(p, c, "{\"in\":{\"TcpPort\":\"10.9.9.9:7000\"}}"), 0);
+	n = plan_remote_peers(p, a, &peers);
+	REQUIRE(n == 1);
+	CHECK(peers[0].host == far);
+	CHECK_STR(peers[0].addr, "10.9.9.9");
+	CHECK_INT(peers[0].port, 7000);
+	plan_set_route(p, peers[0].wire, "127.0.0.1", 5555);
+	free(peers[0].addr);
+	free(peers);
+	CHECK_INT(plan_remote_peers(p, a, &peers), 0);
+	free(peers);
+	CHECK_INT(plan_ready(p, b, "{\"in\":{\"UnixSocket\":\"/tmp/b.sock\"}}"), 0);
+	CHECK(json_is(plan_start_map(p, a), "{\"out\":{\"UnixSocket\":\"/tmp/b.sock\"},"
+	              "\"far\":{\"TcpPort\":\"127.0.0.1:5555\"}}"));
 	plan_free(p);
 	deployment_free(d);
+}
+
+TEST(port_try_tells_refused_from_accepted)
+{
+	int fd, port = 0;
+
+	REQUIRE(port_pick("127.0.0.1", &port, NULL) == 0);
+	CHECK_INT(port_try("127.0.0.1", port, 1000), 0);
+	REQUIRE(port_pick("127.0.0.1", &port, &fd) == 0);
+	CHECK_INT(port_try("127.0.0.1", port, 1000), 1);
+	close(fd);
+	error_set_reporter(test_quiet, NULL);
+	CHECK_INT(port_try("no such address", port, 1000), -2);
+	error_set_reporter(NULL, NULL);
 }
 
 int
@@ -444,5 +476,6 @@ main(void)
 	RUN(process_ports_need_distinct_variables);
 	RUN(command_launches_prints_launches_and_wires);
 	RUN(transport_follows_the_machine);
+	RUN(port_try_tells_refused_from_accepted);
 	return TEST_EXIT();
 }
