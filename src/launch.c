@@ -606,11 +606,15 @@ await_ready(struct run *r, struct svc *v, struct task *t)
 
 /*
  * A service on this machine sending to an input on another machine is told
- * the address that input bound, when this machine reaches it (it connects,
- * or is refused: the host answered); when nothing answers within REACH_MS
- * (no route, a private address behind a bastion), a tunnel through the
- * receiver's host (host_tunnel) ends at a local port, and the sender is
+ * the address that input bound, when this machine reaches that address;
+ * when not (no route, a private address behind a bastion), a tunnel through
+ * the receiver's host (host_tunnel) ends at a local port, and the sender is
  * told that port instead.  A service elsewhere is told the bound address.
+ *
+ * Reaching is a connection from here to the address's port 0, where nothing
+ * can listen: refused means the host answered.  Not the input's own port:
+ * a program counts the connections it accepts as its senders.  No answer
+ * within REACH_MS, or no route, is unreachable.
  */
 static int
 route_peers(struct run *r, struct svc *v)
@@ -628,7 +632,7 @@ route_peers(struct run *r, struct svc *v)
 	for (i = 0; i < n; i++) {
 		struct plan_peer *pe = &peers[i];
 
-		reach = ret < 0 ? 1 : port_try(pe->addr, pe->port, REACH_MS);
+		reach = ret < 0 ? 1 : port_try(pe->addr, 0, REACH_MS);
 		if (reach == -2) {
 			ret = -1;
 		} else if (reach == -1) {

@@ -97,6 +97,8 @@ lower_uploads(struct run *r, struct build *b, struct graph *g, struct task **pro
 	struct task **up = xcalloc(d->nservices + 1, sizeof(*up));
 	size_t i, k;
 
+	for (k = 0; k < r->nuploads; k++)
+		free(r->uploads[k].remote);
 	free(r->uploads);
 	r->uploads = xcalloc(d->nservices + 1, sizeof(*r->uploads));
 	r->nuploads = 0;

@@ -65,7 +65,8 @@ void plan_close_sockets(struct plan *p, struct service *s);
  * released (the process binds it) or, with keep (may be NULL), kept
  * listening in *keep (the process inherits it) */
 int port_pick(const char *addr, int *port, int *keep);
-/* try a TCP connection from this machine to addr:port for
+/* try a TCP connection from this machine to addr:port (0: a port nothing
+ * listens on, to learn whether the host answers) for
  * at most timeout_ms: 1 accepted, 0 refused (the host answered), -1 no
  * answer in time or no route there, -2 with the error reported if addr is
  * not an address */

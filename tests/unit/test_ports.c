@@ -459,6 +459,8 @@ TEST(port_try_tells_refused_from_accepted)
 	REQUIRE(port_pick("127.0.0.1", &port, &fd) == 0);
 	CHECK_INT(port_try("127.0.0.1", port, 1000), 1);
 	close(fd);
+	/* nothing listens on port 0: a host that answers refuses it */
+	CHECK_INT(port_try("127.0.0.1", 0, 1000), 0);
 	error_set_reporter(test_quiet, NULL);
 	CHECK_INT(port_try("no such address", port, 1000), -2);
 	error_set_reporter(NULL, NULL);
