@@ -84,4 +84,117 @@ on 1 'ls ~/.hydro/runs/*/server/bin/' | grep -q . || t_fail "nothing unpacked in
 expect_clean "$EX"
 t_end
 
+CH=$T_TMP/chat
+cp -r "$TOP/examples/chat" "$CH"
+cat >"$CH/spread.hydro.py" <<PY
+from hydro import Deployment
+
+NAMES = ["alice", "bob", "carol"]
+LINES = 2
+
+async def main():
+    d = Deployment()
+    key = "$HOSTS_KEY"
+    h1 = d.SshHost("$(host_addr 1)", key=key, trust_new_host=True, name="h1")
+    h2 = d.SshHost("$(host_addr 2)", key=key, trust_new_host=True, name="h2")
+    h3 = d.SshHost("$(host_addr 3)", key=key, trust_new_host=True, name="h3")
+    here = d.Localhost(address="$HERE", name="here")
+    server = d.Hydroflow(src="src/chat_server.hf", on=h1, name="server")
+    clients = [
+        d.Hydroflow(src="src/chat_client.hf", on=on, name=name,
+                    args=["--name=" + name, "--lines=%d" % LINES])
+        for name, on in zip(NAMES, [h2, h3, here])
+    ]
+    for c in clients:
+        c.ports.to_server.connect(server.ports.from_clients)
+        server.ports.to_clients.connect(c.ports.from_server)
+    await d.deploy()
+    logs = [c.stdout() for c in clients]
+    for name, log in zip(NAMES, logs):
+        heard = 0
+        async for line in log:
+            print("%s heard %s" % (name, line))
+            heard += 1
+            if heard == LINES * (len(NAMES) - 1):
+                break
+PY
+
+t_case "the chat example over three test hosts and this machine"
+t_run timeout 1800 nice "$HYDRO" --color=never build "$CH/spread.hydro.py"
+t_expect_rc 0
+t_run timeout 120 "$HYDRO" --color=never run "$CH/spread.hydro.py"
+t_expect_rc 0
+for me in alice bob carol; do
+	for them in alice bob carol; do
+		[ $me = $them ] && continue
+		grep -q "^$me heard .*$them" "$T_TMP/out" ||
+			t_fail "$me did not hear $them: $(head -c 1500 "$T_TMP/out") $(head -c 1500 "$T_TMP/err")"
+	done
+done
+# one package per host that runs it: the client's on h2 and h3, the server's on h1
+for i in 1 2 3; do
+	[ "$(on $i 'ls ~/.hydro/pkgs | wc -l')" -eq 1 ] || t_fail "host $i: $(on $i 'ls ~/.hydro/pkgs')"
+done
+expect_clean "$CH"
+t_end
+
+# the echo server on host 1, its client here, until hydro is stopped
+cat >"$EX/forever.hydro.py" <<PY
+from hydro import Deployment
+
+async def main():
+    d = Deployment()
+    here = d.Localhost(address="$HERE")
+    far = d.SshHost("$(host_addr 1)", key="$HOSTS_KEY", trust_new_host=True, name="far")
+    server = d.Hydroflow(src="src/echo_server.hf", on=far, name="server")
+    client = d.Hydroflow(src="src/echo_client.hf", on=here, name="client")
+    client.ports.outbound.connect(server.ports.inbound)
+    server.ports.outbound.connect(client.ports.inbound)
+    await d.deploy()
+    async for line in client.stdout():
+        print(line, flush=True)
+PY
+# start it; wait for two echoes
+forever() {
+	"$HYDRO" --color=never run "$EX/forever.hydro.py" >"$T_TMP/out" 2>"$T_TMP/err" &
+	HPID=$!
+	n=0
+	while [ "$(grep -c 'Got EchoMsg' "$T_TMP/out")" -lt 2 ] && [ $n -lt 1200 ]; do
+		kill -0 $HPID 2>/dev/null || break
+		n=$((n + 1))
+		sleep 0.05
+	done
+	[ "$(grep -c 'Got EchoMsg' "$T_TMP/out")" -ge 2 ] ||
+		t_fail "no echoes: $(head -c 1500 "$T_TMP/out") $(head -c 1500 "$T_TMP/err")"
+}
+end_hydro() {
+	n=0
+	while kill -0 $HPID 2>/dev/null && [ $n -lt 600 ]; do n=$((n + 1)); sleep 0.05; done
+	kill -0 $HPID 2>/dev/null && { t_fail "hydro still runs"; kill -9 $HPID; }
+	wait $HPID
+	rc=$?
+}
+
+t_case "the SSH connection cut mid-run: the host's services end, and hydro says so"
+forever
+# sshd's session processes of host 1 (its listener stays): the connection drops
+for p in $(ip netns pids "$(host_ns 1)"); do
+	[ "$(cat /proc/$p/comm 2>/dev/null)" = sshd ] && [ "$p" != "$(host_pid 1)" ] && kill -9 "$p"
+done
+end_hydro
+[ "$rc" -ne 0 ] || t_fail "hydro exited 0 after losing host 1"
+grep -q "server" "$T_TMP/err" || t_fail "the server's end is not reported: $(cat "$T_TMP/err")"
+expect_clean "$EX"
+"$HYDRO" down "$EX" >/dev/null 2>&1
+t_end
+
+t_case "kill -9 of hydro mid-run, then hydro down: nothing left anywhere"
+forever
+kill -9 $HPID
+wait $HPID 2>/dev/null
+t_run timeout 60 "$HYDRO" --color=never down "$EX"
+t_expect_rc 0
+expect_clean "$EX"
+t_end
+
 t_done

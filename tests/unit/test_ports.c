@@ -447,6 +447,7 @@ TEST(transport_follows_the_machine)
 	CHECK(json_is(plan_start_map(p, a), "{\"out\":{\"UnixSocket\":\"/tmp/b.sock\"},"
 	              "\"far\":{\"TcpPort\":\"127.0.0.1:5555\"}}"));
 	plan_free(p);
+	host_disconnect(far);	/* what the backend kept of it, as a run ends */
 	deployment_free(d);
 }
 
