@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +138,17 @@ local_release(struct host *h, struct spawn *sp)
 	sp->handle = NULL;
 }
 
+/* a sink that takes nothing */
+static int
+drop(void *arg, int stream, const char *data, size_t n)
+{
+	(void)arg;
+	(void)stream;
+	(void)data;
+	(void)n;
+	return 0;
+}
+
 /* run argv here to completion, its output to sink as it comes; a sink that
  * says stop has the command killed */
 static int
@@ -146,10 +156,7 @@ local_run(struct host *h, char *const argv[], host_sink *sink, void *arg,
           int *status)
 {
 	struct proc p = PROC_INIT;
-	struct pollfd pfd[2];
-	char tmp[4096];
-	int i, open_fds = 2, stopped = 0, st;
-	ssize_t n;
+	int st;
 
 	(void)h;
 	p.argv = (char **)argv;
@@ -157,32 +164,8 @@ local_run(struct host *h, char *const argv[], host_sink *sink, void *arg,
 	p.flags = PROC_PGROUP | PROC_PDEATHSIG;
 	if (proc_start(&p) < 0)
 		return -1;
-	pfd[0].fd = p.out_fd;
-	pfd[1].fd = p.err_fd;
-	while (open_fds) {
-		pfd[0].events = pfd[1].events = POLLIN;
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (i = 0; i < 2; i++) {
-			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			n = read(pfd[i].fd, tmp, sizeof(tmp));
-			if (n > 0) {
-				if (!stopped && sink && sink(arg, i + 1, tmp, (size_t)n) < 0) {
-					proc_signal(&p, SIGKILL);
-					stopped = 1;
-				}
-			} else if (n == 0 || errno != EINTR) {
-				pfd[i].fd = -1;
-				open_fds--;
-			}
-		}
-	}
-	st = proc_finish(&p);
-	if (st < 0)
+	proc_read(&p, sink ? sink : drop, sink ? arg : NULL);
+	if ((st = proc_finish(&p)) < 0)
 		return -1;
 	*status = st;
 	return 0;

@@ -48,7 +48,28 @@ expect_clean() {
 
 EX=$T_TMP/echo
 cp -r "$TOP/examples/echo" "$EX"
+# the echo server on host 1, its client here: ECHOES echoes, or until hydro
+# is stopped
 cat >"$EX/spread.hydro.py" <<PY
+import os
+from hydro import Deployment
+
+async def main():
+    d = Deployment()
+    here = d.Localhost(address="$HERE")
+    far = d.SshHost("$(host_addr 1)", key="$HOSTS_KEY", trust_new_host=True, name="far")
+    server = d.Hydroflow(src="src/echo_server.hf", on=far, name="server")
+    client = d.Hydroflow(src="src/echo_client.hf", on=here, name="client")
+    client.ports.outbound.connect(server.ports.inbound)
+    server.ports.outbound.connect(client.ports.inbound)
+    await d.deploy()
+    want, i = int(os.environ.get("ECHOES", "0")), 0
+    async for line in client.stdout():
+        print(line, flush=True)
+        i += 1
+        if i == want:
+            break
+PY
 from hydro import Deployment
 
 async def main():
@@ -75,7 +96,7 @@ t_expect_rc 0
 t_end
 
 t_case "the echo server on a test host, its client here: ten echoes"
-t_run timeout 120 "$HYDRO" --color=never -v run "$EX/spread.hydro.py"
+ECHOES=10 t_run timeout 120 "$HYDRO" --color=never -v run "$EX/spread.hydro.py"
 t_expect_rc 0
 n=$(grep -c 'Got EchoMsg { payload: "ping [0-9]*"' "$T_TMP/out")
 [ "$n" -eq 10 ] || t_fail "expected 10 echoes, got $n: $(head -c 1500 "$T_TMP/out") $(head -c 1500 "$T_TMP/err")"
@@ -138,8 +159,6 @@ done
 expect_clean "$CH"
 t_end
 
-# the echo server on host 1, its client here, until hydro is stopped
-cat >"$EX/forever.hydro.py" <<PY
 from hydro import Deployment
 
 async def main():
@@ -156,7 +175,7 @@ async def main():
 PY
 # start it; wait for two echoes
 forever() {
-	"$HYDRO" --color=never run "$EX/forever.hydro.py" >"$T_TMP/out" 2>"$T_TMP/err" &
+	"$HYDRO" --color=never run "$EX/spread.hydro.py" >"$T_TMP/out" 2>"$T_TMP/err" &
 	HPID=$!
 	n=0
 	while [ "$(grep -c 'Got EchoMsg' "$T_TMP/out")" -lt 2 ] && [ $n -lt 1200 ]; do
