@@ -79,7 +79,7 @@ t_end
 t_case "the echo server on a test host, its client here: ten echoes"
 ECHOES=10 t_run timeout 120 "$HYDRO" --color=never -v run "$EX/spread.hydro.py"
 t_expect_rc 0
-n=$(grep -c 'Got EchoMsg { payload: "ping [0-9]*"' "$T_TMP/out")
+n=$(grep -c '^[0-9-]* [0-9:.]* UTC: Got EchoMsg { payload: "ping [0-9]*", ts: .* } from '"$(host_addr 1)"':[0-9]*$' "$T_TMP/out")
 [ "$n" -eq 10 ] || t_fail "expected 10 echoes, got $n: $(head -c 1500 "$T_TMP/out") $(head -c 1500 "$T_TMP/err")"
 on 1 'ls ~/.hydro/pkgs' | grep -q '^[0-9a-f]\{64\}' || t_fail "no package on the host: $(on 1 'ls -la ~/.hydro/pkgs')"
 on 1 'ls ~/.hydro/runs/*/server/bin/' | grep -q . || t_fail "nothing unpacked in the server's run folder"
@@ -133,29 +133,20 @@ for me in alice bob carol; do
 			t_fail "$me did not hear $them: $(head -c 1500 "$T_TMP/out") $(head -c 1500 "$T_TMP/err")"
 	done
 done
-# one package per host that runs it: the client's on h2 and h3, the server's on h1
-for i in 1 2 3; do
-	[ "$(on $i 'ls ~/.hydro/pkgs | wc -l')" -eq 1 ] || t_fail "host $i: $(on $i 'ls ~/.hydro/pkgs')"
+# one package per host and program: the client's once on h2 and h3, the
+# chat server's on h1 beside the echo server's
+for i in 1:2 2:1 3:1; do
+	[ "$(on ${i%:*} 'ls ~/.hydro/pkgs | wc -l')" -eq ${i#*:} ] ||
+		t_fail "host ${i%:*}: $(on ${i%:*} 'ls ~/.hydro/pkgs')"
 done
 expect_clean "$CH"
 t_end
 
-from hydro import Deployment
-
-async def main():
-    d = Deployment()
-    here = d.Localhost(address="$HERE")
-    far = d.SshHost("$(host_addr 1)", key="$HOSTS_KEY", trust_new_host=True, name="far")
-    server = d.Hydroflow(src="src/echo_server.hf", on=far, name="server")
-    client = d.Hydroflow(src="src/echo_client.hf", on=here, name="client")
-    client.ports.outbound.connect(server.ports.inbound)
-    server.ports.outbound.connect(client.ports.inbound)
-    await d.deploy()
-    async for line in client.stdout():
-        print(line, flush=True)
-PY
 # start it; wait for two echoes
 forever() {
+	# emptied here: the job's own redirection may come after the first look
+	: >"$T_TMP/out"
+	: >"$T_TMP/err"
 	"$HYDRO" --color=never run "$EX/spread.hydro.py" >"$T_TMP/out" 2>"$T_TMP/err" &
 	HPID=$!
 	n=0
@@ -183,15 +174,23 @@ for p in $(ip netns pids "$(host_ns 1)"); do
 done
 end_hydro
 [ "$rc" -ne 0 ] || t_fail "hydro exited 0 after losing host 1"
-grep -q "server" "$T_TMP/err" || t_fail "the server's end is not reported: $(cat "$T_TMP/err")"
+grep -q "host 'far': the connection was lost" "$T_TMP/err" &&
+	grep -q "service 'server' exited" "$T_TMP/err" ||
+	t_fail "the lost host and the server's end are not reported: $(cat "$T_TMP/err")"
 expect_clean "$EX"
 "$HYDRO" down "$EX" >/dev/null 2>&1
 t_end
 
 t_case "kill -9 of hydro mid-run, then hydro down: nothing left anywhere"
 forever
+[ -n "$(ns_procs 1)" ] || t_fail "the server does not run on host 1"
 kill -9 $HPID
 wait $HPID 2>/dev/null
+# the records name the server's host, written before it started
+t_run timeout 60 "$HYDRO" --color=never down --dry-run "$EX"
+t_expect_rc 0
+t_expect_out "would remove process"
+t_expect_out "/server,"
 t_run timeout 60 "$HYDRO" --color=never down "$EX"
 t_expect_rc 0
 expect_clean "$EX"
