@@ -17,12 +17,15 @@
  * Processes are not started here yet: docs/internals/backends.md says what
  * the core must still provide for them.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +33,7 @@
 #include "error.h"
 #include "fs.h"
 #include "ssh.h"
+#include "ssh_int.h"
 #include "str.h"
 #include "xmalloc.h"
 
@@ -335,6 +339,43 @@ ssh_run_dir(struct host *h, const char *run, const char *service)
 	       xasprintf(".hydro/runs/%s/%s", run, service);
 }
 
+/* a listening socket on 127.0.0.1 whose connections the connection's pump
+ * carries to addr:port through the host, until disconnect */
+static int
+ssh_tunnel(struct host *h, const char *addr, int port, int *local_port)
+{
+	struct ssh_conn *c = ssh_host_conn(h);
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd, rc;
+
+	if (!c)
+		return -1;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 64) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
+		error_errno("host '%s': cannot listen on 127.0.0.1 for a tunnel to %s:%d",
+		            h->name, addr, port);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	ssh_lock(c);
+	rc = pump_start(c);
+	if (rc == 0)
+		pump_listen(c, fd, addr, port);
+	ssh_unlock(c);
+	if (rc < 0) {
+		close(fd);
+		return -1;
+	}
+	*local_port = ntohs(sin.sin_port);
+	return 0;
+}
+
 /* the settings a connection reads, the key's path absolute: what hydro
  * down needs to reach the host again (never a secret: a key is a path) */
 static cJSON *
@@ -472,6 +513,6 @@ const struct backend backend_ssh = {
 	ssh_free_port,				/* free_port */
 	ssh_unpack,				/* unpack */
 	ssh_run_dir,				/* run_dir */
-	NULL,					/* tunnel */
+	ssh_tunnel,				/* tunnel */
 	ssh_record,				/* record */
 };

@@ -4,13 +4,17 @@
 # run_dir, record, unpack (a good package; refused ones leave nothing);
 # processes (output, stdin, exit and signal statuses, a group signalled,
 # the connection cut and the driver killed: the process ends; kept ones
-# survive, cleanup from a record, refused when the start time differs).
+# survive, cleanup from a record, refused when the start time differs);
+# a tunnel to a port only the host sees; two hosts behind one bastion
+# sharing one connection to it.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/lib/hosts.sh"
 
 TOOL=$BUILD/tests/unit/test_ssh
 hosts_up 1
-a1=$(host_addr 1) ns1=$(host_ns 1)
+hosts_add_behind 1
+hosts_add_behind 1
+a1=$(host_addr 1) ns1=$(host_ns 1) a2=$(host_addr 2) a3=$(host_addr 3)
 unset SSH_AUTH_SOCK
 HOME=$T_TMP/home
 mkdir -p "$HOME/.ssh"
@@ -57,7 +61,7 @@ s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
 print("up", flush=True)
 time.sleep(600)' "$port" >"$T_TMP/listener" 2>&1 &
 lpid=$!
-while ! grep -q up "$T_TMP/listener"; do kill -0 $lpid 2>/dev/null || break; sleep 0.02; done
+while ! grep -qs up "$T_TMP/listener"; do kill -0 $lpid 2>/dev/null || break; sleep 0.02; done
 t_run tool probe 127.0.0.1 "$port"
 t_expect_rc 0
 t_expect_out "1"
@@ -226,6 +230,82 @@ t_expect_rc 0
 gone "$pid" || t_fail "cleanup left it"
 t_run tool cleanup "$pid" "$pgid" "$ident"
 t_expect_rc 0
+t_end
+
+# an echo server on 127.0.0.1 inside host 1's namespace; its port in $eport
+echo_up() {
+	eport=$(tool free_port)
+	ip netns exec "$ns1" python3 -c '
+import socket, sys, threading
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+print("up", flush=True)
+def serve(c):
+    while True:
+        d = c.recv(65536)
+        if not d: break
+        c.sendall(d)
+    c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()' "$eport" >"$T_TMP/echo" 2>&1 &
+	epid=$!
+	while ! grep -qs up "$T_TMP/echo"; do kill -0 $epid 2>/dev/null || break; sleep 0.02; done
+}
+
+t_case "tunnel: a local port reaching a port only the host sees, both ways, many connections"
+echo_up
+cat >"$T_TMP/client.py" <<'PY'
+import os, socket, threading
+port = int(os.environ["HYDRO_TUNNEL_PORT"])
+data = os.urandom(1 << 20)
+def one(ok):
+    c = socket.create_connection(("127.0.0.1", port))
+    threading.Thread(target=lambda: (c.sendall(data), c.shutdown(socket.SHUT_WR))).start()
+    got = b""
+    while True:
+        d = c.recv(65536)
+        if not d: break
+        got += d
+    ok.append(got == data)
+oks = []
+ts = [threading.Thread(target=one, args=(oks,)) for _ in range(3)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print("echoed" if oks == [True] * 3 else "wrong: %r" % oks)
+PY
+t_run tool tunnel 127.0.0.1 "$eport" -- "python3 $T_TMP/client.py"
+t_expect_rc 0
+t_expect_out "echoed"
+kill $epid
+wait $epid 2>/dev/null
+t_end
+
+t_case "two hosts behind one bastion share one connection to it"
+cat >"$HOME/.ssh/config" <<EOF2
+Host bastion
+	HostName $a1
+	User root
+	IdentityFile $HOSTS_KEY
+Host hid2
+	HostName $a2
+	User root
+	ProxyJump bastion
+Host hid3
+	HostName $a3
+	User root
+	ProxyJump bastion
+EOF2
+logins() { grep -c "Accepted publickey" "$HOSTS_DIR/h1/sshd.log"; }
+before=$(logins)
+t_run timeout 60 "$TOOL" tool --project "$HOME/proj/.hydro" host=hid2 key="$HOSTS_KEY" pair hid3 -- sh -c 'hostname -I'
+t_expect_rc 0
+t_expect_out "$a2"
+t_expect_out "$a3"
+[ $(($(logins) - before)) -eq 1 ] || t_fail "$(($(logins) - before)) logins to the bastion"
+t_run timeout 60 "$TOOL" tool --project "$HOME/proj/.hydro" host=hid2 key="$HOSTS_KEY" spawn -- sh -c 'echo via; exit 4'
+t_expect_rc 4
+t_expect_out "via"
+rm -f "$HOME/.ssh/config"
 t_end
 
 [ -n "$VERBOSE" ] && cat "$T_TMP/refusals" >&2
