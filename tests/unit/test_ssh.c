@@ -4,9 +4,12 @@
  * of the backend for tests/integration/ssh_transport.sh, which runs it
  * against real sshds in network namespaces:
  *
- *	test_ssh tool [--project DIR] [--trust-new-hosts] SETTING=VALUE... CMD
+ *	test_ssh tool [--project DIR] [--backend NAME] [--trust-new-hosts]
+ *		SETTING=VALUE... CMD
  *
- * makes a host "web" of backend "ssh" with those settings and does CMD:
+ * makes a host "web" of backend "ssh" (or NAME: a backend that makes
+ * machines is given a state file in DIR, and the machine is provisioned
+ * before CMD and terminated after) with those settings and does CMD:
  * "exec -- ARGV..." (the remote output on stdout and stderr, its status as
  * the exit status), "repeat N -- ARGV..." (N times over the connection),
  * "upload FILE [HEX]" (host_put_file; prints "copied" or "present"),
@@ -35,6 +38,7 @@
 #include "fs.h"
 #include "hash.h"
 #include "ssh.h"
+#include "state.h"
 #include "str.h"
 #include "xmalloc.h"
 #include "test.h"
@@ -576,6 +580,8 @@ tool(int argc, char **argv)
 
 		if (!strcmp(argv[i], "--project") && i + 1 < argc) {
 			project = argv[++i];
+		} else if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
+			h.backend = argv[++i];
 		} else if (!strcmp(argv[i], "--trust-new-hosts")) {
 			trust = 1;
 		} else if (eq && h.nsettings < 32) {
@@ -588,10 +594,25 @@ tool(int argc, char **argv)
 	}
 	env.hydro_dir = project;
 	env.trust_new_hosts = trust;
+	/* a backend that makes machines: its state beside, the machine made
+	 * first and removed after */
+	if (strcmp(h.backend, "ssh") && project) {
+		env.project_dir = path_dirname(project);
+		if (mkdir_p(project, 0755) < 0 || !(env.state = state_open(project)))
+			return 2;
+	}
 	if (i == argc || host_backend(&h, &b) < 0 || backends_setup(&env) < 0)
 		return 2;
-	status = tool_do(&h, argc - i, argv + i);
+	if ((b->caps & BACKEND_MACHINES) && host_provision(&h) < 0)
+		status = 1;
+	else
+		status = tool_do(&h, argc - i, argv + i);
+	if (b->caps & BACKEND_MACHINES && host_terminate(&h) < 0 && !status)
+		status = 1;
 	host_disconnect(&h);
+	if (env.state)
+		state_close(env.state);
+	free((char *)env.project_dir);
 	ssh_configure(NULL, 0);
 	return status;
 }
