@@ -205,13 +205,6 @@ link_step(struct ssh_conn *c, struct pump_link *l)
 		l->toch.len = 2;
 		l->beat_next = time(NULL) + l->beat;
 	}
-	if (l->beat && !l->in_eof && l->toch.off == l->toch.len &&
-	    time(NULL) >= l->beat_next) {
-		memcpy(l->toch.data, "h\n", 2);
-		l->toch.off = 0;
-		l->toch.len = 2;
-		l->beat_next = time(NULL) + l->beat;
-	}
 	if (l->in >= 0 && !l->in_eof && l->toch.off == l->toch.len) {
 		n = read(l->in, l->toch.data, sizeof(l->toch.data));
 		if (n > 0) {

@@ -155,6 +155,14 @@ first_line() {
 	line=$(head -n 1 "$T_TMP/bg.out")
 }
 
+# a remote sleep spawned by the driver in the background; its pid in $rp
+sleeper() {
+	bg spawn -- sh -c 'echo $$; exec sleep 1000'
+	first_line
+	rp=$line
+	[ -n "$rp" ] && kill -0 "$rp" || t_fail "no process: $(cat "$T_TMP/bg.err")"
+}
+
 t_case "spawn: stdout and stderr apart, the exit status, the pid before any output"
 t_run tool spawn -- sh -c 'echo out; echo err >&2; exit 3'
 t_expect_rc 3
@@ -190,20 +198,14 @@ child=$(cat "$T_TMP/out")
 t_end
 
 t_case "a process ends when the driver is killed (kill -9)"
-bg spawn -- sh -c 'echo $$; exec sleep 1000'
-first_line
-rp=$line
-[ -n "$rp" ] && kill -0 "$rp" || t_fail "no process: $(cat "$T_TMP/bg.err")"
+sleeper
 kill -9 $bgpid
 wait $bgpid 2>/dev/null
 gone "$rp" || t_fail "process $rp outlived the driver"
 t_end
 
 t_case "a process ends when its connection is cut (sshd's session killed)"
-bg spawn -- sh -c 'echo $$; exec sleep 1000'
-first_line
-rp=$line
-[ -n "$rp" ] && kill -0 "$rp" || t_fail "no process: $(cat "$T_TMP/bg.err")"
+sleeper
 for p in $(ip netns pids "$ns1"); do
 	[ "$p" != "$(host_pid 1)" ] && [ "$(cat /proc/$p/comm 2>/dev/null)" = sshd ] && kill -9 "$p"
 done
