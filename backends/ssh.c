@@ -49,6 +49,8 @@ struct ssh_host {
 	char *home;		/* $HOME there */
 	int *given;		/* ports free_port handed out */
 	size_t ngiven;
+	char **pkgs;		/* put_file's remote paths and local files, in pairs */
+	size_t npkgs;
 };
 
 static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -402,6 +404,9 @@ ssh_record(struct host *h)
 	return r;
 }
 
+static int ssh_put_file_conn(struct host *h, const char *local, const struct hash *hash,
+                             char **remote);
+
 static const char *
 ssh_host_triple(struct host *h)
 {
@@ -443,10 +448,56 @@ ssh_address(struct host *h)
 	return sh->address ? sh->address : name ? name : "127.0.0.1";
 }
 
+const char *
+ssh_package_source(struct host *h, const char *remote)
+{
+	struct ssh_host *sh = ssh_host_of(h);
+	const char *local = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&runtime_lock);
+	for (i = 0; i + 1 < sh->npkgs && !local; i += 2)
+		if (!strcmp(sh->pkgs[i], remote))
+			local = sh->pkgs[i + 1];
+	pthread_mutex_unlock(&runtime_lock);
+	return local;
+}
+
+/* what put_file copied where, for unpack */
+static void
+remember_package(struct host *h, const char *remote, const char *local)
+{
+	struct ssh_host *sh = ssh_host_of(h);
+
+	if (ssh_package_source(h, remote))
+		return;
+	pthread_mutex_lock(&runtime_lock);
+	sh->pkgs = xrealloc(sh->pkgs, (sh->npkgs + 2) * sizeof(*sh->pkgs));
+	sh->pkgs[sh->npkgs++] = xstrdup(remote);
+	sh->pkgs[sh->npkgs++] = path_absolute(local);
+	pthread_mutex_unlock(&runtime_lock);
+}
+
 /* packages go to ~/.hydro/pkgs/<hash> */
 static int
 ssh_put_file(struct host *h, const char *local, const struct hash *hash,
              char **remote)
+{
+	char *where = NULL;
+	int rc = ssh_put_file_conn(h, local, hash, &where);
+
+	if (rc >= 0 && where)
+		remember_package(h, where, local);
+	if (remote)
+		*remote = where;
+	else
+		free(where);
+	return rc;
+}
+
+static int
+ssh_put_file_conn(struct host *h, const char *local, const struct hash *hash,
+                  char **remote)
 {
 	struct ssh_conn *c;
 	struct ssh_quiet q;
@@ -485,6 +536,9 @@ ssh_disconnect(struct host *h)
 	free(sh->id);
 	free(sh->home);
 	free(sh->given);
+	while (sh->npkgs)
+		free(sh->pkgs[--sh->npkgs]);
+	free(sh->pkgs);
 	free(sh);
 	h->runtime = NULL;
 }

@@ -118,6 +118,24 @@ t_expect_rc 1
 t_expect_err "exists already"
 t_end
 
+t_case "unpack on a host without zstd: hydro sends the package's tar"
+case $good in
+*.zst)
+	# zstd hidden from host 1's sshd and what it runs (its mount namespace)
+	nsenter -t "$(host_pid 1)" -m mount --bind /dev/null /usr/bin/zstd ||
+		t_fail "cannot hide zstd"
+	t_run tool run -- sh -c 'zstd -V'
+	[ "$rc" -eq 0 ] && t_fail "zstd still runs on the host"
+	t_run tool unpack "$good" /root/.hydro/runs/r1/nozstd
+	t_expect_rc 0
+	t_run tool run -- cat /root/.hydro/runs/r1/nozstd/a.txt
+	t_expect_out hello
+	nsenter -t "$(host_pid 1)" -m umount /usr/bin/zstd
+	;;
+*) echo "# packages are not zstd here" ;;
+esac
+t_end
+
 tool run -- mkdir -p /root/.hydro/runs/r2
 for k in dotdot abs link hash twice; do
 	t_case "unpack refuses a package with $k, leaving nothing"
