@@ -196,4 +196,49 @@ t_expect_rc 0
 expect_clean "$EX"
 t_end
 
+t_case "a service here reaches an input behind a bastion through a tunnel"
+hosts_add_behind 1
+hidden=$(host_addr 4)
+# nothing of this machine's may leave for that address: no route at all
+ip route add blackhole "$hidden/32"
+unroute() { ip route del blackhole "$hidden/32"; }
+t_on_exit unroute
+mkdir -p "$T_TMP/home/.ssh" "$T_TMP/tun"
+cp "$HOSTS_KNOWN" "$T_TMP/home/.ssh/known_hosts"
+cat >"$T_TMP/home/.ssh/config" <<EOF2
+Host bastion
+	HostName $(host_addr 1)
+	User root
+	IdentityFile $HOSTS_KEY
+Host hidden
+	HostName $hidden
+	User root
+	ProxyJump bastion
+EOF2
+# the sink reads the first connection that brings data: its readiness
+# probe is a connection too
+cat >"$T_TMP/tun/tunnel.json" <<JSON
+{"version": 1,
+ "hosts": [{"name": "here"},
+           {"name": "hidden", "backend": "ssh", "settings": {"host": "hidden", "key": "$HOSTS_KEY"}}],
+ "services": [
+  {"name": "sink", "kind": "process", "on": "hidden", "ports": [{"name": "in", "dir": "input"}],
+   "ready": {"port": "in"},
+   "cmd": ["python3", "-c", "import os, socket\na, p = os.environ['HYDRO_PORT_IN'].rsplit(':', 1)\ns = socket.socket(); s.bind((a, int(p))); s.listen()\nwhile True:\n    c, _ = s.accept(); m = c.recv(100)\n    if m: break\nprint('got', m.decode(), flush=True); c.sendall(b'ok')"]},
+  {"name": "source", "kind": "process", "on": "here", "ports": [{"name": "out", "dir": "output"}],
+   "cmd": ["python3", "-c", "import os, socket\nprint('sending to', os.environ['HYDRO_PORT_OUT'], flush=True)\na, p = os.environ['HYDRO_PORT_OUT'].rsplit(':', 1)\nc = socket.create_connection((a, int(p))); c.sendall(b'through the tunnel'); print('answer', c.recv(10).decode(), flush=True)"]}],
+ "connections": [{"from": "source.out", "to": "sink.in"}]}
+JSON
+HOME=$T_TMP/home t_run timeout 60 "$HYDRO" --color=never -v run "$T_TMP/tun/tunnel.json"
+t_expect_rc 0
+t_expect_out "got through the tunnel"
+t_expect_out "answer ok"
+t_expect_out "sending to 127.0.0.1:"
+t_expect_err "'source' reaches $hidden:"
+t_expect_err "through a tunnel at 127.0.0.1:"
+n=0
+while [ -n "$(ns_procs 4)" ] && [ $n -lt 100 ]; do n=$((n + 1)); sleep 0.05; done
+[ -z "$(ns_procs 4)" ] || t_fail "left on the hidden host: $(ns_procs 4)"
+t_end
+
 t_done
