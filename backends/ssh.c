@@ -17,17 +17,23 @@
  * Processes are not started here yet: docs/internals/backends.md says what
  * the core must still provide for them.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
-#include <unistd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "error.h"
 #include "fs.h"
 #include "ssh.h"
+#include "ssh_int.h"
 #include "str.h"
 #include "xmalloc.h"
 
@@ -36,6 +42,15 @@ struct ssh_host {
 	struct ssh_conn *conn;
 	char *address;
 	char *triple;
+	struct ssh_conn **dead;	/* broken connections, kept until disconnect:
+				 * their processes' handles point at them */
+	size_t ndead;
+	char *id;		/* machine_id */
+	char *home;		/* $HOME there */
+	int *given;		/* ports free_port handed out */
+	size_t ngiven;
+	char **pkgs;		/* put_file's remote paths and local files, in pairs */
+	size_t npkgs;
 };
 
 static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -143,7 +158,8 @@ ssh_host_conn(struct host *h)
 
 	pthread_mutex_lock(&sh->lock);
 	if (sh->conn && ssh_broken(sh->conn)) {
-		ssh_close(sh->conn);
+		sh->dead = xrealloc(sh->dead, (sh->ndead + 1) * sizeof(*sh->dead));
+		sh->dead[sh->ndead++] = sh->conn;
 		sh->conn = NULL;
 	}
 	if (!sh->conn && ssh_host_opts(h, &o) == 0) {
@@ -179,11 +195,217 @@ ssh_check(struct host *h)
 	return 0;
 }
 
+/* $HOME on the host, kept; NULL with the error */
+static const char *
+ssh_home(struct host *h)
+{
+	struct ssh_host *sh = ssh_host_of(h);
+	char *argv[] = { "sh", "-c", "printf %s \"$HOME\"", NULL };
+	struct ssh_capture cap = { 0 };
+	struct ssh_conn *c;
+
+	if (!sh->home && (c = ssh_host_conn(h)) && ssh_capture(c, argv, NULL, 0, &cap) == 0) {
+		pthread_mutex_lock(&runtime_lock);
+		if (!sh->home && cap.out.len && cap.out.data[0] == '/')
+			sh->home = xstrdup(cap.out.data);
+		pthread_mutex_unlock(&runtime_lock);
+		if (!sh->home)
+			error("host '%s' has no absolute $HOME ('%s')", h->name,
+			      cap.out.len ? cap.out.data : "");
+	}
+	ssh_capture_release(&cap);
+	return sh->home;
+}
+
 static int
 ssh_provision(struct host *h)
 {
-	return ssh_host_conn(h) ? 0 : -1;
+	return ssh_host_conn(h) && ssh_home(h) ? 0 : -1;
 }
+
+/* one machine is one user at one address and port, after ~/.ssh/config */
+static const char *
+ssh_machine_id(struct host *h)
+{
+	struct ssh_host *sh = ssh_host_of(h);
+	struct ssh_opts o;
+	struct ssh_quiet q;
+	char *id = NULL, *raw = NULL;
+
+	if (!sh->id) {
+		ssh_quiet_begin(&q);
+		if (ssh_host_opts(h, &o) == 0 && (raw = ssh_dest_id(&o)))
+			id = xasprintf("ssh:%s", raw);
+		free(raw);
+		ssh_quiet_end(&q);
+		pthread_mutex_lock(&runtime_lock);
+		if (!sh->id)
+			sh->id = id ? id : xasprintf("ssh-host:%s", h->name);
+		else
+			free(id);
+		pthread_mutex_unlock(&runtime_lock);
+	}
+	return sh->id;
+}
+
+static int
+ssh_host_run(struct host *h, char *const argv[], host_sink *sink, void *arg, int *status)
+{
+	struct ssh_conn *c = ssh_host_conn(h);
+
+	return c ? ssh_run(c, argv, NULL, 0, sink, arg, status) : -1;
+}
+
+static int
+ssh_host_probe(struct host *h, const char *addr, int port)
+{
+	struct ssh_conn *c = ssh_host_conn(h);
+
+	return c ? ssh_probe(c, addr, port) : -1;
+}
+
+/* ports below Linux's ephemeral range (32768 up), where no outgoing
+ * connection takes one by chance */
+#define FREE_PORT_LOW	20000
+#define FREE_PORT_HIGH	32767
+
+/* whether the port is in the table of /proc/net/tcp lines in text, or
+ * was handed out already */
+static int
+port_taken(struct ssh_host *sh, const char *text, int port)
+{
+	const char *line;
+	unsigned local;
+	size_t i;
+
+	for (i = 0; i < sh->ngiven; i++)
+		if (sh->given[i] == port)
+			return 1;
+	for (line = text; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		const char *colon = strchr(line, ':'), *lp;
+
+		/* "  0: 0100007F:1F90 00000000:0000 0A ..." */
+		if (!colon || !(lp = strchr(colon + 1, ':')))
+			continue;
+		if (sscanf(lp + 1, "%x", &local) == 1 && (int)local == port)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+ssh_free_port(struct host *h, int *port)
+{
+	struct ssh_host *sh = ssh_host_of(h);
+	char *argv[] = { "cat", "/proc/net/tcp", "/proc/net/tcp6", NULL };
+	struct ssh_capture cap = { 0 };
+	struct ssh_conn *c = ssh_host_conn(h);
+	int span = FREE_PORT_HIGH - FREE_PORT_LOW + 1, start, k, p;
+
+	/* tcp6 is missing where IPv6 is off: what cat printed is enough */
+	cap.any_status = 1;
+	if (!c || ssh_capture(c, argv, NULL, 0, &cap) < 0 || !cap.out.len) {
+		if (c && !cap.out.len)
+			error("host '%s': cannot read its /proc/net/tcp to find a free port",
+			      h->name);
+		ssh_capture_release(&cap);
+		return -1;
+	}
+	start = (int)(((unsigned)time(NULL) * 2654435761u + (unsigned)getpid()) % (unsigned)span);
+	pthread_mutex_lock(&runtime_lock);
+	for (k = 0; k < span; k++) {
+		p = FREE_PORT_LOW + (start + k) % span;
+		if (!port_taken(sh, cap.out.data, p))
+			break;
+	}
+	if (k < span) {
+		sh->given = xrealloc(sh->given, (sh->ngiven + 1) * sizeof(*sh->given));
+		sh->given[sh->ngiven++] = p;
+		*port = p;
+	}
+	pthread_mutex_unlock(&runtime_lock);
+	ssh_capture_release(&cap);
+	if (k == span)
+		return error("host '%s' has no free TCP port from %d to %d", h->name,
+		             FREE_PORT_LOW, FREE_PORT_HIGH);
+	return 0;
+}
+
+static char *
+ssh_run_dir(struct host *h, const char *run, const char *service)
+{
+	const char *home = ssh_home(h);
+
+	/* without $HOME, relative: commands over SSH start there */
+	return home ? xasprintf("%s/.hydro/runs/%s/%s", home, run, service) :
+	       xasprintf(".hydro/runs/%s/%s", run, service);
+}
+
+/* a listening socket on 127.0.0.1 whose connections the connection's pump
+ * carries to addr:port through the host, until disconnect */
+static int
+ssh_tunnel(struct host *h, const char *addr, int port, int *local_port)
+{
+	struct ssh_conn *c = ssh_host_conn(h);
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd, rc;
+
+	if (!c)
+		return -1;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 64) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
+		error_errno("host '%s': cannot listen on 127.0.0.1 for a tunnel to %s:%d",
+		            h->name, addr, port);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	ssh_lock(c);
+	rc = pump_start(c);
+	if (rc == 0)
+		pump_listen(c, fd, addr, port);
+	ssh_unlock(c);
+	if (rc < 0) {
+		close(fd);
+		return -1;
+	}
+	*local_port = ntohs(sin.sin_port);
+	return 0;
+}
+
+/* the settings a connection reads, the key's path absolute: what hydro
+ * down needs to reach the host again (never a secret: a key is a path) */
+static cJSON *
+ssh_record(struct host *h)
+{
+	static const char *const keys[] = { "host", "user", "port", "key", "connect_timeout",
+	                                    "connect_attempts", "compress" };
+	cJSON *r = cJSON_CreateObject();
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (!(v = host_get(h, keys[i])))
+			continue;
+		if (!strcmp(keys[i], "key")) {
+			char *abs = path_absolute(v);
+
+			cJSON_AddStringToObject(r, keys[i], abs);
+			free(abs);
+		} else {
+			cJSON_AddStringToObject(r, keys[i], v);
+		}
+	}
+	return r;
+}
+
+static int ssh_put_file_conn(struct host *h, const char *local, const struct hash *hash,
+                             char **remote);
 
 static const char *
 ssh_host_triple(struct host *h)
@@ -226,10 +448,56 @@ ssh_address(struct host *h)
 	return sh->address ? sh->address : name ? name : "127.0.0.1";
 }
 
+const char *
+ssh_package_source(struct host *h, const char *remote)
+{
+	struct ssh_host *sh = ssh_host_of(h);
+	const char *local = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&runtime_lock);
+	for (i = 0; i + 1 < sh->npkgs && !local; i += 2)
+		if (!strcmp(sh->pkgs[i], remote))
+			local = sh->pkgs[i + 1];
+	pthread_mutex_unlock(&runtime_lock);
+	return local;
+}
+
+/* what put_file copied where, for unpack */
+static void
+remember_package(struct host *h, const char *remote, const char *local)
+{
+	struct ssh_host *sh = ssh_host_of(h);
+
+	if (ssh_package_source(h, remote))
+		return;
+	pthread_mutex_lock(&runtime_lock);
+	sh->pkgs = xrealloc(sh->pkgs, (sh->npkgs + 2) * sizeof(*sh->pkgs));
+	sh->pkgs[sh->npkgs++] = xstrdup(remote);
+	sh->pkgs[sh->npkgs++] = path_absolute(local);
+	pthread_mutex_unlock(&runtime_lock);
+}
+
 /* packages go to ~/.hydro/pkgs/<hash> */
 static int
 ssh_put_file(struct host *h, const char *local, const struct hash *hash,
              char **remote)
+{
+	char *where = NULL;
+	int rc = ssh_put_file_conn(h, local, hash, &where);
+
+	if (rc >= 0 && where)
+		remember_package(h, where, local);
+	if (remote)
+		*remote = where;
+	else
+		free(where);
+	return rc;
+}
+
+static int
+ssh_put_file_conn(struct host *h, const char *local, const struct hash *hash,
+                  char **remote)
 {
 	struct ssh_conn *c;
 	struct ssh_quiet q;
@@ -259,9 +527,18 @@ ssh_disconnect(struct host *h)
 	if (!sh)
 		return;
 	ssh_close(sh->conn);
+	while (sh->ndead)
+		ssh_close(sh->dead[--sh->ndead]);
+	free(sh->dead);
 	pthread_mutex_destroy(&sh->lock);
 	free(sh->address);
 	free(sh->triple);
+	free(sh->id);
+	free(sh->home);
+	free(sh->given);
+	while (sh->npkgs)
+		free(sh->pkgs[--sh->npkgs]);
+	free(sh->pkgs);
 	free(sh);
 	h->runtime = NULL;
 }
@@ -273,23 +550,23 @@ const struct backend backend_ssh = {
 	ssh_address,				/* address */
 	ssh_provision,				/* provision: connect */
 	ssh_put_file,				/* put_file */
-	NULL,					/* spawn: not yet */
-	NULL,					/* signal */
-	NULL,					/* wait */
-	NULL,					/* release */
+	ssh_proc_spawn,				/* spawn */
+	ssh_proc_signal,			/* signal */
+	ssh_proc_wait,				/* wait */
+	ssh_proc_release,			/* release */
 	NULL,					/* terminate: no machines made */
-	NULL,					/* cleanup */
+	ssh_proc_cleanup,			/* cleanup */
 	ssh_setup,				/* setup: known_hosts, trust */
 	ssh_check,				/* check */
 	ssh_disconnect,				/* disconnect */
 	NULL,					/* register_state */
 	NULL,					/* sweep: no machines made */
-	NULL,					/* machine_id */
-	NULL,					/* run */
-	NULL,					/* probe */
-	NULL,					/* free_port */
-	NULL,					/* unpack */
-	NULL,					/* run_dir */
-	NULL,					/* tunnel */
-	NULL,					/* record */
+	ssh_machine_id,				/* machine_id */
+	ssh_host_run,				/* run */
+	ssh_host_probe,				/* probe */
+	ssh_free_port,				/* free_port */
+	ssh_unpack,				/* unpack */
+	ssh_run_dir,				/* run_dir */
+	ssh_tunnel,				/* tunnel */
+	ssh_record,				/* record */
 };

@@ -41,29 +41,14 @@
 #include "error.h"
 #include "fs.h"
 #include "ssh.h"
+#include "ssh_int.h"
 #include "str.h"
 #include "xmalloc.h"
 
-struct ssh_conn {
-	LIBSSH2_SESSION *s;
-	int fd;
-	char *label;		/* "host 'web'" */
-	char *where;		/* "10.0.0.2:22" */
-	int timeout_ms;
-	int up;			/* authenticated: keepalives may probe it */
-	int broken;		/* the transport failed: reconnect before reuse */
-	pthread_mutex_t lock;
-	LIBSSH2_SFTP *sftp;
-	char triple[80];
-	/* through a bastion: its connection, the channel, the pump */
-	struct ssh_conn *bastion;
-	LIBSSH2_CHANNEL *tunnel;
-	int pump_fd;
-	pthread_t pump;
-	int pumping;
-};
 
 static pthread_once_t ssh_once = PTHREAD_ONCE_INIT;
+
+static void bastion_put(struct ssh_conn *b);
 
 static void
 ssh_init_once(void)
@@ -102,7 +87,7 @@ ssh_quiet_end(struct ssh_quiet *q)
 }
 
 /* report libssh2's last error on c, prefixed by what failed */
-static int
+int
 ssh_fail(struct ssh_conn *c, const char *what)
 {
 	char *msg = NULL;
@@ -125,7 +110,7 @@ ssh_fail(struct ssh_conn *c, const char *what)
  * A silent connection is probed with a keepalive that asks for a reply;
  * one that stays silent after that has stopped answering.
  */
-static int
+int
 ssh_wait(struct ssh_conn *c)
 {
 	struct pollfd p;
@@ -158,19 +143,6 @@ ssh_wait(struct ssh_conn *c)
 	return error("%s (%s) did not answer within %.3g s", c->label, c->where,
 	             c->timeout_ms / 1000.0);
 }
-
-/* repeat a call returning an int while libssh2 would block */
-#define AGAIN(c, rc, call) \
-	while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN) \
-		if (ssh_wait(c) < 0) \
-			break
-
-/* repeat a call returning a pointer while libssh2 would block */
-#define AGAIN_P(c, p, call) \
-	while (!((p) = (call)) && \
-	       libssh2_session_last_errno((c)->s) == LIBSSH2_ERROR_EAGAIN) \
-		if (ssh_wait(c) < 0) \
-			break
 
 /* a TCP connection to host:port within timeout_ms; -1 with the error reported */
 static int
@@ -226,67 +198,9 @@ tcp_connect(struct ssh_conn *c, const char *host, int port)
 	return fd;
 }
 
-/* copy between the inner session's socket and the bastion's channel */
-static void *
-ssh_pump(void *arg)
-{
-	struct ssh_conn *c = arg, *b = c->bastion;
-	char out[32768], in[32768];
-	size_t inlen = 0, inoff = 0;
-	ssize_t n;
-
-	for (;;) {
-		int moved = 0;
-		struct pollfd p[2];
-
-		n = libssh2_channel_read(c->tunnel, out, sizeof(out));
-		if (n > 0) {
-			if (write_in_full(c->pump_fd, out, (size_t)n) < 0)
-				break;
-			moved = 1;
-		} else if ((n == 0 && libssh2_channel_eof(c->tunnel)) ||
-		           (n < 0 && n != LIBSSH2_ERROR_EAGAIN)) {
-			break;
-		}
-		if (inoff == inlen) {
-			n = recv(c->pump_fd, in, sizeof(in), MSG_DONTWAIT);
-			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-				break;
-			if (n > 0) {
-				inlen = (size_t)n;
-				inoff = 0;
-			}
-		}
-		if (inoff < inlen) {
-			n = libssh2_channel_write(c->tunnel, in + inoff, inlen - inoff);
-			if (n < 0 && n != LIBSSH2_ERROR_EAGAIN)
-				break;
-			if (n > 0) {
-				inoff += (size_t)n;
-				moved = 1;
-			}
-		}
-		if (moved)
-			continue;
-		p[0].fd = c->pump_fd;
-		p[0].events = inoff == inlen ? POLLIN : 0;
-		p[1].fd = b->fd;
-		p[1].events = POLLIN;
-		if (libssh2_session_block_directions(b->s) & LIBSSH2_SESSION_BLOCK_OUTBOUND)
-			p[1].events |= POLLOUT;
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (p[0].revents & (POLLHUP | POLLERR))
-			break;
-	}
-	/* the inner session sees the end of its connection */
-	shutdown(c->pump_fd, SHUT_RDWR);
-	return NULL;
-}
-
 /* blocking from now on, within the timeout: a non-blocking session may
  * leave a channel or itself unfreed (EAGAIN) */
-static void
+void
 ssh_block(struct ssh_conn *c)
 {
 	libssh2_session_set_timeout(c->s, c->timeout_ms);
@@ -320,6 +234,7 @@ ssh_close(struct ssh_conn *c)
 
 	if (!c)
 		return;
+	pump_stop(c);
 	if (c->s) {
 		ssh_block(c);
 		if (c->sftp)
@@ -332,18 +247,12 @@ ssh_close(struct ssh_conn *c)
 		ssh_linger(c->fd);
 	if (c->fd >= 0)
 		close(c->fd);
-	if (c->pumping)
-		pthread_join(c->pump, NULL);
-	if (c->pump_fd >= 0)
-		close(c->pump_fd);
-	if (c->tunnel) {
-		ssh_block(c->bastion);
-		libssh2_channel_free(c->tunnel);
-	}
-	ssh_close(c->bastion);
+	bastion_put(c->bastion);
 	pthread_mutex_destroy(&c->lock);
 	free(c->label);
 	free(c->where);
+	free(c->guard);
+	free(c->id);
 	free(c);
 }
 
@@ -555,14 +464,91 @@ jump_split(const char *spec, char **user, char **host, int *port, char **rest)
 	*host = hop;
 }
 
-/* a socket carried through the bastion to host:port */
+/*
+ * Bastions are shared: the hosts behind one (the same user, address, port,
+ * hops before it and known_hosts) use one connection to it, counted by
+ * refs, opened by the first and closed with the last.  The lock is held
+ * while a bastion is opened, so that a second host waits for the first's
+ * connection rather than making its own; it is recursive, since a
+ * bastion's own bastion is opened under it.
+ */
+static pthread_mutex_t bastions_lock;
+static pthread_once_t bastions_once = PTHREAD_ONCE_INIT;
+static struct ssh_conn **bastions;
+static size_t nbastions;
+
+static void
+bastions_init(void)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&bastions_lock, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
+/* the shared connection to the bastion bo names, opened if needed */
+static struct ssh_conn *
+bastion_get(const struct ssh_opts *bo, const char *rest, int depth)
+{
+	char *id = xasprintf("%s@%s:%d/%s/%s", bo->user ? bo->user : "", bo->host, bo->port,
+	                     rest ? rest : "", bo->known_hosts ? bo->known_hosts : "");
+	struct ssh_conn *b = NULL;
+	size_t i;
+
+	pthread_once(&bastions_once, bastions_init);
+	pthread_mutex_lock(&bastions_lock);
+	for (i = 0; i < nbastions && !b; i++)
+		if (!strcmp(bastions[i]->id, id) && !bastions[i]->broken)
+			b = bastions[i];
+	if (b) {
+		b->refs++;
+		free(id);
+	} else if ((b = ssh_open_depth(bo, rest ? rest : "none", depth + 1))) {
+		b->id = id;
+		b->refs = 1;
+		bastions = xrealloc(bastions, (nbastions + 1) * sizeof(*bastions));
+		bastions[nbastions++] = b;
+	} else {
+		free(id);
+	}
+	pthread_mutex_unlock(&bastions_lock);
+	return b;
+}
+
+/* let go of a bastion; the last host behind it closes it */
+static void
+bastion_put(struct ssh_conn *b)
+{
+	size_t i;
+	int last = 0;
+
+	if (!b)
+		return;
+	pthread_mutex_lock(&bastions_lock);
+	if (--b->refs == 0) {
+		last = 1;
+		for (i = 0; i < nbastions; i++)
+			if (bastions[i] == b)
+				bastions[i] = bastions[--nbastions];
+	}
+	pthread_mutex_unlock(&bastions_lock);
+	if (last)
+		ssh_close(b);
+}
+
+/* a socket carried through the bastion to host:port: a direct-tcpip
+ * channel the bastion's pump joins to one end of a socketpair */
 static int
 ssh_via_bastion(struct ssh_conn *c, const struct ssh_opts *o, const char *spec,
                 const char *host, int port, int depth)
 {
 	struct ssh_opts bo = *o;
+	LIBSSH2_CHANNEL *ch;
+	struct ssh_conn *b;
 	char *user, *bhost, *rest;
-	int bport, sv[2], rc;
+	int bport, sv[2];
 
 	jump_split(spec, &user, &bhost, &bport, &rest);
 	bo.host = bhost;
@@ -570,27 +556,36 @@ ssh_via_bastion(struct ssh_conn *c, const struct ssh_opts *o, const char *spec,
 	bo.port = bport;
 	bo.key = NULL;
 	bo.label = xasprintf("bastion '%s' of %s", bhost, c->label);
-	c->bastion = ssh_open_depth(&bo, rest ? rest : "none", depth + 1);
+	b = c->bastion = bastion_get(&bo, rest, depth);
 	free((char *)bo.label);
 	free(user);
 	free(bhost);
 	free(rest);
-	if (!c->bastion)
+	if (!b)
 		return -1;
-	AGAIN_P(c->bastion, c->tunnel,
-	        libssh2_channel_direct_tcpip_ex(c->bastion->s, host, port, "127.0.0.1", 22));
-	if (!c->tunnel)
-		return ssh_fail(c->bastion, "cannot open a channel through it");
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return error_errno("socketpair");
-	c->pump_fd = sv[1];
-	rc = pthread_create(&c->pump, NULL, ssh_pump, c);
-	if (rc) {
-		close(sv[0]);
-		errno = rc;
-		return error_errno("cannot start a thread");
+	ssh_lock(b);
+	if (pump_start(b) < 0) {
+		ssh_unlock(b);
+		return -1;
 	}
-	c->pumping = 1;
+	AGAIN_P(b, ch, libssh2_channel_direct_tcpip_ex(b->s, host, port, "127.0.0.1", 22));
+	if (!ch) {
+		if (!b->broken)
+			ssh_fail(b, "cannot open a channel through it");
+		ssh_unlock(b);
+		return -1;
+	}
+	c->tunnelled = 1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		error_errno("socketpair");
+		ssh_block(b);
+		libssh2_channel_free(ch);
+		libssh2_session_set_blocking(b->s, 0);
+		ssh_unlock(b);
+		return -1;
+	}
+	pump_stream(b, ch, sv[1], NULL, NULL);
+	ssh_unlock(b);
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	return sv[0];
 }
@@ -609,7 +604,7 @@ ssh_attempt(const struct ssh_opts *o, const struct ssh_dest *d, const char *jump
 
 	*hopeless = 0;
 	pthread_mutex_init(&c->lock, NULL);
-	c->fd = c->pump_fd = -1;
+	c->fd = -1;
 	c->label = xstrdup(o->label ? o->label : o->host);
 	c->where = xasprintf(strchr(d->hostname, ':') ? "[%s]:%d" : "%s:%d", d->hostname, port);
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
@@ -626,7 +621,7 @@ ssh_attempt(const struct ssh_opts *o, const struct ssh_dest *d, const char *jump
 	else
 		c->fd = tcp_connect(c, d->hostname, port);
 	if (c->fd < 0) {
-		*hopeless = c->bastion && !c->tunnel;
+		*hopeless = c->bastion && !c->tunnelled;
 		goto fail;
 	}
 	c->s = libssh2_session_init();
@@ -737,7 +732,7 @@ ssh_command_line(struct buf *out, char *const argv[])
 }
 
 /* the exit status as a shell gives it: the code, or 128+n for signal n */
-static int
+int
 ssh_exit_status(struct ssh_conn *c, LIBSSH2_CHANNEL *ch)
 {
 	static const struct { const char *name; int sig; } sigs[] = {
@@ -840,22 +835,16 @@ ssh_run(struct ssh_conn *c, char *const argv[], const char *input, size_t len,
 {
 	int rc;
 
-	pthread_mutex_lock(&c->lock);
+	ssh_lock(c);
 	rc = ssh_run_locked(c, argv, input, len, sink, arg, status);
-	pthread_mutex_unlock(&c->lock);
+	ssh_unlock(c);
 	return rc;
 }
-
-/* a sink keeping stdout in a buffer (bounded) and dropping stderr into
- * another one */
-struct capture {
-	struct buf out, err;
-};
 
 static int
 capture_sink(void *arg, int stream, const char *data, size_t n)
 {
-	struct capture *cap = arg;
+	struct ssh_capture *cap = arg;
 
 	buf_add(stream == 1 ? &cap->out : &cap->err, data, n);
 	return 0;
@@ -863,18 +852,96 @@ capture_sink(void *arg, int stream, const char *data, size_t n)
 
 /* run a command whose stdout is wanted; -1 unless it exits 0 */
 static int
-ssh_capture(struct ssh_conn *c, char *const argv[], struct capture *cap)
+ssh_capture_locked(struct ssh_conn *c, char *const argv[], const char *input, size_t len,
+                   struct ssh_capture *cap)
 {
 	int status;
 
-	buf_init(&cap->out, 1 << 20);
+	buf_init(&cap->out, 1 << 24);
 	buf_init(&cap->err, 1 << 16);
-	if (ssh_run_locked(c, argv, NULL, 0, capture_sink, cap, &status) < 0)
+	if (ssh_run_locked(c, argv, input, len, capture_sink, cap, &status) < 0)
 		return -1;
-	if (status != 0)
+	cap->status = status;
+	if (status != 0 && !cap->any_status)
 		return error("%s (%s): '%s' failed with status %d: %s", c->label, c->where,
 		             argv[0], status, str_trim(cap->err.data ? cap->err.data : ""));
 	return 0;
+}
+
+int
+ssh_capture(struct ssh_conn *c, char *const argv[], const char *input, size_t len,
+            struct ssh_capture *cap)
+{
+	int rc;
+
+	ssh_lock(c);
+	rc = ssh_capture_locked(c, argv, input, len, cap);
+	ssh_unlock(c);
+	return rc;
+}
+
+void
+ssh_capture_release(struct ssh_capture *cap)
+{
+	buf_release(&cap->out);
+	buf_release(&cap->err);
+}
+
+int
+ssh_probe(struct ssh_conn *c, const char *addr, int port)
+{
+	LIBSSH2_CHANNEL *ch;
+	char *msg = NULL;
+	int ret = 1;
+
+	ssh_lock(c);
+	AGAIN_P(c, ch, libssh2_channel_direct_tcpip_ex(c->s, addr, port, "127.0.0.1", 22));
+	if (!ch && !c->broken) {
+		libssh2_session_last_error(c->s, &msg, NULL, 0);
+		if (msg && strstr(msg, "prohibited"))
+			ret = error("%s (%s) refuses to connect to %s:%d for hydro: its sshd "
+			            "forbids TCP forwarding; set 'AllowTcpForwarding yes' in its "
+			            "sshd_config", c->label, c->where, addr, port);
+		else
+			ret = 0;
+	} else if (!ch) {
+		ret = -1;
+	} else {
+		int rc;
+
+		AGAIN(c, rc, libssh2_channel_close(ch));
+		ssh_block(c);
+		libssh2_channel_free(ch);
+		libssh2_session_set_blocking(c->s, 0);
+	}
+	ssh_unlock(c);
+	return ret;
+}
+
+char *
+ssh_dest_id(const struct ssh_opts *o)
+{
+	struct ssh_dest d;
+	const char *home = getenv("HOME");
+	char *config = xasprintf("%s/.ssh/config", home ? home : ""), *id, login[256];
+	const char *user;
+	struct passwd pw, *found = NULL;
+	char pwbuf[1024];
+
+	if (ssh_config_resolve(config, o->host, &d) < 0) {
+		free(config);
+		return NULL;
+	}
+	free(config);
+	user = o->user ? o->user : d.user ? d.user : getenv("USER");
+	if (!user) {
+		getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &found);
+		snprintf(login, sizeof(login), "%s", found ? found->pw_name : "root");
+		user = login;
+	}
+	id = xasprintf("%s@%s:%d", user, d.hostname, o->port ? o->port : d.port ? d.port : 22);
+	ssh_dest_release(&d);
+	return id;
 }
 
 static int
@@ -962,7 +1029,7 @@ ssh_upload_locked(struct ssh_conn *c, const char *local, const struct hash *hash
 {
 	static unsigned seq;
 	LIBSSH2_SFTP_HANDLE *fh;
-	struct capture cap;
+	struct ssh_capture cap = { 0 };
 	char hex[HASH_HEX_LEN], *final, *tmp, *sum[6];
 	int rc, ret = -1;
 
@@ -1013,9 +1080,8 @@ ssh_upload_locked(struct ssh_conn *c, const char *local, const struct hash *hash
 	sum[3] = "sh";
 	sum[4] = tmp;
 	sum[5] = NULL;
-	if (ssh_capture(c, sum, &cap) < 0) {
-		buf_release(&cap.out);
-		buf_release(&cap.err);
+	if (ssh_capture_locked(c, sum, NULL, 0, &cap) < 0) {
+		ssh_capture_release(&cap);
 		goto remove;
 	}
 	rc = cap.out.len >= 64 && !strncmp(cap.out.data, hex, 64);
@@ -1062,9 +1128,9 @@ ssh_upload(struct ssh_conn *c, const char *local, const struct hash *hash, char 
 {
 	int rc;
 
-	pthread_mutex_lock(&c->lock);
+	ssh_lock(c);
 	rc = ssh_upload_locked(c, local, hash, remote);
-	pthread_mutex_unlock(&c->lock);
+	ssh_unlock(c);
 	return rc;
 }
 
@@ -1098,12 +1164,12 @@ ssh_triple(struct ssh_conn *c)
 {
 	char *argv[] = { "sh", "-c", "uname -sm; ls /lib/ld-musl-* 2>/dev/null | head -n 1",
 	                 NULL };
-	struct capture cap;
+	struct ssh_capture cap = { 0 };
 	char *nl;
 
-	pthread_mutex_lock(&c->lock);
+	ssh_lock(c);
 	if (!c->triple[0]) {
-		if (ssh_capture(c, argv, &cap) == 0) {
+		if (ssh_capture_locked(c, argv, NULL, 0, &cap) == 0) {
 			nl = strchr(cap.out.data, '\n');
 			if (nl)
 				*nl++ = '\0';
@@ -1112,6 +1178,6 @@ ssh_triple(struct ssh_conn *c)
 		buf_release(&cap.out);
 		buf_release(&cap.err);
 	}
-	pthread_mutex_unlock(&c->lock);
+	ssh_unlock(c);
 	return c->triple[0] ? c->triple : NULL;
 }

@@ -4,20 +4,33 @@
  * of the backend for tests/integration/ssh_transport.sh, which runs it
  * against real sshds in network namespaces:
  *
- *	test_ssh tool [--project DIR] [--trust-new-hosts] SETTING=VALUE... CMD
+ *	test_ssh tool [--project DIR] [--backend NAME] [--trust-new-hosts]
+ *		SETTING=VALUE... CMD
  *
- * makes a host "web" of backend "ssh" with those settings and does CMD:
+ * makes a host "web" of backend "ssh" (or NAME: a backend that makes
+ * machines is given a state file in DIR, and the machine is provisioned
+ * before CMD and terminated after) with those settings and does CMD:
  * "exec -- ARGV..." (the remote output on stdout and stderr, its status as
  * the exit status), "repeat N -- ARGV..." (N times over the connection),
  * "upload FILE [HEX]" (host_put_file; prints "copied" or "present"),
- * "triple", "address" or "provision".
+ * "triple", "address" or "provision"; the backend's slots: "machine_id",
+ * "run -- ARGV..." (host_run), "probe ADDR PORT" (prints 1 or 0),
+ * "free_port", "run_dir RUN SERVICE", "record" (its JSON), "unpack PKG DIR"
+ * (host_put_file of the local package PKG, then host_unpack into DIR on the
+ * host); and "pack DIR FILE..." packs FILEs (by their base names) into a
+ * package in the local DIR and prints its path, with no host involved;
+ * "spawn ...", "cleanup PID PGID IDENT", "tunnel ADDR PORT -- CMD" and
+ * "pair HOST -- ARGV" (see tool_spawn, tool_cleanup, tool_tunnel, tool_pair).
  */
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "archive.h"
 #include "backend.h"
 #include "buf.h"
 #include "deploy.h"
@@ -25,6 +38,7 @@
 #include "fs.h"
 #include "hash.h"
 #include "ssh.h"
+#include "state.h"
 #include "str.h"
 #include "xmalloc.h"
 #include "test.h"
@@ -296,6 +310,166 @@ TEST(setup_and_disconnect_are_safe_without_a_connection)
 	host_disconnect(&h);
 }
 
+/* copy from to to until from ends; 0 at its end, 1 if it is still open */
+static int
+copy_some(int from, int to)
+{
+	char data[65536];
+	ssize_t n = read(from, data, sizeof(data));
+
+	if (n > 0 && write_in_full(to, data, (size_t)n) < 0)
+		return 0;
+	return n > 0 || (n < 0 && errno == EINTR);
+}
+
+/* spawn [--stdin] [--keep] [--detach] [--cwd DIR] [--signal N] [--env K=V]...
+ * -- ARGV: start it; "spawned PID PGID IDENT" on stderr; its stdout and
+ * stderr copied to ours, our stdin to its; --signal sends N to its group
+ * once its first output came; --detach returns at once (keeping it if --keep); the exit
+ * status is its status (255: unknown) */
+static int
+tool_spawn(struct host *h, int argc, char **argv)
+{
+	struct spawn sp = SPAWN_INIT;
+	char *env[16];
+	size_t nenv = 0;
+	int i, sig = 0, detach = 0, status = 255;
+	struct pollfd p[4];
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--stdin"))
+			sp.want_stdin = 1;
+		else if (!strcmp(argv[i], "--keep"))
+			sp.keep = 1;
+		else if (!strcmp(argv[i], "--detach"))
+			detach = 1;
+		else if (!strcmp(argv[i], "--cwd") && i + 1 < argc)
+			sp.cwd = argv[++i];
+		else if (!strcmp(argv[i], "--signal") && i + 1 < argc)
+			sig = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--env") && i + 1 < argc && nenv < 15)
+			env[nenv++] = argv[++i];
+		else
+			return 2;
+	}
+	if (++i >= argc)
+		return 2;
+	env[nenv] = NULL;
+	sp.env = nenv ? env : NULL;
+	sp.argv = argv + i;
+	if (host_spawn(h, &sp) < 0)
+		return 254;
+	fprintf(stderr, "spawned %ld %ld %llu\n", sp.pid, sp.pgid, sp.ident);
+	fflush(stderr);
+	if (detach) {
+		host_release(h, &sp);
+		return 0;
+	}
+	p[0].fd = sp.out;
+	p[1].fd = sp.err;
+	p[2].fd = sp.want_stdin ? 0 : -1;
+	p[3].fd = sp.exit_fd;
+	for (i = 0; i < 4; i++)
+		p[i].events = POLLIN;
+	while (p[0].fd >= 0 || p[1].fd >= 0) {
+		if (poll(p, 4, -1) < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < 3; i++) {
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (!copy_some(p[i].fd, i == 2 ? sp.in : i + 1)) {
+				if (i == 0 && sig)
+					host_signal(h, &sp, sig);
+				if (i == 2) {
+					close(sp.in);
+					sp.in = -1;
+				}
+				p[i].fd = -1;
+			} else if (i == 0 && sig) {
+				if (host_signal(h, &sp, sig) < 0)
+					status = 253;
+				sig = 0;
+			}
+		}
+		if (p[3].revents)
+			p[3].fd = -1;
+	}
+	if (host_wait(h, &sp, &status) < 0)
+		status = 255;
+	host_release(h, &sp);
+	return status;
+}
+
+/* cleanup PID PGID IDENT: the backend's cleanup of a record naming them and
+ * this host as record gives it */
+static int
+tool_cleanup(struct host *h, int argc, char **argv)
+{
+	const struct backend *b;
+	cJSON *r;
+	int rc;
+
+	if (argc != 4 || host_backend(h, &b) < 0)
+		return 2;
+	r = cJSON_CreateObject();
+	cJSON_AddItemToObject(r, "host", host_record(h));
+	cJSON_AddNumberToObject(r, "pid", atof(argv[1]));
+	cJSON_AddNumberToObject(r, "pgid", atof(argv[2]));
+	cJSON_AddNumberToObject(r, "ident", atof(argv[3]));
+	rc = b->cleanup(r);
+	cJSON_Delete(r);
+	return rc < 0;
+}
+
+/* tunnel ADDR PORT -- CMD: a tunnel to ADDR:PORT through the host, then
+ * the local shell command CMD with HYDRO_TUNNEL_PORT naming its port */
+static int
+tool_tunnel(struct host *h, int argc, char **argv)
+{
+	char port[16];
+	int local, rc;
+
+	if (argc != 5 || strcmp(argv[3], "--"))
+		return 2;
+	if (host_tunnel(h, argv[1], atoi(argv[2]), &local) < 0)
+		return 1;
+	snprintf(port, sizeof(port), "%d", local);
+	setenv("HYDRO_TUNNEL_PORT", port, 1);
+	rc = system(argv[4]);
+	return rc == 0 ? 0 : 1;
+}
+
+/* pair HOST -- ARGV: ARGV run on this host and on a second one, "web2" at
+ * HOST with the same settings otherwise, both connected at once */
+static int
+tool_pair(struct host *h, int argc, char **argv)
+{
+	struct host h2 = *h;
+	struct kv kv[32];
+	struct ssh_conn *c1, *c2;
+	size_t i;
+	int s1 = 255, s2 = 255;
+
+	if (argc < 4 || strcmp(argv[2], "--") || h->nsettings > 32)
+		return 2;
+	for (i = 0; i < h->nsettings; i++) {
+		kv[i] = h->settings[i];
+		if (!strcmp(kv[i].key, "host"))
+			kv[i].value = argv[1];
+	}
+	h2.settings = kv;
+	h2.name = "web2";
+	h2.runtime = NULL;
+	c1 = ssh_host_conn(h);
+	c2 = ssh_host_conn(&h2);
+	if (c1 && c2) {
+		ssh_run(c1, argv + 3, NULL, 0, write_sink, NULL, &s1);
+		ssh_run(c2, argv + 3, NULL, 0, write_sink, NULL, &s2);
+	}
+	host_disconnect(&h2);
+	return s1 || s2;
+}
+
 /* do the command argv[0] on h; the tool's exit status */
 static int
 tool_do(struct host *h, int argc, char **argv)
@@ -332,6 +506,52 @@ tool_do(struct host *h, int argc, char **argv)
 		printf("%s\n", host_address(h));
 	} else if (!strcmp(argv[0], "provision")) {
 		status = host_provision(h) < 0;
+	} else if (!strcmp(argv[0], "spawn")) {
+		status = tool_spawn(h, argc, argv);
+	} else if (!strcmp(argv[0], "tunnel")) {
+		status = tool_tunnel(h, argc, argv);
+	} else if (!strcmp(argv[0], "pair")) {
+		status = tool_pair(h, argc, argv);
+	} else if (!strcmp(argv[0], "cleanup")) {
+		status = tool_cleanup(h, argc, argv);
+	} else if (!strcmp(argv[0], "machine_id")) {
+		printf("%s\n", host_machine_id(h));
+	} else if (!strcmp(argv[0], "run") && argc > 2 && !strcmp(argv[1], "--")) {
+		if (host_run(h, argv + 2, write_sink, NULL, &status) < 0)
+			return 255;
+	} else if (!strcmp(argv[0], "probe") && argc == 3) {
+		int r = host_probe(h, argv[1], atoi(argv[2]));
+
+		if (r < 0)
+			return 1;
+		printf("%d\n", r);
+	} else if (!strcmp(argv[0], "free_port")) {
+		int port;
+
+		if (host_free_port(h, &port) < 0)
+			return 1;
+		printf("%d\n", port);
+	} else if (!strcmp(argv[0], "run_dir") && argc == 3) {
+		char *d = host_run_dir(h, argv[1], argv[2]);
+
+		printf("%s\n", d ? d : "(none)");
+		free(d);
+	} else if (!strcmp(argv[0], "record")) {
+		cJSON *r = host_record(h);
+		char *text = r ? cJSON_PrintUnformatted(r) : NULL;
+
+		printf("%s\n", text ? text : "null");
+		free(text);
+		cJSON_Delete(r);
+	} else if (!strcmp(argv[0], "unpack") && argc == 3) {
+		struct hash hash;
+		char *remote = NULL;
+
+		if (hash_file(argv[1], &hash) < 0 ||
+		    host_put_file(h, argv[1], &hash, &remote) < 0 ||
+		    host_unpack(h, remote, argv[2]) < 0)
+			status = 1;
+		free(remote);
 	} else {
 		status = 2;
 	}
@@ -360,6 +580,8 @@ tool(int argc, char **argv)
 
 		if (!strcmp(argv[i], "--project") && i + 1 < argc) {
 			project = argv[++i];
+		} else if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
+			h.backend = argv[++i];
 		} else if (!strcmp(argv[i], "--trust-new-hosts")) {
 			trust = 1;
 		} else if (eq && h.nsettings < 32) {
@@ -372,17 +594,55 @@ tool(int argc, char **argv)
 	}
 	env.hydro_dir = project;
 	env.trust_new_hosts = trust;
+	/* a backend that makes machines: its state beside, the machine made
+	 * first and removed after */
+	if (strcmp(h.backend, "ssh") && project) {
+		env.project_dir = path_dirname(project);
+		if (mkdir_p(project, 0755) < 0 || !(env.state = state_open(project)))
+			return 2;
+	}
 	if (i == argc || host_backend(&h, &b) < 0 || backends_setup(&env) < 0)
 		return 2;
-	status = tool_do(&h, argc - i, argv + i);
+	if ((b->caps & BACKEND_MACHINES) && host_provision(&h) < 0)
+		status = 1;
+	else
+		status = tool_do(&h, argc - i, argv + i);
+	if (b->caps & BACKEND_MACHINES && host_terminate(&h) < 0 && !status)
+		status = 1;
 	host_disconnect(&h);
+	if (env.state)
+		state_close(env.state);
+	free((char *)env.project_dir);
 	ssh_configure(NULL, 0);
 	return status;
+}
+
+/* test_ssh pack DIR FILE...: a package of FILEs in DIR; its path printed */
+static int
+pack(int argc, char **argv)
+{
+	struct package_file files[16];
+	struct package p = { "process", "x86_64-unknown-linux-gnu", files, 0 };
+	char *path;
+	int i;
+
+	for (i = 1; i < argc && i <= 16; i++) {
+		files[i - 1].path = argv[i];
+		files[i - 1].name = path_basename(argv[i]);
+		p.nfiles++;
+	}
+	if (argc < 2 || archive_pack(&p, argv[0], &path, NULL) < 0)
+		return 1;
+	printf("%s\n", path);
+	free(path);
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "pack"))
+		return pack(argc - 2, argv + 2);
 	if (argc > 1 && !strcmp(argv[1], "tool"))
 		return tool(argc - 2, argv + 2);
 	dir = test_tmpdir("ssh");
