@@ -537,13 +537,28 @@ static const struct backend_spec {
 	const char *name;
 	size_t nrequired;
 	const char *settings[16];
+	const char *none[4];	/* the settings that "no value" sets to "none" */
 } backend_specs[] = {
-	{ "local", 0, { "address", "target", NULL } },
+	{ "local", 0, { "address", "target", NULL }, { NULL } },
 	{ "ssh", 1, { "host", "user", "port", "key", "trust_new_host", "connect_timeout",
-	              "connect_attempts", "address", "target", "compress", NULL } },
+	              "connect_attempts", "address", "target", "compress", NULL }, { NULL } },
 	{ "gcp", 2, { "project", "zone", "type", "image", "region", "network", "user",
-	              "ttl", "zones", "ssh_from", "spot", "disk_gb", "boot_timeout", NULL } },
+	              "ttl", "zones", "ssh_from", "spot", "disk_gb", "boot_timeout", NULL },
+	  { "ttl", NULL } },
 };
+
+/* what a setting given with no value is: "none" where it has that meaning,
+ * else NULL (not given) */
+static const char *
+setting_none(const struct backend_spec *b, const char *name)
+{
+	size_t i;
+
+	for (i = 0; b->none[i]; i++)
+		if (!strcmp(b->none[i], name))
+			return "none";
+	return NULL;
+}
 
 static const struct backend_spec *
 backend_spec(const char *backend)
@@ -631,14 +646,18 @@ deploy_declare_host(struct deployment *d, const char *name, const char *backend,
 	for (i = 0; i < b->nrequired && !bad; i++) {
 		size_t j;
 
-		for (j = 0; j < n && strcmp(names[j], b->settings[i]); j++)
+		for (j = 0; j < n && (strcmp(names[j], b->settings[i]) ||
+		                      !(settings[j].value || setting_none(b, names[j]))); j++)
 			;
 		if (j == n)
 			bad = error("a '%s' host needs its '%s'", b->name, b->settings[i]);
 	}
 	h = bad ? NULL : deploy_add_host(d, name, backend);
-	for (i = 0; h && i < n; i++)
-		host_set(h, names[i], settings[i].value);
+	for (i = 0; h && i < n; i++) {
+		const char *v = settings[i].value ? settings[i].value : setting_none(b, names[i]);
+		if (v)
+			host_set(h, names[i], v);
+	}
 	free(names);
 	return h;
 }

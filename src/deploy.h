@@ -216,7 +216,9 @@ void deploy_set_where(struct deployment *d, const char *where);
 const char *const *deploy_backend_settings(const char *backend);
 /* add a host of a backend the model knows with its settings: an entry with
  * a NULL key is positional (the next of deploy_backend_settings()); an
- * unknown, repeated or missing setting is an error.  Whether the backend is
+ * unknown, repeated or missing setting is an error.  An entry with a NULL
+ * value is given as "no value": "none" for a setting that has one (a gcp
+ * host's ttl), else as if it were not given.  Whether the backend is
  * built in is deploy_check_backends()'s question, asked before a run */
 struct host *deploy_declare_host(struct deployment *d, const char *name,
                                  const char *backend, const struct kv *settings,

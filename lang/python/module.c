@@ -386,13 +386,15 @@ model_add_host(struct model *self, PyObject *args)
 	for (n = 0; n < npos; n++)
 		kv[n].value = vals[n];
 	while (PyDict_Next(settings, &i, &key, &value)) {
+		/* None: given as no value, which the model reads (deploy.h) */
 		kv[n].key = (char *)PyUnicode_AsUTF8(key);
-		kv[n].value = (char *)PyUnicode_AsUTF8(value);
-		if (!kv[n].key || !kv[n++].value) {
+		kv[n].value = value == Py_None ? NULL : (char *)PyUnicode_AsUTF8(value);
+		if (!kv[n].key || (value != Py_None && !kv[n].value)) {
 			free(kv);
 			str_free_list(vals);
 			return NULL;
 		}
+		n++;
 	}
 	capture_begin(&c);
 	h = deploy_declare_host(self->d, name, backend, kv, n);

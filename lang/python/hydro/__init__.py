@@ -56,10 +56,11 @@ except ImportError as _e:
     _hydro = _from_build_tree()
 
 __all__ = [
-    "Deployment", "Host", "LocalHost", "SshHost", "GcpMachine",
+    "Deployment", "Host", "LocalHost", "SshHost", "GcpMachine", "GCPNetwork",
+    "GcpNetwork",
     "Service", "HydroflowService", "CrateService", "ProcessService",
     "Target", "Port", "Ports", "MergedPort", "TaggedPort", "Demux", "Null",
-    "LogStream", "demux", "null", "param", "run",
+    "LogStream", "ExitCode", "demux", "null", "param", "run",
     "Error", "ConfigError", "PortError", "ParamError", "NotAvailableError",
     "BuildError", "DeployError", "ServiceError",
 ]
@@ -367,6 +368,26 @@ class GcpMachine(Host):
     backend = "gcp"
 
 
+class GCPNetwork:
+    """Hydro Deploy's name for the VPC network GCP machines are placed in:
+    ``hydro.GCPNetwork(project=..., existing="my-vpc")`` places them in the
+    network ``my-vpc``; ``existing=None``, in the project's ``default``
+    network (hydro makes no network of its own).  Making one reaches
+    nothing; it is read when a :meth:`Deployment.GCPComputeEngineHost`
+    is given it."""
+
+    def __init__(self, project: str, existing: Optional[str] = None) -> None:
+        self.project = project
+        self.existing = existing
+
+    def __repr__(self) -> str:
+        return "GCPNetwork(project=%r, existing=%r)" % (self.project, self.existing)
+
+
+#: Hydro Deploy's later spelling of :class:`GCPNetwork`
+GcpNetwork = GCPNetwork
+
+
 # ---------------------------------------------------------------------------
 # ports
 
@@ -609,6 +630,12 @@ class LogStream:
     def __aiter__(self) -> "LogStream":
         return self
 
+    def __await__(self) -> Any:
+        """``await svc.stdout()``, Hydro Deploy's form: the stream itself."""
+        async def itself() -> "LogStream":
+            return self
+        return itself().__await__()
+
     def _open(self) -> Any:
         if self._reader is None:
             run = self._service.deployment._run
@@ -724,10 +751,22 @@ class Service:
         return self._exit_code
 
     @property
-    def exit_code(self) -> Optional[int]:
+    def exit_code(self) -> Optional["ExitCode"]:
         """The exit status once :meth:`wait` or :meth:`stop` has seen the
-        service exit, else None."""
-        return self._exit_code
+        service exit, else None.  It is an ``int`` that can also be called
+        and awaited, Hydro Deploy's form: ``await svc.exit_code()``."""
+        return None if self._exit_code is None else ExitCode(self._exit_code)
+
+
+class ExitCode(int):
+    """A service's exit status: an ``int``; calling it gives an awaitable of
+    the same ``int``, so that Hydro Deploy's ``await svc.exit_code()`` reads
+    it too."""
+
+    def __call__(self) -> Awaitable[int]:
+        async def code() -> int:
+            return int(self)
+        return code()
 
 
 class HydroflowService(Service):
@@ -774,6 +813,7 @@ class Deployment:
         self._run: Optional[_hydro.Run] = None
         self._default_host: Optional[Host] = None
         self._started = False
+        self._deployed: Optional[str] = None    # the model's JSON at deploy()
         _state.deployments.append(self)
 
     def __repr__(self) -> str:
@@ -787,7 +827,9 @@ class Deployment:
         host = cls.__new__(cls)
         Host.__init__(host, name=name)
         pos = [os.fspath(a) if isinstance(a, os.PathLike) else str(a) for a in args]
-        clean = {k: str(v) for k, v in settings.items() if v is not None}
+        # None reaches the model as such: it means "no value" (ttl=None: no
+        # time to live) or "not given", as the model decides
+        clean = {k: None if v is None else str(v) for k, v in settings.items()}
         host.name = str(_model_call(ConfigError, where, self._model.add_host, name,
                                     cls.backend, pos, clean))
         host.deployment = self
@@ -815,6 +857,29 @@ class Deployment:
         image=, region=, network=, user=)`` (docs/python.md)."""
         h: GcpMachine = self._add_host(GcpMachine, args, settings, name, _where())
         return h
+
+    def GCPComputeEngineHost(self, project: str, machine_type: str, image: str,
+                             region: str, network: Optional[GCPNetwork] = None,
+                             user: Optional[str] = None, *,
+                             name: Optional[str] = None) -> GcpMachine:
+        """Hydro Deploy's name for :meth:`GcpMachine`, with its arguments:
+        ``machine_type`` is the machine ``type``, ``region`` the ``zone``
+        (Hydro Deploy's ``region`` names a zone, ``us-west1-a``),
+        ``network`` a :class:`GCPNetwork` whose ``existing`` network is
+        used (the project's ``default`` one when it is None).  Making it
+        reaches nothing; ``deploy()`` provisions it as a GcpMachine."""
+        where = _where()
+        if network is not None and not isinstance(network, GCPNetwork):
+            raise ConfigError("%s: network= takes a hydro.GCPNetwork(...), not %r"
+                              % (where, network))
+        settings = {"project": project, "zone": region, "type": machine_type,
+                    "image": image, "user": user,
+                    "network": network.existing if network is not None else None}
+        h: GcpMachine = self._add_host(GcpMachine, (), settings, name, where)
+        return h
+
+    #: Hydro Deploy's later spelling of :meth:`GCPComputeEngineHost`
+    GcpComputeEngineHost = GCPComputeEngineHost
 
     def _host(self, on: HostArg, where: str) -> Host:
         if on is None:
@@ -873,7 +938,8 @@ class Deployment:
                   standin: Optional[Sequence[str]] = None,
                   env: Optional[Mapping[str, Any]] = None, cwd: Optional[str] = None,
                   needs: Sequence[Union[str, Target]] = (),
-                  name: Optional[str] = None) -> HydroflowService:
+                  name: Optional[str] = None,
+                  display_id: Optional[str] = None) -> HydroflowService:
         """A Hydroflow program: the ``.hf`` file ``src``, compiled for
         ``on``'s machine and run there with ``args``.
 
@@ -882,7 +948,8 @@ class Deployment:
         command that speaks the port protocol, run in place of the compiled
         program (the ``.hf`` is still read for its ports)."""
         where = _where()
-        svc: HydroflowService = self._add_service(HydroflowService, "hydroflow", name, on,
+        svc: HydroflowService = self._add_service(HydroflowService, "hydroflow",
+                                                  _name(name, display_id, where), on,
                                                   src, None, where)
         self._common(svc, where, args, env, cwd, needs, standin)
         return svc
@@ -894,7 +961,8 @@ class Deployment:
                        cwd: Optional[str] = None,
                        needs: Sequence[Union[str, Target]] = (),
                        standin: Optional[Sequence[str]] = None,
-                       name: Optional[str] = None) -> CrateService:
+                       name: Optional[str] = None,
+                       display_id: Optional[str] = None) -> CrateService:
         """A Rust crate written for Hydro Deploy (its port protocol on
         stdin/stdout): the crate directory ``src``, built with cargo
         (``bin``/``example``, ``profile``, ``features`` as cargo's
@@ -902,8 +970,9 @@ class Deployment:
         ``standin``: a command that speaks the protocol, run instead of
         building the crate."""
         where = _where()
-        svc: CrateService = self._add_service(CrateService, "crate", name, on, src, None,
-                                              where)
+        svc: CrateService = self._add_service(CrateService, "crate",
+                                              _name(name, display_id, where), on, src,
+                                              None, where)
         self._model.set_service(svc.name, bin=bin, example=example, profile=profile,
                                 features=None if features is None else
                                 _strings(features, "features", where))
@@ -917,7 +986,8 @@ class Deployment:
                 needs: Sequence[Union[str, Target]] = (), can_die: bool = False,
                 stop_timeout: Optional[float] = None,
                 sockets: Optional[str] = None,
-                name: Optional[str] = None) -> ProcessService:
+                name: Optional[str] = None,
+                display_id: Optional[str] = None) -> ProcessService:
         """Any command, run on ``on`` with ``env``; named after the script
         it runs (``worker`` for ``["python3", "worker.py"]``) unless
         ``name`` is given.
@@ -945,7 +1015,8 @@ class Deployment:
         ``HYDRO_PORT_<NAME>``, which it gets for information.  The default,
         ``"address"``: it binds the address itself."""
         where = _where()
-        svc: ProcessService = self._add_service(ProcessService, "process", name, on, None,
+        svc: ProcessService = self._add_service(ProcessService, "process",
+                                                _name(name, display_id, where), on, None,
                                                 _strings(cmd, "cmd", where), where)
         if ports is not None:
             if isinstance(ports, Mapping):
@@ -1028,11 +1099,21 @@ class Deployment:
         the script ends here."""
         where = _where()
         if self._run is not None:
-            raise Error("%s: deploy() was already called for this deployment" % where)
+            # again, as Hydro Deploy allows: what is deployed stays as it
+            # is, and only what was declared since would be deployed
+            if self._model.to_json(False) != self._deployed:
+                raise NotAvailableError(
+                    "%s: deploy() again: hosts, services or connections declared "
+                    "since the first deploy() cannot join the running deployment; "
+                    "declare everything before it" % where)
+            if start and not self._started:
+                await self.start()
+            return
         self._check()
         if _state.mode != "run":
             _state.stopped_at = self
             raise _StopAtDeploy(self)
+        self._deployed = self._model.to_json(False)
         self._run = _new_run(self, where)
         _state.watch_from(asyncio.current_task())
         if not start:
@@ -1042,7 +1123,9 @@ class Deployment:
         _state.watch(self._run)
 
     async def start(self) -> None:
-        """Start the services launched by ``deploy(start=False)``."""
+        """Start the services launched by ``deploy(start=False)``; nothing
+        for those started already (as Hydro Deploy, start() may be called
+        after each deploy())."""
         where = _where()
         if self._run is None:
             raise Error("%s: start() comes after deploy(start=False)" % where)
@@ -1054,6 +1137,14 @@ class Deployment:
     async def stop(self) -> None:
         """Stop every service (as :meth:`Service.stop`), concurrently."""
         await asyncio.gather(*(s.stop() for s in self._services))
+
+
+def _name(name: Optional[str], display_id: Optional[str], where: str) -> Optional[str]:
+    """The service's name from ``name=`` or Hydro Deploy's ``display_id=``."""
+    if display_id is not None and name is not None and display_id != name:
+        raise ConfigError("%s: name=%r and display_id=%r name the service twice; give one"
+                          % (where, name, display_id))
+    return name if name is not None else display_id
 
 
 def _new_run(d: Deployment, where: str) -> _hydro.Run:
