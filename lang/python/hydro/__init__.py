@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json as json_mod
 import os
+import socket
 import sys
 from typing import (Any, Awaitable, Callable, Deque, Dict, Iterator, List,
                     Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union)
@@ -58,7 +60,8 @@ except ImportError as _e:
 __all__ = [
     "Deployment", "Host", "LocalHost", "SshHost", "GcpMachine", "GCPNetwork",
     "GcpNetwork",
-    "Service", "HydroflowService", "CrateService", "ProcessService",
+    "Service", "HydroflowService", "CrateService", "ProcessService", "ScriptService",
+    "ClientPort", "ServerPort", "PortSink", "PortSource",
     "Target", "Port", "Ports", "MergedPort", "TaggedPort", "Demux", "Null",
     "LogStream", "ExitCode", "demux", "null", "param", "run",
     "Error", "ConfigError", "PortError", "ParamError", "NotAvailableError",
@@ -769,6 +772,195 @@ class ExitCode(int):
         return code()
 
 
+class ScriptService(Service):
+    """The config script itself taking part in the deployment (Hydro
+    Deploy's ``CustomService``): no process runs for it.  Each
+    :meth:`client_port` is one connection between the script and a
+    service; after ``deploy()``, ``await port.server_port()`` gives its end,
+    which the script turns into a sink or a source of messages::
+
+        me = deployment.CustomService(on=host, external_ports=[])
+        out = me.client_port()
+        out.send_to(server.ports.inbound.merge())
+        back = me.client_port()
+        server.ports.outbound.send_to(back)
+        await deployment.deploy()
+        sink = await (await out.server_port()).into_sink()
+        await sink.send(b"...")
+        async for frame in await (await back.server_port()).into_source():
+            ...
+    """
+
+    def __init__(self, deployment: "Deployment", name: str, host: Host) -> None:
+        super().__init__(deployment, name, host)
+        self._nports = 0
+
+    def client_port(self) -> "ClientPort":
+        """A new port of the script, for one connection: ``send_to`` a
+        service's input (the script sends), or given as a sink to a
+        service's output (the script receives)."""
+        where = _where()
+        self._nports += 1
+        name = "port%d" % self._nports
+        _model_call(PortError, where, self.deployment._model.port, self.name, name)
+        return ClientPort(self, name)
+
+
+class ClientPort(Port):
+    """A port of the script (:meth:`ScriptService.client_port`): an output
+    when it sends to a service, an input when a service sends to it."""
+
+    def __init__(self, service: "Service", name: str) -> None:
+        super().__init__(service, name)
+        self._end: Optional[ServerPort] = None
+
+    async def server_port(self) -> "ServerPort":
+        """The script's end of the connection, after ``deploy()``: the
+        same object each time."""
+        if self._end is None:
+            run = self.service.deployment._run
+            where = _where()
+            if run is None:
+                raise Error("%s: %s.server_port() comes after await deployment.deploy()"
+                            % (where, self.name))
+            value, addr, fd = _model_call(DeployError, where, run.participant_port,
+                                          self.service.name, self.name)
+            self._end = ServerPort(json_mod.loads(value), addr, fd)
+        return self._end
+
+
+class ServerPort:
+    """Where a connection of the script is made: ``json()`` is Hydro
+    Deploy's ServerPort of that address (``{"UnixSocket": PATH}``,
+    ``{"TcpPort": "HOST:PORT"}``, or ``"Null"`` for :func:`null`);
+    :meth:`into_sink` and :meth:`into_source` make the connection (the same
+    one for both) and frame its messages as every wired connection does: a
+    4-byte big-endian length, then the bytes."""
+
+    def __init__(self, value: Any, addr: Optional[str], fd: int) -> None:
+        self._value = value
+        self._addr = addr
+        self._fd = fd
+        self._conn: Optional[Tuple[asyncio.StreamReader, asyncio.StreamWriter]] = None
+        self._opening: Optional[asyncio.Future[Any]] = None
+
+    def json(self) -> Any:
+        """The ServerPort as Hydro Deploy gives it."""
+        return self._value
+
+    def __del__(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    async def _connect(self) -> Optional[Tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+        if self._conn is not None or (self._fd < 0 and self._addr is None):
+            return self._conn
+        if self._opening is not None:
+            await asyncio.shield(self._opening)
+            return self._conn
+        loop = asyncio.get_running_loop()
+        self._opening = loop.create_future()
+        try:
+            if self._fd >= 0:
+                # an input: the sender connects to the socket hydro bound
+                listener = socket.socket(fileno=self._fd)
+                self._fd = -1
+                listener.setblocking(False)
+                try:
+                    sock, _ = await loop.sock_accept(listener)
+                finally:
+                    listener.close()
+                self._conn = await asyncio.open_connection(sock=sock, limit=_FRAME_LIMIT)
+            elif self._addr is not None and self._addr.startswith("unix:"):
+                self._conn = await asyncio.open_unix_connection(self._addr[5:],
+                                                                limit=_FRAME_LIMIT)
+            elif self._addr is not None:
+                host, _, port = self._addr.rpartition(":")
+                self._conn = await asyncio.open_connection(host.strip("[]"), int(port),
+                                                           limit=_FRAME_LIMIT)
+                sock = self._conn[1].get_extra_info("socket")
+                if sock is not None:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        finally:
+            self._opening.set_result(None)
+        return self._conn
+
+    async def into_sink(self) -> "PortSink":
+        """A sink of messages: ``await sink.send(b"...")``."""
+        conn = await self._connect()
+        return PortSink(None if conn is None else conn[1])
+
+    async def into_source(self) -> "PortSource":
+        """The messages that arrive, as an async iterator of ``bytes``; it
+        ends when the other end closes the connection."""
+        conn = await self._connect()
+        return PortSource(None if conn is None else conn[0])
+
+
+# a frame is at most FRAME_MAX bytes of payload (Hydro Deploy's codec)
+_FRAME_LIMIT = 1 << 20
+
+
+class PortSink:
+    """The sending end of a connection of the script."""
+
+    def __init__(self, writer: Optional[asyncio.StreamWriter]) -> None:
+        self._writer = writer
+
+    async def send(self, data: bytes) -> None:
+        """Send one message (at most 8 MiB); returns once it is handed to
+        the connection, waiting while the receiver is behind."""
+        if len(data) > _hydro.FRAME_MAX:
+            raise Error("%s: a message is at most %d bytes, not %d"
+                        % (_where(), _hydro.FRAME_MAX, len(data)))
+        w = self._writer
+        if w is None:
+            return          # hydro.null(): discarded
+        w.write(len(data).to_bytes(4, "big"))
+        w.write(data)
+        await w.drain()
+
+    async def close(self) -> None:
+        """Close the connection: the receiver sees its end."""
+        w = self._writer
+        self._writer = None
+        if w is not None:
+            w.close()
+            try:
+                await w.wait_closed()
+            except OSError:
+                pass
+
+
+class PortSource:
+    """The receiving end of a connection of the script: ``async for frame
+    in source`` gives each message as ``bytes``."""
+
+    def __init__(self, reader: Optional[asyncio.StreamReader]) -> None:
+        self._reader = reader
+
+    def __aiter__(self) -> "PortSource":
+        return self
+
+    async def __anext__(self) -> bytes:
+        r = self._reader
+        if r is None:
+            raise StopAsyncIteration
+        try:
+            head = await r.readexactly(4)
+        except asyncio.IncompleteReadError:
+            raise StopAsyncIteration from None
+        n = int.from_bytes(head, "big")
+        if n > _hydro.FRAME_MAX:
+            raise Error("a message of %d bytes arrived: more than the %d a frame may "
+                        "have" % (n, _hydro.FRAME_MAX))
+        try:
+            return await r.readexactly(n)
+        except asyncio.IncompleteReadError:
+            raise Error("the connection closed in the middle of a message") from None
+
+
 class HydroflowService(Service):
     """A ``.hf`` program that hydro compiles (or its ``standin``)."""
 
@@ -1046,8 +1238,27 @@ class Deployment:
         self._common(svc, where, (), env, cwd, needs)
         return svc
 
-    #: Hydro Deploy's name for :meth:`Process`
-    CustomService = Process
+    def CustomService(self, *args: Any, **kwargs: Any) -> Any:
+        """Hydro Deploy's ``CustomService(on=host, external_ports=[])``: the
+        script itself taking part in the deployment (:class:`ScriptService`;
+        ``on`` must be a local host).  Given ``cmd``, it is :meth:`Process`,
+        as it was before."""
+        if "cmd" in kwargs or (args and isinstance(args[0], (list, tuple))):
+            return self.Process(*args, **kwargs)
+        return self._script(*args, **kwargs)
+
+    def _script(self, on: HostArg = None, external_ports: Sequence[int] = (), *,
+                name: Optional[str] = None,
+                display_id: Optional[str] = None) -> ScriptService:
+        where = _where()
+        for port in external_ports:
+            if not isinstance(port, int) or isinstance(port, bool):
+                raise ConfigError("%s: external_ports takes port numbers, not %r"
+                                  % (where, port))
+        svc: ScriptService = self._add_service(ScriptService, "script",
+                                               _name(name, display_id, where), on,
+                                               None, None, where)
+        return svc
 
     def Target(self, name: str, cmd: Sequence[str], inputs: Sequence[str] = (),
                outputs: Sequence[str] = (), *, env: Optional[Mapping[str, Any]] = None,
