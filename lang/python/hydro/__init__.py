@@ -214,6 +214,16 @@ def _model_call(cls: type, where: Optional[str], fn: Callable[..., Any], *args: 
         raise cls("%s: %s" % (where, e) if where else str(e)) from None
 
 
+def _declaring(d: "Deployment", where: str) -> None:
+    """Refuse a declaration on a deployment that runs: its run reads the
+    model from other threads, so that the model must not change under it."""
+    if d._run is not None:
+        raise NotAvailableError(
+            "%s: this deployment was deployed already: hosts, services, ports and "
+            "connections cannot join it while it runs; declare everything before "
+            "the first deploy()" % where)
+
+
 def _strings(value: Any, what: str, where: str) -> List[str]:
     """A list of str from a list (or tuple) of str or os.PathLike."""
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
@@ -487,6 +497,7 @@ class Null:
             raise PortError("%s: hydro.null() connects to an input port, not %r"
                             % (where, to))
         d = port.service.deployment
+        _declaring(d, where)
         _model_call(PortError, where, d._model.connect, None, None,
                     port.service.name, port.name, merge=isinstance(to, MergedPort))
 
@@ -530,6 +541,7 @@ def demux(targets: Mapping[int, Sink]) -> Demux:
 
 
 def _connect(src: Port, tag: int, to: Any, where: str, key: int = -1) -> None:
+    _declaring(src.service.deployment, where)
     model = src.service.deployment._model
     if isinstance(to, Demux):
         if key != -1:
@@ -572,6 +584,8 @@ class Ports:
 
     def _get(self, name: str, where: str) -> Port:
         s = self._service
+        if s.deployment._run is not None and name not in self.__dir__():
+            _declaring(s.deployment, where)     # a crate's port, made by use
         _model_call(PortError, where, s.deployment._model.port, s.name, name)
         return Port(s, name)
 
@@ -800,6 +814,7 @@ class ScriptService(Service):
         service's input (the script sends), or given as a sink to a
         service's output (the script receives)."""
         where = _where()
+        _declaring(self.deployment, where)
         self._nports += 1
         name = "port%d" % self._nports
         _model_call(PortError, where, self.deployment._model.port, self.name, name)
@@ -1016,6 +1031,7 @@ class Deployment:
 
     def _add_host(self, cls: Type[Host], args: Sequence[Any], settings: Mapping[str, Any],
                   name: Optional[str], where: str) -> Any:
+        _declaring(self, where)
         host = cls.__new__(cls)
         Host.__init__(host, name=name)
         pos = [os.fspath(a) if isinstance(a, os.PathLike) else str(a) for a in args]
@@ -1094,6 +1110,7 @@ class Deployment:
     def _add_service(self, cls: Callable[["Deployment", str, Host], Service], kind: str,
                      name: Optional[str], on: HostArg, src: Any,
                      cmd: Optional[List[str]], where: str) -> Any:
+        _declaring(self, where)
         host = self._host(on, where)
         if isinstance(src, os.PathLike):
             src = os.fspath(src)
@@ -1269,6 +1286,7 @@ class Deployment:
         (files or globs, relative to the script's directory), and is run
         again only when an input changed or an output is missing."""
         where = _where()
+        _declaring(self, where)
         names = [n.name if isinstance(n, Target) else n for n in needs]
         _model_call(ConfigError, where, self._model.add_target, name,
                     _strings(cmd, "cmd", where), _strings(inputs, "inputs", where),
@@ -1314,9 +1332,9 @@ class Deployment:
             # is, and only what was declared since would be deployed
             if self._model.to_json(False) != self._deployed:
                 raise NotAvailableError(
-                    "%s: deploy() again: hosts, services or connections declared "
-                    "since the first deploy() cannot join the running deployment; "
-                    "declare everything before it" % where)
+                    "%s: deploy() again: what changed since the first deploy() "
+                    "cannot join the running deployment; declare everything "
+                    "before it" % where)
             if start and not self._started:
                 await self.start()
             return
