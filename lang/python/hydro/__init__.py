@@ -381,6 +381,10 @@ class GcpMachine(Host):
     backend = "gcp"
 
 
+# for Deployment's methods, where GcpMachine names one of them
+_GcpMachine = GcpMachine
+
+
 class GCPNetwork:
     """Hydro Deploy's name for the VPC network GCP machines are placed in:
     ``hydro.GCPNetwork(project=..., existing="my-vpc")`` places them in the
@@ -1069,7 +1073,7 @@ class Deployment:
     def GCPComputeEngineHost(self, project: str, machine_type: str, image: str,
                              region: str, network: Optional[GCPNetwork] = None,
                              user: Optional[str] = None, *,
-                             name: Optional[str] = None) -> GcpMachine:
+                             name: Optional[str] = None) -> _GcpMachine:
         """Hydro Deploy's name for :meth:`GcpMachine`, with its arguments:
         ``machine_type`` is the machine ``type``, ``region`` the ``zone``
         (Hydro Deploy's ``region`` names a zone, ``us-west1-a``),
@@ -1083,7 +1087,7 @@ class Deployment:
         settings = {"project": project, "zone": region, "type": machine_type,
                     "image": image, "user": user,
                     "network": network.existing if network is not None else None}
-        h: GcpMachine = self._add_host(GcpMachine, (), settings, name, where)
+        h: _GcpMachine = self._add_host(_GcpMachine, (), settings, name, where)
         return h
 
     #: Hydro Deploy's later spelling of :meth:`GCPComputeEngineHost`
