@@ -917,8 +917,12 @@ class ServerPort:
         return PortSource(None if conn is None else conn[0])
 
 
-# a frame is at most FRAME_MAX bytes of payload (Hydro Deploy's codec)
+# the reading buffer of a connection of the script
 _FRAME_LIMIT = 1 << 20
+# bytes a sink may hold unsent before send() waits for the receiver
+_DRAIN_AT = 1 << 16
+# bytes a source reads at once
+_READ_SIZE = 1 << 16
 
 
 class PortSink:
@@ -936,9 +940,11 @@ class PortSink:
         w = self._writer
         if w is None:
             return          # hydro.null(): discarded
-        w.write(len(data).to_bytes(4, "big"))
-        w.write(data)
-        await w.drain()
+        # one write a message (a send(2) each while the socket takes them);
+        # drain only when the transport holds back: the receiver is behind
+        w.write(len(data).to_bytes(4, "big") + data)
+        if w.transport.get_write_buffer_size() > _DRAIN_AT:
+            await w.drain()
 
     async def close(self) -> None:
         """Close the connection: the receiver sees its end."""
@@ -958,6 +964,8 @@ class PortSource:
 
     def __init__(self, reader: Optional[asyncio.StreamReader]) -> None:
         self._reader = reader
+        self._buf = bytearray()
+        self._pos = 0
 
     def __aiter__(self) -> "PortSource":
         return self
@@ -966,18 +974,25 @@ class PortSource:
         r = self._reader
         if r is None:
             raise StopAsyncIteration
-        try:
-            head = await r.readexactly(4)
-        except asyncio.IncompleteReadError:
-            raise StopAsyncIteration from None
-        n = int.from_bytes(head, "big")
-        if n > _hydro.FRAME_MAX:
-            raise Error("a message of %d bytes arrived: more than the %d a frame may "
-                        "have" % (n, _hydro.FRAME_MAX))
-        try:
-            return await r.readexactly(n)
-        except asyncio.IncompleteReadError:
-            raise Error("the connection closed in the middle of a message") from None
+        while True:
+            # the frames already read: no await, no call into the loop
+            buf, pos = self._buf, self._pos
+            if len(buf) - pos >= 4:
+                n = int.from_bytes(buf[pos:pos + 4], "big")
+                if n > _hydro.FRAME_MAX:
+                    raise Error("a message of %d bytes arrived: more than the %d a "
+                                "frame may have" % (n, _hydro.FRAME_MAX))
+                if len(buf) - pos - 4 >= n:
+                    self._pos = pos + 4 + n
+                    return bytes(buf[pos + 4:pos + 4 + n])
+            chunk = await r.read(_READ_SIZE)
+            if not chunk:
+                if len(buf) > pos:
+                    raise Error("the connection closed in the middle of a message")
+                raise StopAsyncIteration
+            del buf[:pos]
+            self._pos = 0
+            buf += chunk
 
 
 class HydroflowService(Service):
