@@ -13,6 +13,7 @@
 # the other tests that compile Rust; without cargo or a reachable crate
 # registry, the test is skipped.
 . "$TOP/tests/lib.sh"
+. "$TOP/tests/python/lib.sh"
 
 unset HYDRO_CARGO_OFFLINE
 CARGO_TARGET_DIR=$TOP/build/cargo-target
