@@ -35,15 +35,20 @@ elif ! (cd "$E" && "${CARGO:-cargo}" fetch --quiet) >"$T_TMP/fetch" 2>&1; then
 	t_done
 fi
 
-# the services of this test still running: its crates' programs, and the
-# .hf program's (named after it)
-MINE='/examples/(dedalus_sender|dedalus_receiver|stdout_receiver)( |$)|/hydroflow_relay( |$)|/reply( |$)'
+# the services of this test still running: those whose run is in one of
+# its directories (every service gets HYDRO_RUN_DIR), whatever else runs
+mine() {
+	for p in $(pgrep -f '/examples/|/hydroflow_relay( |$)|/reply( |$)' 2>/dev/null); do
+		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null |
+			grep -q "^HYDRO_RUN_DIR=\($E\|$W\)/" && echo "$p"
+	done
+}
 left() {
-	for p in $(pgrep -f "$MINE" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	for p in $(mine); do kill -9 "$p" 2>/dev/null; done
 }
 t_on_exit left
 expect_none_left() {
-	[ -z "$(pgrep -f "$MINE")" ] || t_fail "still running: $(pgrep -af "$MINE")"
+	[ -z "$(mine)" ] || t_fail "still running: $(ps -o pid,args -p "$(mine | tr '\n' ,)0")"
 }
 
 t_case "simple_dedalus: two senders, a demux into two merged receivers, stdout before start, exit codes"

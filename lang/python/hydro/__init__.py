@@ -876,10 +876,12 @@ class ServerPort:
         if self._conn is not None or (self._fd < 0 and self._addr is None):
             return self._conn
         if self._opening is not None:
+            # another task makes the connection: share it, or try again
+            # once that one has failed
             await asyncio.shield(self._opening)
-            return self._conn
+            return await self._connect()
         loop = asyncio.get_running_loop()
-        self._opening = loop.create_future()
+        opening = self._opening = loop.create_future()
         try:
             if self._fd >= 0:
                 # an input: the sender connects to the socket hydro bound
@@ -902,7 +904,8 @@ class ServerPort:
                 if sock is not None:
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         finally:
-            self._opening.set_result(None)
+            self._opening = None
+            opening.set_result(None)
         return self._conn
 
     async def into_sink(self) -> "PortSink":
