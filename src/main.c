@@ -59,18 +59,18 @@ static const struct command commands[] = {
 	{ "deploy", "[options] CONFIG [-- ARGS...]",
 	  "the same as run (Hydro Deploy's name)",
 	  RUN_OPTS, cmd_run, 1, 1 },
-	{ "build", "[options] CONFIG",
+	{ "build", "[options] CONFIG [-- ARGS...]",
 	  "build what a config declares, and nothing else",
 	  CONFIG_OPTS
 	  "  --target=TRIPLE    build every program for TRIPLE, whatever its host\n",
 	  cmd_build, 1, 1 },
-	{ "plan", "[options] CONFIG",
+	{ "plan", "[options] CONFIG [-- ARGS...]",
 	  "show what would be built, launched and wired",
 	  CONFIG_OPTS
 	  "  --target=TRIPLE    plan builds for TRIPLE, whatever the hosts\n"
 	  "  --json             print the deployment model as JSON\n",
 	  cmd_plan, 1, 1 },
-	{ "graph", "[options] CONFIG|FILE.hf",
+	{ "graph", "[options] CONFIG|FILE.hf [-- ARGS...]",
 	  "print a deployment's topology or a .hf program's dataflow graph",
 	  CONFIG_OPTS
 	  "  --format=FORMAT    mermaid (the default) or dot\n",
@@ -436,9 +436,12 @@ parse(int argc, char **argv, const struct command **cmdp)
 		                   "'hydro %s' needs a file" : "'hydro %s' takes one file",
 		                   c->name);
 	}
-	if (cli->nargs && c->run != cmd_run) {
+	/* a script is evaluated by run, deploy, build, plan and graph: each
+	 * gives it its arguments, so that one that reads them can be planned */
+	if (cli->nargs && (c->run == cmd_down || c->run == cmd_check ||
+	                   (nrest && !str_ends(rest[0], ".py")))) {
 		free(rest);
-		return usage_error("only 'hydro run' (or deploy) passes arguments to the script",
+		return usage_error("only a Python config takes arguments after '--'",
 		                   "unexpected arguments after '--'");
 	}
 	cli->files = rest;

@@ -49,9 +49,20 @@ t_expect_out "main ['local']"
 t_run "$HYDRO" deploy --help
 t_expect_rc 0
 t_expect_out "usage: hydro deploy [options] CONFIG [-- ARGS...]"
-t_run "$HYDRO" -C "$W" build ending.hydro.py -- local
+t_end
+
+t_case "plan, graph and build give the script its arguments too; a JSON config takes none"
+t_run "$HYDRO" -C "$W" plan ending.hydro.py -- local
+t_expect_rc 0
+t_expect_out "main ['local']"
+t_expect_out "launch sleeper on local1 (local, process)"
+t_run "$HYDRO" -C "$W" graph ending.hydro.py -- local
+t_expect_rc 0
+t_expect_out "sleeper"
+echo '{"version": 1}' >"$W/empty.json"
+t_run "$HYDRO" -C "$W" plan empty.json -- local
 t_expect_rc 2
-t_expect_err "only 'hydro run' (or deploy) passes arguments to the script"
+t_expect_err "only a Python config takes arguments after '--'"
 t_end
 
 t_case "under plain python3 the ending is hydro.run: main once"
