@@ -15,6 +15,7 @@
 #include "error.h"
 #include "ports.h"
 #include "xmalloc.h"
+#include "lib_shapes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,38 +25,6 @@ quiet(enum error_level level, const char *msg, void *arg)
 	(void)level;
 	(void)msg;
 	(void)arg;
-}
-
-static struct port *
-port(struct deployment *d, const char *svc, const char *name)
-{
-	return service_port(deploy_find_service(d, svc), name);
-}
-
-/* receiver p (in1, fanin: a Merge of c and a tagged d), senders q, c, d;
- * p.out goes to a and b by key */
-static struct deployment *
-shapes(void)
-{
-	struct deployment *d = deployment_new("/tmp", "fuzz.json");
-	struct host *h = deploy_add_host(d, "box", "local");
-	const char *names[] = { "p", "q", "a", "b", "c", "d" };
-	struct connection *c;
-	size_t i;
-
-	for (i = 0; i < 6; i++)
-		deploy_add_service(d, names[i], SERVICE_CRATE, h, "/tmp");
-	deploy_connect(d, port(d, "q", "o"), port(d, "p", "in1"));
-	c = deploy_connect(d, port(d, "p", "out"), port(d, "a", "inp"));
-	c->key = 0;
-	c = deploy_connect(d, port(d, "p", "out"), port(d, "b", "inp"));
-	c->key = 1;
-	c = deploy_connect(d, port(d, "c", "x"), port(d, "p", "fanin"));
-	c->merge = 1;
-	c = deploy_connect(d, port(d, "d", "y"), port(d, "p", "fanin"));
-	c->merge = 1;
-	c->tag = 7;
-	return d;
 }
 
 int
@@ -72,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	answer = xmalloc(size + 1);
 	memcpy(answer, data, size);
 	answer[size] = '\0';
-	d = shapes();
+	d = shapes_deployment("fuzz.json");
 	p = plan_new(d);
 	if (p) {
 		cJSON_Delete(plan_init_config(p, deploy_find_service(d, "p")));

@@ -75,6 +75,25 @@ test_quiet(enum error_level level, const char *msg, void *arg)
 	(void)arg;
 }
 
+/* the last message test_keep_last() was given ("" before any) */
+static inline char *
+test_last(void)
+{
+	static char last[4096];
+
+	return last;
+}
+
+/* an error reporter that keeps the last message of any level:
+ * error_set_reporter(test_keep_last, NULL), then test_last() */
+static inline void
+test_keep_last(enum error_level level, const char *msg, void *arg)
+{
+	(void)level;
+	(void)arg;
+	snprintf(test_last(), 4096, "%s", msg);
+}
+
 /* a new directory $TMPDIR/hydro-test-NAME.XXXXXX (malloc'd); the test removes it */
 static inline char *
 test_tmpdir(const char *name)

@@ -20,32 +20,9 @@
 #include "str.h"
 #include "xmalloc.h"
 #include "test.h"
+#include "lib_files.h"
 
 static char *top;
-static struct buf last;
-
-static void
-keep_last(enum error_level level, const char *msg, void *arg)
-{
-	(void)level;
-	(void)arg;
-	buf_reset(&last);
-	buf_addstr(&last, msg);
-}
-
-static void
-put(const char *name, const char *text, mode_t mode)
-{
-	char *p = path_join(top, name);
-	char *d = path_dirname(p);
-
-	mkdir_p(d, 0755);
-	write_file_replace(p, text, strlen(text), mode, 0);
-	chmod(p, mode);
-	free(d);
-	free(p);
-}
-
 /* how many names dir holds, besides . and .. */
 static int
 count(const char *dir)
@@ -88,7 +65,7 @@ TEST(pack_is_reproducible)
 
 	REQUIRE(pack_echo(a, &pa, &ha) == 0);
 	/* a later mtime, the same contents */
-	put("src/echo.toml", "port = 1\n", 0644);
+	test_put(top, "src/echo.toml", "port = 1\n", 0644);
 	REQUIRE(pack_echo(b, &pb, &hb) == 0);
 	REQUIRE(read_file(pa, &ba) == 0 && read_file(pb, &bb) == 0);
 	CHECK(ba.len == bb.len && !memcmp(ba.data, bb.data, ba.len));
@@ -129,10 +106,10 @@ TEST(unpack_gives_the_files)
 	CHECK(stat(conf, &st) == 0 && (st.st_mode & 0777) == 0644);
 	CHECK(!path_exists(man));
 	/* a second unpack into the same place is refused, the first is kept */
-	error_set_reporter(keep_last, NULL);
+	error_set_reporter(test_keep_last, NULL);
 	CHECK(archive_unpack(pkg, dest, &h) < 0);
 	error_set_reporter(NULL, NULL);
-	CHECK(strstr(buf_str(&last), "exists already") != NULL);
+	CHECK(strstr(test_last(), "exists already") != NULL);
 	CHECK(path_exists(bin));
 	buf_release(&b);
 	free(pkg);
@@ -244,13 +221,13 @@ refused(const char *tag, const struct raw *r, size_t n, const char *manifest,
 	pkg = path_join(top, "hostile.tar.gz");
 	dest = path_join(dir, "out");
 	craft(pkg, r, n, manifest);
-	error_set_reporter(keep_last, NULL);
+	error_set_reporter(test_keep_last, NULL);
 	CHECK(archive_unpack(pkg, dest, NULL) < 0);
 	error_set_reporter(NULL, NULL);
 	if (getenv("SHOW"))
-		fprintf(stderr, "# %s\n", buf_str(&last));
-	if (!strstr(buf_str(&last), what)) {
-		fprintf(stderr, "# %s: \"%s\" does not say \"%s\"\n", tag, buf_str(&last), what);
+		fprintf(stderr, "# %s\n", test_last());
+	if (!strstr(test_last(), what)) {
+		fprintf(stderr, "# %s: \"%s\" does not say \"%s\"\n", tag, test_last(), what);
 		test_failed_ = 1;
 	}
 	CHECK_INT(count(dir), 0);
@@ -306,10 +283,10 @@ TEST(unpack_checks_the_package_hash)
 
 	REQUIRE(pack_echo(dir, &pkg, &h) == 0);
 	h.b[0] ^= 1;
-	error_set_reporter(keep_last, NULL);
+	error_set_reporter(test_keep_last, NULL);
 	CHECK(archive_unpack(pkg, dest, &h) < 0);
 	error_set_reporter(NULL, NULL);
-	CHECK(strstr(buf_str(&last), "the package is damaged") != NULL);
+	CHECK(strstr(test_last(), "the package is damaged") != NULL);
 	CHECK_INT(count(dir), 1);	/* the package alone */
 	free(pkg);
 	free(dest);
@@ -338,8 +315,8 @@ main(void)
 {
 	if (!(top = test_tmpdir("archive")))
 		return 1;
-	put("src/echo", "#!/bin/sh\necho hi\n", 0755);
-	put("src/echo.toml", "port = 1\n", 0644);
+	test_put(top, "src/echo", "#!/bin/sh\necho hi\n", 0755);
+	test_put(top, "src/echo.toml", "port = 1\n", 0644);
 	RUN(pack_is_reproducible);
 	RUN(unpack_gives_the_files);
 	RUN(pack_refuses_bad_names);
@@ -348,6 +325,5 @@ main(void)
 	RUN(unpack_refuses_a_truncated_package);
 	remove_tree(top);
 	free(top);
-	buf_release(&last);
 	return TEST_EXIT();
 }

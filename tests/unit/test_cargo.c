@@ -11,15 +11,6 @@
 #include "xmalloc.h"
 #include "test.h"
 
-static char last[512];
-
-static void
-keep(enum error_level level, const char *msg, void *arg)
-{
-	(void)level;
-	(void)arg;
-	snprintf(last, sizeof(last), "%s", msg);
-}
 
 /* cargo's messages, shortened from a real build */
 #define DEP_LIB "{\"reason\":\"compiler-artifact\",\"package_id\":\"registry+https://" \
@@ -106,16 +97,16 @@ TEST(no_binary_or_several_unnamed_are_errors)
 	struct cargo_spec s = spec(NULL, NULL), b = spec("missing", NULL);
 	char *exe;
 
-	error_set_reporter(keep, NULL);
+	error_set_reporter(test_keep_last, NULL);
 	exe = exe_of(&s, DEP_LIB FINISHED("true"), 4096, NULL);
 	CHECK(!exe);
-	CHECK(strstr(last, "cargo built no binary") != NULL);
+	CHECK(strstr(test_last(), "cargo built no binary") != NULL);
 	exe = exe_of(&s, BIN("a") BIN("b"), 4096, NULL);
 	CHECK(!exe);
-	CHECK(strstr(last, "several binaries ('a', 'b'); choose one with 'bin'") != NULL);
+	CHECK(strstr(test_last(), "several binaries ('a', 'b'); choose one with 'bin'") != NULL);
 	exe = exe_of(&b, BIN("a"), 4096, NULL);
 	CHECK(!exe);
-	CHECK(strstr(last, "no binary named 'missing'") != NULL);
+	CHECK(strstr(test_last(), "no binary named 'missing'") != NULL);
 	error_set_reporter(NULL, NULL);
 	cargo_spec_release(&s);
 	cargo_spec_release(&b);

@@ -5,16 +5,6 @@
 #include "test.h"
 
 static struct cli c;
-static char said[512];
-
-/* keeps the last message of any level (warnings too) */
-static void
-keep(enum error_level level, const char *msg, void *arg)
-{
-	(void)level;
-	(void)arg;
-	snprintf(said, sizeof(said), "%s", msg);
-}
 
 static void
 given(const char *arg)
@@ -64,15 +54,15 @@ TEST(unread_params_suggest_the_names_asked_for)
 	given("rate=2");
 	CHECK(cli_param("clients") == NULL);
 	CHECK_STR(cli_param("rate"), "2");
-	error_set_reporter(keep, NULL);
+	error_set_reporter(test_keep_last, NULL);
 	CHECK_INT(cli_check_params(&c, 0), 0);	/* not strict: only at the end */
-	CHECK_STR(said, "");
+	CHECK_STR(test_last(), "");
 	CHECK_INT(cli_check_params(&c, 1), 0);
-	CHECK_STR(said, "parameter 'clinets' was given with -D but the config never "
+	CHECK_STR(test_last(), "parameter 'clinets' was given with -D but the config never "
 	          "reads it; did you mean 'clients'?");
 	c.strict_params = 1;
 	CHECK_INT(cli_check_params(&c, 0), -1);
-	CHECK_STR(said, "parameter 'clinets' was given with -D but the config does "
+	CHECK_STR(test_last(), "parameter 'clinets' was given with -D but the config does "
 	          "not read it; did you mean 'clients'?");
 	error_set_reporter(NULL, NULL);
 	c.strict_params = 0;

@@ -15,6 +15,7 @@
 #include "run.h"
 #include "str.h"
 #include "test.h"
+#include "lib_shapes.h"
 #include "xmalloc.h"
 
 
@@ -31,40 +32,9 @@ json_is(cJSON *j, const char *want)
 	return ok;
 }
 
-static struct port *
-port(struct deployment *d, const char *svc, const char *name)
-{
-	return service_port(deploy_find_service(d, svc), name);
-}
-
-/* HYDRO-DEPLOY.md's example, all on this machine: crates P, Q, A, B, C, D */
-static struct deployment *
-crates(void)
-{
-	struct deployment *d = deployment_new("/tmp", "test.json");
-	struct host *h = deploy_add_host(d, "box", "local");
-	const char *names[] = { "p", "q", "a", "b", "c", "d" };
-	struct connection *c;
-	size_t i;
-
-	for (i = 0; i < 6; i++)
-		deploy_add_service(d, names[i], SERVICE_CRATE, h, "/tmp");
-	deploy_connect(d, port(d, "q", "o"), port(d, "p", "in1"));
-	c = deploy_connect(d, port(d, "p", "out"), port(d, "a", "inp"));
-	c->key = 0;
-	c = deploy_connect(d, port(d, "p", "out"), port(d, "b", "inp"));
-	c->key = 1;
-	c = deploy_connect(d, port(d, "c", "x"), port(d, "p", "fanin"));
-	c->merge = 1;
-	c = deploy_connect(d, port(d, "d", "y"), port(d, "p", "fanin"));
-	c->merge = 1;
-	c->tag = 7;
-	return d;
-}
-
 TEST(crate_shapes)
 {
-	struct deployment *d = crates();
+	struct deployment *d = shapes_deployment("test.json");
 	struct plan *p = plan_new(d);
 	struct service *P = deploy_find_service(d, "p");
 
@@ -89,7 +59,7 @@ TEST(crate_shapes)
 	CHECK_INT(plan_ready(p, P, "{\"in1\":{\"UnixSocket\":\"/s/in1\"},\"fanin\":{\"Merge\":"
 	                     "[{\"UnixSocket\":\"/s/f0\"},{\"Tagged\":[{\"TcpPort\":"
 	                     "\"127.0.0.1:40125\"},7]}]}}"), 0);
-	CHECK_STR(plan_address(p, port(d, "p", "in1")), "unix:/s/in1");
+	CHECK_STR(plan_address(p, shapes_port(d, "p", "in1")), "unix:/s/in1");
 	CHECK(json_is(plan_start_map(p, deploy_find_service(d, "q")),
 	              "{\"o\":{\"UnixSocket\":\"/s/in1\"}}"));
 	CHECK(json_is(plan_start_map(p, deploy_find_service(d, "c")),
@@ -105,7 +75,7 @@ TEST(crate_shapes)
 	CHECK(json_is(plan_start_map(p, P),
 	              "{\"out\":{\"Demux\":{\"0\":{\"TcpPort\":\"10.0.0.2:41000\"},"
 	              "\"1\":{\"TcpPort\":[\"10.0.0.3\",42000]}}}}"));
-	CHECK_STR(plan_address(p, port(d, "b", "inp")), "10.0.0.3:42000");
+	CHECK_STR(plan_address(p, shapes_port(d, "b", "inp")), "10.0.0.3:42000");
 	plan_free(p);
 	deployment_free(d);
 }
@@ -202,7 +172,7 @@ TEST(ready_answers_are_checked)
 		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
 		"", "null", "\"ready\"",
 	};
-	struct deployment *d = crates();
+	struct deployment *d = shapes_deployment("test.json");
 	struct deployment *e = deployment_new("/tmp", "test.json");
 	struct host *h = deploy_add_host(e, "box", "local");
 	struct service *a = deploy_add_service(e, "a", SERVICE_CRATE, h, "/tmp");
@@ -416,7 +386,7 @@ TEST(process_ports_need_distinct_variables)
 
 TEST(command_launches_prints_launches_and_wires)
 {
-	struct deployment *d = crates();
+	struct deployment *d = shapes_deployment("test.json");
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);

@@ -20,30 +20,9 @@
 #include "toolchain.h"
 #include "xmalloc.h"
 #include "test.h"
+#include "lib_files.h"
 
 static char *top;
-static struct buf last;
-
-static void
-keep_last(enum error_level level, const char *msg, void *arg)
-{
-	(void)level;
-	(void)arg;
-	buf_reset(&last);
-	buf_addstr(&last, msg);
-}
-
-static void
-put(const char *name, const char *text, mode_t mode)
-{
-	char *p = path_join(top, name), *d = path_dirname(p);
-
-	mkdir_p(d, 0755);
-	write_file_replace(p, text, strlen(text), mode, 0);
-	free(d);
-	free(p);
-}
-
 /* run fn in a child; whether all its checks held */
 static int
 in_child(void (*fn)(void))
@@ -145,24 +124,24 @@ nothing_installed(void)
 	setenv("HYDRO_DEBIAN_RUST", "/nonexistent", 1);
 	setenv("HYDRO_CROSS_ROOT", "/nonexistent", 1);
 	setenv("PATH", "/nonexistent", 1);
-	error_set_reporter(keep_last, NULL);
+	error_set_reporter(test_keep_last, NULL);
 	CHECK(toolchain_find("aarch64-unknown-linux-gnu", &t) < 0);
-	CHECK(strstr(buf_str(&last), "cannot build for 'aarch64-unknown-linux-gnu': "
+	CHECK(strstr(test_last(), "cannot build for 'aarch64-unknown-linux-gnu': "
 	             "this machine lacks its Rust standard library, its linker "
 	             "'aarch64-linux-gnu-gcc', its C library; install with: "
 	             "dpkg --add-architecture arm64 && apt-get update && apt-get install "
 	             "rustc-web cargo-web libstd-rust-web-dev:arm64 gcc-aarch64-linux-gnu "
 	             "libc6-dev-arm64-cross") != NULL);
-	CHECK(strstr(buf_str(&last), "contrib/install-deps.sh --cross=arm64") != NULL);
+	CHECK(strstr(test_last(), "contrib/install-deps.sh --cross=arm64") != NULL);
 	CHECK(toolchain_runner("aarch64-unknown-linux-gnu", &words, &n) < 0);
-	CHECK(strstr(buf_str(&last), "apt-get install qemu-user libc6-arm64-cross") != NULL);
+	CHECK(strstr(test_last(), "apt-get install qemu-user libc6-arm64-cross") != NULL);
 	/* the linker alone is missing */
 	env_debian();
 	setenv("PATH", "/usr/bin:/bin", 1);
 	CHECK(toolchain_find("armv7-unknown-linux-gnueabihf", &t) < 0);
-	CHECK(strstr(buf_str(&last), "lacks its Rust standard library, its linker "
+	CHECK(strstr(test_last(), "lacks its Rust standard library, its linker "
 	             "'arm-linux-gnueabihf-gcc', its C library") != NULL);
-	CHECK(strstr(buf_str(&last), "libstd-rust-web-dev:armhf gcc-arm-linux-gnueabihf") != NULL);
+	CHECK(strstr(test_last(), "libstd-rust-web-dev:armhf gcc-arm-linux-gnueabihf") != NULL);
 	error_set_reporter(NULL, NULL);
 }
 
@@ -171,12 +150,12 @@ unknown(void)
 {
 	const struct toolchain *t;
 
-	error_set_reporter(keep_last, NULL);
+	error_set_reporter(test_keep_last, NULL);
 	CHECK(toolchain_find("x86_64-unknown-linux-musl", &t) < 0);
 	error_set_reporter(NULL, NULL);
-	CHECK(strstr(buf_str(&last), "target 'x86_64-unknown-linux-musl' is not supported "
+	CHECK(strstr(test_last(), "target 'x86_64-unknown-linux-musl' is not supported "
 	             "(did you mean 'x86_64-unknown-linux-gnu'?)") != NULL);
-	CHECK(strstr(buf_str(&last), "aarch64-unknown-linux-gnu") != NULL);
+	CHECK(strstr(test_last(), "aarch64-unknown-linux-gnu") != NULL);
 	CHECK(!toolchain_known("x86_64-unknown-linux-musl"));
 	CHECK(toolchain_known("aarch64-unknown-linux-gnu"));
 }
@@ -196,21 +175,21 @@ main(void)
 		return 1;
 	/* Debian's toolchain: its rustc's sysroot has the aarch64 std */
 	s = xasprintf("#!/bin/sh\necho %s/debian-sysroot\n", top);
-	put("debian/rustc", s, 0755);
+	test_put(top, "debian/rustc", s, 0755);
 	free(s);
-	put("debian/cargo", "#!/bin/sh\nexit 0\n", 0755);
-	put("debian-sysroot/lib/rustlib/aarch64-unknown-linux-gnu/lib/libstd.rlib", "", 0644);
+	test_put(top, "debian/cargo", "#!/bin/sh\nexit 0\n", 0755);
+	test_put(top, "debian-sysroot/lib/rustlib/aarch64-unknown-linux-gnu/lib/libstd.rlib", "", 0644);
 	/* PATH's rustc has only this machine's std; another one has aarch64's */
 	s = xasprintf("#!/bin/sh\necho %s/path-sysroot\n", top);
-	put("bin/rustc", s, 0755);
+	test_put(top, "bin/rustc", s, 0755);
 	free(s);
 	s = xasprintf("#!/bin/sh\necho %s/debian-sysroot\n", top);
-	put("bin/rustc-with-arm", s, 0755);
+	test_put(top, "bin/rustc-with-arm", s, 0755);
 	free(s);
-	put("path-sysroot/lib/rustlib/x86_64-unknown-linux-gnu/lib/libstd.rlib", "", 0644);
-	put("bin/aarch64-linux-gnu-gcc", "#!/bin/sh\nexit 0\n", 0755);
-	put("bin/qemu-aarch64", "#!/bin/sh\nexit 0\n", 0755);
-	put("cross/aarch64-linux-gnu/lib/libc.so.6", "", 0644);
+	test_put(top, "path-sysroot/lib/rustlib/x86_64-unknown-linux-gnu/lib/libstd.rlib", "", 0644);
+	test_put(top, "bin/aarch64-linux-gnu-gcc", "#!/bin/sh\nexit 0\n", 0755);
+	test_put(top, "bin/qemu-aarch64", "#!/bin/sh\nexit 0\n", 0755);
+	test_put(top, "cross/aarch64-linux-gnu/lib/libc.so.6", "", 0644);
 	RUN(native_needs_nothing);
 	RUN(cross_with_debians_toolchain);
 	RUN(cross_with_the_rustc_on_path);
@@ -218,6 +197,5 @@ main(void)
 	RUN(unknown_target);
 	remove_tree(top);
 	free(top);
-	buf_release(&last);
 	return TEST_EXIT();
 }

@@ -1,6 +1,6 @@
 # Mistakes in connections are errors that name the file and the entry
 # (docs/spec.md: "Every error names the file and the path of the offending
-# entry") and both ends (issue 4); a failed run says what is left.
+# entry") and both ends; a failed run says what is left.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/integration/local/lib.sh"
 

@@ -1,5 +1,5 @@
 # A service that dies in the handshake is reported with its exit status and
-# its last stderr lines (issue 4), also when it dies right after an answer
+# its last stderr lines, also when it dies right after an answer
 # (ready:, ack start) or between ready: and start:.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/integration/local/lib.sh"
