@@ -24,6 +24,7 @@
 #include "launch.h"
 #include "logs.h"
 #include "package.h"
+#include "participant.h"
 #include "ports.h"
 #include "proc.h"
 #include "state.h"
@@ -720,6 +721,8 @@ launch_service(struct task *t, void *arg)
 
 	if (task_stop(t, r))
 		return -1;
+	if (s->kind == SERVICE_SCRIPT)
+		return participant_launch(r, v);
 	if (!service_speaks(s)) {
 		int *socks;
 

@@ -44,27 +44,33 @@ static int cmd_check(void);
 	"  -D NAME=VALUE      set a parameter the script reads with hydro.param()\n" \
 	"  --strict-params    a -D the config does not read is an error, before anything runs\n"
 
+#define RUN_OPTS \
+	CONFIG_OPTS \
+	"  --keep             leave services and machines running when the script ends\n" \
+	"  --no-log-prefix    print service logs without the service name\n" \
+	"  --timestamps       print each log line's arrival time (UTC) before it\n" \
+	"  --trust-new-hosts  accept and record the key of a host not seen before\n"
+
 static const struct command commands[] = {
 	{ "run", "[options] CONFIG [-- ARGS...]",
 	  "build, deploy and run what a config declares",
-	  CONFIG_OPTS
-	  "  --keep             leave services and machines running when the script ends\n"
-	  "  --no-log-prefix    print service logs without the service name\n"
-	  "  --timestamps       print each log line's arrival time (UTC) before it\n"
-	  "  --trust-new-hosts  accept and record the key of a host not seen before\n",
-	  cmd_run, 1, 1 },
-	{ "build", "[options] CONFIG",
+	  RUN_OPTS, cmd_run, 1, 1 },
+	/* Hydro Deploy's command, for its users' habits and scripts */
+	{ "deploy", "[options] CONFIG [-- ARGS...]",
+	  "the same as run (Hydro Deploy's name)",
+	  RUN_OPTS, cmd_run, 1, 1 },
+	{ "build", "[options] CONFIG [-- ARGS...]",
 	  "build what a config declares, and nothing else",
 	  CONFIG_OPTS
 	  "  --target=TRIPLE    build every program for TRIPLE, whatever its host\n",
 	  cmd_build, 1, 1 },
-	{ "plan", "[options] CONFIG",
+	{ "plan", "[options] CONFIG [-- ARGS...]",
 	  "show what would be built, launched and wired",
 	  CONFIG_OPTS
 	  "  --target=TRIPLE    plan builds for TRIPLE, whatever the hosts\n"
 	  "  --json             print the deployment model as JSON\n",
 	  cmd_plan, 1, 1 },
-	{ "graph", "[options] CONFIG|FILE.hf",
+	{ "graph", "[options] CONFIG|FILE.hf [-- ARGS...]",
 	  "print a deployment's topology or a .hf program's dataflow graph",
 	  CONFIG_OPTS
 	  "  --format=FORMAT    mermaid (the default) or dot\n",
@@ -430,9 +436,12 @@ parse(int argc, char **argv, const struct command **cmdp)
 		                   "'hydro %s' needs a file" : "'hydro %s' takes one file",
 		                   c->name);
 	}
-	if (cli->nargs && strcmp(c->name, "run")) {
+	/* a script is evaluated by run, deploy, build, plan and graph: each
+	 * gives it its arguments, so that one that reads them can be planned */
+	if (cli->nargs && (c->run == cmd_down || c->run == cmd_check ||
+	                   (nrest && !str_ends(rest[0], ".py")))) {
 		free(rest);
-		return usage_error("only 'hydro run' passes arguments to the script",
+		return usage_error("only a Python config takes arguments after '--'",
 		                   "unexpected arguments after '--'");
 	}
 	cli->files = rest;

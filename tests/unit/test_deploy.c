@@ -202,6 +202,75 @@ TEST(json_errors_name_the_entry)
 	error_set_reporter(NULL, NULL);
 }
 
+/* a setting given with no value (Python's None): "none" where that means
+ * something (a gcp host's ttl), else not given */
+TEST(host_settings_given_no_value)
+{
+	struct deployment *d = deployment_new("/tmp", "hosts.hydro.py");
+	struct kv forever[] = { { "project", "p" }, { "zone", "z" }, { "ttl", NULL },
+	                        { "user", NULL } };
+	struct kv nozone[] = { { "project", "p" }, { "zone", NULL } };
+	struct host *h;
+
+	h = deploy_declare_host(d, NULL, "gcp", forever, 4);
+	REQUIRE(h != NULL);
+	CHECK_STR(host_get(h, "ttl"), "none");
+	CHECK(host_get(h, "user") == NULL);
+	error_set_reporter(test_quiet, NULL);
+	CHECK(!deploy_declare_host(d, NULL, "gcp", nozone, 2));
+	CHECK(strstr(error_last(), "a 'gcp' host needs its 'zone'") != NULL);
+	error_set_reporter(NULL, NULL);
+	deployment_free(d);
+}
+
+/* the config script itself as a service: on this machine, its ports made
+ * by use, one connection each; no JSON config has one */
+TEST(the_script_takes_part)
+{
+	struct deployment *d = deployment_new("/tmp", "me.hydro.py");
+	struct host *box = deploy_add_host(d, NULL, "local");
+	struct host *vm = deploy_add_host(d, NULL, "gcp");
+	struct service *me, *p;
+	char *text;
+	cJSON *j;
+
+	me = deploy_add_participant(d, NULL, box);
+	REQUIRE(me != NULL);
+	CHECK_STR(me->name, "script");
+	CHECK_INT(me->kind, SERVICE_SCRIPT);
+	CHECK(!service_speaks(me));
+	p = deploy_add_process(d, NULL, box, (char *[]){ "cat" }, 1);
+	REQUIRE(p != NULL);
+	service_declare_port(p, "in", PORT_INPUT, NULL);
+	service_declare_port(p, "in2", PORT_INPUT, NULL);
+	REQUIRE(deploy_connect_with(d, service_port(me, "port1"), service_port(p, "in"),
+	                            -1, -1, 0) != NULL);
+	CHECK_INT(service_port(me, "port1")->dir, PORT_OUTPUT);
+	error_set_reporter(test_quiet, NULL);
+	CHECK(!deploy_connect_with(d, service_port(me, "port1"), service_port(p, "in2"),
+	                           -1, -1, 0));
+	CHECK(strstr(error_last(), "'script.port1' is connected already: a port of the "
+	             "script carries one connection") != NULL);
+	CHECK(!deploy_add_participant(d, NULL, vm));
+	CHECK(strstr(error_last(), "the script runs on this machine, not on host "
+	             "'gcp1' (gcp)") != NULL);
+	error_set_reporter(NULL, NULL);
+	deploy_connect(d, NULL, service_port(p, "in2"));
+	CHECK_INT(deploy_validate(d), 0);
+	j = deploy_to_json(d);
+	text = json_print(j);
+	CHECK(strstr(text, "\"kind\":\"script\"") != NULL);
+	free(text);
+	cJSON_Delete(j);
+	deployment_free(d);
+	error_set_reporter(test_quiet, NULL);
+	CHECK(strstr(load_error("{\"version\": 1, \"hosts\": [{\"name\": \"m\"}], "
+	                        "\"services\": [{\"name\": \"a\", \"kind\": \"script\", "
+	                        "\"on\": \"m\"}]}"),
+	             "kind \"script\" is a Python config script taking part"));
+	error_set_reporter(NULL, NULL);
+}
+
 TEST(process_names_come_from_the_script)
 {
 	struct deployment *d = deployment_new("/tmp", "names.hydro.py");
@@ -336,6 +405,8 @@ main(void)
 	RUN(json_errors_name_the_entry);
 	RUN(process_names_come_from_the_script);
 	RUN(host_settings_are_the_backends);
+	RUN(host_settings_given_no_value);
+	RUN(the_script_takes_part);
 	RUN(ready_ports_and_tags_by_name);
 	RUN(validation_names_the_declaring_line);
 	return TEST_EXIT();

@@ -17,6 +17,7 @@
 #include "str.h"
 #include "test.h"
 #include "lib_shapes.h"
+#include "xmalloc.h"
 
 
 static int
@@ -317,6 +318,53 @@ TEST(process_inherits_sockets)
 	deployment_free(d);
 }
 
+/* the config script: its output reaches a program on this machine over a
+ * Unix socket, its receiver's answer; its input is bound by hydro (TCP,
+ * kept listening) and that address is what the program is told */
+TEST(the_script_is_wired_as_a_participant)
+{
+	struct deployment *d = deployment_new("/tmp", "me.hydro.py");
+	struct host *h = deploy_add_host(d, "box", "local");
+	struct service *me = deploy_add_participant(d, NULL, h);
+	struct service *r = deploy_add_service(d, "reply", SERVICE_HYDROFLOW, h, "/tmp/r.hf");
+	const char *addr;
+	struct plan *p;
+	char *text, *want;
+	int *fds;
+	FILE *f;
+	size_t n;
+
+	service_declare_port(r, "inp", PORT_INPUT, "String");
+	service_declare_port(r, "out", PORT_OUTPUT, "String");
+	deploy_connect(d, service_port(me, "port1"), service_port(r, "inp"));
+	deploy_connect(d, service_port(r, "out"), service_port(me, "port2"));
+	p = plan_new(d);
+	REQUIRE(p);
+	CHECK(json_is(plan_init_config(p, r), "[{\"inp\":\"UnixSocket\"},\"{\\\"service\\\":"
+	              "\\\"reply\\\",\\\"index\\\":1,\\\"peers\\\":{\\\"0\\\":\\\"script\\\"},"
+	              "\\\"senders\\\":{\\\"inp\\\":1}}\"]"));
+	CHECK_INT(plan_bind_process(p, me), 0);
+	CHECK_INT((int)plan_sockets(p, me, &fds), 1);
+	free(fds);
+	addr = plan_address(p, service_port(me, "port2"));
+	REQUIRE(addr);
+	CHECK_INT(bind_errno(addr), EADDRINUSE);
+	CHECK_INT(plan_ready(p, r, "{\"inp\":{\"UnixSocket\":\"/t/r/socket\"}}"), 0);
+	CHECK(json_is(plan_start_map(p, me), "{\"port1\":{\"UnixSocket\":\"/t/r/socket\"}}"));
+	want = xasprintf("{\"out\":{\"TcpPort\":\"%s\"}}", addr);
+	CHECK(json_is(plan_start_map(p, r), want));
+	free(want);
+	text = NULL;
+	f = open_memstream(&text, &n);
+	plan_print(p, f);
+	fclose(f);
+	CHECK(strstr(text, "wire   script.port1 -> reply.inp (unix)") != NULL);
+	CHECK(strstr(text, "wire   reply.out -> script.port2 (tcp)") != NULL);
+	free(text);
+	plan_free(p);
+	deployment_free(d);
+}
+
 /* two ports of a process that would share one HYDRO_PORT_ variable */
 TEST(process_ports_need_distinct_variables)
 {
@@ -446,6 +494,7 @@ main(void)
 	RUN(ready_answers_are_checked);
 	RUN(process_env);
 	RUN(process_inherits_sockets);
+	RUN(the_script_is_wired_as_a_participant);
 	RUN(process_ports_need_distinct_variables);
 	RUN(command_launches_prints_launches_and_wires);
 	RUN(transport_follows_the_machine);
