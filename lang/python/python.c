@@ -25,7 +25,7 @@
  * from the script's.
  */
 static const char bootstrap[] =
-	"import sys, os, sysconfig, importlib.machinery as _m\n"
+	"import sys, os, marshal, sysconfig, importlib.machinery as _m\n"
 	"class BuiltinHydroFinder:\n"
 	"    def __init__(self, sources):\n"
 	"        self.sources = sources\n"
@@ -43,8 +43,10 @@ static const char bootstrap[] =
 	"    def create_module(self, spec):\n"
 	"        return None\n"
 	"    def exec_module(self, module):\n"
-	"        origin, text, _ = self.sources[module.__name__]\n"
-	"        exec(compile(text, origin, 'exec', dont_inherit=True), module.__dict__)\n"
+	"        origin, text, _, code = self.sources[module.__name__]\n"
+	"        code = marshal.loads(code) if code else \\\n"
+	"               compile(text, origin, 'exec', dont_inherit=True)\n"
+	"        exec(code, module.__dict__)\n"
 	"    def get_source(self, name):\n"
 	"        return self.sources[name][1]\n"
 	"    def is_package(self, name):\n"
@@ -56,12 +58,27 @@ static const char bootstrap[] =
 	"if os.access(_exe, os.X_OK):\n"
 	"    sys.executable = _exe\n";
 
-/* {"hydro": (origin, text, is_package), "hydro.gcp": ...} */
+/* whether the package's marshalled code is for this interpreter */
+static int
+code_usable(void)
+{
+	long magic = PyImport_GetMagicNumber();
+
+	return magic != -1 &&
+	       (unsigned long)magic == ((unsigned long)python_magic[0] |
+	                                (unsigned long)python_magic[1] << 8 |
+	                                (unsigned long)python_magic[2] << 16 |
+	                                (unsigned long)python_magic[3] << 24);
+}
+
+/* {"hydro": (origin, text, is_package, code), "hydro.gcp": ...}; code is
+ * the marshalled code object, or b"" to compile the text */
 static PyObject *
 source_table(void)
 {
 	const struct python_source *s;
 	PyObject *table = PyDict_New();
+	int code = code_usable();
 
 	if (!table)
 		return NULL;
@@ -71,8 +88,10 @@ source_table(void)
 		char *name = pkg ? xstrdup("hydro") :
 		             xasprintf("hydro.%.*s", (int)base, s->file);
 		char *origin = xasprintf("<built-in>/hydro/%s", s->file);
-		PyObject *entry = Py_BuildValue("(ss#O)", origin, (const char *)s->text,
-		                                (Py_ssize_t)s->len, pkg ? Py_True : Py_False);
+		PyObject *entry = Py_BuildValue("(ss#Oy#)", origin, (const char *)s->text,
+		                                (Py_ssize_t)s->len, pkg ? Py_True : Py_False,
+		                                (const char *)s->code,
+		                                (Py_ssize_t)(code ? s->code_len : 0));
 		int ret = entry ? PyDict_SetItemString(table, name, entry) : -1;
 
 		Py_XDECREF(entry);

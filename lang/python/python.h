@@ -19,7 +19,13 @@ struct python_source {
 	const char *file;		/* "__init__.py", "gcp.py" */
 	const unsigned char *text;
 	size_t len;
+	const unsigned char *code;	/* its code object, marshalled; len 0: none */
+	size_t code_len;
 };
+
+/* the magic number of the Python that marshalled the code (little-endian,
+ * as importlib.util.MAGIC_NUMBER), all zero when nothing was */
+extern const unsigned char python_magic[4];
 
 /* the package's files, ending with a NULL file (generated at build time) */
 extern const struct python_source python_sources[];
