@@ -128,6 +128,89 @@ install_package(void)
 	return 0;
 }
 
+/* --- _hydro_boot: what hydro/_evalcache.py asks of the binary --------- */
+
+/* diagnostics() -> (errors, warnings) reported so far */
+static PyObject *
+boot_diagnostics(PyObject *self, PyObject *noargs)
+{
+	return Py_BuildValue("(II)", error_count(), warning_count());
+}
+
+/* asked() -> [str]: the parameters the config asked for, given or not */
+static PyObject *
+boot_asked(PyObject *self, PyObject *noargs)
+{
+	PyObject *list = PyList_New(0), *s;
+	size_t i;
+
+	for (i = 0; list && cli && i < cli->nasked; i++) {
+		s = PyUnicode_FromString(cli->asked[i]);
+		if (!s || PyList_Append(list, s) < 0)
+			Py_CLEAR(list);
+		Py_XDECREF(s);
+	}
+	return list;
+}
+
+static int
+add_where(PyObject *dict, const char *kind, const char *name, const char *where)
+{
+	char *key = xasprintf("%s:%s", kind, name);
+	PyObject *v = PyUnicode_FromString(where ? where : "");
+	int ret = v ? PyDict_SetItemString(dict, key, v) : -1;
+
+	Py_XDECREF(v);
+	free(key);
+	return ret;
+}
+
+/* wheres(model) -> {"host:NAME" | "service:NAME" | "target:NAME": where} */
+static PyObject *
+boot_wheres(PyObject *self, PyObject *arg)
+{
+	struct deployment *d;
+	PyObject *dict;
+	size_t i;
+	int ret = 0;
+
+	if (!PyObject_TypeCheck(arg, &model_type))
+		return PyErr_Format(PyExc_TypeError, "a Model is needed");
+	d = ((struct model *)arg)->d;
+	if (!(dict = PyDict_New()))
+		return NULL;
+	for (i = 0; ret == 0 && i < d->nhosts; i++)
+		ret = add_where(dict, "host", d->hosts[i]->name, d->hosts[i]->where);
+	for (i = 0; ret == 0 && i < d->nservices; i++)
+		ret = add_where(dict, "service", d->services[i]->name, d->services[i]->where);
+	for (i = 0; ret == 0 && i < d->ntargets; i++)
+		ret = add_where(dict, "target", d->targets[i]->name, d->targets[i]->where);
+	if (ret < 0)
+		Py_CLEAR(dict);
+	return dict;
+}
+
+static PyMethodDef boot_methods[] = {
+	{ "diagnostics", boot_diagnostics, METH_NOARGS, NULL },
+	{ "asked", boot_asked, METH_NOARGS, NULL },
+	{ "wheres", boot_wheres, METH_O, NULL },
+	{ NULL, NULL, 0, NULL },
+};
+
+static struct PyModuleDef boot_def = {
+	PyModuleDef_HEAD_INIT,
+	.m_name = "_hydro_boot",
+	.m_doc = "what hydro-python tells the package about this process",
+	.m_size = -1,
+	.m_methods = boot_methods,
+};
+
+static PyObject *
+boot_init(void)
+{
+	return PyModule_Create(&boot_def);
+}
+
 static const char *
 mode_name(enum run_mode mode)
 {
@@ -157,6 +240,7 @@ start_interpreter(const char *path)
 	/* once: a sweep runs one interpreter after another in this process */
 	if (!inittab_done) {
 		PyImport_AppendInittab("hydro._hydro", PyInit__hydro);
+		PyImport_AppendInittab("_hydro_boot", boot_init);
 		inittab_done = 1;
 	}
 	PyConfig_InitPythonConfig(&config);

@@ -34,6 +34,9 @@ extern const struct python_source python_sources[];
  * 0 on success, -1 with the error reported (the script's traceback printed) */
 int python_run_config(const char *path, enum run_mode mode);
 
+/* the path of hydro-python this hydro would run (a new string), or NULL */
+char *python_helper(void);
+
 /* hydro without the interpreter: become hydro-python with the same argv;
  * returns only on failure (-1, reported) */
 int python_exec(char **argv);
