@@ -608,6 +608,7 @@ hf_emit(struct hf_program *p, const struct hf_crates *crates, const char *rust_d
 	char *bin = hf_emit_bin_name(p->path), *src = path_join(dir, "src");
 	char *f_toml = path_join(dir, "Cargo.toml"), *f_lock = path_join(dir, "Cargo.lock");
 	char *f_main = path_join(src, "main.rs"), *shipped = path_join(rust_dir, "Cargo.lock");
+	char *f_stamp = path_join(dir, "Cargo.lock.shipped");
 	int rc = -1;
 
 	buf_printf(&toml, "# The crate hydro makes of %s; written again at every build.\n"
@@ -629,10 +630,27 @@ hf_emit(struct hf_program *p, const struct hf_crates *crates, const char *rust_d
 	    write_if_changed(f_toml, toml.data, toml.len) < 0 ||
 	    write_if_changed(f_main, main_rs.data, main_rs.len) < 0)
 		goto out;
-	/* the shipped resolution; cargo adds the program's own crates to it */
-	if (!crates || !crates->n || !path_exists(f_lock))
+	/* the shipped resolution; cargo adds the program's own crates to it,
+	 * so the lock cargo wrote is kept until another shipped lock comes:
+	 * the stamp names the one it started from */
+	if (!crates || !crates->n) {
 		if (write_if_changed(f_lock, lock.data, lock.len) < 0)
 			goto out;
+	} else {
+		struct hash h;
+		char hex[HASH_HEX_LEN];
+		struct buf old = BUF_INIT;
+		int same;
+
+		hash_bytes(lock.data, lock.len, &h);
+		hash_hex(&h, hex);
+		same = path_exists(f_lock) && path_exists(f_stamp) &&
+		       read_file(f_stamp, &old) == 0 && !strcmp(buf_str(&old), hex);
+		buf_release(&old);
+		if (!same && (write_file_atomic(f_lock, lock.data, lock.len, 0644) < 0 ||
+		              write_file_atomic(f_stamp, hex, strlen(hex), 0644) < 0))
+			goto out;
+	}
 	rc = 0;
 out:
 	buf_release(&toml);
@@ -642,6 +660,7 @@ out:
 	free(src);
 	free(f_toml);
 	free(f_lock);
+	free(f_stamp);
 	free(f_main);
 	free(shipped);
 	return rc;
