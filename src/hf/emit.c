@@ -240,8 +240,10 @@ path_within(const char *dir, const char *top)
 	return !strncmp(dir, top, n) && (dir[n] == '\0' || dir[n] == '/' || !strcmp(top, "/"));
 }
 
-int
-hf_crates_find(struct hf_unit *unit, const char *config_dir, struct hf_crates *out)
+/* hf_crates_find and hf_crates_lint: an unknown crate reported at level */
+static int
+crates_find(struct hf_unit *unit, const char *config_dir, enum hf_level level,
+            struct hf_crates *out)
 {
 	const struct hf_ast *a = &unit->ast;
 	char *abs = path_absolute(unit->path), *pdir = path_dirname(abs);
@@ -334,21 +336,34 @@ hf_crates_find(struct hf_unit *unit, const char *config_dir, struct hf_crates *o
 			                       "bincode, chrono, lattices", buf_str(&manifests),
 			                       buf_str(&folders));
 
-			hf_diag(&unit->diag, HF_ERROR, hf_range_span(a, u->toks.first, u->toks.last),
-			        help, "unresolved crate `%s`", name);
+			hf_diag(&unit->diag, level, hf_range_span(a, u->toks.first, u->toks.last),
+			        help, "unresolved crate `%s`%s", name, level == HF_WARNING ?
+			        ": the program can be checked but not built here" : "");
 			free(help);
-			rc = -1;
+			rc = level == HF_ERROR ? -1 : 1;
 		}
 		buf_release(&manifests);
 		buf_release(&folders);
 		free(name);
 	}
-	if (rc < 0)
+	if (rc)
 		hf_diag_summary(&unit->diag);
 	free(abs);
 	free(pdir);
 	free(top);
-	return rc;
+	return rc < 0 ? -1 : 0;
+}
+
+int
+hf_crates_find(struct hf_unit *unit, const char *config_dir, struct hf_crates *out)
+{
+	return crates_find(unit, config_dir, HF_ERROR, out);
+}
+
+int
+hf_crates_lint(struct hf_unit *unit, struct hf_crates *out)
+{
+	return crates_find(unit, NULL, HF_WARNING, out);
 }
 
 /* --- main.rs --- */
