@@ -15,6 +15,11 @@
 #define HYDRO_VERSION "unknown"
 #endif
 
+static void
+discard(enum error_level level, const char *msg, void *arg)
+{
+}
+
 struct pkg {
 	struct package_src src;
 	struct cache *cache;
@@ -26,21 +31,38 @@ struct pkg {
 	char *path;		/* the package, once made or known up to date */
 };
 
-static void
+/* the key: the build's, what the package is for, and each file it packs
+ * with its contents' hash; -1 with the error reported (a file missing) */
+static int
 package_key(const struct pkg *p, struct hash *out)
 {
 	struct hasher h;
 	char hex[HASH_HEX_LEN];
+	struct hash fh;
+	size_t i;
+	int r = 0;
 
 	hash_hex(p->src.key, hex);
 	hasher_init(&h);
-	hasher_addstr(&h, "hydro package 1");
+	hasher_addstr(&h, "hydro package 2");
 	hasher_addstr(&h, HYDRO_VERSION);
 	hasher_addstr(&h, archive_ext());
 	hasher_addstr(&h, p->src.kind);
 	hasher_addstr(&h, p->src.triple);
 	hasher_addstr(&h, hex);
+	for (i = 0; i < p->src.nfiles && r == 0; i++) {
+		char *full = path_join(p->dir, p->src.files[i]);
+
+		r = cache_hash_file(p->cache, full, &fh);
+		if (r > 0)
+			error("cannot pack '%s' (files=): no such file", p->src.files[i]);
+		free(full);
+		hash_hex(&fh, hex);
+		hasher_addstr(&h, p->src.files[i]);
+		hasher_addstr(&h, hex);
+	}
 	hasher_final(&h, out);
+	return r ? -1 : 0;
 }
 
 /* the reason to make it, or NULL with p->path set */
@@ -49,16 +71,23 @@ package_decide(struct pkg *p)
 {
 	const struct cache_entry *e;
 	struct hash key, h;
+	void *arg;
+	error_reporter *fn = error_get_reporter(&arg);
 	int r;
 
 	if (!p->src.known)
-		return xstrdup("its program is to be built");
+		return xstrdup("its program or a file it packs is to be made");
 	e = cache_get(p->cache, p->name);
 	if (!e)
 		return xstrdup("never made");
-	package_key(p, &key);
+	/* a file gone is said by the packing, which fails on it */
+	error_set_reporter(discard, NULL);
+	r = package_key(p, &key);
+	error_set_reporter(fn, arg);
+	if (r < 0)
+		return xstrdup("a file it packs is missing");
 	if (memcmp(e->key.b, key.b, HASH_LEN) || e->noutputs != 1)
-		return xstrdup("its program changed");
+		return xstrdup("its program or a file it packs changed");
 	r = cache_hash_file(p->cache, e->outputs[0].path, &h);
 	if (r != 0)
 		return xasprintf("'%s' is missing", e->outputs[0].path);
@@ -73,29 +102,42 @@ package_run(struct task *task, void *arg)
 {
 	struct pkg *p = arg;
 	const char *exe = *p->src.exe;
-	struct package_file f;
+	struct package_file *f;
 	struct package pk;
 	struct cache_file out;
 	struct cache_entry e;
-	char *name, *path;
+	char *path, **names;
 	struct hash key;
+	size_t i, n = 1 + p->src.nfiles;
 	int ret;
 
 	if (!exe)
 		return error("%s: no program was built", p->name);
 	cache_drop(p->cache, p->name);
-	name = xasprintf("bin/%s", path_basename(exe));
-	f.path = exe;
-	f.name = name;
+	if (package_key(p, &key) < 0)
+		return -1;
+	f = xcalloc(n, sizeof(*f));
+	names = xcalloc(2 * n, sizeof(*names));
+	names[0] = xasprintf("bin/%s", path_basename(exe));
+	f[0].path = exe;
+	f[0].name = names[0];
+	for (i = 1; i < n; i++) {
+		names[i] = xasprintf("files/%s", p->src.files[i - 1]);
+		names[n + i] = path_join(p->dir, p->src.files[i - 1]);
+		f[i].path = names[n + i];
+		f[i].name = names[i];
+	}
 	pk.kind = p->src.kind;
 	pk.triple = p->src.triple;
-	pk.files = &f;
-	pk.nfiles = 1;
+	pk.files = f;
+	pk.nfiles = n;
 	ret = archive_pack(&pk, p->outdir, &path, &out.hash);
-	free(name);
+	for (i = 0; i < 2 * n; i++)
+		free(names[i]);
+	free(names);
+	free(f);
 	if (ret < 0)
 		return -1;
-	package_key(p, &key);
 	out.path = path;
 	memset(&e, 0, sizeof(e));
 	e.name = p->name;
@@ -127,12 +169,17 @@ package_add(struct cache *cache, const char *dir, struct graph *g,
 	p->task = graph_add(g, TASK_PACKAGE, p->name, package_run, p);
 	task_after(p->task, after);
 	p->why = package_decide(p);
-	if (!p->why) {
-		package_key(p, &key);
+	if (!p->why && package_key(p, &key) == 0) {
 		task_set_key(p->task, &key);
 		task_uptodate(p->task);
 	}
 	return p;
+}
+
+struct task *
+package_task(const struct pkg *p)
+{
+	return p->task;
 }
 
 const char *

@@ -2,8 +2,9 @@
  * package: TASK_PACKAGE tasks.  Every program a build makes becomes a
  * package (archive.h) in .hydro/packages, the form in which it is uploaded
  * to a host, by a task that runs after the build's and is cached like one:
- * its key covers the build's key, the service kind and the target, and an
- * up-to-date package whose file is intact is not made again.
+ * its key covers the build's key, the service kind, the target and the
+ * files its services declare (names and contents), and an up-to-date
+ * package whose file is intact is not made again.
  */
 #ifndef HYDRO_PACKAGE_H
 #define HYDRO_PACKAGE_H
@@ -23,6 +24,9 @@ struct package_src {
 	char *const *exe;	/* where the program's path is, once built */
 	const struct hash *key;	/* the build's key, final once its task ended */
 	int known;		/* the build is up to date: *exe and *key hold now */
+	char *const *files;	/* its services' files=, relative to the
+				 * deployment's dir; packed as files/NAME */
+	size_t nfiles;
 };
 
 /* add a task to g that packs src's program after task `after`, marked up
@@ -30,6 +34,8 @@ struct package_src {
  * DIR/.hydro/packages) and cache the build's; never fails */
 struct pkg *package_add(struct cache *cache, const char *dir, struct graph *g,
                         struct task *after, const struct package_src *src);
+/* its task, for what must come before it */
+struct task *package_task(const struct pkg *p);
 /* the package's path, known once its task has ended well or was up to date;
  * NULL otherwise */
 const char *package_path(const struct pkg *p);
