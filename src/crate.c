@@ -799,6 +799,21 @@ crate_package(const struct build *b, size_t i)
 	return i < b->ncrts ? b->crts[i]->pkg : NULL;
 }
 
+int
+crate_prune(const struct build *b)
+{
+	const char **keep = xcalloc(b->ncrts + 1, sizeof(*keep));
+	size_t i, n = 0;
+	int ret;
+
+	for (i = 0; i < b->ncrts; i++)
+		if (package_path(b->crts[i]->pkg))
+			keep[n++] = package_path(b->crts[i]->pkg);
+	ret = package_prune(b->d->dir, keep, n);
+	free(keep);
+	return ret;
+}
+
 const char *
 crate_service_target(const struct build *b, const struct service *s)
 {

@@ -1,14 +1,23 @@
 /*
  * package: packing a build's program as a task (package.h).
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "archive.h"
+#include "buf.h"
 #include "error.h"
 #include "fs.h"
 #include "package.h"
+#include "str.h"
 #include "xmalloc.h"
 
 #ifndef HYDRO_VERSION
@@ -205,4 +214,155 @@ package_free(struct pkg *p)
 	free(p->why);
 	free(p->path);
 	free(p);
+}
+
+/* --- pruning ------------------------------------------------------------ */
+
+/* a package used within this long is never removed (a run may be about to
+ * upload it); of the others, the PRUNE_KEEP last used are kept unless
+ * unused for PRUNE_AGE */
+#define PRUNE_RECENT (60 * 60)
+#define PRUNE_AGE (7 * 24 * 60 * 60)
+#define PRUNE_KEEP 8
+
+struct used {
+	char *name;
+	long long when;		/* last used, in seconds since the epoch */
+	int keep;
+};
+
+static int
+by_recent(const void *a, const void *b)
+{
+	const struct used *x = a, *y = b;
+
+	return x->keep != y->keep ? y->keep - x->keep :
+	       x->when != y->when ? (x->when < y->when ? 1 : -1) : strcmp(x->name, y->name);
+}
+
+/* NAME WHEN lines of the usage file into *v */
+static void
+read_used(const char *path, struct used **v, size_t *n)
+{
+	struct buf b = BUF_INIT;
+	char **lines;
+	size_t i, nl;
+
+	if (!path_exists(path) || read_file(path, &b) < 0) {
+		buf_release(&b);
+		return;
+	}
+	lines = str_split(buf_str(&b), '\n', &nl);
+	for (i = 0; i < nl; i++) {
+		char *sp = strchr(lines[i], ' ');
+
+		if (!sp)
+			continue;
+		*sp = '\0';
+		*v = xreallocarray(*v, *n + 1, sizeof(**v));
+		(*v)[*n].name = xstrdup(lines[i]);
+		(*v)[*n].when = strtoll(sp + 1, NULL, 10);
+		(*v)[*n].keep = 0;
+		(*n)++;
+	}
+	str_free_list(lines);
+	buf_release(&b);
+}
+
+static struct used *
+find_used(struct used *v, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(v[i].name, name))
+			return &v[i];
+	return NULL;
+}
+
+int
+package_prune(const char *dir, const char *const *keep, size_t nkeep)
+{
+	char *pkgs = path_join(dir, ".hydro/packages");
+	char *lockp = path_join(pkgs, ".lock"), *usedp = path_join(pkgs, ".used");
+	struct used *old = NULL, *cur = NULL, *u;
+	size_t nold = 0, ncur = 0, i, kept = 0;
+	long long now = (long long)time(NULL);
+	struct buf out = BUF_INIT;
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int fd, ret = 0;
+
+	if (!(d = opendir(pkgs))) {
+		free(pkgs);
+		free(lockp);
+		free(usedp);
+		return 0;	/* nothing packed yet */
+	}
+	/* one pruner at a time, and none while another records its use */
+	fd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		ret = error_errno("cannot lock '%s'", lockp);
+		goto out;
+	}
+	read_used(usedp, &old, &nold);
+	while ((e = readdir(d))) {
+		char *full;
+
+		if (e->d_name[0] == '.')
+			continue;
+		full = path_join(pkgs, e->d_name);
+		if (path_stale_temp(e->d_name)) {
+			unlink(full);	/* a packer that died */
+		} else if ((str_ends(e->d_name, ".tar.zst") || str_ends(e->d_name, ".tar.gz")) &&
+		           lstat(full, &st) == 0 && S_ISREG(st.st_mode)) {
+			cur = xreallocarray(cur, ncur + 1, sizeof(*cur));
+			u = &cur[ncur++];
+			u->name = xstrdup(e->d_name);
+			u->when = (long long)st.st_mtime;
+			u->keep = 0;
+			if ((u = find_used(old, nold, e->d_name)) && u->when > cur[ncur - 1].when)
+				cur[ncur - 1].when = u->when;
+			for (i = 0; i < nkeep; i++)
+				if (!strcmp(path_basename(keep[i]), e->d_name))
+					cur[ncur - 1].keep = 1;
+			if (cur[ncur - 1].keep)
+				cur[ncur - 1].when = now;
+		}
+		free(full);
+	}
+	qsort(cur, ncur, sizeof(*cur), by_recent);
+	for (i = 0; i < ncur; i++) {
+		u = &cur[i];
+		if (!u->keep && now - u->when > PRUNE_RECENT &&
+		    (kept >= PRUNE_KEEP || now - u->when > PRUNE_AGE)) {
+			char *full = path_join(pkgs, u->name);
+
+			if (unlink(full) < 0)
+				warning("cannot remove the old package '%s': %s", full, strerror(errno));
+			free(full);
+			continue;
+		}
+		if (!u->keep)
+			kept++;
+		buf_printf(&out, "%s %lld\n", u->name, u->when);
+	}
+	if (write_file_atomic(usedp, out.data ? out.data : "", out.len, 0644) < 0)
+		ret = -1;
+out:
+	if (fd >= 0)
+		close(fd);	/* and the lock with it */
+	closedir(d);
+	for (i = 0; i < nold; i++)
+		free(old[i].name);
+	for (i = 0; i < ncur; i++)
+		free(cur[i].name);
+	free(old);
+	free(cur);
+	buf_release(&out);
+	free(pkgs);
+	free(lockp);
+	free(usedp);
+	return ret;
 }

@@ -41,6 +41,11 @@ struct task *package_task(const struct pkg *p);
 const char *package_path(const struct pkg *p);
 /* why it would be made, or NULL: up to date */
 const char *package_why(const struct pkg *p);
+/* remove what DIR/.hydro/packages holds that nothing needs: temporaries
+ * of packers that died, and packages not in keep (paths) that were last
+ * used more than an hour ago, beyond the 8 last used, or unused for a week
+ * (docs/internals/packages.md, "Pruning"); -1 with the error reported */
+int package_prune(const char *dir, const char *const *keep, size_t nkeep);
 /* free it (its task belongs to the graph) */
 void package_free(struct pkg *p);
 
