@@ -3,30 +3,14 @@
 # makes a new package without a new cargo build.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/python/lib.sh"
+. "$TOP/tests/integration/package/lib.sh"
 
-REAL_CARGO=$(command -v "${CARGO:-cargo}")
-if [ -z "$REAL_CARGO" ]; then
-	echo "ok - package_files: files= in packages # SKIP needs cargo"
-	t_done
-fi
-cat >"$T_TMP/cargo" <<SH
-#!/bin/sh
-[ "\$1" = build ] && echo "\$*" >>"$T_TMP/cargo.log"
-exec "$REAL_CARGO" "\$@"
-SH
-chmod +x "$T_TMP/cargo"
-: >"$T_TMP/cargo.log"
-CARGO=$T_TMP/cargo
-HYDRO_CARGO_OFFLINE=1
-export CARGO HYDRO_CARGO_OFFLINE
-unset CARGO_TARGET_DIR HYDRO_CARGO_REGISTRY
-builds() { wc -l <"$T_TMP/cargo.log" | tr -d ' '; }
+pkg_cargo "files= in packages"
+builds() { pkg_builds; }
 
 W=$T_TMP/w
-mkdir -p "$W/tiny/src" "$W/data"
-printf '[package]\nname = "tiny"\nversion = "0.1.0"\nedition = "2021"\n\n[workspace]\n' \
-	>"$W/tiny/Cargo.toml"
-echo 'fn main() {}' >"$W/tiny/src/main.rs"
+mkdir -p "$W/data"
+pkg_tiny "$W/tiny"
 echo one >"$W/data/a.txt"
 cat >"$W/d.json" <<'JSON'
 {"version": 1, "hosts": [{"name": "box", "backend": "local"}],

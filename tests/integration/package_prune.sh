@@ -3,22 +3,13 @@
 # used stay unless unused for a week; packers' stale temporaries go too.
 # A plan removes nothing.
 . "$TOP/tests/lib.sh"
+. "$TOP/tests/integration/package/lib.sh"
 
-REAL_CARGO=$(command -v "${CARGO:-cargo}")
-if [ -z "$REAL_CARGO" ]; then
-	echo "ok - package_prune: old packages are pruned # SKIP needs cargo"
-	t_done
-fi
-HYDRO_CARGO_OFFLINE=1
-export HYDRO_CARGO_OFFLINE
-unset CARGO_TARGET_DIR HYDRO_CARGO_REGISTRY
+pkg_cargo "old packages are pruned"
 
 W=$T_TMP/w
 P=$W/.hydro/packages
-mkdir -p "$W/tiny/src"
-printf '[package]\nname = "tiny"\nversion = "0.1.0"\nedition = "2021"\n\n[workspace]\n' \
-	>"$W/tiny/Cargo.toml"
-echo 'fn main() {}' >"$W/tiny/src/main.rs"
+pkg_tiny "$W/tiny"
 cat >"$W/d.json" <<'JSON'
 {"version": 1, "hosts": [{"name": "box", "backend": "local"}],
  "services": [{"name": "t", "kind": "crate", "on": "box", "src": "tiny"}]}
