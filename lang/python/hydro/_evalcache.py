@@ -52,7 +52,7 @@ _HARMLESS = frozenset((
     "import", "compile", "exec", "sys._getframe", "sys._getframemodulename",
     "object.__getattr__", "object.__setattr__", "object.__delattr__",
     "marshal.loads", "marshal.load", "code.__new__", "function.__new__",
-    "builtins.id", "time.sleep", "sys.excepthook", "cpython.run_command",
+    "time.sleep", "sys.excepthook", "cpython.run_command",
     "os.listdir", "os.scandir", "glob.glob", "glob.glob/2", "open",
     "sys.unraisablehook", "cpython._PySys_ClearAuditHooks",
 ))
@@ -170,8 +170,7 @@ class _Output:
     def __getattr__(self, name: str) -> Any:
         if name in ("write", "writelines", "isatty", "fileno", "read",
                     "readline", "readlines", "buffer"):
-            self._rec.taint("the script used sys.%s"
-                            % ("stdin" if self._real is sys.__stdin__ else "stdout/stderr"))
+            self._rec.taint("the script used its standard input or output")
         return getattr(self._real, name)
 
 
@@ -338,9 +337,14 @@ class _Recorder:
         builtins.__import__ = self._import
         self.saved["import_module"] = importlib.import_module
         importlib.import_module = self._import_module
+        self.saved.update(__stdout__=sys.__stdout__, __stderr__=sys.__stderr__,
+                          __stdin__=sys.__stdin__)
         sys.stdout = _Output(self, sys.stdout)  # type: ignore
         sys.stderr = _Output(self, sys.stderr)  # type: ignore
         sys.stdin = _Output(self, sys.stdin)  # type: ignore
+        sys.__stdout__ = _Output(self, sys.__stdout__)  # type: ignore
+        sys.__stderr__ = _Output(self, sys.__stderr__)  # type: ignore
+        sys.__stdin__ = _Output(self, sys.__stdin__)  # type: ignore
         self.diags = _boot().diagnostics()
         sys.addaudithook(self.audit)
         self.active = True
@@ -361,6 +365,9 @@ class _Recorder:
         sys.stdout = self.saved["stdout"]
         sys.stderr = self.saved["stderr"]
         sys.stdin = self.saved["stdin"]
+        sys.__stdout__ = self.saved["__stdout__"]
+        sys.__stderr__ = self.saved["__stderr__"]
+        sys.__stdin__ = self.saved["__stdin__"]
 
 
 _rec: Optional[_Recorder] = None
