@@ -332,7 +332,8 @@ package_prune(const char *dir, const char *const *keep, size_t nkeep)
 		}
 		free(full);
 	}
-	qsort(cur, ncur, sizeof(*cur), by_recent);
+	if (ncur)
+		qsort(cur, ncur, sizeof(*cur), by_recent);
 	for (i = 0; i < ncur; i++) {
 		u = &cur[i];
 		if (!u->keep && now - u->when > PRUNE_RECENT &&

@@ -125,7 +125,8 @@ listing(const char *path, int modules)
 		names[n++] = xstrdup(e->d_name);
 	}
 	closedir(dir);
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_names);
 	hasher_init(&h);
 	for (i = 0; i < n; i++) {
 		hasher_add(&h, names[i], strlen(names[i]));
