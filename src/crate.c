@@ -781,7 +781,7 @@ crate_add(struct build *b, struct graph *g)
 		}
 		c->pkg = package_add(b->cache, b->d->dir, g, c->task, &(struct package_src){
 			c->label, c->prog ? "program" : "crate", c->triple, &c->exe, &c->key,
-			c->uptodate && !files_pending(b, c, NULL), c->files, c->nfiles });
+			c->uptodate, c->files, c->nfiles, files_pending(b, c, NULL) });
 		files_pending(b, c, package_task(c->pkg));
 	}
 	return 0;

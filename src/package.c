@@ -85,7 +85,9 @@ package_decide(struct pkg *p)
 	int r;
 
 	if (!p->src.known)
-		return xstrdup("its program or a file it packs is to be made");
+		return xstrdup("its program is to be built");
+	if (p->src.files_pending)
+		return xstrdup("a target is to make a file it packs");
 	e = cache_get(p->cache, p->name);
 	if (!e)
 		return xstrdup("never made");
@@ -96,7 +98,8 @@ package_decide(struct pkg *p)
 	if (r < 0)
 		return xstrdup("a file it packs is missing");
 	if (memcmp(e->key.b, key.b, HASH_LEN) || e->noutputs != 1)
-		return xstrdup("its program or a file it packs changed");
+		return xstrdup(p->src.nfiles ? "its program or a file it packs changed" :
+		               "its program changed");
 	r = cache_hash_file(p->cache, e->outputs[0].path, &h);
 	if (r != 0)
 		return xasprintf("'%s' is missing", e->outputs[0].path);

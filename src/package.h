@@ -27,6 +27,7 @@ struct package_src {
 	char *const *files;	/* its services' files=, relative to the
 				 * deployment's dir; packed as files/NAME */
 	size_t nfiles;
+	int files_pending;	/* a target is to make one of them */
 };
 
 /* add a task to g that packs src's program after task `after`, marked up

@@ -130,6 +130,43 @@ install_package(void)
 
 /* --- _hydro_boot: what hydro/_evalcache.py asks of the binary --------- */
 
+extern char **environ;
+
+/* the environment as hydro was given it, before CPython's start-up could
+ * change it (PEP 538 sets LC_CTYPE in a C locale): what hydro compares
+ * with when it checks a record */
+static char **boot_environ;
+
+static void
+save_environ(void)
+{
+	size_t n = 0, i;
+
+	if (boot_environ)
+		return;
+	while (environ[n])
+		n++;
+	boot_environ = xcalloc(n + 1, sizeof(*boot_environ));
+	for (i = 0; i < n; i++)
+		boot_environ[i] = xstrdup(environ[i]);
+}
+
+/* environ() -> [bytes]: the NAME=VALUE entries hydro-python was started with */
+static PyObject *
+boot_environ_py(PyObject *self, PyObject *noargs)
+{
+	PyObject *list = PyList_New(0), *b;
+	size_t i;
+
+	for (i = 0; list && boot_environ && boot_environ[i]; i++) {
+		b = PyBytes_FromString(boot_environ[i]);
+		if (!b || PyList_Append(list, b) < 0)
+			Py_CLEAR(list);
+		Py_XDECREF(b);
+	}
+	return list;
+}
+
 /* diagnostics() -> (errors, warnings) reported so far */
 static PyObject *
 boot_diagnostics(PyObject *self, PyObject *noargs)
@@ -194,6 +231,7 @@ static PyMethodDef boot_methods[] = {
 	{ "diagnostics", boot_diagnostics, METH_NOARGS, NULL },
 	{ "asked", boot_asked, METH_NOARGS, NULL },
 	{ "wheres", boot_wheres, METH_O, NULL },
+	{ "environ", boot_environ_py, METH_NOARGS, NULL },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -279,6 +317,7 @@ python_run_config(const char *path, enum run_mode mode)
 
 	if (!path_exists(path))
 		return error_errno("cannot read '%s'", path);
+	save_environ();
 	if (start_interpreter(path) < 0)
 		return -1;
 	module_set_embedded();

@@ -112,11 +112,28 @@ def _boot() -> Any:
     return importlib.import_module("_hydro_boot")
 
 
+def _start_environ() -> List[bytes]:
+    """The NAME=VALUE entries hydro-python was started with: hydro checks
+    against those, and CPython's start-up may have changed its own (PEP 538
+    sets LC_CTYPE in a C locale)."""
+    return list(_boot().environ())
+
+
 def environ_digest() -> str:
-    """SHA-256 of the environment: its NAME=VALUE entries sorted as bytes,
-    each ending in a NUL (lang/python/evalcache.c computes the same)."""
-    entries = sorted(k + b"=" + v for k, v in os.environb.items())
+    """SHA-256 of the environment hydro-python was started with: its
+    NAME=VALUE entries sorted as bytes, each ending in a NUL
+    (lang/python/evalcache.c computes the same)."""
+    entries = sorted(_start_environ())
     return hashlib.sha256(b"".join(e + b"\0" for e in entries)).hexdigest()
+
+
+def _start_env(name: str) -> Optional[str]:
+    """A variable as hydro-python was started with it, or None."""
+    key = os.fsencode(name) + b"="
+    for e in _start_environ():
+        if e.startswith(key):
+            return os.fsdecode(e[len(key):])
+    return None
 
 
 def _argv() -> List[str]:
@@ -266,7 +283,9 @@ class _Recorder:
     def _wrap_stat(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         def stat(path: Any, *args: Any, **kwargs: Any) -> Any:
             p = self._path(path) if self.active else None
-            if p is not None:
+            if self.active and kwargs.get("dir_fd") is not None and self._outside():
+                self.taint("the script looked at a path relative to a descriptor")
+            elif p is not None:
                 self.stats.add(p)
             elif self.active and isinstance(path, int) and self._outside():
                 self.taint("the script looked at a file descriptor")
@@ -462,9 +481,8 @@ def commit(config: str, model: Any) -> None:
                 stats[full] = _stat(full)
                 stats[os.path.join(full, "Cargo.toml")] = _stat(os.path.join(full, "Cargo.toml"))
     _site_files(files, stats)
-    env: Dict[str, Optional[str]] = dict(rec.env)
-    for k in _START_ENV:
-        env.setdefault(k, os.environ.get(k))
+    # as hydro-python was started: what the script saw follows from that
+    env: Dict[str, Optional[str]] = {k: _start_env(k) for k in set(rec.env) | set(_START_ENV)}
     record: Dict[str, Any] = {
         "version": VERSION,
         "helper": _helper(),
