@@ -300,9 +300,14 @@ archive_pack(const struct package *p, const char *dir, char **path, struct hash 
 	}
 	hasher_init(&sink.h);
 	a = archive_write_new();
-	if (have_zstd())
+	/* one worker: zstd compresses on a thread of its own while this one
+	 * reads and hashes, as tar pipes to a separate zstd process; the bytes
+	 * are the same for any number of workers (not for none), so that
+	 * packing stays reproducible */
+	if (have_zstd()) {
 		archive_write_add_filter_zstd(a);
-	else if (archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
+		archive_write_set_filter_option(a, "zstd", "threads", "1");
+	} else if (archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
 	         archive_write_set_filter_option(a, "gzip", "timestamp", NULL) != ARCHIVE_OK) {
 		error("cannot compress packages: %s", archive_error_string(a));
 		goto out;

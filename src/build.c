@@ -10,6 +10,7 @@
 #include "build_int.h"
 #include "cache.h"
 #include "cli.h"
+#include "crate.h"
 #include "error.h"
 #include "fs.h"
 #include "graph.h"
@@ -136,8 +137,12 @@ build_close(struct build *b)
 
 	if (!b)
 		return 0;
-	if (b->st)
+	/* a build that ran (a plan has no state): old packages go */
+	if (b->st) {
 		ret = cache_save(b->cache);
+		if (crate_prune(b) < 0)
+			ret = -1;
+	}
 	cache_free(b->cache);
 	for (i = 0; i < b->ntgts; i++) {
 		free(b->tgts[i].cname);

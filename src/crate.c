@@ -43,7 +43,51 @@ struct crt {
 	int ndiag_errors;
 	const char *triple;	/* the target it is built for (this machine's too) */
 	struct pkg *pkg;	/* its package task */
+	char **files;		/* what its services declare (files=), each once */
+	size_t nfiles;
 };
+
+/* whether a target that makes one of c's files is to run; with pkg, make
+ * the package task wait for every such target */
+static int
+files_pending(const struct build *b, const struct crt *c, struct task *pkg)
+{
+	const struct deployment *d = b->d;
+	size_t i, j, k;
+	int pending = 0;
+
+	for (i = 0; i < c->nfiles; i++)
+		for (j = 0; j < d->ntargets; j++)
+			for (k = 0; k < d->targets[j]->noutputs; k++) {
+				struct task *t;
+
+				if (strcmp(d->targets[j]->outputs[k], c->files[i]))
+					continue;
+				pending |= build_why(b, d->targets[j]) != NULL;
+				if (pkg && (t = build_task(b, d->targets[j])))
+					task_after(pkg, t);
+			}
+	return pending;
+}
+
+/* its services' files= go into its package: a program used by several
+ * services carries what any of them declares */
+static void
+crate_use(struct crt *c, const struct service *s)
+{
+	size_t i, j;
+
+	buf_printf(&c->users, "%s'%s'", c->nusers ? ", " : "", s->name);
+	c->nusers++;
+	for (i = 0; i < s->nfiles; i++) {
+		for (j = 0; j < c->nfiles && strcmp(c->files[j], s->files[i]); j++)
+			;
+		if (j < c->nfiles)
+			continue;
+		c->files = xreallocarray(c->files, c->nfiles + 1, sizeof(*c->files));
+		c->files[c->nfiles++] = xstrdup(s->files[i]);
+	}
+}
 
 void
 crate_free(struct crt *c)
@@ -66,6 +110,9 @@ crate_free(struct crt *c)
 	hf_program_free(c->prog);
 	buf_release(&c->diags);
 	package_free(c->pkg);
+	for (i = 0; i < c->nfiles; i++)
+		free(c->files[i]);
+	free(c->files);
 	free(c);
 }
 
@@ -686,8 +733,7 @@ crate_add(struct build *b, struct graph *g)
 				return -1;
 			}
 			b->svc_crt[i] = c;
-			buf_printf(&c->users, "%s'%s'", c->nusers ? ", " : "", s->name);
-			c->nusers++;
+			crate_use(c, s);
 			continue;
 		}
 		if (!s->src) {
@@ -709,8 +755,7 @@ crate_add(struct build *b, struct graph *g)
 			return -1;
 		}
 		b->svc_crt[i] = c;
-		buf_printf(&c->users, "%s'%s'", c->nusers ? ", " : "", s->name);
-		c->nusers++;
+		crate_use(c, s);
 	}
 	free(toolchain);
 	for (i = 0; i < b->ncrts; i++) {
@@ -736,7 +781,8 @@ crate_add(struct build *b, struct graph *g)
 		}
 		c->pkg = package_add(b->cache, b->d->dir, g, c->task, &(struct package_src){
 			c->label, c->prog ? "program" : "crate", c->triple, &c->exe, &c->key,
-			c->uptodate });
+			c->uptodate, c->files, c->nfiles, files_pending(b, c, NULL) });
+		files_pending(b, c, package_task(c->pkg));
 	}
 	return 0;
 }
@@ -758,6 +804,21 @@ crate_service_package(const struct build *b, const struct service *s)
 {
 	return b && b->svc_crt && s->index < b->d->nservices && b->svc_crt[s->index] ?
 	       b->svc_crt[s->index]->pkg : NULL;
+}
+
+int
+crate_prune(const struct build *b)
+{
+	const char **keep = xcalloc(b->ncrts + 1, sizeof(*keep));
+	size_t i, n = 0;
+	int ret;
+
+	for (i = 0; i < b->ncrts; i++)
+		if (package_path(b->crts[i]->pkg))
+			keep[n++] = package_path(b->crts[i]->pkg);
+	ret = package_prune(b->d->dir, keep, n);
+	free(keep);
+	return ret;
 }
 
 const char *

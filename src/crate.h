@@ -33,6 +33,9 @@ const char *crate_target(const struct build *b, size_t i);
 const struct pkg *crate_package(const struct build *b, size_t i);
 /* the package of service s's program, or NULL when it is not built */
 const struct pkg *crate_service_package(const struct build *b, const struct service *s);
+/* after the build's tasks ran: prune .hydro/packages, keeping this build's
+ * packages (package_prune); -1 with the error reported */
+int crate_prune(const struct build *b);
 /* the target service s's program is built for, or NULL when it is not built */
 const char *crate_service_target(const struct build *b, const struct service *s);
 

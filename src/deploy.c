@@ -111,6 +111,7 @@ service_free(struct service *s)
 	free(s->profile);
 	free_list(s->features, s->nfeatures);
 	free_list(s->needs, s->nneeds);
+	free_list(s->files, s->nfiles);
 	free(s->ready.arg);
 	free_list(s->ready.argv, s->ready.argc);
 	free(s->where);
@@ -825,6 +826,54 @@ service_read_ports(struct service *s)
 	return ret;
 }
 
+/* name as a package holds it: no empty or "." parts ("./a//b" is "a/b");
+ * NULL when it is absolute, has a ".." part or is nothing */
+static char *
+file_name(const char *name)
+{
+	struct buf b = BUF_INIT;
+	char **parts;
+	size_t n, i;
+	int bad = *name == '/';
+
+	parts = str_split(name, '/', &n);
+	for (i = 0; i < n && !bad; i++) {
+		if (!*parts[i] || !strcmp(parts[i], "."))
+			continue;
+		bad = !strcmp(parts[i], "..");
+		buf_printf(&b, "%s%s", b.len ? "/" : "", parts[i]);
+	}
+	str_free_list(parts);
+	if (bad || !b.len) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b, NULL);
+}
+
+int
+service_add_files(struct service *s, char *const *files, size_t n)
+{
+	char **names = xcalloc(n + 1, sizeof(*names));
+	size_t i, j;
+	int ret = 0;
+
+	for (i = 0; i < n && ret == 0; i++)
+		if (!(names[i] = file_name(files[i])))
+			ret = error("service '%s': file '%s' (files=) must be a path inside "
+			            "the config's folder, relative to it", s->name, files[i]);
+	for (i = 0; i < n && ret == 0; i++) {
+		for (j = 0; j < s->nfiles && strcmp(s->files[j], names[i]); j++)
+			;
+		if (j < s->nfiles)
+			continue;
+		s->files = xreallocarray(s->files, s->nfiles + 1, sizeof(*s->files));
+		s->files[s->nfiles++] = xstrdup(names[i]);
+	}
+	str_free_list(names);
+	return ret;
+}
+
 void
 service_set_cwd(const struct deployment *d, struct service *s, const char *cwd)
 {
@@ -1029,6 +1078,19 @@ target_cycle(const struct deployment *d, size_t i, unsigned char *state,
 	return 0;
 }
 
+/* whether a target lists name among its outputs */
+static int
+target_makes(const struct deployment *d, const char *name)
+{
+	size_t i, j;
+
+	for (i = 0; i < d->ntargets; i++)
+		for (j = 0; j < d->targets[i]->noutputs; j++)
+			if (!strcmp(d->targets[i]->outputs[j], name))
+				return 1;
+	return 0;
+}
+
 static int
 validate_service(const struct deployment *d, const struct service *s)
 {
@@ -1072,6 +1134,15 @@ validate_service(const struct deployment *d, const struct service *s)
 		ret = error("%s: service '%s': a stop_timeout of %g s is more than a day; "
 		            "give one from 0 to %d", cfg, s->name, s->stop_timeout,
 		            STOP_TIMEOUT_MAX);
+	for (i = 0; i < s->nfiles; i++) {
+		char *full = path_join(d->dir, s->files[i]);
+
+		if (!is_file(full) && !target_makes(d, s->files[i]))
+			ret = error("%s: service '%s': file '%s' (files=) %s", cfg, s->name,
+			            s->files[i], path_exists(full) ? "is not a regular file" :
+			            "does not exist, and no target makes it");
+		free(full);
+	}
 	for (i = 0; i < s->nneeds; i++)
 		if (!deploy_find_target(d, s->needs[i]))
 			ret = error("%s: service '%s' needs an unknown target '%s'",
@@ -1303,7 +1374,7 @@ static const char *const host_keys[] = { "name", "backend", "settings", NULL };
 static const char *const service_keys[] = {
 	"name", "kind", "on", "src", "standin", "args", "cmd", "env", "cwd", "bin",
 	"example", "profile", "features", "ports", "needs", "ready", "can_die",
-	"stop_timeout", "sockets", NULL,
+	"stop_timeout", "sockets", "files", NULL,
 };
 static const char *const port_keys[] = { "name", "dir", "type", NULL };
 static const char *const conn_keys[] = { "from", "to", "key", "tag", "merge", NULL };
@@ -1471,6 +1542,23 @@ read_ports(struct jctx *c, struct service *s, const cJSON *ports, const char *sp
 	}
 }
 
+/* the files a service needs, by the model's rules (service_add_files) */
+static void
+read_files(struct jctx *c, struct service *s, const cJSON *j, const char *spath)
+{
+	char **files = NULL, path[128];
+	size_t n = 0;
+	struct held h;
+
+	jstrings(c, j, "files", spath, &files, &n);
+	snprintf(path, sizeof(path), "%s.files", spath);
+	hold_begin(&h);
+	if (n && service_add_files(s, files, n) < 0)
+		c->bad = 1;
+	hold_end(&h, c, path, NULL);
+	free_list(files, n);
+}
+
 /* how a process gets its inputs, by the model's rules (service_set_sockets) */
 static void
 read_sockets(struct jctx *c, struct service *s, const cJSON *v, const char *spath)
@@ -1573,6 +1661,7 @@ read_services(struct jctx *c, struct deployment *d, const cJSON *json)
 			s->profile = xstrdup(str);
 		jstrings(c, j, "features", path, &s->features, &s->nfeatures);
 		jstrings(c, j, "needs", path, &s->needs, &s->nneeds);
+		read_files(c, s, j, path);
 		read_ports(c, s, cJSON_GetObjectItemCaseSensitive(j, "ports"), path);
 		read_ready(c, s, cJSON_GetObjectItemCaseSensitive(j, "ready"), path);
 		s->can_die = jflag(c, j, "can_die", path, 0);
@@ -1842,6 +1931,7 @@ deploy_to_json(const struct deployment *d)
 		if (s->profile)
 			cJSON_AddStringToObject(o, "profile", s->profile);
 		add_strings(o, "features", s->features, s->nfeatures);
+		add_strings(o, "files", s->files, s->nfiles);
 		ports = NULL;
 		for (j = 0; j < s->nports; j++) {
 			if (!s->ports[j]->declared)

@@ -100,6 +100,10 @@ struct service {
 	/* targets that must be built first */
 	char **needs;
 	size_t nneeds;
+	/* files it needs beside its program (files=), relative to the
+	 * deployment's dir: packed with its program as files/NAME */
+	char **files;
+	size_t nfiles;
 	struct {
 		enum ready_kind kind;
 		char *arg;
@@ -241,6 +245,10 @@ struct service *deploy_add_participant(struct deployment *d, const char *name,
 /* declare the ports of a Hydroflow service's program, from its module
  * header; -1 when the program does not check (its diagnostics printed) */
 int service_read_ports(struct service *s);
+/* add files the service needs (files=), paths relative to the deployment's
+ * directory; -1 with the error reported for a name that is empty, absolute
+ * or has ".." in it (nothing is added then) */
+int service_add_files(struct service *s, char *const *files, size_t n);
 /* set the working directory, relative to the deployment's directory */
 void service_set_cwd(const struct deployment *d, struct service *s, const char *cwd);
 /* set the readiness check by name: "port" (arg: one of its inputs), "log"

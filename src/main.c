@@ -22,6 +22,7 @@
 #include "xmalloc.h"
 #include "hf/hf.h"
 #include "proc.h"
+#include "evalcache.h"
 #include "python.h"
 
 struct command {
@@ -533,13 +534,28 @@ main(int argc, char **argv)
 	/* a Python config: the helper with the interpreter takes over, as typed */
 	if (c->run != cmd_check && c->run != cmd_down && cli->nfiles &&
 	    str_ends(cli->files[0], ".py")) {
-		python_exec(argv);	/* returns only when it could not */
-		return 1;
+		/* a no-op build needs no interpreter when nothing the config's
+		 * last evaluation read has changed (evalcache.h) */
+		char *helper = c->run == cmd_build && !cli->dir ? python_helper() : NULL;
+		struct deployment *d = helper ?
+			evalcache_load(cli->files[0], helper, argc, argv) : NULL;
+
+		free(helper);
+		if (!d) {
+			python_exec(argv);	/* returns only when it could not */
+			return 1;
+		}
+		ret = evalcache_build(d);
+		deployment_free(d);
+		goto end;
 	}
 #endif
 	if (cli->dir && chdir(cli->dir) < 0)
 		return error_errno("cannot change to directory '%s'", cli->dir) ? 2 : 2;
 	ret = c->run();
+#ifndef HYDRO_EMBED_PYTHON
+end:
+#endif
 	if (ret == 0 && strcmp(c->name, "check") && strcmp(c->name, "down") &&
 	    cli_check_params(cli, 1) < 0)
 		ret = -1;

@@ -2,8 +2,9 @@
  * package: TASK_PACKAGE tasks.  Every program a build makes becomes a
  * package (archive.h) in .hydro/packages, the form in which it is uploaded
  * to a host, by a task that runs after the build's and is cached like one:
- * its key covers the build's key, the service kind and the target, and an
- * up-to-date package whose file is intact is not made again.
+ * its key covers the build's key, the service kind, the target and the
+ * files its services declare (names and contents), and an up-to-date
+ * package whose file is intact is not made again.
  */
 #ifndef HYDRO_PACKAGE_H
 #define HYDRO_PACKAGE_H
@@ -23,6 +24,10 @@ struct package_src {
 	char *const *exe;	/* where the program's path is, once built */
 	const struct hash *key;	/* the build's key, final once its task ended */
 	int known;		/* the build is up to date: *exe and *key hold now */
+	char *const *files;	/* its services' files=, relative to the
+				 * deployment's dir; packed as files/NAME */
+	size_t nfiles;
+	int files_pending;	/* a target is to make one of them */
 };
 
 /* add a task to g that packs src's program after task `after`, marked up
@@ -39,6 +44,11 @@ struct task *package_task(const struct pkg *p);
 char *package_program(const char *exe);
 /* why it would be made, or NULL: up to date */
 const char *package_why(const struct pkg *p);
+/* remove what DIR/.hydro/packages holds that nothing needs: temporaries
+ * of packers that died, and packages not in keep (paths) that were last
+ * used more than an hour ago, beyond the 8 last used, or unused for a week
+ * (docs/internals/packages.md, "Pruning"); -1 with the error reported */
+int package_prune(const char *dir, const char *const *keep, size_t nkeep);
 /* free it (its task belongs to the graph) */
 void package_free(struct pkg *p);
 

@@ -9,7 +9,8 @@
 # its dependencies are compiled once for both.  After an untimed first build
 # of each, it times, alternating, RUNS warm builds of each with the server's
 # program changed (a different string in its println!), then NOOP no-op
-# builds of each (hydro's from the Python config and from the same
+# builds of each (hydro's from the Python config, its last evaluation
+# reused and evaluated again, and from the same
 # deployment as JSON), and prints the medians; cargo calls made by the no-op
 # `hydro build` runs are counted through $CARGO.  HF_BUILD_COLD=1 also times
 # one cold build of each, each into a target directory of its own (minutes).
@@ -187,16 +188,24 @@ with open(os.path.join(work, "echo", "echo.json"), "w") as f:
 def hydro_json(td):
     return ([hydro, "-q", "--color=never", "build", "echo.json"], os.path.join(work, "echo"), env(td))
 
+def hydro_evaluated(td):
+    # the script evaluated every time, as when something it read changed
+    argv, cwd, e = hydro_build(td)
+    return (argv, cwd, dict(e, HYDRO_NO_EVAL_CACHE="1"))
+
 timed(hydro_build(target)); timed(cargo_build(target)); timed(hydro_json(target))
 open(calls, "w").close()
-n = {"hydro": [], "cargo": [], "json": []}
+n = {"hydro": [], "cargo": [], "json": [], "eval": []}
 for _ in range(noop):
     n["hydro"].append(timed(hydro_build(target)))
     n["json"].append(timed(hydro_json(target)))
+    n["eval"].append(timed(hydro_evaluated(target)))
     n["cargo"].append(timed(cargo_build(target)))
 ncalls = sum(1 for _ in open(calls))
-rows.append(("no-op (echo.hydro.py)", statistics.median(n["hydro"]) * 1000,
-             statistics.median(n["cargo"]) * 1000, "ms"))
+rows.append(("no-op (echo.hydro.py, its last evaluation reused)",
+             statistics.median(n["hydro"]) * 1000, statistics.median(n["cargo"]) * 1000, "ms"))
+rows.append(("no-op (echo.hydro.py evaluated, HYDRO_NO_EVAL_CACHE=1)",
+             statistics.median(n["eval"]) * 1000, statistics.median(n["cargo"]) * 1000, "ms"))
 rows.append(("no-op (the same deployment as JSON)", statistics.median(n["json"]) * 1000,
              statistics.median(n["cargo"]) * 1000, "ms"))
 
@@ -207,7 +216,8 @@ for name, a, b, unit in rows:
 print()
 print(f"warm: medians of {runs}, each side's range {min(w['hydro']):.2f}-{max(w['hydro']):.2f} s "
       f"and {min(w['cargo']):.2f}-{max(w['cargo']):.2f} s; no-op: medians of {noop}, ranges "
-      f"{min(n['hydro']) * 1000:.1f}-{max(n['hydro']) * 1000:.1f} ms (JSON "
+      f"{min(n['hydro']) * 1000:.1f}-{max(n['hydro']) * 1000:.1f} ms (evaluated "
+      f"{min(n['eval']) * 1000:.1f}-{max(n['eval']) * 1000:.1f} ms, JSON "
       f"{min(n['json']) * 1000:.1f}-{max(n['json']) * 1000:.1f} ms) and "
       f"{min(n['cargo']) * 1000:.1f}-{max(n['cargo']) * 1000:.1f} ms; "
       f"cargo calls in hydro's no-op runs: {ncalls}")

@@ -1,22 +1,52 @@
 #!/bin/sh
 # embed.sh FILE.py...: write, on stdout, the C file that carries the hydro
-# package's sources inside the binary (struct python_source, python.h).
+# package inside the binary (struct python_source, python.h): each file's
+# source, and its code object marshalled by $PYTHON when that is set, so
+# that a config does not compile the package every time it starts.  The
+# code is used only when the interpreter's magic number is python_magic
+# (the same Python version); else the source is compiled as before.
 # Plain sh and od, so that the build needs nothing more.
 set -e
+tmp=${TMPDIR:-/tmp}/hydro-embed.$$
+trap 'rm -f "$tmp"' EXIT
+compile='import marshal, sys
+src = open(sys.argv[1], "rb").read()
+sys.stdout.buffer.write(marshal.dumps(compile(src, sys.argv[2], "exec", dont_inherit=True)))'
+magic='import importlib.util, sys
+sys.stdout.buffer.write(importlib.util.MAGIC_NUMBER)'
+hex() {
+	od -An -v -tx1 "$1" | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'
+}
+code=
+if [ -n "$PYTHON" ] && "$PYTHON" -c "$magic" >"$tmp" 2>/dev/null; then
+	code=1
+fi
 echo '/* generated from lang/python/hydro by lang/python/embed.sh: do not edit */'
 echo '#include "python.h"'
+echo 'const unsigned char python_magic[] = {'
+if [ -n "$code" ]; then hex "$tmp"; else echo '0, 0, 0, 0,'; fi
+echo '};'
 n=0
 for f; do
 	echo "static const unsigned char src$n[] = {"
-	od -An -v -tx1 "$f" | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'
+	hex "$f"
 	echo "0 };"
+	echo "static const unsigned char code$n[] = {"
+	if [ -n "$code" ] && "$PYTHON" -c "$compile" "$f" "<built-in>/hydro/${f##*/}" >"$tmp"; then
+		hex "$tmp"
+		echo "0 };"
+		echo "#define code${n}_len (sizeof(code$n) - 1)"
+	else
+		echo "0 };"
+		echo "#define code${n}_len 0"
+	fi
 	n=$((n + 1))
 done
 echo 'const struct python_source python_sources[] = {'
 n=0
 for f; do
-	echo "	{ \"${f##*/}\", src$n, sizeof(src$n) - 1 },"
+	echo "	{ \"${f##*/}\", src$n, sizeof(src$n) - 1, code$n, code${n}_len },"
 	n=$((n + 1))
 done
-echo '	{ 0, 0, 0 },'
+echo '	{ 0, 0, 0, 0, 0 },'
 echo '};'

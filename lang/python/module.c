@@ -505,18 +505,18 @@ model_set_service(struct model *self, PyObject *args, PyObject *kwds)
 {
 	static char *kwlist[] = { "service", "cwd", "bin", "example", "profile",
 	                          "features", "standin", "needs", "can_die", "stop_timeout",
-	                          "sockets", NULL };
+	                          "sockets", "files", NULL };
 	const char *name, *cwd = NULL, *bin = NULL, *example = NULL, *profile = NULL;
 	const char *sockets = NULL;
-	PyObject *features = Py_None, *standin = Py_None, *needs = Py_None;
+	PyObject *features = Py_None, *standin = Py_None, *needs = Py_None, *files = Py_None;
 	int can_die = -1;
 	double stop_timeout = -1;
 	struct service *s;
 	struct capture c;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kwds, "s|zzzzOOOpdz", kwlist, &name, &cwd,
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "s|zzzzOOOpdzO", kwlist, &name, &cwd,
 	                                 &bin, &example, &profile, &features, &standin,
-	                                 &needs, &can_die, &stop_timeout, &sockets))
+	                                 &needs, &can_die, &stop_timeout, &sockets, &files))
 		return NULL;
 	if (!(s = deploy_find_service(self->d, name)))
 		return PyErr_Format(model_error, "no service '%s'", name);
@@ -541,6 +541,20 @@ model_set_service(struct model *self, PyObject *args, PyObject *kwds)
 	if (sockets) {
 		capture_begin(&c);
 		if (service_set_sockets(s, sockets) < 0)
+			return capture_end(&c, 1);
+		capture_end(&c, 0);
+	}
+	if (files != Py_None) {
+		char **list;
+		size_t n;
+		int ret;
+
+		if (!(list = str_list(files, &n, "files")))
+			return NULL;
+		capture_begin(&c);
+		ret = service_add_files(s, list, n);
+		str_free_list(list);
+		if (ret < 0)
 			return capture_end(&c, 1);
 		capture_end(&c, 0);
 	}

@@ -55,6 +55,16 @@ find_helper(struct buf *tried)
 	return found;
 }
 
+char *
+python_helper(void)
+{
+	struct buf tried = BUF_INIT;
+	char *helper = find_helper(&tried);
+
+	buf_release(&tried);
+	return helper;
+}
+
 int
 python_exec(char **argv)
 {

@@ -25,7 +25,7 @@
  * from the script's.
  */
 static const char bootstrap[] =
-	"import sys, os, sysconfig, importlib.machinery as _m\n"
+	"import sys, os, marshal, sysconfig, importlib.machinery as _m\n"
 	"class BuiltinHydroFinder:\n"
 	"    def __init__(self, sources):\n"
 	"        self.sources = sources\n"
@@ -43,8 +43,10 @@ static const char bootstrap[] =
 	"    def create_module(self, spec):\n"
 	"        return None\n"
 	"    def exec_module(self, module):\n"
-	"        origin, text, _ = self.sources[module.__name__]\n"
-	"        exec(compile(text, origin, 'exec', dont_inherit=True), module.__dict__)\n"
+	"        origin, text, _, code = self.sources[module.__name__]\n"
+	"        code = marshal.loads(code) if code else \\\n"
+	"               compile(text, origin, 'exec', dont_inherit=True)\n"
+	"        exec(code, module.__dict__)\n"
 	"    def get_source(self, name):\n"
 	"        return self.sources[name][1]\n"
 	"    def is_package(self, name):\n"
@@ -56,12 +58,27 @@ static const char bootstrap[] =
 	"if os.access(_exe, os.X_OK):\n"
 	"    sys.executable = _exe\n";
 
-/* {"hydro": (origin, text, is_package), "hydro.gcp": ...} */
+/* whether the package's marshalled code is for this interpreter */
+static int
+code_usable(void)
+{
+	long magic = PyImport_GetMagicNumber();
+
+	return magic != -1 &&
+	       (unsigned long)magic == ((unsigned long)python_magic[0] |
+	                                (unsigned long)python_magic[1] << 8 |
+	                                (unsigned long)python_magic[2] << 16 |
+	                                (unsigned long)python_magic[3] << 24);
+}
+
+/* {"hydro": (origin, text, is_package, code), "hydro.gcp": ...}; code is
+ * the marshalled code object, or b"" to compile the text */
 static PyObject *
 source_table(void)
 {
 	const struct python_source *s;
 	PyObject *table = PyDict_New();
+	int code = code_usable();
 
 	if (!table)
 		return NULL;
@@ -71,8 +88,10 @@ source_table(void)
 		char *name = pkg ? xstrdup("hydro") :
 		             xasprintf("hydro.%.*s", (int)base, s->file);
 		char *origin = xasprintf("<built-in>/hydro/%s", s->file);
-		PyObject *entry = Py_BuildValue("(ss#O)", origin, (const char *)s->text,
-		                                (Py_ssize_t)s->len, pkg ? Py_True : Py_False);
+		PyObject *entry = Py_BuildValue("(ss#Oy#)", origin, (const char *)s->text,
+		                                (Py_ssize_t)s->len, pkg ? Py_True : Py_False,
+		                                (const char *)s->code,
+		                                (Py_ssize_t)(code ? s->code_len : 0));
 		int ret = entry ? PyDict_SetItemString(table, name, entry) : -1;
 
 		Py_XDECREF(entry);
@@ -109,6 +128,127 @@ install_package(void)
 	return 0;
 }
 
+/* --- _hydro_boot: what hydro/_evalcache.py asks of the binary --------- */
+
+extern char **environ;
+
+/* the environment as hydro was given it, before CPython's start-up could
+ * change it (PEP 538 sets LC_CTYPE in a C locale): what hydro compares
+ * with when it checks a record */
+static char **boot_environ;
+
+static void
+save_environ(void)
+{
+	size_t n = 0, i;
+
+	if (boot_environ)
+		return;
+	while (environ[n])
+		n++;
+	boot_environ = xcalloc(n + 1, sizeof(*boot_environ));
+	for (i = 0; i < n; i++)
+		boot_environ[i] = xstrdup(environ[i]);
+}
+
+/* environ() -> [bytes]: the NAME=VALUE entries hydro-python was started with */
+static PyObject *
+boot_environ_py(PyObject *self, PyObject *noargs)
+{
+	PyObject *list = PyList_New(0), *b;
+	size_t i;
+
+	for (i = 0; list && boot_environ && boot_environ[i]; i++) {
+		b = PyBytes_FromString(boot_environ[i]);
+		if (!b || PyList_Append(list, b) < 0)
+			Py_CLEAR(list);
+		Py_XDECREF(b);
+	}
+	return list;
+}
+
+/* diagnostics() -> (errors, warnings) reported so far */
+static PyObject *
+boot_diagnostics(PyObject *self, PyObject *noargs)
+{
+	return Py_BuildValue("(II)", error_count(), warning_count());
+}
+
+/* asked() -> [str]: the parameters the config asked for, given or not */
+static PyObject *
+boot_asked(PyObject *self, PyObject *noargs)
+{
+	PyObject *list = PyList_New(0), *s;
+	size_t i;
+
+	for (i = 0; list && cli && i < cli->nasked; i++) {
+		s = PyUnicode_FromString(cli->asked[i]);
+		if (!s || PyList_Append(list, s) < 0)
+			Py_CLEAR(list);
+		Py_XDECREF(s);
+	}
+	return list;
+}
+
+static int
+add_where(PyObject *dict, const char *kind, const char *name, const char *where)
+{
+	char *key = xasprintf("%s:%s", kind, name);
+	PyObject *v = PyUnicode_FromString(where ? where : "");
+	int ret = v ? PyDict_SetItemString(dict, key, v) : -1;
+
+	Py_XDECREF(v);
+	free(key);
+	return ret;
+}
+
+/* wheres(model) -> {"host:NAME" | "service:NAME" | "target:NAME": where} */
+static PyObject *
+boot_wheres(PyObject *self, PyObject *arg)
+{
+	struct deployment *d;
+	PyObject *dict;
+	size_t i;
+	int ret = 0;
+
+	if (!PyObject_TypeCheck(arg, &model_type))
+		return PyErr_Format(PyExc_TypeError, "a Model is needed");
+	d = ((struct model *)arg)->d;
+	if (!(dict = PyDict_New()))
+		return NULL;
+	for (i = 0; ret == 0 && i < d->nhosts; i++)
+		ret = add_where(dict, "host", d->hosts[i]->name, d->hosts[i]->where);
+	for (i = 0; ret == 0 && i < d->nservices; i++)
+		ret = add_where(dict, "service", d->services[i]->name, d->services[i]->where);
+	for (i = 0; ret == 0 && i < d->ntargets; i++)
+		ret = add_where(dict, "target", d->targets[i]->name, d->targets[i]->where);
+	if (ret < 0)
+		Py_CLEAR(dict);
+	return dict;
+}
+
+static PyMethodDef boot_methods[] = {
+	{ "diagnostics", boot_diagnostics, METH_NOARGS, NULL },
+	{ "asked", boot_asked, METH_NOARGS, NULL },
+	{ "wheres", boot_wheres, METH_O, NULL },
+	{ "environ", boot_environ_py, METH_NOARGS, NULL },
+	{ NULL, NULL, 0, NULL },
+};
+
+static struct PyModuleDef boot_def = {
+	PyModuleDef_HEAD_INIT,
+	.m_name = "_hydro_boot",
+	.m_doc = "what hydro-python tells the package about this process",
+	.m_size = -1,
+	.m_methods = boot_methods,
+};
+
+static PyObject *
+boot_init(void)
+{
+	return PyModule_Create(&boot_def);
+}
+
 static const char *
 mode_name(enum run_mode mode)
 {
@@ -138,6 +278,7 @@ start_interpreter(const char *path)
 	/* once: a sweep runs one interpreter after another in this process */
 	if (!inittab_done) {
 		PyImport_AppendInittab("hydro._hydro", PyInit__hydro);
+		PyImport_AppendInittab("_hydro_boot", boot_init);
 		inittab_done = 1;
 	}
 	PyConfig_InitPythonConfig(&config);
@@ -176,6 +317,7 @@ python_run_config(const char *path, enum run_mode mode)
 
 	if (!path_exists(path))
 		return error_errno("cannot read '%s'", path);
+	save_environ();
 	if (start_interpreter(path) < 0)
 		return -1;
 	module_set_embedded();

@@ -19,7 +19,13 @@ struct python_source {
 	const char *file;		/* "__init__.py", "gcp.py" */
 	const unsigned char *text;
 	size_t len;
+	const unsigned char *code;	/* its code object, marshalled; len 0: none */
+	size_t code_len;
 };
+
+/* the magic number of the Python that marshalled the code (little-endian,
+ * as importlib.util.MAGIC_NUMBER), all zero when nothing was */
+extern const unsigned char python_magic[4];
 
 /* the package's files, ending with a NULL file (generated at build time) */
 extern const struct python_source python_sources[];
@@ -27,6 +33,9 @@ extern const struct python_source python_sources[];
 /* run a config script for mode: evaluate it, call its main(), clean up;
  * 0 on success, -1 with the error reported (the script's traceback printed) */
 int python_run_config(const char *path, enum run_mode mode);
+
+/* the path of hydro-python this hydro would run (a new string), or NULL */
+char *python_helper(void);
 
 /* hydro without the interpreter: become hydro-python with the same argv;
  * returns only on failure (-1, reported) */

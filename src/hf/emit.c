@@ -240,8 +240,10 @@ path_within(const char *dir, const char *top)
 	return !strncmp(dir, top, n) && (dir[n] == '\0' || dir[n] == '/' || !strcmp(top, "/"));
 }
 
-int
-hf_crates_find(struct hf_unit *unit, const char *config_dir, struct hf_crates *out)
+/* hf_crates_find and hf_crates_lint: an unknown crate reported at level */
+static int
+crates_find(struct hf_unit *unit, const char *config_dir, enum hf_level level,
+            struct hf_crates *out)
 {
 	const struct hf_ast *a = &unit->ast;
 	char *abs = path_absolute(unit->path), *pdir = path_dirname(abs);
@@ -334,21 +336,34 @@ hf_crates_find(struct hf_unit *unit, const char *config_dir, struct hf_crates *o
 			                       "bincode, chrono, lattices", buf_str(&manifests),
 			                       buf_str(&folders));
 
-			hf_diag(&unit->diag, HF_ERROR, hf_range_span(a, u->toks.first, u->toks.last),
-			        help, "unresolved crate `%s`", name);
+			hf_diag(&unit->diag, level, hf_range_span(a, u->toks.first, u->toks.last),
+			        help, "unresolved crate `%s`%s", name, level == HF_WARNING ?
+			        ": the program can be checked but not built here" : "");
 			free(help);
-			rc = -1;
+			rc = level == HF_ERROR ? -1 : 1;
 		}
 		buf_release(&manifests);
 		buf_release(&folders);
 		free(name);
 	}
-	if (rc < 0)
+	if (rc)
 		hf_diag_summary(&unit->diag);
 	free(abs);
 	free(pdir);
 	free(top);
-	return rc;
+	return rc < 0 ? -1 : 0;
+}
+
+int
+hf_crates_find(struct hf_unit *unit, const char *config_dir, struct hf_crates *out)
+{
+	return crates_find(unit, config_dir, HF_ERROR, out);
+}
+
+int
+hf_crates_lint(struct hf_unit *unit, struct hf_crates *out)
+{
+	return crates_find(unit, NULL, HF_WARNING, out);
 }
 
 /* --- main.rs --- */
@@ -608,6 +623,7 @@ hf_emit(struct hf_program *p, const struct hf_crates *crates, const char *rust_d
 	char *bin = hf_emit_bin_name(p->path), *src = path_join(dir, "src");
 	char *f_toml = path_join(dir, "Cargo.toml"), *f_lock = path_join(dir, "Cargo.lock");
 	char *f_main = path_join(src, "main.rs"), *shipped = path_join(rust_dir, "Cargo.lock");
+	char *f_stamp = path_join(dir, "Cargo.lock.shipped");
 	int rc = -1;
 
 	buf_printf(&toml, "# The crate hydro makes of %s; written again at every build.\n"
@@ -629,10 +645,27 @@ hf_emit(struct hf_program *p, const struct hf_crates *crates, const char *rust_d
 	    write_if_changed(f_toml, toml.data, toml.len) < 0 ||
 	    write_if_changed(f_main, main_rs.data, main_rs.len) < 0)
 		goto out;
-	/* the shipped resolution; cargo adds the program's own crates to it */
-	if (!crates || !crates->n || !path_exists(f_lock))
+	/* the shipped resolution; cargo adds the program's own crates to it,
+	 * so the lock cargo wrote is kept until another shipped lock comes:
+	 * the stamp names the one it started from */
+	if (!crates || !crates->n) {
 		if (write_if_changed(f_lock, lock.data, lock.len) < 0)
 			goto out;
+	} else {
+		struct hash h;
+		char hex[HASH_HEX_LEN];
+		struct buf old = BUF_INIT;
+		int same;
+
+		hash_bytes(lock.data, lock.len, &h);
+		hash_hex(&h, hex);
+		same = path_exists(f_lock) && path_exists(f_stamp) &&
+		       read_file(f_stamp, &old) == 0 && !strcmp(buf_str(&old), hex);
+		buf_release(&old);
+		if (!same && (write_file_atomic(f_lock, lock.data, lock.len, 0644) < 0 ||
+		              write_file_atomic(f_stamp, hex, strlen(hex), 0644) < 0))
+			goto out;
+	}
 	rc = 0;
 out:
 	buf_release(&toml);
@@ -642,6 +675,7 @@ out:
 	free(src);
 	free(f_toml);
 	free(f_lock);
+	free(f_stamp);
 	free(f_main);
 	free(shipped);
 	return rc;

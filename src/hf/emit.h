@@ -57,6 +57,10 @@ char *hf_rust_dir(void);
  * crate directory beside a config); an unknown crate is reported at its
  * `use` line and gives -1 */
 int hf_crates_find(struct hf_unit *u, const char *config_dir, struct hf_crates *out);
+/* hf_crates_find for `hydro check` of a file alone, without a config: an
+ * unknown crate is a warning at its `use` line (the program may be checked
+ * away from its crates, but not built there); 0 */
+int hf_crates_lint(struct hf_unit *u, struct hf_crates *out);
 /* free what hf_crates_find made */
 void hf_crates_release(struct hf_crates *c);
 

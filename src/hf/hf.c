@@ -99,9 +99,7 @@ hf_check_files(const char *const *paths, size_t n, int json)
 			error_set_reporter(json_reporter, (void *)paths[i]);
 		if (unit_load(&u, paths[i], json) < 0)
 			rc = -1;
-		else if (hf_crates_find(&u, NULL, &c) < 0)	/* the `use` lines' crates */
-			rc = -1;
-		else
+		else if (hf_crates_lint(&u, &c) == 0)	/* the `use` lines' crates */
 			hf_crates_release(&c);
 		hf_unit_release(&u);
 	}

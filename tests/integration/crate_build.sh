@@ -6,6 +6,7 @@
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/integration/local/lib.sh"
 . "$TOP/tests/python/lib.sh"
+. "$TOP/tests/integration/package/lib.sh"
 
 REAL_CARGO=$(command -v "${CARGO:-cargo}")
 if [ -z "$REAL_CARGO" ] || ! ls -d /usr/share/cargo/registry/serde_json-1.* >/dev/null 2>&1; then
@@ -14,18 +15,8 @@ if [ -z "$REAL_CARGO" ] || ! ls -d /usr/share/cargo/registry/serde_json-1.* >/de
 fi
 
 # a cargo that counts its builds
-cat >"$T_TMP/cargo" <<SH
-#!/bin/sh
-[ "\$1" = build ] && echo "\$*" >>"$T_TMP/cargo.log"
-exec "$REAL_CARGO" "\$@"
-SH
-chmod +x "$T_TMP/cargo"
-: >"$T_TMP/cargo.log"
-CARGO=$T_TMP/cargo
-HYDRO_CARGO_OFFLINE=1
-export CARGO HYDRO_CARGO_OFFLINE
-unset CARGO_TARGET_DIR HYDRO_CARGO_REGISTRY
-builds() { wc -l <"$T_TMP/cargo.log" | tr -d ' '; }
+pkg_cargo "hydro builds crates with cargo"
+builds() { pkg_builds; }
 
 cp -r "$TOP/tests/crates/relay" "$W/relay"
 rm -rf "$W/relay/target" "$W/relay/Cargo.lock"

@@ -221,6 +221,67 @@ TEST(crates)
 	free(ws);
 }
 
+/* a program with crates of its own keeps the lock cargo completed, until
+ * another shipped lock comes */
+TEST(lock_update)
+{
+	struct hf_program *p;
+	struct hf_crates c;
+	char *cfg = path_join(tmp, "l"), *rust = path_join(tmp, "l/rust");
+	char *shipped = path_join(rust, "Cargo.lock"), *out = path_join(tmp, "l/out");
+	char *lock = path_join(out, "Cargo.lock"), *dt = path_join(tmp, "l/data_types/Cargo.toml");
+	char *dtdir = path_dirname(dt);
+	const char *v1 = "# shipped 1\n", *v2 = "# shipped 2\n";
+	const char *completed = "# shipped 1\n# data_types, added by cargo\n";
+	struct buf b = BUF_INIT;
+
+	mkdir_p(dtdir, 0755);
+	mkdir_p(rust, 0755);
+	write_file_atomic(dt, "[package]\nname = \"data_types\"\n", 31, 0644);
+	write_file_atomic(shipped, v1, strlen(v1), 0644);
+	REQUIRE((p = load("l/src/p.hf", "use data_types::EchoMsg;\nmodule main() {\n"
+	                  "    source_iter([1]) -> for_each(drop);\n}\n")) != NULL);
+	REQUIRE(hf_crates_find(p->unit, cfg, &c) == 0);
+	REQUIRE(c.n == 1);
+	CHECK(hf_emit(p, &c, rust, out) == 0);
+	CHECK(read_file(lock, &b) == 0);
+	CHECK_STR(buf_str(&b), v1);
+	/* cargo completes it; the next emit leaves it */
+	write_file_atomic(lock, completed, strlen(completed), 0644);
+	CHECK(hf_emit(p, &c, rust, out) == 0);
+	buf_reset(&b);
+	CHECK(read_file(lock, &b) == 0);
+	CHECK_STR(buf_str(&b), completed);
+	/* a new shipped lock replaces it */
+	write_file_atomic(shipped, v2, strlen(v2), 0644);
+	CHECK(hf_emit(p, &c, rust, out) == 0);
+	buf_reset(&b);
+	CHECK(read_file(lock, &b) == 0);
+	CHECK_STR(buf_str(&b), v2);
+	/* a crate written before the stamp existed takes the shipped lock too */
+	write_file_atomic(lock, completed, strlen(completed), 0644);
+	{
+		char *stamp = path_join(out, "Cargo.lock.shipped");
+
+		unlink(stamp);
+		free(stamp);
+	}
+	CHECK(hf_emit(p, &c, rust, out) == 0);
+	buf_reset(&b);
+	CHECK(read_file(lock, &b) == 0);
+	CHECK_STR(buf_str(&b), v2);
+	buf_release(&b);
+	hf_crates_release(&c);
+	hf_program_free(p);
+	free(cfg);
+	free(rust);
+	free(shipped);
+	free(out);
+	free(lock);
+	free(dt);
+	free(dtdir);
+}
+
 /* a compiler-message's "message" object with one primary span in main.rs */
 static cJSON *
 rustc_msg(const char *text, const char *label, int line, int col, const char *rendered)
@@ -304,6 +365,7 @@ main(int argc, char **argv)
 	RUN(unused_port);
 	RUN(port_split);
 	RUN(crates);
+	RUN(lock_update);
 	RUN(rustc_spans);
 	remove_tree(tmp);
 	free(tmp);

@@ -1152,7 +1152,8 @@ class Deployment:
     def _common(self, svc: Service, where: str, args: Sequence[str],
                 env: Optional[Mapping[str, Any]], cwd: Optional[str],
                 needs: Sequence[Union[str, Target]],
-                standin: Optional[Sequence[str]] = None) -> None:
+                standin: Optional[Sequence[str]] = None,
+                files: Sequence[str] = ()) -> None:
         if args:
             self._model.add_args(svc.name, _strings(args, "args", where))
         if env:
@@ -1167,6 +1168,9 @@ class Deployment:
             if not cmd:
                 raise ConfigError("%s: standin must name a command" % where)
             self._model.set_service(svc.name, standin=cmd)
+        if files:
+            _model_call(ConfigError, where, self._model.set_service, svc.name,
+                        files=_strings(files, "files", where))
 
     # -- services --
 
@@ -1174,6 +1178,7 @@ class Deployment:
                   standin: Optional[Sequence[str]] = None,
                   env: Optional[Mapping[str, Any]] = None, cwd: Optional[str] = None,
                   needs: Sequence[Union[str, Target]] = (),
+                  files: Sequence[str] = (),
                   name: Optional[str] = None,
                   display_id: Optional[str] = None) -> HydroflowService:
         """A Hydroflow program: the ``.hf`` file ``src``, compiled for
@@ -1182,12 +1187,14 @@ class Deployment:
         Its ports are those of the module header
         (``module main(input a: T, output b: U)``).  ``standin`` is a
         command that speaks the port protocol, run in place of the compiled
-        program (the ``.hf`` is still read for its ports)."""
+        program (the ``.hf`` is still read for its ports).  ``files``: files
+        it needs beside it, relative to the script's directory, packed with
+        the program (docs/python.md)."""
         where = _where()
         svc: HydroflowService = self._add_service(HydroflowService, "hydroflow",
                                                   _name(name, display_id, where), on,
                                                   src, None, where)
-        self._common(svc, where, args, env, cwd, needs, standin)
+        self._common(svc, where, args, env, cwd, needs, standin, files)
         return svc
 
     def HydroflowCrate(self, src: str, on: HostArg = None, *, bin: Optional[str] = None,
@@ -1197,6 +1204,7 @@ class Deployment:
                        cwd: Optional[str] = None,
                        needs: Sequence[Union[str, Target]] = (),
                        standin: Optional[Sequence[str]] = None,
+                       files: Sequence[str] = (),
                        name: Optional[str] = None,
                        display_id: Optional[str] = None) -> CrateService:
         """A Rust crate written for Hydro Deploy (its port protocol on
@@ -1204,7 +1212,7 @@ class Deployment:
         (``bin``/``example``, ``profile``, ``features`` as cargo's
         options).  Its ports are named by use: ``svc.ports.anything``.
         ``standin``: a command that speaks the protocol, run instead of
-        building the crate."""
+        building the crate.  ``files``: as for :meth:`Hydroflow`."""
         where = _where()
         svc: CrateService = self._add_service(CrateService, "crate",
                                               _name(name, display_id, where), on, src,
@@ -1212,7 +1220,7 @@ class Deployment:
         self._model.set_service(svc.name, bin=bin, example=example, profile=profile,
                                 features=None if features is None else
                                 _strings(features, "features", where))
-        self._common(svc, where, args, env, cwd, needs, standin)
+        self._common(svc, where, args, env, cwd, needs, standin, files)
         return svc
 
     def Process(self, cmd: Sequence[str], on: HostArg = None, *,
@@ -1222,6 +1230,7 @@ class Deployment:
                 needs: Sequence[Union[str, Target]] = (), can_die: bool = False,
                 stop_timeout: Optional[float] = None,
                 sockets: Optional[str] = None,
+                files: Sequence[str] = (),
                 name: Optional[str] = None,
                 display_id: Optional[str] = None) -> ProcessService:
         """Any command, run on ``on`` with ``env``; named after the script
@@ -1249,7 +1258,8 @@ class Deployment:
         take a port between its pick and the process's start; the process
         must then take them (``sd_listen_fds()``), not bind
         ``HYDRO_PORT_<NAME>``, which it gets for information.  The default,
-        ``"address"``: it binds the address itself."""
+        ``"address"``: it binds the address itself.  ``files``: files it
+        needs, relative to the script's directory (docs/python.md)."""
         where = _where()
         svc: ProcessService = self._add_service(ProcessService, "process",
                                                 _name(name, display_id, where), on, None,
@@ -1279,7 +1289,7 @@ class Deployment:
         if sockets is not None:
             _model_call(ConfigError, where, self._model.set_service, svc.name,
                         sockets=str(sockets))
-        self._common(svc, where, (), env, cwd, needs)
+        self._common(svc, where, (), env, cwd, needs, files=files)
         return svc
 
     def CustomService(self, *args: Any, **kwargs: Any) -> Any:

@@ -21,7 +21,8 @@ class Model:
                     standin: Optional[Sequence[str]] = ...,
                     needs: Optional[Sequence[str]] = ..., can_die: bool = ...,
                     stop_timeout: float = ...,
-                    sockets: Optional[str] = ...) -> None: ...
+                    sockets: Optional[str] = ...,
+                    files: Optional[Sequence[str]] = ...) -> None: ...
     def set_ready(self, service: str, kind: Optional[str], arg: Optional[str],
                   argv: Optional[Sequence[str]]) -> None: ...
     def declare_port(self, service: str, name: str,

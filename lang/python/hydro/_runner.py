@@ -21,7 +21,7 @@ import traceback
 import types
 from typing import Any, Callable, List, Optional, Sequence, Set
 
-from . import _hydro
+from . import _hydro, _evalcache
 from . import Deployment, Error, _StopAtDeploy, _display, _state, _PKG_DIR
 
 
@@ -155,6 +155,7 @@ def _cleanup() -> bool:
     died on its own: the core has reported it)."""
     interrupted = False
     ok = True
+    _evalcache.pause()
     _Ran.cleaning = True
     for d in _state.deployments:
         run = d._run
@@ -189,6 +190,7 @@ def _at_deploy(mode: str, d: Optional[Deployment]) -> int:
     elif mode == "graph":
         sys.stdout.write(d._model.graph(opts["format"]))
     elif mode == "build":
+        _evalcache.commit(_state.config, d._model)
         try:
             _hydro.build(d._model)
         except _hydro.ModelError as e:
@@ -268,6 +270,7 @@ def run_config(path: str, mode: str) -> int:
     sys.modules["__main__"] = module
     args = list(sys.argv[1:])
     _catch_signals()
+    _evalcache.begin(mode)
 
     def body() -> None:
         exec(code, module.__dict__)
