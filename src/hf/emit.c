@@ -572,8 +572,10 @@ hf_emit_main(struct hf_program *p, struct buf *o)
 
 		if (!port_used(a, a->ports[i].name))
 			continue;
-		buf_printf(o, "%s = %s(%s_port_%s);\n", pi->name,
-		           pi->is_input ? "source_stream" : "dest_sink", pre, pi->name);
+		/* an input's stream yields batches, polled once a batch */
+		buf_printf(o, "%s = %s(%s_port_%s)%s;\n", pi->name,
+		           pi->is_input ? "source_stream" : "dest_sink", pre, pi->name,
+		           pi->is_input ? " -> flatten()" : "");
 	}
 	buf_addstr(o, "}\n})\n}\n");
 	free(pre);

@@ -108,7 +108,7 @@ TEST(lines_kept)
 	l = line_of(buf_str(&o), 10);
 	CHECK(str_ends(l, "::hydroflow::hydroflow_syntax! {"));
 	free(l);
-	CHECK(strstr(buf_str(&o), "\ninbound = source_stream(__hydro_port_inbound);\n") != NULL);
+	CHECK(strstr(buf_str(&o), "\ninbound = source_stream(__hydro_port_inbound) -> flatten();\n") != NULL);
 	CHECK(strstr(buf_str(&o), "\nlog = dest_sink(__hydro_port_log);\n") != NULL);
 	buf_release(&o);
 	hf_program_free(p);

@@ -8,8 +8,9 @@
 //!    `HYDRO_CONTROL_FD`, else stdin, as Hydro Deploy speaks it), binds every
 //!    input and answers `ready: {...}`;
 //! 2. reads `start: {...}`, connects every output and answers `ack start`;
-//! 3. builds the flow, giving it each input port as a `Stream` (for
-//!    `source_stream`) and each output port as a `Sink` (for `dest_sink`);
+//! 3. builds the flow, giving it each input port as a `Stream` of batches
+//!    of messages (for `source_stream(..) -> flatten()`) and each output
+//!    port as a `Sink` (for `dest_sink`);
 //! 4. runs it until `stop`, the end of the channel or SIGTERM, then lets the
 //!    outputs send what they hold and exits 0.
 //!
@@ -39,13 +40,13 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 use futures::{Sink, Stream};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 
 pub use hydroflow;
@@ -126,8 +127,10 @@ impl Program {
     where
         F: for<'a> FnOnce(&'a mut Ports) -> hydroflow::scheduled::graph::Hydroflow<'static>,
     {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+        // One thread, as hydroflow's own #[hydroflow::main]: the flow, the
+        // readers and the writers take turns, with no wake-up crossing
+        // threads for each batch.
+        let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap_or_else(|e| die(&self.service, &format!("cannot start tokio: {}", e)));
@@ -448,61 +451,90 @@ async fn handshake(service: &str, inputs: &[(&str, bool)], outputs: &[(&str, boo
     ports
 }
 
+/// The most a reader takes from its socket at once.
+const READ_CHUNK: usize = 256 * 1024;
+
+/// Read one connection's frames: as much as the socket has (up to
+/// READ_CHUNK at a time), every whole frame in it decoded and sent on as one
+/// batch.  A frame cut off by the end of the connection is not delivered.
 async fn read_frames<I: Send + 'static>(
     mut conn: Conn,
     stats: Arc<PortStats>,
     service: Arc<str>,
     addr: SocketAddr,
     decode: Arc<dyn Fn(&[u8], SocketAddr) -> Result<I, bincode::Error> + Send + Sync>,
-    tx: mpsc::UnboundedSender<I>,
+    tx: mpsc::UnboundedSender<Vec<I>>,
 ) {
-    let mut head = [0u8; 4];
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
     loop {
-        if conn.read_exact(&mut head).await.is_err() {
-            return;
+        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+            buf.reserve(READ_CHUNK);
         }
-        let n = u32::from_be_bytes(head) as usize;
-        if n > FRAME_MAX {
-            eprintln!(
-                "{}: port '{}': a frame of {} bytes is larger than the 8 MiB limit; closing its connection",
-                service, stats.name, n
-            );
-            return;
+        match conn.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
         }
-        let mut payload = vec![0u8; n];
-        if conn.read_exact(&mut payload).await.is_err() {
-            return; // a half-written frame is not delivered
-        }
-        match decode(&payload, addr) {
-            Ok(item) => {
-                if tx.send(item).is_err() {
-                    return;
+        let mut batch = Vec::new();
+        let mut at = 0;
+        let mut fail = false;
+        while buf.len() - at >= 4 {
+            let n = u32::from_be_bytes(buf[at..at + 4].try_into().unwrap()) as usize;
+            if n > FRAME_MAX {
+                eprintln!(
+                    "{}: port '{}': a frame of {} bytes is larger than the 8 MiB limit; closing its connection",
+                    service, stats.name, n
+                );
+                fail = true;
+                break;
+            }
+            if buf.len() - at - 4 < n {
+                buf.reserve(n + 4); // room for the whole of the frame begun
+                break;
+            }
+            let payload = &buf[at + 4..at + 4 + n];
+            at += 4 + n;
+            match decode(payload, addr) {
+                Ok(item) => batch.push(item),
+                Err(e) => {
+                    if stats.bad.fetch_add(1, Ordering::Relaxed) == 0 {
+                        eprintln!(
+                            "{}: port '{}': cannot decode a message of {} bytes as `{}`: {} (dropped; further ones are counted)",
+                            service,
+                            stats.name,
+                            n,
+                            stats.ty,
+                            e
+                        );
+                    }
                 }
             }
-            Err(e) => {
-                if stats.bad.fetch_add(1, Ordering::Relaxed) == 0 {
-                    eprintln!(
-                        "{}: port '{}': cannot decode a message of {} bytes as `{}`: {} (dropped; further ones are counted)",
-                        service,
-                        stats.name,
-                        n,
-                        stats.ty,
-                        e
-                    );
-                }
-            }
+        }
+        let _ = buf.split_to(at);
+        if !batch.is_empty() && tx.send(batch).is_err() {
+            return;
+        }
+        if fail {
+            return;
         }
     }
 }
 
-/// An input port's messages, for `source_stream`.
+/// An input port's messages, for `source_stream(..) -> flatten()`: in
+/// batches, each what one read of a connection held, so that the flow polls
+/// the stream (and makes a waker) once a batch, not once a message.
 pub struct Input<I> {
-    rx: mpsc::UnboundedReceiver<I>,
+    rx: mpsc::UnboundedReceiver<Vec<I>>,
+}
+
+impl<I> Input<I> {
+    fn new(rx: mpsc::UnboundedReceiver<Vec<I>>) -> Input<I> {
+        Input { rx }
+    }
 }
 
 impl<I> Stream for Input<I> {
-    type Item = I;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<I>> {
+    type Item = Vec<I>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Vec<I>>> {
         self.rx.poll_recv(cx)
     }
 }
@@ -529,11 +561,11 @@ impl Ports {
         let (tx, rx) = mpsc::unbounded_channel();
         let stats = self.stats(name, ty, true);
         let Some(input) = self.inputs.remove(name) else {
-            return Input { rx };
+            return Input::new(rx);
         };
         let remaining = Arc::new(Mutex::new(input.expect));
         if input.expect == Some(0) {
-            return Input { rx };
+            return Input::new(rx);
         }
         let (done_tx, done_rx) = watch::channel(false);
         let done_tx = Arc::new(done_tx);
@@ -576,7 +608,7 @@ impl Ports {
                 }
             });
         }
-        Input { rx }
+        Input::new(rx)
     }
 
     /// Input port `name` of type `T` (`ty` as written, for messages), as a
@@ -591,19 +623,19 @@ impl Ports {
         self.open_input(name, ty, Arc::new(|b: &[u8], a| bincode::deserialize::<T>(b).map(|t| (t, a))))
     }
 
-    fn open_output(&mut self, name: &str) -> (Vec<(Option<SocketAddr>, mpsc::UnboundedSender<Bytes>)>, Arc<PortStats>) {
+    fn open_output(&mut self, name: &str) -> (Vec<(Option<SocketAddr>, Arc<OutConn>)>, Arc<PortStats>) {
         let stats = self.stats(name, "", false);
         let mut conns = Vec::new();
         for (_, t) in self.targets.remove(name).unwrap_or_default() {
-            let (tx, rx) = mpsc::unbounded_channel::<Bytes>();
+            let out = Arc::new(OutConn::default());
             let addr = match &t {
                 Target::Tcp(a) => Some(*a),
                 Target::Unix(_) => None,
             };
             let service = self.service.clone();
             let port = name.to_string();
-            self.writers.push(tokio::spawn(write_frames(service, port, t, rx)));
-            conns.push((addr, tx));
+            self.writers.push(tokio::spawn(write_frames(service, port, t, out.clone())));
+            conns.push((addr, out));
         }
         (conns, stats)
     }
@@ -612,7 +644,7 @@ impl Ports {
     /// to every receiver.
     pub fn output<T: Serialize>(&mut self, name: &str) -> Output<T> {
         let (conns, stats) = self.open_output(name);
-        Output { conns: conns.into_iter().map(|(_, c)| c).collect(), stats, service: self.service.clone(), _t: PhantomData }
+        Output { conns: conns.into_iter().map(|(_, c)| c).collect(), stats, service: self.service.clone(), scratch: Vec::new(), _t: PhantomData }
     }
 
     /// Output port `name` of type `(T, SocketAddr)`, as a Sink that sends
@@ -625,7 +657,7 @@ impl Ports {
                 by_addr.insert(a, c);
             }
         }
-        AddrOutput { by_addr, stats, service: self.service.clone(), _t: PhantomData }
+        AddrOutput { by_addr, stats, service: self.service.clone(), scratch: Vec::new(), _t: PhantomData }
     }
 
     /// After the flow: let the writers send what they hold (a bounded
@@ -669,49 +701,89 @@ async fn connect(t: &Target) -> std::io::Result<Pin<Box<dyn AsyncWrite + Send>>>
     Err(last.unwrap())
 }
 
-async fn write_frames(service: Arc<str>, port: String, t: Target, mut rx: mpsc::UnboundedReceiver<Bytes>) {
+/// What an output has for one receiver and not yet written: whole frames,
+/// appended by the Sink (no channel, no allocation of its own per message),
+/// taken whole by the connection's writer.
+#[derive(Default)]
+pub struct OutConn {
+    state: Mutex<OutBuf>,
+    ready: Notify,
+}
+
+#[derive(Default)]
+struct OutBuf {
+    frames: BytesMut,
+    /// the Sink is gone: write what is left, then end
+    closed: bool,
+    /// the connection failed: what comes is dropped
+    dead: bool,
+}
+
+impl OutConn {
+    /// Append one frame: the payload's length, then the payload.
+    fn push(&self, payload: &[u8]) {
+        let mut st = self.state.lock().unwrap();
+        if st.dead {
+            return;
+        }
+        let wake = st.frames.is_empty();
+        st.frames.put_u32(payload.len() as u32);
+        st.frames.put_slice(payload);
+        drop(st);
+        if wake {
+            self.ready.notify_one();
+        }
+    }
+
+    fn close(&self) {
+        self.state.lock().unwrap().closed = true;
+        self.ready.notify_one();
+    }
+}
+
+async fn write_frames(service: Arc<str>, port: String, t: Target, out: Arc<OutConn>) {
     let where_ = match &t {
         Target::Tcp(a) => a.to_string(),
         Target::Unix(p) => p.display().to_string(),
     };
+    let fail = |what: String| {
+        eprintln!("{}: port '{}': {}", service, port, what);
+        let mut st = out.state.lock().unwrap();
+        st.dead = true;
+        st.frames = BytesMut::new();
+    };
     let mut conn = match connect(&t).await {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("{}: port '{}': cannot connect to {}: {}", service, port, where_, e);
-            while rx.recv().await.is_some() {}
-            return;
-        }
+        Err(e) => return fail(format!("cannot connect to {}: {}", where_, e)),
     };
-    let mut buf = BytesMut::new();
-    while let Some(f) = rx.recv().await {
-        buf.put_u32(f.len() as u32);
-        buf.put_slice(&f);
-        while buf.len() < 256 * 1024 {
-            match rx.try_recv() {
-                Ok(f) => {
-                    buf.put_u32(f.len() as u32);
-                    buf.put_slice(&f);
-                }
-                Err(_) => break,
+    loop {
+        let (frames, closed) = {
+            let mut st = out.state.lock().unwrap();
+            (st.frames.split(), st.closed)
+        };
+        if !frames.is_empty() {
+            if let Err(e) = conn.write_all(&frames).await {
+                return fail(format!("sending to {}: {}", where_, e));
             }
+        } else if closed {
+            break;
+        } else {
+            out.ready.notified().await;
         }
-        if let Err(e) = conn.write_all(&buf).await {
-            eprintln!("{}: port '{}': sending to {}: {}", service, port, where_, e);
-            while rx.recv().await.is_some() {}
-            return;
-        }
-        buf.clear();
     }
     let _ = conn.flush().await;
     let _ = conn.shutdown().await;
 }
 
-fn encode<T: Serialize>(service: &str, stats: &PortStats, item: &T) -> Option<Bytes> {
-    match bincode::serialize(item) {
-        Ok(b) if b.len() <= FRAME_MAX => Some(Bytes::from(b)),
-        Ok(b) => {
+/// Encode item into buf (cleared first); None, counted and reported once,
+/// when it cannot be encoded or is larger than a frame may be.
+fn encode<T: Serialize>(service: &str, stats: &PortStats, item: &T, buf: &mut Vec<u8>) -> Option<()> {
+    buf.clear();
+    match bincode::serialize_into(&mut *buf, item) {
+        Ok(()) if buf.len() <= FRAME_MAX => Some(()),
+        Ok(()) => {
             if stats.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
-                eprintln!("{}: port '{}': a message of {} bytes is larger than the 8 MiB limit; dropped", service, stats.name, b.len());
+                eprintln!("{}: port '{}': a message of {} bytes is larger than the 8 MiB limit; dropped", service, stats.name, buf.len());
             }
             None
         }
@@ -726,10 +798,21 @@ fn encode<T: Serialize>(service: &str, stats: &PortStats, item: &T) -> Option<By
 
 /// An output port of plain `T`, for `dest_sink`: broadcast.
 pub struct Output<T> {
-    conns: Vec<mpsc::UnboundedSender<Bytes>>,
+    conns: Vec<Arc<OutConn>>,
     stats: Arc<PortStats>,
     service: Arc<str>,
+    scratch: Vec<u8>,
     _t: PhantomData<fn(T)>,
+}
+
+impl<T> Unpin for Output<T> {}
+
+impl<T> Drop for Output<T> {
+    fn drop(&mut self) {
+        for c in &self.conns {
+            c.close();
+        }
+    }
 }
 
 impl<T: Serialize> Sink<T> for Output<T> {
@@ -738,12 +821,13 @@ impl<T: Serialize> Sink<T> for Output<T> {
         Poll::Ready(Ok(()))
     }
     fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Infallible> {
-        if self.conns.is_empty() {
+        let this = self.get_mut();
+        if this.conns.is_empty() {
             return Ok(());
         }
-        if let Some(b) = encode(&self.service, &self.stats, &item) {
-            for c in &self.conns {
-                let _ = c.send(b.clone());
+        if encode(&this.service, &this.stats, &item, &mut this.scratch).is_some() {
+            for c in &this.conns {
+                c.push(&this.scratch);
             }
         }
         Ok(())
@@ -758,10 +842,21 @@ impl<T: Serialize> Sink<T> for Output<T> {
 
 /// An output port of `(T, SocketAddr)`, for `dest_sink`: to that address.
 pub struct AddrOutput<T> {
-    by_addr: HashMap<SocketAddr, mpsc::UnboundedSender<Bytes>>,
+    by_addr: HashMap<SocketAddr, Arc<OutConn>>,
     stats: Arc<PortStats>,
     service: Arc<str>,
+    scratch: Vec<u8>,
     _t: PhantomData<fn(T)>,
+}
+
+impl<T> Unpin for AddrOutput<T> {}
+
+impl<T> Drop for AddrOutput<T> {
+    fn drop(&mut self) {
+        for c in self.by_addr.values() {
+            c.close();
+        }
+    }
 }
 
 impl<T: Serialize> Sink<(T, SocketAddr)> for AddrOutput<T> {
@@ -770,17 +865,18 @@ impl<T: Serialize> Sink<(T, SocketAddr)> for AddrOutput<T> {
         Poll::Ready(Ok(()))
     }
     fn start_send(self: Pin<&mut Self>, (item, addr): (T, SocketAddr)) -> Result<(), Infallible> {
-        match self.by_addr.get(&addr) {
+        let this = self.get_mut();
+        match this.by_addr.get(&addr) {
             Some(c) => {
-                if let Some(b) = encode(&self.service, &self.stats, &item) {
-                    let _ = c.send(b);
+                if encode(&this.service, &this.stats, &item, &mut this.scratch).is_some() {
+                    c.push(&this.scratch);
                 }
             }
             None => {
-                if self.stats.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+                if this.stats.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
                     eprintln!(
                         "{}: warning: port '{}': no receiver has the address {}; dropped (further ones are counted)",
-                        self.service, self.stats.name, addr
+                        this.service, this.stats.name, addr
                     );
                 }
             }
