@@ -172,7 +172,9 @@ upload_of(struct run *r, struct host *h, const struct pkg *pkg)
  * directory), with the run's directory as HYDRO_RUN_DIR, its program from
  * the build's cache.  On another host: in a fresh folder of its own there
  * (host_run_dir), its package unpacked in it when it runs a program built
- * here, and that folder is its cwd and HYDRO_RUN_DIR.
+ * here, and that folder is its HYDRO_RUN_DIR; its cwd is the package's
+ * files/ folder when it declared files (so that they are at the names it
+ * gave, as here in the config's directory), else that folder.
  */
 static int
 place_service(struct run *r, struct svc *v)
@@ -215,7 +217,7 @@ place_service(struct run *r, struct svc *v)
 		             s->name, h->name);
 	}
 	v->run_dir = dir;
-	v->cwd = xstrdup(dir);
+	v->cwd = u && s->nfiles ? path_join(dir, "files") : xstrdup(dir);
 	return 0;
 }
 
