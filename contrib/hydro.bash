@@ -32,7 +32,7 @@ _hydro()
 	local globals="-j --jobs -v --verbose -q --quiet --color --json -C -h --help --version"
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		run|build|plan|graph|down|check|help) cmd=${words[i]}; break ;;
+		run|deploy|build|plan|graph|down|check|help) cmd=${words[i]}; break ;;
 		esac
 	done
 	case $prev in
@@ -49,18 +49,18 @@ _hydro()
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "$globals" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W "run build plan graph down check help" -- "$cur"))
+			COMPREPLY=($(compgen -W "run deploy build plan graph down check help" -- "$cur"))
 		fi
 		return
 	fi
 	case $cmd in
-	run) opts="-D --keep --no-log-prefix --timestamps --trust-new-hosts" ;;
+	run|deploy) opts="-D --keep --no-log-prefix --timestamps --trust-new-hosts" ;;
 	build) opts="-D" ;;
 	plan) opts="-D --json" ;;
 	graph) opts="-D --format" ;;
 	down) opts="--dry-run --json" ;;
 	check) opts="--json" ;;
-	help) COMPREPLY=($(compgen -W "run build plan graph down check" -- "$cur")); return ;;
+	help) COMPREPLY=($(compgen -W "run deploy build plan graph down check" -- "$cur")); return ;;
 	*) opts= ;;
 	esac
 	if [[ $cur == -* ]]; then

@@ -156,8 +156,11 @@ command_launches(struct deployment *d, FILE *out)
 		}
 		fprintf(out, "launch %s on %s (%s, %s): ", s->name, s->host->name, b->name,
 		        s->kind == SERVICE_PROCESS ? "process" :
+		        s->kind == SERVICE_SCRIPT ? "the config script itself" :
 		        service_has_control(s) ? "control channel" : "stdin/stdout protocol");
-		if (s->nstandin)
+		if (s->kind == SERVICE_SCRIPT)
+			fputs("its own sockets", out);
+		else if (s->nstandin)
 			print_argv(out, s->standin, s->nstandin);
 		else if (s->kind == SERVICE_PROCESS)
 			print_argv(out, s->argv, s->argc);

@@ -674,7 +674,7 @@ crate_add(struct build *b, struct graph *g)
 		int ok;
 
 		/* a standin runs in place of the crate, which is not built */
-		if (s->nstandin || s->kind == SERVICE_PROCESS)
+		if (s->nstandin || s->kind == SERVICE_PROCESS || s->kind == SERVICE_SCRIPT)
 			continue;
 		if (check_runner(b, s) < 0) {
 			free(toolchain);

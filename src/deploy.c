@@ -22,6 +22,7 @@ static const char *const kind_names[] = {
 	[SERVICE_HYDROFLOW] = "hydroflow",
 	[SERVICE_CRATE] = "crate",
 	[SERVICE_PROCESS] = "process",
+	[SERVICE_SCRIPT] = "script",
 };
 
 static const char *const dir_names[] = {
@@ -537,13 +538,28 @@ static const struct backend_spec {
 	const char *name;
 	size_t nrequired;
 	const char *settings[16];
+	const char *none[4];	/* the settings that "no value" sets to "none" */
 } backend_specs[] = {
-	{ "local", 0, { "address", "target", NULL } },
+	{ "local", 0, { "address", "target", NULL }, { NULL } },
 	{ "ssh", 1, { "host", "user", "port", "key", "trust_new_host", "connect_timeout",
-	              "connect_attempts", "address", "target", "compress", NULL } },
+	              "connect_attempts", "address", "target", "compress", NULL }, { NULL } },
 	{ "gcp", 2, { "project", "zone", "type", "image", "region", "network", "user",
-	              "ttl", "zones", "ssh_from", "spot", "disk_gb", "boot_timeout", NULL } },
+	              "ttl", "zones", "ssh_from", "spot", "disk_gb", "boot_timeout", NULL },
+	  { "ttl", NULL } },
 };
+
+/* what a setting given with no value is: "none" where it has that meaning,
+ * else NULL (not given) */
+static const char *
+setting_none(const struct backend_spec *b, const char *name)
+{
+	size_t i;
+
+	for (i = 0; b->none[i]; i++)
+		if (!strcmp(b->none[i], name))
+			return "none";
+	return NULL;
+}
 
 static const struct backend_spec *
 backend_spec(const char *backend)
@@ -631,14 +647,18 @@ deploy_declare_host(struct deployment *d, const char *name, const char *backend,
 	for (i = 0; i < b->nrequired && !bad; i++) {
 		size_t j;
 
-		for (j = 0; j < n && strcmp(names[j], b->settings[i]); j++)
+		for (j = 0; j < n && (strcmp(names[j], b->settings[i]) ||
+		                      !(settings[j].value || setting_none(b, names[j]))); j++)
 			;
 		if (j == n)
 			bad = error("a '%s' host needs its '%s'", b->name, b->settings[i]);
 	}
 	h = bad ? NULL : deploy_add_host(d, name, backend);
-	for (i = 0; h && i < n; i++)
-		host_set(h, names[i], settings[i].value);
+	for (i = 0; h && i < n; i++) {
+		const char *v = settings[i].value ? settings[i].value : setting_none(b, names[i]);
+		if (v)
+			host_set(h, names[i], v);
+	}
 	free(names);
 	return h;
 }
@@ -765,6 +785,23 @@ deploy_add_process(struct deployment *d, const char *name, struct host *host,
 	return s;
 }
 
+struct service *
+deploy_add_participant(struct deployment *d, const char *name, struct host *host)
+{
+	struct service *s;
+
+	if (host->backend && strcmp(host->backend, "local")) {
+		error("the script runs on this machine, not on host '%s' (%s); give it "
+		      "on=deployment.Localhost()", host->name, host->backend);
+		return NULL;
+	}
+	s = deploy_add_service(d, name, SERVICE_SCRIPT, host, NULL);
+	/* its inputs are bound by hydro and handed over, never by address */
+	if (s)
+		s->inherit_sockets = 1;
+	return s;
+}
+
 int
 service_read_ports(struct service *s)
 {
@@ -868,6 +905,27 @@ check_u32(const char *what, long long v)
 	return 0;
 }
 
+/* a port of the script carries one connection: the script holds one
+ * socket per port (participant.h) */
+static int
+script_port_taken(const struct deployment *d, const struct port *p)
+{
+	size_t i;
+
+	if (!p || p->service->kind != SERVICE_SCRIPT)
+		return 0;
+	for (i = 0; i < d->nconns; i++) {
+		if (d->conns[i]->from == p || d->conns[i]->to == p) {
+			char *l = port_label(p);
+			error("'%s' is connected already: a port of the script carries one "
+			      "connection; make another with client_port()", l);
+			free(l);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 struct connection *
 deploy_connect_with(struct deployment *d, struct port *from, struct port *to,
                     long long key, long long tag, int merge)
@@ -876,7 +934,8 @@ deploy_connect_with(struct deployment *d, struct port *from, struct port *to,
 
 	if (check_u32("a hydro.demux() key", key) < 0 || check_u32("a tag", tag) < 0)
 		return NULL;
-	c = deploy_connect(d, from, to);
+	c = script_port_taken(d, from) || script_port_taken(d, to) ? NULL :
+	    deploy_connect(d, from, to);
 	if (c) {
 		c->key = (long)key;
 		c->tag = (long)tag;
@@ -1001,8 +1060,10 @@ validate_service(const struct deployment *d, const struct service *s)
 			ret = error("%s: service '%s' has no command; give it cmd=[...]",
 			            cfg, s->name);
 		break;
+	case SERVICE_SCRIPT:
+		break;
 	}
-	if (s->inherit_sockets && s->kind != SERVICE_PROCESS)
+	if (s->inherit_sockets && s->kind != SERVICE_PROCESS && s->kind != SERVICE_SCRIPT)
 		ret = error("%s: service '%s': sockets \"inherit\" is for processes; "
 		            "a %s is handed its ports by the port protocol", cfg, s->name,
 		            s->kind == SERVICE_CRATE ? "crate" : "hydroflow program");
@@ -1475,6 +1536,11 @@ read_services(struct jctx *c, struct deployment *d, const cJSON *json)
 		src = jstring(c, j, "src", path, 0);
 		if (!name || !kind || !on)
 			continue;
+		if (parse_kind(kind, &k) == 0 && k == SERVICE_SCRIPT) {
+			jerror(c, path, "kind \"script\" is a Python config script taking part "
+			       "in its deployment; a JSON config has no script to do it");
+			continue;
+		}
 		if (parse_kind(kind, &k) < 0) {
 			jerror(c, path, "unknown kind '%s': use \"hydroflow\", \"crate\" or "
 			       "\"process\"", kind);

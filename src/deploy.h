@@ -50,6 +50,9 @@ enum service_kind {
 	SERVICE_HYDROFLOW,	/* a .hf program that hydro compiles */
 	SERVICE_CRATE,		/* a Rust crate written for Hydro Deploy */
 	SERVICE_PROCESS,	/* any command; ports handed over as HYDRO_PORT_<NAME> */
+	SERVICE_SCRIPT,		/* the config script itself taking part (Hydro Deploy's
+				 * CustomService): no process; hydro binds its inputs
+				 * and the script connects its outputs (participant.h) */
 };
 
 enum port_dir {
@@ -216,7 +219,9 @@ void deploy_set_where(struct deployment *d, const char *where);
 const char *const *deploy_backend_settings(const char *backend);
 /* add a host of a backend the model knows with its settings: an entry with
  * a NULL key is positional (the next of deploy_backend_settings()); an
- * unknown, repeated or missing setting is an error.  Whether the backend is
+ * unknown, repeated or missing setting is an error.  An entry with a NULL
+ * value is given as "no value": "none" for a setting that has one (a gcp
+ * host's ttl), else as if it were not given.  Whether the backend is
  * built in is deploy_check_backends()'s question, asked before a run */
 struct host *deploy_declare_host(struct deployment *d, const char *name,
                                  const char *backend, const struct kv *settings,
@@ -229,6 +234,10 @@ int deploy_check_src(const struct deployment *d, enum service_kind kind, const c
  * the program ("redis-server"), made unique ("worker2") */
 struct service *deploy_add_process(struct deployment *d, const char *name,
                                    struct host *host, char *const *argv, size_t argc);
+/* add the config script itself as a service on host (its ports are made
+ * by use, one connection each); name NULL makes one ("script", "script2") */
+struct service *deploy_add_participant(struct deployment *d, const char *name,
+                                       struct host *host);
 /* declare the ports of a Hydroflow service's program, from its module
  * header; -1 when the program does not check (its diagnostics printed) */
 int service_read_ports(struct service *s);

@@ -22,6 +22,7 @@
 #include "json.h"
 #include "launch.h"
 #include "logs.h"
+#include "participant.h"
 #include "ports.h"
 #include "proc.h"
 #include "state.h"
@@ -485,6 +486,8 @@ launch_service(struct task *t, void *arg)
 
 	if (task_stop(t, r))
 		return -1;
+	if (s->kind == SERVICE_SCRIPT)
+		return participant_launch(r, v);
 	if (!service_speaks(s)) {
 		int *socks;
 

@@ -44,15 +44,21 @@ static int cmd_check(void);
 	"  -D NAME=VALUE      set a parameter the script reads with hydro.param()\n" \
 	"  --strict-params    a -D the config does not read is an error, before anything runs\n"
 
+#define RUN_OPTS \
+	CONFIG_OPTS \
+	"  --keep             leave services and machines running when the script ends\n" \
+	"  --no-log-prefix    print service logs without the service name\n" \
+	"  --timestamps       print each log line's arrival time (UTC) before it\n" \
+	"  --trust-new-hosts  accept and record the key of a host not seen before\n"
+
 static const struct command commands[] = {
 	{ "run", "[options] CONFIG [-- ARGS...]",
 	  "build, deploy and run what a config declares",
-	  CONFIG_OPTS
-	  "  --keep             leave services and machines running when the script ends\n"
-	  "  --no-log-prefix    print service logs without the service name\n"
-	  "  --timestamps       print each log line's arrival time (UTC) before it\n"
-	  "  --trust-new-hosts  accept and record the key of a host not seen before\n",
-	  cmd_run, 1, 1 },
+	  RUN_OPTS, cmd_run, 1, 1 },
+	/* Hydro Deploy's command, for its users' habits and scripts */
+	{ "deploy", "[options] CONFIG [-- ARGS...]",
+	  "the same as run (Hydro Deploy's name)",
+	  RUN_OPTS, cmd_run, 1, 1 },
 	{ "build", "[options] CONFIG",
 	  "build what a config declares, and nothing else",
 	  CONFIG_OPTS
@@ -430,9 +436,9 @@ parse(int argc, char **argv, const struct command **cmdp)
 		                   "'hydro %s' needs a file" : "'hydro %s' takes one file",
 		                   c->name);
 	}
-	if (cli->nargs && strcmp(c->name, "run")) {
+	if (cli->nargs && c->run != cmd_run) {
 		free(rest);
-		return usage_error("only 'hydro run' passes arguments to the script",
+		return usage_error("only 'hydro run' (or deploy) passes arguments to the script",
 		                   "unexpected arguments after '--'");
 	}
 	cli->files = rest;

@@ -105,6 +105,7 @@ plan_input(struct plan *p, struct portplan *pp)
 	}
 	switch (r->kind) {
 	case SERVICE_PROCESS:
+	case SERVICE_SCRIPT:	/* hydro binds it, as a process's inherited socket */
 		for (i = 0; i < pp->nwires; i++)
 			if (pp->wires[i]->tag >= 0)
 				ret = error("%s: '%s' is an input of a process: tagged() "
@@ -145,7 +146,8 @@ plan_input(struct plan *p, struct portplan *pp)
 
 		if (!s)
 			w->transport = TRANSPORT_UNIX;
-		else if (same_machine(s, r) && service_speaks(s) && service_speaks(r) &&
+		else if (same_machine(s, r) && (service_speaks(s) || s->kind == SERVICE_SCRIPT) &&
+		         service_speaks(r) &&
 		         !port_replies(port) && !port_replies(w->from->port))
 			w->transport = TRANSPORT_UNIX;
 		else
@@ -174,6 +176,7 @@ plan_output(struct plan *p, struct portplan *pp)
 			keyed = 1;
 	switch (s->kind) {
 	case SERVICE_PROCESS:
+	case SERVICE_SCRIPT:
 		if (keyed)
 			ret = error("%s: '%s' is an output of a process: demux keys are "
 			            "for crates and hydroflow programs", p->d->config, label);

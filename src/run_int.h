@@ -1,8 +1,9 @@
 /*
  * run_int: the state of a run that its modules share: run.c (a run's life,
  * run.h), supervise.c (the thread that watches the services), launch.c
- * (starting a service and its handshakes) and lower.c (the deployment as
- * the run's tasks).  Nothing outside them includes it.
+ * (starting a service and its handshakes), lower.c (the deployment as
+ * the run's tasks) and participant.c (the config script's own ports).
+ * Nothing outside them includes it.
  *
  * r->lock guards the run's and its services' state; r->out_lock hydro's
  * stdout and stderr.

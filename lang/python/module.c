@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "deploy.h"
 #include "error.h"
+#include "ports.h"
 #include "str.h"
 #include "xmalloc.h"
 
@@ -386,13 +387,15 @@ model_add_host(struct model *self, PyObject *args)
 	for (n = 0; n < npos; n++)
 		kv[n].value = vals[n];
 	while (PyDict_Next(settings, &i, &key, &value)) {
+		/* None: given as no value, which the model reads (deploy.h) */
 		kv[n].key = (char *)PyUnicode_AsUTF8(key);
-		kv[n].value = (char *)PyUnicode_AsUTF8(value);
-		if (!kv[n].key || !kv[n++].value) {
+		kv[n].value = value == Py_None ? NULL : (char *)PyUnicode_AsUTF8(value);
+		if (!kv[n].key || (value != Py_None && !kv[n].value)) {
 			free(kv);
 			str_free_list(vals);
 			return NULL;
 		}
+		n++;
 	}
 	capture_begin(&c);
 	h = deploy_declare_host(self->d, name, backend, kv, n);
@@ -404,7 +407,8 @@ model_add_host(struct model *self, PyObject *args)
 	return PyUnicode_FromString(h->name);
 }
 
-static const char *const kind_names[] = { "hydroflow", "crate", "process" };
+static const char *const kind_names[] = { "hydroflow", "crate", "process", "script" };
+#define NKINDS (sizeof(kind_names) / sizeof(kind_names[0]))
 
 /* add_service(kind, name|None, host, src|None, cmd|None) -> name: a
  * program's src is checked and a .hf program's ports declared; a process
@@ -422,9 +426,9 @@ model_add_service(struct model *self, PyObject *args)
 
 	if (!PyArg_ParseTuple(args, "szszO", &kind, &name, &hostname, &src, &cmd))
 		return NULL;
-	for (k = 0; k < 3 && strcmp(kind_names[k], kind); k++)
+	for (k = 0; k < NKINDS && strcmp(kind_names[k], kind); k++)
 		;
-	if (k == 3)
+	if (k == NKINDS)
 		return PyErr_Format(PyExc_ValueError, "unknown service kind '%s'", kind);
 	if (!(h = find_host(self, hostname)))
 		return NULL;
@@ -433,6 +437,8 @@ model_add_service(struct model *self, PyObject *args)
 	capture_begin(&c);
 	if (k == SERVICE_PROCESS)
 		s = deploy_add_process(self->d, name, h, argv, argc);
+	else if (k == SERVICE_SCRIPT)
+		s = deploy_add_participant(self->d, name, h);
 	else if (deploy_check_src(self->d, (enum service_kind)k, src) == 0)
 		s = deploy_add_service(self->d, name, (enum service_kind)k, h, src);
 	str_free_list(argv);
@@ -941,6 +947,7 @@ PyInit__hydro(void)
 	model_error = PyErr_NewException("hydro._hydro.ModelError", NULL, NULL);
 	if (!model_error || PyModule_AddObjectRef(m, "ModelError", model_error) < 0 ||
 	    PyModule_AddObjectRef(m, "Model", (PyObject *)&model_type) < 0 ||
+	    PyModule_AddIntConstant(m, "FRAME_MAX", FRAME_MAX) < 0 ||
 	    pyrun_init(m) < 0) {
 		Py_DECREF(m);
 		return NULL;

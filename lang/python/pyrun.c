@@ -18,10 +18,12 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "error.h"
 #include "logs.h"
+#include "participant.h"
 #include "run.h"
 #include "xmalloc.h"
 
@@ -429,7 +431,36 @@ run_logs_py(struct runobj *self, PyObject *args)
 	return (PyObject *)rd;
 }
 
+/* participant_port(service, port) -> (server_port_json, addr|None, fd):
+ * the script's end of its port's connection (participant.h); fd is a
+ * listening socket the caller owns (an input), or -1 (an output: the caller
+ * connects to addr, "host:port" or "unix:PATH"; None for hydro.null()) */
+static PyObject *
+run_participant_port_py(struct runobj *self, PyObject *args)
+{
+	const char *name, *port;
+	struct service *s;
+	struct capture c;
+	char *json, *addr;
+	int fd;
+	PyObject *res;
+
+	if (!(s = module_service_args(run_model(self), args, "ss", &name, &port)))
+		return NULL;
+	capture_begin(&c);
+	if (run_participant_port(self->r, s, port, &json, &addr, &fd) < 0)
+		return capture_end(&c, 1);
+	capture_end(&c, 0);
+	res = Py_BuildValue("(szi)", json, addr, fd);
+	free(json);
+	free(addr);
+	if (!res && fd >= 0)
+		close(fd);
+	return res;
+}
+
 static PyMethodDef run_methods[] = {
+	{ "participant_port", (PyCFunction)run_participant_port_py, METH_VARARGS, NULL },
 	{ "deploy", (PyCFunction)run_deploy_py, METH_O, NULL },
 	{ "start", (PyCFunction)run_start_py, METH_O, NULL },
 	{ "defer_start", (PyCFunction)run_defer_start_py, METH_NOARGS, NULL },

@@ -49,6 +49,10 @@ out=$(complete_words hydro r)
 [ "$out" = "run" ] || t_fail "got: $out"
 out=$(complete_words hydro run --k)
 [ "$out" = "--keep" ] || t_fail "got: $out"
+out=$(complete_words hydro d)
+[ "$out" = "$(printf '%s\n' deploy down)" ] || t_fail "got: $out"
+out=$(complete_words hydro deploy --k)
+[ "$out" = "--keep" ] || t_fail "got: $out"
 out=$(complete_words hydro --color=n)
 [ "$out" = "never" ] || t_fail "got: $out"
 t_end

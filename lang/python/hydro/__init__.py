@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json as json_mod
 import os
+import socket
 import sys
 from typing import (Any, Awaitable, Callable, Deque, Dict, Iterator, List,
                     Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union)
@@ -56,10 +58,12 @@ except ImportError as _e:
     _hydro = _from_build_tree()
 
 __all__ = [
-    "Deployment", "Host", "LocalHost", "SshHost", "GcpMachine",
-    "Service", "HydroflowService", "CrateService", "ProcessService",
+    "Deployment", "Host", "LocalHost", "SshHost", "GcpMachine", "GCPNetwork",
+    "GcpNetwork",
+    "Service", "HydroflowService", "CrateService", "ProcessService", "ScriptService",
+    "ClientPort", "ServerPort", "PortSink", "PortSource",
     "Target", "Port", "Ports", "MergedPort", "TaggedPort", "Demux", "Null",
-    "LogStream", "demux", "null", "param", "run",
+    "LogStream", "ExitCode", "demux", "null", "param", "run",
     "Error", "ConfigError", "PortError", "ParamError", "NotAvailableError",
     "BuildError", "DeployError", "ServiceError",
 ]
@@ -208,6 +212,16 @@ def _model_call(cls: type, where: Optional[str], fn: Callable[..., Any], *args: 
         return fn(*args, **kwargs)
     except _hydro.ModelError as e:
         raise cls("%s: %s" % (where, e) if where else str(e)) from None
+
+
+def _declaring(d: "Deployment", where: str) -> None:
+    """Refuse a declaration on a deployment that runs: its run reads the
+    model from other threads, so that the model must not change under it."""
+    if d._run is not None:
+        raise NotAvailableError(
+            "%s: this deployment was deployed already: hosts, services, ports and "
+            "connections cannot join it while it runs; declare everything before "
+            "the first deploy()" % where)
 
 
 def _strings(value: Any, what: str, where: str) -> List[str]:
@@ -367,6 +381,30 @@ class GcpMachine(Host):
     backend = "gcp"
 
 
+# for Deployment's methods, where GcpMachine names one of them
+_GcpMachine = GcpMachine
+
+
+class GCPNetwork:
+    """Hydro Deploy's name for the VPC network GCP machines are placed in:
+    ``hydro.GCPNetwork(project=..., existing="my-vpc")`` places them in the
+    network ``my-vpc``; ``existing=None``, in the project's ``default``
+    network (hydro makes no network of its own).  Making one reaches
+    nothing; it is read when a :meth:`Deployment.GCPComputeEngineHost`
+    is given it."""
+
+    def __init__(self, project: str, existing: Optional[str] = None) -> None:
+        self.project = project
+        self.existing = existing
+
+    def __repr__(self) -> str:
+        return "GCPNetwork(project=%r, existing=%r)" % (self.project, self.existing)
+
+
+#: Hydro Deploy's later spelling of :class:`GCPNetwork`
+GcpNetwork = GCPNetwork
+
+
 # ---------------------------------------------------------------------------
 # ports
 
@@ -463,6 +501,7 @@ class Null:
             raise PortError("%s: hydro.null() connects to an input port, not %r"
                             % (where, to))
         d = port.service.deployment
+        _declaring(d, where)
         _model_call(PortError, where, d._model.connect, None, None,
                     port.service.name, port.name, merge=isinstance(to, MergedPort))
 
@@ -506,6 +545,7 @@ def demux(targets: Mapping[int, Sink]) -> Demux:
 
 
 def _connect(src: Port, tag: int, to: Any, where: str, key: int = -1) -> None:
+    _declaring(src.service.deployment, where)
     model = src.service.deployment._model
     if isinstance(to, Demux):
         if key != -1:
@@ -548,6 +588,8 @@ class Ports:
 
     def _get(self, name: str, where: str) -> Port:
         s = self._service
+        if s.deployment._run is not None and name not in self.__dir__():
+            _declaring(s.deployment, where)     # a crate's port, made by use
         _model_call(PortError, where, s.deployment._model.port, s.name, name)
         return Port(s, name)
 
@@ -608,6 +650,12 @@ class LogStream:
 
     def __aiter__(self) -> "LogStream":
         return self
+
+    def __await__(self) -> Any:
+        """``await svc.stdout()``, Hydro Deploy's form: the stream itself."""
+        async def itself() -> "LogStream":
+            return self
+        return itself().__await__()
 
     def _open(self) -> Any:
         if self._reader is None:
@@ -724,10 +772,227 @@ class Service:
         return self._exit_code
 
     @property
-    def exit_code(self) -> Optional[int]:
+    def exit_code(self) -> Optional["ExitCode"]:
         """The exit status once :meth:`wait` or :meth:`stop` has seen the
-        service exit, else None."""
-        return self._exit_code
+        service exit, else None.  It is an ``int`` that can also be called
+        and awaited, Hydro Deploy's form: ``await svc.exit_code()``."""
+        return None if self._exit_code is None else ExitCode(self._exit_code)
+
+
+class ExitCode(int):
+    """A service's exit status: an ``int``; calling it gives an awaitable of
+    the same ``int``, so that Hydro Deploy's ``await svc.exit_code()`` reads
+    it too."""
+
+    def __call__(self) -> Awaitable[int]:
+        async def code() -> int:
+            return int(self)
+        return code()
+
+
+class ScriptService(Service):
+    """The config script itself taking part in the deployment (Hydro
+    Deploy's ``CustomService``): no process runs for it.  Each
+    :meth:`client_port` is one connection between the script and a
+    service; after ``deploy()``, ``await port.server_port()`` gives its end,
+    which the script turns into a sink or a source of messages::
+
+        me = deployment.CustomService(on=host, external_ports=[])
+        out = me.client_port()
+        out.send_to(server.ports.inbound.merge())
+        back = me.client_port()
+        server.ports.outbound.send_to(back)
+        await deployment.deploy()
+        sink = await (await out.server_port()).into_sink()
+        await sink.send(b"...")
+        async for frame in await (await back.server_port()).into_source():
+            ...
+    """
+
+    def __init__(self, deployment: "Deployment", name: str, host: Host) -> None:
+        super().__init__(deployment, name, host)
+        self._nports = 0
+
+    def client_port(self) -> "ClientPort":
+        """A new port of the script, for one connection: ``send_to`` a
+        service's input (the script sends), or given as a sink to a
+        service's output (the script receives)."""
+        where = _where()
+        _declaring(self.deployment, where)
+        self._nports += 1
+        name = "port%d" % self._nports
+        _model_call(PortError, where, self.deployment._model.port, self.name, name)
+        return ClientPort(self, name)
+
+
+class ClientPort(Port):
+    """A port of the script (:meth:`ScriptService.client_port`): an output
+    when it sends to a service, an input when a service sends to it."""
+
+    def __init__(self, service: "Service", name: str) -> None:
+        super().__init__(service, name)
+        self._end: Optional[ServerPort] = None
+
+    async def server_port(self) -> "ServerPort":
+        """The script's end of the connection, after ``deploy()``: the
+        same object each time."""
+        if self._end is None:
+            run = self.service.deployment._run
+            where = _where()
+            if run is None:
+                raise Error("%s: %s.server_port() comes after await deployment.deploy()"
+                            % (where, self.name))
+            value, addr, fd = _model_call(DeployError, where, run.participant_port,
+                                          self.service.name, self.name)
+            self._end = ServerPort(json_mod.loads(value), addr, fd)
+        return self._end
+
+
+class ServerPort:
+    """Where a connection of the script is made: ``json()`` is Hydro
+    Deploy's ServerPort of that address (``{"UnixSocket": PATH}``,
+    ``{"TcpPort": "HOST:PORT"}``, or ``"Null"`` for :func:`null`);
+    :meth:`into_sink` and :meth:`into_source` make the connection (the same
+    one for both) and frame its messages as every wired connection does: a
+    4-byte big-endian length, then the bytes."""
+
+    def __init__(self, value: Any, addr: Optional[str], fd: int) -> None:
+        self._value = value
+        self._addr = addr
+        self._fd = fd
+        self._conn: Optional[Tuple[asyncio.StreamReader, asyncio.StreamWriter]] = None
+        self._opening: Optional[asyncio.Future[Any]] = None
+
+    def json(self) -> Any:
+        """The ServerPort as Hydro Deploy gives it."""
+        return self._value
+
+    def __del__(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    async def _connect(self) -> Optional[Tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+        if self._conn is not None or (self._fd < 0 and self._addr is None):
+            return self._conn
+        if self._opening is not None:
+            await asyncio.shield(self._opening)
+            return self._conn
+        loop = asyncio.get_running_loop()
+        self._opening = loop.create_future()
+        try:
+            if self._fd >= 0:
+                # an input: the sender connects to the socket hydro bound
+                listener = socket.socket(fileno=self._fd)
+                self._fd = -1
+                listener.setblocking(False)
+                try:
+                    sock, _ = await loop.sock_accept(listener)
+                finally:
+                    listener.close()
+                self._conn = await asyncio.open_connection(sock=sock, limit=_FRAME_LIMIT)
+            elif self._addr is not None and self._addr.startswith("unix:"):
+                self._conn = await asyncio.open_unix_connection(self._addr[5:],
+                                                                limit=_FRAME_LIMIT)
+            elif self._addr is not None:
+                host, _, port = self._addr.rpartition(":")
+                self._conn = await asyncio.open_connection(host.strip("[]"), int(port),
+                                                           limit=_FRAME_LIMIT)
+                sock = self._conn[1].get_extra_info("socket")
+                if sock is not None:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        finally:
+            self._opening.set_result(None)
+        return self._conn
+
+    async def into_sink(self) -> "PortSink":
+        """A sink of messages: ``await sink.send(b"...")``."""
+        conn = await self._connect()
+        return PortSink(None if conn is None else conn[1])
+
+    async def into_source(self) -> "PortSource":
+        """The messages that arrive, as an async iterator of ``bytes``; it
+        ends when the other end closes the connection."""
+        conn = await self._connect()
+        return PortSource(None if conn is None else conn[0])
+
+
+# the reading buffer of a connection of the script
+_FRAME_LIMIT = 1 << 20
+# bytes a sink may hold unsent before send() waits for the receiver
+_DRAIN_AT = 1 << 16
+# bytes a source reads at once
+_READ_SIZE = 1 << 16
+
+
+class PortSink:
+    """The sending end of a connection of the script."""
+
+    def __init__(self, writer: Optional[asyncio.StreamWriter]) -> None:
+        self._writer = writer
+
+    async def send(self, data: bytes) -> None:
+        """Send one message (at most 8 MiB); returns once it is handed to
+        the connection, waiting while the receiver is behind."""
+        if len(data) > _hydro.FRAME_MAX:
+            raise Error("%s: a message is at most %d bytes, not %d"
+                        % (_where(), _hydro.FRAME_MAX, len(data)))
+        w = self._writer
+        if w is None:
+            return          # hydro.null(): discarded
+        # one write a message (a send(2) each while the socket takes them);
+        # drain only when the transport holds back: the receiver is behind
+        w.write(len(data).to_bytes(4, "big") + data)
+        if w.transport.get_write_buffer_size() > _DRAIN_AT:
+            await w.drain()
+
+    async def close(self) -> None:
+        """Close the connection: the receiver sees its end."""
+        w = self._writer
+        self._writer = None
+        if w is not None:
+            w.close()
+            try:
+                await w.wait_closed()
+            except OSError:
+                pass
+
+
+class PortSource:
+    """The receiving end of a connection of the script: ``async for frame
+    in source`` gives each message as ``bytes``."""
+
+    def __init__(self, reader: Optional[asyncio.StreamReader]) -> None:
+        self._reader = reader
+        self._buf = bytearray()
+        self._pos = 0
+
+    def __aiter__(self) -> "PortSource":
+        return self
+
+    async def __anext__(self) -> bytes:
+        r = self._reader
+        if r is None:
+            raise StopAsyncIteration
+        while True:
+            # the frames already read: no await, no call into the loop
+            buf, pos = self._buf, self._pos
+            if len(buf) - pos >= 4:
+                n = int.from_bytes(buf[pos:pos + 4], "big")
+                if n > _hydro.FRAME_MAX:
+                    raise Error("a message of %d bytes arrived: more than the %d a "
+                                "frame may have" % (n, _hydro.FRAME_MAX))
+                if len(buf) - pos - 4 >= n:
+                    self._pos = pos + 4 + n
+                    return bytes(buf[pos + 4:pos + 4 + n])
+            chunk = await r.read(_READ_SIZE)
+            if not chunk:
+                if len(buf) > pos:
+                    raise Error("the connection closed in the middle of a message")
+                raise StopAsyncIteration
+            del buf[:pos]
+            self._pos = 0
+            buf += chunk
 
 
 class HydroflowService(Service):
@@ -774,6 +1039,7 @@ class Deployment:
         self._run: Optional[_hydro.Run] = None
         self._default_host: Optional[Host] = None
         self._started = False
+        self._deployed: Optional[str] = None    # the model's JSON at deploy()
         _state.deployments.append(self)
 
     def __repr__(self) -> str:
@@ -784,10 +1050,13 @@ class Deployment:
 
     def _add_host(self, cls: Type[Host], args: Sequence[Any], settings: Mapping[str, Any],
                   name: Optional[str], where: str) -> Any:
+        _declaring(self, where)
         host = cls.__new__(cls)
         Host.__init__(host, name=name)
         pos = [os.fspath(a) if isinstance(a, os.PathLike) else str(a) for a in args]
-        clean = {k: str(v) for k, v in settings.items() if v is not None}
+        # None reaches the model as such: it means "no value" (ttl=None: no
+        # time to live) or "not given", as the model decides
+        clean = {k: None if v is None else str(v) for k, v in settings.items()}
         host.name = str(_model_call(ConfigError, where, self._model.add_host, name,
                                     cls.backend, pos, clean))
         host.deployment = self
@@ -816,6 +1085,29 @@ class Deployment:
         h: GcpMachine = self._add_host(GcpMachine, args, settings, name, _where())
         return h
 
+    def GCPComputeEngineHost(self, project: str, machine_type: str, image: str,
+                             region: str, network: Optional[GCPNetwork] = None,
+                             user: Optional[str] = None, *,
+                             name: Optional[str] = None) -> _GcpMachine:
+        """Hydro Deploy's name for :meth:`GcpMachine`, with its arguments:
+        ``machine_type`` is the machine ``type``, ``region`` the ``zone``
+        (Hydro Deploy's ``region`` names a zone, ``us-west1-a``),
+        ``network`` a :class:`GCPNetwork` whose ``existing`` network is
+        used (the project's ``default`` one when it is None).  Making it
+        reaches nothing; ``deploy()`` provisions it as a GcpMachine."""
+        where = _where()
+        if network is not None and not isinstance(network, GCPNetwork):
+            raise ConfigError("%s: network= takes a hydro.GCPNetwork(...), not %r"
+                              % (where, network))
+        settings = {"project": project, "zone": region, "type": machine_type,
+                    "image": image, "user": user,
+                    "network": network.existing if network is not None else None}
+        h: _GcpMachine = self._add_host(_GcpMachine, (), settings, name, where)
+        return h
+
+    #: Hydro Deploy's later spelling of :meth:`GCPComputeEngineHost`
+    GcpComputeEngineHost = GCPComputeEngineHost
+
     def _host(self, on: HostArg, where: str) -> Host:
         if on is None:
             if self._default_host is None:
@@ -837,6 +1129,7 @@ class Deployment:
     def _add_service(self, cls: Callable[["Deployment", str, Host], Service], kind: str,
                      name: Optional[str], on: HostArg, src: Any,
                      cmd: Optional[List[str]], where: str) -> Any:
+        _declaring(self, where)
         host = self._host(on, where)
         if isinstance(src, os.PathLike):
             src = os.fspath(src)
@@ -873,7 +1166,8 @@ class Deployment:
                   standin: Optional[Sequence[str]] = None,
                   env: Optional[Mapping[str, Any]] = None, cwd: Optional[str] = None,
                   needs: Sequence[Union[str, Target]] = (),
-                  name: Optional[str] = None) -> HydroflowService:
+                  name: Optional[str] = None,
+                  display_id: Optional[str] = None) -> HydroflowService:
         """A Hydroflow program: the ``.hf`` file ``src``, compiled for
         ``on``'s machine and run there with ``args``.
 
@@ -882,7 +1176,8 @@ class Deployment:
         command that speaks the port protocol, run in place of the compiled
         program (the ``.hf`` is still read for its ports)."""
         where = _where()
-        svc: HydroflowService = self._add_service(HydroflowService, "hydroflow", name, on,
+        svc: HydroflowService = self._add_service(HydroflowService, "hydroflow",
+                                                  _name(name, display_id, where), on,
                                                   src, None, where)
         self._common(svc, where, args, env, cwd, needs, standin)
         return svc
@@ -894,7 +1189,8 @@ class Deployment:
                        cwd: Optional[str] = None,
                        needs: Sequence[Union[str, Target]] = (),
                        standin: Optional[Sequence[str]] = None,
-                       name: Optional[str] = None) -> CrateService:
+                       name: Optional[str] = None,
+                       display_id: Optional[str] = None) -> CrateService:
         """A Rust crate written for Hydro Deploy (its port protocol on
         stdin/stdout): the crate directory ``src``, built with cargo
         (``bin``/``example``, ``profile``, ``features`` as cargo's
@@ -902,8 +1198,9 @@ class Deployment:
         ``standin``: a command that speaks the protocol, run instead of
         building the crate."""
         where = _where()
-        svc: CrateService = self._add_service(CrateService, "crate", name, on, src, None,
-                                              where)
+        svc: CrateService = self._add_service(CrateService, "crate",
+                                              _name(name, display_id, where), on, src,
+                                              None, where)
         self._model.set_service(svc.name, bin=bin, example=example, profile=profile,
                                 features=None if features is None else
                                 _strings(features, "features", where))
@@ -917,7 +1214,8 @@ class Deployment:
                 needs: Sequence[Union[str, Target]] = (), can_die: bool = False,
                 stop_timeout: Optional[float] = None,
                 sockets: Optional[str] = None,
-                name: Optional[str] = None) -> ProcessService:
+                name: Optional[str] = None,
+                display_id: Optional[str] = None) -> ProcessService:
         """Any command, run on ``on`` with ``env``; named after the script
         it runs (``worker`` for ``["python3", "worker.py"]``) unless
         ``name`` is given.
@@ -945,7 +1243,8 @@ class Deployment:
         ``HYDRO_PORT_<NAME>``, which it gets for information.  The default,
         ``"address"``: it binds the address itself."""
         where = _where()
-        svc: ProcessService = self._add_service(ProcessService, "process", name, on, None,
+        svc: ProcessService = self._add_service(ProcessService, "process",
+                                                _name(name, display_id, where), on, None,
                                                 _strings(cmd, "cmd", where), where)
         if ports is not None:
             if isinstance(ports, Mapping):
@@ -975,8 +1274,27 @@ class Deployment:
         self._common(svc, where, (), env, cwd, needs)
         return svc
 
-    #: Hydro Deploy's name for :meth:`Process`
-    CustomService = Process
+    def CustomService(self, *args: Any, **kwargs: Any) -> Any:
+        """Hydro Deploy's ``CustomService(on=host, external_ports=[])``: the
+        script itself taking part in the deployment (:class:`ScriptService`;
+        ``on`` must be a local host).  Given ``cmd``, it is :meth:`Process`,
+        as it was before."""
+        if "cmd" in kwargs or (args and isinstance(args[0], (list, tuple))):
+            return self.Process(*args, **kwargs)
+        return self._script(*args, **kwargs)
+
+    def _script(self, on: HostArg = None, external_ports: Sequence[int] = (), *,
+                name: Optional[str] = None,
+                display_id: Optional[str] = None) -> ScriptService:
+        where = _where()
+        for port in external_ports:
+            if not isinstance(port, int) or isinstance(port, bool):
+                raise ConfigError("%s: external_ports takes port numbers, not %r"
+                                  % (where, port))
+        svc: ScriptService = self._add_service(ScriptService, "script",
+                                               _name(name, display_id, where), on,
+                                               None, None, where)
+        return svc
 
     def Target(self, name: str, cmd: Sequence[str], inputs: Sequence[str] = (),
                outputs: Sequence[str] = (), *, env: Optional[Mapping[str, Any]] = None,
@@ -987,6 +1305,7 @@ class Deployment:
         (files or globs, relative to the script's directory), and is run
         again only when an input changed or an output is missing."""
         where = _where()
+        _declaring(self, where)
         names = [n.name if isinstance(n, Target) else n for n in needs]
         _model_call(ConfigError, where, self._model.add_target, name,
                     _strings(cmd, "cmd", where), _strings(inputs, "inputs", where),
@@ -1028,11 +1347,21 @@ class Deployment:
         the script ends here."""
         where = _where()
         if self._run is not None:
-            raise Error("%s: deploy() was already called for this deployment" % where)
+            # again, as Hydro Deploy allows: what is deployed stays as it
+            # is, and only what was declared since would be deployed
+            if self._model.to_json(False) != self._deployed:
+                raise NotAvailableError(
+                    "%s: deploy() again: what changed since the first deploy() "
+                    "cannot join the running deployment; declare everything "
+                    "before it" % where)
+            if start and not self._started:
+                await self.start()
+            return
         self._check()
         if _state.mode != "run":
             _state.stopped_at = self
             raise _StopAtDeploy(self)
+        self._deployed = self._model.to_json(False)
         self._run = _new_run(self, where)
         _state.watch_from(asyncio.current_task())
         if not start:
@@ -1042,7 +1371,9 @@ class Deployment:
         _state.watch(self._run)
 
     async def start(self) -> None:
-        """Start the services launched by ``deploy(start=False)``."""
+        """Start the services launched by ``deploy(start=False)``; nothing
+        for those started already (as Hydro Deploy, start() may be called
+        after each deploy())."""
         where = _where()
         if self._run is None:
             raise Error("%s: start() comes after deploy(start=False)" % where)
@@ -1054,6 +1385,14 @@ class Deployment:
     async def stop(self) -> None:
         """Stop every service (as :meth:`Service.stop`), concurrently."""
         await asyncio.gather(*(s.stop() for s in self._services))
+
+
+def _name(name: Optional[str], display_id: Optional[str], where: str) -> Optional[str]:
+    """The service's name from ``name=`` or Hydro Deploy's ``display_id=``."""
+    if display_id is not None and name is not None and display_id != name:
+        raise ConfigError("%s: name=%r and display_id=%r name the service twice; give one"
+                          % (where, name, display_id))
+    return name if name is not None else display_id
 
 
 def _new_run(d: Deployment, where: str) -> _hydro.Run:

@@ -6,13 +6,18 @@ The seed's scripts import the class from here::
 
 and may call it on their own, ``GcpMachine(project=..., zone=...,
 type=...)``: such a host joins the deployment of the first service placed
-on it.  The settings a GCP host takes are checked by hydro's core; until
-the GCP backend is built in, ``deploy()`` says it is not available yet.
+on it.  Hydro Deploy's names work too: ``hydro.GCPNetwork(project=,
+existing=)`` and ``deployment.GCPComputeEngineHost(project=, machine_type=,
+image=, region=, network=, user=)``.
 
-Credentials come from the environment (GOOGLE_APPLICATION_CREDENTIALS or
-gcloud's application-default credentials); they are never printed.
+``deploy()`` creates the VM through the Compute Engine API (with a time to
+live: ``ttl=`` seconds, ``ttl=None`` for none) and the end of the run, or
+``terminate()``, deletes it; docs/gcp.md says what runs on it today.
+Credentials come from the environment (GOOGLE_APPLICATION_CREDENTIALS,
+gcloud's application-default credentials, or the metadata server); they are
+never printed.
 """
 
-from . import GcpMachine
+from . import GCPNetwork, GcpMachine, GcpNetwork
 
-__all__ = ["GcpMachine"]
+__all__ = ["GcpMachine", "GCPNetwork", "GcpNetwork"]

@@ -1,0 +1,1 @@
+//! Programs for Hydro Deploy's example configs: see examples/.
