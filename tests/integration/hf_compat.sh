@@ -35,19 +35,6 @@ crate() {
 		"$1" "$CRATE" "$2" "$3"
 }
 
-# run $1 in the background until its stdout has $2 lines matching $3, then
-# Ctrl-C it
-run_until() {
-	"$HYDRO" -v --color=never run "$1" >"$T_TMP/out" 2>"$T_TMP/err" &
-	hp=$!
-	l_wait "[ \$(grep -c '$3' '$T_TMP/out') -ge $2 ]" 600 ||
-		t_fail "saw $(grep -c "$3" "$T_TMP/out") of $2 lines '$3': $(tail -5 "$T_TMP/err")"
-	kill -INT $hp
-	l_wait "! kill -0 $hp" 300 || { t_fail "hydro did not end"; kill -9 $hp; }
-	wait $hp
-	rc=$?
-}
-
 t_case "compiled -> a hydroflow 0.5.0 crate -> compiled"
 cat >"$W/relay.json" <<JSON
 {"version": 1, "hosts": [{"name": "box"}],
@@ -62,7 +49,7 @@ cat >"$W/relay.json" <<JSON
 JSON
 t_run timeout 1800 nice "$HYDRO" --color=never build "$W/relay.json"
 t_expect_rc 0
-run_until "$W/relay.json" 1 "got 50 distinct"
+l_run_until "$W/relay.json" 1 "got 50 distinct"
 t_expect_rc 130
 t_expect_err "service 'relay' exited with status 0"
 grep -q "panicked\|warning" "$T_TMP/err" && t_fail "$(grep "panicked\|warning" "$T_TMP/err")"
@@ -81,7 +68,7 @@ cat >"$W/tcp.json" <<JSON
  ],
  "connections": [{"from": "src.out", "to": "relay.input"}, {"from": "relay.output", "to": "sink.in"}]}
 JSON
-run_until "$W/tcp.json" 1 "sink  | ok 40"
+l_run_until "$W/tcp.json" 1 "sink  | ok 40"
 t_expect_rc 130
 t_expect_err "service 'relay' exited with status 0"
 l_expect_clean tcp
@@ -106,7 +93,7 @@ JSON
 t_run timeout 1800 nice "$HYDRO" --color=never build "$W/dedalus.json"
 t_expect_rc 0
 # each sender sends both lines to both receivers, every second
-run_until "$W/dedalus.json" 8 'echo ("\(Hello\|world\) [01]",)'
+l_run_until "$W/dedalus.json" 8 'echo ("\(Hello\|world\) [01]",)'
 t_expect_rc 130
 for r in receiver1 receiver2; do
 	for m in "Hello 0" "world 0" "Hello 1" "world 1"; do
