@@ -111,7 +111,7 @@ def once(tool, config, args, cwd, started):
                  seen["started"] is not None, "\n".join(lines[-5:])))
     return seen["started"], t_end, lines
 
-cases = [("%d services of one crate" % n, "n_crates.hydro.py", [str(n), crate], work, "started")
+cases = [("%d service%s of one crate" % (n, "" if n == 1 else "s"), "n_crates.hydro.py", [str(n), crate], work, "started")
          for n in ns]
 cases.append(("simple_dedalus (Hydro Deploy 0.5's example)", "simple_dedalus.hydro.py",
               ["local", "local"], crate, "started!"))
