@@ -93,13 +93,19 @@ def once(tool, config, args, cwd, started):
                 seen["started"] = (time.monotonic() - t0) * 1e3
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    try:
-        p.wait(timeout=LIMIT)
-    except subprocess.TimeoutExpired:
+    # a blocking wait sees the exit at once (wait(timeout=) polls, up to
+    # 50 ms late); a timer kills a run that hangs
+    hung = threading.Event()
+    def kill():
+        hung.set()
         os.killpg(p.pid, signal.SIGKILL)
-        p.wait()
-        return None
+    timer = threading.Timer(LIMIT, kill)
+    timer.start()
+    p.wait()
     t_end = (time.monotonic() - t0) * 1e3
+    timer.cancel()
+    if hung.is_set():
+        return None
     reader.join(timeout=5)
     try:
         os.killpg(p.pid, signal.SIGKILL)	# whatever it left in its group
