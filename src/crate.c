@@ -621,7 +621,10 @@ crate_of_spec(struct build *b, struct cargo_spec spec, struct hf_program *prog,
 			c->toolchain = xstrdup(b->crts[i]->toolchain);
 			break;
 		}
-	if (!c->toolchain && cargo_spec_toolchain(&c->spec, c->spec.src, &c->toolchain) < 0) {
+	/* this machine's, remembered as for programs: no cargo call when unchanged */
+	if (!c->toolchain && (c->spec.cargo || c->spec.rustc ?
+	                      cargo_spec_toolchain(&c->spec, c->spec.src, &c->toolchain) :
+	                      program_toolchain(c->spec.src, &c->toolchain)) < 0) {
 		c->toolerr = xstrdup(error_last());
 		error_clear();
 	}

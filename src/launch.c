@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "crate.h"
+#include "dialect.h"
 #include "error.h"
 #include "fs.h"
 #include "glibc.h"
@@ -718,6 +719,7 @@ launch_service(struct task *t, void *arg)
 	struct svc *v = a->v;
 	struct service *s = v->s;
 	char **env = NULL, *line, *reply = NULL;
+	enum dialect d;
 	cJSON *ic;
 	int ret;
 
@@ -758,16 +760,13 @@ launch_service(struct task *t, void *arg)
 		pthread_mutex_unlock(&r->lock);
 		return 0;
 	}
-	if (spawn_service(r, v, NULL) < 0)
+	if (dialect_of_service(s, &d) < 0 || spawn_service(r, v, NULL) < 0)
 		return -1;
+	v->dialect = d;
 	pthread_mutex_lock(&r->lock);
 	ic = plan_init_config(r->plan, s);
 	pthread_mutex_unlock(&r->lock);
-	{
-		char *text = json_print(ic);
-		line = xasprintf("%s\n", text);
-		free(text);
-	}
+	line = dialect_init_line(v->dialect, ic);
 	cJSON_Delete(ic);
 	ret = handshake(r, v, t, line, "ready: ", r->opt.ready_timeout, &reply);
 	free(line);
@@ -808,7 +807,7 @@ launch_start(struct task *t, void *arg)
 	struct run *r = a->r;
 	struct svc *v = a->v;
 	char *text, *line, *reply = NULL;
-	int ret;
+	int ret = 0;
 
 	if (task_stop(t, r))
 		return -1;
@@ -817,7 +816,15 @@ launch_start(struct task *t, void *arg)
 	pthread_mutex_unlock(&r->lock);
 	line = xasprintf("start: %s\n", text);
 	free(text);
-	ret = handshake(r, v, t, line, "ack start", r->opt.start_timeout, &reply);
+	if (dialect_acks_start(v->dialect)) {
+		ret = handshake(r, v, t, line, "ack start", r->opt.start_timeout, &reply);
+	} else {
+		/* hydroflow 0.5.0 reads start: and answers nothing */
+		pthread_mutex_lock(&r->lock);
+		if (v->send_fd < 0 || write_in_full(v->send_fd, line, strlen(line)) < 0)
+			ret = error("cannot send 'start:' to service '%s'", v->s->name);
+		pthread_mutex_unlock(&r->lock);
+	}
 	free(line);
 	free(reply);
 	if (ret < 0)

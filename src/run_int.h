@@ -55,6 +55,7 @@ struct svc {
 				 * that an answer wakes only the task it is for */
 	char *reply;		/* that answer, past its prefix */
 	cJSON *start_map;	/* made by wire, sent by start */
+	int dialect;		/* a crate's (dialect.h): how it is spoken to */
 	atomic_int ready_seen;	/* READY_LOG matched */
 	regex_t re;
 	int have_re;

@@ -52,3 +52,17 @@ l_wait() {
 		sleep 0.1
 	done
 }
+
+# run `hydro -v run $1` in the background until its stdout has $2 lines
+# matching the grep pattern $3, then Ctrl-C it; rc is its exit status,
+# $T_TMP/out and $T_TMP/err what it printed
+l_run_until() {
+	"$HYDRO" -v --color=never run "$1" >"$T_TMP/out" 2>"$T_TMP/err" &
+	hp=$!
+	l_wait "[ \$(grep -c '$3' '$T_TMP/out') -ge $2 ]" 600 ||
+		t_fail "saw $(grep -c "$3" "$T_TMP/out") of $2 lines '$3': $(tail -5 "$T_TMP/err")"
+	kill -INT $hp
+	l_wait "! kill -0 $hp" 300 || { t_fail "hydro did not end"; kill -9 $hp; }
+	wait $hp
+	rc=$?
+}
