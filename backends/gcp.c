@@ -63,6 +63,9 @@ struct vm {
 	struct host ssh;
 	struct kv kv[4];
 	char *key;
+	/* terminate deleted it; the struct stays until disconnect, as the
+	 * run's processes on it are released only then, through vm->ssh */
+	int deleted;
 };
 
 
@@ -872,6 +875,8 @@ vm_host(struct host *h)
 	if (!vm || !vm->ssh.name)
 		return error("host '%s' (gcp) has no VM: it was not provisioned", h->name),
 		       NULL;
+	if (vm->deleted)
+		return error("host '%s' (gcp): its VM was terminated", h->name), NULL;
 	return &vm->ssh;
 }
 
@@ -886,7 +891,8 @@ gcp_provision(struct host *h)
 	int off, ret = 1;
 
 	if (h->runtime)
-		return 0;
+		return ((struct vm *)h->runtime)->deleted ?
+		       error("host '%s' (gcp): its VM was terminated", h->name) : 0;
 	if (!state || !hydro_dir)
 		return error("host '%s': the gcp backend was not set up for this run", h->name);
 	if (!project || !host_get(h, "zone"))
@@ -963,11 +969,12 @@ gcp_terminate(struct host *h)
 	struct vm *vm = h->runtime;
 	int ret = 0;
 
-	if (vm) {
+	if (vm && !vm->deleted) {
 		ret = delete_vm(vm->project, vm->zone, vm->name);
 		if (ret == 0) {
-			h->runtime = NULL;
-			vm_free(vm);
+			/* its connection goes at disconnect, after the run has
+			 * released the processes that use it */
+			vm->deleted = 1;
 			pthread_mutex_lock(&lock);
 			live--;
 			pthread_mutex_unlock(&lock);
@@ -1101,11 +1108,13 @@ gcp_disconnect(struct host *h)
 
 	if (!vm)
 		return;
+	if (!vm->deleted) {
+		pthread_mutex_lock(&lock);
+		live--;
+		pthread_mutex_unlock(&lock);
+	}
 	vm_free(vm);
 	h->runtime = NULL;
-	pthread_mutex_lock(&lock);
-	live--;
-	pthread_mutex_unlock(&lock);
 }
 
 static const char *
