@@ -7,6 +7,7 @@
  *	fan pack OUTDIR FILE           package FILE as bin/server; prints
  *	                               the package's path
  *	fan deploy PROJECT KEY PKG ADDR...
+ *	fan probe KEY ADDR...
  *
  * deploy connects to each ADDR as root with KEY (host keys checked against
  * PROJECT/known_hosts), uploads PKG to ~/.hydro/pkgs/<hash> unless it is
@@ -14,12 +15,23 @@
  * --once.  It prints one line per host, "ADDR connect upload unpack
  * start total" in milliseconds, upload followed by "copied" or "present",
  * and exits 1 if any host failed.
+ *
+ * probe splits what deploy's "connect" step does into its parts, on every
+ * ADDR at once over bare libssh2 sessions (host keys not checked: these
+ * are the benchmark's own hosts): "ADDR tcp handshake auth" in
+ * milliseconds, the TCP connect, the key exchange (banner included) and
+ * the public key authentication as root.
  */
+#include <arpa/inet.h>
+#include <libssh2.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "archive.h"
 #include "backend.h"
@@ -107,6 +119,70 @@ deploy_one(void *arg)
 	j->failed = 0;
 }
 
+struct probe {
+	const char *addr, *key;
+	double ms[3];		/* tcp, handshake, auth */
+	int failed;
+};
+
+static void
+probe_one(void *arg)
+{
+	struct probe *p = arg;
+	struct sockaddr_in sa;
+	LIBSSH2_SESSION *s = NULL;
+	double t = now_ms();
+	int fd;
+
+	p->failed = 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(22);
+	if (inet_pton(AF_INET, p->addr, &sa.sin_addr) != 1 ||
+	    (fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		p->ms[0] = now_ms() - t;
+		t = now_ms();
+		s = libssh2_session_init();
+		if (s && libssh2_session_handshake(s, fd) == 0) {
+			p->ms[1] = now_ms() - t;
+			t = now_ms();
+			if (libssh2_userauth_publickey_fromfile(s, "root", NULL, p->key, NULL) == 0) {
+				p->ms[2] = now_ms() - t;
+				p->failed = 0;
+			}
+		}
+	}
+	if (s) {
+		libssh2_session_disconnect(s, "bye");
+		libssh2_session_free(s);
+	}
+	close(fd);
+}
+
+static int
+probe(int n, char **addrs, const char *key)
+{
+	struct probe *ps = xcalloc((size_t)n, sizeof(*ps));
+	struct pool *p = pool_new((unsigned)n);
+	int i, failed = 0;
+
+	libssh2_init(0);
+	for (i = 0; i < n; i++) {
+		ps[i].addr = addrs[i];
+		ps[i].key = key;
+		pool_submit(p, probe_one, &ps[i]);
+	}
+	pool_free(p);
+	for (i = 0; i < n; i++) {
+		printf("%s %.1f %.1f %.1f\n", addrs[i], ps[i].ms[0], ps[i].ms[1], ps[i].ms[2]);
+		failed |= ps[i].failed;
+	}
+	free(ps);
+	return failed;
+}
+
 static int
 deploy(int n, char **addrs, const char *project, const char *key, const char *pkg)
 {
@@ -172,6 +248,9 @@ main(int argc, char **argv)
 	}
 	if (argc >= 6 && !strcmp(argv[1], "deploy"))
 		return deploy(argc - 5, argv + 5, argv[2], argv[3], argv[4]);
-	fprintf(stderr, "usage: fan pack OUTDIR FILE | fan deploy PROJECT KEY PKG ADDR...\n");
+	if (argc >= 4 && !strcmp(argv[1], "probe"))
+		return probe(argc - 3, argv + 3, argv[2]);
+	fprintf(stderr, "usage: fan pack OUTDIR FILE | fan deploy PROJECT KEY PKG ADDR... | "
+	        "fan probe KEY ADDR...\n");
 	return 2;
 }

@@ -22,7 +22,9 @@
 # its size and exits (given --once).  Each round runs every row cold then warm, in turn;
 # times are medians of RUNS rounds.  Needs root, cargo, and the peers
 # (contrib/install-deps.sh --bench).  Goals: cold <= 1.0x pssh, warm <= 1 s,
-# >= 3.5x faster than ansible, 32 hosts <= 2x the time of 8.
+# >= 3.5x faster than ansible, 32 hosts <= 2x the time of 8.  Below the
+# table: hydro's steps per host (fan.c's timings), and its connection split
+# into TCP, key exchange and authentication (fan probe).
 : "${BUILD:?run through make bench}"
 : "${TOP:?}"
 : "${HYDRO:?}"
@@ -165,12 +167,19 @@ PY
 			[ "$row" = hydro ] && sed "s/^/$size warm /" "$work/out" >>"$work/steps"
 		done
 	done
+	# hydro's connect step in parts: TCP, key exchange, authentication
+	round=0
+	while [ $round -lt "$RUNS" ]; do
+		round=$((round + 1))
+		"$work/fan" probe "$HOSTS_KEY" $(addrs "$size") | sed "s/^/$size /" >>"$work/probes" ||
+			{ echo "fan probe failed"; exit 1; }
+	done
 	echo "$size $(cut -d' ' -f1-3 /proc/loadavg)" >>"$work/loads"
 done
 wipe "$made"
 cp_close
 
-python3 - "$work/res" "$work/steps" "$work/loads" <<'PY'
+python3 - "$work/res" "$work/steps" "$work/loads" "$work/probes" <<'PY'
 import collections, statistics, sys
 res = collections.defaultdict(list)
 missing = {}
@@ -221,4 +230,16 @@ for n in sizes:
         print("| %d | %s | %s |" % (n, phase, " | ".join(
             "%.0f / %.0f" % (statistics.median(steps[(n, phase, k)]), max(steps[(n, phase, k)]))
             for k in ("connect", "upload", "unpack", "start", "total"))))
+probes = collections.defaultdict(list)
+for line in open(sys.argv[4]):
+    n, addr, tcp, kex, auth = line.split()
+    for k, v in (("tcp", tcp), ("kex", kex), ("auth", auth)):
+        probes[(int(n), k)].append(float(v))
+print("\nits connect step in parts, every host at once (ms), median / slowest:\n")
+print("| hosts | TCP connect | banner + key exchange | public key auth |")
+print("|---:|---:|---:|---:|")
+for n in sizes:
+    print("| %d | %s |" % (n, " | ".join("%.1f / %.1f" % (statistics.median(probes[(n, k)]),
+                                                       max(probes[(n, k)]))
+                                         for k in ("tcp", "kex", "auth"))))
 PY
