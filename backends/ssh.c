@@ -19,10 +19,12 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <unistd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "error.h"
@@ -36,6 +38,10 @@ struct ssh_host {
 	struct ssh_conn *conn;
 	char *address;
 	char *triple;
+	char *id;		/* machine_id */
+	char *home;		/* $HOME there */
+	int *given;		/* ports free_port handed out */
+	size_t ngiven;
 };
 
 static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -179,10 +185,176 @@ ssh_check(struct host *h)
 	return 0;
 }
 
+/* $HOME on the host, kept; NULL with the error */
+static const char *
+ssh_home(struct host *h)
+{
+	struct ssh_host *sh = ssh_host_of(h);
+	char *argv[] = { "sh", "-c", "printf %s \"$HOME\"", NULL };
+	struct ssh_capture cap = { 0 };
+	struct ssh_conn *c;
+
+	if (!sh->home && (c = ssh_host_conn(h)) && ssh_capture(c, argv, NULL, 0, &cap) == 0) {
+		pthread_mutex_lock(&runtime_lock);
+		if (!sh->home && cap.out.len && cap.out.data[0] == '/')
+			sh->home = xstrdup(cap.out.data);
+		pthread_mutex_unlock(&runtime_lock);
+		if (!sh->home)
+			error("host '%s' has no absolute $HOME ('%s')", h->name,
+			      cap.out.len ? cap.out.data : "");
+	}
+	ssh_capture_release(&cap);
+	return sh->home;
+}
+
 static int
 ssh_provision(struct host *h)
 {
-	return ssh_host_conn(h) ? 0 : -1;
+	return ssh_host_conn(h) && ssh_home(h) ? 0 : -1;
+}
+
+/* one machine is one user at one address and port, after ~/.ssh/config */
+static const char *
+ssh_machine_id(struct host *h)
+{
+	struct ssh_host *sh = ssh_host_of(h);
+	struct ssh_opts o;
+	struct ssh_quiet q;
+	char *id = NULL, *raw = NULL;
+
+	if (!sh->id) {
+		ssh_quiet_begin(&q);
+		if (ssh_host_opts(h, &o) == 0 && (raw = ssh_dest_id(&o)))
+			id = xasprintf("ssh:%s", raw);
+		free(raw);
+		ssh_quiet_end(&q);
+		pthread_mutex_lock(&runtime_lock);
+		if (!sh->id)
+			sh->id = id ? id : xasprintf("ssh-host:%s", h->name);
+		else
+			free(id);
+		pthread_mutex_unlock(&runtime_lock);
+	}
+	return sh->id;
+}
+
+static int
+ssh_host_run(struct host *h, char *const argv[], host_sink *sink, void *arg, int *status)
+{
+	struct ssh_conn *c = ssh_host_conn(h);
+
+	return c ? ssh_run(c, argv, NULL, 0, sink, arg, status) : -1;
+}
+
+static int
+ssh_host_probe(struct host *h, const char *addr, int port)
+{
+	struct ssh_conn *c = ssh_host_conn(h);
+
+	return c ? ssh_probe(c, addr, port) : -1;
+}
+
+/* ports below Linux's ephemeral range (32768 up), where no outgoing
+ * connection takes one by chance */
+#define FREE_PORT_LOW	20000
+#define FREE_PORT_HIGH	32767
+
+/* whether the port is in the table of /proc/net/tcp lines in text, or
+ * was handed out already */
+static int
+port_taken(struct ssh_host *sh, const char *text, int port)
+{
+	const char *line;
+	unsigned local;
+	size_t i;
+
+	for (i = 0; i < sh->ngiven; i++)
+		if (sh->given[i] == port)
+			return 1;
+	for (line = text; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		const char *colon = strchr(line, ':'), *lp;
+
+		/* "  0: 0100007F:1F90 00000000:0000 0A ..." */
+		if (!colon || !(lp = strchr(colon + 1, ':')))
+			continue;
+		if (sscanf(lp + 1, "%x", &local) == 1 && (int)local == port)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+ssh_free_port(struct host *h, int *port)
+{
+	struct ssh_host *sh = ssh_host_of(h);
+	char *argv[] = { "cat", "/proc/net/tcp", "/proc/net/tcp6", NULL };
+	struct ssh_capture cap = { 0 };
+	struct ssh_conn *c = ssh_host_conn(h);
+	int span = FREE_PORT_HIGH - FREE_PORT_LOW + 1, start, k, p;
+
+	/* tcp6 is missing where IPv6 is off: what cat printed is enough */
+	cap.any_status = 1;
+	if (!c || ssh_capture(c, argv, NULL, 0, &cap) < 0 || !cap.out.len) {
+		if (c && !cap.out.len)
+			error("host '%s': cannot read its /proc/net/tcp to find a free port",
+			      h->name);
+		ssh_capture_release(&cap);
+		return -1;
+	}
+	start = (int)(((unsigned)time(NULL) * 2654435761u + (unsigned)getpid()) % (unsigned)span);
+	pthread_mutex_lock(&runtime_lock);
+	for (k = 0; k < span; k++) {
+		p = FREE_PORT_LOW + (start + k) % span;
+		if (!port_taken(sh, cap.out.data, p))
+			break;
+	}
+	if (k < span) {
+		sh->given = xrealloc(sh->given, (sh->ngiven + 1) * sizeof(*sh->given));
+		sh->given[sh->ngiven++] = p;
+		*port = p;
+	}
+	pthread_mutex_unlock(&runtime_lock);
+	ssh_capture_release(&cap);
+	if (k == span)
+		return error("host '%s' has no free TCP port from %d to %d", h->name,
+		             FREE_PORT_LOW, FREE_PORT_HIGH);
+	return 0;
+}
+
+static char *
+ssh_run_dir(struct host *h, const char *run, const char *service)
+{
+	const char *home = ssh_home(h);
+
+	/* without $HOME, relative: commands over SSH start there */
+	return home ? xasprintf("%s/.hydro/runs/%s/%s", home, run, service) :
+	       xasprintf(".hydro/runs/%s/%s", run, service);
+}
+
+/* the settings a connection reads, the key's path absolute: what hydro
+ * down needs to reach the host again (never a secret: a key is a path) */
+static cJSON *
+ssh_record(struct host *h)
+{
+	static const char *const keys[] = { "host", "user", "port", "key", "connect_timeout",
+	                                    "connect_attempts", "compress" };
+	cJSON *r = cJSON_CreateObject();
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (!(v = host_get(h, keys[i])))
+			continue;
+		if (!strcmp(keys[i], "key")) {
+			char *abs = path_absolute(v);
+
+			cJSON_AddStringToObject(r, keys[i], abs);
+			free(abs);
+		} else {
+			cJSON_AddStringToObject(r, keys[i], v);
+		}
+	}
+	return r;
 }
 
 static const char *
@@ -262,6 +434,9 @@ ssh_disconnect(struct host *h)
 	pthread_mutex_destroy(&sh->lock);
 	free(sh->address);
 	free(sh->triple);
+	free(sh->id);
+	free(sh->home);
+	free(sh->given);
 	free(sh);
 	h->runtime = NULL;
 }
@@ -284,12 +459,12 @@ const struct backend backend_ssh = {
 	ssh_disconnect,				/* disconnect */
 	NULL,					/* register_state */
 	NULL,					/* sweep: no machines made */
-	NULL,					/* machine_id */
-	NULL,					/* run */
-	NULL,					/* probe */
-	NULL,					/* free_port */
-	NULL,					/* unpack */
-	NULL,					/* run_dir */
+	ssh_machine_id,				/* machine_id */
+	ssh_host_run,				/* run */
+	ssh_host_probe,				/* probe */
+	ssh_free_port,				/* free_port */
+	ssh_unpack,				/* unpack */
+	ssh_run_dir,				/* run_dir */
 	NULL,					/* tunnel */
-	NULL,					/* record */
+	ssh_record,				/* record */
 };

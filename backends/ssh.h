@@ -108,6 +108,24 @@ int ssh_run(struct ssh_conn *c, char *const argv[], const char *input, size_t le
  * 1 copied, 0 already there; *remote (may be NULL) gets the path */
 int ssh_upload(struct ssh_conn *c, const char *local, const struct hash *hash,
                char **remote);
+/* a command's output, kept */
+struct ssh_capture {
+	struct buf out, err;	/* its stdout (16 MiB at most) and stderr */
+	int status;		/* its exit status */
+	int any_status;		/* set by the caller: a status other than 0 is no
+				 * error (else -1, with its stderr in the error) */
+};
+/* run argv with INPUT on its stdin, keeping its output in cap (released
+ * with ssh_capture_release even on error) */
+int ssh_capture(struct ssh_conn *c, char *const argv[], const char *input, size_t len,
+                struct ssh_capture *cap);
+void ssh_capture_release(struct ssh_capture *cap);
+/* whether addr:port accepts a TCP connection from the host (a direct-tcpip
+ * channel opens): 1 yes, 0 no, -1 with the error */
+int ssh_probe(struct ssh_conn *c, const char *addr, int port);
+/* "user@hostname:port" after ~/.ssh/config, as a connection with o would
+ * log in; NULL with the error */
+char *ssh_dest_id(const struct ssh_opts *o);
 /* the host's target triple, from uname and its libc; NULL on error */
 const char *ssh_triple(struct ssh_conn *c);
 
@@ -127,5 +145,9 @@ void ssh_configure(const char *hydro_dir, int trust_new_hosts);
 /* the host's connection, opened (or opened again after a failure) on first
  * use; NULL with an error naming the host */
 struct ssh_conn *ssh_host_conn(struct host *h);
+
+/* unpack the package at pkg on the host into the new directory dir there
+ * (backend.h's unpack) */
+int ssh_unpack(struct host *h, const char *pkg, const char *dir);
 
 #endif

@@ -41,27 +41,10 @@
 #include "error.h"
 #include "fs.h"
 #include "ssh.h"
+#include "ssh_int.h"
 #include "str.h"
 #include "xmalloc.h"
 
-struct ssh_conn {
-	LIBSSH2_SESSION *s;
-	int fd;
-	char *label;		/* "host 'web'" */
-	char *where;		/* "10.0.0.2:22" */
-	int timeout_ms;
-	int up;			/* authenticated: keepalives may probe it */
-	int broken;		/* the transport failed: reconnect before reuse */
-	pthread_mutex_t lock;
-	LIBSSH2_SFTP *sftp;
-	char triple[80];
-	/* through a bastion: its connection, the channel, the pump */
-	struct ssh_conn *bastion;
-	LIBSSH2_CHANNEL *tunnel;
-	int pump_fd;
-	pthread_t pump;
-	int pumping;
-};
 
 static pthread_once_t ssh_once = PTHREAD_ONCE_INIT;
 
@@ -102,7 +85,7 @@ ssh_quiet_end(struct ssh_quiet *q)
 }
 
 /* report libssh2's last error on c, prefixed by what failed */
-static int
+int
 ssh_fail(struct ssh_conn *c, const char *what)
 {
 	char *msg = NULL;
@@ -125,7 +108,7 @@ ssh_fail(struct ssh_conn *c, const char *what)
  * A silent connection is probed with a keepalive that asks for a reply;
  * one that stays silent after that has stopped answering.
  */
-static int
+int
 ssh_wait(struct ssh_conn *c)
 {
 	struct pollfd p;
@@ -158,19 +141,6 @@ ssh_wait(struct ssh_conn *c)
 	return error("%s (%s) did not answer within %.3g s", c->label, c->where,
 	             c->timeout_ms / 1000.0);
 }
-
-/* repeat a call returning an int while libssh2 would block */
-#define AGAIN(c, rc, call) \
-	while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN) \
-		if (ssh_wait(c) < 0) \
-			break
-
-/* repeat a call returning a pointer while libssh2 would block */
-#define AGAIN_P(c, p, call) \
-	while (!((p) = (call)) && \
-	       libssh2_session_last_errno((c)->s) == LIBSSH2_ERROR_EAGAIN) \
-		if (ssh_wait(c) < 0) \
-			break
 
 /* a TCP connection to host:port within timeout_ms; -1 with the error reported */
 static int
@@ -286,7 +256,7 @@ ssh_pump(void *arg)
 
 /* blocking from now on, within the timeout: a non-blocking session may
  * leave a channel or itself unfreed (EAGAIN) */
-static void
+void
 ssh_block(struct ssh_conn *c)
 {
 	libssh2_session_set_timeout(c->s, c->timeout_ms);
@@ -320,6 +290,7 @@ ssh_close(struct ssh_conn *c)
 
 	if (!c)
 		return;
+	pump_stop(c);
 	if (c->s) {
 		ssh_block(c);
 		if (c->sftp)
@@ -333,7 +304,7 @@ ssh_close(struct ssh_conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->pumping)
-		pthread_join(c->pump, NULL);
+		pthread_join(c->pump_thread, NULL);
 	if (c->pump_fd >= 0)
 		close(c->pump_fd);
 	if (c->tunnel) {
@@ -584,7 +555,7 @@ ssh_via_bastion(struct ssh_conn *c, const struct ssh_opts *o, const char *spec,
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return error_errno("socketpair");
 	c->pump_fd = sv[1];
-	rc = pthread_create(&c->pump, NULL, ssh_pump, c);
+	rc = pthread_create(&c->pump_thread, NULL, ssh_pump, c);
 	if (rc) {
 		close(sv[0]);
 		errno = rc;
@@ -737,7 +708,7 @@ ssh_command_line(struct buf *out, char *const argv[])
 }
 
 /* the exit status as a shell gives it: the code, or 128+n for signal n */
-static int
+int
 ssh_exit_status(struct ssh_conn *c, LIBSSH2_CHANNEL *ch)
 {
 	static const struct { const char *name; int sig; } sigs[] = {
@@ -840,22 +811,16 @@ ssh_run(struct ssh_conn *c, char *const argv[], const char *input, size_t len,
 {
 	int rc;
 
-	pthread_mutex_lock(&c->lock);
+	ssh_lock(c);
 	rc = ssh_run_locked(c, argv, input, len, sink, arg, status);
-	pthread_mutex_unlock(&c->lock);
+	ssh_unlock(c);
 	return rc;
 }
-
-/* a sink keeping stdout in a buffer (bounded) and dropping stderr into
- * another one */
-struct capture {
-	struct buf out, err;
-};
 
 static int
 capture_sink(void *arg, int stream, const char *data, size_t n)
 {
-	struct capture *cap = arg;
+	struct ssh_capture *cap = arg;
 
 	buf_add(stream == 1 ? &cap->out : &cap->err, data, n);
 	return 0;
@@ -863,18 +828,96 @@ capture_sink(void *arg, int stream, const char *data, size_t n)
 
 /* run a command whose stdout is wanted; -1 unless it exits 0 */
 static int
-ssh_capture(struct ssh_conn *c, char *const argv[], struct capture *cap)
+ssh_capture_locked(struct ssh_conn *c, char *const argv[], const char *input, size_t len,
+                   struct ssh_capture *cap)
 {
 	int status;
 
-	buf_init(&cap->out, 1 << 20);
+	buf_init(&cap->out, 1 << 24);
 	buf_init(&cap->err, 1 << 16);
-	if (ssh_run_locked(c, argv, NULL, 0, capture_sink, cap, &status) < 0)
+	if (ssh_run_locked(c, argv, input, len, capture_sink, cap, &status) < 0)
 		return -1;
-	if (status != 0)
+	cap->status = status;
+	if (status != 0 && !cap->any_status)
 		return error("%s (%s): '%s' failed with status %d: %s", c->label, c->where,
 		             argv[0], status, str_trim(cap->err.data ? cap->err.data : ""));
 	return 0;
+}
+
+int
+ssh_capture(struct ssh_conn *c, char *const argv[], const char *input, size_t len,
+            struct ssh_capture *cap)
+{
+	int rc;
+
+	ssh_lock(c);
+	rc = ssh_capture_locked(c, argv, input, len, cap);
+	ssh_unlock(c);
+	return rc;
+}
+
+void
+ssh_capture_release(struct ssh_capture *cap)
+{
+	buf_release(&cap->out);
+	buf_release(&cap->err);
+}
+
+int
+ssh_probe(struct ssh_conn *c, const char *addr, int port)
+{
+	LIBSSH2_CHANNEL *ch;
+	char *msg = NULL;
+	int ret = 1;
+
+	ssh_lock(c);
+	AGAIN_P(c, ch, libssh2_channel_direct_tcpip_ex(c->s, addr, port, "127.0.0.1", 22));
+	if (!ch && !c->broken) {
+		libssh2_session_last_error(c->s, &msg, NULL, 0);
+		if (msg && strstr(msg, "prohibited"))
+			ret = error("%s (%s) refuses to connect to %s:%d for hydro: its sshd "
+			            "forbids TCP forwarding; set 'AllowTcpForwarding yes' in its "
+			            "sshd_config", c->label, c->where, addr, port);
+		else
+			ret = 0;
+	} else if (!ch) {
+		ret = -1;
+	} else {
+		int rc;
+
+		AGAIN(c, rc, libssh2_channel_close(ch));
+		ssh_block(c);
+		libssh2_channel_free(ch);
+		libssh2_session_set_blocking(c->s, 0);
+	}
+	ssh_unlock(c);
+	return ret;
+}
+
+char *
+ssh_dest_id(const struct ssh_opts *o)
+{
+	struct ssh_dest d;
+	const char *home = getenv("HOME");
+	char *config = xasprintf("%s/.ssh/config", home ? home : ""), *id, login[256];
+	const char *user;
+	struct passwd pw, *found = NULL;
+	char pwbuf[1024];
+
+	if (ssh_config_resolve(config, o->host, &d) < 0) {
+		free(config);
+		return NULL;
+	}
+	free(config);
+	user = o->user ? o->user : d.user ? d.user : getenv("USER");
+	if (!user) {
+		getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &found);
+		snprintf(login, sizeof(login), "%s", found ? found->pw_name : "root");
+		user = login;
+	}
+	id = xasprintf("%s@%s:%d", user, d.hostname, o->port ? o->port : d.port ? d.port : 22);
+	ssh_dest_release(&d);
+	return id;
 }
 
 static int
@@ -962,7 +1005,7 @@ ssh_upload_locked(struct ssh_conn *c, const char *local, const struct hash *hash
 {
 	static unsigned seq;
 	LIBSSH2_SFTP_HANDLE *fh;
-	struct capture cap;
+	struct ssh_capture cap = { 0 };
 	char hex[HASH_HEX_LEN], *final, *tmp, *sum[6];
 	int rc, ret = -1;
 
@@ -1013,9 +1056,8 @@ ssh_upload_locked(struct ssh_conn *c, const char *local, const struct hash *hash
 	sum[3] = "sh";
 	sum[4] = tmp;
 	sum[5] = NULL;
-	if (ssh_capture(c, sum, &cap) < 0) {
-		buf_release(&cap.out);
-		buf_release(&cap.err);
+	if (ssh_capture_locked(c, sum, NULL, 0, &cap) < 0) {
+		ssh_capture_release(&cap);
 		goto remove;
 	}
 	rc = cap.out.len >= 64 && !strncmp(cap.out.data, hex, 64);
@@ -1062,9 +1104,9 @@ ssh_upload(struct ssh_conn *c, const char *local, const struct hash *hash, char 
 {
 	int rc;
 
-	pthread_mutex_lock(&c->lock);
+	ssh_lock(c);
 	rc = ssh_upload_locked(c, local, hash, remote);
-	pthread_mutex_unlock(&c->lock);
+	ssh_unlock(c);
 	return rc;
 }
 
@@ -1098,12 +1140,12 @@ ssh_triple(struct ssh_conn *c)
 {
 	char *argv[] = { "sh", "-c", "uname -sm; ls /lib/ld-musl-* 2>/dev/null | head -n 1",
 	                 NULL };
-	struct capture cap;
+	struct ssh_capture cap = { 0 };
 	char *nl;
 
-	pthread_mutex_lock(&c->lock);
+	ssh_lock(c);
 	if (!c->triple[0]) {
-		if (ssh_capture(c, argv, &cap) == 0) {
+		if (ssh_capture_locked(c, argv, NULL, 0, &cap) == 0) {
 			nl = strchr(cap.out.data, '\n');
 			if (nl)
 				*nl++ = '\0';
@@ -1112,6 +1154,6 @@ ssh_triple(struct ssh_conn *c)
 		buf_release(&cap.out);
 		buf_release(&cap.err);
 	}
-	pthread_mutex_unlock(&c->lock);
+	ssh_unlock(c);
 	return c->triple[0] ? c->triple : NULL;
 }

@@ -1,7 +1,5 @@
 #define _GNU_SOURCE
 #include <dirent.h>
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,16 +74,21 @@ cargo_program(void)
 
 /* ---- running cargo and rustc for what they print ---- */
 
+/* stdout to the first buffer, stderr to the second */
+static int
+collect(void *arg, int stream, const char *data, size_t n)
+{
+	buf_add(((struct buf **)arg)[stream - 1], data, n);
+	return 0;
+}
+
 /* run argv in dir, its stdout in *out (stderr kept for the error); the exit
  * status, or -1 with the error reported */
 static int
 capture(char **argv, const char *dir, struct buf *out, struct buf *err)
 {
 	struct proc p = PROC_INIT;
-	struct pollfd pfd[2];
-	char tmp[4096];
-	ssize_t n;
-	int open_fds = 2, i;
+	struct buf *bufs[2] = { out, err };
 
 	p.argv = argv;
 	p.dir = dir;
@@ -93,27 +96,7 @@ capture(char **argv, const char *dir, struct buf *out, struct buf *err)
 	p.err = PROC_PIPE;
 	if (proc_start(&p) < 0)
 		return -1;
-	pfd[0].fd = p.out_fd;
-	pfd[1].fd = p.err_fd;
-	while (open_fds) {
-		pfd[0].events = pfd[1].events = POLLIN;
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (i = 0; i < 2; i++) {
-			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			n = read(pfd[i].fd, tmp, sizeof(tmp));
-			if (n > 0) {
-				buf_add(i ? err : out, tmp, (size_t)n);
-			} else if (n == 0 || errno != EINTR) {
-				pfd[i].fd = -1;
-				open_fds--;
-			}
-		}
-	}
+	proc_read(&p, collect, bufs);
 	return proc_finish(&p);
 }
 

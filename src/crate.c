@@ -753,6 +753,13 @@ crate_package(const struct build *b, size_t i)
 	return i < b->ncrts ? b->crts[i]->pkg : NULL;
 }
 
+const struct pkg *
+crate_service_package(const struct build *b, const struct service *s)
+{
+	return b && b->svc_crt && s->index < b->d->nservices && b->svc_crt[s->index] ?
+	       b->svc_crt[s->index]->pkg : NULL;
+}
+
 const char *
 crate_service_target(const struct build *b, const struct service *s)
 {

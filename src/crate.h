@@ -31,6 +31,8 @@ int crate_step(const struct build *b, size_t i, struct build_step *out);
 const char *crate_target(const struct build *b, size_t i);
 /* the package task of the i-th crate (package.h) */
 const struct pkg *crate_package(const struct build *b, size_t i);
+/* the package of service s's program, or NULL when it is not built */
+const struct pkg *crate_service_package(const struct build *b, const struct service *s);
 /* the target service s's program is built for, or NULL when it is not built */
 const char *crate_service_target(const struct build *b, const struct service *s);
 

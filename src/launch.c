@@ -18,9 +18,12 @@
 #include "crate.h"
 #include "error.h"
 #include "fs.h"
+#include "glibc.h"
+#include "hash.h"
 #include "json.h"
 #include "launch.h"
 #include "logs.h"
+#include "package.h"
 #include "ports.h"
 #include "proc.h"
 #include "state.h"
@@ -29,10 +32,13 @@
 #include "toolchain.h"
 #include "xmalloc.h"
 
-/* the command a service runs, a new NULL-terminated list */
+/* the command a service runs, a new NULL-terminated list: on a host that is
+ * not this machine, a program built here is the one unpacked in its run
+ * folder (place_service) */
 static char **
-service_argv(struct run *r, struct service *s)
+service_argv(struct run *r, struct svc *v)
 {
+	struct service *s = v->s;
 	char **argv = NULL, *exe = NULL;
 	size_t n = 0, cap = 0, i;
 
@@ -66,7 +72,14 @@ service_argv(struct run *r, struct service *s)
 			ALLOC_GROW(argv, n, cap);
 			argv[n++] = xstrdup(words[k]);
 		}
-		exe = xstrdup(built);
+		if (host_is_here(s->host)) {
+			exe = xstrdup(built);
+		} else {
+			char *name = package_program(built);
+
+			exe = path_join(v->run_dir, name);
+			free(name);
+		}
 		ALLOC_GROW(argv, n, cap);
 		argv[n++] = exe;
 	}
@@ -78,7 +91,6 @@ service_argv(struct run *r, struct service *s)
 	}
 	ALLOC_GROW(argv, n, cap);
 	argv[n] = NULL;
-	(void)r;
 	return argv;
 }
 
@@ -92,8 +104,9 @@ set_nonblock(int fd)
 /* what a service's processes get on top of hydro's environment: its env,
  * its ports (port_env, or NULL), its name and the run's directory */
 static char **
-service_env(struct run *r, struct service *s, char **port_env)
+service_env(struct svc *v, char **port_env)
 {
+	struct service *s = v->s;
 	char **env = NULL;
 	size_t n = 0, cap = 0, i;
 
@@ -108,10 +121,101 @@ service_env(struct run *r, struct service *s, char **port_env)
 	ALLOC_GROW(env, n, cap);
 	env[n++] = xasprintf("HYDRO_SERVICE=%s", s->name);
 	ALLOC_GROW(env, n, cap);
-	env[n++] = xasprintf("HYDRO_RUN_DIR=%s", r->dir);
+	env[n++] = xasprintf("HYDRO_RUN_DIR=%s", v->run_dir);
 	ALLOC_GROW(env, n, cap);
 	env[n] = NULL;
 	return env;
+}
+
+static int
+collect(void *arg, int stream, const char *data, size_t n)
+{
+	(void)stream;
+	buf_add(arg, data, n);
+	return 0;
+}
+
+/* run argv on h to completion; -1 with its output in the error unless it
+ * exits 0 */
+static int
+run_on_host(struct host *h, char **argv, const char *what)
+{
+	struct buf out = BUF_INIT;
+	int st = -1;
+
+	if (host_run(h, argv, collect, &out, &st) < 0 || st != 0) {
+		if (st > 0)
+			error("host '%s': cannot %s: '%s' exited %d: %s", h->name, what,
+			      argv[0], st, buf_str(&out));
+		buf_release(&out);
+		return -1;
+	}
+	buf_release(&out);
+	return 0;
+}
+
+/* the upload of pkg to h, or NULL */
+static struct upload *
+upload_of(struct run *r, struct host *h, const struct pkg *pkg)
+{
+	size_t i;
+
+	for (i = 0; pkg && i < r->nuploads; i++)
+		if (r->uploads[i].h == h && r->uploads[i].pkg == pkg)
+			return &r->uploads[i];
+	return NULL;
+}
+
+/*
+ * Where a service runs.  On this machine: in its cwd (else the config's
+ * directory), with the run's directory as HYDRO_RUN_DIR, its program from
+ * the build's cache.  On another host: in a fresh folder of its own there
+ * (host_run_dir), its package unpacked in it when it runs a program built
+ * here, and that folder is its cwd and HYDRO_RUN_DIR.
+ */
+static int
+place_service(struct run *r, struct svc *v)
+{
+	struct service *s = v->s;
+	struct host *h = s->host;
+	const struct pkg *pkg;
+	struct upload *u;
+	char *dir, *parent;
+	int ret;
+
+	if (v->run_dir)
+		return 0;
+	if (host_is_here(h)) {
+		v->run_dir = xstrdup(r->dir);
+		v->cwd = xstrdup(s->cwd ? s->cwd : r->d->dir);
+		return 0;
+	}
+	dir = host_run_dir(h, r->id, s->name);
+	if (!dir)
+		return error("service '%s': host '%s' has no folder for a service's "
+		             "files", s->name, h->name);
+	pkg = s->nstandin ? NULL : crate_service_package(r->build, s);
+	u = upload_of(r, h, pkg);
+	if (pkg && (!u || !u->remote)) {
+		free(dir);
+		return error("service '%s': its program was not uploaded to host '%s'",
+		             s->name, h->name);
+	}
+	/* unpack makes dir itself, a half-unpacked one never under its name */
+	parent = path_dirname(dir);
+	ret = run_on_host(h, (char *[]){ "mkdir", "-p", u ? parent : dir, NULL },
+	                  "make the run folder");
+	free(parent);
+	if (ret == 0 && u)
+		ret = host_unpack(h, u->remote, dir);
+	if (ret < 0) {
+		free(dir);
+		return error("service '%s': cannot place its files on host '%s'",
+		             s->name, h->name);
+	}
+	v->run_dir = dir;
+	v->cwd = xstrdup(dir);
+	return 0;
 }
 
 /* spawn the service, record it, hand it to the supervisor */
@@ -120,13 +224,15 @@ spawn_service(struct run *r, struct svc *v, char **port_env)
 {
 	struct service *s = v->s;
 	char **argv, **env, *path;
-	cJSON *rec;
+	cJSON *rec, *host_rec;
 	int ret, k;
 
-	argv = service_argv(r, s);
+	if (place_service(r, v) < 0)
+		return -1;
+	argv = service_argv(r, v);
 	if (!argv)
 		return -1;
-	env = service_env(r, s, port_env);
+	env = service_env(v, port_env);
 
 	for (k = LOG_STDOUT; k <= LOG_STDERR; k++) {
 		path = xasprintf("%s/logs/%s.%s", r->dir, s->name, k == LOG_STDOUT ? "out" : "err");
@@ -149,7 +255,7 @@ spawn_service(struct run *r, struct svc *v, char **port_env)
 
 	v->sp.argv = argv;
 	v->sp.env = env;
-	v->sp.cwd = s->cwd ? s->cwd : r->d->dir;
+	v->sp.cwd = v->cwd;
 	v->sp.want_stdin = s->kind == SERVICE_CRATE ||
 	                   (service_speaks(s) && !(host_caps(s->host) & BACKEND_CONTROL));
 	v->sp.want_control = service_has_control(s);
@@ -160,8 +266,15 @@ spawn_service(struct run *r, struct svc *v, char **port_env)
 		rec = cJSON_CreateObject();
 		cJSON_AddStringToObject(rec, "run", r->id);
 		cJSON_AddStringToObject(rec, "service", s->name);
-		cJSON_AddStringToObject(rec, "host", s->host->name);
+		/* what the host's backend needs to reach it again after a
+		 * crash of hydro (its cleanup gets the record), else its name */
+		host_rec = host_record(s->host);
+		if (host_rec)
+			cJSON_AddItemToObject(rec, "host", host_rec);
+		else
+			cJSON_AddStringToObject(rec, "host", s->host->name);
 		cJSON_AddStringToObject(rec, "backend", s->host->backend ? s->host->backend : "local");
+		cJSON_AddStringToObject(rec, "run_dir", v->run_dir);
 		cJSON_AddStringToObject(rec, "command", argv[0]);
 		if (state_add(r->state, "process", v->record, rec) < 0) {
 			str_free_list(argv);
@@ -301,16 +414,20 @@ handshake(struct run *r, struct svc *v, struct task *t, const char *msg,
 	return ret;
 }
 
-/* READY_PORT: whether addr accepts a connection */
+/* READY_PORT: whether addr ("ip:port", or "unix:PATH" of a host on this
+ * machine) accepts a connection, seen from the service's host: 1, 0, -1 */
 static int
-try_connect(const char *addr)
+try_connect(struct host *h, const char *addr)
 {
 	struct sockaddr_un sun;
-	struct addrinfo hints, *ai = NULL;
-	char *host, *colon;
-	int fd, ok = 0;
+	char *ip, *colon;
+	long port;
+	int fd, ok;
 
 	if (str_starts(addr, "unix:")) {
+		if (!host_is_here(h))
+			return error("cannot check a Unix socket on host '%s': only "
+			             "ports on TCP are checked on a remote host", h->name);
 		memset(&sun, 0, sizeof(sun));
 		sun.sun_family = AF_UNIX;
 		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", addr + 5);
@@ -320,68 +437,88 @@ try_connect(const char *addr)
 			close(fd);
 		return ok;
 	}
-	host = xstrdup(addr);
-	colon = strrchr(host, ':');
-	if (!colon) {
-		free(host);
+	ip = xstrdup(addr);
+	colon = strrchr(ip, ':');
+	if (!colon || str_to_long(colon + 1, 1, 65535, &port) < 0) {
+		free(ip);
 		return 0;
 	}
 	*colon = '\0';
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(host[0] == '[' ? host + 1 : host, colon + 1, &hints, &ai) == 0 && ai) {
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		ok = fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
-		if (fd >= 0)
-			close(fd);
-		freeaddrinfo(ai);
-	}
-	free(host);
+	if (ip[0] == '[' && colon[-1] == ']')
+		colon[-1] = '\0';
+	ok = host_probe(h, ip[0] == '[' ? ip + 1 : ip, (int)port);
+	free(ip);
 	return ok;
 }
 
+/* read what is there on *fd and drop it; close it at its end */
+static void
+discard(int *fd)
+{
+	char tmp[4096];
+	ssize_t n;
+
+	if (*fd < 0)
+		return;
+	while ((n = read(*fd, tmp, sizeof(tmp))) > 0)
+		;
+	if (n == 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
 /*
- * READY_COMMAND: run the check once, in the service's directory with its
- * environment and ports, in a group of its own that dies with hydro, cut at
- * the deadline or when the run stops.  Its exit status (0: ready), or -1
- * with the error reported.
+ * READY_COMMAND: run the check once on the service's host, in its directory
+ * with its environment and ports, in a group of its own that dies with
+ * hydro, cut at the deadline or when the run stops.  Its exit status (0:
+ * ready), or -1 with the error reported.
  */
 static int
 ready_command(struct run *r, struct svc *v, struct task *t, double deadline)
 {
 	struct service *s = v->s;
-	struct proc p = PROC_INIT;
+	struct spawn sp = SPAWN_INIT;
 	char **env, **ports;
-	int st = -1, ret;
+	int st = -1, ret, cut = 0;
 
 	pthread_mutex_lock(&r->lock);
 	ports = plan_env(r->plan, s);
 	pthread_mutex_unlock(&r->lock);
-	env = service_env(r, s, ports);
+	env = service_env(v, ports);
 	str_free_list(ports);
-	p.argv = s->ready.argv;
-	p.env = env;
-	p.dir = s->cwd ? s->cwd : r->d->dir;
-	p.in = p.out = p.err = PROC_NULL;
-	p.flags = PROC_PGROUP | PROC_PDEATHSIG;
-	ret = proc_start(&p);
+	sp.argv = s->ready.argv;
+	sp.env = env;
+	sp.cwd = v->cwd;
+	ret = host_spawn(s->host, &sp);
 	str_free_list(env);
 	if (ret < 0)
 		return error("service '%s': cannot run its readiness check", s->name);
+	set_nonblock(sp.out);
+	set_nonblock(sp.err);
 	for (;;) {
-		struct pollfd pfd = { .fd = p.pidfd, .events = POLLIN };
+		struct pollfd pfd[3] = {
+			{ .fd = sp.exit_fd, .events = POLLIN },
+			{ .fd = sp.out, .events = POLLIN },
+			{ .fd = sp.err, .events = POLLIN },
+		};
 
-		if ((ret = proc_poll(&p, &st)) != 0)
+		if (poll(pfd, 3, 50) > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			break;
+		/* its output goes nowhere, as from /dev/null, but is read:
+		 * a full pipe would stop it */
+		discard(&sp.out);
+		discard(&sp.err);
 		if (task_stop(t, r) || run_now() >= deadline || v->exited) {
-			proc_signal(&p, SIGKILL);
-			proc_finish(&p);
-			return 1;	/* not ready: the caller says why */
+			host_signal(s->host, &sp, SIGKILL);
+			cut = 1;
+			break;
 		}
-		if (p.pidfd < 0 || poll(&pfd, 1, 50) < 0)
-			usleep(10000);
 	}
-	proc_close(&p);
+	ret = host_wait(s->host, &sp, &st);
+	host_release(s->host, &sp);
+	if (cut)
+		return 1;	/* not ready: the caller says why */
 	return ret < 0 ? -1 : st;
 }
 
@@ -411,7 +548,9 @@ await_ready(struct run *r, struct svc *v, struct task *t)
 
 		switch (s->ready.kind) {
 		case READY_PORT:
-			ready = try_connect(addr);
+			ready = try_connect(s->host, addr);
+			if (ready < 0)
+				return -1;
 			break;
 		case READY_LOG:
 			ready = atomic_load(&v->ready_seen);
@@ -461,13 +600,111 @@ await_ready(struct run *r, struct svc *v, struct task *t)
 	}
 }
 
+/* how long this machine waits for an answer from a peer's address before
+ * it goes through a tunnel instead */
+#define REACH_MS 1000
+
+/*
+ * A service on this machine sending to an input on another machine is told
+ * the address that input bound, when this machine reaches that address;
+ * when not (no route, a private address behind a bastion), a tunnel through
+ * the receiver's host (host_tunnel) ends at a local port, and the sender is
+ * told that port instead.  A service elsewhere is told the bound address.
+ *
+ * Reaching is a connection from here to the address's port 0, where nothing
+ * can listen: refused means the host answered.  Not the input's own port:
+ * a program counts the connections it accepts as its senders.  No answer
+ * within REACH_MS, or no route, is unreachable.
+ */
+static int
+route_peers(struct run *r, struct svc *v)
+{
+	struct service *s = v->s;
+	struct plan_peer *peers;
+	size_t i, n;
+	int ret = 0, reach, lp;
+
+	if (!host_is_here(s->host))
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	n = plan_remote_peers(r->plan, s, &peers);
+	pthread_mutex_unlock(&r->lock);
+	for (i = 0; i < n; i++) {
+		struct plan_peer *pe = &peers[i];
+
+		reach = ret < 0 ? 1 : port_try(pe->addr, 0, REACH_MS);
+		if (reach == -2) {
+			ret = -1;
+		} else if (reach == -1) {
+			if (host_tunnel(pe->host, pe->addr, pe->port, &lp) < 0) {
+				ret = error("service '%s': this machine cannot reach %s:%d on "
+				            "host '%s', nor tunnel to it", s->name, pe->addr,
+				            pe->port, pe->host->name);
+			} else {
+				if (r->o.verbose)
+					note("'%s' reaches %s:%d on host '%s' through a tunnel "
+					     "at 127.0.0.1:%d", s->name, pe->addr, pe->port,
+					     pe->host->name, lp);
+				pthread_mutex_lock(&r->lock);
+				plan_set_route(r->plan, pe->wire, "127.0.0.1", lp);
+				pthread_mutex_unlock(&r->lock);
+			}
+		}
+		free(pe->addr);
+	}
+	free(peers);
+	return ret;
+}
+
 int
 launch_provision(struct task *t, void *arg)
 {
 	struct launch_arg *a = arg;
+	struct run *r = a->r;
+	size_t i;
+	int ret = 0;
 
 	(void)t;
-	return host_provision(a->h);
+	if (host_provision(a->h) < 0)
+		return -1;
+	/* a process is handed its ports: the host says which are free */
+	for (i = 0; i < r->d->nservices && ret == 0; i++) {
+		struct service *s = r->d->services[i];
+
+		if (s->host != a->h || service_speaks(s))
+			continue;
+		pthread_mutex_lock(&r->lock);
+		ret = plan_bind_process(r->plan, s);
+		pthread_mutex_unlock(&r->lock);
+	}
+	return ret;
+}
+
+int
+launch_upload(struct task *t, void *arg)
+{
+	struct launch_arg *a = arg;
+	struct upload *u = a->u;
+	const char *pkg = package_path(u->pkg), *exe = crate_exe(a->r->build, u->s);
+	const char *base;
+	char hex[HASH_HEX_LEN];
+	struct hash hash;
+
+	if (task_stop(t, a->r))
+		return -1;
+	if (!pkg || !exe)
+		return error("service '%s': its program was not packaged", u->s->name);
+	/* a host whose glibc is too old is told before anything is sent */
+	if (glibc_check(u->h, exe, u->s->name) < 0)
+		return -1;
+	/* a package is named by its hash: HASH.tar.zst */
+	base = path_basename(pkg);
+	snprintf(hex, sizeof(hex), "%.64s", base);
+	if (hash_parse(hex, &hash) < 0)
+		return error("package '%s' is not named by its hash", pkg);
+	if (host_put_file(u->h, pkg, &hash, &u->remote) < 0)
+		return error("cannot upload '%s' to host '%s'", path_display(pkg), u->h->name);
+	return 0;
 }
 
 int
@@ -486,6 +723,8 @@ launch_service(struct task *t, void *arg)
 	if (!service_speaks(s)) {
 		int *socks;
 
+		if (route_peers(r, v) < 0)
+			return -1;
 		pthread_mutex_lock(&r->lock);
 		env = plan_env(r->plan, s);
 		v->sp.nlisten = plan_sockets(r->plan, s, &socks);
@@ -544,7 +783,7 @@ launch_wire(struct task *t, void *arg)
 	struct svc *v = a->v;
 	cJSON *map;
 
-	if (task_stop(t, r))
+	if (task_stop(t, r) || route_peers(r, v) < 0)
 		return -1;
 	pthread_mutex_lock(&r->lock);
 	map = plan_start_map(r->plan, v->s);

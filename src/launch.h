@@ -17,16 +17,22 @@
 #include "graph.h"
 #include "run_int.h"
 
-/* what a launch task works on: the run and a service (v), or a host (h) */
+/* what a launch task works on: the run and a service (v), a host (h), or
+ * a package to upload (u) */
 struct launch_arg {
 	struct run *r;
 	struct svc *v;
 	struct host *h;
+	struct upload *u;
 	task_fn *fn;		/* the step, run by lower.c's wrapper */
 };
 
-/* task: provision the host a->h */
+/* task: provision the host a->h, then choose the ports of the processes
+ * on it (plan_bind_process) */
 int launch_provision(struct task *t, void *arg);
+/* task: check that a->u's host can run its program (glibc), then put the
+ * package on the host (host_put_file) */
+int launch_upload(struct task *t, void *arg);
 /* task: spawn the service a->v, hand it its config and wait for "ready:"
  * (a speaker) or for its readiness (a process) */
 int launch_service(struct task *t, void *arg);

@@ -1,10 +1,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "backend.h"
 #include "crate.h"
 #include "deploy.h"
 #include "launch.h"
 #include "lower.h"
+#include "package.h"
 #include "ports.h"
 #include "xmalloc.h"
 
@@ -81,8 +83,60 @@ lower_start(struct run *r, struct graph *g, struct task **wire)
 	free(start);
 }
 
-/* lower the targets and services to target, provision -> launch -> wire
- * (-> start) tasks */
+/*
+ * Uploads: a task per (host, package) for the hosts that are not this
+ * machine, after the package's task and the host's provision, before the
+ * launch of every service of that host that runs it.  Hosts on this machine
+ * run their programs from the build's cache: no task.
+ */
+static void
+lower_uploads(struct run *r, struct build *b, struct graph *g, struct task **prov,
+              struct task **launch)
+{
+	struct deployment *d = r->d;
+	struct task **up = xcalloc(d->nservices + 1, sizeof(*up));
+	size_t i, k;
+
+	for (k = 0; k < r->nuploads; k++)
+		free(r->uploads[k].remote);
+	free(r->uploads);
+	r->uploads = xcalloc(d->nservices + 1, sizeof(*r->uploads));
+	r->nuploads = 0;
+	for (i = 0; i < d->nservices; i++) {
+		struct service *s = d->services[i];
+		const struct pkg *pkg = s->nstandin ? NULL : crate_service_package(b, s);
+		struct launch_arg *a;
+		char *name;
+
+		if (!pkg || host_is_here(s->host))
+			continue;
+		for (k = 0; k < r->nuploads; k++)
+			if (r->uploads[k].h == s->host && r->uploads[k].pkg == pkg)
+				break;
+		if (k == r->nuploads) {
+			r->uploads[k].h = s->host;
+			r->uploads[k].pkg = pkg;
+			r->uploads[k].s = s;
+			r->nuploads++;
+			a = xcalloc(1, sizeof(*a));
+			a->r = r;
+			a->u = &r->uploads[k];
+			a->fn = launch_upload;
+			name = xasprintf("upload %s to %s", s->name, s->host->name);
+			up[k] = graph_add(g, TASK_UPLOAD, name, step, a);
+			free(name);
+			task_set_free(up[k], free);
+			task_set_class(up[k], CLASS_IO);
+			task_after(up[k], package_task(pkg));
+			task_after(up[k], prov[s->host->index]);
+		}
+		task_after(launch[i], up[k]);
+	}
+	free(up);
+}
+
+/* lower the targets and services to target, provision -> (upload ->)
+ * launch -> wire (-> start) tasks */
 void
 lower_deploy(struct run *r, struct build *b, struct graph *g)
 {
@@ -117,6 +171,8 @@ lower_deploy(struct run *r, struct build *b, struct graph *g)
 		n = plan_receivers(r->plan, s, &rcv);
 		for (j = 0; j < n; j++) {
 			size_t k = rcv[j]->index;
+			/* a process receiver's ports are chosen by its provision */
+			task_after(launch[i], prov[rcv[j]->host->index]);
 			if (wire[i]) {
 				task_after(wire[i], launch[k]);
 			} else if (service_speaks(rcv[j]) || rcv[j]->ready.kind != READY_NONE) {
@@ -128,6 +184,7 @@ lower_deploy(struct run *r, struct build *b, struct graph *g)
 			task_after(wire[i], launch[i]);
 		free(rcv);
 	}
+	lower_uploads(r, b, g, prov, launch);
 	if (!r->defer_start)
 		lower_start(r, g, wire);
 	free(prov);

@@ -84,7 +84,7 @@ package_run(struct task *task, void *arg)
 	if (!exe)
 		return error("%s: no program was built", p->name);
 	cache_drop(p->cache, p->name);
-	name = xasprintf("bin/%s", path_basename(exe));
+	name = package_program(exe);
 	f.path = exe;
 	f.name = name;
 	pk.kind = p->src.kind;
@@ -139,6 +139,18 @@ const char *
 package_path(const struct pkg *p)
 {
 	return p ? p->path : NULL;
+}
+
+struct task *
+package_task(const struct pkg *p)
+{
+	return p ? p->task : NULL;
+}
+
+char *
+package_program(const char *exe)
+{
+	return xasprintf("bin/%s", path_basename(exe));
 }
 
 const char *

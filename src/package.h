@@ -33,6 +33,10 @@ struct pkg *package_add(struct cache *cache, const char *dir, struct graph *g,
 /* the package's path, known once its task has ended well or was up to date;
  * NULL otherwise */
 const char *package_path(const struct pkg *p);
+/* the package's task (an upload goes after it) */
+struct task *package_task(const struct pkg *p);
+/* the name in a package of the program built at exe ("bin/NAME"), new */
+char *package_program(const char *exe);
 /* why it would be made, or NULL: up to date */
 const char *package_why(const struct pkg *p);
 /* free it (its task belongs to the graph) */

@@ -1,6 +1,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -28,6 +32,8 @@ struct wire {
 	long key;		/* Demux key on the sender, or -1 */
 	enum transport transport;
 	cJSON *bound;		/* the receiver's ServerPort for this wire */
+	cJSON *route;		/* what the sender is told instead (a tunnel's
+				 * local port), or NULL */
 };
 
 /* one port, planned */
@@ -326,8 +332,10 @@ plan_free(struct plan *p)
 		}
 		free(p->pp[i]);
 	}
-	for (i = 0; i < p->d->nconns; i++)
+	for (i = 0; i < p->d->nconns; i++) {
 		cJSON_Delete(p->wires[i].bound);
+		cJSON_Delete(p->wires[i].route);
+	}
 	free(p->pp);
 	free(p->wires);
 	free(p);
@@ -609,7 +617,7 @@ wire_target(struct wire *w, struct service *s)
 		free(a);
 		return NULL;
 	}
-	return cJSON_Duplicate(w->bound, 1);
+	return cJSON_Duplicate(w->route ? w->route : w->bound, 1);
 }
 
 cJSON *
@@ -652,10 +660,8 @@ fail:
 	return NULL;
 }
 
-/* a free TCP port on addr: bound and read; released (the process binds it)
- * or, with keep, kept listening in *keep (the process inherits it) */
-static int
-pick_port(const char *addr, int *port, int *keep)
+int
+port_pick(const char *addr, int *port, int *keep)
 {
 	struct sockaddr_in sin;
 	socklen_t len = sizeof(sin);
@@ -683,6 +689,46 @@ pick_port(const char *addr, int *port, int *keep)
 }
 
 int
+port_try(const char *addr, int port, int timeout_ms)
+{
+	struct addrinfo hints, *ai = NULL;
+	struct pollfd pfd;
+	char service[16];
+	socklen_t len = sizeof(int);
+	int fd, err = 0, ret;
+
+	snprintf(service, sizeof(service), "%d", port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(addr, service, &hints, &ai) != 0 || !ai) {
+		error("cannot connect to '%s': not an address", addr);
+		return -2;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		freeaddrinfo(ai);
+		error_errno("cannot make a socket");
+		return -2;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+		err = 0;
+	} else if (errno != EINPROGRESS) {
+		err = errno;
+	} else {
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		do
+			ret = poll(&pfd, 1, timeout_ms);
+		while (ret < 0 && errno == EINTR);
+		if (ret <= 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = ETIMEDOUT;
+	}
+	close(fd);
+	freeaddrinfo(ai);
+	return !err ? 1 : err == ECONNREFUSED ? 0 : -1;
+}
+
+int
 plan_bind_process(struct plan *p, struct service *s)
 {
 	size_t i, j;
@@ -695,7 +741,10 @@ plan_bind_process(struct plan *p, struct service *s)
 		if (pp->port->dir != PORT_INPUT || pp->addr)
 			continue;
 		addr = host_address(s->host);
-		if (pick_port(addr, &port, s->inherit_sockets ? &pp->fd : NULL) < 0)
+		/* inherited sockets are bound here and handed over (only to a
+		 * host on this machine: host_spawn); else the host says */
+		if (s->inherit_sockets ? port_pick(addr, &port, &pp->fd) < 0 :
+		    host_free_port(s->host, &port) < 0)
 			return -1;
 		pp->addr = xasprintf("%s:%d", addr, port);
 		pp->bound = cJSON_CreateObject();
@@ -779,7 +828,8 @@ plan_env(struct plan *p, struct service *s)
 				char *a;
 				if (!pp->wires[j]->to)
 					continue;
-				a = pp->wires[j]->bound ? server_port_address(pp->wires[j]->bound) : NULL;
+				a = pp->wires[j]->route ? server_port_address(pp->wires[j]->route) :
+				    pp->wires[j]->bound ? server_port_address(pp->wires[j]->bound) : NULL;
 				if (!a) {
 					char *l = port_label(pp->wires[j]->to->port);
 					error("cannot tell '%s' where to send: '%s' has no address yet",
@@ -842,6 +892,69 @@ plan_receivers(struct plan *p, const struct service *s, struct service ***out)
 	}
 	*out = list;
 	return n;
+}
+
+size_t
+plan_remote_peers(struct plan *p, struct service *s, struct plan_peer **out)
+{
+	struct plan_peer *list = NULL;
+	size_t i, j, n = 0, cap = 0;
+
+	for (i = 0; i < s->nports; i++) {
+		struct portplan *pp = &p->pp[s->index][i];
+
+		if (pp->port->dir != PORT_OUTPUT)
+			continue;
+		for (j = 0; j < pp->nwires; j++) {
+			struct wire *w = pp->wires[j];
+			struct service *r;
+			char *a, *colon;
+			long port;
+
+			if (!w->to || !w->bound || w->route)
+				continue;
+			r = w->to->port->service;
+			if (same_machine(s, r) || !(a = server_port_address(w->bound)))
+				continue;
+			colon = strrchr(a, ':');
+			if (str_starts(a, "unix:") || !colon ||
+			    str_to_long(colon + 1, 1, 65535, &port) < 0) {
+				free(a);
+				continue;
+			}
+			*colon = '\0';
+			ALLOC_GROW(list, n, cap);
+			list[n].wire = (size_t)(w - p->wires);
+			list[n].host = r->host;
+			list[n].addr = a;
+			list[n].port = (int)port;
+			n++;
+		}
+	}
+	*out = list;
+	return n;
+}
+
+void
+plan_set_route(struct plan *p, size_t wire, const char *addr, int port)
+{
+	struct wire *w = &p->wires[wire];
+	const cJSON *tcp = cJSON_GetObjectItemCaseSensitive(w->bound, "TcpPort");
+	cJSON *a;
+
+	cJSON_Delete(w->route);
+	w->route = cJSON_CreateObject();
+	/* in the form the receiver answered: "ip:port" or ["ip", port] */
+	if (cJSON_IsArray(tcp)) {
+		a = cJSON_AddArrayToObject(w->route, "TcpPort");
+		cJSON_AddItemToArray(a, cJSON_CreateString(addr));
+		cJSON_AddItemToArray(a, cJSON_CreateNumber(port));
+	} else {
+		char *text = xasprintf("%s:%d", addr, port);
+
+		cJSON_AddStringToObject(w->route, "TcpPort", text);
+		free(text);
+	}
 }
 
 void

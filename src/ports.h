@@ -52,15 +52,25 @@ int plan_ready(struct plan *p, struct service *s, const char *answer);
  * NULL with the error reported if a receiver has no address yet */
 cJSON *plan_start_map(struct plan *p, struct service *s);
 
-/* pick the address of each input of a process (TCP on its host); for one
- * that inherits its sockets, keep each bound and listening until
- * plan_close_sockets() */
+/* pick the address of each input of a process: TCP on its host's address,
+ * at a port the host says is free (host_free_port); for one that inherits
+ * its sockets, keep each bound and listening until plan_close_sockets() */
 int plan_bind_process(struct plan *p, struct service *s);
 /* the listening sockets kept for s's inputs, in port order, in a new array
  * *fds; their number (0 for a service that binds its own) */
 size_t plan_sockets(struct plan *p, struct service *s, int **fds);
 /* close hydro's copies of s's listening sockets (once it has them) */
 void plan_close_sockets(struct plan *p, struct service *s);
+/* a free TCP port on addr, an IPv4 address of this machine: bound and read;
+ * released (the process binds it) or, with keep (may be NULL), kept
+ * listening in *keep (the process inherits it) */
+int port_pick(const char *addr, int *port, int *keep);
+/* try a TCP connection from this machine to addr:port (0: a port nothing
+ * listens on, to learn whether the host answers) for
+ * at most timeout_ms: 1 accepted, 0 refused (the host answered), -1 no
+ * answer in time or no route there, -2 with the error reported if addr is
+ * not an address */
+int port_try(const char *addr, int port, int timeout_ms);
 /* the environment a process gets: HYDRO_PORT_<NAME>=address for each input,
  * =address,address,... for each output, and LISTEN_FDNAMES=in1:in2 while
  * its sockets are kept; NULL-terminated, free with
@@ -73,6 +83,21 @@ const char *plan_address(struct plan *p, const struct port *in);
 /* the receivers of s's outputs and the senders into its inputs: every
  * service s is wired with, each once, in deployment order; the count */
 size_t plan_receivers(struct plan *p, const struct service *s, struct service ***out);
+
+/* a connection from a sender to a TCP input on another machine */
+struct plan_peer {
+	size_t wire;		/* its number, for plan_set_route() */
+	struct host *host;	/* the receiver's host */
+	char *addr;		/* the receiver's bound address and port */
+	int port;
+};
+/* the connections from s's outputs to inputs on other machines whose TCP
+ * address is known and not yet routed, in a new array *out (free each
+ * addr); their number */
+size_t plan_remote_peers(struct plan *p, struct service *s, struct plan_peer **out);
+/* tell the sender of connection wire to send to addr:port instead of where
+ * its receiver bound (a tunnel's end on this machine) */
+void plan_set_route(struct plan *p, size_t wire, const char *addr, int port);
 
 /* print the wiring: one line per connection with its transport */
 void plan_print(struct plan *p, FILE *out);

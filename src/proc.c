@@ -1011,6 +1011,43 @@ proc_close(struct proc *p)
 	}
 }
 
+void
+proc_read(struct proc *p, int (*fn)(void *arg, int stream, const char *data, size_t n),
+          void *arg)
+{
+	struct pollfd pfd[2];
+	char tmp[4096];
+	int i, open_fds = 0, stopped = 0;
+	ssize_t n;
+
+	pfd[0].fd = p->out_fd;
+	pfd[1].fd = p->err_fd;
+	for (i = 0; i < 2; i++)
+		open_fds += pfd[i].fd >= 0;
+	while (open_fds) {
+		pfd[0].events = pfd[1].events = POLLIN;
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < 2; i++) {
+			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			n = read(pfd[i].fd, tmp, sizeof(tmp));
+			if (n > 0) {
+				if (!stopped && fn(arg, i + 1, tmp, (size_t)n) < 0) {
+					proc_signal(p, SIGKILL);
+					stopped = 1;
+				}
+			} else if (n == 0 || errno != EINTR) {
+				pfd[i].fd = -1;
+				open_fds--;
+			}
+		}
+	}
+}
+
 int
 proc_finish(struct proc *p)
 {

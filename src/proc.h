@@ -127,6 +127,11 @@ int proc_signal(struct proc *p, int sig);
 /* whether the child has exited, collecting its status if so: 1 exited
  * (*status set), 0 running, -1 error */
 int proc_poll(struct proc *p, int *status);
+/* read the child's piped stdout and stderr until both end, handing each
+ * chunk to fn (stream 1 or 2); fn returning -1 has the child killed
+ * (SIGKILL) and the rest read and dropped */
+void proc_read(struct proc *p, int (*fn)(void *arg, int stream, const char *data,
+                                         size_t n), void *arg);
 /* wait for the child and close the parent's descriptors; the exit status,
  * or -1 with the error reported */
 int proc_finish(struct proc *p);

@@ -291,11 +291,6 @@ run_deploy(struct run *r)
 	pthread_mutex_unlock(&r->lock);
 	if (ret < 0)
 		return -1;
-	/* processes get their input addresses before anything starts */
-	for (i = 0; i < r->d->nservices; i++)
-		if (!service_speaks(r->d->services[i]) &&
-		    plan_bind_process(r->plan, r->d->services[i]) < 0)
-			return -1;
 	if (!r->state) {
 		run_register_state_kinds();
 		r->state = state_open(r->d->dir);
@@ -638,6 +633,8 @@ run_finish(struct run *r)
 		free(v->prefix[LOG_STDERR]);
 		free(v->reply);
 		free(v->record);
+		free(v->cwd);
+		free(v->run_dir);
 		cJSON_Delete(v->start_map);
 		v->s->runtime = NULL;
 	}
@@ -671,6 +668,9 @@ run_finish(struct run *r)
 	buf_release(&r->echo[LOG_STDOUT]);
 	buf_release(&r->echo[LOG_STDERR]);
 	buf_release(&r->held);
+	for (i = 0; i < r->nuploads; i++)
+		free(r->uploads[i].remote);
+	free(r->uploads);
 	free(r->svcs);
 	free(r->dir);
 	free(r->id);

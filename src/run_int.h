@@ -61,7 +61,18 @@ struct svc {
 	struct svc_stream ss[3];
 	char *prefix[3];	/* "name | " for the terminal, per stream */
 	char *record;		/* its state file id */
+	char *cwd;		/* where it runs on its host, once spawned */
+	char *run_dir;		/* its HYDRO_RUN_DIR on its host: the run's
+				 * directory here, host_run_dir() elsewhere */
 	int wired, started;
+};
+
+/* a package put on a host that is not this machine, by an upload task */
+struct upload {
+	struct host *h;
+	const struct pkg *pkg;
+	struct service *s;	/* a service of the host that runs it */
+	char *remote;		/* its path on the host, once uploaded */
 };
 
 struct run {
@@ -75,6 +86,8 @@ struct run {
 	struct plan *plan;
 	struct build *build;	/* while deploying: the crates built (build.h) */
 	struct svc *svcs;
+	struct upload *uploads;	/* at most one per service */
+	size_t nuploads;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_mutex_t out_lock;	/* hydro's stdout and stderr */

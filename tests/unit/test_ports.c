@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "deploy.h"
 #include "error.h"
 #include "json.h"
@@ -383,6 +384,89 @@ TEST(command_launches_prints_launches_and_wires)
 	deployment_free(d);
 }
 
+/* Unix sockets only between services of one machine (host_same_machine:
+ * their machine_id); a service on another machine binds TCP on its host's
+ * address, and its peers are told that address */
+TEST(transport_follows_the_machine)
+{
+	struct deployment *d = deployment_new("/tmp", "test.json");
+	struct host *box = deploy_add_host(d, "box", "local");
+	struct host *box2 = deploy_add_host(d, "box2", "local");
+	struct host *far = deploy_add_host(d, "far", "ssh");
+	struct service *a, *b, *c, *e;
+	struct plan *p;
+	struct plan_peer *peers;
+	cJSON *ic;
+	size_t n;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	host_set(far, "host", "far.example");
+	host_set(far, "address", "10.9.9.9");
+	a = deploy_add_service(d, "a", SERVICE_HYDROFLOW, box, "/tmp/a.hf");
+	b = deploy_add_service(d, "b", SERVICE_HYDROFLOW, box2, "/tmp/b.hf");
+	c = deploy_add_service(d, "c", SERVICE_HYDROFLOW, far, "/tmp/c.hf");
+	e = deploy_add_service(d, "e", SERVICE_HYDROFLOW, far, "/tmp/e.hf");
+	service_declare_port(a, "out", PORT_OUTPUT, NULL);
+	service_declare_port(a, "far", PORT_OUTPUT, NULL);
+	service_declare_port(b, "in", PORT_INPUT, NULL);
+	service_declare_port(c, "in", PORT_INPUT, NULL);
+	service_declare_port(c, "out", PORT_OUTPUT, NULL);
+	service_declare_port(e, "in", PORT_INPUT, NULL);
+	deploy_connect(d, service_port(a, "out"), service_port(b, "in"));
+	deploy_connect(d, service_port(a, "far"), service_port(c, "in"));
+	deploy_connect(d, service_port(c, "out"), service_port(e, "in"));
+	p = plan_new(d);
+	REQUIRE(p);
+	f = open_memstream(&text, &len);
+	plan_print(p, f);
+	fclose(f);
+	CHECK(strstr(text, "wire   a.out -> b.in (unix)\n") != NULL);
+	CHECK(strstr(text, "wire   a.far -> c.in (tcp)\n") != NULL);
+	CHECK(strstr(text, "wire   c.out -> e.in (unix)\n") != NULL);
+	free(text);
+	ic = plan_init_config(p, c);
+	CHECK(json_is(cJSON_DetachItemFromArray(ic, 0),
+	              "{\"in\":{\"TcpPort\":\"10.9.9.9\"}}"));
+	cJSON_Delete(ic);
+	/* once c has bound, a is told where; a tunnel's port instead when
+	 * routed (what the run does for a peer this machine cannot reach) */
+	CHECK_INT(plan_ready(p, c, "{\"in\":{\"TcpPort\":\"10.9.9.9:7000\"}}"), 0);
+	n = plan_remote_peers(p, a, &peers);
+	REQUIRE(n == 1);
+	CHECK(peers[0].host == far);
+	CHECK_STR(peers[0].addr, "10.9.9.9");
+	CHECK_INT(peers[0].port, 7000);
+	plan_set_route(p, peers[0].wire, "127.0.0.1", 5555);
+	free(peers[0].addr);
+	free(peers);
+	CHECK_INT(plan_remote_peers(p, a, &peers), 0);
+	free(peers);
+	CHECK_INT(plan_ready(p, b, "{\"in\":{\"UnixSocket\":\"/tmp/b.sock\"}}"), 0);
+	CHECK(json_is(plan_start_map(p, a), "{\"out\":{\"UnixSocket\":\"/tmp/b.sock\"},"
+	              "\"far\":{\"TcpPort\":\"127.0.0.1:5555\"}}"));
+	plan_free(p);
+	host_disconnect(far);	/* what the backend kept of it, as a run ends */
+	deployment_free(d);
+}
+
+TEST(port_try_tells_refused_from_accepted)
+{
+	int fd, port = 0;
+
+	REQUIRE(port_pick("127.0.0.1", &port, NULL) == 0);
+	CHECK_INT(port_try("127.0.0.1", port, 1000), 0);
+	REQUIRE(port_pick("127.0.0.1", &port, &fd) == 0);
+	CHECK_INT(port_try("127.0.0.1", port, 1000), 1);
+	close(fd);
+	/* nothing listens on port 0: a host that answers refuses it */
+	CHECK_INT(port_try("127.0.0.1", 0, 1000), 0);
+	error_set_reporter(test_quiet, NULL);
+	CHECK_INT(port_try("no such address", port, 1000), -2);
+	error_set_reporter(NULL, NULL);
+}
+
 int
 main(void)
 {
@@ -394,5 +478,7 @@ main(void)
 	RUN(process_inherits_sockets);
 	RUN(process_ports_need_distinct_variables);
 	RUN(command_launches_prints_launches_and_wires);
+	RUN(transport_follows_the_machine);
+	RUN(port_try_tells_refused_from_accepted);
 	return TEST_EXIT();
 }

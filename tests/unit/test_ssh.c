@@ -10,7 +10,12 @@
  * "exec -- ARGV..." (the remote output on stdout and stderr, its status as
  * the exit status), "repeat N -- ARGV..." (N times over the connection),
  * "upload FILE [HEX]" (host_put_file; prints "copied" or "present"),
- * "triple", "address" or "provision".
+ * "triple", "address" or "provision"; the backend's slots: "machine_id",
+ * "run -- ARGV..." (host_run), "probe ADDR PORT" (prints 1 or 0),
+ * "free_port", "run_dir RUN SERVICE", "record" (its JSON), "unpack PKG DIR"
+ * (host_put_file of the local package PKG, then host_unpack into DIR on the
+ * host); and "pack DIR FILE..." packs FILEs (by their base names) into a
+ * package in the local DIR and prints its path, with no host involved.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "archive.h"
 #include "backend.h"
 #include "buf.h"
 #include "deploy.h"
@@ -332,6 +338,44 @@ tool_do(struct host *h, int argc, char **argv)
 		printf("%s\n", host_address(h));
 	} else if (!strcmp(argv[0], "provision")) {
 		status = host_provision(h) < 0;
+	} else if (!strcmp(argv[0], "machine_id")) {
+		printf("%s\n", host_machine_id(h));
+	} else if (!strcmp(argv[0], "run") && argc > 2 && !strcmp(argv[1], "--")) {
+		if (host_run(h, argv + 2, write_sink, NULL, &status) < 0)
+			return 255;
+	} else if (!strcmp(argv[0], "probe") && argc == 3) {
+		int r = host_probe(h, argv[1], atoi(argv[2]));
+
+		if (r < 0)
+			return 1;
+		printf("%d\n", r);
+	} else if (!strcmp(argv[0], "free_port")) {
+		int port;
+
+		if (host_free_port(h, &port) < 0)
+			return 1;
+		printf("%d\n", port);
+	} else if (!strcmp(argv[0], "run_dir") && argc == 3) {
+		char *d = host_run_dir(h, argv[1], argv[2]);
+
+		printf("%s\n", d ? d : "(none)");
+		free(d);
+	} else if (!strcmp(argv[0], "record")) {
+		cJSON *r = host_record(h);
+		char *text = r ? cJSON_PrintUnformatted(r) : NULL;
+
+		printf("%s\n", text ? text : "null");
+		free(text);
+		cJSON_Delete(r);
+	} else if (!strcmp(argv[0], "unpack") && argc == 3) {
+		struct hash hash;
+		char *remote = NULL;
+
+		if (hash_file(argv[1], &hash) < 0 ||
+		    host_put_file(h, argv[1], &hash, &remote) < 0 ||
+		    host_unpack(h, remote, argv[2]) < 0)
+			status = 1;
+		free(remote);
 	} else {
 		status = 2;
 	}
@@ -380,9 +424,32 @@ tool(int argc, char **argv)
 	return status;
 }
 
+/* test_ssh pack DIR FILE...: a package of FILEs in DIR; its path printed */
+static int
+pack(int argc, char **argv)
+{
+	struct package_file files[16];
+	struct package p = { "process", "x86_64-unknown-linux-gnu", files, 0 };
+	char *path;
+	int i;
+
+	for (i = 1; i < argc && i <= 16; i++) {
+		files[i - 1].path = argv[i];
+		files[i - 1].name = path_basename(argv[i]);
+		p.nfiles++;
+	}
+	if (argc < 2 || archive_pack(&p, argv[0], &path, NULL) < 0)
+		return 1;
+	printf("%s\n", path);
+	free(path);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "pack"))
+		return pack(argc - 2, argv + 2);
 	if (argc > 1 && !strcmp(argv[1], "tool"))
 		return tool(argc - 2, argv + 2);
 	dir = test_tmpdir("ssh");

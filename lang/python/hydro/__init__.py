@@ -796,10 +796,15 @@ class Deployment:
         return host
 
     def Localhost(self, name: Optional[str] = None, *,
-                  target: Optional[str] = None) -> LocalHost:
+                  target: Optional[str] = None,
+                  address: Optional[str] = None) -> LocalHost:
         """This machine: services run as local processes, built for
-        ``target`` (default: this machine's; another runs under qemu-user)."""
+        ``target`` (default: this machine's; another runs under qemu-user),
+        binding TCP on ``address`` (default 127.0.0.1; one that remote
+        hosts reach, for their services to send to these)."""
         settings = {} if target is None else {"target": target}
+        if address is not None:
+            settings["address"] = address
         host: LocalHost = self._add_host(LocalHost, (), settings, name, _where())
         return host
 

@@ -1,0 +1,104 @@
+/*
+ * ssh_int: what the SSH backend's files share about a connection: the
+ * connection itself, waiting on its socket, and its errors.  Not for the
+ * core: ssh.h is the backend's interface.
+ */
+#ifndef HYDRO_SSH_INT_H
+#define HYDRO_SSH_INT_H
+
+#include <pthread.h>
+
+#include <libssh2.h>
+#include <libssh2_sftp.h>
+
+struct ssh_pump;
+
+struct ssh_conn {
+	LIBSSH2_SESSION *s;
+	int fd;
+	char *label;		/* "host 'web'" */
+	char *where;		/* "10.0.0.2:22" */
+	int timeout_ms;
+	int up;			/* authenticated: keepalives may probe it */
+	int broken;		/* the transport failed: reconnect before reuse */
+	pthread_mutex_t lock;
+	LIBSSH2_SFTP *sftp;
+	char triple[80];
+	/* through a bastion: its connection (shared with other hosts behind
+	 * it) and the channel carrying this one, pumped by its pump */
+	struct ssh_conn *bastion;
+	LIBSSH2_CHANNEL *tunnel;
+	int pump_fd;
+	pthread_t pump_thread;
+	int pumping;
+	/* the thread pumping this session's long-lived channels (processes,
+	 * tunnels, connections through it as a bastion), or NULL */
+	struct ssh_pump *pump;
+	char *id;		/* "user@host:port", for sharing a bastion */
+	int refs;		/* hosts using it as their bastion, plus one */
+};
+
+/* repeat a call returning an int while libssh2 would block */
+#define AGAIN(c, rc, call) \
+	while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN) \
+		if (ssh_wait(c) < 0) \
+			break
+
+/* repeat a call returning a pointer while libssh2 would block */
+#define AGAIN_P(c, p, call) \
+	while (!((p) = (call)) && \
+	       libssh2_session_last_errno((c)->s) == LIBSSH2_ERROR_EAGAIN) \
+		if (ssh_wait(c) < 0) \
+			break
+
+/* report libssh2's last error on c, prefixed by what failed; marks the
+ * connection broken unless the session still works */
+int ssh_fail(struct ssh_conn *c, const char *what);
+/* wait (the connection's timeout at most) until the socket is ready the
+ * way libssh2 is blocked; -1 with the error once it stopped answering */
+int ssh_wait(struct ssh_conn *c);
+/* blocking from now on, within the timeout (before freeing things) */
+void ssh_block(struct ssh_conn *c);
+/* a closed channel's exit status as a shell gives it (128+n for signal n) */
+int ssh_exit_status(struct ssh_conn *c, LIBSSH2_CHANNEL *ch);
+/* take and give back the session; giving it back wakes its pump, which
+ * may have data in libssh2's buffers that another thread's call read */
+void ssh_lock(struct ssh_conn *c);
+void ssh_unlock(struct ssh_conn *c);
+
+/* the pump: one thread per connection moving data between its channels
+ * and local descriptors while other threads take turns with the session */
+
+/* start c's pump if it has none; -1 with the error */
+int pump_start(struct ssh_conn *c);
+/* stop c's pump, closing every link (before the session is freed) */
+void pump_stop(struct ssh_conn *c);
+/* wake the pump to look at its links again */
+void pump_wake(struct ssh_conn *c);
+
+/* a link: a channel joined to local descriptors */
+struct pump_link;
+/* called by the pump, without the session's lock, once a link is done:
+ * the channel closed and everything it sent delivered (status: its exit
+ * status, or -1 when not known) */
+typedef void pump_done(struct pump_link *l, void *arg, int status);
+/* join ch (open, with the session's lock held by the caller) to fd, both
+ * ways: what the channel sends goes to fd, what fd gives to the channel;
+ * the pump owns ch and closes fd when done */
+struct pump_link *pump_stream(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, int fd,
+                              pump_done *done, void *arg);
+/* join a command's channel (lock held) to in (read here, to its stdin; -1
+ * for none), out and err (its stdout and stderr written there); header
+ * (may be NULL) gets the first line of its stdout, which is not passed on */
+struct pump_link *pump_process(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, int in, int out,
+                               int err, void (*header)(void *arg, const char *line),
+                               pump_done *done, void *arg);
+/* send a heartbeat line to the channel every so many seconds, so that
+ * what reads it there can tell a live connection from a silent one */
+void pump_beat(struct pump_link *l, int seconds);
+/* let go of a link: the pump closes its channel and frees it, and done is
+ * not called; 0 if the link had already finished (done is being or has
+ * been called, and the link is the pump's to free) */
+int pump_drop(struct ssh_conn *c, struct pump_link *l);
+
+#endif

@@ -1,0 +1,491 @@
+#define _GNU_SOURCE	/* pipe2 */
+/*
+ * ssh_pump: one thread per SSH connection moving data between its
+ * long-lived channels and local descriptors: a process's stdin, stdout and
+ * stderr, a tunnelled TCP connection, the connection of a host behind it
+ * as a bastion.
+ *
+ * A libssh2 session is not thread-safe, so the pump takes the connection's
+ * lock for each round over its links and gives it back while it polls;
+ * other threads (commands, uploads) take their turns in between, and wake
+ * the pump when they give the session back (ssh_unlock), since what they
+ * read from the socket may hold data for the pump's channels.  Everything
+ * is non-blocking: a local reader that is slow holds back only its own
+ * channel (libssh2's window then holds back the sender).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "ssh.h"
+#include "ssh_int.h"
+#include "xmalloc.h"
+
+#define CHUNK 32768
+
+struct pending {
+	char data[CHUNK];
+	size_t off, len;
+};
+
+struct pump_link {
+	struct pump_link *next;
+	LIBSSH2_CHANNEL *ch;
+	int stream;		/* in and out[0] are one socket */
+	int in;			/* read here, to the channel; -1 when done */
+	int out[2];		/* the channel's stdout and stderr go there; -1 closed */
+	int eof[2];		/* the channel's stream ended */
+	int in_eof;		/* EOF sent to the channel */
+	int lost[2];		/* out[i]'s reader is gone: drop what comes */
+	int closing;		/* our close sent, waiting for the channel's */
+	int dropped;		/* the owner let go: close and free */
+	struct pending toch, tofd[2];
+	void (*header)(void *arg, const char *line);
+	char head[256];
+	size_t headlen;
+	int headed;
+	pump_done *done;
+	void *arg;
+	int beat;		/* seconds between heartbeat lines to the channel */
+	time_t beat_next;
+};
+
+struct ssh_pump {
+	pthread_t thread;
+	int wake[2];
+	int stop;
+	struct pump_link *links;
+};
+
+void
+ssh_lock(struct ssh_conn *c)
+{
+	pthread_mutex_lock(&c->lock);
+}
+
+void
+ssh_unlock(struct ssh_conn *c)
+{
+	struct ssh_pump *p = c->pump;
+
+	pthread_mutex_unlock(&c->lock);
+	if (p)
+		pump_wake(c);
+}
+
+void
+pump_wake(struct ssh_conn *c)
+{
+	char x = 1;
+
+	if (c->pump && write(c->pump->wake[1], &x, 1) < 0 && errno != EAGAIN)
+		return;
+}
+
+static void
+close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* the first line of stdout, held back for the header callback; what
+ * follows it in data is left in *data, *n */
+static void
+take_header(struct pump_link *l, const char **data, size_t *n)
+{
+	const char *nl = memchr(*data, '\n', *n);
+	size_t take = nl ? (size_t)(nl - *data) + 1 : *n;
+	size_t room = sizeof(l->head) - 1 - l->headlen;
+
+	memcpy(l->head + l->headlen, *data, take < room ? take : room);
+	l->headlen += take < room ? take : room;
+	*data += take;
+	*n -= take;
+	if (nl || !room) {
+		l->head[l->headlen] = '\0';
+		if (l->headlen && l->head[l->headlen - 1] == '\n')
+			l->head[--l->headlen] = '\0';
+		l->headed = 1;
+		l->header(l->arg, l->head);
+	}
+}
+
+/* move what can move on l without blocking; 1 if anything moved, -1 if the
+ * channel failed */
+static int
+link_step(struct ssh_conn *c, struct pump_link *l)
+{
+	int moved = 0, i;
+	ssize_t n;
+
+	for (i = 0; i < 2; i++) {
+		struct pending *p = &l->tofd[i];
+
+		while (p->off < p->len && !l->lost[i]) {
+			n = write(l->out[i], p->data + p->off, p->len - p->off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EAGAIN)
+				break;
+			if (n < 0) {
+				/* nobody reads it any more: what comes is dropped */
+				l->lost[i] = 1;
+				break;
+			}
+			p->off += (size_t)n;
+			moved = 1;
+		}
+		if (l->lost[i])
+			p->off = p->len = 0;
+		if (p->off == p->len && !l->eof[i]) {
+			const char *d = p->data;
+			size_t len;
+
+			n = libssh2_channel_read_ex(l->ch, i, p->data, sizeof(p->data));
+			if (n == LIBSSH2_ERROR_EAGAIN || n == 0) {
+				if (libssh2_channel_eof(l->ch))
+					l->eof[i] = 1;
+			} else if (n < 0) {
+				return -1;
+			} else {
+				moved = 1;
+				len = (size_t)n;
+				if (i == 0 && l->header && !l->headed)
+					take_header(l, &d, &len);
+				memmove(p->data, d, len);
+				p->off = 0;
+				p->len = len;
+			}
+		}
+		if (l->eof[i] && p->off == p->len && l->out[i] >= 0) {
+			/* the end of the stream reaches the reader */
+			if (l->stream)
+				shutdown(l->out[i], SHUT_WR);
+			else
+				close_fd(&l->out[i]);
+		}
+	}
+	if (l->beat && !l->in_eof && l->toch.off == l->toch.len &&
+	    time(NULL) >= l->beat_next) {
+		l->toch.data[0] = '\n';
+		l->toch.off = 0;
+		l->toch.len = 1;
+		l->beat_next = time(NULL) + l->beat;
+	}
+	if (l->in >= 0 && !l->in_eof && l->toch.off == l->toch.len) {
+		n = read(l->in, l->toch.data, sizeof(l->toch.data));
+		if (n > 0) {
+			l->toch.off = 0;
+			l->toch.len = (size_t)n;
+			moved = 1;
+		} else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			l->in_eof = -1;	/* to be sent */
+		}
+	}
+	while (l->toch.off < l->toch.len) {
+		n = libssh2_channel_write(l->ch, l->toch.data + l->toch.off,
+		                          l->toch.len - l->toch.off);
+		if (n == LIBSSH2_ERROR_EAGAIN)
+			break;
+		if (n < 0) {
+			/* the other end has gone: it reads no more */
+			l->toch.off = l->toch.len = 0;
+			l->in_eof = 1;
+			break;
+		}
+		l->toch.off += (size_t)n;
+		moved = 1;
+	}
+	if (l->in_eof == -1 && l->toch.off == l->toch.len) {
+		n = libssh2_channel_send_eof(l->ch);
+		if (n != LIBSSH2_ERROR_EAGAIN) {
+			l->in_eof = 1;
+			moved = 1;
+			if (!l->stream)
+				close_fd(&l->in);
+		}
+	}
+	/* a tunnelled connection closed here ends its channel */
+	if (l->stream && l->in_eof && l->lost[0])
+		l->eof[0] = l->eof[1] = 1;
+	return moved;
+}
+
+/* whether the channel is over: both streams ended and delivered */
+static int
+link_over(struct pump_link *l)
+{
+	return l->eof[0] && l->eof[1] && l->tofd[0].off == l->tofd[0].len &&
+	       l->tofd[1].off == l->tofd[1].len && (!l->stream || l->in_eof);
+}
+
+static void
+link_free(struct ssh_conn *c, struct pump_link *l)
+{
+	ssh_block(c);
+	libssh2_channel_free(l->ch);
+	libssh2_session_set_blocking(c->s, 0);
+	close_fd(&l->in);
+	if (l->stream)
+		l->out[0] = -1;
+	close_fd(&l->out[0]);
+	close_fd(&l->out[1]);
+	free(l);
+}
+
+/* close a channel that is over; 1 when closed, with *status */
+static int
+link_close(struct ssh_conn *c, struct pump_link *l, int *status)
+{
+	int rc;
+
+	if (!l->closing) {
+		rc = libssh2_channel_close(l->ch);
+		if (rc == LIBSSH2_ERROR_EAGAIN)
+			return 0;
+		l->closing = 1;
+	}
+	rc = libssh2_channel_wait_closed(l->ch);
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return 0;
+	*status = l->stream || rc ? (rc && !l->stream ? -1 : 0) : ssh_exit_status(c, l->ch);
+	return 1;
+}
+
+static void *
+pump_main(void *arg)
+{
+	struct ssh_conn *c = arg;
+	struct ssh_pump *p = c->pump;
+	struct pollfd *fds = NULL;
+	size_t cap = 0;
+
+	ssh_lock(c);
+	while (!p->stop) {
+		struct pump_link **lp, *l;
+		struct pump_link *finished = NULL;
+		int moved, status, dir, timeout = -1, next;
+		size_t n = 0;
+
+		do {
+			moved = 0;
+			for (lp = &p->links; (l = *lp);) {
+				int r = l->dropped || c->broken ? -1 : link_step(c, l);
+
+				if (r > 0)
+					moved = 1;
+				status = -1;
+				if (r < 0 || (link_over(l) && link_close(c, l, &status))) {
+					*lp = l->next;
+					l->next = finished;
+					finished = l;
+					l->in_eof = status;	/* carried to done */
+					continue;
+				}
+				lp = &l->next;
+			}
+		} while (moved);
+		if (libssh2_keepalive_send(c->s, &next) == 0 && next > 0)
+			timeout = next * 1000;
+		/* what is waited for */
+		for (l = p->links; l; l = l->next) {
+			n += 3;
+			if (l->beat) {
+				long left = (long)(l->beat_next - time(NULL)) * 1000;
+
+				if (left < 0)
+					left = 0;
+				if (timeout < 0 || left < timeout)
+					timeout = (int)left;
+			}
+		}
+		if (n + 2 > cap) {
+			cap = n + 8;
+			fds = xrealloc(fds, cap * sizeof(*fds));
+		}
+		n = 0;
+		fds[n].fd = p->wake[0];
+		fds[n++].events = POLLIN;
+		fds[n].fd = c->fd;
+		fds[n].events = POLLIN;
+		dir = libssh2_session_block_directions(c->s);
+		if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+			fds[n].events |= POLLOUT;
+		n++;
+		for (l = p->links; l; l = l->next) {
+			if (l->beat && !l->in_eof && l->toch.off == l->toch.len &&
+	    time(NULL) >= l->beat_next) {
+		l->toch.data[0] = '\n';
+		l->toch.off = 0;
+		l->toch.len = 1;
+		l->beat_next = time(NULL) + l->beat;
+	}
+	if (l->in >= 0 && !l->in_eof && l->toch.off == l->toch.len) {
+				fds[n].fd = l->in;
+				fds[n++].events = POLLIN;
+			}
+			if (l->tofd[0].off < l->tofd[0].len) {
+				fds[n].fd = l->out[0];
+				fds[n++].events = POLLOUT;
+			}
+			if (l->tofd[1].off < l->tofd[1].len) {
+				fds[n].fd = l->out[1];
+				fds[n++].events = POLLOUT;
+			}
+		}
+		if (c->broken)
+			fds[1].fd = -1;
+		pthread_mutex_unlock(&c->lock);
+		while (finished) {
+			l = finished;
+			finished = l->next;
+			if (l->done && !l->dropped)
+				l->done(l, l->arg, l->in_eof);
+			pthread_mutex_lock(&c->lock);
+			link_free(c, l);
+			pthread_mutex_unlock(&c->lock);
+		}
+		if (poll(fds, n, timeout) > 0 && (fds[0].revents & POLLIN)) {
+			char junk[64];
+
+			while (read(p->wake[0], junk, sizeof(junk)) > 0)
+				;
+		}
+		pthread_mutex_lock(&c->lock);
+		if (fds[1].revents & (POLLHUP | POLLERR))
+			c->broken = 1;
+	}
+	pthread_mutex_unlock(&c->lock);
+	free(fds);
+	return NULL;
+}
+
+int
+pump_start(struct ssh_conn *c)
+{
+	struct ssh_pump *p;
+	int rc;
+
+	if (c->pump)
+		return 0;
+	p = xcalloc(1, sizeof(*p));
+	if (pipe2(p->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+		free(p);
+		return error_errno("pipe");
+	}
+	c->pump = p;
+	rc = pthread_create(&p->thread, NULL, pump_main, c);
+	if (rc) {
+		c->pump = NULL;
+		close(p->wake[0]);
+		close(p->wake[1]);
+		free(p);
+		errno = rc;
+		return error_errno("cannot start a thread");
+	}
+	return 0;
+}
+
+void
+pump_stop(struct ssh_conn *c)
+{
+	struct ssh_pump *p = c->pump;
+	struct pump_link *l;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&c->lock);
+	p->stop = 1;
+	pthread_mutex_unlock(&c->lock);
+	pump_wake(c);
+	pthread_join(p->thread, NULL);
+	c->pump = NULL;
+	while ((l = p->links)) {
+		p->links = l->next;
+		if (l->done && !l->dropped)
+			l->done(l, l->arg, -1);
+		link_free(c, l);
+	}
+	close(p->wake[0]);
+	close(p->wake[1]);
+	free(p);
+}
+
+static struct pump_link *
+link_add(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, pump_done *done, void *arg)
+{
+	struct pump_link *l = xcalloc(1, sizeof(*l));
+
+	l->ch = ch;
+	l->done = done;
+	l->arg = arg;
+	l->in = l->out[0] = l->out[1] = -1;
+	l->next = c->pump->links;
+	c->pump->links = l;
+	return l;
+}
+
+struct pump_link *
+pump_stream(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, int fd, pump_done *done, void *arg)
+{
+	struct pump_link *l = link_add(c, ch, done, arg);
+
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	l->stream = 1;
+	l->in = l->out[0] = fd;
+	l->eof[1] = 1;
+	return l;
+}
+
+struct pump_link *
+pump_process(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, int in, int out, int err,
+             void (*header)(void *arg, const char *line), pump_done *done, void *arg)
+{
+	struct pump_link *l = link_add(c, ch, done, arg);
+
+	l->in = in;
+	l->out[0] = out;
+	l->out[1] = err;
+	if (in < 0)
+		l->in_eof = -1;
+	l->header = header;
+	if (in >= 0)
+		fcntl(in, F_SETFL, O_NONBLOCK);
+	fcntl(out, F_SETFL, O_NONBLOCK);
+	fcntl(err, F_SETFL, O_NONBLOCK);
+	return l;
+}
+
+void
+pump_beat(struct pump_link *l, int seconds)
+{
+	l->beat = seconds;
+	if (l->in < 0)
+		l->in_eof = 0;
+	l->beat_next = time(NULL) + seconds;
+}
+
+int
+pump_drop(struct ssh_conn *c, struct pump_link *l)
+{
+	struct pump_link *x;
+	int found = 0;
+
+	ssh_lock(c);
+	for (x = c->pump ? c->pump->links : NULL; x; x = x->next)
+		if (x == l) {
+			l->dropped = 1;
+			found = 1;
+		}
+	ssh_unlock(c);
+	return found;
+}

@@ -1,0 +1,210 @@
+/*
+ * ssh_unpack: a package (archive.h) that put_file placed on an SSH host,
+ * unpacked there into a fresh directory with the rules archive_unpack()
+ * keeps here.
+ *
+ * The host needs only what a stock Debian system has: sh, GNU tar, gzip,
+ * od, find and sha256sum (and zstd for a zstd package).  A first command
+ * lists the package with tar and refuses anything but files and folders,
+ * absolute names and ".." before a byte is written; extracts it into a
+ * fresh DIR.tmp.PID (tar -k: a name given twice is refused); refuses
+ * whatever is there but files and folders (links, devices); and prints the
+ * folder, the number of files and the manifest.  Hydro checks the manifest
+ * here (its names by the same rules, the count of files) and a second
+ * command checks every file's sha256 against it with sha256sum -c (a file
+ * missing, or not in the manifest, fails) before the folder is renamed to
+ * DIR.  Any refusal removes the fresh folder: nothing half-unpacked is left
+ * under either name.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "archive.h"
+#include "backend.h"
+#include "error.h"
+#include "json.h"
+#include "str.h"
+#include "ssh.h"
+#include "xmalloc.h"
+
+/* $1 the package, $2 the directory to make; exits 4 for a zstd package on a
+ * host without zstd, 5 for a refused package (why on stderr) */
+static const char extract_script[] =
+	"set -u\n"
+	"pkg=$1 dir=$2\n"
+	"case $pkg in \"~/\"*) pkg=$HOME/${pkg#\"~/\"} ;; esac\n"
+	"case $dir in \"~/\"*) dir=$HOME/${dir#\"~/\"} ;; esac\n"
+	"[ -e \"$dir\" ] && { echo \"it exists already\" >&2; exit 3; }\n"
+	"[ -r \"$pkg\" ] || { echo \"there is no package '$pkg'\" >&2; exit 3; }\n"
+	"mkdir -p -- \"${dir%/*}\" || exit 3\n"
+	"magic=$(od -An -tx1 -N4 -- \"$pkg\" | tr -d ' \\n')\n"
+	"case $magic in\n"
+	"28b52ffd) z=--zstd; zstd -V >/dev/null 2>&1 || exit 4 ;;\n"
+	"1f8b*) z=-z ;;\n"
+	"*) z= ;;\n"
+	"esac\n"
+	"tmp=$dir.tmp.$$\n"
+	"mkdir -m 755 -- \"$tmp\" || exit 3\n"
+	"no() { rm -rf -- \"$tmp\"; printf '%s\\n' \"$*\" >&2; exit 5; }\n"
+	"list=$(tar $z -tvPf \"$pkg\" 2>&1) || no \"tar cannot read it: $list\"\n"
+	"bad=$(printf '%s\\n' \"$list\" | grep -v '^[-d]' | head -n 1)\n"
+	"[ -z \"$bad\" ] || no \"it holds something other than files and folders: $bad\"\n"
+	"names=$(tar $z -tPf \"$pkg\" 2>&1) || no \"tar cannot read it: $names\"\n"
+	"bad=$(printf '%s\\n' \"$names\" | grep -E '^/|(^|/)\\.\\.?(/|$)' | head -n 1)\n"
+	"[ -z \"$bad\" ] || no \"the entry '$bad' is absolute or leaves the package folder\"\n"
+	"err=$(tar $z -xkf \"$pkg\" -C \"$tmp\" --no-same-owner 2>&1) || no \"tar refused it: $err\"\n"
+	"odd=$(find \"$tmp\" ! -type f ! -type d | head -n 1)\n"
+	"[ -z \"$odd\" ] || no \"'${odd#\"$tmp/\"}' is neither a file nor a folder\"\n"
+	"[ -f \"$tmp/" PACKAGE_MANIFEST "\" ] || no \"it has no " PACKAGE_MANIFEST "; it is not a hydro package\"\n"
+	"n=$(find \"$tmp\" -type f ! -path \"$tmp/" PACKAGE_MANIFEST "\" | wc -l)\n"
+	"printf '%s\\n%s\\n' \"$tmp\" $n\n"
+	"cat \"$tmp/" PACKAGE_MANIFEST "\"\n";
+
+/* $1 the fresh folder, $2 the directory; the manifest's sums on stdin */
+static const char check_script[] =
+	"tmp=$1 dir=$2\n"
+	"case $dir in \"~/\"*) dir=$HOME/${dir#\"~/\"} ;; esac\n"
+	"cd -- \"$tmp\" || exit 3\n"
+	"out=$(sha256sum -c --strict --quiet 2>&1) || "
+	"{ cd /; rm -rf -- \"$tmp\"; printf '%s\\n' \"$out\" >&2; exit 5; }\n"
+	"rm -f " PACKAGE_MANIFEST "\n"
+	"cd /\n"
+	"mv -T -- \"$tmp\" \"$dir\" 2>/dev/null && exit 0\n"
+	"rm -rf -- \"$tmp\"\n"
+	"[ -d \"$dir\" ] && exit 0\n"
+	"echo \"cannot rename '$tmp' to '$dir'\" >&2\n"
+	"exit 3\n";
+
+/* why a manifest's name may not be unpacked, or NULL */
+static const char *
+name_refused(const char *name)
+{
+	const char *s = name, *e;
+
+	if (!*name || *name == '/')
+		return "is empty or absolute";
+	if (strpbrk(name, "\n\\"))
+		return "has a newline or a backslash";
+	for (;; s = e + 1) {
+		e = strchr(s, '/');
+		if (!e)
+			e = s + strlen(s);
+		if (e == s || (e - s == 1 && *s == '.') || (e - s == 2 && !strncmp(s, "..", 2)))
+			return "has an empty, '.' or '..' component";
+		if (!*e)
+			return NULL;
+	}
+}
+
+/* the manifest's "HASH  NAME" lines for sha256sum -c; -1 with the error */
+static int
+manifest_sums(struct host *h, const char *pkg, const char *text, long nfiles,
+              struct buf *sums)
+{
+	cJSON *m = json_parse(text, PACKAGE_MANIFEST), *f;
+	const char *name, *hex, *why;
+	struct hash want;
+	long format, n = 0;
+	int ret = -1;
+
+	if (!m)
+		return error("host '%s': cannot unpack '%s': its manifest is not JSON",
+		             h->name, pkg);
+	if (json_long(m, "format", &format) < 0 || format != 1) {
+		error("host '%s': cannot unpack '%s': its manifest's format is not 1; "
+		      "unpack it with the hydro that made it", h->name, pkg);
+		goto out;
+	}
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(m, "files")) {
+		name = json_str(f, "name");
+		hex = json_str(f, "sha256");
+		if (!name || !hex || hash_parse(hex, &want) < 0) {
+			error("host '%s': cannot unpack '%s': its manifest has an entry "
+			      "without a name or sha256", h->name, pkg);
+			goto out;
+		}
+		if ((why = name_refused(name))) {
+			error("host '%s': cannot unpack '%s': its manifest's '%s' %s",
+			      h->name, pkg, name, why);
+			goto out;
+		}
+		buf_printf(sums, "%s  %s\n", hex, name);
+		n++;
+	}
+	if (n != nfiles) {
+		error("host '%s': cannot unpack '%s': it holds %ld files, its manifest "
+		      "lists %ld; the package is damaged", h->name, pkg, nfiles, n);
+		goto out;
+	}
+	ret = 0;
+out:
+	cJSON_Delete(m);
+	return ret;
+}
+
+int
+ssh_unpack(struct host *h, const char *pkg, const char *dir)
+{
+	char *argv[] = { "sh", "-c", (char *)extract_script, "sh", (char *)pkg, (char *)dir,
+	                 NULL };
+	struct ssh_capture cap = { 0 }, check = { 0 };
+	struct ssh_conn *c = ssh_host_conn(h);
+	struct buf sums = BUF_INIT;
+	char *tmp, *count, *text, *end;
+	long nfiles;
+	int ret = -1;
+
+	if (!c)
+		return -1;
+	cap.any_status = 1;
+	if (ssh_capture(c, argv, NULL, 0, &cap) < 0)
+		goto out;
+	if (cap.status == 4) {
+		error("host '%s' cannot unpack '%s': it is compressed with zstd and the "
+		      "host has no zstd; install it there (Debian: apt-get install zstd)",
+		      h->name, pkg);
+		goto out;
+	}
+	if (cap.status) {
+		error("host '%s': cannot unpack '%s' into '%s': %s", h->name, pkg, dir,
+		      str_trim(cap.err.data ? cap.err.data : ""));
+		goto out;
+	}
+	tmp = cap.out.data;
+	count = tmp ? strchr(tmp, '\n') : NULL;
+	text = count ? strchr(count + 1, '\n') : NULL;
+	if (!text) {
+		error("host '%s': cannot unpack '%s': the host's answer makes no sense",
+		      h->name, pkg);
+		goto out;
+	}
+	*count++ = '\0';
+	*text++ = '\0';
+	nfiles = strtol(count, &end, 10);
+	argv[2] = "rm -rf -- \"$1\"";
+	argv[4] = tmp;
+	argv[5] = NULL;
+	if (manifest_sums(h, pkg, text, nfiles, &sums) < 0) {
+		/* the fresh folder goes */
+		check.any_status = 1;
+		ssh_capture(c, argv, NULL, 0, &check);
+		goto out;
+	}
+	argv[2] = (char *)check_script;
+	argv[5] = (char *)dir;
+	check.any_status = 1;
+	if (ssh_capture(c, argv, sums.data, sums.len, &check) < 0)
+		goto out;
+	if (check.status) {
+		error("host '%s': cannot unpack '%s' into '%s': a file does not match its "
+		      "manifest; the package is damaged: %s", h->name, pkg, dir,
+		      str_trim(check.err.data ? check.err.data : ""));
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_release(&sums);
+	ssh_capture_release(&cap);
+	ssh_capture_release(&check);
+	return ret;
+}

@@ -1,0 +1,219 @@
+#!/bin/sh
+# Deployments spread over test hosts (tests/lib/hosts.sh: network namespaces
+# running a real sshd) and this machine: compiled .hf programs uploaded as
+# packages, unpacked into a run folder per service on each host, started
+# there and wired across machines; then the faults: a connection cut
+# mid-run, and kill -9 of hydro followed by hydro down.  Nothing may be left
+# running in any namespace, or here.
+. "$TOP/tests/lib.sh"
+. "$TOP/tests/python/lib.sh"	# Python configs: LSan as for those
+. "$TOP/tests/lib/hosts.sh"
+
+CARGO_TARGET_DIR=$TOP/build/cargo-target
+HYDRO_CACHE_DIR=$T_TMP/cache
+export CARGO_TARGET_DIR HYDRO_CACHE_DIR
+
+hosts_up 3
+unset SSH_AUTH_SOCK
+# this machine's services bind on the bridge's address, which the hosts reach
+HERE=$HOSTS_NET.1
+
+# the processes of namespace i (sshd's own aside)
+ns_procs() {
+	for p in $(ip netns pids "$(host_ns "$1")" 2>/dev/null); do
+		case "$(cat /proc/$p/comm 2>/dev/null)" in
+		sshd) ;;
+		*) echo "$p $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)" ;;
+		esac
+	done
+}
+all_procs() { for i in 1 2 3; do ns_procs $i; done; }
+running_in() {
+	for p in /proc/[0-9]*; do
+		case "$(readlink "$p/cwd" 2>/dev/null)" in "$1"*) echo "${p#/proc/}" ;; esac
+	done
+}
+leftovers() {
+	for p in $(running_in "$T_TMP/echo") $(running_in "$T_TMP/chat"); do kill -9 "$p"; done
+}
+t_on_exit leftovers
+# on host i: a shell command, as root in its home
+on() { i=$1; shift; ssh -F "$HOSTS_CONFIG" "h$i" "$@"; }
+expect_clean() {
+	n=0
+	while [ -n "$(all_procs)" ] && [ $n -lt 100 ]; do n=$((n + 1)); sleep 0.05; done
+	[ -z "$(all_procs)" ] || t_fail "left in the namespaces: $(all_procs)"
+	[ -z "$(running_in "$1")" ] || t_fail "left here: $(running_in "$1")"
+}
+
+EX=$T_TMP/echo
+cp -r "$TOP/examples/echo" "$EX"
+# the echo server on host 1, its client here: ECHOES echoes, or until hydro
+# is stopped
+cat >"$EX/spread.hydro.py" <<PY
+import os
+from hydro import Deployment
+
+async def main():
+    d = Deployment()
+    here = d.Localhost(address="$HERE")
+    far = d.SshHost("$(host_addr 1)", key="$HOSTS_KEY", trust_new_host=True, name="far")
+    server = d.Hydroflow(src="src/echo_server.hf", on=far, name="server")
+    client = d.Hydroflow(src="src/echo_client.hf", on=here, name="client")
+    client.ports.outbound.connect(server.ports.inbound)
+    server.ports.outbound.connect(client.ports.inbound)
+    await d.deploy()
+    want, i = int(os.environ.get("ECHOES", "0")), 0
+    async for line in client.stdout():
+        print(line, flush=True)
+        i += 1
+        if i == want:
+            break
+PY
+from hydro import Deployment
+
+async def main():
+    d = Deployment()
+    here = d.Localhost(address="$HERE")
+    far = d.SshHost("$(host_addr 1)", key="$HOSTS_KEY", trust_new_host=True, name="far")
+    server = d.Hydroflow(src="src/echo_server.hf", on=far, name="server")
+    client = d.Hydroflow(src="src/echo_client.hf", on=here, name="client")
+    client.ports.outbound.connect(server.ports.inbound)
+    server.ports.outbound.connect(client.ports.inbound)
+    await d.deploy()
+    logs = client.stdout()
+    i = 0
+    async for line in logs:
+        print(line)
+        i += 1
+        if i == 10:
+            break
+PY
+
+t_case "the echo example's programs compile"
+t_run timeout 1800 nice "$HYDRO" --color=never build "$EX/spread.hydro.py"
+t_expect_rc 0
+t_end
+
+t_case "the echo server on a test host, its client here: ten echoes"
+ECHOES=10 t_run timeout 120 "$HYDRO" --color=never -v run "$EX/spread.hydro.py"
+t_expect_rc 0
+n=$(grep -c 'Got EchoMsg { payload: "ping [0-9]*"' "$T_TMP/out")
+[ "$n" -eq 10 ] || t_fail "expected 10 echoes, got $n: $(head -c 1500 "$T_TMP/out") $(head -c 1500 "$T_TMP/err")"
+on 1 'ls ~/.hydro/pkgs' | grep -q '^[0-9a-f]\{64\}' || t_fail "no package on the host: $(on 1 'ls -la ~/.hydro/pkgs')"
+on 1 'ls ~/.hydro/runs/*/server/bin/' | grep -q . || t_fail "nothing unpacked in the server's run folder"
+expect_clean "$EX"
+t_end
+
+CH=$T_TMP/chat
+cp -r "$TOP/examples/chat" "$CH"
+cat >"$CH/spread.hydro.py" <<PY
+from hydro import Deployment
+
+NAMES = ["alice", "bob", "carol"]
+LINES = 2
+
+async def main():
+    d = Deployment()
+    key = "$HOSTS_KEY"
+    h1 = d.SshHost("$(host_addr 1)", key=key, trust_new_host=True, name="h1")
+    h2 = d.SshHost("$(host_addr 2)", key=key, trust_new_host=True, name="h2")
+    h3 = d.SshHost("$(host_addr 3)", key=key, trust_new_host=True, name="h3")
+    here = d.Localhost(address="$HERE", name="here")
+    server = d.Hydroflow(src="src/chat_server.hf", on=h1, name="server")
+    clients = [
+        d.Hydroflow(src="src/chat_client.hf", on=on, name=name,
+                    args=["--name=" + name, "--lines=%d" % LINES])
+        for name, on in zip(NAMES, [h2, h3, here])
+    ]
+    for c in clients:
+        c.ports.to_server.connect(server.ports.from_clients)
+        server.ports.to_clients.connect(c.ports.from_server)
+    await d.deploy()
+    logs = [c.stdout() for c in clients]
+    for name, log in zip(NAMES, logs):
+        heard = 0
+        async for line in log:
+            print("%s heard %s" % (name, line))
+            heard += 1
+            if heard == LINES * (len(NAMES) - 1):
+                break
+PY
+
+t_case "the chat example over three test hosts and this machine"
+t_run timeout 1800 nice "$HYDRO" --color=never build "$CH/spread.hydro.py"
+t_expect_rc 0
+t_run timeout 120 "$HYDRO" --color=never run "$CH/spread.hydro.py"
+t_expect_rc 0
+for me in alice bob carol; do
+	for them in alice bob carol; do
+		[ $me = $them ] && continue
+		grep -q "^$me heard .*$them" "$T_TMP/out" ||
+			t_fail "$me did not hear $them: $(head -c 1500 "$T_TMP/out") $(head -c 1500 "$T_TMP/err")"
+	done
+done
+# one package per host that runs it: the client's on h2 and h3, the server's on h1
+for i in 1 2 3; do
+	[ "$(on $i 'ls ~/.hydro/pkgs | wc -l')" -eq 1 ] || t_fail "host $i: $(on $i 'ls ~/.hydro/pkgs')"
+done
+expect_clean "$CH"
+t_end
+
+from hydro import Deployment
+
+async def main():
+    d = Deployment()
+    here = d.Localhost(address="$HERE")
+    far = d.SshHost("$(host_addr 1)", key="$HOSTS_KEY", trust_new_host=True, name="far")
+    server = d.Hydroflow(src="src/echo_server.hf", on=far, name="server")
+    client = d.Hydroflow(src="src/echo_client.hf", on=here, name="client")
+    client.ports.outbound.connect(server.ports.inbound)
+    server.ports.outbound.connect(client.ports.inbound)
+    await d.deploy()
+    async for line in client.stdout():
+        print(line, flush=True)
+PY
+# start it; wait for two echoes
+forever() {
+	"$HYDRO" --color=never run "$EX/spread.hydro.py" >"$T_TMP/out" 2>"$T_TMP/err" &
+	HPID=$!
+	n=0
+	while [ "$(grep -c 'Got EchoMsg' "$T_TMP/out")" -lt 2 ] && [ $n -lt 1200 ]; do
+		kill -0 $HPID 2>/dev/null || break
+		n=$((n + 1))
+		sleep 0.05
+	done
+	[ "$(grep -c 'Got EchoMsg' "$T_TMP/out")" -ge 2 ] ||
+		t_fail "no echoes: $(head -c 1500 "$T_TMP/out") $(head -c 1500 "$T_TMP/err")"
+}
+end_hydro() {
+	n=0
+	while kill -0 $HPID 2>/dev/null && [ $n -lt 600 ]; do n=$((n + 1)); sleep 0.05; done
+	kill -0 $HPID 2>/dev/null && { t_fail "hydro still runs"; kill -9 $HPID; }
+	wait $HPID
+	rc=$?
+}
+
+t_case "the SSH connection cut mid-run: the host's services end, and hydro says so"
+forever
+# sshd's session processes of host 1 (its listener stays): the connection drops
+for p in $(ip netns pids "$(host_ns 1)"); do
+	[ "$(cat /proc/$p/comm 2>/dev/null)" = sshd ] && [ "$p" != "$(host_pid 1)" ] && kill -9 "$p"
+done
+end_hydro
+[ "$rc" -ne 0 ] || t_fail "hydro exited 0 after losing host 1"
+grep -q "server" "$T_TMP/err" || t_fail "the server's end is not reported: $(cat "$T_TMP/err")"
+expect_clean "$EX"
+"$HYDRO" down "$EX" >/dev/null 2>&1
+t_end
+
+t_case "kill -9 of hydro mid-run, then hydro down: nothing left anywhere"
+forever
+kill -9 $HPID
+wait $HPID 2>/dev/null
+t_run timeout 60 "$HYDRO" --color=never down "$EX"
+t_expect_rc 0
+expect_clean "$EX"
+t_end
+
+t_done

@@ -1,0 +1,130 @@
+#!/bin/sh
+# The SSH backend's slots against real sshds (tests/lib/hosts.sh), through
+# tests/unit/test_ssh.c's driver: machine_id, run, probe, free_port,
+# run_dir, record, unpack (a good package; refused ones leave nothing).
+. "$TOP/tests/lib.sh"
+. "$TOP/tests/lib/hosts.sh"
+
+TOOL=$BUILD/tests/unit/test_ssh
+hosts_up 1
+a1=$(host_addr 1) ns1=$(host_ns 1)
+unset SSH_AUTH_SOCK
+HOME=$T_TMP/home
+mkdir -p "$HOME/.ssh"
+cp "$HOSTS_KNOWN" "$HOME/.ssh/known_hosts"
+export HOME
+tool() { timeout 60 "$TOOL" tool --project "$HOME/proj/.hydro" host="$a1" key="$HOSTS_KEY" user=root "$@"; }
+# a command on host 1 as its sshd runs it (its mount namespace: its /root)
+on1() { ip netns exec "$ns1" nsenter -t "$(host_pid 1)" -m -- "$@"; }
+
+t_case "machine_id names the user, address and port"
+t_run tool machine_id
+t_expect_rc 0
+t_expect_out "ssh:root@$a1:22"
+t_end
+
+t_case "run gives the exact argv, the output and the exit status"
+t_run tool run -- sh -c 'printf "%s|" "$@"; echo err >&2; exit 3' sh 'a b' "it's" '$HOME' ''
+t_expect_rc 3
+t_expect_out "a b|it's|\$HOME||"
+t_expect_err "err"
+t_end
+
+t_case "run_dir is absolute under the host's home; record names no secret"
+t_run tool run_dir r1 web
+t_expect_rc 0
+t_expect_out "/root/.hydro/runs/r1/web"
+t_run tool record
+t_expect_rc 0
+t_expect_out "\"host\":\"$a1\""
+t_expect_out "\"key\":\"$HOSTS_KEY\""
+grep -q "PRIVATE" "$T_TMP/out" && t_fail "the record holds key material"
+t_end
+
+t_case "probe says whether something listens, seen from the host"
+port=$(tool free_port)
+[ -n "$port" ] || t_fail "no free port"
+t_run tool probe 127.0.0.1 "$port"
+t_expect_rc 0
+t_expect_out "0"
+# a listener inside the host's namespace only: this machine cannot see it
+ip netns exec "$ns1" python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+print("up", flush=True)
+time.sleep(600)' "$port" >"$T_TMP/listener" 2>&1 &
+lpid=$!
+while ! grep -q up "$T_TMP/listener"; do kill -0 $lpid 2>/dev/null || break; sleep 0.02; done
+t_run tool probe 127.0.0.1 "$port"
+t_expect_rc 0
+t_expect_out "1"
+kill $lpid
+wait $lpid 2>/dev/null
+t_end
+
+# packages: a good one from archive_pack, bad ones made by hand
+mkdir -p "$T_TMP/pkg" "$T_TMP/files"
+echo hello >"$T_TMP/files/a.txt"
+printf '#!/bin/sh\necho run\n' >"$T_TMP/files/prog"
+chmod 755 "$T_TMP/files/prog"
+good=$("$TOOL" pack "$T_TMP/pkg" "$T_TMP/files/prog" "$T_TMP/files/a.txt")
+# bad KIND: a gzip tar with a manifest that lists its one file rightly
+# (but for "hash"), and the trouble KIND names
+bad() {
+	python3 - "$1" "$T_TMP/bad-$1.tar.gz" <<'PY'
+import hashlib, io, json, sys, tarfile
+kind, out = sys.argv[1], sys.argv[2]
+data = b"payload\n"
+name = {"dotdot": "../x", "abs": "/tmp/x", "link": "x", "hash": "x", "twice": "x"}[kind]
+files = [{"name": name.lstrip("/"), "mode": 420, "sha256": hashlib.sha256(data).hexdigest()}]
+if kind == "hash":
+    files[0]["sha256"] = "0" * 64
+t = tarfile.open(out, "w:gz", format=tarfile.GNU_FORMAT)
+def add(n, d, typ=tarfile.REGTYPE, target=""):
+    i = tarfile.TarInfo(n); i.size = len(d); i.mode = 0o644; i.type = typ; i.linkname = target
+    if typ != tarfile.REGTYPE: i.size = 0
+    t.addfile(i, io.BytesIO(d) if typ == tarfile.REGTYPE else None)
+if kind == "link":
+    add("x", b"", tarfile.SYMTYPE, "/etc/passwd")
+else:
+    add(name, data)
+if kind == "twice":
+    add(name, b"other\n")
+m = json.dumps({"format": 1, "kind": "process", "files": files}).encode() + b"\n"
+add("hydro-manifest.json", m)
+t.close()
+PY
+	echo "$T_TMP/bad-$1.tar.gz"
+}
+# what is under the host's runs folder
+runs() { tool run -- sh -c 'cd /root/.hydro/runs 2>/dev/null && find . | sort'; }
+
+t_case "unpack: a package's files, modes and nothing else, under a new directory"
+t_run tool unpack "$good" /root/.hydro/runs/r1/web
+t_expect_rc 0
+t_run tool run -- sh -c 'cd /root/.hydro/runs/r1/web && ls -A && cat a.txt && ./prog && stat -c %a prog a.txt'
+t_expect_rc 0
+[ "$(cat "$T_TMP/out")" = "$(printf 'a.txt\nprog\nhello\nrun\n755\n644')" ] ||
+	t_fail "unpacked: $(cat "$T_TMP/out")"
+t_run tool unpack "$good" /root/.hydro/runs/r1/web
+t_expect_rc 1
+t_expect_err "exists already"
+t_end
+
+tool run -- mkdir -p /root/.hydro/runs/r2
+for k in dotdot abs link hash twice; do
+	t_case "unpack refuses a package with $k, leaving nothing"
+	before=$(runs)
+	t_run tool unpack "$(bad $k)" /root/.hydro/runs/r2/$k
+	t_expect_rc 1
+	t_expect_err "host 'web': cannot unpack '~/.hydro/pkgs/"
+	cat "$T_TMP/err" >>"$T_TMP/refusals"
+	after=$(runs)
+	[ "$before" = "$after" ] || t_fail "left: $after"
+	t_run tool run -- sh -c 'ls /tmp/x /root/.hydro/x /x 2>/dev/null'
+	[ -s "$T_TMP/out" ] && t_fail "escaped: $(cat "$T_TMP/out")"
+	t_end
+done
+
+[ -n "$VERBOSE" ] && cat "$T_TMP/refusals" >&2
+t_done
