@@ -1,0 +1,75 @@
+# The design document's echo.hydro.py word for word (tests/python/
+# echo.hydro.py: two GcpMachine(project="hydro-1234", zone="us-west1-a",
+# type="e2-micro"), the echo example's compiled .hf programs) run end to end
+# against the fake Compute Engine, whose instances are real test hosts
+# (tests/lib/hosts.sh: network namespaces, each a real sshd): two VMs
+# created, ten echoes across them, both deleted, nothing left in the fake
+# (no instance, no firewall rule) nor running on the hosts.
+. "$TOP/tests/lib.sh"
+. "$TOP/tests/python/lib.sh"	# a Python config: LSan as for those
+. "$TOP/tests/lib/hosts.sh"
+. "$TOP/tests/fakes/gcp/lib.sh"
+
+CARGO_TARGET_DIR=$TOP/build/cargo-target
+HYDRO_CACHE_DIR=$T_TMP/cache
+export CARGO_TARGET_DIR HYDRO_CACHE_DIR
+unset SSH_AUTH_SOCK
+
+hosts_up 2
+# the processes of host i's namespace, its sshd aside
+ns_procs() {
+	for p in $(ip netns pids "$(host_ns "$1")" 2>/dev/null); do
+		case "$(cat /proc/$p/comm 2>/dev/null)" in
+		sshd) ;;
+		*) echo "$p $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)" ;;
+		esac
+	done
+}
+
+# Until hydro can start a process on an SSH host (which a GCP VM is),
+# this test cannot run: say so, loudly, rather than fail or pass.
+P=$T_TMP/probe
+mkdir -p "$P/.hydro"
+cp "$HOSTS_KNOWN" "$P/.hydro/known_hosts"
+cat >"$P/d.json" <<EOF
+{"version": 1,
+ "hosts": [{"name": "h1", "backend": "ssh", "settings": {"host": "$(host_addr 1)", "key": "$HOSTS_KEY"}}],
+ "services": [{"name": "s", "kind": "process", "on": "h1", "cmd": ["true"]}]}
+EOF
+if ! (cd "$P" && timeout 60 "$HYDRO" run d.json) >"$T_TMP/probe.out" 2>&1 &&
+   grep -q "cannot start processes" "$T_TMP/probe.out"; then
+	echo "ok - gcp_echo: the seed's echo.hydro.py on two GCP VMs # SKIP hydro cannot start processes on SSH hosts yet: $(grep -m1 'cannot start' "$T_TMP/probe.out")"
+	t_done
+fi
+
+g_start --op-latency 0.1 --hosts "$HOSTS_KNOWN"
+EX=$T_TMP/echo
+cp -r "$TOP/examples/echo" "$EX"
+cp "$TOP/tests/python/echo.hydro.py" "$EX/echo.hydro.py"
+# whatever a failed run left, hydro's own record removes
+leftovers() { "$HYDRO" -C "$EX" down >/dev/null 2>&1; }
+t_on_exit leftovers
+
+t_case "the seed's programs compile for its GCP machines"
+t_run timeout 1800 nice "$HYDRO" --color=never -C "$EX" build echo.hydro.py
+t_expect_rc 0
+t_end
+
+t_case "the seed's echo.hydro.py: two VMs, ten echoes across them, both deleted"
+t_run timeout 300 "$HYDRO" --color=never -C "$EX" run echo.hydro.py
+t_expect_rc 0
+# the script prints the client's first ten lines: echoes from the server's VM
+a1=$(host_addr 1) a2=$(host_addr 2)
+n=$(grep -c "UTC: Got EchoMsg { payload: \"ping [0-9]*\", ts: .* } from \($a1\|$a2\):[0-9]*\$" "$T_TMP/out")
+[ "$n" -eq 10 ] || t_fail "expected 10 echoes from a VM, got $n: $(head -c 800 "$T_TMP/out") $(tail -5 "$T_TMP/err")"
+[ "$(g_state counts.inserts)" -eq 2 ] || t_fail "not two VMs created: $(g_state counts.inserts)"
+[ "$(g_state counts.deletes)" -ge 2 ] || t_fail "the VMs were not deleted: $(g_state counts.deletes)"
+g_expect_empty
+for i in 1 2; do
+	[ -z "$(ns_procs $i)" ] || t_fail "left running on VM $i: $(ns_procs $i)"
+done
+"$HYDRO" -C "$EX" down --dry-run >"$T_TMP/left" 2>&1
+grep -qv nothing "$T_TMP/left" && t_fail "records left in the state file: $(cat "$T_TMP/left")"
+t_end
+
+t_done
