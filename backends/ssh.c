@@ -38,6 +38,9 @@ struct ssh_host {
 	struct ssh_conn *conn;
 	char *address;
 	char *triple;
+	struct ssh_conn **dead;	/* broken connections, kept until disconnect:
+				 * their processes' handles point at them */
+	size_t ndead;
 	char *id;		/* machine_id */
 	char *home;		/* $HOME there */
 	int *given;		/* ports free_port handed out */
@@ -149,7 +152,8 @@ ssh_host_conn(struct host *h)
 
 	pthread_mutex_lock(&sh->lock);
 	if (sh->conn && ssh_broken(sh->conn)) {
-		ssh_close(sh->conn);
+		sh->dead = xrealloc(sh->dead, (sh->ndead + 1) * sizeof(*sh->dead));
+		sh->dead[sh->ndead++] = sh->conn;
 		sh->conn = NULL;
 	}
 	if (!sh->conn && ssh_host_opts(h, &o) == 0) {
@@ -431,6 +435,9 @@ ssh_disconnect(struct host *h)
 	if (!sh)
 		return;
 	ssh_close(sh->conn);
+	while (sh->ndead)
+		ssh_close(sh->dead[--sh->ndead]);
+	free(sh->dead);
 	pthread_mutex_destroy(&sh->lock);
 	free(sh->address);
 	free(sh->triple);
@@ -448,12 +455,12 @@ const struct backend backend_ssh = {
 	ssh_address,				/* address */
 	ssh_provision,				/* provision: connect */
 	ssh_put_file,				/* put_file */
-	NULL,					/* spawn: not yet */
-	NULL,					/* signal */
-	NULL,					/* wait */
-	NULL,					/* release */
+	ssh_proc_spawn,				/* spawn */
+	ssh_proc_signal,			/* signal */
+	ssh_proc_wait,				/* wait */
+	ssh_proc_release,			/* release */
 	NULL,					/* terminate: no machines made */
-	NULL,					/* cleanup */
+	ssh_proc_cleanup,			/* cleanup */
 	ssh_setup,				/* setup: known_hosts, trust */
 	ssh_check,				/* check */
 	ssh_disconnect,				/* disconnect */

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "backend.h"
 #include "buf.h"
 #include "deploy.h"
 #include "error.h"
@@ -145,6 +146,15 @@ void ssh_configure(const char *hydro_dir, int trust_new_hosts);
 /* the host's connection, opened (or opened again after a failure) on first
  * use; NULL with an error naming the host */
 struct ssh_conn *ssh_host_conn(struct host *h);
+
+extern const struct backend backend_ssh;
+
+/* backend.h's spawn, signal, wait, release and cleanup for SSH hosts */
+int ssh_proc_spawn(struct host *h, struct spawn *sp);
+int ssh_proc_signal(struct host *h, struct spawn *sp, int sig);
+int ssh_proc_wait(struct host *h, struct spawn *sp, int *status);
+void ssh_proc_release(struct host *h, struct spawn *sp);
+int ssh_proc_cleanup(const cJSON *record);
 
 /* unpack the package at pkg on the host into the new directory dir there
  * (backend.h's unpack) */

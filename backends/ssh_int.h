@@ -34,6 +34,7 @@ struct ssh_conn {
 	/* the thread pumping this session's long-lived channels (processes,
 	 * tunnels, connections through it as a bastion), or NULL */
 	struct ssh_pump *pump;
+	char *guard;		/* the guard's folder on the host, once started */
 	char *id;		/* "user@host:port", for sharing a bastion */
 	int refs;		/* hosts using it as their bastion, plus one */
 };

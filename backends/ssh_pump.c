@@ -176,9 +176,9 @@ link_step(struct ssh_conn *c, struct pump_link *l)
 	}
 	if (l->beat && !l->in_eof && l->toch.off == l->toch.len &&
 	    time(NULL) >= l->beat_next) {
-		l->toch.data[0] = '\n';
+		memcpy(l->toch.data, "h\n", 2);
 		l->toch.off = 0;
-		l->toch.len = 1;
+		l->toch.len = 2;
 		l->beat_next = time(NULL) + l->beat;
 	}
 	if (l->in >= 0 && !l->in_eof && l->toch.off == l->toch.len) {
@@ -324,9 +324,9 @@ pump_main(void *arg)
 		for (l = p->links; l; l = l->next) {
 			if (l->beat && !l->in_eof && l->toch.off == l->toch.len &&
 	    time(NULL) >= l->beat_next) {
-		l->toch.data[0] = '\n';
+		memcpy(l->toch.data, "h\n", 2);
 		l->toch.off = 0;
-		l->toch.len = 1;
+		l->toch.len = 2;
 		l->beat_next = time(NULL) + l->beat;
 	}
 	if (l->in >= 0 && !l->in_eof && l->toch.off == l->toch.len) {

@@ -315,6 +315,8 @@ ssh_close(struct ssh_conn *c)
 	pthread_mutex_destroy(&c->lock);
 	free(c->label);
 	free(c->where);
+	free(c->guard);
+	free(c->id);
 	free(c);
 }
 

@@ -70,25 +70,6 @@ async def main():
         if i == want:
             break
 PY
-from hydro import Deployment
-
-async def main():
-    d = Deployment()
-    here = d.Localhost(address="$HERE")
-    far = d.SshHost("$(host_addr 1)", key="$HOSTS_KEY", trust_new_host=True, name="far")
-    server = d.Hydroflow(src="src/echo_server.hf", on=far, name="server")
-    client = d.Hydroflow(src="src/echo_client.hf", on=here, name="client")
-    client.ports.outbound.connect(server.ports.inbound)
-    server.ports.outbound.connect(client.ports.inbound)
-    await d.deploy()
-    logs = client.stdout()
-    i = 0
-    async for line in logs:
-        print(line)
-        i += 1
-        if i == 10:
-            break
-PY
 
 t_case "the echo example's programs compile"
 t_run timeout 1800 nice "$HYDRO" --color=never build "$EX/spread.hydro.py"

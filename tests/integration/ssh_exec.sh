@@ -1,7 +1,10 @@
 #!/bin/sh
 # The SSH backend's slots against real sshds (tests/lib/hosts.sh), through
 # tests/unit/test_ssh.c's driver: machine_id, run, probe, free_port,
-# run_dir, record, unpack (a good package; refused ones leave nothing).
+# run_dir, record, unpack (a good package; refused ones leave nothing);
+# processes (output, stdin, exit and signal statuses, a group signalled,
+# the connection cut and the driver killed: the process ends; kept ones
+# survive, cleanup from a record, refused when the start time differs).
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/lib/hosts.sh"
 
@@ -125,6 +128,105 @@ for k in dotdot abs link hash twice; do
 	[ -s "$T_TMP/out" ] && t_fail "escaped: $(cat "$T_TMP/out")"
 	t_end
 done
+
+# wait (20 s at most) until process $1 is gone; 1 if it is not
+gone() {
+	n=0
+	while kill -0 "$1" 2>/dev/null && [ $n -lt 400 ]; do
+		n=$((n + 1))
+		sleep 0.05
+	done
+	! kill -0 "$1" 2>/dev/null
+}
+# the driver in the background, its stdout and stderr in $T_TMP/bg.out, .err
+bg() {
+	: >"$T_TMP/bg.out"
+	"$TOOL" tool --project "$HOME/proj/.hydro" host="$a1" key="$HOSTS_KEY" user=root \
+		"$@" >"$T_TMP/bg.out" 2>"$T_TMP/bg.err" &
+	bgpid=$!
+}
+# wait until the background driver's stdout has a line; it is in $line
+first_line() {
+	while ! [ -s "$T_TMP/bg.out" ] && kill -0 $bgpid 2>/dev/null; do sleep 0.02; done
+	line=$(head -n 1 "$T_TMP/bg.out")
+}
+
+t_case "spawn: stdout and stderr apart, the exit status, the pid before any output"
+t_run tool spawn -- sh -c 'echo out; echo err >&2; exit 3'
+t_expect_rc 3
+[ "$(cat "$T_TMP/out")" = out ] || t_fail "stdout: $(cat "$T_TMP/out")"
+t_expect_err "err"
+head -n 1 "$T_TMP/err" | grep -q "^spawned [0-9]* [0-9]* [0-9]*$" || t_fail "no pid first"
+t_end
+
+t_case "spawn: stdin goes to the process, its end too"
+t_run sh -c 'printf "one\ntwo\n" | "$@"' sh "$TOOL" tool --project "$HOME/proj/.hydro" \
+	host="$a1" key="$HOSTS_KEY" user=root spawn --stdin -- sh -c 'read x; echo "got $x"; cat; echo end'
+t_expect_rc 0
+[ "$(cat "$T_TMP/out")" = "$(printf 'got one\ntwo\nend')" ] || t_fail "stdout: $(cat "$T_TMP/out")"
+t_end
+
+t_case "spawn: cwd and environment; a missing cwd fails the spawn"
+t_run tool spawn --cwd /tmp --env "A=b c" -- sh -c 'pwd; echo "$A"'
+t_expect_rc 0
+[ "$(cat "$T_TMP/out")" = "$(printf '/tmp\nb c')" ] || t_fail "stdout: $(cat "$T_TMP/out")"
+t_run tool spawn --cwd /nonexistent -- true
+t_expect_rc 254
+t_expect_err "host 'web': cannot start 'true': cannot change to '/nonexistent' there"
+t_end
+
+t_case "signal: a signal's status is 128+n, and it reaches the whole group"
+t_run tool spawn --signal 15 -- sh -c 'echo up; exec sleep 100'
+t_expect_rc 143
+grep -q Terminated "$T_TMP/err" && t_fail "the shell's word reached stderr"
+t_run tool spawn --signal 9 -- sh -c 'sleep 100 & echo $!; wait'
+t_expect_rc 137
+child=$(cat "$T_TMP/out")
+[ -n "$child" ] && gone "$child" || t_fail "the group's other process $child lives on"
+t_end
+
+t_case "a process ends when the driver is killed (kill -9)"
+bg spawn -- sh -c 'echo $$; exec sleep 1000'
+first_line
+rp=$line
+[ -n "$rp" ] && kill -0 "$rp" || t_fail "no process: $(cat "$T_TMP/bg.err")"
+kill -9 $bgpid
+wait $bgpid 2>/dev/null
+gone "$rp" || t_fail "process $rp outlived the driver"
+t_end
+
+t_case "a process ends when its connection is cut (sshd's session killed)"
+bg spawn -- sh -c 'echo $$; exec sleep 1000'
+first_line
+rp=$line
+[ -n "$rp" ] && kill -0 "$rp" || t_fail "no process: $(cat "$T_TMP/bg.err")"
+for p in $(ip netns pids "$ns1"); do
+	[ "$p" != "$(host_pid 1)" ] && [ "$(cat /proc/$p/comm 2>/dev/null)" = sshd ] && kill -9 "$p"
+done
+wait $bgpid
+[ $? -eq 255 ] || t_fail "the driver did not see the loss"
+grep -q "the connection was lost; the exit status of process $rp is not known" "$T_TMP/bg.err" ||
+	t_fail "stderr: $(cat "$T_TMP/bg.err")"
+gone "$rp" || t_fail "process $rp outlived its connection"
+t_end
+
+t_case "a kept process outlives the driver, writing on; cleanup ends it only if its start time matches"
+t_run tool spawn --keep --detach -- sh -c 'i=0; while :; do i=$((i + 1)); echo $i; echo $i >/tmp/n.new; mv /tmp/n.new /tmp/n; sleep 0.02; done'
+t_expect_rc 0
+set -- $(cat "$T_TMP/err")
+pid=$2 pgid=$3 ident=$4
+n0=$(tool run -- cat /tmp/n)
+while n=$(tool run -- cat /tmp/n) && [ "$n" -lt $((n0 + 20)) ] && kill -0 "$pid"; do sleep 0.05; done
+kill -0 "$pid" 2>/dev/null || t_fail "the kept process died"
+t_run tool cleanup "$pid" "$pgid" $((ident + 1))
+t_expect_rc 0
+kill -0 "$pid" 2>/dev/null || t_fail "a record with another start time killed it"
+t_run tool cleanup "$pid" "$pgid" "$ident"
+t_expect_rc 0
+gone "$pid" || t_fail "cleanup left it"
+t_run tool cleanup "$pid" "$pgid" "$ident"
+t_expect_rc 0
+t_end
 
 [ -n "$VERBOSE" ] && cat "$T_TMP/refusals" >&2
 t_done

@@ -15,8 +15,11 @@
  * "free_port", "run_dir RUN SERVICE", "record" (its JSON), "unpack PKG DIR"
  * (host_put_file of the local package PKG, then host_unpack into DIR on the
  * host); and "pack DIR FILE..." packs FILEs (by their base names) into a
- * package in the local DIR and prints its path, with no host involved.
+ * package in the local DIR and prints its path, with no host involved;
+ * "spawn ..." and "cleanup PID PGID IDENT" (see tool_spawn, tool_cleanup).
  */
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -302,6 +305,117 @@ TEST(setup_and_disconnect_are_safe_without_a_connection)
 	host_disconnect(&h);
 }
 
+/* copy from to to until from ends; 0 at its end, 1 if it is still open */
+static int
+copy_some(int from, int to)
+{
+	char data[65536];
+	ssize_t n = read(from, data, sizeof(data));
+
+	if (n > 0 && write_in_full(to, data, (size_t)n) < 0)
+		return 0;
+	return n > 0 || (n < 0 && errno == EINTR);
+}
+
+/* spawn [--stdin] [--keep] [--detach] [--cwd DIR] [--signal N] [--env K=V]...
+ * -- ARGV: start it; "spawned PID PGID IDENT" on stderr; its stdout and
+ * stderr copied to ours, our stdin to its; --signal sends N to its group
+ * once its first output came; --detach returns at once (keeping it if --keep); the exit
+ * status is its status (255: unknown) */
+static int
+tool_spawn(struct host *h, int argc, char **argv)
+{
+	struct spawn sp = SPAWN_INIT;
+	char *env[16];
+	size_t nenv = 0;
+	int i, sig = 0, detach = 0, status = 255;
+	struct pollfd p[4];
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "--stdin"))
+			sp.want_stdin = 1;
+		else if (!strcmp(argv[i], "--keep"))
+			sp.keep = 1;
+		else if (!strcmp(argv[i], "--detach"))
+			detach = 1;
+		else if (!strcmp(argv[i], "--cwd") && i + 1 < argc)
+			sp.cwd = argv[++i];
+		else if (!strcmp(argv[i], "--signal") && i + 1 < argc)
+			sig = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--env") && i + 1 < argc && nenv < 15)
+			env[nenv++] = argv[++i];
+		else
+			return 2;
+	}
+	if (++i >= argc)
+		return 2;
+	env[nenv] = NULL;
+	sp.env = nenv ? env : NULL;
+	sp.argv = argv + i;
+	if (host_spawn(h, &sp) < 0)
+		return 254;
+	fprintf(stderr, "spawned %ld %ld %llu\n", sp.pid, sp.pgid, sp.ident);
+	fflush(stderr);
+	if (detach) {
+		host_release(h, &sp);
+		return 0;
+	}
+	p[0].fd = sp.out;
+	p[1].fd = sp.err;
+	p[2].fd = sp.want_stdin ? 0 : -1;
+	p[3].fd = sp.exit_fd;
+	for (i = 0; i < 4; i++)
+		p[i].events = POLLIN;
+	while (p[0].fd >= 0 || p[1].fd >= 0) {
+		if (poll(p, 4, -1) < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < 3; i++) {
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (!copy_some(p[i].fd, i == 2 ? sp.in : i + 1)) {
+				if (i == 0 && sig)
+					host_signal(h, &sp, sig);
+				if (i == 2) {
+					close(sp.in);
+					sp.in = -1;
+				}
+				p[i].fd = -1;
+			} else if (i == 0 && sig) {
+				if (host_signal(h, &sp, sig) < 0)
+					status = 253;
+				sig = 0;
+			}
+		}
+		if (p[3].revents)
+			p[3].fd = -1;
+	}
+	if (host_wait(h, &sp, &status) < 0)
+		status = 255;
+	host_release(h, &sp);
+	return status;
+}
+
+/* cleanup PID PGID IDENT: the backend's cleanup of a record naming them and
+ * this host as record gives it */
+static int
+tool_cleanup(struct host *h, int argc, char **argv)
+{
+	const struct backend *b;
+	cJSON *r;
+	int rc;
+
+	if (argc != 4 || host_backend(h, &b) < 0)
+		return 2;
+	r = cJSON_CreateObject();
+	cJSON_AddItemToObject(r, "host", host_record(h));
+	cJSON_AddNumberToObject(r, "pid", atof(argv[1]));
+	cJSON_AddNumberToObject(r, "pgid", atof(argv[2]));
+	cJSON_AddNumberToObject(r, "ident", atof(argv[3]));
+	rc = b->cleanup(r);
+	cJSON_Delete(r);
+	return rc < 0;
+}
+
 /* do the command argv[0] on h; the tool's exit status */
 static int
 tool_do(struct host *h, int argc, char **argv)
@@ -338,6 +452,10 @@ tool_do(struct host *h, int argc, char **argv)
 		printf("%s\n", host_address(h));
 	} else if (!strcmp(argv[0], "provision")) {
 		status = host_provision(h) < 0;
+	} else if (!strcmp(argv[0], "spawn")) {
+		status = tool_spawn(h, argc, argv);
+	} else if (!strcmp(argv[0], "cleanup")) {
+		status = tool_cleanup(h, argc, argv);
 	} else if (!strcmp(argv[0], "machine_id")) {
 		printf("%s\n", host_machine_id(h));
 	} else if (!strcmp(argv[0], "run") && argc > 2 && !strcmp(argv[1], "--")) {
