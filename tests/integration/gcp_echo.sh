@@ -4,7 +4,9 @@
 # against the fake Compute Engine, whose instances are real test hosts
 # (tests/lib/hosts.sh: network namespaces, each a real sshd): two VMs
 # created, ten echoes across them, both deleted, nothing left in the fake
-# (no instance, no firewall rule) nor running on the hosts.
+# (no instance, no firewall rule) nor running on the hosts.  While GCP VMs
+# are not reached through the SSH backend, the run case is skipped, saying
+# so, once it has checked that the VMs are gone.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/python/lib.sh"	# a Python config: LSan as for those
 . "$TOP/tests/lib/hosts.sh"
@@ -26,22 +28,6 @@ ns_procs() {
 	done
 }
 
-# Until hydro can start a process on an SSH host (which a GCP VM is),
-# this test cannot run: say so, loudly, rather than fail or pass.
-P=$T_TMP/probe
-mkdir -p "$P/.hydro"
-cp "$HOSTS_KNOWN" "$P/.hydro/known_hosts"
-cat >"$P/d.json" <<EOF
-{"version": 1,
- "hosts": [{"name": "h1", "backend": "ssh", "settings": {"host": "$(host_addr 1)", "key": "$HOSTS_KEY"}}],
- "services": [{"name": "s", "kind": "process", "on": "h1", "cmd": ["true"]}]}
-EOF
-if ! (cd "$P" && timeout 60 "$HYDRO" run d.json) >"$T_TMP/probe.out" 2>&1 &&
-   grep -q "cannot start processes" "$T_TMP/probe.out"; then
-	echo "ok - gcp_echo: the seed's echo.hydro.py on two GCP VMs # SKIP hydro cannot start processes on SSH hosts yet: $(grep -m1 'cannot start' "$T_TMP/probe.out")"
-	t_done
-fi
-
 g_start --op-latency 0.1 --hosts "$HOSTS_KNOWN"
 EX=$T_TMP/echo
 cp -r "$TOP/examples/echo" "$EX"
@@ -57,19 +43,32 @@ t_end
 
 t_case "the seed's echo.hydro.py: two VMs, ten echoes across them, both deleted"
 t_run timeout 300 "$HYDRO" --color=never -C "$EX" run echo.hydro.py
-t_expect_rc 0
-# the script prints the client's first ten lines: echoes from the server's VM
-a1=$(host_addr 1) a2=$(host_addr 2)
-n=$(grep -c "UTC: Got EchoMsg { payload: \"ping [0-9]*\", ts: .* } from \($a1\|$a2\):[0-9]*\$" "$T_TMP/out")
-[ "$n" -eq 10 ] || t_fail "expected 10 echoes from a VM, got $n: $(head -c 800 "$T_TMP/out") $(tail -5 "$T_TMP/err")"
-[ "$(g_state counts.inserts)" -eq 2 ] || t_fail "not two VMs created: $(g_state counts.inserts)"
-[ "$(g_state counts.deletes)" -ge 2 ] || t_fail "the VMs were not deleted: $(g_state counts.deletes)"
-g_expect_empty
-for i in 1 2; do
-	[ -z "$(ns_procs $i)" ] || t_fail "left running on VM $i: $(ns_procs $i)"
-done
-"$HYDRO" -C "$EX" down --dry-run >"$T_TMP/left" 2>&1
-grep -qv nothing "$T_TMP/left" && t_fail "records left in the state file: $(cat "$T_TMP/left")"
-t_end
+why=$(grep -m1 "(gcp) cannot \(run commands\|start processes\)" "$T_TMP/err")
+if [ "$rc" -ne 0 ] && [ -n "$why" ]; then
+	# the VMs are made but not yet reached through the SSH backend: the
+	# case cannot run, and says so; what the run made must be gone even so
+	g_expect_empty
+	if [ "$T_FAILED" -eq 0 ]; then
+		echo "ok - $T_FILE: $T_NAME # SKIP GCP VMs do not run commands through SSH yet: $why"
+	else
+		t_end
+	fi
+else
+	t_expect_rc 0
+	# the script prints the client's first ten lines: echoes from the
+	# server's VM
+	a1=$(host_addr 1) a2=$(host_addr 2)
+	n=$(grep -c "UTC: Got EchoMsg { payload: \"ping [0-9]*\", ts: .* } from \($a1\|$a2\):[0-9]*\$" "$T_TMP/out")
+	[ "$n" -eq 10 ] || t_fail "expected 10 echoes from a VM, got $n: $(head -c 800 "$T_TMP/out") $(tail -5 "$T_TMP/err")"
+	[ "$(g_state counts.inserts)" -eq 2 ] || t_fail "not two VMs created: $(g_state counts.inserts)"
+	[ "$(g_state counts.deletes)" -ge 2 ] || t_fail "the VMs were not deleted: $(g_state counts.deletes)"
+	g_expect_empty
+	for i in 1 2; do
+		[ -z "$(ns_procs $i)" ] || t_fail "left running on VM $i: $(ns_procs $i)"
+	done
+	"$HYDRO" -C "$EX" down --dry-run >"$T_TMP/left" 2>&1
+	grep -qv nothing "$T_TMP/left" && t_fail "records left in the state file: $(cat "$T_TMP/left")"
+	t_end
+fi
 
 t_done
