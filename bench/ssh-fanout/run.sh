@@ -8,7 +8,8 @@
 #                 unpack it into a fresh folder, run its program
 #   hydro run     `hydro run` of a deployment of one crate service per host
 #                 (the same program), once hydro can start services on SSH
-#                 hosts; until then the row says why it is missing
+#                 hosts (until then the row says why it is missing); and
+#                 again with each host's target= given, not read from it
 #   pssh          parallel-scp of the program, then parallel-ssh running it
 #                 (Debian's pssh; scp -C)
 #   rsync         rsync -az then ssh running it, one host per xargs -P slot
@@ -108,16 +109,23 @@ wipe() {
 }
 
 # time row_ROW N for N hosts into $work/res as "N ROW PHASE MS"; its
-# output in $work/out: timed N ROW PHASE row_ROW
+# output in $work/out: timed N ROW PHASE row_ROW; and in $work/busy "N ROW
+# PHASE BUSY", how busy the machine's CPUs were meanwhile (0 to 1, from
+# /proc/stat: everyone's work, the hosts' sshds included)
+cpu() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6; exit}' /proc/stat; }
 timed() {
+	c0=$(cpu)
 	t0=$(date +%s%N)
 	"$4" "$1" >"$work/out" 2>&1 || { echo "$2 ($3, $1 hosts) failed:"; tail -20 "$work/out"; exit 1; }
 	t1=$(date +%s%N)
+	c1=$(cpu)
 	echo "$1 $2 $3 $(((t1 - t0) / 1000000))" >>"$work/res"
+	echo "$1 $2 $3 $c0 $c1" | awk '{b = $6 - $4; i = $7 - $5; print $1, $2, $3, (b + i) ? b / (b + i) : 0}' >>"$work/busy"
 }
 
 row_hydro() { "$work/fan" deploy "$work/proj/.hydro" "$HOSTS_KEY" "$pkg" $(addrs "$1"); }
 row_hydro_run() { (cd "$work/proj" && "$HYDRO" -q run "d$1.json"); }
+row_hydro_run_t() { (cd "$work/proj" && "$HYDRO" -q run "d$1t.json"); }
 row_pssh() {
 	parallel-scp -h "$work/hosts$1" -p "$1" -x "-F $HOSTS_CONFIG" "$art" /root/pssh-server >/dev/null &&
 	parallel-ssh -h "$work/hosts$1" -p "$1" -x "-F $HOSTS_CONFIG" -i '/root/pssh-server --once'
@@ -139,19 +147,23 @@ for size in $SIZES; do
 	names "$size" >"$work/hosts$size"
 	{ echo "[all]"; names "$size"; echo "[all:vars]"; echo "ansible_ssh_common_args='-F $HOSTS_CONFIG'"; } >"$work/inv$size"
 	# hydro run's deployment: one crate service per SSH host
-	python3 - "$size" "$work/art" "$HOSTS_KEY" $(addrs "$size") >"$work/proj/d$size.json" <<'PY'
+	# (and the same with each host's target= given, not read from it)
+	python3 - "$size" "$work/art" "$HOSTS_KEY" "$work/proj/d$size" $(addrs "$size") <<'PY'
 import json, sys
-n, src, key, addrs = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
-print(json.dumps({"version": 1,
-    "hosts": [{"name": "h%d" % (i + 1), "backend": "ssh",
-               "settings": {"host": a, "key": key}} for i, a in enumerate(addrs)],
-    "services": [{"name": "s%d" % (i + 1), "kind": "crate", "on": "h%d" % (i + 1),
-                  "src": src} for i in range(n)]}))
+n, src, key, out, addrs = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+for suffix, more in (("", {}), ("t", {"target": "x86_64-unknown-linux-gnu"})):
+    with open(out + suffix + ".json", "w") as f:
+        json.dump({"version": 1,
+            "hosts": [{"name": "h%d" % (i + 1), "backend": "ssh",
+                       "settings": dict({"host": a, "key": key}, **more)}
+                      for i, a in enumerate(addrs)],
+            "services": [{"name": "s%d" % (i + 1), "kind": "crate", "on": "h%d" % (i + 1),
+                          "src": src} for i in range(n)]}, f)
 PY
 	rows="hydro pssh rsync ansible"
 	wipe "$size"
 	if (cd "$work/proj" && "$HYDRO" -q run "d$size.json") >"$work/probe.out" 2>&1; then
-		rows="hydro hydro_run pssh rsync ansible"
+		rows="hydro hydro_run hydro_run_t pssh rsync ansible"
 	else
 		echo "$size hydro_run missing $(grep -m1 error "$work/probe.out" | sed 's/^[^:]*: //')" >>"$work/res"
 	fi
@@ -179,7 +191,7 @@ done
 wipe "$made"
 cp_close
 
-python3 - "$work/res" "$work/steps" "$work/loads" "$work/probes" <<'PY'
+python3 - "$work/res" "$work/steps" "$work/loads" "$work/probes" "$work/busy" <<'PY'
 import collections, statistics, sys
 res = collections.defaultdict(list)
 missing = {}
@@ -192,27 +204,39 @@ for line in open(sys.argv[1]):
 med = {k: statistics.median(v) for k, v in res.items()}
 loads = dict(l.split(" ", 1) for l in open(sys.argv[3]))
 names = {"hydro": "hydro (SSH backend, fan.c)", "hydro_run": "hydro run",
+         "hydro_run_t": "hydro run, target= given",
          "pssh": "pssh (parallel-scp + parallel-ssh)", "rsync": "rsync -az, xargs -P",
          "ansible": "ansible (copy + command)"}
 sizes = sorted({k[0] for k in med})
-print("| hosts | | cold (s) | warm (s) | hydro / this, cold | hydro / this, warm |")
-print("|---:|---|---:|---:|---:|---:|")
+print("| hosts | | cold (s) | warm (s) | this / pssh, cold | ansible / this, cold | ansible / this, warm |")
+print("|---:|---|---:|---:|---:|---:|---:|")
 for n in sizes:
     for row in names:
         if (n, row, "cold") not in med:
             if row == "hydro_run":
-                print("| %d | hydro run | - | - | not yet: %s | |" % (n, missing.get(n, "")))
+                print("| %d | hydro run | - | - | not yet: %s | | |" % (n, missing.get(n, "")))
             continue
         c, w = med[(n, row, "cold")], med[(n, row, "warm")]
-        hc, hw = med[(n, "hydro", "cold")], med[(n, "hydro", "warm")]
-        print("| %d | %s | %.2f | %.2f | %.2fx | %.2fx |" % (n, names[row], c, w, hc / c, hw / w))
-if len(sizes) > 1:
-    a, b = sizes[0], sizes[-1]
-    for row in names:
-        if (a, row, "cold") in med and (b, row, "cold") in med:
-            print("\n%s: %d hosts take %.2fx the time of %d cold, %.2fx warm" % (
-                names[row], b, med[(b, row, "cold")] / med[(a, row, "cold")], a,
-                med[(b, row, "warm")] / med[(a, row, "warm")]))
+        print("| %d | %s | %.2f | %.2f | %.2fx | %.1fx | %.1fx |" % (
+            n, names[row], c, w, c / med[(n, "pssh", "cold")],
+            med[(n, "ansible", "cold")] / c, med[(n, "ansible", "warm")] / w))
+busy = collections.defaultdict(list)
+for line in open(sys.argv[5]):
+    n, row, phase, b = line.split()
+    busy[(int(n), row, phase)].append(float(b))
+print("\nHow busy the CPUs were (all of them, everyone's work) while each ran, median:\n")
+print("| | " + " | ".join("%d hosts, %s" % (n, p) for n in sizes for p in ("cold", "warm")) +
+      (" | %d hosts / %d, cold | warm |" % (sizes[-1], sizes[0]) if len(sizes) > 1 else " |"))
+print("|---|" + "---:|" * (2 * len(sizes) + (2 if len(sizes) > 1 else 0)))
+for row in names:
+    if (sizes[0], row, "cold") not in med:
+        continue
+    cells = ["%.0f %%" % (100 * statistics.median(busy[(n, row, p)])) for n in sizes
+             for p in ("cold", "warm")]
+    if len(sizes) > 1:
+        a, b = sizes[0], sizes[-1]
+        cells += ["%.2fx" % (med[(b, row, p)] / med[(a, row, p)]) for p in ("cold", "warm")]
+    print("| %s | %s |" % (names[row], " | ".join(cells)))
 print("\nload average (1, 5, 15 min) after each size: " +
       "; ".join("%s hosts: %s" % (n, loads[n].strip()) for n in sorted(loads, key=int)))
 # the SSH backend's steps, per host: median and slowest over hosts and rounds
