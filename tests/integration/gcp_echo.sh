@@ -28,10 +28,41 @@ ns_procs() {
 	done
 }
 
+# A VM's login is the user its ssh-keys metadata names, 'hydro' (the
+# seed's GcpMachine names none): on these hosts 'hydro' is root under
+# another name, from a private /etc/passwd in the mount namespace of a
+# restarted sshd (home /root, whose authorized_keys holds the test key)
+hydro_login() {
+	d=$HOSTS_DIR/h$1
+	host_stop "$1"
+	{ cat /etc/passwd; echo "hydro:x:0:0:hydro:/root:/bin/sh"; } >"$d/passwd"
+	(ip netns exec "$(host_ns "$1")" sh -c '
+		mount -t tmpfs -o mode=1777 tmpfs /tmp &&
+		mount -t tmpfs -o mode=700 tmpfs /root &&
+		cp -a /etc/skel/. /root/ &&
+		mkdir -m 700 /root/.ssh &&
+		cp "$2" /root/.ssh/authorized_keys &&
+		mount --bind "$1/passwd" /etc/passwd &&
+		exec /usr/sbin/sshd -D -f "$1/sshd_config" -E "$1/sshd.log"' sh "$d" "$HOSTS_KEY.pub" \
+		</dev/null >/dev/null 2>"$d/start.err" &)
+	n=0
+	while [ ! -s "$d/sshd.pid" ] && [ $n -lt 500 ]; do n=$((n + 1)); sleep 0.02; done
+	[ -s "$d/sshd.pid" ] || t_fail "sshd of host $1 did not start: $(cat "$d/start.err")"
+}
+hydro_login 1
+hydro_login 2
+
 g_start --op-latency 0.1 --hosts "$HOSTS_KNOWN"
 EX=$T_TMP/echo
 cp -r "$TOP/examples/echo" "$EX"
 cp "$TOP/tests/python/echo.hydro.py" "$EX/echo.hydro.py"
+# the deployment's SSH key, made before the run as the run would make it
+# (.hydro/gcp/ID_ed25519, ID from the project's path): the test key, which
+# the hosts authorize
+id=$(printf %s "$EX" | sha256sum | cut -c1-10)
+mkdir -p "$EX/.hydro/gcp"
+cp "$HOSTS_KEY" "$EX/.hydro/gcp/${id}_ed25519"
+cp "$HOSTS_KEY.pub" "$EX/.hydro/gcp/${id}_ed25519.pub"
 # whatever a failed run left, hydro's own record removes
 leftovers() { "$HYDRO" -C "$EX" down >/dev/null 2>&1; }
 t_on_exit leftovers
