@@ -58,6 +58,11 @@ static int firewall_maybe[2];	/* the rule may exist: asked for, not refused */
 struct vm {
 	char *project, *zone, *name;
 	char *internal_ip, *external_ip;
+	/* the VM as an SSH host (its external address, else its internal
+	 * one; the deployment's key): the SSH backend's slots do the work */
+	struct host ssh;
+	struct kv kv[4];
+	char *key;
 };
 
 
@@ -437,10 +442,10 @@ drop_firewall(void)
 
 /* ---- the deployment's SSH key ---- */
 
-/* the public key line of the deployment's key, made on first use:
+/* the ssh-keys line (USER:KEY) of the deployment's key, made on first use:
  * .hydro/gcp/<id>_ed25519 (0600) and its .pub */
 static char *
-ssh_public_key(void)
+ssh_public_key(const char *user)
 {
 	char *dir = path_join(hydro_dir, "gcp");
 	char *key = xasprintf("%s/%s_ed25519", dir, deployment);
@@ -460,7 +465,7 @@ ssh_public_key(void)
 			error("cannot make the deployment's SSH key '%s' with ssh-keygen", key);
 	}
 	if (path_exists(key) && read_file(pub, &text) == 0) {
-		line = xasprintf("%s:%s", SSH_USER, str_trim(text.data));
+		line = xasprintf("%s:%s", user, str_trim(text.data));
 	}
 	pthread_mutex_unlock(&lock);
 	buf_release(&text);
@@ -740,6 +745,9 @@ vm_free(struct vm *vm)
 {
 	if (!vm)
 		return;
+	if (vm->ssh.name)
+		backend_ssh.disconnect(&vm->ssh);
+	free(vm->key);
 	free(vm->project);
 	free(vm->zone);
 	free(vm->name);
@@ -829,6 +837,44 @@ insert_in_zone(struct host *h, struct vm *vm, const char *pubkey, long ttl, int 
 	return ret;
 }
 
+/* the VM's SSH host: the login the ssh-keys metadata made (ssh_user=,
+ * "hydro" by default) with the deployment's key */
+static void
+vm_ssh(struct host *h, struct vm *vm)
+{
+	const char *user = host_get(h, "ssh_user"), *timeout = host_get(h, "connect_timeout");
+	size_t n = 0;
+
+	vm->key = xasprintf("%s/gcp/%s_ed25519", hydro_dir, deployment);
+	vm->kv[n].key = "host";
+	vm->kv[n++].value = vm->external_ip ? vm->external_ip : vm->internal_ip;
+	vm->kv[n].key = "user";
+	vm->kv[n++].value = (char *)(user ? user : SSH_USER);
+	vm->kv[n].key = "key";
+	vm->kv[n++].value = vm->key;
+	if (timeout) {
+		vm->kv[n].key = "connect_timeout";
+		vm->kv[n++].value = (char *)timeout;
+	}
+	vm->ssh.name = h->name;
+	vm->ssh.where = h->where;
+	vm->ssh.backend = "ssh";
+	vm->ssh.settings = vm->kv;
+	vm->ssh.nsettings = n;
+}
+
+/* the VM's SSH host, or NULL with an error if it was not provisioned */
+static struct host *
+vm_host(struct host *h)
+{
+	struct vm *vm = h->runtime;
+
+	if (!vm || !vm->ssh.name)
+		return error("host '%s' (gcp) has no VM: it was not provisioned", h->name),
+		       NULL;
+	return &vm->ssh;
+}
+
 static int
 gcp_provision(struct host *h)
 {
@@ -853,7 +899,8 @@ gcp_provision(struct host *h)
 	busy++;
 	pthread_mutex_unlock(&lock);
 	ret = ensure_firewall(h, project) < 0 ? -1 : 1;
-	pubkey = ret < 0 ? NULL : ssh_public_key();
+	pubkey = ret < 0 ? NULL : ssh_public_key(host_get(h, "ssh_user") ?
+	                                         host_get(h, "ssh_user") : SSH_USER);
 	if (!pubkey) {
 		pthread_mutex_lock(&lock);
 		busy--;
@@ -905,6 +952,7 @@ gcp_provision(struct host *h)
 	live++;
 	busy--;
 	pthread_mutex_unlock(&lock);
+	vm_ssh(h, vm);
 	h->runtime = vm;
 	return 0;
 }
@@ -936,6 +984,128 @@ gcp_address(struct host *h)
 	struct vm *vm = h->runtime;
 
 	return vm && vm->internal_ip ? vm->internal_ip : "127.0.0.1";
+}
+
+/* ---- the VM's slots, through the SSH backend ---- */
+
+static const char *
+gcp_machine_id(struct host *h)
+{
+	struct vm *vm = h->runtime;
+
+	return vm && vm->ssh.name ? backend_ssh.machine_id(&vm->ssh) : h->name;
+}
+
+static int
+gcp_put_file(struct host *h, const char *local, const struct hash *hash, char **remote)
+{
+	struct host *s = vm_host(h);
+
+	return s ? backend_ssh.put_file(s, local, hash, remote) : -1;
+}
+
+static int
+gcp_spawn(struct host *h, struct spawn *sp)
+{
+	struct host *s = vm_host(h);
+
+	return s ? backend_ssh.spawn(s, sp) : -1;
+}
+
+static int
+gcp_signal(struct host *h, struct spawn *sp, int sig)
+{
+	struct host *s = vm_host(h);
+
+	return s ? backend_ssh.signal(s, sp, sig) : -1;
+}
+
+static int
+gcp_wait(struct host *h, struct spawn *sp, int *status)
+{
+	struct host *s = vm_host(h);
+
+	return s ? backend_ssh.wait(s, sp, status) : -1;
+}
+
+static void
+gcp_release(struct host *h, struct spawn *sp)
+{
+	struct vm *vm = h->runtime;
+
+	backend_ssh.release(vm ? &vm->ssh : h, sp);
+}
+
+static int
+gcp_run(struct host *h, char *const argv[], host_sink *sink, void *arg, int *status)
+{
+	struct host *s = vm_host(h);
+
+	return s ? backend_ssh.run(s, argv, sink, arg, status) : -1;
+}
+
+static int
+gcp_probe(struct host *h, const char *addr, int port)
+{
+	struct host *s = vm_host(h);
+
+	return s ? backend_ssh.probe(s, addr, port) : -1;
+}
+
+static int
+gcp_free_port(struct host *h, int *port)
+{
+	struct host *s = vm_host(h);
+
+	return s ? backend_ssh.free_port(s, port) : -1;
+}
+
+static int
+gcp_unpack(struct host *h, const char *pkg, const char *dir)
+{
+	struct host *s = vm_host(h);
+
+	return s ? backend_ssh.unpack(s, pkg, dir) : -1;
+}
+
+static char *
+gcp_run_dir(struct host *h, const char *run, const char *service)
+{
+	struct vm *vm = h->runtime;
+
+	return backend_ssh.run_dir(vm && vm->ssh.name ? &vm->ssh : h, run, service);
+}
+
+static int
+gcp_tunnel(struct host *h, const char *addr, int port, int *local_port)
+{
+	struct host *s = vm_host(h);
+
+	return s ? backend_ssh.tunnel(s, addr, port, local_port) : -1;
+}
+
+/* what hydro down needs to reach the VM's processes: its SSH settings */
+static cJSON *
+gcp_record(struct host *h)
+{
+	struct vm *vm = h->runtime;
+
+	return vm && vm->ssh.name ? backend_ssh.record(&vm->ssh) : NULL;
+}
+
+/* the run lets go of the VM: its SSH connection, and what it holds of it */
+static void
+gcp_disconnect(struct host *h)
+{
+	struct vm *vm = h->runtime;
+
+	if (!vm)
+		return;
+	vm_free(vm);
+	h->runtime = NULL;
+	pthread_mutex_lock(&lock);
+	live--;
+	pthread_mutex_unlock(&lock);
 }
 
 static const char *
@@ -1112,24 +1282,25 @@ const struct backend backend_gcp = {
 	gcp_triple,				/* triple */
 	gcp_address,				/* address */
 	gcp_provision,				/* provision */
-	NULL,					/* put_file: through SSH, not yet */
-	NULL,					/* spawn: through SSH, not yet */
-	NULL,					/* signal */
-	NULL,					/* wait */
-	NULL,					/* release */
+	gcp_put_file,				/* put_file: through SSH */
+	gcp_spawn,				/* spawn: through SSH */
+	gcp_signal,				/* signal */
+	gcp_wait,				/* wait */
+	gcp_release,				/* release */
 	gcp_terminate,				/* terminate */
-	NULL,					/* cleanup: VMs are state kind "vm" */
+	ssh_proc_cleanup,			/* cleanup: a process, over SSH; VMs
+						 * are state kind "vm" */
 	gcp_setup_env,				/* setup */
 	NULL,					/* check */
-	NULL,					/* disconnect */
+	gcp_disconnect,				/* disconnect */
 	gcp_register_state,			/* register_state: "vm", "firewall" */
 	gcp_sweep_default,			/* sweep */
-	NULL,					/* machine_id */
-	NULL,					/* run */
-	NULL,					/* probe */
-	NULL,					/* free_port */
-	NULL,					/* unpack */
-	NULL,					/* run_dir */
-	NULL,					/* tunnel */
-	NULL,					/* record */
+	gcp_machine_id,				/* machine_id */
+	gcp_run,				/* run */
+	gcp_probe,				/* probe */
+	gcp_free_port,				/* free_port */
+	gcp_unpack,				/* unpack */
+	gcp_run_dir,				/* run_dir */
+	gcp_tunnel,				/* tunnel */
+	gcp_record,				/* record */
 };

@@ -17,12 +17,15 @@
  * Processes are not started here yet: docs/internals/backends.md says what
  * the core must still provide for them.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +33,7 @@
 #include "error.h"
 #include "fs.h"
 #include "ssh.h"
+#include "ssh_int.h"
 #include "str.h"
 #include "xmalloc.h"
 
@@ -45,6 +49,8 @@ struct ssh_host {
 	char *home;		/* $HOME there */
 	int *given;		/* ports free_port handed out */
 	size_t ngiven;
+	char **pkgs;		/* put_file's remote paths and local files, in pairs */
+	size_t npkgs;
 };
 
 static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -335,6 +341,43 @@ ssh_run_dir(struct host *h, const char *run, const char *service)
 	       xasprintf(".hydro/runs/%s/%s", run, service);
 }
 
+/* a listening socket on 127.0.0.1 whose connections the connection's pump
+ * carries to addr:port through the host, until disconnect */
+static int
+ssh_tunnel(struct host *h, const char *addr, int port, int *local_port)
+{
+	struct ssh_conn *c = ssh_host_conn(h);
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	int fd, rc;
+
+	if (!c)
+		return -1;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 64) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0) {
+		error_errno("host '%s': cannot listen on 127.0.0.1 for a tunnel to %s:%d",
+		            h->name, addr, port);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	ssh_lock(c);
+	rc = pump_start(c);
+	if (rc == 0)
+		pump_listen(c, fd, addr, port);
+	ssh_unlock(c);
+	if (rc < 0) {
+		close(fd);
+		return -1;
+	}
+	*local_port = ntohs(sin.sin_port);
+	return 0;
+}
+
 /* the settings a connection reads, the key's path absolute: what hydro
  * down needs to reach the host again (never a secret: a key is a path) */
 static cJSON *
@@ -360,6 +403,9 @@ ssh_record(struct host *h)
 	}
 	return r;
 }
+
+static int ssh_put_file_conn(struct host *h, const char *local, const struct hash *hash,
+                             char **remote);
 
 static const char *
 ssh_host_triple(struct host *h)
@@ -402,10 +448,56 @@ ssh_address(struct host *h)
 	return sh->address ? sh->address : name ? name : "127.0.0.1";
 }
 
+const char *
+ssh_package_source(struct host *h, const char *remote)
+{
+	struct ssh_host *sh = ssh_host_of(h);
+	const char *local = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&runtime_lock);
+	for (i = 0; i + 1 < sh->npkgs && !local; i += 2)
+		if (!strcmp(sh->pkgs[i], remote))
+			local = sh->pkgs[i + 1];
+	pthread_mutex_unlock(&runtime_lock);
+	return local;
+}
+
+/* what put_file copied where, for unpack */
+static void
+remember_package(struct host *h, const char *remote, const char *local)
+{
+	struct ssh_host *sh = ssh_host_of(h);
+
+	if (ssh_package_source(h, remote))
+		return;
+	pthread_mutex_lock(&runtime_lock);
+	sh->pkgs = xrealloc(sh->pkgs, (sh->npkgs + 2) * sizeof(*sh->pkgs));
+	sh->pkgs[sh->npkgs++] = xstrdup(remote);
+	sh->pkgs[sh->npkgs++] = path_absolute(local);
+	pthread_mutex_unlock(&runtime_lock);
+}
+
 /* packages go to ~/.hydro/pkgs/<hash> */
 static int
 ssh_put_file(struct host *h, const char *local, const struct hash *hash,
              char **remote)
+{
+	char *where = NULL;
+	int rc = ssh_put_file_conn(h, local, hash, &where);
+
+	if (rc >= 0 && where)
+		remember_package(h, where, local);
+	if (remote)
+		*remote = where;
+	else
+		free(where);
+	return rc;
+}
+
+static int
+ssh_put_file_conn(struct host *h, const char *local, const struct hash *hash,
+                  char **remote)
 {
 	struct ssh_conn *c;
 	struct ssh_quiet q;
@@ -444,6 +536,9 @@ ssh_disconnect(struct host *h)
 	free(sh->id);
 	free(sh->home);
 	free(sh->given);
+	while (sh->npkgs)
+		free(sh->pkgs[--sh->npkgs]);
+	free(sh->pkgs);
 	free(sh);
 	h->runtime = NULL;
 }
@@ -472,6 +567,6 @@ const struct backend backend_ssh = {
 	ssh_free_port,				/* free_port */
 	ssh_unpack,				/* unpack */
 	ssh_run_dir,				/* run_dir */
-	NULL,					/* tunnel */
+	ssh_tunnel,				/* tunnel */
 	ssh_record,				/* record */
 };

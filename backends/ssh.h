@@ -156,6 +156,9 @@ int ssh_proc_wait(struct host *h, struct spawn *sp, int *status);
 void ssh_proc_release(struct host *h, struct spawn *sp);
 int ssh_proc_cleanup(const cJSON *record);
 
+/* the local file put_file copied to REMOTE on the host in this run, or NULL */
+const char *ssh_package_source(struct host *h, const char *remote);
+
 /* unpack the package at pkg on the host into the new directory dir there
  * (backend.h's unpack) */
 int ssh_unpack(struct host *h, const char *pkg, const char *dir);

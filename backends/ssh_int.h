@@ -27,16 +27,13 @@ struct ssh_conn {
 	/* through a bastion: its connection (shared with other hosts behind
 	 * it) and the channel carrying this one, pumped by its pump */
 	struct ssh_conn *bastion;
-	LIBSSH2_CHANNEL *tunnel;
-	int pump_fd;
-	pthread_t pump_thread;
-	int pumping;
+	int tunnelled;		/* the bastion's channel to it opened */
 	/* the thread pumping this session's long-lived channels (processes,
 	 * tunnels, connections through it as a bastion), or NULL */
 	struct ssh_pump *pump;
 	char *guard;		/* the guard's folder on the host, once started */
-	char *id;		/* "user@host:port", for sharing a bastion */
-	int refs;		/* hosts using it as their bastion, plus one */
+	char *id;		/* a bastion's identity, for sharing it */
+	int refs;		/* connections through it, as a bastion */
 };
 
 /* repeat a call returning an int while libssh2 would block */
@@ -97,6 +94,10 @@ struct pump_link *pump_process(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, int in, 
 /* send a heartbeat line to the channel every so many seconds, so that
  * what reads it there can tell a live connection from a silent one */
 void pump_beat(struct pump_link *l, int seconds);
+/* accept connections on the listening socket fd (c locked), each carried
+ * to addr:port as the host sees it by a direct-tcpip channel; the pump
+ * owns fd and closes it when it stops */
+void pump_listen(struct ssh_conn *c, int fd, const char *addr, int port);
 /* let go of a link: the pump closes its channel and frees it, and done is
  * not called; 0 if the link had already finished (done is being or has
  * been called, and the link is the pump's to free) */

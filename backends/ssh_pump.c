@@ -30,6 +30,19 @@
 
 #define CHUNK 32768
 
+/*
+ * A call that returned EAGAIN with a packet half written to the socket
+ * must be repeated, with the same data, before anything else is sent on the
+ * session (libssh2 refuses another with LIBSSH2_ERROR_BAD_USE); so must it
+ * before the lock is given to another thread.  So it is repeated here until
+ * the packet is out: a full socket holds the pump only until it drains.
+ */
+#define FINISH(c, rc, call) \
+	while ((rc) == LIBSSH2_ERROR_EAGAIN && \
+	       (libssh2_session_block_directions((c)->s) & LIBSSH2_SESSION_BLOCK_OUTBOUND) && \
+	       ssh_wait(c) == 0) \
+		(rc) = (call)
+
 struct pending {
 	char data[CHUNK];
 	size_t off, len;
@@ -57,11 +70,19 @@ struct pump_link {
 	time_t beat_next;
 };
 
+struct pump_listener {
+	struct pump_listener *next;
+	int fd;
+	char *addr;
+	int port;
+};
+
 struct ssh_pump {
 	pthread_t thread;
 	int wake[2];
 	int stop;
 	struct pump_link *links;
+	struct pump_listener *listeners;
 };
 
 void
@@ -131,7 +152,9 @@ link_step(struct ssh_conn *c, struct pump_link *l)
 		struct pending *p = &l->tofd[i];
 
 		while (p->off < p->len && !l->lost[i]) {
-			n = write(l->out[i], p->data + p->off, p->len - p->off);
+			n = l->stream ? send(l->out[i], p->data + p->off, p->len - p->off,
+			                     MSG_NOSIGNAL) :
+			    write(l->out[i], p->data + p->off, p->len - p->off);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0 && errno == EAGAIN)
@@ -151,6 +174,7 @@ link_step(struct ssh_conn *c, struct pump_link *l)
 			size_t len;
 
 			n = libssh2_channel_read_ex(l->ch, i, p->data, sizeof(p->data));
+			FINISH(c, n, libssh2_channel_read_ex(l->ch, i, p->data, sizeof(p->data)));
 			if (n == LIBSSH2_ERROR_EAGAIN || n == 0) {
 				if (libssh2_channel_eof(l->ch))
 					l->eof[i] = 1;
@@ -194,6 +218,8 @@ link_step(struct ssh_conn *c, struct pump_link *l)
 	while (l->toch.off < l->toch.len) {
 		n = libssh2_channel_write(l->ch, l->toch.data + l->toch.off,
 		                          l->toch.len - l->toch.off);
+		FINISH(c, n, libssh2_channel_write(l->ch, l->toch.data + l->toch.off,
+		                                   l->toch.len - l->toch.off));
 		if (n == LIBSSH2_ERROR_EAGAIN)
 			break;
 		if (n < 0) {
@@ -207,6 +233,7 @@ link_step(struct ssh_conn *c, struct pump_link *l)
 	}
 	if (l->in_eof == -1 && l->toch.off == l->toch.len) {
 		n = libssh2_channel_send_eof(l->ch);
+		FINISH(c, n, libssh2_channel_send_eof(l->ch));
 		if (n != LIBSSH2_ERROR_EAGAIN) {
 			l->in_eof = 1;
 			moved = 1;
@@ -250,15 +277,38 @@ link_close(struct ssh_conn *c, struct pump_link *l, int *status)
 
 	if (!l->closing) {
 		rc = libssh2_channel_close(l->ch);
+		FINISH(c, rc, libssh2_channel_close(l->ch));
 		if (rc == LIBSSH2_ERROR_EAGAIN)
 			return 0;
 		l->closing = 1;
 	}
 	rc = libssh2_channel_wait_closed(l->ch);
+	FINISH(c, rc, libssh2_channel_wait_closed(l->ch));
 	if (rc == LIBSSH2_ERROR_EAGAIN)
 		return 0;
 	*status = l->stream || rc ? (rc && !l->stream ? -1 : 0) : ssh_exit_status(c, l->ch);
 	return 1;
+}
+
+/* the connections waiting on a tunnel's socket, each joined to a channel
+ * to the tunnel's address (c locked); one that cannot be carried is
+ * closed, which is all its client can be told */
+static void
+listener_accept(struct ssh_conn *c, struct pump_listener *ls)
+{
+	LIBSSH2_CHANNEL *ch;
+	int fd;
+
+	while (!c->broken &&
+	       (fd = accept4(ls->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		AGAIN_P(c, ch, libssh2_channel_direct_tcpip_ex(c->s, ls->addr, ls->port,
+		                                                "127.0.0.1", 0));
+		if (!ch) {
+			close(fd);
+			continue;
+		}
+		pump_stream(c, ch, fd, NULL, NULL);
+	}
 }
 
 static void *
@@ -273,7 +323,8 @@ pump_main(void *arg)
 	while (!p->stop) {
 		struct pump_link **lp, *l;
 		struct pump_link *finished = NULL;
-		int moved, status, dir, timeout = -1, next;
+		struct pump_listener *ls;
+		int moved, status, dir, timeout = -1, next, rc;
 		size_t n = 0;
 
 		do {
@@ -294,9 +345,13 @@ pump_main(void *arg)
 				lp = &l->next;
 			}
 		} while (moved);
-		if (libssh2_keepalive_send(c->s, &next) == 0 && next > 0)
+		rc = libssh2_keepalive_send(c->s, &next);
+		FINISH(c, rc, libssh2_keepalive_send(c->s, &next));
+		if (rc == 0 && next > 0)
 			timeout = next * 1000;
 		/* what is waited for */
+		for (ls = p->listeners; ls; ls = ls->next)
+			n++;
 		for (l = p->links; l; l = l->next) {
 			n += 3;
 			if (l->beat) {
@@ -321,15 +376,12 @@ pump_main(void *arg)
 		if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
 			fds[n].events |= POLLOUT;
 		n++;
+		for (ls = p->listeners; ls; ls = ls->next) {
+			fds[n].fd = ls->fd;
+			fds[n++].events = POLLIN;
+		}
 		for (l = p->links; l; l = l->next) {
-			if (l->beat && !l->in_eof && l->toch.off == l->toch.len &&
-	    time(NULL) >= l->beat_next) {
-		memcpy(l->toch.data, "h\n", 2);
-		l->toch.off = 0;
-		l->toch.len = 2;
-		l->beat_next = time(NULL) + l->beat;
-	}
-	if (l->in >= 0 && !l->in_eof && l->toch.off == l->toch.len) {
+			if (l->in >= 0 && !l->in_eof && l->toch.off == l->toch.len) {
 				fds[n].fd = l->in;
 				fds[n++].events = POLLIN;
 			}
@@ -363,6 +415,9 @@ pump_main(void *arg)
 		pthread_mutex_lock(&c->lock);
 		if (fds[1].revents & (POLLHUP | POLLERR))
 			c->broken = 1;
+		for (n = 2, ls = p->listeners; ls; ls = ls->next, n++)
+			if (fds[n].revents & POLLIN)
+				listener_accept(c, ls);
 	}
 	pthread_mutex_unlock(&c->lock);
 	free(fds);
@@ -415,9 +470,30 @@ pump_stop(struct ssh_conn *c)
 			l->done(l, l->arg, -1);
 		link_free(c, l);
 	}
+	while (p->listeners) {
+		struct pump_listener *ls = p->listeners;
+
+		p->listeners = ls->next;
+		close(ls->fd);
+		free(ls->addr);
+		free(ls);
+	}
 	close(p->wake[0]);
 	close(p->wake[1]);
 	free(p);
+}
+
+void
+pump_listen(struct ssh_conn *c, int fd, const char *addr, int port)
+{
+	struct pump_listener *ls = xcalloc(1, sizeof(*ls));
+
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	ls->fd = fd;
+	ls->addr = xstrdup(addr);
+	ls->port = port;
+	ls->next = c->pump->listeners;
+	c->pump->listeners = ls;
 }
 
 static struct pump_link *

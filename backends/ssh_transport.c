@@ -48,6 +48,8 @@
 
 static pthread_once_t ssh_once = PTHREAD_ONCE_INIT;
 
+static void bastion_put(struct ssh_conn *b);
+
 static void
 ssh_init_once(void)
 {
@@ -196,64 +198,6 @@ tcp_connect(struct ssh_conn *c, const char *host, int port)
 	return fd;
 }
 
-/* copy between the inner session's socket and the bastion's channel */
-static void *
-ssh_pump(void *arg)
-{
-	struct ssh_conn *c = arg, *b = c->bastion;
-	char out[32768], in[32768];
-	size_t inlen = 0, inoff = 0;
-	ssize_t n;
-
-	for (;;) {
-		int moved = 0;
-		struct pollfd p[2];
-
-		n = libssh2_channel_read(c->tunnel, out, sizeof(out));
-		if (n > 0) {
-			if (write_in_full(c->pump_fd, out, (size_t)n) < 0)
-				break;
-			moved = 1;
-		} else if ((n == 0 && libssh2_channel_eof(c->tunnel)) ||
-		           (n < 0 && n != LIBSSH2_ERROR_EAGAIN)) {
-			break;
-		}
-		if (inoff == inlen) {
-			n = recv(c->pump_fd, in, sizeof(in), MSG_DONTWAIT);
-			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-				break;
-			if (n > 0) {
-				inlen = (size_t)n;
-				inoff = 0;
-			}
-		}
-		if (inoff < inlen) {
-			n = libssh2_channel_write(c->tunnel, in + inoff, inlen - inoff);
-			if (n < 0 && n != LIBSSH2_ERROR_EAGAIN)
-				break;
-			if (n > 0) {
-				inoff += (size_t)n;
-				moved = 1;
-			}
-		}
-		if (moved)
-			continue;
-		p[0].fd = c->pump_fd;
-		p[0].events = inoff == inlen ? POLLIN : 0;
-		p[1].fd = b->fd;
-		p[1].events = POLLIN;
-		if (libssh2_session_block_directions(b->s) & LIBSSH2_SESSION_BLOCK_OUTBOUND)
-			p[1].events |= POLLOUT;
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (p[0].revents & (POLLHUP | POLLERR))
-			break;
-	}
-	/* the inner session sees the end of its connection */
-	shutdown(c->pump_fd, SHUT_RDWR);
-	return NULL;
-}
-
 /* blocking from now on, within the timeout: a non-blocking session may
  * leave a channel or itself unfreed (EAGAIN) */
 void
@@ -303,15 +247,7 @@ ssh_close(struct ssh_conn *c)
 		ssh_linger(c->fd);
 	if (c->fd >= 0)
 		close(c->fd);
-	if (c->pumping)
-		pthread_join(c->pump_thread, NULL);
-	if (c->pump_fd >= 0)
-		close(c->pump_fd);
-	if (c->tunnel) {
-		ssh_block(c->bastion);
-		libssh2_channel_free(c->tunnel);
-	}
-	ssh_close(c->bastion);
+	bastion_put(c->bastion);
 	pthread_mutex_destroy(&c->lock);
 	free(c->label);
 	free(c->where);
@@ -528,14 +464,91 @@ jump_split(const char *spec, char **user, char **host, int *port, char **rest)
 	*host = hop;
 }
 
-/* a socket carried through the bastion to host:port */
+/*
+ * Bastions are shared: the hosts behind one (the same user, address, port,
+ * hops before it and known_hosts) use one connection to it, counted by
+ * refs, opened by the first and closed with the last.  The lock is held
+ * while a bastion is opened, so that a second host waits for the first's
+ * connection rather than making its own; it is recursive, since a
+ * bastion's own bastion is opened under it.
+ */
+static pthread_mutex_t bastions_lock;
+static pthread_once_t bastions_once = PTHREAD_ONCE_INIT;
+static struct ssh_conn **bastions;
+static size_t nbastions;
+
+static void
+bastions_init(void)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&bastions_lock, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
+/* the shared connection to the bastion bo names, opened if needed */
+static struct ssh_conn *
+bastion_get(const struct ssh_opts *bo, const char *rest, int depth)
+{
+	char *id = xasprintf("%s@%s:%d/%s/%s", bo->user ? bo->user : "", bo->host, bo->port,
+	                     rest ? rest : "", bo->known_hosts ? bo->known_hosts : "");
+	struct ssh_conn *b = NULL;
+	size_t i;
+
+	pthread_once(&bastions_once, bastions_init);
+	pthread_mutex_lock(&bastions_lock);
+	for (i = 0; i < nbastions && !b; i++)
+		if (!strcmp(bastions[i]->id, id) && !bastions[i]->broken)
+			b = bastions[i];
+	if (b) {
+		b->refs++;
+		free(id);
+	} else if ((b = ssh_open_depth(bo, rest ? rest : "none", depth + 1))) {
+		b->id = id;
+		b->refs = 1;
+		bastions = xrealloc(bastions, (nbastions + 1) * sizeof(*bastions));
+		bastions[nbastions++] = b;
+	} else {
+		free(id);
+	}
+	pthread_mutex_unlock(&bastions_lock);
+	return b;
+}
+
+/* let go of a bastion; the last host behind it closes it */
+static void
+bastion_put(struct ssh_conn *b)
+{
+	size_t i;
+	int last = 0;
+
+	if (!b)
+		return;
+	pthread_mutex_lock(&bastions_lock);
+	if (--b->refs == 0) {
+		last = 1;
+		for (i = 0; i < nbastions; i++)
+			if (bastions[i] == b)
+				bastions[i] = bastions[--nbastions];
+	}
+	pthread_mutex_unlock(&bastions_lock);
+	if (last)
+		ssh_close(b);
+}
+
+/* a socket carried through the bastion to host:port: a direct-tcpip
+ * channel the bastion's pump joins to one end of a socketpair */
 static int
 ssh_via_bastion(struct ssh_conn *c, const struct ssh_opts *o, const char *spec,
                 const char *host, int port, int depth)
 {
 	struct ssh_opts bo = *o;
+	LIBSSH2_CHANNEL *ch;
+	struct ssh_conn *b;
 	char *user, *bhost, *rest;
-	int bport, sv[2], rc;
+	int bport, sv[2];
 
 	jump_split(spec, &user, &bhost, &bport, &rest);
 	bo.host = bhost;
@@ -543,27 +556,36 @@ ssh_via_bastion(struct ssh_conn *c, const struct ssh_opts *o, const char *spec,
 	bo.port = bport;
 	bo.key = NULL;
 	bo.label = xasprintf("bastion '%s' of %s", bhost, c->label);
-	c->bastion = ssh_open_depth(&bo, rest ? rest : "none", depth + 1);
+	b = c->bastion = bastion_get(&bo, rest, depth);
 	free((char *)bo.label);
 	free(user);
 	free(bhost);
 	free(rest);
-	if (!c->bastion)
+	if (!b)
 		return -1;
-	AGAIN_P(c->bastion, c->tunnel,
-	        libssh2_channel_direct_tcpip_ex(c->bastion->s, host, port, "127.0.0.1", 22));
-	if (!c->tunnel)
-		return ssh_fail(c->bastion, "cannot open a channel through it");
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return error_errno("socketpair");
-	c->pump_fd = sv[1];
-	rc = pthread_create(&c->pump_thread, NULL, ssh_pump, c);
-	if (rc) {
-		close(sv[0]);
-		errno = rc;
-		return error_errno("cannot start a thread");
+	ssh_lock(b);
+	if (pump_start(b) < 0) {
+		ssh_unlock(b);
+		return -1;
 	}
-	c->pumping = 1;
+	AGAIN_P(b, ch, libssh2_channel_direct_tcpip_ex(b->s, host, port, "127.0.0.1", 22));
+	if (!ch) {
+		if (!b->broken)
+			ssh_fail(b, "cannot open a channel through it");
+		ssh_unlock(b);
+		return -1;
+	}
+	c->tunnelled = 1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		error_errno("socketpair");
+		ssh_block(b);
+		libssh2_channel_free(ch);
+		libssh2_session_set_blocking(b->s, 0);
+		ssh_unlock(b);
+		return -1;
+	}
+	pump_stream(b, ch, sv[1], NULL, NULL);
+	ssh_unlock(b);
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	return sv[0];
 }
@@ -582,7 +604,7 @@ ssh_attempt(const struct ssh_opts *o, const struct ssh_dest *d, const char *jump
 
 	*hopeless = 0;
 	pthread_mutex_init(&c->lock, NULL);
-	c->fd = c->pump_fd = -1;
+	c->fd = -1;
 	c->label = xstrdup(o->label ? o->label : o->host);
 	c->where = xasprintf(strchr(d->hostname, ':') ? "[%s]:%d" : "%s:%d", d->hostname, port);
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 10000;
@@ -599,7 +621,7 @@ ssh_attempt(const struct ssh_opts *o, const struct ssh_dest *d, const char *jump
 	else
 		c->fd = tcp_connect(c, d->hostname, port);
 	if (c->fd < 0) {
-		*hopeless = c->bastion && !c->tunnel;
+		*hopeless = c->bastion && !c->tunnelled;
 		goto fail;
 	}
 	c->s = libssh2_session_init();

@@ -15,13 +15,24 @@
  * missing, or not in the manifest, fails) before the folder is renamed to
  * DIR.  Any refusal removes the fresh folder: nothing half-unpacked is left
  * under either name.
+ *
+ * A zstd package on a host without zstd: hydro decompresses the package it
+ * uploaded in this run (libarchive here), uploads the tar as a package of
+ * its own (verified, and kept, under the tar's hash) and unpacks that; the
+ * checks are the same.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
 
 #include "archive.h"
 #include "backend.h"
 #include "error.h"
+#include "fs.h"
 #include "json.h"
 #include "str.h"
 #include "ssh.h"
@@ -142,6 +153,78 @@ out:
 	return ret;
 }
 
+/* the tar inside the compressed package at path, into a new temporary
+ * file; its path, or NULL with the error */
+static char *
+decompress(const char *path)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	char *tmp = xasprintf("%s/hydro-tar-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	char data[65536];
+	la_ssize_t n = -1;
+	int fd = -1;
+
+	archive_read_support_filter_all(a);
+	archive_read_support_format_raw(a);
+	if (archive_read_open_filename(a, path, sizeof(data)) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
+		error("cannot decompress '%s': %s", path, archive_error_string(a));
+		goto fail;
+	}
+	if ((fd = mkstemp(tmp)) < 0) {
+		error_errno("cannot create '%s'", tmp);
+		goto fail;
+	}
+	while ((n = archive_read_data(a, data, sizeof(data))) > 0)
+		if (write_in_full(fd, data, (size_t)n) < 0) {
+			error_errno("cannot write '%s'", tmp);
+			goto fail;
+		}
+	if (n < 0) {
+		error("cannot decompress '%s': %s", path, archive_error_string(a));
+		goto fail;
+	}
+	close(fd);
+	archive_read_free(a);
+	return tmp;
+fail:
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	archive_read_free(a);
+	free(tmp);
+	return NULL;
+}
+
+/* for a host without zstd: the package's tar, uploaded; its path there,
+ * or NULL with the error */
+static char *
+upload_tar(struct host *h, struct ssh_conn *c, const char *pkg)
+{
+	const char *local = ssh_package_source(h, pkg);
+	struct hash hash;
+	char *tar, *remote = NULL;
+
+	if (!local) {
+		error("host '%s' cannot unpack '%s': it is compressed with zstd and the "
+		      "host has no zstd; install it there (Debian: apt-get install zstd)",
+		      h->name, pkg);
+		return NULL;
+	}
+	if (!(tar = decompress(local)))
+		return NULL;
+	if (hash_file(tar, &hash) < 0 || ssh_upload(c, tar, &hash, &remote) < 0) {
+		free(remote);
+		remote = NULL;
+	}
+	unlink(tar);
+	free(tar);
+	return remote;
+}
+
 int
 ssh_unpack(struct host *h, const char *pkg, const char *dir)
 {
@@ -150,7 +233,7 @@ ssh_unpack(struct host *h, const char *pkg, const char *dir)
 	struct ssh_capture cap = { 0 }, check = { 0 };
 	struct ssh_conn *c = ssh_host_conn(h);
 	struct buf sums = BUF_INIT;
-	char *tmp, *count, *text, *end;
+	char *tmp, *count, *text, *end, *tar = NULL;
 	long nfiles;
 	int ret = -1;
 
@@ -160,10 +243,13 @@ ssh_unpack(struct host *h, const char *pkg, const char *dir)
 	if (ssh_capture(c, argv, NULL, 0, &cap) < 0)
 		goto out;
 	if (cap.status == 4) {
-		error("host '%s' cannot unpack '%s': it is compressed with zstd and the "
-		      "host has no zstd; install it there (Debian: apt-get install zstd)",
-		      h->name, pkg);
-		goto out;
+		ssh_capture_release(&cap);
+		if (!(tar = upload_tar(h, c, pkg)))
+			goto out;
+		argv[4] = tar;
+		cap.any_status = 1;
+		if (ssh_capture(c, argv, NULL, 0, &cap) < 0)
+			goto out;
 	}
 	if (cap.status) {
 		error("host '%s': cannot unpack '%s' into '%s': %s", h->name, pkg, dir,
@@ -203,6 +289,7 @@ ssh_unpack(struct host *h, const char *pkg, const char *dir)
 	}
 	ret = 0;
 out:
+	free(tar);
 	buf_release(&sums);
 	ssh_capture_release(&cap);
 	ssh_capture_release(&check);

@@ -79,7 +79,7 @@ t_end
 t_case "the echo server on a test host, its client here: ten echoes"
 ECHOES=10 t_run timeout 120 "$HYDRO" --color=never -v run "$EX/spread.hydro.py"
 t_expect_rc 0
-n=$(grep -c 'Got EchoMsg { payload: "ping [0-9]*"' "$T_TMP/out")
+n=$(grep -c '^[0-9-]* [0-9:.]* UTC: Got EchoMsg { payload: "ping [0-9]*", ts: .* } from '"$(host_addr 1)"':[0-9]*$' "$T_TMP/out")
 [ "$n" -eq 10 ] || t_fail "expected 10 echoes, got $n: $(head -c 1500 "$T_TMP/out") $(head -c 1500 "$T_TMP/err")"
 on 1 'ls ~/.hydro/pkgs' | grep -q '^[0-9a-f]\{64\}' || t_fail "no package on the host: $(on 1 'ls -la ~/.hydro/pkgs')"
 on 1 'ls ~/.hydro/runs/*/server/bin/' | grep -q . || t_fail "nothing unpacked in the server's run folder"
@@ -133,29 +133,20 @@ for me in alice bob carol; do
 			t_fail "$me did not hear $them: $(head -c 1500 "$T_TMP/out") $(head -c 1500 "$T_TMP/err")"
 	done
 done
-# one package per host that runs it: the client's on h2 and h3, the server's on h1
-for i in 1 2 3; do
-	[ "$(on $i 'ls ~/.hydro/pkgs | wc -l')" -eq 1 ] || t_fail "host $i: $(on $i 'ls ~/.hydro/pkgs')"
+# one package per host and program: the client's once on h2 and h3, the
+# chat server's on h1 beside the echo server's
+for i in 1:2 2:1 3:1; do
+	[ "$(on ${i%:*} 'ls ~/.hydro/pkgs | wc -l')" -eq ${i#*:} ] ||
+		t_fail "host ${i%:*}: $(on ${i%:*} 'ls ~/.hydro/pkgs')"
 done
 expect_clean "$CH"
 t_end
 
-from hydro import Deployment
-
-async def main():
-    d = Deployment()
-    here = d.Localhost(address="$HERE")
-    far = d.SshHost("$(host_addr 1)", key="$HOSTS_KEY", trust_new_host=True, name="far")
-    server = d.Hydroflow(src="src/echo_server.hf", on=far, name="server")
-    client = d.Hydroflow(src="src/echo_client.hf", on=here, name="client")
-    client.ports.outbound.connect(server.ports.inbound)
-    server.ports.outbound.connect(client.ports.inbound)
-    await d.deploy()
-    async for line in client.stdout():
-        print(line, flush=True)
-PY
 # start it; wait for two echoes
 forever() {
+	# emptied here: the job's own redirection may come after the first look
+	: >"$T_TMP/out"
+	: >"$T_TMP/err"
 	"$HYDRO" --color=never run "$EX/spread.hydro.py" >"$T_TMP/out" 2>"$T_TMP/err" &
 	HPID=$!
 	n=0
@@ -183,18 +174,71 @@ for p in $(ip netns pids "$(host_ns 1)"); do
 done
 end_hydro
 [ "$rc" -ne 0 ] || t_fail "hydro exited 0 after losing host 1"
-grep -q "server" "$T_TMP/err" || t_fail "the server's end is not reported: $(cat "$T_TMP/err")"
+grep -q "host 'far': the connection was lost" "$T_TMP/err" &&
+	grep -q "service 'server' exited" "$T_TMP/err" ||
+	t_fail "the lost host and the server's end are not reported: $(cat "$T_TMP/err")"
 expect_clean "$EX"
 "$HYDRO" down "$EX" >/dev/null 2>&1
 t_end
 
 t_case "kill -9 of hydro mid-run, then hydro down: nothing left anywhere"
 forever
+[ -n "$(ns_procs 1)" ] || t_fail "the server does not run on host 1"
 kill -9 $HPID
 wait $HPID 2>/dev/null
+# the records name the server's host, written before it started
+t_run timeout 60 "$HYDRO" --color=never down --dry-run "$EX"
+t_expect_rc 0
+t_expect_out "would remove process"
+t_expect_out "/server,"
 t_run timeout 60 "$HYDRO" --color=never down "$EX"
 t_expect_rc 0
 expect_clean "$EX"
+t_end
+
+t_case "a service here reaches an input behind a bastion through a tunnel"
+hosts_add_behind 1
+hidden=$(host_addr 4)
+# nothing of this machine's may leave for that address: no route at all
+ip route add blackhole "$hidden/32"
+unroute() { ip route del blackhole "$hidden/32"; }
+t_on_exit unroute
+mkdir -p "$T_TMP/home/.ssh" "$T_TMP/tun"
+cp "$HOSTS_KNOWN" "$T_TMP/home/.ssh/known_hosts"
+cat >"$T_TMP/home/.ssh/config" <<EOF2
+Host bastion
+	HostName $(host_addr 1)
+	User root
+	IdentityFile $HOSTS_KEY
+Host hidden
+	HostName $hidden
+	User root
+	ProxyJump bastion
+EOF2
+# the sink reads the first connection that brings data: its readiness
+# probe is a connection too
+cat >"$T_TMP/tun/tunnel.json" <<JSON
+{"version": 1,
+ "hosts": [{"name": "here"},
+           {"name": "hidden", "backend": "ssh", "settings": {"host": "hidden", "key": "$HOSTS_KEY"}}],
+ "services": [
+  {"name": "sink", "kind": "process", "on": "hidden", "ports": [{"name": "in", "dir": "input"}],
+   "ready": {"port": "in"},
+   "cmd": ["python3", "-c", "import os, socket\na, p = os.environ['HYDRO_PORT_IN'].rsplit(':', 1)\ns = socket.socket(); s.bind((a, int(p))); s.listen()\nwhile True:\n    c, _ = s.accept(); m = c.recv(100)\n    if m: break\nprint('got', m.decode(), flush=True); c.sendall(b'ok')"]},
+  {"name": "source", "kind": "process", "on": "here", "ports": [{"name": "out", "dir": "output"}],
+   "cmd": ["python3", "-c", "import os, socket\nprint('sending to', os.environ['HYDRO_PORT_OUT'], flush=True)\na, p = os.environ['HYDRO_PORT_OUT'].rsplit(':', 1)\nc = socket.create_connection((a, int(p))); c.sendall(b'through the tunnel'); print('answer', c.recv(10).decode(), flush=True)"]}],
+ "connections": [{"from": "source.out", "to": "sink.in"}]}
+JSON
+HOME=$T_TMP/home t_run timeout 60 "$HYDRO" --color=never -v run "$T_TMP/tun/tunnel.json"
+t_expect_rc 0
+t_expect_out "got through the tunnel"
+t_expect_out "answer ok"
+t_expect_out "sending to 127.0.0.1:"
+t_expect_err "'source' reaches $hidden:"
+t_expect_err "through a tunnel at 127.0.0.1:"
+n=0
+while [ -n "$(ns_procs 4)" ] && [ $n -lt 100 ]; do n=$((n + 1)); sleep 0.05; done
+[ -z "$(ns_procs 4)" ] || t_fail "left on the hidden host: $(ns_procs 4)"
 t_end
 
 t_done

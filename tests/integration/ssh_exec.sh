@@ -4,13 +4,17 @@
 # run_dir, record, unpack (a good package; refused ones leave nothing);
 # processes (output, stdin, exit and signal statuses, a group signalled,
 # the connection cut and the driver killed: the process ends; kept ones
-# survive, cleanup from a record, refused when the start time differs).
+# survive, cleanup from a record, refused when the start time differs);
+# a tunnel to a port only the host sees; two hosts behind one bastion
+# sharing one connection to it.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/lib/hosts.sh"
 
 TOOL=$BUILD/tests/unit/test_ssh
 hosts_up 1
-a1=$(host_addr 1) ns1=$(host_ns 1)
+hosts_add_behind 1
+hosts_add_behind 1
+a1=$(host_addr 1) ns1=$(host_ns 1) a2=$(host_addr 2) a3=$(host_addr 3)
 unset SSH_AUTH_SOCK
 HOME=$T_TMP/home
 mkdir -p "$HOME/.ssh"
@@ -57,7 +61,7 @@ s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
 print("up", flush=True)
 time.sleep(600)' "$port" >"$T_TMP/listener" 2>&1 &
 lpid=$!
-while ! grep -q up "$T_TMP/listener"; do kill -0 $lpid 2>/dev/null || break; sleep 0.02; done
+while ! grep -qs up "$T_TMP/listener"; do kill -0 $lpid 2>/dev/null || break; sleep 0.02; done
 t_run tool probe 127.0.0.1 "$port"
 t_expect_rc 0
 t_expect_out "1"
@@ -114,6 +118,24 @@ t_expect_rc 1
 t_expect_err "exists already"
 t_end
 
+t_case "unpack on a host without zstd: hydro sends the package's tar"
+case $good in
+*.zst)
+	# zstd hidden from host 1's sshd and what it runs (its mount namespace)
+	nsenter -t "$(host_pid 1)" -m mount --bind /dev/null /usr/bin/zstd ||
+		t_fail "cannot hide zstd"
+	t_run tool run -- sh -c 'zstd -V'
+	[ "$rc" -eq 0 ] && t_fail "zstd still runs on the host"
+	t_run tool unpack "$good" /root/.hydro/runs/r1/nozstd
+	t_expect_rc 0
+	t_run tool run -- cat /root/.hydro/runs/r1/nozstd/a.txt
+	t_expect_out hello
+	nsenter -t "$(host_pid 1)" -m umount /usr/bin/zstd
+	;;
+*) echo "# packages are not zstd here" ;;
+esac
+t_end
+
 tool run -- mkdir -p /root/.hydro/runs/r2
 for k in dotdot abs link hash twice; do
 	t_case "unpack refuses a package with $k, leaving nothing"
@@ -151,6 +173,14 @@ first_line() {
 	line=$(head -n 1 "$T_TMP/bg.out")
 }
 
+# a remote sleep spawned by the driver in the background; its pid in $rp
+sleeper() {
+	bg spawn -- sh -c 'echo $$; exec sleep 1000'
+	first_line
+	rp=$line
+	[ -n "$rp" ] && kill -0 "$rp" || t_fail "no process: $(cat "$T_TMP/bg.err")"
+}
+
 t_case "spawn: stdout and stderr apart, the exit status, the pid before any output"
 t_run tool spawn -- sh -c 'echo out; echo err >&2; exit 3'
 t_expect_rc 3
@@ -186,20 +216,14 @@ child=$(cat "$T_TMP/out")
 t_end
 
 t_case "a process ends when the driver is killed (kill -9)"
-bg spawn -- sh -c 'echo $$; exec sleep 1000'
-first_line
-rp=$line
-[ -n "$rp" ] && kill -0 "$rp" || t_fail "no process: $(cat "$T_TMP/bg.err")"
+sleeper
 kill -9 $bgpid
 wait $bgpid 2>/dev/null
 gone "$rp" || t_fail "process $rp outlived the driver"
 t_end
 
 t_case "a process ends when its connection is cut (sshd's session killed)"
-bg spawn -- sh -c 'echo $$; exec sleep 1000'
-first_line
-rp=$line
-[ -n "$rp" ] && kill -0 "$rp" || t_fail "no process: $(cat "$T_TMP/bg.err")"
+sleeper
 for p in $(ip netns pids "$ns1"); do
 	[ "$p" != "$(host_pid 1)" ] && [ "$(cat /proc/$p/comm 2>/dev/null)" = sshd ] && kill -9 "$p"
 done
@@ -226,6 +250,82 @@ t_expect_rc 0
 gone "$pid" || t_fail "cleanup left it"
 t_run tool cleanup "$pid" "$pgid" "$ident"
 t_expect_rc 0
+t_end
+
+# an echo server on 127.0.0.1 inside host 1's namespace; its port in $eport
+echo_up() {
+	eport=$(tool free_port)
+	ip netns exec "$ns1" python3 -c '
+import socket, sys, threading
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+print("up", flush=True)
+def serve(c):
+    while True:
+        d = c.recv(65536)
+        if not d: break
+        c.sendall(d)
+    c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()' "$eport" >"$T_TMP/echo" 2>&1 &
+	epid=$!
+	while ! grep -qs up "$T_TMP/echo"; do kill -0 $epid 2>/dev/null || break; sleep 0.02; done
+}
+
+t_case "tunnel: a local port reaching a port only the host sees, both ways, many connections"
+echo_up
+cat >"$T_TMP/client.py" <<'PY'
+import os, socket, threading
+port = int(os.environ["HYDRO_TUNNEL_PORT"])
+data = os.urandom(1 << 20)
+def one(ok):
+    c = socket.create_connection(("127.0.0.1", port))
+    threading.Thread(target=lambda: (c.sendall(data), c.shutdown(socket.SHUT_WR))).start()
+    got = b""
+    while True:
+        d = c.recv(65536)
+        if not d: break
+        got += d
+    ok.append(got == data)
+oks = []
+ts = [threading.Thread(target=one, args=(oks,)) for _ in range(3)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print("echoed" if oks == [True] * 3 else "wrong: %r" % oks)
+PY
+t_run tool tunnel 127.0.0.1 "$eport" -- "python3 $T_TMP/client.py"
+t_expect_rc 0
+t_expect_out "echoed"
+kill $epid
+wait $epid 2>/dev/null
+t_end
+
+t_case "two hosts behind one bastion share one connection to it"
+cat >"$HOME/.ssh/config" <<EOF2
+Host bastion
+	HostName $a1
+	User root
+	IdentityFile $HOSTS_KEY
+Host hid2
+	HostName $a2
+	User root
+	ProxyJump bastion
+Host hid3
+	HostName $a3
+	User root
+	ProxyJump bastion
+EOF2
+logins() { grep -c "Accepted publickey" "$HOSTS_DIR/h1/sshd.log"; }
+before=$(logins)
+t_run timeout 60 "$TOOL" tool --project "$HOME/proj/.hydro" host=hid2 key="$HOSTS_KEY" pair hid3 -- sh -c 'hostname -I'
+t_expect_rc 0
+t_expect_out "$a2"
+t_expect_out "$a3"
+[ $(($(logins) - before)) -eq 1 ] || t_fail "$(($(logins) - before)) logins to the bastion"
+t_run timeout 60 "$TOOL" tool --project "$HOME/proj/.hydro" host=hid2 key="$HOSTS_KEY" spawn -- sh -c 'echo via; exit 4'
+t_expect_rc 4
+t_expect_out "via"
+rm -f "$HOME/.ssh/config"
 t_end
 
 [ -n "$VERBOSE" ] && cat "$T_TMP/refusals" >&2

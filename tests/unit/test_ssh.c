@@ -4,9 +4,12 @@
  * of the backend for tests/integration/ssh_transport.sh, which runs it
  * against real sshds in network namespaces:
  *
- *	test_ssh tool [--project DIR] [--trust-new-hosts] SETTING=VALUE... CMD
+ *	test_ssh tool [--project DIR] [--backend NAME] [--trust-new-hosts]
+ *		SETTING=VALUE... CMD
  *
- * makes a host "web" of backend "ssh" with those settings and does CMD:
+ * makes a host "web" of backend "ssh" (or NAME: a backend that makes
+ * machines is given a state file in DIR, and the machine is provisioned
+ * before CMD and terminated after) with those settings and does CMD:
  * "exec -- ARGV..." (the remote output on stdout and stderr, its status as
  * the exit status), "repeat N -- ARGV..." (N times over the connection),
  * "upload FILE [HEX]" (host_put_file; prints "copied" or "present"),
@@ -16,7 +19,8 @@
  * (host_put_file of the local package PKG, then host_unpack into DIR on the
  * host); and "pack DIR FILE..." packs FILEs (by their base names) into a
  * package in the local DIR and prints its path, with no host involved;
- * "spawn ..." and "cleanup PID PGID IDENT" (see tool_spawn, tool_cleanup).
+ * "spawn ...", "cleanup PID PGID IDENT", "tunnel ADDR PORT -- CMD" and
+ * "pair HOST -- ARGV" (see tool_spawn, tool_cleanup, tool_tunnel, tool_pair).
  */
 #include <errno.h>
 #include <poll.h>
@@ -34,6 +38,7 @@
 #include "fs.h"
 #include "hash.h"
 #include "ssh.h"
+#include "state.h"
 #include "str.h"
 #include "xmalloc.h"
 #include "test.h"
@@ -416,6 +421,55 @@ tool_cleanup(struct host *h, int argc, char **argv)
 	return rc < 0;
 }
 
+/* tunnel ADDR PORT -- CMD: a tunnel to ADDR:PORT through the host, then
+ * the local shell command CMD with HYDRO_TUNNEL_PORT naming its port */
+static int
+tool_tunnel(struct host *h, int argc, char **argv)
+{
+	char port[16];
+	int local, rc;
+
+	if (argc != 5 || strcmp(argv[3], "--"))
+		return 2;
+	if (host_tunnel(h, argv[1], atoi(argv[2]), &local) < 0)
+		return 1;
+	snprintf(port, sizeof(port), "%d", local);
+	setenv("HYDRO_TUNNEL_PORT", port, 1);
+	rc = system(argv[4]);
+	return rc == 0 ? 0 : 1;
+}
+
+/* pair HOST -- ARGV: ARGV run on this host and on a second one, "web2" at
+ * HOST with the same settings otherwise, both connected at once */
+static int
+tool_pair(struct host *h, int argc, char **argv)
+{
+	struct host h2 = *h;
+	struct kv kv[32];
+	struct ssh_conn *c1, *c2;
+	size_t i;
+	int s1 = 255, s2 = 255;
+
+	if (argc < 4 || strcmp(argv[2], "--") || h->nsettings > 32)
+		return 2;
+	for (i = 0; i < h->nsettings; i++) {
+		kv[i] = h->settings[i];
+		if (!strcmp(kv[i].key, "host"))
+			kv[i].value = argv[1];
+	}
+	h2.settings = kv;
+	h2.name = "web2";
+	h2.runtime = NULL;
+	c1 = ssh_host_conn(h);
+	c2 = ssh_host_conn(&h2);
+	if (c1 && c2) {
+		ssh_run(c1, argv + 3, NULL, 0, write_sink, NULL, &s1);
+		ssh_run(c2, argv + 3, NULL, 0, write_sink, NULL, &s2);
+	}
+	host_disconnect(&h2);
+	return s1 || s2;
+}
+
 /* do the command argv[0] on h; the tool's exit status */
 static int
 tool_do(struct host *h, int argc, char **argv)
@@ -454,6 +508,10 @@ tool_do(struct host *h, int argc, char **argv)
 		status = host_provision(h) < 0;
 	} else if (!strcmp(argv[0], "spawn")) {
 		status = tool_spawn(h, argc, argv);
+	} else if (!strcmp(argv[0], "tunnel")) {
+		status = tool_tunnel(h, argc, argv);
+	} else if (!strcmp(argv[0], "pair")) {
+		status = tool_pair(h, argc, argv);
 	} else if (!strcmp(argv[0], "cleanup")) {
 		status = tool_cleanup(h, argc, argv);
 	} else if (!strcmp(argv[0], "machine_id")) {
@@ -522,6 +580,8 @@ tool(int argc, char **argv)
 
 		if (!strcmp(argv[i], "--project") && i + 1 < argc) {
 			project = argv[++i];
+		} else if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
+			h.backend = argv[++i];
 		} else if (!strcmp(argv[i], "--trust-new-hosts")) {
 			trust = 1;
 		} else if (eq && h.nsettings < 32) {
@@ -534,10 +594,25 @@ tool(int argc, char **argv)
 	}
 	env.hydro_dir = project;
 	env.trust_new_hosts = trust;
+	/* a backend that makes machines: its state beside, the machine made
+	 * first and removed after */
+	if (strcmp(h.backend, "ssh") && project) {
+		env.project_dir = path_dirname(project);
+		if (mkdir_p(project, 0755) < 0 || !(env.state = state_open(project)))
+			return 2;
+	}
 	if (i == argc || host_backend(&h, &b) < 0 || backends_setup(&env) < 0)
 		return 2;
-	status = tool_do(&h, argc - i, argv + i);
+	if ((b->caps & BACKEND_MACHINES) && host_provision(&h) < 0)
+		status = 1;
+	else
+		status = tool_do(&h, argc - i, argv + i);
+	if (b->caps & BACKEND_MACHINES && host_terminate(&h) < 0 && !status)
+		status = 1;
 	host_disconnect(&h);
+	if (env.state)
+		state_close(env.state);
+	free((char *)env.project_dir);
 	ssh_configure(NULL, 0);
 	return status;
 }
