@@ -8,15 +8,20 @@
 #                                         aarch64-unknown-linux-gnu and runs it here
 #   contrib/install-deps.sh --cross=armhf the same for other Debian architectures
 #                                         (arm64, armhf, amd64; docs/targets.md)
+#   contrib/install-deps.sh --bench       also the peers the benchmarks (make bench)
+#                                         measure hydro beside: pssh, rsync,
+#                                         ansible, zstd (CI runs no benchmarks)
 
 set -e
 
 cross=
+bench=
 for arg; do
 	case $arg in
+	--bench) bench=1 ;;
 	--cross) cross=arm64 ;;
 	--cross=*) cross=$(echo "${arg#*=}" | tr , ' ') ;;
-	-h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
 	*) echo "install-deps: unknown option '$arg' (try --help)" >&2; exit 2 ;;
 	esac
 done
@@ -39,6 +44,11 @@ if [ -z "$cargo_minor" ] || [ "$cargo_minor" -lt 85 ]; then
 fi
 # the fuzzer, the stub checker and the benchmark peers
 pkgs="$pkgs clang libclang-rt-14-dev python3-mypy ninja-build"
+# the benchmarks' other peers (bench/ssh-fanout: parallel-scp and
+# parallel-ssh, rsync, ansible; bench/package: tar --zstd)
+if [ -n "$bench" ]; then
+	pkgs="$pkgs pssh rsync ansible zstd"
+fi
 
 # cross builds: Debian's rustc-web/cargo-web (/usr/bin/rustc, /usr/bin/cargo),
 # the target's standard library (multiarch), its C linker and libc, and

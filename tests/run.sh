@@ -4,7 +4,8 @@
 # with "N passed, N failed".  Arguments filter by name: sh tests/run.sh buf
 #
 # Every test prints "ok - NAME" or "not ok - NAME" per case; a test program
-# that exits non-zero without reporting a failure counts as one failure.
+# that exits non-zero without reporting a failure counts as one failure.  A
+# case skipped prints "ok - NAME # SKIP why", and the why is shown.
 
 : "${HYDRO:=$(pwd)/hydro}"
 : "${BUILD:=$(pwd)/build/obj}"
@@ -46,6 +47,8 @@ run_one() {
 		failures="$failures $name"
 	else
 		printf 'ok   %s (%s)\n' "$name" "$p"
+		# a case skipped says why, here too
+		grep '^ok .* # SKIP' "$out" | sed 's/^ok - /     /'
 	fi
 }
 

@@ -1,0 +1,256 @@
+/*
+ * fan: a package deployed and started on N hosts through the SSH backend,
+ * one thread per host, for the ssh-fanout benchmark (run.sh builds it
+ * against libhydro.a).  What `hydro run` does for one process per host,
+ * step by step, each step timed on each host:
+ *
+ *	fan pack OUTDIR FILE           package FILE as bin/server; prints
+ *	                               the package's path
+ *	fan deploy PROJECT KEY PKG ADDR...
+ *	fan probe KEY ADDR...
+ *
+ * deploy connects to each ADDR as root with KEY (host keys checked against
+ * PROJECT/known_hosts), uploads PKG to ~/.hydro/pkgs/<hash> unless it is
+ * there, unpacks it into a fresh folder with tar, and runs its bin/server
+ * --once.  It prints one line per host, "ADDR connect upload unpack
+ * start total" in milliseconds, upload followed by "copied" or "present",
+ * and exits 1 if any host failed.
+ *
+ * probe splits what deploy's "connect" step does into its parts, on every
+ * ADDR at once over bare libssh2 sessions (host keys not checked: these
+ * are the benchmark's own hosts): "ADDR tcp handshake auth" in
+ * milliseconds, the TCP connect, the key exchange (banner included) and
+ * the public key authentication as root.
+ */
+#include <arpa/inet.h>
+#include <libssh2.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "backend.h"
+#include "error.h"
+#include "hash.h"
+#include "pool.h"
+#include "ssh.h"
+#include "str.h"
+#include "xmalloc.h"
+
+struct job {
+	struct host h;
+	struct kv kv[2];
+	const char *pkg;
+	const struct hash *hash;
+	double ms[5];		/* connect, upload, unpack, start, total */
+	int copied;
+	int failed;
+};
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int
+discard(void *arg, int stream, const char *data, size_t n)
+{
+	(void)arg;
+	(void)stream;
+	(void)data;
+	(void)n;
+	return 0;
+}
+
+/* run the shell line CMD on the connection; 0 if it exited 0 */
+static int
+remote_sh(struct ssh_conn *c, const char *cmd)
+{
+	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+	int status;
+
+	if (ssh_run(c, argv, NULL, 0, discard, NULL, &status) < 0)
+		return -1;
+	return status ? error("'%s' exited with %d", cmd, status) : 0;
+}
+
+static void
+deploy_one(void *arg)
+{
+	struct job *j = arg;
+	struct ssh_conn *c;
+	char *remote = NULL, *cmd;
+	double t0 = now_ms(), t;
+	int rc;
+
+	j->failed = 1;
+	if (!(c = ssh_host_conn(&j->h)))
+		return;
+	t = now_ms();
+	j->ms[0] = t - t0;
+	if ((rc = host_put_file(&j->h, j->pkg, j->hash, &remote)) < 0)
+		return;
+	j->copied = rc;
+	j->ms[1] = now_ms() - t;
+	t = now_ms();
+	/* a fresh folder per run, as a service gets; remote is ~/... */
+	cmd = xasprintf("d=$(mktemp -d \"$HOME/.hydro/run.XXXXXX\") && tar -xf \"$HOME\"/'%s' -C \"$d\" && "
+	                "echo \"$d\" >\"$HOME/.hydro/last\"", str_starts(remote, "~/") ? remote + 2 : remote);
+	rc = remote_sh(c, cmd);
+	free(cmd);
+	free(remote);
+	if (rc < 0)
+		return;
+	j->ms[2] = now_ms() - t;
+	t = now_ms();
+	if (remote_sh(c, "exec \"$(cat \"$HOME/.hydro/last\")/bin/server\" --once") < 0)
+		return;
+	j->ms[3] = now_ms() - t;
+	j->ms[4] = now_ms() - t0;
+	j->failed = 0;
+}
+
+struct probe {
+	const char *addr, *key;
+	double ms[3];		/* tcp, handshake, auth */
+	int failed;
+};
+
+static void
+probe_one(void *arg)
+{
+	struct probe *p = arg;
+	struct sockaddr_in sa;
+	LIBSSH2_SESSION *s = NULL;
+	double t = now_ms();
+	int fd;
+
+	p->failed = 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(22);
+	if (inet_pton(AF_INET, p->addr, &sa.sin_addr) != 1 ||
+	    (fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		p->ms[0] = now_ms() - t;
+		t = now_ms();
+		s = libssh2_session_init();
+		if (s && libssh2_session_handshake(s, fd) == 0) {
+			p->ms[1] = now_ms() - t;
+			t = now_ms();
+			if (libssh2_userauth_publickey_fromfile(s, "root", NULL, p->key, NULL) == 0) {
+				p->ms[2] = now_ms() - t;
+				p->failed = 0;
+			}
+		}
+	}
+	if (s) {
+		libssh2_session_disconnect(s, "bye");
+		libssh2_session_free(s);
+	}
+	close(fd);
+}
+
+static int
+probe(int n, char **addrs, const char *key)
+{
+	struct probe *ps = xcalloc((size_t)n, sizeof(*ps));
+	struct pool *p = pool_new((unsigned)n);
+	int i, failed = 0;
+
+	libssh2_init(0);
+	for (i = 0; i < n; i++) {
+		ps[i].addr = addrs[i];
+		ps[i].key = key;
+		pool_submit(p, probe_one, &ps[i]);
+	}
+	pool_free(p);
+	for (i = 0; i < n; i++) {
+		printf("%s %.1f %.1f %.1f\n", addrs[i], ps[i].ms[0], ps[i].ms[1], ps[i].ms[2]);
+		failed |= ps[i].failed;
+	}
+	free(ps);
+	return failed;
+}
+
+static int
+deploy(int n, char **addrs, const char *project, const char *key, const char *pkg)
+{
+	struct backend_env env = { project, 0, NULL, NULL };
+	const struct backend *b;
+	struct job *jobs = xcalloc((size_t)n, sizeof(*jobs));
+	struct pool *p = pool_new((unsigned)n);
+	struct hash hash;
+	const char *slash = strrchr(pkg, '/');
+	char *hex = xstrdup(slash ? slash + 1 : pkg);
+	int i, failed = 0;
+
+	/* packages are named by their hash: HEX.tar.zst */
+	hex[strcspn(hex, ".")] = '\0';
+	if (hash_parse(hex, &hash) < 0 || backends_setup(&env) < 0)
+		return 2;
+	free(hex);
+	for (i = 0; i < n; i++) {
+		struct job *j = &jobs[i];
+
+		j->h.name = addrs[i];
+		j->h.where = "fan";
+		j->h.backend = "ssh";
+		j->kv[0].key = "host";
+		j->kv[0].value = addrs[i];
+		j->kv[1].key = "key";
+		j->kv[1].value = (char *)key;
+		j->h.settings = j->kv;
+		j->h.nsettings = 2;
+		j->pkg = pkg;
+		j->hash = &hash;
+		if (host_backend(&j->h, &b) < 0)
+			return 2;
+		pool_submit(p, deploy_one, j);
+	}
+	pool_free(p);
+	for (i = 0; i < n; i++) {
+		struct job *j = &jobs[i];
+
+		printf("%s %.0f %.0f %s %.0f %.0f %.0f\n", addrs[i], j->ms[0], j->ms[1],
+		       j->copied ? "copied" : "present", j->ms[2], j->ms[3], j->ms[4]);
+		failed |= j->failed;
+		host_disconnect(&j->h);
+	}
+	free(jobs);
+	return failed;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct package_file f = { NULL, "bin/server" };
+	struct package p = { "process", "x86_64-unknown-linux-gnu", &f, 1 };
+	char *out;
+
+	if (argc == 4 && !strcmp(argv[1], "pack")) {
+		f.path = argv[3];
+		if (archive_pack(&p, argv[2], &out, NULL) < 0)
+			return 1;
+		puts(out);
+		free(out);
+		return 0;
+	}
+	if (argc >= 6 && !strcmp(argv[1], "deploy"))
+		return deploy(argc - 5, argv + 5, argv[2], argv[3], argv[4]);
+	if (argc >= 4 && !strcmp(argv[1], "probe"))
+		return probe(argc - 3, argv + 3, argv[2]);
+	fprintf(stderr, "usage: fan pack OUTDIR FILE | fan deploy PROJECT KEY PKG ADDR... | "
+	        "fan probe KEY ADDR...\n");
+	return 2;
+}
