@@ -4,9 +4,7 @@
 # against the fake Compute Engine, whose instances are real test hosts
 # (tests/lib/hosts.sh: network namespaces, each a real sshd): two VMs
 # created, ten echoes across them, both deleted, nothing left in the fake
-# (no instance, no firewall rule) nor running on the hosts.  While GCP VMs
-# are not reached through the SSH backend, the run case is skipped, saying
-# so, once it has checked that the VMs are gone.
+# (no instance, no firewall rule) nor running on the hosts.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/python/lib.sh"	# a Python config: LSan as for those
 . "$TOP/tests/lib/hosts.sh"
@@ -16,15 +14,6 @@ CARGO_TARGET_DIR=$TOP/build/cargo-target
 HYDRO_CACHE_DIR=$T_TMP/cache
 export CARGO_TARGET_DIR HYDRO_CACHE_DIR
 unset SSH_AUTH_SOCK
-
-# The seed's script runs to its ten echoes, but the end of the run then
-# waits forever (run_finish -> ssh_proc_release -> pump_drop, on the
-# connection's lock in backends/ssh_pump.c): skipped, saying so, until that
-# is mended; GCP_ECHO=1 runs it
-if [ -z "${GCP_ECHO:-}" ]; then
-	echo "ok - $T_FILE: the seed's echo.hydro.py on two GCP VMs # SKIP its ten echoes come, then the run's end hangs in ssh_proc_release -> pump_drop (backends/ssh_pump.c); GCP_ECHO=1 runs it"
-	t_done
-fi
 
 hosts_up 2
 # the processes of host i's namespace, its sshd aside
@@ -83,32 +72,20 @@ t_end
 
 t_case "the seed's echo.hydro.py: two VMs, ten echoes across them, both deleted"
 t_run timeout -k 10 300 "$HYDRO" --color=never -C "$EX" run echo.hydro.py
-why=$(grep -m1 "(gcp) cannot \(run commands\|start processes\)" "$T_TMP/err")
-if [ "$rc" -ne 0 ] && [ -n "$why" ]; then
-	# the VMs are made but not yet reached through the SSH backend: the
-	# case cannot run, and says so; what the run made must be gone even so
-	g_expect_empty
-	if [ "$T_FAILED" -eq 0 ]; then
-		echo "ok - $T_FILE: $T_NAME # SKIP GCP VMs do not run commands through SSH yet: $why"
-	else
-		t_end
-	fi
-else
-	t_expect_rc 0
-	# the script prints the client's first ten lines: echoes from the
-	# server's VM
-	a1=$(host_addr 1) a2=$(host_addr 2)
-	n=$(grep -c "^[0-9-]* [0-9:.]* UTC: Got EchoMsg { payload: \"ping [0-9]*\", ts: .* } from \($a1\|$a2\):[0-9]*\$" "$T_TMP/out")
-	[ "$n" -eq 10 ] || t_fail "expected 10 echoes from a VM, got $n: $(head -c 800 "$T_TMP/out") $(tail -5 "$T_TMP/err")"
-	[ "$(g_state counts.inserts)" -eq 2 ] || t_fail "not two VMs created: $(g_state counts.inserts)"
-	[ "$(g_state counts.deletes)" -ge 2 ] || t_fail "the VMs were not deleted: $(g_state counts.deletes)"
-	g_expect_empty
-	for i in 1 2; do
-		[ -z "$(ns_procs $i)" ] || t_fail "left running on VM $i: $(ns_procs $i)"
-	done
-	"$HYDRO" -C "$EX" down --dry-run >"$T_TMP/left" 2>&1
-	grep -qv nothing "$T_TMP/left" && t_fail "records left in the state file: $(cat "$T_TMP/left")"
-	t_end
-fi
+t_expect_rc 0
+# the script prints the client's first ten lines: echoes from the
+# server's VM
+a1=$(host_addr 1) a2=$(host_addr 2)
+n=$(grep -c "^[0-9-]* [0-9:.]* UTC: Got EchoMsg { payload: \"ping [0-9]*\", ts: .* } from \($a1\|$a2\):[0-9]*\$" "$T_TMP/out")
+[ "$n" -eq 10 ] || t_fail "expected 10 echoes from a VM, got $n: $(head -c 800 "$T_TMP/out") $(tail -5 "$T_TMP/err")"
+[ "$(g_state counts.inserts)" -eq 2 ] || t_fail "not two VMs created: $(g_state counts.inserts)"
+[ "$(g_state counts.deletes)" -ge 2 ] || t_fail "the VMs were not deleted: $(g_state counts.deletes)"
+g_expect_empty
+for i in 1 2; do
+	[ -z "$(ns_procs $i)" ] || t_fail "left running on VM $i: $(ns_procs $i)"
+done
+"$HYDRO" -C "$EX" down --dry-run >"$T_TMP/left" 2>&1
+grep -qv nothing "$T_TMP/left" && t_fail "records left in the state file: $(cat "$T_TMP/left")"
+t_end
 
 t_done
