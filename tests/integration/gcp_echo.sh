@@ -16,15 +16,6 @@ export CARGO_TARGET_DIR HYDRO_CACHE_DIR
 unset SSH_AUTH_SOCK
 
 hosts_up 2
-# the processes of host i's namespace, its sshd aside
-ns_procs() {
-	for p in $(ip netns pids "$(host_ns "$1")" 2>/dev/null); do
-		case "$(cat /proc/$p/comm 2>/dev/null)" in
-		sshd) ;;
-		*) echo "$p $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)" ;;
-		esac
-	done
-}
 
 # A VM's login is the user its ssh-keys metadata names, 'hydro' (the
 # seed's GcpMachine names none): on these hosts 'hydro' is root under
@@ -82,7 +73,7 @@ n=$(grep -c "^[0-9-]* [0-9:.]* UTC: Got EchoMsg { payload: \"ping [0-9]*\", ts: 
 [ "$(g_state counts.deletes)" -ge 2 ] || t_fail "the VMs were not deleted: $(g_state counts.deletes)"
 g_expect_empty
 for i in 1 2; do
-	[ -z "$(ns_procs $i)" ] || t_fail "left running on VM $i: $(ns_procs $i)"
+	[ -z "$(host_procs $i)" ] || t_fail "left running on VM $i: $(host_procs $i)"
 done
 "$HYDRO" -C "$EX" down --dry-run >"$T_TMP/left" 2>&1
 grep -qv nothing "$T_TMP/left" && t_fail "records left in the state file: $(cat "$T_TMP/left")"

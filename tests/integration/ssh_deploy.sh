@@ -18,16 +18,7 @@ unset SSH_AUTH_SOCK
 # this machine's services bind on the bridge's address, which the hosts reach
 HERE=$HOSTS_NET.1
 
-# the processes of namespace i (sshd's own aside)
-ns_procs() {
-	for p in $(ip netns pids "$(host_ns "$1")" 2>/dev/null); do
-		case "$(cat /proc/$p/comm 2>/dev/null)" in
-		sshd) ;;
-		*) echo "$p $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)" ;;
-		esac
-	done
-}
-all_procs() { for i in 1 2 3; do ns_procs $i; done; }
+all_procs() { for i in 1 2 3; do host_procs $i; done; }
 running_in() {
 	for p in /proc/[0-9]*; do
 		case "$(readlink "$p/cwd" 2>/dev/null)" in "$1"*) echo "${p#/proc/}" ;; esac
@@ -183,7 +174,7 @@ t_end
 
 t_case "kill -9 of hydro mid-run, then hydro down: nothing left anywhere"
 forever
-[ -n "$(ns_procs 1)" ] || t_fail "the server does not run on host 1"
+[ -n "$(host_procs 1)" ] || t_fail "the server does not run on host 1"
 kill -9 $HPID
 wait $HPID 2>/dev/null
 # the records name the server's host, written before it started
@@ -237,8 +228,8 @@ t_expect_out "sending to 127.0.0.1:"
 t_expect_err "'source' reaches $hidden:"
 t_expect_err "through a tunnel at 127.0.0.1:"
 n=0
-while [ -n "$(ns_procs 4)" ] && [ $n -lt 100 ]; do n=$((n + 1)); sleep 0.05; done
-[ -z "$(ns_procs 4)" ] || t_fail "left on the hidden host: $(ns_procs 4)"
+while [ -n "$(host_procs 4)" ] && [ $n -lt 100 ]; do n=$((n + 1)); sleep 0.05; done
+[ -z "$(host_procs 4)" ] || t_fail "left on the hidden host: $(host_procs 4)"
 t_end
 
 t_done

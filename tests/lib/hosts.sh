@@ -185,6 +185,15 @@ host_stop() {
 # the kernel, no banner ever comes), and resume it
 host_freeze() { kill -STOP "$(host_pid "$1")"; }
 host_thaw() { kill -CONT "$(host_pid "$1")"; }
+# the processes in host I's namespace, its sshd aside: "PID ARGV" a line
+host_procs() {
+	for p in $(ip netns pids "$(host_ns "$1")" 2>/dev/null); do
+		case "$(cat /proc/$p/comm 2>/dev/null)" in
+		sshd) ;;
+		*) echo "$p $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)" ;;
+		esac
+	done
+}
 
 # refuse a host whose address this machine would route anywhere but to DEV
 hosts_check_route() {
