@@ -35,8 +35,11 @@ struct ssh_dest {
 };
 
 /* resolve NAME through the ssh_config file PATH (a missing file is an empty
- * one): the first value of each keyword among the Host blocks that match */
-int ssh_config_resolve(const char *path, const char *name, struct ssh_dest *d);
+ * one; Include read, relative to ~/.ssh): the first value of each keyword
+ * among the Host and Match blocks that apply; USER (may be NULL) is the
+ * login given, for Match user */
+int ssh_config_resolve(const char *path, const char *name, const char *user,
+                       struct ssh_dest *d);
 /* free what ssh_config_resolve filled */
 void ssh_dest_release(struct ssh_dest *d);
 

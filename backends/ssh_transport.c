@@ -679,7 +679,7 @@ ssh_open_depth(const struct ssh_opts *o, const char *jump_override, int depth)
 		return error("%s: more than 8 ProxyJump hops; is there a loop in ~/.ssh/config?",
 		             o->label ? o->label : o->host), NULL;
 	config = xasprintf("%s/.ssh/config", home ? home : "");
-	if (ssh_config_resolve(config, o->host, &d) < 0) {
+	if (ssh_config_resolve(config, o->host, o->user, &d) < 0) {
 		free(config);
 		return NULL;
 	}
@@ -928,7 +928,7 @@ ssh_dest_id(const struct ssh_opts *o)
 	struct passwd pw, *found = NULL;
 	char pwbuf[1024];
 
-	if (ssh_config_resolve(config, o->host, &d) < 0) {
+	if (ssh_config_resolve(config, o->host, o->user, &d) < 0) {
 		free(config);
 		return NULL;
 	}

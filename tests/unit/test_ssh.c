@@ -104,7 +104,7 @@ TEST(config_first_value_wins)
 	char *home = getenv("HOME") ? xstrdup(getenv("HOME")) : NULL;
 
 	setenv("HOME", "/home/u", 1);
-	REQUIRE(ssh_config_resolve(path, "web", &d) == 0);
+	REQUIRE(ssh_config_resolve(path, "web", NULL, &d) == 0);
 	CHECK_STR(d.hostname, "10.0.0.2");
 	CHECK_STR(d.user, "deploy");
 	CHECK_INT(d.port, 2222);
@@ -114,13 +114,13 @@ TEST(config_first_value_wins)
 	CHECK_STR(d.proxyjump, "bastion");
 	ssh_dest_release(&d);
 
-	REQUIRE(ssh_config_resolve(path, "wx", &d) == 0);
+	REQUIRE(ssh_config_resolve(path, "wx", NULL, &d) == 0);
 	CHECK_STR(d.hostname, "ignored");
 	CHECK_INT(d.port, 0);
 	CHECK(!d.user);
 	ssh_dest_release(&d);
 
-	REQUIRE(ssh_config_resolve("/nonexistent/config", "plain", &d) == 0);
+	REQUIRE(ssh_config_resolve("/nonexistent/config", "plain", NULL, &d) == 0);
 	CHECK_STR(d.hostname, "plain");
 	CHECK(!d.proxyjump);
 	ssh_dest_release(&d);
@@ -136,13 +136,172 @@ TEST(config_proxyjump_none_and_bad_port)
 	                                  "Host p\n Port 99999\n");
 	struct ssh_dest d;
 
-	REQUIRE(ssh_config_resolve(path, "a", &d) == 0);
+	REQUIRE(ssh_config_resolve(path, "a", NULL, &d) == 0);
 	CHECK(!d.proxyjump);
 	ssh_dest_release(&d);
 	error_set_reporter(test_quiet, NULL);
-	CHECK(ssh_config_resolve(path, "p", &d) < 0);
+	CHECK(ssh_config_resolve(path, "p", NULL, &d) < 0);
 	error_set_reporter(NULL, NULL);
 	CHECK(strstr(error_last(), "config2:6: bad port '99999'") != NULL);
+	free(path);
+}
+
+/* HOME for a test's Include files: dir, whose .ssh holds them */
+static char *
+home_in_dir(void)
+{
+	char *home = getenv("HOME") ? xstrdup(getenv("HOME")) : NULL, *ssh;
+
+	setenv("HOME", dir, 1);
+	ssh = path_join(dir, ".ssh/conf.d");
+	mkdir_p(ssh, 0755);
+	free(ssh);
+	return home;
+}
+
+static void
+home_back(char *home)
+{
+	if (home)
+		setenv("HOME", home, 1);
+	free(home);
+}
+
+TEST(config_include_globs_relative_to_ssh_in_place)
+{
+	char *home = home_in_dir();
+	char *path = write_tmp(".ssh/config",
+		"Include conf.d/*.conf missing/*\n"
+		"Host web\n"
+		"  Include ~/.ssh/web.inc\n"
+		"  Port 2200\n"
+		"Host other\n"
+		"  Include web.inc\n"
+		"Host *\n"
+		"  User fallback\n");
+	struct ssh_dest d;
+
+	free(write_tmp(".ssh/web.inc", "HostName 10.0.0.9\nHost nomatter\nPort 3\n"));
+	/* read in name order: b's HostName loses to a's, both before web's */
+	free(write_tmp(".ssh/conf.d/b.conf", "Host db\n  HostName b-wins-not\n  User b\n"));
+	free(write_tmp(".ssh/conf.d/a.conf", "Host db\n  HostName 10.0.0.7\n"));
+	free(write_tmp(".ssh/conf.d/c.txt", "Host db\n  Port 9\n"));
+	REQUIRE(ssh_config_resolve(path, "db", NULL, &d) == 0);
+	CHECK_STR(d.hostname, "10.0.0.7");
+	CHECK_STR(d.user, "b");
+	CHECK_INT(d.port, 0);
+	ssh_dest_release(&d);
+	/* an included file's Host line does not end the including block */
+	REQUIRE(ssh_config_resolve(path, "web", NULL, &d) == 0);
+	CHECK_STR(d.hostname, "10.0.0.9");
+	CHECK_INT(d.port, 2200);
+	CHECK_STR(d.user, "fallback");
+	ssh_dest_release(&d);
+	/* included from a block that does not apply: none of it applies */
+	REQUIRE(ssh_config_resolve(path, "nomatter", NULL, &d) == 0);
+	CHECK_STR(d.hostname, "nomatter");
+	CHECK_INT(d.port, 0);
+	ssh_dest_release(&d);
+	free(path);
+	home_back(home);
+}
+
+TEST(config_include_loop_is_an_error)
+{
+	char *home = home_in_dir();
+	char *path = write_tmp(".ssh/loop", "Include loop\n");
+	struct ssh_dest d;
+
+	error_set_reporter(test_quiet, NULL);
+	CHECK(ssh_config_resolve(path, "x", NULL, &d) < 0);
+	error_set_reporter(NULL, NULL);
+	CHECK(strstr(error_last(), "nested Include") != NULL);
+	free(path);
+	home_back(home);
+}
+
+TEST(config_match_host_user_originalhost_all)
+{
+	char *path = write_tmp("config3",
+		"Host alias\n"
+		"  HostName real.example.com\n"
+		"Match host !other.example.com,*.example.com user deploy\n"
+		"  Port 2201\n"
+		"Match originalhost alias\n"
+		"  IdentityFile /k/alias\n"
+		"Match host alias\n"
+		"  IdentityFile /k/never\n"
+		"Match !user deploy\n"
+		"  Port 2202\n"
+		"Match user=root\n"
+		"  ProxyJump jump\n"
+		"Match all\n"
+		"  User deploy\n"
+		"  Port 2203\n");
+	struct ssh_dest d;
+
+	/* host is compared after HostName; user is the login given */
+	REQUIRE(ssh_config_resolve(path, "alias", "deploy", &d) == 0);
+	CHECK_STR(d.hostname, "real.example.com");
+	CHECK_INT(d.port, 2201);
+	REQUIRE(d.nidentity == 1);
+	CHECK_STR(d.identity[0], "/k/alias");
+	CHECK(!d.proxyjump);
+	CHECK_STR(d.user, "deploy");
+	ssh_dest_release(&d);
+
+	REQUIRE(ssh_config_resolve(path, "alias", "root", &d) == 0);
+	CHECK_INT(d.port, 2202);
+	CHECK_STR(d.proxyjump, "jump");
+	ssh_dest_release(&d);
+
+	REQUIRE(ssh_config_resolve(path, "plain", "deploy", &d) == 0);
+	CHECK_INT(d.port, 2203);
+	CHECK_INT((int)d.nidentity, 0);
+	ssh_dest_release(&d);
+	free(path);
+}
+
+static struct buf warned;
+
+static void
+keep_warnings(enum error_level level, const char *msg, void *arg)
+{
+	(void)arg;
+	if (level == LEVEL_WARNING)
+		buf_printf(&warned, "%s\n", msg);
+}
+
+TEST(config_match_exec_is_skipped_with_a_warning)
+{
+	char *path = write_tmp("config4",
+		"Match exec \"true\"\n"
+		"  Port 1\n"
+		"Match canonical host x\n"
+		"  Port 2\n"
+		"Host x\n"
+		"  Port 3\n");
+	struct ssh_dest d;
+	char *want;
+
+	buf_init(&warned, 0);
+	error_set_reporter(keep_warnings, NULL);
+	REQUIRE(ssh_config_resolve(path, "x", NULL, &d) == 0);
+	CHECK_INT(d.port, 3);
+	ssh_dest_release(&d);
+	/* once per line, however often the file is read */
+	REQUIRE(ssh_config_resolve(path, "x", NULL, &d) == 0);
+	ssh_dest_release(&d);
+	error_set_reporter(NULL, NULL);
+	want = xasprintf("%s:1: 'Match exec' is not understood by hydro; the block it "
+	                 "opens is skipped", path);
+	CHECK(strstr(warned.data, want) != NULL);
+	free(want);
+	want = xasprintf("%s:3: 'Match canonical'", path);
+	CHECK(strstr(warned.data, want) != NULL);
+	CHECK(strstr(strstr(warned.data, want) + 1, want) == NULL);
+	free(want);
+	buf_release(&warned);
 	free(path);
 }
 
@@ -651,6 +810,10 @@ main(int argc, char **argv)
 	RUN(command_line_quotes_every_word);
 	RUN(config_first_value_wins);
 	RUN(config_proxyjump_none_and_bad_port);
+	RUN(config_include_globs_relative_to_ssh_in_place);
+	RUN(config_include_loop_is_an_error);
+	RUN(config_match_host_user_originalhost_all);
+	RUN(config_match_exec_is_skipped_with_a_warning);
 	RUN(hostkey_type_and_fingerprint);
 	RUN(hostkey_names);
 	RUN(hostkey_known_unknown_changed);
