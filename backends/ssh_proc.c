@@ -24,7 +24,9 @@
  * every group in its folder whose leader still has the recorded start
  * time.  A kept process is not in the guard's folder, and its output goes
  * through relays that keep reading (and drop it) once the channel is gone,
- * so that it is not killed by SIGPIPE at its next line.
+ * so that it is not killed by SIGPIPE at its next line; its stdin comes
+ * through a fifo the wrapper holds open until it exits, so that the
+ * channel's end is not the end of its input (a speaker's "stop").
  *
  * Not BACKEND_CONTROL: the port protocol goes over stdin and stdout.
  */
@@ -70,12 +72,20 @@ static const char wrapper_script[] =
 	"exec 3<&0\n"
 	"[ \"$i\" = 1 ] || exec 3</dev/null\n"
 	"if [ \"$k\" = 1 ]; then\n"
+	"	trap '' HUP PIPE\n"
 	"	f=$(mktemp -d) || exit 127\n"
-	"	mkfifo \"$f/o\" \"$f/e\" || exit 127\n"
+	"	mkfifo \"$f/i\" \"$f/o\" \"$f/e\" || exit 127\n"
+	/* its stdin through a fifo this shell holds open until it exits: the
+	 * channel's end is not the end of its input */
+	"	if [ \"$i\" = 1 ]; then\n"
+	"		exec 4<>\"$f/i\"\n"
+	"		(trap '' PIPE HUP; cat >&4 4>&- || exec cat) <&3 >/dev/null 2>&1 &\n"
+	"		exec 3<\"$f/i\"\n"
+	"	fi\n"
 	/* relays that outlive the channel, reading on (to nowhere) after it */
-	"	(trap '' PIPE HUP; { cat || exec cat >/dev/null; } <\"$f/o\") &\n"
-	"	(trap '' PIPE HUP; { cat >&2 || exec cat >/dev/null; } <\"$f/e\") &\n"
-	"	setsid -w sh -c \"$inner\" sh \"$g\" \"$@\" <&3 3<&- >\"$f/o\" 2>\"$f/e\" &\n"
+	"	(trap '' PIPE HUP; { cat || exec cat >/dev/null; } <\"$f/o\" 4>&-) &\n"
+	"	(trap '' PIPE HUP; { cat >&2 || exec cat >/dev/null; } <\"$f/e\" 4>&-) &\n"
+	"	setsid -w sh -c \"$inner\" sh \"$g\" \"$@\" <&3 3<&- 4>&- >\"$f/o\" 2>\"$f/e\" &\n"
 	"	p=$!\n"
 	"else\n"
 	"	setsid -w sh -c \"$inner\" sh \"$g\" \"$@\" <&3 3<&- &\n"

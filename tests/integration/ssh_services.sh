@@ -54,4 +54,47 @@ t_expect_err "cannot change to '/root/.hydro/runs/"
 t_expect_err "/missing/nowhere' there"
 t_end
 
+t_case "hydro run --keep leaves a host's service running after hydro exits; hydro down stops it"
+# it counts into /tmp/n on the host, and says so on its stdout; beside it a
+# speaker of the port protocol, which ends when its stdin does
+config "" '{"name": "kept", "kind": "process", "on": "far",
+   "cmd": ["sh", "-c", "i=0; while :; do i=$((i + 1)); echo $i >/tmp/n.new; mv /tmp/n.new /tmp/n; echo tick $i; sleep 0.05; done"]},
+  {"name": "idle", "kind": "hydroflow", "on": "far", "src": "x.hf",
+   "standin": ["'"$BUILD/tests/progs/node"'", "idle"]}'
+echo 'source_iter(0..1) -> null();' >"$P/x.hf"
+"$HYDRO" --color=never run --keep "$P/run.json" >"$T_TMP/kout" 2>"$T_TMP/kerr" &
+HPID=$!
+wait_for "$T_TMP/kout" "tick 3" || t_fail "it did not start: $(cat "$T_TMP/kerr")"
+kill -INT $HPID
+wait $HPID
+rc=$?
+HPID=
+[ $rc -eq 0 ] || t_fail "hydro run --keep exited $rc: $(cat "$T_TMP/kerr")"
+grep -q "left 'kept' running" "$T_TMP/kerr" || t_fail "not left running: $(cat "$T_TMP/kerr")"
+# hydro and its connection are gone (sshd's session processes too, which
+# closes the channels' pipes): the count goes on, the speaker runs
+sessions() { for p in $(ip netns pids "$ns1"); do [ "$(cat /proc/$p/comm)" = sshd ] && echo $p; done; }
+k=0
+while [ "$(sessions)" != "$(host_pid 1)" ] && [ $k -lt 200 ]; do k=$((k + 1)); sleep 0.05; done
+[ "$(sessions)" = "$(host_pid 1)" ] || t_fail "sshd's sessions stay: $(sessions)"
+n1=$(on1 cat /tmp/n)
+k=0
+while [ "$(on1 cat /tmp/n)" -lt $((n1 + 3)) ] && [ $k -lt 200 ]; do k=$((k + 1)); sleep 0.05; done
+[ "$(on1 cat /tmp/n)" -ge $((n1 + 3)) ] || t_fail "the kept service stopped: $(host_procs 1)"
+host_procs 1 | grep -q "node idle" || t_fail "the kept speaker stopped: $(host_procs 1)"
+t_run hydro_ down "$P"
+t_expect_rc 0
+k=0
+while [ -n "$(host_procs 1)" ] && [ $k -lt 100 ]; do k=$((k + 1)); sleep 0.05; done
+[ -z "$(host_procs 1)" ] || t_fail "hydro down left: $(host_procs 1)"
+t_end
+
+t_case "with --keep, a speaker on a host that ends by itself ends the run"
+config "" '{"name": "lines", "kind": "hydroflow", "on": "far", "src": "x.hf",
+   "standin": ["'"$BUILD/tests/progs/node"'", "relay"]}'
+t_run hydro_ run --keep "$P/run.json"
+t_expect_rc 0
+t_expect_err "node relay: 0 inputs, 0 outputs"
+t_end
+
 t_done
