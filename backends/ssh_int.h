@@ -57,6 +57,10 @@ int ssh_fail(struct ssh_conn *c, const char *what);
 int ssh_wait(struct ssh_conn *c);
 /* blocking from now on, within the timeout (before freeing things) */
 void ssh_block(struct ssh_conn *c);
+/* seconds of silence after which a connection counts as lost
+ * (HYDRO_SSH_KEEPALIVE, else 30): TCP's timeouts on the socket, keepalives
+ * on the session, the guard's heartbeat */
+int ssh_alive_seconds(void);
 /* a closed channel's exit status as a shell gives it (128+n for signal n) */
 int ssh_exit_status(struct ssh_conn *c, LIBSSH2_CHANNEL *ch);
 /* take and give back the session; giving it back wakes its pump, which

@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -144,6 +146,70 @@ ssh_wait(struct ssh_conn *c)
 	             c->timeout_ms / 1000.0);
 }
 
+static int alive_seconds = 30;
+
+static void
+alive_init(void)
+{
+	const char *v = getenv("HYDRO_SSH_KEEPALIVE");
+	long n;
+
+	if (!v)
+		return;
+	if (str_to_long(v, 1, 86400, &n) == 0)
+		alive_seconds = (int)n;
+	else
+		warning("HYDRO_SSH_KEEPALIVE='%s' is not a number of seconds from 1 to "
+		        "86400; using %d", v, alive_seconds);
+}
+
+int
+ssh_alive_seconds(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, alive_init);
+	return alive_seconds;
+}
+
+/* seconds between keepalives: a sixth of the allowed silence */
+static int
+alive_interval(void)
+{
+	int t = ssh_alive_seconds();
+
+	return t >= 6 ? t / 6 : 1;
+}
+
+/*
+ * A connection that goes silent (packets dropped, no reset) fails within
+ * ssh_alive_seconds: TCP gives up on data unacknowledged for the rest of it
+ * after a keepalive (TCP_USER_TIMEOUT), and an idle connection is probed by
+ * TCP's own keepalives.  Best effort: a system without these options keeps
+ * the guard's heartbeat.
+ */
+static void
+tcp_alive(int fd)
+{
+	int on = 1, iv = alive_interval(), cnt;
+	unsigned ms = (unsigned)(ssh_alive_seconds() - iv) * 1000;
+
+	if (ms < 500)
+		ms = 500;
+	cnt = (ssh_alive_seconds() - iv) / iv;
+	if (cnt < 1)
+		cnt = 1;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+#ifdef TCP_KEEPIDLE
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &iv, sizeof(iv));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &iv, sizeof(iv));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+#endif
+#ifdef TCP_USER_TIMEOUT
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
+#endif
+}
+
 /* a TCP connection to host:port within timeout_ms; -1 with the error reported */
 static int
 tcp_connect(struct ssh_conn *c, const char *host, int port)
@@ -188,6 +254,8 @@ tcp_connect(struct ssh_conn *c, const char *host, int port)
 		fd = -1;
 	}
 	freeaddrinfo(res);
+	if (fd >= 0)
+		tcp_alive(fd);
 	if (fd < 0) {
 		if (err == ETIMEDOUT)
 			return error("%s (%s) did not answer within %.3g s", c->label,
@@ -628,7 +696,8 @@ ssh_attempt(const struct ssh_opts *o, const struct ssh_dest *d, const char *jump
 	if (!c->s)
 		fatal("out of memory");
 	libssh2_session_set_blocking(c->s, 0);
-	libssh2_keepalive_config(c->s, 1, 2);
+	/* sent by the pump while it runs: unanswered, TCP gives up (tcp_alive) */
+	libssh2_keepalive_config(c->s, 1, (unsigned)alive_interval());
 	if (o->compress)
 		libssh2_session_flag(c->s, LIBSSH2_FLAG_COMPRESS, 1);
 	home_known = xasprintf("%s/.ssh/known_hosts", getenv("HOME") ? getenv("HOME") : "");

@@ -97,4 +97,33 @@ t_expect_rc 0
 t_expect_err "node relay: 0 inputs, 0 outputs"
 t_end
 
+t_case "a network gone silent ends the run within HYDRO_SSH_KEEPALIVE; the guard ends the rest"
+config "" '{"name": "ticker", "kind": "process", "on": "far",
+   "cmd": ["sh", "-c", "i=0; while :; do i=$((i + 1)); echo tick $i; sleep 0.05; done"]}'
+HYDRO_SSH_KEEPALIVE=2 "$HYDRO" --color=never run "$P/run.json" >"$T_TMP/sout" 2>"$T_TMP/serr" &
+HPID=$!
+wait_for "$T_TMP/sout" "tick 3" || t_fail "it did not start: $(cat "$T_TMP/serr")"
+# host 1's link down: what hydro sends is dropped, nothing answers, no reset
+ip -n "$ns1" link set eth0 down
+link_up() { ip -n "$ns1" link set eth0 up; }
+t_on_exit link_up
+start=$(date +%s)
+# (without keepalives it took the guard's 300 s)
+k=0
+while kill -0 $HPID 2>/dev/null && [ $k -lt 1200 ]; do k=$((k + 1)); sleep 0.05; done
+kill -0 $HPID 2>/dev/null && { t_fail "hydro still runs a minute after the cut"; kill -9 $HPID; }
+wait $HPID
+rc=$?
+HPID=
+echo "# the cut noticed after $(($(date +%s) - start)) s" >&2
+[ $rc -ne 0 ] || t_fail "hydro exited 0 after losing host 1"
+grep -q "host 'far': the connection was lost" "$T_TMP/serr" ||
+	t_fail "the lost host is not reported: $(cat "$T_TMP/serr")"
+# the guard, without heartbeats for 10 keepalive periods, ends the ticker
+link_up
+k=0
+while [ -n "$(host_procs 1)" ] && [ $k -lt 1200 ]; do k=$((k + 1)); sleep 0.05; done
+[ -z "$(host_procs 1)" ] || t_fail "left on host 1: $(host_procs 1)"
+t_end
+
 t_done
