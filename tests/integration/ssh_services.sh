@@ -31,7 +31,7 @@ wait_for() {
 		sleep 0.05
 	done
 }
-stop_all() { [ -z "$HPID" ] || kill -9 $HPID 2>/dev/null; for p in $(host_procs 1); do kill -9 $p; done; }
+stop_all() { [ -z "$HPID" ] || kill -9 $HPID 2>/dev/null; [ -z "$OPID" ] || kill -9 $OPID 2>/dev/null; for p in $(host_procs 1); do kill -9 $p; done; }
 t_on_exit stop_all
 
 t_case "a service's cwd on a host is relative to its run folder, or absolute"
@@ -64,7 +64,9 @@ config "" '{"name": "kept", "kind": "process", "on": "far",
 echo 'source_iter(0..1) -> null();' >"$P/x.hf"
 "$HYDRO" --color=never run --keep "$P/run.json" >"$T_TMP/kout" 2>"$T_TMP/kerr" &
 HPID=$!
-wait_for "$T_TMP/kout" "tick 3" || t_fail "it did not start: $(cat "$T_TMP/kerr")"
+wait_for "$T_TMP/kout" "tick 3" && wait_for "$T_TMP/kerr" "node idle: 0 inputs" ||
+	t_fail "they did not start: $(cat "$T_TMP/kerr")"
+sleep 0.5	# the speaker answered the start; hydro counts the run up right after
 kill -INT $HPID
 wait $HPID
 rc=$?
@@ -124,6 +126,28 @@ link_up
 k=0
 while [ -n "$(host_procs 1)" ] && [ $k -lt 1200 ]; do k=$((k + 1)); sleep 0.05; done
 [ -z "$(host_procs 1)" ] || t_fail "left on host 1: $(host_procs 1)"
+t_end
+
+t_case "a long command on a host does not stall the output of its other channels"
+# test_ssh's driver: a process printing a line every 20 ms, and beside it a
+# command (host_run) that runs until /tmp/go appears; the process's lines
+# must come while the command runs
+"$BUILD/tests/unit/test_ssh" tool --project "$P/.hydro" host="$a1" key="$HOSTS_KEY" \
+	user=root overlap -- sh -c 'echo started; while [ ! -e /tmp/go ]; do sleep 0.02; done' \
+	>"$T_TMP/ovl" 2>"$T_TMP/ovlerr" &
+OPID=$!
+k=0
+while ! grep -q "during 10" "$T_TMP/ovl" && kill -0 $OPID 2>/dev/null && [ $k -lt 600 ]; do
+	k=$((k + 1))
+	sleep 0.05
+done
+grep -q "during 10" "$T_TMP/ovl" ||
+	t_fail "the process's output stalled while the command ran: $(cat "$T_TMP/ovl" "$T_TMP/ovlerr")"
+on1 touch /tmp/go
+wait $OPID
+rc=$?
+[ $rc -eq 0 ] || t_fail "the driver exited $rc: $(cat "$T_TMP/ovlerr")"
+grep -q "ran 0" "$T_TMP/ovl" || t_fail "the command did not end well: $(cat "$T_TMP/ovl")"
 t_end
 
 t_done

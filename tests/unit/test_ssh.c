@@ -20,10 +20,12 @@
  * host); and "pack DIR FILE..." packs FILEs (by their base names) into a
  * package in the local DIR and prints its path, with no host involved;
  * "spawn ...", "cleanup PID PGID IDENT", "tunnel ADDR PORT -- CMD" and
- * "pair HOST -- ARGV" (see tool_spawn, tool_cleanup, tool_tunnel, tool_pair).
+ * "pair HOST -- ARGV", "overlap -- ARGV" (see tool_spawn, tool_cleanup,
+ * tool_tunnel, tool_pair, tool_overlap).
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -629,6 +631,86 @@ tool_pair(struct host *h, int argc, char **argv)
 	return s1 || s2;
 }
 
+/* overlap -- ARGV: ARGV (a command that runs until told to end) run with
+ * host_run in a thread of its own while a process on the same host prints a
+ * line every 20 ms: "during N" on stdout for each of that process's lines
+ * that came after ARGV's first output and before its end; then "ran S" with
+ * ARGV's status */
+struct overlap {
+	pthread_mutex_t lock;
+	struct host *h;
+	char **argv;
+	int started, ended, status;
+};
+
+static int
+overlap_sink(void *arg, int stream, const char *data, size_t n)
+{
+	struct overlap *o = arg;
+
+	(void)data;
+	(void)n;
+	pthread_mutex_lock(&o->lock);
+	if (stream == 1)
+		o->started = 1;
+	pthread_mutex_unlock(&o->lock);
+	return 0;
+}
+
+static void *
+overlap_run(void *arg)
+{
+	struct overlap *o = arg;
+	int st = 255;
+
+	if (host_run(o->h, o->argv, overlap_sink, o, &st) < 0)
+		st = 254;
+	pthread_mutex_lock(&o->lock);
+	o->ended = 1;
+	o->status = st;
+	pthread_mutex_unlock(&o->lock);
+	return NULL;
+}
+
+static int
+tool_overlap(struct host *h, int argc, char **argv)
+{
+	char *ticker[] = { "sh", "-c", "while :; do echo tick; sleep 0.02; done", NULL };
+	struct overlap o = { PTHREAD_MUTEX_INITIALIZER, h, argv + 2, 0, 0, 255 };
+	struct spawn sp = SPAWN_INIT;
+	pthread_t t;
+	char line[64];
+	FILE *f;
+	int during = 0, ended = 0, status;
+
+	if (argc < 3 || strcmp(argv[1], "--"))
+		return 2;
+	sp.argv = ticker;
+	if (host_spawn(h, &sp) < 0)
+		return 254;
+	if (pthread_create(&t, NULL, overlap_run, &o))
+		return 253;
+	f = fdopen(sp.out, "r");
+	while (!ended && fgets(line, sizeof(line), f)) {
+		pthread_mutex_lock(&o.lock);
+		ended = o.ended;
+		if (o.started && !o.ended)
+			printf("during %d\n", ++during);
+		pthread_mutex_unlock(&o.lock);
+		fflush(stdout);
+	}
+	pthread_join(t, NULL);
+	printf("ran %d\n", o.status);
+	host_signal(h, &sp, SIGTERM);
+	while (fgets(line, sizeof(line), f))
+		;
+	fclose(f);
+	sp.out = -1;
+	host_wait(h, &sp, &status);
+	host_release(h, &sp);
+	return 0;
+}
+
 /* do the command argv[0] on h; the tool's exit status */
 static int
 tool_do(struct host *h, int argc, char **argv)
@@ -669,6 +751,8 @@ tool_do(struct host *h, int argc, char **argv)
 		status = tool_spawn(h, argc, argv);
 	} else if (!strcmp(argv[0], "tunnel")) {
 		status = tool_tunnel(h, argc, argv);
+	} else if (!strcmp(argv[0], "overlap")) {
+		status = tool_overlap(h, argc, argv);
 	} else if (!strcmp(argv[0], "pair")) {
 		status = tool_pair(h, argc, argv);
 	} else if (!strcmp(argv[0], "cleanup")) {
