@@ -23,6 +23,9 @@
 
 /* whether s matches pat, whose * and ? are the only wildcards */
 int ssh_pattern_match(const char *pat, const char *s);
+/* whether s matches a comma-separated list of such patterns, where one
+ * starting with ! that matches excludes it (OpenSSH's match_pattern_list) */
+int ssh_pattern_list_match(const char *list, const char *s);
 
 /* where a name given for a host leads, after ~/.ssh/config */
 struct ssh_dest {

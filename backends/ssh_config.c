@@ -72,6 +72,26 @@ ssh_pattern_match(const char *pat, const char *s)
 	return !*s;
 }
 
+int
+ssh_pattern_list_match(const char *list, const char *s)
+{
+	char *copy = xstrdup(list), *save = NULL, *p;
+	int hit = 0;
+
+	for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		if (p[0] == '!') {
+			if (ssh_pattern_match(p + 1, s)) {
+				hit = 0;
+				break;
+			}
+		} else if (ssh_pattern_match(p, s)) {
+			hit = 1;
+		}
+	}
+	free(copy);
+	return hit;
+}
+
 /* whether a Host line's patterns match name */
 static int
 config_host_matches(char **pat, size_t n, const char *name)
@@ -128,28 +148,6 @@ struct config_ctx {
 /* OpenSSH's limit on nested Include */
 #define CONFIG_MAX_DEPTH 16
 
-/* whether s matches a comma-separated list of patterns, some of them
- * negated with ! (OpenSSH's match_pattern_list: a negated match wins) */
-static int
-config_list_matches(const char *list, const char *s)
-{
-	char *copy = xstrdup(list), *save = NULL, *p;
-	int hit = 0;
-
-	for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-		if (p[0] == '!') {
-			if (ssh_pattern_match(p + 1, s)) {
-				hit = 0;
-				break;
-			}
-		} else if (ssh_pattern_match(p, s)) {
-			hit = 1;
-		}
-	}
-	free(copy);
-	return hit;
-}
-
 /* the login Match user compares: the one given, else the config's so far,
  * else this machine's */
 static const char *
@@ -200,7 +198,7 @@ config_match(const struct config_ctx *x, char **w, size_t n, const char *where)
 			if (!arg)
 				return error("%s: Match %s needs patterns", where, crit);
 			local = getenv("USER");
-			r = config_list_matches(arg,
+			r = ssh_pattern_list_match(arg,
 				!strcasecmp(crit, "host") ? (x->d->hostname ? x->d->hostname : x->name) :
 				!strcasecmp(crit, "originalhost") ? x->name :
 				!strcasecmp(crit, "user") ? config_user(x) : local ? local : "");
