@@ -39,6 +39,9 @@ struct ssh_conn {
 	unsigned long reads;
 	unsigned long reads_told;
 	struct ssh_waiter *waiters;
+	unsigned long rounds;	/* the pump's rounds, each signalled on round */
+	pthread_cond_t round;
+	long long yielded;	/* when a busy thread last let the pump in (ms) */
 	pthread_mutex_t xfer;	/* one SFTP transfer at a time: libssh2 keeps
 				 * its state per SFTP session */
 };
@@ -77,8 +80,12 @@ int ssh_wait(struct ssh_conn *c);
 int ssh_wait_turn(struct ssh_conn *c);
 /* by the pump at the end of a round, c locked: wake the threads waiting
  * their turn if the socket was read since they last heard, since what came
- * may be theirs */
+ * may be theirs, and those letting it in (ssh_yield) */
 void ssh_turn_tell(struct ssh_conn *c);
+/* by a thread holding the session (c locked) between calls that did not
+ * block, as in a long transfer: let the pump do a round, at most every
+ * 20 ms, so that the other channels move meanwhile */
+void ssh_yield(struct ssh_conn *c);
 /* blocking from now on, within the timeout (before freeing things) */
 void ssh_block(struct ssh_conn *c);
 /* seconds of silence after which a connection counts as lost

@@ -281,6 +281,8 @@ ssh_turn_tell(struct ssh_conn *c)
 	struct ssh_waiter *w;
 	char x = 1;
 
+	c->rounds++;
+	pthread_cond_broadcast(&c->round);
 	if (c->reads == c->reads_told)
 		return;
 	c->reads_told = c->reads;
@@ -288,6 +290,28 @@ ssh_turn_tell(struct ssh_conn *c)
 		if (write(w->fd, &x, 1) < 0) {
 			/* full: it has been told already */
 		}
+}
+
+void
+ssh_yield(struct ssh_conn *c)
+{
+	struct timespec now, until;
+	unsigned long r = c->rounds;
+	long long ms;
+
+	if (!c->pump || c->broken)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	if (ms - c->yielded < 20)
+		return;
+	c->yielded = ms;
+	pump_wake(c);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	while (c->rounds == r && !c->broken)
+		if (pthread_cond_timedwait(&c->round, &c->lock, &until))
+			break;
 }
 
 int
@@ -458,6 +482,7 @@ ssh_close(struct ssh_conn *c)
 	bastion_put(c->bastion);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->xfer);
+	pthread_cond_destroy(&c->round);
 	free(c->label);
 	free(c->where);
 	free(c->guard);
@@ -814,6 +839,7 @@ ssh_attempt(const struct ssh_opts *o, const struct ssh_dest *d, const char *jump
 	*hopeless = 0;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->xfer, NULL);
+	pthread_cond_init(&c->round, NULL);
 	c->fd = -1;
 	c->label = xstrdup(o->label ? o->label : o->host);
 	c->where = xasprintf(strchr(d->hostname, ':') ? "[%s]:%d" : "%s:%d", d->hostname, port);
@@ -1003,6 +1029,7 @@ ssh_run_locked(struct ssh_conn *c, char *const argv[], const char *input, size_t
 		if (n < 0)
 			goto write_failed;
 		off += (size_t)n;
+		ssh_yield(c);
 	}
 	AGAIN_T(c, rc, libssh2_channel_send_eof(ch));
 	if (rc)
@@ -1027,6 +1054,8 @@ ssh_run_locked(struct ssh_conn *c, char *const argv[], const char *input, size_t
 		}
 		if (!moved && (open[0] || open[1]) && ssh_wait_turn(c) < 0)
 			goto out;
+		if (moved)
+			ssh_yield(c);
 	}
 	AGAIN_T(c, rc, libssh2_channel_close(ch));
 	if (!rc)
@@ -1231,6 +1260,7 @@ sftp_send(struct ssh_conn *c, LIBSSH2_SFTP_HANDLE *fh, const char *local)
 			if (w < 0)
 				break;
 			off += (size_t)w;
+			ssh_yield(c);
 		}
 		if (off < (size_t)n) {
 			ret = c->broken ? -1 : ssh_fail(c, "cannot write");

@@ -150,4 +150,20 @@ rc=$?
 grep -q "ran 0" "$T_TMP/ovl" || t_fail "the command did not end well: $(cat "$T_TMP/ovl")"
 t_end
 
+t_case "an upload to a host does not stall the output of its other channels"
+# 4 MB through a link to the host slowed to 16 Mbit/s: 2 s at least, where
+# the process's lines come every 20 ms
+head -c 4000000 /dev/urandom >"$T_TMP/big"
+tc qdisc add dev "hyv$HOSTS_TAG-1" root tbf rate 16mbit burst 32kbit latency 400ms ||
+	t_fail "cannot slow the link"
+unslow() { tc qdisc del dev "hyv$HOSTS_TAG-1" root 2>/dev/null; }
+t_on_exit unslow
+t_run timeout 120 "$BUILD/tests/unit/test_ssh" tool --project "$P/.hydro" host="$a1" \
+	key="$HOSTS_KEY" user=root overlap --upload "$T_TMP/big"
+unslow
+t_expect_rc 0
+t_expect_out "ran 0"
+t_expect_out "during 10"
+t_end
+
 t_done

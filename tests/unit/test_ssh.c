@@ -20,7 +20,7 @@
  * host); and "pack DIR FILE..." packs FILEs (by their base names) into a
  * package in the local DIR and prints its path, with no host involved;
  * "spawn ...", "cleanup PID PGID IDENT", "tunnel ADDR PORT -- CMD" and
- * "pair HOST -- ARGV", "overlap -- ARGV" (see tool_spawn, tool_cleanup,
+ * "pair HOST -- ARGV", "overlap -- ARGV|--upload FILE" (see tool_spawn, tool_cleanup,
  * tool_tunnel, tool_pair, tool_overlap).
  */
 #include <errno.h>
@@ -635,11 +635,13 @@ tool_pair(struct host *h, int argc, char **argv)
  * host_run in a thread of its own while a process on the same host prints a
  * line every 20 ms: "during N" on stdout for each of that process's lines
  * that came after ARGV's first output and before its end; then "ran S" with
- * ARGV's status */
+ * ARGV's status.  overlap --upload FILE: the same with host_put_file of
+ * FILE in place of ARGV (from its start), S 0 if it was copied */
 struct overlap {
 	pthread_mutex_t lock;
 	struct host *h;
 	char **argv;
+	const char *upload;
 	int started, ended, status;
 };
 
@@ -661,10 +663,16 @@ static void *
 overlap_run(void *arg)
 {
 	struct overlap *o = arg;
+	struct hash hash;
 	int st = 255;
 
-	if (host_run(o->h, o->argv, overlap_sink, o, &st) < 0)
+	if (o->upload) {
+		overlap_sink(o, 1, "", 0);
+		st = hash_file(o->upload, &hash) < 0 ? 253 :
+		     host_put_file(o->h, o->upload, &hash, NULL) == 1 ? 0 : 254;
+	} else if (host_run(o->h, o->argv, overlap_sink, o, &st) < 0) {
 		st = 254;
+	}
 	pthread_mutex_lock(&o->lock);
 	o->ended = 1;
 	o->status = st;
@@ -676,14 +684,16 @@ static int
 tool_overlap(struct host *h, int argc, char **argv)
 {
 	char *ticker[] = { "sh", "-c", "while :; do echo tick; sleep 0.02; done", NULL };
-	struct overlap o = { PTHREAD_MUTEX_INITIALIZER, h, argv + 2, 0, 0, 255 };
+	struct overlap o = { PTHREAD_MUTEX_INITIALIZER, h, argv + 2, NULL, 0, 0, 255 };
 	struct spawn sp = SPAWN_INIT;
 	pthread_t t;
 	char line[64];
 	FILE *f;
 	int during = 0, ended = 0, status;
 
-	if (argc < 3 || strcmp(argv[1], "--"))
+	if (argc == 3 && !strcmp(argv[1], "--upload"))
+		o.upload = argv[2];
+	else if (argc < 3 || strcmp(argv[1], "--"))
 		return 2;
 	sp.argv = ticker;
 	if (host_spawn(h, &sp) < 0)
