@@ -17,16 +17,17 @@
  * A process must not outlive hydro (unless kept): the first process on a
  * connection starts its guard, one more channel running a snippet that
  * reads heartbeat lines the pump sends every ssh_alive_seconds (30 by
- * default); each process writes its start time to the guard's folder under its pid, and the
- * wrapper removes it when the process exits.  When the guard's input ends
- * (hydro died, the connection dropped: sshd closes the channel's pipes) or
- * no heartbeat came for ten times that (a connection cut silently), it kills
- * every group in its folder whose leader still has the recorded start
- * time.  A kept process is not in the guard's folder, and its output goes
- * through relays that keep reading (and drop it) once the channel is gone,
- * so that it is not killed by SIGPIPE at its next line; its stdin comes
- * through a fifo the wrapper holds open until it exits, so that the
- * channel's end is not the end of its input (a speaker's "stop").
+ * default); each process writes its start time to the guard's folder under
+ * its pid, and the wrapper removes it when the process exits.  When the
+ * guard's input ends (hydro died, the connection dropped: sshd closes the
+ * channel's pipes) or no heartbeat came for ten times that (a connection
+ * cut silently), it kills every group in its folder whose leader still
+ * has the recorded start time.  A kept process is not in the guard's
+ * folder, and its output goes through relays that keep reading (and drop
+ * it) once the channel is gone, so that it is not killed by SIGPIPE at its
+ * next line; its stdin comes through a fifo the wrapper holds open until it
+ * exits, so that the channel's end is not the end of its input (a
+ * speaker's "stop").
  *
  * Not BACKEND_CONTROL: the port protocol goes over stdin and stdout.
  */
