@@ -437,7 +437,7 @@ ssh_address(struct host *h)
 	pthread_mutex_lock(&sh->lock);
 	if (!sh->address && name) {
 		config = xasprintf("%s/.ssh/config", getenv("HOME") ? getenv("HOME") : "");
-		if (ssh_config_resolve(config, name, &d) == 0) {
+		if (ssh_config_resolve(config, name, host_get(h, "user"), &d) == 0) {
 			sh->address = d.hostname;
 			d.hostname = NULL;
 			ssh_dest_release(&d);

@@ -23,6 +23,9 @@
 
 /* whether s matches pat, whose * and ? are the only wildcards */
 int ssh_pattern_match(const char *pat, const char *s);
+/* whether s matches a comma-separated list of such patterns, where one
+ * starting with ! that matches excludes it (OpenSSH's match_pattern_list) */
+int ssh_pattern_list_match(const char *list, const char *s);
 
 /* where a name given for a host leads, after ~/.ssh/config */
 struct ssh_dest {
@@ -35,8 +38,11 @@ struct ssh_dest {
 };
 
 /* resolve NAME through the ssh_config file PATH (a missing file is an empty
- * one): the first value of each keyword among the Host blocks that match */
-int ssh_config_resolve(const char *path, const char *name, struct ssh_dest *d);
+ * one; Include read, relative to ~/.ssh): the first value of each keyword
+ * among the Host and Match blocks that apply; USER (may be NULL) is the
+ * login given, for Match user */
+int ssh_config_resolve(const char *path, const char *name, const char *user,
+                       struct ssh_dest *d);
 /* free what ssh_config_resolve filled */
 void ssh_dest_release(struct ssh_dest *d);
 

@@ -130,24 +130,15 @@ hostkey_hashed_matches(const char *pat, const char *name)
 static int
 hostkey_names(const char *field, const char *name)
 {
-	char *copy, *pat, *save = NULL, *p;
-	int hit = 0;
+	char *copy, *p;
+	int hit;
 
 	if (!strncmp(field, "|1|", 3))
 		return hostkey_hashed_matches(field, name);
 	copy = xstrdup(field);
 	for (p = copy; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	for (pat = strtok_r(copy, ",", &save); pat; pat = strtok_r(NULL, ",", &save)) {
-		if (*pat == '!') {
-			if (ssh_pattern_match(pat + 1, name)) {
-				hit = 0;
-				break;
-			}
-		} else if (ssh_pattern_match(pat, name)) {
-			hit = 1;
-		}
-	}
+	hit = ssh_pattern_list_match(copy, name);
 	free(copy);
 	return hit;
 }

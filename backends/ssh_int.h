@@ -34,6 +34,16 @@ struct ssh_conn {
 	char *guard;		/* the guard's folder on the host, once started */
 	char *id;		/* a bastion's identity, for sharing it */
 	int refs;		/* connections through it, as a bastion */
+	/* taking turns (ssh_wait_turn): libssh2's reads of the socket, their
+	 * count when the waiting threads last heard of them, those threads */
+	unsigned long reads;
+	unsigned long reads_told;
+	struct ssh_waiter *waiters;
+	unsigned long rounds;	/* the pump's rounds, each signalled on round */
+	pthread_cond_t round;
+	long long yielded;	/* when a busy thread last let the pump in (ms) */
+	pthread_mutex_t xfer;	/* one SFTP transfer at a time: libssh2 keeps
+				 * its state per SFTP session */
 };
 
 /* repeat a call returning an int while libssh2 would block */
@@ -49,14 +59,39 @@ struct ssh_conn {
 		if (ssh_wait(c) < 0) \
 			break
 
+/* repeat a call on a channel of the caller's own while libssh2 would block,
+ * giving the session up while it waits (ssh_wait_turn); not for calls whose
+ * state libssh2 keeps per session (opening a channel, SFTP's start) */
+#define AGAIN_T(c, rc, call) \
+	while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN) \
+		if (ssh_wait_turn(c) < 0) \
+			break
+
 /* report libssh2's last error on c, prefixed by what failed; marks the
  * connection broken unless the session still works */
 int ssh_fail(struct ssh_conn *c, const char *what);
 /* wait (the connection's timeout at most) until the socket is ready the
  * way libssh2 is blocked; -1 with the error once it stopped answering */
 int ssh_wait(struct ssh_conn *c);
+/* ssh_wait for a thread other than the pump, holding the session (c
+ * locked) in a call on its own channel: while it waits the session is the
+ * pump's, so that other channels' data moves (unless a packet is half sent:
+ * then it waits holding it); c is locked again on return */
+int ssh_wait_turn(struct ssh_conn *c);
+/* by the pump at the end of a round, c locked: wake the threads waiting
+ * their turn if the socket was read since they last heard, since what came
+ * may be theirs, and those letting it in (ssh_yield) */
+void ssh_turn_tell(struct ssh_conn *c);
+/* by a thread holding the session (c locked) between calls that did not
+ * block, as in a long transfer: let the pump do a round, at most every
+ * 20 ms, so that the other channels move meanwhile */
+void ssh_yield(struct ssh_conn *c);
 /* blocking from now on, within the timeout (before freeing things) */
 void ssh_block(struct ssh_conn *c);
+/* seconds of silence after which a connection counts as lost
+ * (HYDRO_SSH_KEEPALIVE, else 30): TCP's timeouts on the socket, keepalives
+ * on the session, the guard's heartbeat */
+int ssh_alive_seconds(void);
 /* a closed channel's exit status as a shell gives it (128+n for signal n) */
 int ssh_exit_status(struct ssh_conn *c, LIBSSH2_CHANNEL *ch);
 /* take and give back the session; giving it back wakes its pump, which

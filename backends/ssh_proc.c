@@ -16,15 +16,18 @@
  *
  * A process must not outlive hydro (unless kept): the first process on a
  * connection starts its guard, one more channel running a snippet that
- * reads heartbeat lines the pump sends every 30 seconds; each process
- * writes its start time to the guard's folder under its pid, and the
- * wrapper removes it when the process exits.  When the guard's input ends
- * (hydro died, the connection dropped: sshd closes the channel's pipes) or
- * no heartbeat came for 5 minutes (a connection cut silently), it kills
- * every group in its folder whose leader still has the recorded start
- * time.  A kept process is not in the guard's folder, and its output goes
- * through relays that keep reading (and drop it) once the channel is gone,
- * so that it is not killed by SIGPIPE at its next line.
+ * reads heartbeat lines the pump sends every ssh_alive_seconds (30 by
+ * default); each process writes its start time to the guard's folder under
+ * its pid, and the wrapper removes it when the process exits.  When the
+ * guard's input ends (hydro died, the connection dropped: sshd closes the
+ * channel's pipes) or no heartbeat came for ten times that (a connection
+ * cut silently), it kills every group in its folder whose leader still
+ * has the recorded start time.  A kept process is not in the guard's
+ * folder, and its output goes through relays that keep reading (and drop
+ * it) once the channel is gone, so that it is not killed by SIGPIPE at its
+ * next line; its stdin comes through a fifo the wrapper holds open until it
+ * exits, so that the channel's end is not the end of its input (a
+ * speaker's "stop").
  *
  * Not BACKEND_CONTROL: the port protocol goes over stdin and stdout.
  */
@@ -70,12 +73,20 @@ static const char wrapper_script[] =
 	"exec 3<&0\n"
 	"[ \"$i\" = 1 ] || exec 3</dev/null\n"
 	"if [ \"$k\" = 1 ]; then\n"
+	"	trap '' HUP PIPE\n"
 	"	f=$(mktemp -d) || exit 127\n"
-	"	mkfifo \"$f/o\" \"$f/e\" || exit 127\n"
+	"	mkfifo \"$f/i\" \"$f/o\" \"$f/e\" || exit 127\n"
+	/* its stdin through a fifo this shell holds open until it exits: the
+	 * channel's end is not the end of its input */
+	"	if [ \"$i\" = 1 ]; then\n"
+	"		exec 4<>\"$f/i\"\n"
+	"		(trap '' PIPE HUP; cat >&4 4>&- || exec cat) <&3 >/dev/null 2>&1 &\n"
+	"		exec 3<\"$f/i\"\n"
+	"	fi\n"
 	/* relays that outlive the channel, reading on (to nowhere) after it */
-	"	(trap '' PIPE HUP; { cat || exec cat >/dev/null; } <\"$f/o\") &\n"
-	"	(trap '' PIPE HUP; { cat >&2 || exec cat >/dev/null; } <\"$f/e\") &\n"
-	"	setsid -w sh -c \"$inner\" sh \"$g\" \"$@\" <&3 3<&- >\"$f/o\" 2>\"$f/e\" &\n"
+	"	(trap '' PIPE HUP; { cat || exec cat >/dev/null; } <\"$f/o\" 4>&-) &\n"
+	"	(trap '' PIPE HUP; { cat >&2 || exec cat >/dev/null; } <\"$f/e\" 4>&-) &\n"
+	"	setsid -w sh -c \"$inner\" sh \"$g\" \"$@\" <&3 3<&- 4>&- >\"$f/o\" 2>\"$f/e\" &\n"
 	"	p=$!\n"
 	"else\n"
 	"	setsid -w sh -c \"$inner\" sh \"$g\" \"$@\" <&3 3<&- &\n"
@@ -89,12 +100,12 @@ static const char wrapper_script[] =
 	"[ \"$k\" != 1 ] || rm -rf -- \"$f\"\n"
 	"exit $s\n";
 
-/* the guard: $1 its folder */
+/* the guard: $1 its folder, $2 seconds without a heartbeat that end it */
 static const char guard_script[] =
 	"g=$1\n"
 	"case $g in \"~/\"*) g=$HOME/${g#\"~/\"} ;; esac\n"
 	"mkdir -p -- \"$g\" || exit 1\n"
-	"while l=$(timeout 300 head -n 1) && [ -n \"$l\" ]; do :; done\n"
+	"while l=$(timeout \"$2\" head -n 1) && [ -n \"$l\" ]; do :; done\n"
 	"for f in \"$g\"/*; do\n"
 	"	[ -f \"$f\" ] || continue\n"
 	"	p=${f##*/}\n"
@@ -198,7 +209,8 @@ static int
 guard_start(struct ssh_conn *c)
 {
 	static unsigned seq;
-	char *argv[] = { "sh", "-c", (char *)guard_script, "sh", NULL, NULL };
+	char silence[16];
+	char *argv[] = { "sh", "-c", (char *)guard_script, "sh", NULL, silence, NULL };
 	LIBSSH2_CHANNEL *ch;
 	struct pump_link *l;
 	int out, err;
@@ -208,6 +220,9 @@ guard_start(struct ssh_conn *c)
 	c->guard = xasprintf("~/.hydro/guard/%ld-%lx-%u", (long)getpid(), (long)time(NULL),
 	                     __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
 	argv[4] = c->guard;
+	/* a heartbeat every ssh_alive_seconds, ten missed: the connection is
+	 * long given up here */
+	snprintf(silence, sizeof(silence), "%d", 10 * ssh_alive_seconds());
 	out = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	err = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (out < 0 || err < 0 || !(ch = exec_channel(c, argv))) {
@@ -220,7 +235,7 @@ guard_start(struct ssh_conn *c)
 		return out < 0 || err < 0 ? error_errno("cannot open /dev/null") : -1;
 	}
 	l = pump_process(c, ch, -1, out, err, NULL, NULL, NULL);
-	pump_beat(l, 30);
+	pump_beat(l, ssh_alive_seconds());
 	return 0;
 }
 

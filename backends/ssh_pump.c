@@ -394,8 +394,12 @@ pump_main(void *arg)
 				fds[n++].events = POLLOUT;
 			}
 		}
+		/* without links nothing here reads it: the waiting threads do */
+		if (!p->links)
+			fds[1].events &= (short)~POLLIN;
 		if (c->broken)
 			fds[1].fd = -1;
+		ssh_turn_tell(c);
 		pthread_mutex_unlock(&c->lock);
 		while (finished) {
 			l = finished;

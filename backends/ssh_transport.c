@@ -16,12 +16,16 @@
  *
  * Sessions are non-blocking: every wait is a poll() on the socket with the
  * host's timeout, so a host that stops answering fails with its name, never
- * hangs.  A session is used by one thread at a time (the connection's lock).
+ * hangs.  A session is used by one thread at a time (the connection's lock),
+ * which a command waiting for its channel gives up while it waits, so that
+ * the connection's other channels move meanwhile (ssh_wait_turn).
  * Commands are argv quoted for a POSIX shell on the host, never pasted.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -144,6 +148,232 @@ ssh_wait(struct ssh_conn *c)
 	             c->timeout_ms / 1000.0);
 }
 
+static int alive_seconds = 30;
+
+static void
+alive_init(void)
+{
+	const char *v = getenv("HYDRO_SSH_KEEPALIVE");
+	long n;
+
+	if (!v)
+		return;
+	if (str_to_long(v, 1, 86400, &n) == 0)
+		alive_seconds = (int)n;
+	else
+		warning("HYDRO_SSH_KEEPALIVE='%s' is not a number of seconds from 1 to "
+		        "86400; using %d", v, alive_seconds);
+}
+
+int
+ssh_alive_seconds(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, alive_init);
+	return alive_seconds;
+}
+
+/* seconds between keepalives: a sixth of the allowed silence */
+static int
+alive_interval(void)
+{
+	int t = ssh_alive_seconds();
+
+	return t >= 6 ? t / 6 : 1;
+}
+
+/*
+ * A connection that goes silent (packets dropped, no reset) fails within
+ * ssh_alive_seconds: TCP gives up on data unacknowledged for the rest of it
+ * after a keepalive (TCP_USER_TIMEOUT), and an idle connection is probed by
+ * TCP's own keepalives.  Best effort: a system without these options keeps
+ * the guard's heartbeat.
+ */
+static void
+tcp_alive(int fd)
+{
+	int on = 1, iv = alive_interval(), cnt;
+	unsigned ms = (unsigned)(ssh_alive_seconds() - iv) * 1000;
+
+	if (ms < 500)
+		ms = 500;
+	cnt = (ssh_alive_seconds() - iv) / iv;
+	if (cnt < 1)
+		cnt = 1;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+#ifdef TCP_KEEPIDLE
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &iv, sizeof(iv));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &iv, sizeof(iv));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+#endif
+#ifdef TCP_USER_TIMEOUT
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
+#endif
+}
+
+/*
+ * Taking turns.  A thread waiting for its command's answer gives the
+ * session up while it polls, so that the pump moves the other channels'
+ * data meanwhile; each wakes the other when it read the socket, which is
+ * counted by conn_recv: the packets it read may be for the other's
+ * channels.  A waiter polls the socket and a pipe of its thread's own,
+ * which the pump writes after a round that read the socket.
+ */
+struct ssh_waiter {
+	struct ssh_waiter *next;
+	int fd;			/* the write end of its thread's pipe */
+};
+
+static pthread_key_t turn_key;
+static pthread_once_t turn_once = PTHREAD_ONCE_INIT;
+static _Thread_local int turn_fd[2] = { -1, -1 };
+
+static void
+turn_close(void *arg)
+{
+	(void)arg;
+	close(turn_fd[0]);
+	close(turn_fd[1]);
+	turn_fd[0] = turn_fd[1] = -1;
+}
+
+static void
+turn_init(void)
+{
+	pthread_key_create(&turn_key, turn_close);
+}
+
+/* this thread's pipe, made on first use, closed when the thread ends */
+static int
+turn_pipe(void)
+{
+	int i;
+
+	if (turn_fd[0] >= 0)
+		return 0;
+	pthread_once(&turn_once, turn_init);
+	if (pipe(turn_fd) < 0)
+		return turn_fd[0] = turn_fd[1] = -1;
+	for (i = 0; i < 2; i++) {
+		fcntl(turn_fd[i], F_SETFL, O_NONBLOCK);
+		fcntl(turn_fd[i], F_SETFD, FD_CLOEXEC);
+	}
+	pthread_setspecific(turn_key, turn_fd);
+	return 0;
+}
+
+static ssize_t
+conn_recv(libssh2_socket_t fd, void *buf, size_t len, int flags, void **abstract)
+{
+	struct ssh_conn *c = *abstract;
+	ssize_t n = recv(fd, buf, len, flags);
+
+	if (n < 0)
+		return -errno;
+	c->reads++;
+	return n;
+}
+
+void
+ssh_turn_tell(struct ssh_conn *c)
+{
+	struct ssh_waiter *w;
+	char x = 1;
+
+	c->rounds++;
+	pthread_cond_broadcast(&c->round);
+	if (c->reads == c->reads_told)
+		return;
+	c->reads_told = c->reads;
+	for (w = c->waiters; w; w = w->next)
+		if (write(w->fd, &x, 1) < 0) {
+			/* full: it has been told already */
+		}
+}
+
+void
+ssh_yield(struct ssh_conn *c)
+{
+	struct timespec now, until;
+	unsigned long r = c->rounds;
+	long long ms;
+
+	if (!c->pump || c->broken)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	if (ms - c->yielded < 20)
+		return;
+	c->yielded = ms;
+	pump_wake(c);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	while (c->rounds == r && !c->broken)
+		if (pthread_cond_timedwait(&c->round, &c->lock, &until))
+			break;
+}
+
+int
+ssh_wait_turn(struct ssh_conn *c)
+{
+	struct ssh_waiter w, **wp;
+	struct pollfd p[2];
+	char junk[64];
+	int n, probes = 0, err = 0, silent = 0;
+
+	if (c->broken)
+		return -1;
+	if (!c->pump || (libssh2_session_block_directions(c->s) &
+	                 LIBSSH2_SESSION_BLOCK_OUTBOUND) || turn_pipe() < 0)
+		return ssh_wait(c);
+	/* what this thread read may be for the pump's channels */
+	if (c->reads != c->reads_told)
+		pump_wake(c);
+	while (read(turn_fd[0], junk, sizeof(junk)) > 0)
+		;
+	w.fd = turn_fd[1];
+	w.next = c->waiters;
+	c->waiters = &w;
+	pthread_mutex_unlock(&c->lock);
+	for (;;) {
+		p[0].fd = c->fd;
+		p[0].events = POLLIN;
+		p[1].fd = turn_fd[0];
+		p[1].events = POLLIN;
+		n = poll(p, 2, c->timeout_ms);
+		if (n > 0)
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = errno;
+			break;
+		}
+		if (!c->up || probes++ >= 2) {
+			silent = 1;
+			break;
+		}
+		pthread_mutex_lock(&c->lock);
+		libssh2_keepalive_send(c->s, NULL);
+		pthread_mutex_unlock(&c->lock);
+	}
+	pthread_mutex_lock(&c->lock);
+	for (wp = &c->waiters; *wp != &w; wp = &(*wp)->next)
+		;
+	*wp = w.next;
+	if (err) {
+		errno = err;
+		return error_errno("%s (%s): poll", c->label, c->where);
+	}
+	if (silent) {
+		c->broken = 1;
+		return error("%s (%s) did not answer within %.3g s", c->label, c->where,
+		             c->timeout_ms / 1000.0);
+	}
+	return 0;
+}
+
 /* a TCP connection to host:port within timeout_ms; -1 with the error reported */
 static int
 tcp_connect(struct ssh_conn *c, const char *host, int port)
@@ -188,6 +418,8 @@ tcp_connect(struct ssh_conn *c, const char *host, int port)
 		fd = -1;
 	}
 	freeaddrinfo(res);
+	if (fd >= 0)
+		tcp_alive(fd);
 	if (fd < 0) {
 		if (err == ETIMEDOUT)
 			return error("%s (%s) did not answer within %.3g s", c->label,
@@ -249,6 +481,8 @@ ssh_close(struct ssh_conn *c)
 		close(c->fd);
 	bastion_put(c->bastion);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->xfer);
+	pthread_cond_destroy(&c->round);
 	free(c->label);
 	free(c->where);
 	free(c->guard);
@@ -604,6 +838,8 @@ ssh_attempt(const struct ssh_opts *o, const struct ssh_dest *d, const char *jump
 
 	*hopeless = 0;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->xfer, NULL);
+	pthread_cond_init(&c->round, NULL);
 	c->fd = -1;
 	c->label = xstrdup(o->label ? o->label : o->host);
 	c->where = xasprintf(strchr(d->hostname, ':') ? "[%s]:%d" : "%s:%d", d->hostname, port);
@@ -628,7 +864,16 @@ ssh_attempt(const struct ssh_opts *o, const struct ssh_dest *d, const char *jump
 	if (!c->s)
 		fatal("out of memory");
 	libssh2_session_set_blocking(c->s, 0);
-	libssh2_keepalive_config(c->s, 1, 2);
+	*libssh2_session_abstract(c->s) = c;
+	{
+		LIBSSH2_RECV_FUNC((*recv_fn)) = conn_recv;
+		void *cb;
+
+		memcpy(&cb, &recv_fn, sizeof(cb));
+		libssh2_session_callback_set(c->s, LIBSSH2_CALLBACK_RECV, cb);
+	}
+	/* sent by the pump while it runs: unanswered, TCP gives up (tcp_alive) */
+	libssh2_keepalive_config(c->s, 1, (unsigned)alive_interval());
 	if (o->compress)
 		libssh2_session_flag(c->s, LIBSSH2_FLAG_COMPRESS, 1);
 	home_known = xasprintf("%s/.ssh/known_hosts", getenv("HOME") ? getenv("HOME") : "");
@@ -679,7 +924,7 @@ ssh_open_depth(const struct ssh_opts *o, const char *jump_override, int depth)
 		return error("%s: more than 8 ProxyJump hops; is there a loop in ~/.ssh/config?",
 		             o->label ? o->label : o->host), NULL;
 	config = xasprintf("%s/.ssh/config", home ? home : "");
-	if (ssh_config_resolve(config, o->host, &d) < 0) {
+	if (ssh_config_resolve(config, o->host, o->user, &d) < 0) {
 		free(config);
 		return NULL;
 	}
@@ -773,19 +1018,20 @@ ssh_run_locked(struct ssh_conn *c, char *const argv[], const char *input, size_t
 		return c->broken ? -1 : ssh_fail(c, "cannot open a channel");
 	buf_init(&cmd, 0);
 	ssh_command_line(&cmd, argv);
-	AGAIN(c, rc, libssh2_channel_exec(ch, cmd.data));
+	AGAIN_T(c, rc, libssh2_channel_exec(ch, cmd.data));
 	if (rc) {
 		if (!c->broken)
 			ssh_fail(c, "cannot run a command");
 		goto out;
 	}
 	while (off < len) {
-		AGAIN(c, n, libssh2_channel_write(ch, input + off, len - off));
+		AGAIN_T(c, n, libssh2_channel_write(ch, input + off, len - off));
 		if (n < 0)
 			goto write_failed;
 		off += (size_t)n;
+		ssh_yield(c);
 	}
-	AGAIN(c, rc, libssh2_channel_send_eof(ch));
+	AGAIN_T(c, rc, libssh2_channel_send_eof(ch));
 	if (rc)
 		goto write_failed;
 	while (open[0] || open[1]) {
@@ -806,12 +1052,14 @@ ssh_run_locked(struct ssh_conn *c, char *const argv[], const char *input, size_t
 				open[i] = 0;
 			}
 		}
-		if (!moved && (open[0] || open[1]) && ssh_wait(c) < 0)
+		if (!moved && (open[0] || open[1]) && ssh_wait_turn(c) < 0)
 			goto out;
+		if (moved)
+			ssh_yield(c);
 	}
-	AGAIN(c, rc, libssh2_channel_close(ch));
+	AGAIN_T(c, rc, libssh2_channel_close(ch));
 	if (!rc)
-		AGAIN(c, rc, libssh2_channel_wait_closed(ch));
+		AGAIN_T(c, rc, libssh2_channel_wait_closed(ch));
 	if (rc) {
 		if (!c->broken)
 			ssh_fail(c, "cannot close a channel");
@@ -928,7 +1176,7 @@ ssh_dest_id(const struct ssh_opts *o)
 	struct passwd pw, *found = NULL;
 	char pwbuf[1024];
 
-	if (ssh_config_resolve(config, o->host, &d) < 0) {
+	if (ssh_config_resolve(config, o->host, o->user, &d) < 0) {
 		free(config);
 		return NULL;
 	}
@@ -1008,10 +1256,11 @@ sftp_send(struct ssh_conn *c, LIBSSH2_SFTP_HANDLE *fh, const char *local)
 		if (n == 0)
 			break;
 		while (off < (size_t)n) {
-			AGAIN(c, w, libssh2_sftp_write(fh, data + off, (size_t)n - off));
+			AGAIN_T(c, w, libssh2_sftp_write(fh, data + off, (size_t)n - off));
 			if (w < 0)
 				break;
 			off += (size_t)w;
+			ssh_yield(c);
 		}
 		if (off < (size_t)n) {
 			ret = c->broken ? -1 : ssh_fail(c, "cannot write");
@@ -1128,9 +1377,11 @@ ssh_upload(struct ssh_conn *c, const char *local, const struct hash *hash, char 
 {
 	int rc;
 
+	pthread_mutex_lock(&c->xfer);
 	ssh_lock(c);
 	rc = ssh_upload_locked(c, local, hash, remote);
 	ssh_unlock(c);
+	pthread_mutex_unlock(&c->xfer);
 	return rc;
 }
 

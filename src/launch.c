@@ -160,6 +160,19 @@ upload_of(struct run *r, struct host *h, const struct pkg *pkg)
 	return NULL;
 }
 
+/* a service's cwd on another host: one given relative to the config (it
+ * was joined to the config's directory) is relative to its run folder DIR
+ * there; any other is taken as it is */
+static char *
+remote_cwd(const struct run *r, const struct service *s, const char *dir)
+{
+	size_t n = strlen(r->d->dir);
+
+	if (!strncmp(s->cwd, r->d->dir, n) && (s->cwd[n] == '/' || !s->cwd[n]))
+		return path_join(dir, s->cwd[n] && s->cwd[n + 1] ? s->cwd + n + 1 : ".");
+	return xstrdup(s->cwd);
+}
+
 /*
  * Where a service runs.  On this machine: in its cwd (else the config's
  * directory), with the run's directory as HYDRO_RUN_DIR, its program from
@@ -167,7 +180,9 @@ upload_of(struct run *r, struct host *h, const struct pkg *pkg)
  * (host_run_dir), its package unpacked in it when it runs a program built
  * here, and that folder is its HYDRO_RUN_DIR; its cwd is the package's
  * files/ folder when it declared files (so that they are at the names it
- * gave, as here in the config's directory), else that folder.
+ * gave, as here in the config's directory), else that folder; a cwd
+ * given relative to the config is relative to that folder, an absolute one
+ * is taken as it is.
  */
 static int
 place_service(struct run *r, struct svc *v)
@@ -210,7 +225,8 @@ place_service(struct run *r, struct svc *v)
 		             s->name, h->name);
 	}
 	v->run_dir = dir;
-	v->cwd = u && s->nfiles ? path_join(dir, "files") : xstrdup(dir);
+	v->cwd = s->cwd ? remote_cwd(r, s, dir) :
+	         u && s->nfiles ? path_join(dir, "files") : xstrdup(dir);
 	return 0;
 }
 

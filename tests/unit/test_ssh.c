@@ -20,10 +20,12 @@
  * host); and "pack DIR FILE..." packs FILEs (by their base names) into a
  * package in the local DIR and prints its path, with no host involved;
  * "spawn ...", "cleanup PID PGID IDENT", "tunnel ADDR PORT -- CMD" and
- * "pair HOST -- ARGV" (see tool_spawn, tool_cleanup, tool_tunnel, tool_pair).
+ * "pair HOST -- ARGV", "overlap -- ARGV|--upload FILE" (see tool_spawn, tool_cleanup,
+ * tool_tunnel, tool_pair, tool_overlap).
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,7 +106,7 @@ TEST(config_first_value_wins)
 	char *home = getenv("HOME") ? xstrdup(getenv("HOME")) : NULL;
 
 	setenv("HOME", "/home/u", 1);
-	REQUIRE(ssh_config_resolve(path, "web", &d) == 0);
+	REQUIRE(ssh_config_resolve(path, "web", NULL, &d) == 0);
 	CHECK_STR(d.hostname, "10.0.0.2");
 	CHECK_STR(d.user, "deploy");
 	CHECK_INT(d.port, 2222);
@@ -114,13 +116,13 @@ TEST(config_first_value_wins)
 	CHECK_STR(d.proxyjump, "bastion");
 	ssh_dest_release(&d);
 
-	REQUIRE(ssh_config_resolve(path, "wx", &d) == 0);
+	REQUIRE(ssh_config_resolve(path, "wx", NULL, &d) == 0);
 	CHECK_STR(d.hostname, "ignored");
 	CHECK_INT(d.port, 0);
 	CHECK(!d.user);
 	ssh_dest_release(&d);
 
-	REQUIRE(ssh_config_resolve("/nonexistent/config", "plain", &d) == 0);
+	REQUIRE(ssh_config_resolve("/nonexistent/config", "plain", NULL, &d) == 0);
 	CHECK_STR(d.hostname, "plain");
 	CHECK(!d.proxyjump);
 	ssh_dest_release(&d);
@@ -136,13 +138,172 @@ TEST(config_proxyjump_none_and_bad_port)
 	                                  "Host p\n Port 99999\n");
 	struct ssh_dest d;
 
-	REQUIRE(ssh_config_resolve(path, "a", &d) == 0);
+	REQUIRE(ssh_config_resolve(path, "a", NULL, &d) == 0);
 	CHECK(!d.proxyjump);
 	ssh_dest_release(&d);
 	error_set_reporter(test_quiet, NULL);
-	CHECK(ssh_config_resolve(path, "p", &d) < 0);
+	CHECK(ssh_config_resolve(path, "p", NULL, &d) < 0);
 	error_set_reporter(NULL, NULL);
 	CHECK(strstr(error_last(), "config2:6: bad port '99999'") != NULL);
+	free(path);
+}
+
+/* HOME for a test's Include files: dir, whose .ssh holds them */
+static char *
+home_in_dir(void)
+{
+	char *home = getenv("HOME") ? xstrdup(getenv("HOME")) : NULL, *ssh;
+
+	setenv("HOME", dir, 1);
+	ssh = path_join(dir, ".ssh/conf.d");
+	mkdir_p(ssh, 0755);
+	free(ssh);
+	return home;
+}
+
+static void
+home_back(char *home)
+{
+	if (home)
+		setenv("HOME", home, 1);
+	free(home);
+}
+
+TEST(config_include_globs_relative_to_ssh_in_place)
+{
+	char *home = home_in_dir();
+	char *path = write_tmp(".ssh/config",
+		"Include conf.d/*.conf missing/*\n"
+		"Host web\n"
+		"  Include ~/.ssh/web.inc\n"
+		"  Port 2200\n"
+		"Host other\n"
+		"  Include web.inc\n"
+		"Host *\n"
+		"  User fallback\n");
+	struct ssh_dest d;
+
+	free(write_tmp(".ssh/web.inc", "HostName 10.0.0.9\nHost nomatter\nPort 3\n"));
+	/* read in name order: b's HostName loses to a's, both before web's */
+	free(write_tmp(".ssh/conf.d/b.conf", "Host db\n  HostName b-wins-not\n  User b\n"));
+	free(write_tmp(".ssh/conf.d/a.conf", "Host db\n  HostName 10.0.0.7\n"));
+	free(write_tmp(".ssh/conf.d/c.txt", "Host db\n  Port 9\n"));
+	REQUIRE(ssh_config_resolve(path, "db", NULL, &d) == 0);
+	CHECK_STR(d.hostname, "10.0.0.7");
+	CHECK_STR(d.user, "b");
+	CHECK_INT(d.port, 0);
+	ssh_dest_release(&d);
+	/* an included file's Host line does not end the including block */
+	REQUIRE(ssh_config_resolve(path, "web", NULL, &d) == 0);
+	CHECK_STR(d.hostname, "10.0.0.9");
+	CHECK_INT(d.port, 2200);
+	CHECK_STR(d.user, "fallback");
+	ssh_dest_release(&d);
+	/* included from a block that does not apply: none of it applies */
+	REQUIRE(ssh_config_resolve(path, "nomatter", NULL, &d) == 0);
+	CHECK_STR(d.hostname, "nomatter");
+	CHECK_INT(d.port, 0);
+	ssh_dest_release(&d);
+	free(path);
+	home_back(home);
+}
+
+TEST(config_include_loop_is_an_error)
+{
+	char *home = home_in_dir();
+	char *path = write_tmp(".ssh/loop", "Include loop\n");
+	struct ssh_dest d;
+
+	error_set_reporter(test_quiet, NULL);
+	CHECK(ssh_config_resolve(path, "x", NULL, &d) < 0);
+	error_set_reporter(NULL, NULL);
+	CHECK(strstr(error_last(), "nested Include") != NULL);
+	free(path);
+	home_back(home);
+}
+
+TEST(config_match_host_user_originalhost_all)
+{
+	char *path = write_tmp("config3",
+		"Host alias\n"
+		"  HostName real.example.com\n"
+		"Match host !other.example.com,*.example.com user deploy\n"
+		"  Port 2201\n"
+		"Match originalhost alias\n"
+		"  IdentityFile /k/alias\n"
+		"Match host alias\n"
+		"  IdentityFile /k/never\n"
+		"Match !user deploy\n"
+		"  Port 2202\n"
+		"Match user=root\n"
+		"  ProxyJump jump\n"
+		"Match all\n"
+		"  User deploy\n"
+		"  Port 2203\n");
+	struct ssh_dest d;
+
+	/* host is compared after HostName; user is the login given */
+	REQUIRE(ssh_config_resolve(path, "alias", "deploy", &d) == 0);
+	CHECK_STR(d.hostname, "real.example.com");
+	CHECK_INT(d.port, 2201);
+	REQUIRE(d.nidentity == 1);
+	CHECK_STR(d.identity[0], "/k/alias");
+	CHECK(!d.proxyjump);
+	CHECK_STR(d.user, "deploy");
+	ssh_dest_release(&d);
+
+	REQUIRE(ssh_config_resolve(path, "alias", "root", &d) == 0);
+	CHECK_INT(d.port, 2202);
+	CHECK_STR(d.proxyjump, "jump");
+	ssh_dest_release(&d);
+
+	REQUIRE(ssh_config_resolve(path, "plain", "deploy", &d) == 0);
+	CHECK_INT(d.port, 2203);
+	CHECK_INT((int)d.nidentity, 0);
+	ssh_dest_release(&d);
+	free(path);
+}
+
+static struct buf warned;
+
+static void
+keep_warnings(enum error_level level, const char *msg, void *arg)
+{
+	(void)arg;
+	if (level == LEVEL_WARNING)
+		buf_printf(&warned, "%s\n", msg);
+}
+
+TEST(config_match_exec_is_skipped_with_a_warning)
+{
+	char *path = write_tmp("config4",
+		"Match exec \"true\"\n"
+		"  Port 1\n"
+		"Match canonical host x\n"
+		"  Port 2\n"
+		"Host x\n"
+		"  Port 3\n");
+	struct ssh_dest d;
+	char *want;
+
+	buf_init(&warned, 0);
+	error_set_reporter(keep_warnings, NULL);
+	REQUIRE(ssh_config_resolve(path, "x", NULL, &d) == 0);
+	CHECK_INT(d.port, 3);
+	ssh_dest_release(&d);
+	/* once per line, however often the file is read */
+	REQUIRE(ssh_config_resolve(path, "x", NULL, &d) == 0);
+	ssh_dest_release(&d);
+	error_set_reporter(NULL, NULL);
+	want = xasprintf("%s:1: 'Match exec' is not understood by hydro; the block it "
+	                 "opens is skipped", path);
+	CHECK(strstr(warned.data, want) != NULL);
+	free(want);
+	want = xasprintf("%s:3: 'Match canonical'", path);
+	CHECK(strstr(warned.data, want) != NULL);
+	CHECK(strstr(strstr(warned.data, want) + 1, want) == NULL);
+	free(want);
+	buf_release(&warned);
 	free(path);
 }
 
@@ -470,6 +631,96 @@ tool_pair(struct host *h, int argc, char **argv)
 	return s1 || s2;
 }
 
+/* overlap -- ARGV: ARGV (a command that runs until told to end) run with
+ * host_run in a thread of its own while a process on the same host prints a
+ * line every 20 ms: "during N" on stdout for each of that process's lines
+ * that came after ARGV's first output and before its end; then "ran S" with
+ * ARGV's status.  overlap --upload FILE: the same with host_put_file of
+ * FILE in place of ARGV (from its start), S 0 if it was copied */
+struct overlap {
+	pthread_mutex_t lock;
+	struct host *h;
+	char **argv;
+	const char *upload;
+	int started, ended, status;
+};
+
+static int
+overlap_sink(void *arg, int stream, const char *data, size_t n)
+{
+	struct overlap *o = arg;
+
+	(void)data;
+	(void)n;
+	pthread_mutex_lock(&o->lock);
+	if (stream == 1)
+		o->started = 1;
+	pthread_mutex_unlock(&o->lock);
+	return 0;
+}
+
+static void *
+overlap_run(void *arg)
+{
+	struct overlap *o = arg;
+	struct hash hash;
+	int st = 255;
+
+	if (o->upload) {
+		overlap_sink(o, 1, "", 0);
+		st = hash_file(o->upload, &hash) < 0 ? 253 :
+		     host_put_file(o->h, o->upload, &hash, NULL) == 1 ? 0 : 254;
+	} else if (host_run(o->h, o->argv, overlap_sink, o, &st) < 0) {
+		st = 254;
+	}
+	pthread_mutex_lock(&o->lock);
+	o->ended = 1;
+	o->status = st;
+	pthread_mutex_unlock(&o->lock);
+	return NULL;
+}
+
+static int
+tool_overlap(struct host *h, int argc, char **argv)
+{
+	char *ticker[] = { "sh", "-c", "while :; do echo tick; sleep 0.02; done", NULL };
+	struct overlap o = { PTHREAD_MUTEX_INITIALIZER, h, argv + 2, NULL, 0, 0, 255 };
+	struct spawn sp = SPAWN_INIT;
+	pthread_t t;
+	char line[64];
+	FILE *f;
+	int during = 0, ended = 0, status;
+
+	if (argc == 3 && !strcmp(argv[1], "--upload"))
+		o.upload = argv[2];
+	else if (argc < 3 || strcmp(argv[1], "--"))
+		return 2;
+	sp.argv = ticker;
+	if (host_spawn(h, &sp) < 0)
+		return 254;
+	if (pthread_create(&t, NULL, overlap_run, &o))
+		return 253;
+	f = fdopen(sp.out, "r");
+	while (!ended && fgets(line, sizeof(line), f)) {
+		pthread_mutex_lock(&o.lock);
+		ended = o.ended;
+		if (o.started && !o.ended)
+			printf("during %d\n", ++during);
+		pthread_mutex_unlock(&o.lock);
+		fflush(stdout);
+	}
+	pthread_join(t, NULL);
+	printf("ran %d\n", o.status);
+	host_signal(h, &sp, SIGTERM);
+	while (fgets(line, sizeof(line), f))
+		;
+	fclose(f);
+	sp.out = -1;
+	host_wait(h, &sp, &status);
+	host_release(h, &sp);
+	return 0;
+}
+
 /* do the command argv[0] on h; the tool's exit status */
 static int
 tool_do(struct host *h, int argc, char **argv)
@@ -510,6 +761,8 @@ tool_do(struct host *h, int argc, char **argv)
 		status = tool_spawn(h, argc, argv);
 	} else if (!strcmp(argv[0], "tunnel")) {
 		status = tool_tunnel(h, argc, argv);
+	} else if (!strcmp(argv[0], "overlap")) {
+		status = tool_overlap(h, argc, argv);
 	} else if (!strcmp(argv[0], "pair")) {
 		status = tool_pair(h, argc, argv);
 	} else if (!strcmp(argv[0], "cleanup")) {
@@ -651,6 +904,10 @@ main(int argc, char **argv)
 	RUN(command_line_quotes_every_word);
 	RUN(config_first_value_wins);
 	RUN(config_proxyjump_none_and_bad_port);
+	RUN(config_include_globs_relative_to_ssh_in_place);
+	RUN(config_include_loop_is_an_error);
+	RUN(config_match_host_user_originalhost_all);
+	RUN(config_match_exec_is_skipped_with_a_warning);
 	RUN(hostkey_type_and_fingerprint);
 	RUN(hostkey_names);
 	RUN(hostkey_known_unknown_changed);
