@@ -206,8 +206,7 @@ Host hidden
 	User root
 	ProxyJump bastion
 EOF2
-# the sink reads the first connection that brings data: its readiness
-# probe is a connection too
+# the sink reads the first connection that brings data
 cat >"$T_TMP/tun/tunnel.json" <<JSON
 {"version": 1,
  "hosts": [{"name": "here"},
