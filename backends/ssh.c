@@ -387,7 +387,6 @@ ssh_tunnel_back(struct host *h, const char *addr, int port, int *remote_port)
 {
 	struct ssh_conn *c = ssh_host_conn(h);
 	struct addrinfo hints, *ai = NULL;
-	LIBSSH2_LISTENER *l = NULL;
 	char service[16], *msg = NULL;
 	int bound = 0, rc;
 
@@ -402,19 +401,17 @@ ssh_tunnel_back(struct host *h, const char *addr, int port, int *remote_port)
 		             h->name, addr);
 	ssh_lock(c);
 	rc = pump_start(c);
-	if (rc == 0) {
-		AGAIN_P(c, l, libssh2_channel_forward_listen_ex(c->s, "127.0.0.1", 0, &bound,
-		                                                  64));
-		if (l) {
-			pump_forward(c, l, ai->ai_addr, ai->ai_addrlen);
-		} else if (c->broken) {
-			rc = -1;
-		} else {
+	if (rc == 0 && pump_forward(c, ai->ai_addr, ai->ai_addrlen, &bound) < 0) {
+		rc = -1;
+		if (libssh2_session_last_errno(c->s) == LIBSSH2_ERROR_REQUEST_DENIED) {
 			libssh2_session_last_error(c->s, &msg, NULL, 0);
-			rc = error("%s (%s) refuses to listen on 127.0.0.1 for hydro (%s): its "
-			           "sshd forbids remote forwarding; set 'AllowTcpForwarding yes' "
-			           "in its sshd_config, or give this machine's host an address "
-			           "the host reaches", c->label, c->where, msg ? msg : "denied");
+			error("%s (%s) refuses to listen on 127.0.0.1 for hydro (%s): its sshd "
+			      "forbids remote forwarding; set 'AllowTcpForwarding yes' in its "
+			      "sshd_config, or give this machine's host an address the host "
+			      "reaches", c->label, c->where, msg);
+		} else if (!c->broken) {
+			/* a broken one was reported as it broke */
+			ssh_fail(c, "cannot listen on 127.0.0.1 for hydro");
 		}
 	}
 	ssh_unlock(c);

@@ -566,17 +566,68 @@ pump_listen(struct ssh_conn *c, int fd, const char *addr, int port)
 	c->pump->listeners = ls;
 }
 
-void
-pump_forward(struct ssh_conn *c, LIBSSH2_LISTENER *l, const struct sockaddr *to,
-             socklen_t len)
+/*
+ * libssh2 takes as the answer to a global request the first answer it has
+ * queued, a SUCCESS before a FAILURE, whichever request it answered; and
+ * the FAILUREs that answer keepalives wanting a reply (ssh_transport.c)
+ * stay queued until such a request takes one.  So a tcpip-forward may
+ * "fail" with a keepalive's answer while its own is on its way.  Then every
+ * answer to what was sent so far is made to arrive (they come before the
+ * answer to a channel's opening: the server answers in order), and the
+ * request is made again, which finds the first one's SUCCESS if there was
+ * one (an unused port the host listens on: the second request's is left
+ * queued for a later tunnel, or ends with the connection).  A FAILURE then
+ * is the host's refusal.
+ */
+static LIBSSH2_LISTENER *
+forward_listen(struct ssh_conn *c, int *port)
 {
-	struct pump_forward *fw = xcalloc(1, sizeof(*fw));
+	LIBSSH2_LISTENER *l;
+	LIBSSH2_CHANNEL *ch;
+	int tries, synced = 0;
 
+	for (tries = 0; tries < 64; tries++) {
+		*port = 0;
+		AGAIN_P(c, l, libssh2_channel_forward_listen_ex(c->s, "127.0.0.1", 0, port, 64));
+		if (l && *port > 0)
+			return l;
+		if (l) {
+			/* a SUCCESS without a port: a keepalive's, not ours */
+			ssh_block(c);
+			libssh2_channel_forward_cancel(l);
+			libssh2_session_set_blocking(c->s, 0);
+			continue;
+		}
+		if (c->broken || synced ||
+		    libssh2_session_last_errno(c->s) != LIBSSH2_ERROR_REQUEST_DENIED)
+			return NULL;
+		/* any answer will do, a refusal too */
+		AGAIN_P(c, ch, libssh2_channel_open_session(c->s));
+		if (ch)
+			channel_drop(c, ch);
+		else if (c->broken ||
+		         libssh2_session_last_errno(c->s) != LIBSSH2_ERROR_CHANNEL_FAILURE)
+			return NULL;
+		synced = 1;
+	}
+	return NULL;
+}
+
+int
+pump_forward(struct ssh_conn *c, const struct sockaddr *to, socklen_t len, int *port)
+{
+	LIBSSH2_LISTENER *l = forward_listen(c, port);
+	struct pump_forward *fw;
+
+	if (!l)
+		return -1;
+	fw = xcalloc(1, sizeof(*fw));
 	fw->l = l;
 	memcpy(&fw->to, to, len < sizeof(fw->to) ? len : sizeof(fw->to));
 	fw->tolen = len;
 	fw->next = c->pump->forwards;
 	c->pump->forwards = fw;
+	return 0;
 }
 
 static struct pump_link *

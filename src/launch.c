@@ -444,7 +444,9 @@ listen_table(struct host *h, char *const files[], struct buf *out)
 			/* tcp6 is missing where IPv6 is off */
 			if ((fd = open(files[i], O_RDONLY | O_CLOEXEC)) < 0)
 				continue;
-			if (read_fd(fd, files[i], out) < 0)
+			st = read_fd(fd, files[i], out);
+			close(fd);
+			if (st < 0)
 				return -1;
 		}
 		return out->len > 0;

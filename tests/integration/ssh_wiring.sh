@@ -34,9 +34,10 @@ expect_clean() {
 	[ -z "$(running_in "$W")" ] || t_fail "left here: $(running_in "$W")"
 }
 
-# sink: counts the connections it accepts until LINES lines came, then
-# says what it got and from how many connections
-SINK='import os, socket
+# sink: after DELAY seconds, counts the connections it accepts until LINES
+# lines came, then says what it got and from how many connections
+SINK='import os, socket, time
+time.sleep(float(os.environ["DELAY"]))
 a, p = os.environ["HYDRO_PORT_IN"].rsplit(":", 1)
 s = socket.socket(); s.bind((a, int(p))); s.listen()
 want, got, conns = int(os.environ["LINES"]), [], 0
@@ -54,15 +55,16 @@ for to in os.environ["HYDRO_PORT_OUT"].split(","):
     c.close()'
 json_str() { python3 -c 'import json, sys; print(json.dumps(sys.argv[1]))' "$1"; }
 
-# a config: the sink on $1, the source on $2; the local host's settings $3
+# a config: the sink on $1, the source on $2; the local host's settings $3;
+# more services $4
 config() {
 	cat >"$W/d.json" <<JSON
 {"version": 1,
  "hosts": [{"name": "here"$3},
            {"name": "far", "backend": "ssh", "settings": {"host": "$a1", "key": "$HOSTS_KEY"}}],
- "services": [
+ "services": [$4
   {"name": "sink", "kind": "process", "on": "$1", "ports": [{"name": "in", "dir": "input"}],
-   "ready": {"port": "in"}, "env": {"LINES": "3"},
+   "ready": {"port": "in"}, "env": {"LINES": "3", "DELAY": "${DELAY:-0}"},
    "cmd": ["python3", "-c", $(json_str "$SINK")]},
   {"name": "source", "kind": "process", "on": "$2", "ports": [{"name": "out", "dir": "output"}],
    "env": {"LINES": "3"}, "cmd": ["python3", "-c", $(json_str "$SOURCE")]}],
@@ -89,6 +91,18 @@ t_case "readiness of a port here is no connection the program accepts"
 t_expect_out "connections 1"
 t_end
 
+t_case "a tunnel back on a connection whose keepalives were answered already"
+# the connection's keepalives (every 2 s, wanting a reply) run from the
+# start of 'idle', seconds before the tunnel back is asked for: their
+# answers queued in libssh2 are not the tunnel's
+DELAY=3 config here far "" '{"name": "idle", "kind": "process", "on": "far", "can_die": true, "cmd": ["sleep", "4"]},'
+t_run timeout 60 "$HYDRO" --color=never -v run "$W/d.json"
+t_expect_rc 0
+t_expect_out "got line0 line1 line2"
+t_expect_err "here through a tunnel back at 127.0.0.1:"
+expect_clean
+t_end
+
 t_case "an input here on an address the host reaches: no tunnel back"
 config here far ", \"settings\": {\"address\": \"$HOSTS_NET.1\"}"
 t_run timeout 60 "$HYDRO" --color=never -v run "$W/d.json"
@@ -105,6 +119,20 @@ t_run timeout 60 "$HYDRO" --color=never -v run "$W/d.json"
 t_expect_rc 0
 t_expect_out "got line0 line1 line2"
 t_expect_out "connections 1"
+expect_clean
+t_end
+
+t_case "a host whose sshd forbids listening for hydro: an error naming it, nothing left"
+# local forwarding only (direct-tcpip): no tcpip-forward
+echo "AllowTcpForwarding local" >>"$HOSTS_DIR/h1/sshd_config"
+host_stop 1
+host_start 1
+config here far ""
+t_run timeout 60 "$HYDRO" --color=never run "$W/d.json"
+t_expect_rc 1
+t_expect_err "host 'far' ($a1:22) refuses to listen on 127.0.0.1 for hydro"
+t_expect_err "set 'AllowTcpForwarding yes'"
+t_expect_err "service 'source' on host 'far' cannot reach 127.0.0.1:"
 expect_clean
 t_end
 
