@@ -412,15 +412,6 @@ handshake(struct run *r, struct svc *v, struct task *t, const char *msg,
 	return ret;
 }
 
-/* host_sink: keep a command's stdout */
-static int
-table_sink(void *arg, int stream, const char *data, size_t n)
-{
-	if (stream == 1)
-		buf_add(arg, data, n);
-	return 0;
-}
-
 /* the listening sockets table of /proc/net on the host: what `files`
  * hold (on this machine, read here; elsewhere through cat there) into out;
  * 1 if it has any, 0 if it cannot be had (no /proc), -1 with the error */
@@ -445,7 +436,7 @@ listen_table(struct host *h, char *const files[], struct buf *out)
 	}
 	for (i = 0; files[i] && i < 2; i++)
 		argv[i + 1] = files[i];
-	if (host_run(h, argv, table_sink, out, &st) < 0)
+	if (host_capture(h, argv, out, 0, &st) < 0)
 		return -1;
 	return out->len > 0;
 }
