@@ -166,6 +166,11 @@ struct backend {
 	 * never a secret), stored as "host" in each process record of the host
 	 * before the spawn and given back to cleanup; NULL slot: nothing */
 	cJSON *(*record)(struct host *h);
+	/* tunnel_back: a port the host listens on at 127.0.0.1 whose
+	 * connections reach addr:port here (an input of this machine its
+	 * services cannot reach), open until disconnect; NULL slot: a sender
+	 * there into a loopback input here fails, naming both */
+	int (*tunnel_back)(struct host *h, const char *addr, int port, int *remote_port);
 };
 
 /* the backend of that name, or NULL */
@@ -227,5 +232,7 @@ char *host_run_dir(struct host *h, const char *run, const char *service);
 int host_tunnel(struct host *h, const char *addr, int port, int *local_port);
 /* the host's settings for a process record, or NULL */
 cJSON *host_record(struct host *h);
+/* a port on the host's 127.0.0.1 reaching addr:port here; -1 if it has no way */
+int host_tunnel_back(struct host *h, const char *addr, int port, int *remote_port);
 
 #endif

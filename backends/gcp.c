@@ -1091,6 +1091,14 @@ gcp_tunnel(struct host *h, const char *addr, int port, int *local_port)
 	return s ? backend_ssh.tunnel(s, addr, port, local_port) : -1;
 }
 
+static int
+gcp_tunnel_back(struct host *h, const char *addr, int port, int *remote_port)
+{
+	struct host *s = vm_host(h);
+
+	return s ? backend_ssh.tunnel_back(s, addr, port, remote_port) : -1;
+}
+
 /* what hydro down needs to reach the VM's processes: its SSH settings */
 static cJSON *
 gcp_record(struct host *h)
@@ -1312,4 +1320,5 @@ const struct backend backend_gcp = {
 	gcp_run_dir,				/* run_dir */
 	gcp_tunnel,				/* tunnel */
 	gcp_record,				/* record */
+	gcp_tunnel_back,			/* tunnel_back */
 };

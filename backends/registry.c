@@ -276,6 +276,15 @@ host_record(struct host *h)
 	return be(h)->record ? be(h)->record(h) : NULL;
 }
 
+int
+host_tunnel_back(struct host *h, const char *addr, int port, int *remote_port)
+{
+	if (!be(h)->tunnel_back)
+		return error("host '%s' (%s) cannot open tunnels back to this machine",
+		             h->name, be(h)->name);
+	return be(h)->tunnel_back(h, addr, port, remote_port);
+}
+
 void
 backends_register_state(void)
 {

@@ -19,6 +19,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -378,6 +379,49 @@ ssh_tunnel(struct host *h, const char *addr, int port, int *local_port)
 	return 0;
 }
 
+/* a port on the host's 127.0.0.1, chosen there, that its sshd listens on
+ * for us (tcpip-forward): the connection's pump joins each connection it
+ * forwards to a new connection to addr:port here, until disconnect */
+static int
+ssh_tunnel_back(struct host *h, const char *addr, int port, int *remote_port)
+{
+	struct ssh_conn *c = ssh_host_conn(h);
+	struct addrinfo hints, *ai = NULL;
+	char service[16], *msg = NULL;
+	int bound = 0, rc;
+
+	if (!c)
+		return -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(service, sizeof(service), "%d", port);
+	if (getaddrinfo(addr, service, &hints, &ai) != 0 || !ai)
+		return error("host '%s': cannot tunnel back to '%s': not an address here",
+		             h->name, addr);
+	ssh_lock(c);
+	rc = pump_start(c);
+	if (rc == 0 && pump_forward(c, ai->ai_addr, ai->ai_addrlen, &bound) < 0) {
+		rc = -1;
+		if (libssh2_session_last_errno(c->s) == LIBSSH2_ERROR_REQUEST_DENIED) {
+			libssh2_session_last_error(c->s, &msg, NULL, 0);
+			error("%s (%s) refuses to listen on 127.0.0.1 for hydro (%s): its sshd "
+			      "forbids remote forwarding; set 'AllowTcpForwarding yes' in its "
+			      "sshd_config, or give this machine's host an address the host "
+			      "reaches", c->label, c->where, msg);
+		} else if (!c->broken) {
+			/* a broken one was reported as it broke */
+			ssh_fail(c, "cannot listen on 127.0.0.1 for hydro");
+		}
+	}
+	ssh_unlock(c);
+	freeaddrinfo(ai);
+	if (rc < 0)
+		return -1;
+	*remote_port = bound;
+	return 0;
+}
+
 /* the settings a connection reads, the key's path absolute: what hydro
  * down needs to reach the host again (never a secret: a key is a path) */
 static cJSON *
@@ -569,4 +613,5 @@ const struct backend backend_ssh = {
 	ssh_run_dir,				/* run_dir */
 	ssh_tunnel,				/* tunnel */
 	ssh_record,				/* record */
+	ssh_tunnel_back,			/* tunnel_back */
 };

@@ -7,6 +7,7 @@
 #define HYDRO_SSH_INT_H
 
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include <libssh2.h>
 #include <libssh2_sftp.h>
@@ -133,6 +134,11 @@ void pump_beat(struct pump_link *l, int seconds);
  * to addr:port as the host sees it by a direct-tcpip channel; the pump
  * owns fd and closes it when it stops */
 void pump_listen(struct ssh_conn *c, int fd, const char *addr, int port);
+/* have the host listen on a port of its 127.0.0.1 for us (tcpip-forward;
+ * c locked, its pump started), the port in *port, and join each channel it
+ * forwards from there to a new TCP connection from here to `to`, until the
+ * pump stops; -1 with libssh2's error left on the session (not reported) */
+int pump_forward(struct ssh_conn *c, const struct sockaddr *to, socklen_t len, int *port);
 /* let go of a link: the pump closes its channel and frees it, and done is
  * not called; 0 if the link had already finished (done is being or has
  * been called, and the link is the pump's to free) */

@@ -2,8 +2,9 @@
 /*
  * ssh_pump: one thread per SSH connection moving data between its
  * long-lived channels and local descriptors: a process's stdin, stdout and
- * stderr, a tunnelled TCP connection, the connection of a host behind it
- * as a bastion.
+ * stderr, a tunnelled TCP connection (either way: from a port here to the
+ * host, from a port the host forwards to here), the connection of a host
+ * behind it as a bastion.
  *
  * A libssh2 session is not thread-safe, so the pump takes the connection's
  * lock for each round over its links and gives it back while it polls;
@@ -77,12 +78,22 @@ struct pump_listener {
 	int port;
 };
 
+/* a port the host listens on for us (tcpip-forward) and where its
+ * connections go here */
+struct pump_forward {
+	struct pump_forward *next;
+	LIBSSH2_LISTENER *l;
+	struct sockaddr_storage to;
+	socklen_t tolen;
+};
+
 struct ssh_pump {
 	pthread_t thread;
 	int wake[2];
 	int stop;
 	struct pump_link *links;
 	struct pump_listener *listeners;
+	struct pump_forward *forwards;
 };
 
 void
@@ -311,6 +322,52 @@ listener_accept(struct ssh_conn *c, struct pump_listener *ls)
 	}
 }
 
+/* a channel the pump will not carry, closed and freed (c locked) */
+static void
+channel_drop(struct ssh_conn *c, LIBSSH2_CHANNEL *ch)
+{
+	ssh_block(c);
+	libssh2_channel_free(ch);
+	libssh2_session_set_blocking(c->s, 0);
+}
+
+/* the channels the host forwarded from its listening ports, each joined to
+ * a new connection to its address here (c locked); one whose connection is
+ * refused here is closed, which the host's client sees as its connection
+ * closing; 1 if any was taken */
+static int
+forwards_accept(struct ssh_conn *c, struct ssh_pump *p)
+{
+	struct pump_forward *fw;
+	LIBSSH2_CHANNEL *ch;
+	int took = 0, fd;
+
+	for (fw = p->forwards; fw && !c->broken; fw = fw->next) {
+		for (;;) {
+			/* reading may owe the host an answer (the channel's
+			 * confirmation): sent before the session is given up */
+			while (!(ch = libssh2_channel_forward_accept(fw->l)) &&
+			       libssh2_session_last_errno(c->s) == LIBSSH2_ERROR_EAGAIN &&
+			       (libssh2_session_block_directions(c->s) &
+			        LIBSSH2_SESSION_BLOCK_OUTBOUND) &&
+			       ssh_wait(c) == 0)
+				;
+			if (!ch)
+				break;
+			took = 1;
+			fd = socket(fw->to.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			if (fd < 0 || connect(fd, (struct sockaddr *)&fw->to, fw->tolen) < 0) {
+				if (fd >= 0)
+					close(fd);
+				channel_drop(c, ch);
+				continue;
+			}
+			pump_stream(c, ch, fd, NULL, NULL);
+		}
+	}
+	return took;
+}
+
 static void *
 pump_main(void *arg)
 {
@@ -328,7 +385,7 @@ pump_main(void *arg)
 		size_t n = 0;
 
 		do {
-			moved = 0;
+			moved = p->forwards && forwards_accept(c, p);
 			for (lp = &p->links; (l = *lp);) {
 				int r = l->dropped || c->broken ? -1 : link_step(c, l);
 
@@ -474,6 +531,19 @@ pump_stop(struct ssh_conn *c)
 			l->done(l, l->arg, -1);
 		link_free(c, l);
 	}
+	while (p->forwards) {
+		struct pump_forward *fw = p->forwards;
+
+		p->forwards = fw->next;
+		/* the host stops listening; on a broken connection the
+		 * session's end frees it, sending nothing */
+		if (!c->broken) {
+			ssh_block(c);
+			libssh2_channel_forward_cancel(fw->l);
+			libssh2_session_set_blocking(c->s, 0);
+		}
+		free(fw);
+	}
 	while (p->listeners) {
 		struct pump_listener *ls = p->listeners;
 
@@ -498,6 +568,70 @@ pump_listen(struct ssh_conn *c, int fd, const char *addr, int port)
 	ls->port = port;
 	ls->next = c->pump->listeners;
 	c->pump->listeners = ls;
+}
+
+/*
+ * libssh2 takes as the answer to a global request the first answer it has
+ * queued, a SUCCESS before a FAILURE, whichever request it answered; and
+ * the FAILUREs that answer keepalives wanting a reply (ssh_transport.c)
+ * stay queued until such a request takes one.  So a tcpip-forward may
+ * "fail" with a keepalive's answer while its own is on its way.  Then every
+ * answer to what was sent so far is made to arrive (they come before the
+ * answer to a channel's opening: the server answers in order), and the
+ * request is made again, which finds the first one's SUCCESS if there was
+ * one (an unused port the host listens on: the second request's is left
+ * queued for a later tunnel, or ends with the connection).  A FAILURE then
+ * is the host's refusal.
+ */
+static LIBSSH2_LISTENER *
+forward_listen(struct ssh_conn *c, int *port)
+{
+	LIBSSH2_LISTENER *l;
+	LIBSSH2_CHANNEL *ch;
+	int tries, synced = 0;
+
+	for (tries = 0; tries < 64; tries++) {
+		*port = 0;
+		AGAIN_P(c, l, libssh2_channel_forward_listen_ex(c->s, "127.0.0.1", 0, port, 64));
+		if (l && *port > 0)
+			return l;
+		if (l) {
+			/* a SUCCESS without a port: a keepalive's, not ours */
+			ssh_block(c);
+			libssh2_channel_forward_cancel(l);
+			libssh2_session_set_blocking(c->s, 0);
+			continue;
+		}
+		if (c->broken || synced ||
+		    libssh2_session_last_errno(c->s) != LIBSSH2_ERROR_REQUEST_DENIED)
+			return NULL;
+		/* any answer will do, a refusal too */
+		AGAIN_P(c, ch, libssh2_channel_open_session(c->s));
+		if (ch)
+			channel_drop(c, ch);
+		else if (c->broken ||
+		         libssh2_session_last_errno(c->s) != LIBSSH2_ERROR_CHANNEL_FAILURE)
+			return NULL;
+		synced = 1;
+	}
+	return NULL;
+}
+
+int
+pump_forward(struct ssh_conn *c, const struct sockaddr *to, socklen_t len, int *port)
+{
+	LIBSSH2_LISTENER *l = forward_listen(c, port);
+	struct pump_forward *fw;
+
+	if (!l)
+		return -1;
+	fw = xcalloc(1, sizeof(*fw));
+	fw->l = l;
+	memcpy(&fw->to, to, len < sizeof(fw->to) ? len : sizeof(fw->to));
+	fw->tolen = len;
+	fw->next = c->pump->forwards;
+	c->pump->forwards = fw;
+	return 0;
 }
 
 static struct pump_link *

@@ -12,7 +12,9 @@
 #include "crate.h"
 #include "error.h"
 #include "fs.h"
+#include "hash.h"
 #include "json.h"
+#include "package.h"
 #include "ports.h"
 #include "progress.h"
 #include "run.h"
@@ -50,6 +52,127 @@ package_json(cJSON *o, const struct pkg *pk)
 	}
 }
 
+/* one upload a run would make: a package to a host that is not this
+ * machine, for the services there that run it */
+struct plan_upload {
+	struct host *h;
+	const struct pkg *pkg;
+	const char *crate;	/* the build it is the package of */
+	cJSON *services;	/* their names */
+	char hex[HASH_HEX_LEN];	/* its hash, "" before it is made */
+	long long size;		/* its size, -1 before it is made */
+};
+
+/* the uploads a run of d would make, as lower.c plans them: one per (host,
+ * package) for the hosts that are not this machine; their number */
+static size_t
+plan_uploads(struct deployment *d, struct build *b, struct plan_upload **out)
+{
+	struct plan_upload *list = xcalloc(d->nservices + 1, sizeof(*list));
+	struct build_step st;
+	struct stat sb;
+	size_t i, k, n = 0;
+
+	for (i = 0; i < d->nservices; i++) {
+		struct service *s = d->services[i];
+		const struct pkg *pkg = s->nstandin ? NULL : crate_service_package(b, s);
+		struct plan_upload *u;
+		const char *path;
+
+		if (!pkg || host_is_here(s->host))
+			continue;
+		for (k = 0; k < n && !(list[k].h == s->host && list[k].pkg == pkg); k++)
+			;
+		u = &list[k];
+		if (k == n) {
+			n++;
+			u->h = s->host;
+			u->pkg = pkg;
+			u->services = cJSON_CreateArray();
+			u->size = -1;
+			for (k = 0; crate_step(b, k, &st); k++)
+				if (crate_package(b, k) == pkg)
+					u->crate = st.name;
+			/* a package is named by its hash: HASH.tar.zst */
+			path = package_why(pkg) ? NULL : package_path(pkg);
+			if (path && stat(path, &sb) == 0 &&
+			    strspn(path_basename(path), "0123456789abcdef") == HASH_HEX_LEN - 1) {
+				snprintf(u->hex, sizeof(u->hex), "%s", path_basename(path));
+				u->size = (long long)sb.st_size;
+			}
+		}
+		cJSON_AddItemToArray(u->services, cJSON_CreateString(s->name));
+	}
+	*out = list;
+	return n;
+}
+
+/* bytes as a person reads them: "812 B", "1.5 KiB", "20.0 MiB" */
+static void
+print_size(long long n)
+{
+	if (n < 1024)
+		printf("%lld B", n);
+	else if (n < 1024 * 1024)
+		printf("%.1f KiB", (double)n / 1024);
+	else
+		printf("%.1f MiB", (double)n / (1024 * 1024));
+}
+
+/* the uploads of the plan: a run skips each whose package the host has,
+ * which only connecting to it tells; json: appended to plan */
+static void
+print_uploads(struct deployment *d, struct build *b, cJSON *plan, const struct options *o)
+{
+	struct plan_upload *ups;
+	size_t i, j, n = plan_uploads(d, b, &ups), nhosts = 0;
+
+	for (i = 0; i < n; i++) {
+		struct plan_upload *u = &ups[i];
+
+		for (j = 0; j < i && ups[j].h != u->h; j++)
+			;
+		nhosts += j == i;
+		if (plan) {
+			cJSON *item = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(item, "upload", u->h->name);
+			cJSON_AddItemToObject(item, "services", u->services);
+			if (u->crate)
+				cJSON_AddStringToObject(item, "crate", u->crate);
+			if (u->size >= 0) {
+				cJSON_AddStringToObject(item, "package", package_path(u->pkg));
+				cJSON_AddStringToObject(item, "sha256", u->hex);
+				cJSON_AddNumberToObject(item, "size", (double)u->size);
+			} else {
+				cJSON_AddNullToObject(item, "package");
+			}
+			/* whether it runs is known only on the host */
+			cJSON_AddNullToObject(item, "run");
+			cJSON_AddStringToObject(item, "why", "skipped if the host has it");
+			cJSON_AddItemToArray(plan, item);
+			continue;
+		}
+		printf("  upload      to host '%s' (", u->h->name);
+		for (j = 0; j < (size_t)cJSON_GetArraySize(u->services); j++)
+			printf("%s'%s'", j ? ", " : "",
+			       cJSON_GetArrayItem(u->services, (int)j)->valuestring);
+		if (u->size >= 0) {
+			printf("): package %.12s (", u->hex);
+			print_size(u->size);
+			printf("), skipped if the host has it\n");
+		} else {
+			printf("): the package of %s once made, skipped if the host has it\n",
+			       u->crate ? u->crate : "its program");
+		}
+		cJSON_Delete(u->services);
+	}
+	if (n && !plan && !o->quiet)
+		printf("%zu upload%s to %zu host%s, each skipped where the host has the "
+		       "package\n", n, n == 1 ? "" : "s", nhosts, nhosts == 1 ? "" : "s");
+	free(ups);
+}
+
 /* what build would make and why: json, the model and the plan; text, a line
  * a step */
 static int
@@ -85,6 +208,7 @@ build_plan(struct deployment *d, int json, const struct options *o)
 			cJSON_AddStringToObject(item, "target", crate_target(b, i));
 			package_json(item, crate_package(b, i));
 		}
+		print_uploads(d, b, plan, o);
 		text = cJSON_Print(root);
 		printf("%s\n", text);
 		free(text);
@@ -119,6 +243,7 @@ build_plan(struct deployment *d, int json, const struct options *o)
 		}
 		if (n && !o->quiet)
 			printf("%zu of %zu crate%s to build\n", nrun, n, n == 1 ? "" : "s");
+		print_uploads(d, b, NULL, o);
 	}
 	build_close(b);
 	graph_free(g);

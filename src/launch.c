@@ -1,5 +1,7 @@
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <regex.h>
@@ -426,20 +428,65 @@ handshake(struct run *r, struct svc *v, struct task *t, const char *msg,
 	return ret;
 }
 
-/* READY_PORT: whether addr ("ip:port", or "unix:PATH" of a host on this
- * machine) accepts a connection, seen from the service's host: 1, 0, -1 */
+/* the listening sockets table of /proc/net on the host: what `files`
+ * hold (on this machine, read here; elsewhere through cat there) into out;
+ * 1 if it has any, 0 if it cannot be had (no /proc), -1 with the error */
+static int
+listen_table(struct host *h, char *const files[], struct buf *out)
+{
+	char *argv[4] = { "cat", NULL, NULL, NULL };
+	int st, fd;
+	size_t i;
+
+	if (host_is_here(h)) {
+		for (i = 0; files[i]; i++) {
+			/* tcp6 is missing where IPv6 is off */
+			if ((fd = open(files[i], O_RDONLY | O_CLOEXEC)) < 0)
+				continue;
+			st = read_fd(fd, files[i], out);
+			close(fd);
+			if (st < 0)
+				return -1;
+		}
+		return out->len > 0;
+	}
+	for (i = 0; files[i] && i < 2; i++)
+		argv[i + 1] = files[i];
+	if (host_capture(h, argv, out, 0, &st) < 0)
+		return -1;
+	return out->len > 0;
+}
+
+/*
+ * READY_PORT: whether addr ("ip:port", or "unix:PATH" of a host on this
+ * machine) accepts connections, seen from the service's host: 1, 0, -1.
+ *
+ * Asked of the host's socket tables (/proc/net/tcp and tcp6, /proc/net/unix):
+ * a socket listening there accepts.  Not by connecting: a program that
+ * counts its senders would count the check.  A host without those tables
+ * (not Linux) is asked to connect (host_probe), which the program sees.
+ */
 static int
 try_connect(struct host *h, const char *addr)
 {
+	static char *const tcp[] = { "/proc/net/tcp", "/proc/net/tcp6", NULL };
+	static char *const unix_[] = { "/proc/net/unix", NULL };
+	struct buf table = BUF_INIT;
 	struct sockaddr_un sun;
 	char *ip, *colon;
 	long port;
-	int fd, ok;
+	int fd, ok = 0, got;
 
 	if (str_starts(addr, "unix:")) {
 		if (!host_is_here(h))
 			return error("cannot check a Unix socket on host '%s': only "
 			             "ports on TCP are checked on a remote host", h->name);
+		got = listen_table(h, unix_, &table);
+		if (got > 0)
+			ok = port_unix_listening(buf_str(&table), addr + 5);
+		buf_release(&table);
+		if (got != 0)
+			return got < 0 ? -1 : ok;
 		memset(&sun, 0, sizeof(sun));
 		sun.sun_family = AF_UNIX;
 		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", addr + 5);
@@ -458,7 +505,12 @@ try_connect(struct host *h, const char *addr)
 	*colon = '\0';
 	if (ip[0] == '[' && colon[-1] == ']')
 		colon[-1] = '\0';
-	ok = host_probe(h, ip[0] == '[' ? ip + 1 : ip, (int)port);
+	ok = listen_table(h, tcp, &table);
+	if (ok > 0)
+		ok = port_listening(buf_str(&table), ip[0] == '[' ? ip + 1 : ip, (int)port);
+	else if (ok == 0)
+		ok = host_probe(h, ip[0] == '[' ? ip + 1 : ip, (int)port);
+	buf_release(&table);
 	free(ip);
 	return ok;
 }
@@ -616,17 +668,63 @@ await_ready(struct run *r, struct svc *v, struct task *t)
  * it goes through a tunnel instead */
 #define REACH_MS 1000
 
+/* whether addr (an IP, "[v6]", a name) is a loopback address of this
+ * machine, which no other machine reaches */
+static int
+loopback(const char *addr)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	char *bare = xstrdup(addr[0] == '[' ? addr + 1 : addr);
+	size_t n = strlen(bare);
+	int yes;
+
+	if (n && bare[n - 1] == ']')
+		bare[n - 1] = '\0';
+	yes = !strcmp(bare, "localhost") ||
+	      (inet_pton(AF_INET, bare, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127) ||
+	      (inet_pton(AF_INET6, bare, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6));
+	free(bare);
+	return yes;
+}
+
+/* s, a sender on another machine, into pe, an input here bound on
+ * loopback: told 127.0.0.1:PORT of a tunnel back its host listens on */
+static int
+route_back(struct run *r, struct service *s, struct plan_peer *pe)
+{
+	int rp;
+
+	if (host_tunnel_back(s->host, pe->addr, pe->port, &rp) < 0)
+		return error("service '%s' on host '%s' cannot reach %s:%d on this machine, "
+		             "nor tunnel back to it; give this machine's host an address "
+		             "host '%s' reaches (Localhost(address=...))", s->name,
+		             s->host->name, pe->addr, pe->port, s->host->name);
+	if (r->o.verbose)
+		note("'%s' on host '%s' reaches %s:%d here through a tunnel back at "
+		     "127.0.0.1:%d there", s->name, s->host->name, pe->addr, pe->port, rp);
+	pthread_mutex_lock(&r->lock);
+	plan_set_route(r->plan, pe->wire, "127.0.0.1", rp);
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
 /*
  * A service on this machine sending to an input on another machine is told
  * the address that input bound, when this machine reaches that address;
  * when not (no route, a private address behind a bastion), a tunnel through
  * the receiver's host (host_tunnel) ends at a local port, and the sender is
- * told that port instead.  A service elsewhere is told the bound address.
+ * told that port instead.
  *
  * Reaching is a connection from here to the address's port 0, where nothing
  * can listen: refused means the host answered.  Not the input's own port:
  * a program counts the connections it accepts as its senders.  No answer
  * within REACH_MS, or no route, is unreachable.
+ *
+ * A service elsewhere is told the bound address, but for an input on this
+ * machine bound on loopback (this machine's host has no address= its
+ * peers reach): no other machine reaches that, so the sender's host opens
+ * a tunnel back (host_tunnel_back) and the sender is told its port there.
  */
 static int
 route_peers(struct run *r, struct svc *v)
@@ -634,16 +732,20 @@ route_peers(struct run *r, struct svc *v)
 	struct service *s = v->s;
 	struct plan_peer *peers;
 	size_t i, n;
-	int ret = 0, reach, lp;
+	int ret = 0, reach, lp, here = host_is_here(s->host);
 
-	if (!host_is_here(s->host))
-		return 0;
 	pthread_mutex_lock(&r->lock);
 	n = plan_remote_peers(r->plan, s, &peers);
 	pthread_mutex_unlock(&r->lock);
 	for (i = 0; i < n; i++) {
 		struct plan_peer *pe = &peers[i];
 
+		if (!here) {
+			if (ret == 0 && host_is_here(pe->host) && loopback(pe->addr))
+				ret = route_back(r, s, pe);
+			free(pe->addr);
+			continue;
+		}
 		reach = ret < 0 ? 1 : port_try(pe->addr, 0, REACH_MS);
 		if (reach == -2) {
 			ret = -1;

@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -729,6 +730,125 @@ port_try(const char *addr, int port, int timeout_ms)
 	close(fd);
 	freeaddrinfo(ai);
 	return !err ? 1 : err == ECONNREFUSED ? 0 : -1;
+}
+
+/* an address of a /proc/net/tcp{,6} line, the hex of its 32-bit words as
+ * the kernel prints them (in this machine's byte order), into 16 bytes:
+ * IPv4 as ::ffff:a.b.c.d; -1 if it is neither length */
+static int
+proc_addr(const char *hex, size_t len, unsigned char out[16])
+{
+	uint32_t w[4];
+	char word[9];
+	size_t i;
+
+	if (len != 8 && len != 32)
+		return -1;
+	for (i = 0; i < len / 8; i++) {
+		memcpy(word, hex + 8 * i, 8);
+		word[8] = '\0';
+		w[i] = (uint32_t)strtoul(word, NULL, 16);
+	}
+	if (len == 8) {
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &w[0], 4);
+	} else {
+		memcpy(out, w, 16);
+	}
+	return 0;
+}
+
+/* addr as 16 bytes (IPv4 mapped), or -1 if it is not an IP address */
+static int
+ip_bytes(const char *addr, unsigned char out[16])
+{
+	char *bare = xstrdup(addr[0] == '[' ? addr + 1 : addr);
+	size_t n = strlen(bare);
+	struct in_addr a4;
+	int ret = 0;
+
+	if (n && bare[n - 1] == ']')
+		bare[n - 1] = '\0';
+	if (inet_pton(AF_INET, bare, &a4) == 1) {
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &a4, 4);
+	} else if (inet_pton(AF_INET6, bare, out) != 1) {
+		ret = -1;
+	}
+	free(bare);
+	return ret;
+}
+
+/* every address: 0.0.0.0 (mapped) or :: */
+static int
+ip_any(const unsigned char a[16])
+{
+	static const unsigned char any4[16] = { [10] = 0xff, [11] = 0xff };
+	static const unsigned char any6[16];
+
+	return !memcmp(a, any4, 16) || !memcmp(a, any6, 16);
+}
+
+int
+port_listening(const char *text, const char *addr, int port)
+{
+	unsigned char want[16], have[16];
+	int any = ip_bytes(addr, want) < 0;
+	const char *line;
+
+	for (line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		/* "  0: 0100007F:1F90 00000000:0000 0A ..." (0A: listening) */
+		const char *hex = strchr(line, ':'), *colon;
+		unsigned lport, state;
+		size_t len;
+
+		if (!hex)
+			continue;
+		hex += 1 + strspn(hex + 1, " ");
+		len = strspn(hex, "0123456789abcdefABCDEF");
+		colon = hex + len;
+		if (*colon != ':' || sscanf(colon + 1, "%x %*x:%*x %x", &lport, &state) != 2 ||
+		    (int)lport != port || state != 0x0A || proc_addr(hex, len, have) < 0)
+			continue;
+		if (any || ip_any(have) || !memcmp(have, want, 16))
+			return 1;
+	}
+	return 0;
+}
+
+int
+port_unix_listening(const char *text, const char *path)
+{
+	size_t plen = strlen(path);
+	const char *line, *end;
+
+	for (line = text; line && *line; line = end ? end + 1 : NULL) {
+		/* "0000000000000000: 00000002 00000000 00010000 0001 01 1234 /path"
+		 * (flags 00010000: listening); the path is the rest of the line */
+		unsigned long flags;
+		const char *p = line;
+		size_t n;
+		int field;
+
+		end = strchr(line, '\n');
+		n = end ? (size_t)(end - line) : strlen(line);
+		if (sscanf(line, "%*x: %*x %*x %lx", &flags) != 1 || !(flags & 0x10000))
+			continue;
+		/* the 8th field on */
+		for (field = 0; field < 7 && p < line + n; field++) {
+			p += strspn(p, " ");
+			p += strcspn(p, " \n");
+		}
+		p += strspn(p, " ");
+		n -= (size_t)(p - line);
+		if (n == plen ? !memcmp(p, path, n) :
+		    n < plen && *p != '/' && path[plen - n - 1] == '/' &&
+		    !memcmp(p, path + plen - n, n))
+			return 1;
+	}
+	return 0;
 }
 
 int

@@ -71,6 +71,13 @@ int port_pick(const char *addr, int *port, int *keep);
  * answer in time or no route there, -2 with the error reported if addr is
  * not an address */
 int port_try(const char *addr, int port, int timeout_ms);
+/* whether text, the lines of /proc/net/tcp and /proc/net/tcp6 as a host
+ * prints them, shows a socket listening on port at addr (an IP address, or
+ * a name: any address) or on every address: 1, else 0 */
+int port_listening(const char *text, const char *addr, int port);
+/* whether text, the lines of /proc/net/unix, shows a socket listening at
+ * path (or at a relative name path ends with): 1, else 0 */
+int port_unix_listening(const char *text, const char *path);
 /* the environment a process gets: HYDRO_PORT_<NAME>=address for each input,
  * =address,address,... for each output, and LISTEN_FDNAMES=in1:in2 while
  * its sockets are kept; NULL-terminated, free with

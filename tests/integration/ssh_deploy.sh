@@ -2,7 +2,8 @@
 # Deployments spread over test hosts (tests/lib/hosts.sh: network namespaces
 # running a real sshd) and this machine: compiled .hf programs uploaded as
 # packages, unpacked into a run folder per service on each host, started
-# there and wired across machines; then the faults: a connection cut
+# there and wired across machines (directly, or through a tunnel back to an
+# input here on 127.0.0.1); then the faults: a connection cut
 # mid-run, and kill -9 of hydro followed by hydro down.  Nothing may be left
 # running in any namespace, or here.
 . "$TOP/tests/lib.sh"
@@ -75,6 +76,25 @@ n=$(grep -c '^[0-9-]* [0-9:.]* UTC: Got EchoMsg { payload: "ping [0-9]*", ts: .*
 on 1 'ls ~/.hydro/pkgs' | grep -q '^[0-9a-f]\{64\}' || t_fail "no package on the host: $(on 1 'ls -la ~/.hydro/pkgs')"
 on 1 'ls ~/.hydro/runs/*/server/bin/' | grep -q . || t_fail "nothing unpacked in the server's run folder"
 expect_clean "$EX"
+t_end
+
+t_case "the echo server on a test host, its client here on 127.0.0.1: through a tunnel back"
+# this machine's host without an address: the client binds 127.0.0.1,
+# which the server reaches through a port its host's sshd listens on
+sed 's/d.Localhost(address="[^"]*")/d.Localhost()/' "$EX/spread.hydro.py" >"$EX/back.hydro.py"
+grep -q 'Localhost()' "$EX/back.hydro.py" || t_fail "no Localhost() in: $(cat "$EX/back.hydro.py")"
+ECHOES=3 t_run timeout 120 "$HYDRO" --color=never run "$EX/back.hydro.py"
+t_expect_rc 0
+# the client's lines (the server's have its prefix): each echo came in on a
+# connection from 127.0.0.1, the tunnel's end here, not from the host
+n=$(grep -c '^[0-9-]* [0-9:.]* UTC: Got EchoMsg { payload: "ping [0-9]*", ts: .* } from 127.0.0.1:[0-9]*$' "$T_TMP/out")
+[ "$n" -eq 3 ] || t_fail "expected 3 echoes, got $n: $(head -c 1500 "$T_TMP/out") $(head -c 1500 "$T_TMP/err")"
+expect_clean "$EX"
+# the tunnel's port: sshd stops listening as the connection ends
+listening() { ip netns exec "$(host_ns 1)" ss -Hltn | awk '{print $4}' | grep -v ':22$'; }
+n=0
+while [ -n "$(listening)" ] && [ $n -lt 100 ]; do n=$((n + 1)); sleep 0.05; done
+[ -z "$(listening)" ] || t_fail "still listening on host 1: $(listening)"
 t_end
 
 CH=$T_TMP/chat
@@ -206,8 +226,7 @@ Host hidden
 	User root
 	ProxyJump bastion
 EOF2
-# the sink reads the first connection that brings data: its readiness
-# probe is a connection too
+# the sink reads the first connection that brings data
 cat >"$T_TMP/tun/tunnel.json" <<JSON
 {"version": 1,
  "hosts": [{"name": "here"},

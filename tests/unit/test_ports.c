@@ -1,6 +1,8 @@
 /* Unit tests of ports: the wiring plan and the protocol's JSON shapes. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +10,10 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "buf.h"
 #include "deploy.h"
 #include "error.h"
+#include "fs.h"
 #include "json.h"
 #include "ports.h"
 #include "commands.h"
@@ -485,6 +489,74 @@ TEST(port_try_tells_refused_from_accepted)
 	error_set_reporter(NULL, NULL);
 }
 
+/* what the kernel prints for an IPv4 address: its 32 bits as a number of
+ * this machine's byte order */
+static void
+proc_hex(const char *ip, char out[9])
+{
+	struct in_addr a;
+	uint32_t w;
+
+	inet_pton(AF_INET, ip, &a);
+	memcpy(&w, &a, 4);
+	snprintf(out, 9, "%08X", (unsigned)w);
+}
+
+TEST(port_listening_reads_the_socket_tables)
+{
+	char lo[9], other[9], text[1024];
+	struct buf table = BUF_INIT;
+	int fd, port = 0;
+
+	proc_hex("127.0.0.1", lo);
+	proc_hex("10.0.0.2", other);
+	snprintf(text, sizeof(text),
+	         "  sl  local_address rem_address   st tx_queue rx_queue ...\n"
+	         "   0: %s:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000\n"
+	         "   1: %s:1F91 %s:D431 01 00000000:00000000 00:00000000 00000000\n"
+	         "   2: 00000000:1F92 00000000:0000 0A 00000000:00000000 00:00000000\n"
+	         "   3: 00000000000000000000000000000000:1F93 "
+	         "00000000000000000000000000000000:0000 0A 00000000:00000000\n",
+	         lo, other, lo);
+	/* 8080 listens on 127.0.0.1 only; 8081 is a connection, not a listener;
+	 * 8082 on every IPv4 address, 8083 on every address */
+	CHECK_INT(port_listening(text, "127.0.0.1", 8080), 1);
+	CHECK_INT(port_listening(text, "10.0.0.2", 8080), 0);
+	CHECK_INT(port_listening(text, "localhost", 8080), 1);
+	CHECK_INT(port_listening(text, "10.0.0.2", 8081), 0);
+	CHECK_INT(port_listening(text, "10.0.0.2", 8082), 1);
+	CHECK_INT(port_listening(text, "10.0.0.2", 8083), 1);
+	CHECK_INT(port_listening(text, "[::1]", 8083), 1);
+	CHECK_INT(port_listening(text, "127.0.0.1", 8084), 0);
+	CHECK_INT(port_listening("", "127.0.0.1", 8080), 0);
+	/* this machine's own table, with a socket that listens and then not */
+	REQUIRE(port_pick("127.0.0.1", &port, &fd) == 0);
+	REQUIRE(read_file("/proc/net/tcp", &table) == 0);
+	CHECK_INT(port_listening(buf_str(&table), "127.0.0.1", port), 1);
+	close(fd);
+	buf_reset(&table);
+	REQUIRE(read_file("/proc/net/tcp", &table) == 0);
+	CHECK_INT(port_listening(buf_str(&table), "127.0.0.1", port), 0);
+	buf_release(&table);
+}
+
+TEST(port_unix_listening_reads_the_socket_table)
+{
+	const char *text =
+		"Num       RefCount Protocol Flags    Type St Inode Path\n"
+		"0000000000000000: 00000002 00000000 00010000 0001 01 1001 /run/a b.sock\n"
+		"0000000000000000: 00000003 00000000 00000000 0001 03 1002 /run/c.sock\n"
+		"0000000000000000: 00000002 00000000 00010000 0001 01 1003 rel/d.sock\n"
+		"0000000000000000: 00000002 00000000 00010000 0001 01 1004\n";
+
+	CHECK_INT(port_unix_listening(text, "/run/a b.sock"), 1);
+	CHECK_INT(port_unix_listening(text, "/run/a"), 0);
+	CHECK_INT(port_unix_listening(text, "/run/c.sock"), 0);	/* connected */
+	CHECK_INT(port_unix_listening(text, "/srv/rel/d.sock"), 1);
+	CHECK_INT(port_unix_listening(text, "/srv/xrel/d.sock"), 0);
+	CHECK_INT(port_unix_listening(text, "/run/e.sock"), 0);
+}
+
 int
 main(void)
 {
@@ -499,5 +571,7 @@ main(void)
 	RUN(command_launches_prints_launches_and_wires);
 	RUN(transport_follows_the_machine);
 	RUN(port_try_tells_refused_from_accepted);
+	RUN(port_listening_reads_the_socket_tables);
+	RUN(port_unix_listening_reads_the_socket_table);
 	return TEST_EXIT();
 }
