@@ -159,6 +159,12 @@ deployment_free(struct deployment *d)
 	map_release(&d->host_names);
 	map_release(&d->service_names);
 	map_release(&d->target_names);
+	for (i = 0; i < d->nreserved_hosts; i++)
+		free(d->reserved_hosts[i]);
+	for (i = 0; i < d->nreserved_services; i++)
+		free(d->reserved_services[i]);
+	free(d->reserved_hosts);
+	free(d->reserved_services);
 	free(d->dir);
 	free(d->config);
 	free(d->where);
@@ -202,6 +208,27 @@ unique_name(const struct deployment *d, const char *base,
 	return name;
 }
 
+void
+deploy_reserve(struct deployment *d, int host, const char *name)
+{
+	char ***list = host ? &d->reserved_hosts : &d->reserved_services;
+	size_t *n = host ? &d->nreserved_hosts : &d->nreserved_services;
+
+	*list = xreallocarray(*list, *n + 1, sizeof(**list));
+	(*list)[(*n)++] = xstrdup(name);
+}
+
+static int
+reserved(char *const *list, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(list[i], name))
+			return 1;
+	return 0;
+}
+
 struct host *
 deploy_find_host(const struct deployment *d, const char *name)
 {
@@ -229,7 +256,8 @@ deploy_add_host(struct deployment *d, const char *name, const char *backend)
 		/* "local1", "local2", ...: the first gets a number too */
 		for (i = 1; ; i++) {
 			h->name = xasprintf("%s%zu", backend, i);
-			if (!deploy_find_host(d, h->name))
+			if (!deploy_find_host(d, h->name) &&
+			    !reserved(d->reserved_hosts, d->nreserved_hosts, h->name))
 				break;
 			free(h->name);
 		}
@@ -271,7 +299,8 @@ deploy_find_service(const struct deployment *d, const char *name)
 static int
 service_taken(const struct deployment *d, const char *name)
 {
-	return deploy_find_service(d, name) != NULL;
+	return deploy_find_service(d, name) != NULL ||
+	       reserved(d->reserved_services, d->nreserved_services, name);
 }
 
 /* "src/echo_server.hf" -> "echo_server"; "crates/kv/" -> "kv" */
@@ -308,7 +337,7 @@ deploy_add_service(struct deployment *d, const char *name, enum service_kind kin
 
 	if (name && check_name("service", name) < 0)
 		return NULL;
-	if (name && deploy_find_service(d, name)) {
+	if (name && service_taken(d, name)) {
 		error("there is already a service named '%s'", name);
 		return NULL;
 	}

@@ -365,6 +365,20 @@ model_set_where(struct model *self, PyObject *args)
 	Py_RETURN_NONE;
 }
 
+/* reserve(host, name): a name an earlier round of the deployment gave a
+ * host (host true) or a service, never given to a new one here */
+static PyObject *
+model_reserve(struct model *self, PyObject *args)
+{
+	const char *name;
+	int host;
+
+	if (!PyArg_ParseTuple(args, "ps", &host, &name))
+		return NULL;
+	deploy_reserve(self->d, host, name);
+	Py_RETURN_NONE;
+}
+
 /* add_host(name|None, backend, [positional str], {str: str}) -> name */
 static PyObject *
 model_add_host(struct model *self, PyObject *args)
@@ -836,6 +850,7 @@ model_graph(struct model *self, PyObject *args)
 
 static PyMethodDef model_methods[] = {
 	{ "set_where", (PyCFunction)model_set_where, METH_VARARGS, NULL },
+	{ "reserve", (PyCFunction)model_reserve, METH_VARARGS, NULL },
 	{ "add_host", (PyCFunction)model_add_host, METH_VARARGS, NULL },
 	{ "add_service", (PyCFunction)model_add_service, METH_VARARGS, NULL },
 	{ "add_args", (PyCFunction)model_add_args, METH_VARARGS, NULL },

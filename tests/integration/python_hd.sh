@@ -128,10 +128,6 @@ async def main():
     await talker.stop()
     code = await talker.exit_code()
     print("code", code, talker.exit_code == code)
-    try:
-        d.Process(cmd=["true"], on=box)
-    except hydro.NotAvailableError as e:
-        print("refused:", e)
 PY
 sed -i "s/MARK/$MARK/" "$W/forms.hydro.py"
 
@@ -142,8 +138,28 @@ t_expect_out "name talker"
 t_expect_out "read one"
 t_expect_out "read two"
 t_expect_out "code 143 True"
-t_expect_out "refused: forms.hydro.py:24: this deployment was deployed already: hosts, services, ports and connections cannot join it while it runs; declare everything before the first deploy()"
 [ -z "$(py_running "$MARK")" ] || t_fail "still running: $(py_running "$MARK")"
+t_end
+
+cp "$TOP/tests/python/hd/rounds.hydro.py" "$W/"
+sed -i "s/MARK/$MARK/" "$W/rounds.hydro.py"
+
+t_case "deploy() again deploys what was declared since, beside what runs, which stays untouched"
+t_run "$HYDRO" --color=never -C "$W" run rounds.hydro.py
+t_expect_rc 0
+t_expect_out "first b're a'"
+t_expect_out "refused: rounds.hydro.py:40: cannot connect 'frame_relay.out': 'frame_relay' runs as an earlier deploy() wired it, and a later one deploys only what was declared since, beside it; declare the connection before that deploy()"
+t_expect_out "refused: rounds.hydro.py:41: cannot connect 'frame_relay2.out' to 'frame_relay.inp': 'frame_relay' runs"
+t_expect_out "refused: rounds.hydro.py:42: no new client_port() of 'script': 'script' runs as an earlier deploy() wired it, and a later one deploys only what was declared since, beside it; make a new CustomService for the ports declared after it"
+t_expect_out "names frame_relay frame_relay2 local1 local2 script script2 taken"
+t_expect_out "second b're b'"
+t_expect_out "first again b're c'"
+t_expect_out "sleeper up"
+t_expect_out "sleeper stopped 143"
+[ -z "$(py_running "$MARK")" ] || t_fail "still running: $(py_running "$MARK")"
+# each round has its own run directory; the state file is the first's and
+# is left empty
+[ "$(ls -d "$W"/.hydro/runs/*/ | wc -l)" -ge 2 ] || t_fail "one run directory: $(ls "$W"/.hydro/runs)"
 t_end
 
 cat >"$W/names.hydro.py" <<'PY'

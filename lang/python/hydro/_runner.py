@@ -51,8 +51,8 @@ def _on_signal(sig: int, frame: Any = None) -> None:
         sys.stdout.flush()
         _hydro.report("note", "%s: stopping every service" % signal.Signals(sig).name)
     for d in _state.deployments:
-        if d._run is not None:
-            d._run.cancel()
+        for run in d._runs():
+            run.cancel()
     if first and not _Ran.cleaning and not _state.stop_main():
         raise _Signalled(sig)
 
@@ -158,16 +158,15 @@ def _cleanup() -> bool:
     _evalcache.pause()
     _Ran.cleaning = True
     for d in _state.deployments:
-        run = d._run
-        if run is None:
-            continue
-        try:
-            if not run.finish():
-                ok = False
-        except KeyboardInterrupt:
-            # finish() ran to its end with the GIL released; the Ctrl-C
-            # that came meanwhile must not skip the other deployments
-            interrupted = True
+        # the later rounds first: they share the first one's state file
+        for run in reversed(d._runs()):
+            try:
+                if not run.finish():
+                    ok = False
+            except KeyboardInterrupt:
+                # finish() ran to its end with the GIL released; the Ctrl-C
+                # that came meanwhile must not skip the other runs
+                interrupted = True
     if interrupted:
         raise KeyboardInterrupt
     return ok
