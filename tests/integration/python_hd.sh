@@ -162,6 +162,41 @@ t_expect_out "sleeper stopped 143"
 [ "$(ls -d "$W"/.hydro/runs/*/ | wc -l)" -ge 2 ] || t_fail "one run directory: $(ls "$W"/.hydro/runs)"
 t_end
 
+cp "$TOP/tests/python/hd/busy.hydro.py" "$W/"
+sed -i "s/MARK/$MARK/" "$W/busy.hydro.py"
+# run busy.hydro.py with $1 in the background until it loops, then send
+# it signal $2; rc is its status
+busy_run() {
+	"$HYDRO" --color=never -C "$W" run busy.hydro.py -- "$1" >"$T_TMP/out" 2>"$T_TMP/err" &
+	hpid=$!
+	n=0
+	until grep -q looping "$T_TMP/out"; do
+		n=$((n + 1))
+		[ $n -gt 600 ] && break
+		sleep 0.1
+	done
+	kill -"$2" $hpid
+	n=0
+	while kill -0 $hpid 2>/dev/null; do
+		n=$((n + 1))
+		[ $n -gt 300 ] && { t_fail "hydro still runs after SIG$2"; kill -9 $hpid; }
+		sleep 0.1
+	done
+	wait $hpid
+	rc=$?
+}
+
+for mode in pure sends; do
+	for sig in INT TERM; do
+		t_case "one SIG$sig stops a script busy in a loop ($mode) and the run"
+		busy_run $mode $sig
+		[ $sig = INT ] && t_expect_rc 130 || t_expect_rc 143
+		t_expect_out "finally ran"
+		[ -z "$(py_running "$MARK")" ] || t_fail "still running: $(py_running "$MARK")"
+		t_end
+	done
+done
+
 cat >"$W/names.hydro.py" <<'PY'
 import hydro
 

@@ -352,6 +352,8 @@ class Host:
         self.name = name or ""
         self._declared: Optional[Tuple[Tuple[Any, ...], Dict[str, Any], Optional[str],
                                        str]] = (args, settings, name, _where())
+        # its settings as declared, for a later deploy() round to declare it again
+        self._settings: Tuple[List[str], Dict[str, Optional[str]]] = ([], {})
         self._terminated = False
 
     def __repr__(self) -> str:
@@ -1140,7 +1142,7 @@ class Deployment:
                 "declared after it cannot join that machine yet; declare them before "
                 "the first deploy(), or on a new host" % (where, host.name,
                                                            type(host).backend))
-        pos, clean = getattr(host, "_settings", ([], {}))
+        pos, clean = host._settings
         _model_call(ConfigError, where, self._model.add_host, host.name,
                     type(host).backend, pos, clean)
         rnd.hosts.append(host.name)
