@@ -574,7 +574,8 @@ static const struct backend_spec {
 	{ "ssh", 1, { "host", "user", "port", "key", "trust_new_host", "connect_timeout",
 	              "connect_attempts", "address", "target", "compress", NULL }, { NULL } },
 	{ "gcp", 2, { "project", "zone", "type", "image", "region", "network", "user",
-	              "ttl", "zones", "ssh_from", "spot", "disk_gb", "boot_timeout", NULL },
+	              "ttl", "zones", "ssh_from", "spot", "disk_gb", "boot_timeout",
+	              "external_ports", NULL },
 	  { "ttl", NULL } },
 };
 
@@ -620,6 +621,19 @@ count_names(const char *const *names)
 	return n;
 }
 
+/* whether the number num is in the comma-separated list */
+static int
+port_listed(const char *list, const char *num)
+{
+	size_t n = strlen(num);
+	const char *p;
+
+	for (p = list; (p = strstr(p, num)); p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return 1;
+	return 0;
+}
+
 /* the name of a setting given by key, or positionally as the pos-th one */
 static const char *
 setting_name(const struct backend_spec *b, const char *key, size_t *pos)
@@ -650,6 +664,36 @@ setting_name(const struct backend_spec *b, const char *key, size_t *pos)
 		      buf_str(&all));
 	buf_release(&all);
 	return NULL;
+}
+
+int
+host_open_ports(struct host *h, const long *ports, size_t n)
+{
+	const struct backend_spec *b = backend_spec(h->backend);
+	const char *had = host_get(h, "external_ports");
+	struct buf all = BUF_INIT;
+	char num[16];
+	size_t i, k;
+
+	for (i = 0; i < n; i++)
+		if (ports[i] < 1 || ports[i] > 65535)
+			return error("external port %ld is not a TCP port number (1 to 65535)",
+			             ports[i]);
+	/* a machine of this one's, or one hydro does not make: nothing to open */
+	for (k = 0; b && b->settings[k] && strcmp(b->settings[k], "external_ports"); k++)
+		;
+	if (!b || !b->settings[k])
+		return 0;
+	buf_addstr(&all, had ? had : "");
+	for (i = 0; i < n; i++) {
+		snprintf(num, sizeof(num), "%ld", ports[i]);
+		if (port_listed(buf_str(&all), num))
+			continue;
+		buf_printf(&all, "%s%s", all.len ? "," : "", num);
+	}
+	host_set(h, "external_ports", buf_str(&all));
+	buf_release(&all);
+	return 0;
 }
 
 struct host *

@@ -180,6 +180,11 @@ void deploy_reserve(struct deployment *d, int host, const char *name);
 struct host *deploy_add_host(struct deployment *d, const char *name, const char *backend);
 /* set a backend setting, replacing an earlier value */
 void host_set(struct host *h, const char *key, const char *value);
+/* ports the host's machine opens to the internet for its services (Hydro
+ * Deploy's external_ports): added to its "external_ports" setting where its
+ * backend makes machines (gcp), nothing elsewhere; -1 for a number that is
+ * no TCP port */
+int host_open_ports(struct host *h, const long *ports, size_t n);
 /* a backend setting, or NULL */
 const char *host_get(const struct host *h, const char *key);
 /* the host of that name, or NULL */

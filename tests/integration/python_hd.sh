@@ -105,6 +105,46 @@ assert "ttl" not in hosts["default"]["settings"], hosts["default"]
 PY
 t_end
 
+mkdir -p "$W/crate"
+printf '[package]\nname = "c"\nversion = "0.1.0"\n' >"$W/crate/Cargo.toml"
+cat >"$W/ports.hydro.py" <<'PY'
+import sys
+import hydro
+
+async def main():
+    d = hydro.Deployment()
+    local = d.Localhost()
+    vm = d.GcpComputeEngineHost(project="p", machine_type="e2-micro",
+                                image="debian-cloud/debian-11", region="us-west1-a",
+                                network=hydro.GcpNetwork(project="p"))
+    d.CustomService(on=local, external_ports=[8080])
+    d.HydroflowCrate(src="crate", on=vm, example="x", external_ports=[80, 443])
+    d.HydroflowCrate(src="crate", on=vm, example="y", external_ports=[443, 8443])
+    for bad in ([0], [70000], ["80"], 80):
+        try:
+            d.CustomService(on=local, external_ports=bad)
+        except hydro.ConfigError as e:
+            print("bad:", e, file=sys.stderr)
+    await d.deploy()
+PY
+
+t_case "external_ports: a GCP machine's setting, every service's ports together; nothing here"
+t_run "$HYDRO" -C "$W" plan --json ports.hydro.py
+t_expect_rc 0
+t_expect_err "bad: ports.hydro.py:15: external port 0 is not a TCP port number (1 to 65535)"
+t_expect_err "bad: ports.hydro.py:15: external port 70000 is not a TCP port number (1 to 65535)"
+t_expect_err "bad: ports.hydro.py:15: external_ports takes port numbers, not '80'"
+t_expect_err "bad: ports.hydro.py:15: external_ports takes a list of port numbers, not 80"
+$PY - "$T_TMP/out" >"$T_TMP/hosts" <<'PY' || t_fail "$(cat "$T_TMP/hosts")"
+import json, sys
+d = json.load(open(sys.argv[1]))["deployment"]
+hosts = {h["name"]: h for h in d["hosts"]}
+assert hosts["gcp1"]["settings"]["external_ports"] == "80,443,8443", hosts["gcp1"]
+assert "external_ports" not in hosts["local1"].get("settings", {}), hosts["local1"]
+assert len(d["services"]) == 3, d["services"]
+PY
+t_end
+
 cat >"$W/forms.hydro.py" <<'PY'
 import hydro
 
@@ -167,6 +207,9 @@ sed -i "s/MARK/$MARK/" "$W/busy.hydro.py"
 # run busy.hydro.py with $1 in the background until it loops, then send
 # it signal $2; rc is its status
 busy_run() {
+	# emptied here, not by the redirection in the child, which may come
+	# after the first look for "looping"
+	: >"$T_TMP/out"
 	"$HYDRO" --color=never -C "$W" run busy.hydro.py -- "$1" >"$T_TMP/out" 2>"$T_TMP/err" &
 	hpid=$!
 	n=0
@@ -186,15 +229,15 @@ busy_run() {
 	rc=$?
 }
 
-for mode in pure sends; do
-	for sig in INT TERM; do
-		t_case "one SIG$sig stops a script busy in a loop ($mode) and the run"
-		busy_run $mode $sig
-		[ $sig = INT ] && t_expect_rc 130 || t_expect_rc 143
-		t_expect_out "finally ran"
-		[ -z "$(py_running "$MARK")" ] || t_fail "still running: $(py_running "$MARK")"
-		t_end
-	done
+for mode_sig in pure:INT pure:TERM sends:INT sends:TERM; do
+	mode=${mode_sig%:*}
+	sig=${mode_sig#*:}
+	t_case "one SIG$sig stops a script busy in a loop ($mode) and the run"
+	busy_run $mode $sig
+	[ $sig = INT ] && t_expect_rc 130 || t_expect_rc 143
+	t_expect_out "finally ran"
+	[ -z "$(py_running "$MARK")" ] || t_fail "still running: $(py_running "$MARK")"
+	t_end
 done
 
 cat >"$W/names.hydro.py" <<'PY'

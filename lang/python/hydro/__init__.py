@@ -1288,14 +1288,18 @@ class Deployment:
                        standin: Optional[Sequence[str]] = None,
                        files: Sequence[str] = (),
                        name: Optional[str] = None,
-                       display_id: Optional[str] = None) -> CrateService:
+                       display_id: Optional[str] = None,
+                       external_ports: Sequence[int] = ()) -> CrateService:
         """A Rust crate written for Hydro Deploy (its port protocol on
         stdin/stdout): the crate directory ``src``, built with cargo
         (``bin``/``example``, ``profile``, ``features`` as cargo's
         options).  Its ports are named by use: ``svc.ports.anything``.
         ``standin``: a command that speaks the protocol, run instead of
-        building the crate.  ``files``: as for :meth:`Hydroflow`."""
+        building the crate.  ``files``: as for :meth:`Hydroflow`.
+        ``external_ports``: TCP ports its host's machine opens to the
+        internet, as in Hydro Deploy (:meth:`CustomService`)."""
         where = _where()
+        self._open_ports(on, external_ports, where)
         svc: CrateService = self._add_service(CrateService, "crate",
                                               _name(name, display_id, where), on, src,
                                               None, where)
@@ -1378,7 +1382,13 @@ class Deployment:
         """Hydro Deploy's ``CustomService(on=host, external_ports=[])``: the
         script itself taking part in the deployment (:class:`ScriptService`;
         ``on`` must be a local host).  Given ``cmd``, it is :meth:`Process`,
-        as it was before."""
+        as it was before.
+
+        ``external_ports`` are TCP ports the host's machine opens to the
+        internet, as Hydro Deploy asks its host for them: on a GCP machine
+        they become its ``external_ports`` setting (every service's ports
+        together); on this machine and on SSH hosts, whose firewalls hydro
+        does not manage, nothing is done."""
         if "cmd" in kwargs or (args and isinstance(args[0], (list, tuple))):
             return self.Process(*args, **kwargs)
         return self._script(*args, **kwargs)
@@ -1387,14 +1397,26 @@ class Deployment:
                 name: Optional[str] = None,
                 display_id: Optional[str] = None) -> ScriptService:
         where = _where()
-        for port in external_ports:
-            if not isinstance(port, int) or isinstance(port, bool):
-                raise ConfigError("%s: external_ports takes port numbers, not %r"
-                                  % (where, port))
+        self._open_ports(on, external_ports, where)
         svc: ScriptService = self._add_service(ScriptService, "script",
                                                _name(name, display_id, where), on,
                                                None, None, where)
         return svc
+
+    def _open_ports(self, on: HostArg, ports: Sequence[int], where: str) -> None:
+        """Hydro Deploy's external_ports: the ports the host of a service
+        about to be placed on ``on`` opens."""
+        if isinstance(ports, (str, bytes)) or not isinstance(ports, (list, tuple)):
+            raise ConfigError("%s: external_ports takes a list of port numbers, not %r"
+                              % (where, ports))
+        for port in ports:
+            if not isinstance(port, int) or isinstance(port, bool):
+                raise ConfigError("%s: external_ports takes port numbers, not %r"
+                                  % (where, port))
+        if ports:
+            _declaring(self, where)
+            _model_call(ConfigError, where, self._model.open_ports,
+                        self._host(on, where).name, list(ports))
 
     def Target(self, name: str, cmd: Sequence[str], inputs: Sequence[str] = (),
                outputs: Sequence[str] = (), *, env: Optional[Mapping[str, Any]] = None,
