@@ -159,12 +159,8 @@ deployment_free(struct deployment *d)
 	map_release(&d->host_names);
 	map_release(&d->service_names);
 	map_release(&d->target_names);
-	for (i = 0; i < d->nreserved_hosts; i++)
-		free(d->reserved_hosts[i]);
-	for (i = 0; i < d->nreserved_services; i++)
-		free(d->reserved_services[i]);
-	free(d->reserved_hosts);
-	free(d->reserved_services);
+	str_free_list(d->reserved_hosts);
+	str_free_list(d->reserved_services);
 	free(d->dir);
 	free(d->config);
 	free(d->where);
@@ -214,8 +210,9 @@ deploy_reserve(struct deployment *d, int host, const char *name)
 	char ***list = host ? &d->reserved_hosts : &d->reserved_services;
 	size_t *n = host ? &d->nreserved_hosts : &d->nreserved_services;
 
-	*list = xreallocarray(*list, *n + 1, sizeof(**list));
+	*list = xreallocarray(*list, *n + 2, sizeof(**list));
 	(*list)[(*n)++] = xstrdup(name);
+	(*list)[*n] = NULL;
 }
 
 static int

@@ -163,7 +163,8 @@ struct deployment {
 	struct map host_names, service_names, target_names;
 	char *where;		/* where the binding declares from now (deploy_set_where) */
 	/* names of an earlier round's hosts and services (deploy_reserve):
-	 * never made up for new ones, and no service may take one */
+	 * never made up for new ones, and no service may take one
+	 * (NULL-terminated) */
 	char **reserved_hosts, **reserved_services;
 	size_t nreserved_hosts, nreserved_services;
 };

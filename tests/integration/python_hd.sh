@@ -11,7 +11,7 @@ left() { pkill -9 -f "$MARK" 2>/dev/null; true; }
 t_on_exit left
 W=$T_TMP/w
 mkdir -p "$W"
-cp "$TOP/tests/python/hd/frame_relay.py" "$W/"
+cp "$TOP/tests/python/hd/frame_relay.py" "$TOP/tests/python/hd/pair.py" "$W/"
 
 cat >"$W/ending.hydro.py" <<'PY'
 import hydro
@@ -188,9 +188,9 @@ t_case "deploy() again deploys what was declared since, beside what runs, which 
 t_run "$HYDRO" --color=never -C "$W" run rounds.hydro.py
 t_expect_rc 0
 t_expect_out "first b're a'"
-t_expect_out "refused: rounds.hydro.py:40: cannot connect 'frame_relay.out': 'frame_relay' runs as an earlier deploy() wired it, and a later one deploys only what was declared since, beside it; declare the connection before that deploy()"
-t_expect_out "refused: rounds.hydro.py:41: cannot connect 'frame_relay2.out' to 'frame_relay.inp': 'frame_relay' runs"
-t_expect_out "refused: rounds.hydro.py:42: no new client_port() of 'script': 'script' runs as an earlier deploy() wired it, and a later one deploys only what was declared since, beside it; make a new CustomService for the ports declared after it"
+t_expect_out "refused: rounds.hydro.py:28: cannot connect 'frame_relay.out': 'frame_relay' runs as an earlier deploy() wired it, and a later one deploys only what was declared since, beside it; declare the connection before that deploy()"
+t_expect_out "refused: rounds.hydro.py:29: cannot connect 'frame_relay2.out' to 'frame_relay.inp': 'frame_relay' runs"
+t_expect_out "refused: rounds.hydro.py:30: no new client_port() of 'script': 'script' runs as an earlier deploy() wired it, and a later one deploys only what was declared since, beside it; make a new CustomService for the ports declared after it"
 t_expect_out "names frame_relay frame_relay2 local1 local2 script script2 taken"
 t_expect_out "second b're b'"
 t_expect_out "first again b're c'"

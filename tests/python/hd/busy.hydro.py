@@ -2,21 +2,14 @@
 hydro_python_sender example ends (while True: pass), or sending through
 a sink as fast as it takes (tests/integration/python_hd.sh): one signal
 stops it and the run.  Argument: "pure" or "sends"."""
-import sys
 import hydro
+from pair import pair
 
 
 async def main(args):
     d = hydro.Deployment()
     box = d.Localhost()
-    me = d.CustomService(on=box, external_ports=[])
-    sleeper = d.Process(cmd=["sh", "-c", "exec sleep 30", "MARK"], on=box)
-    relay = d.Process(cmd=[sys.executable, "frame_relay.py", "MARK"], cwd=".", on=box,
-                      ports={"inp": "input", "out": "output"}, sockets="inherit")
-    to = me.client_port()
-    to.send_to(relay.ports.inp)
-    back = me.client_port()
-    relay.ports.out.send_to(back)
+    me, relay, to, back = pair(d, box, "MARK")
     await d.deploy()
     sink = await (await to.server_port()).into_sink()
     try:

@@ -2,20 +2,8 @@
 connections between them (tests/integration/python_hd.sh): the second
 deploy() deploys and starts them beside the first round's, which run on
 untouched; connections to what runs are refused."""
-import sys
 import hydro
-
-
-def pair(d, box):
-    """a CustomService and a relay process, wired both ways"""
-    me = d.CustomService(on=box, external_ports=[])
-    relay = d.Process(cmd=[sys.executable, "frame_relay.py", "MARK"], cwd=".", on=box,
-                      ports={"inp": "input", "out": "output"}, sockets="inherit")
-    to = me.client_port()
-    to.send_to(relay.ports.inp)
-    back = me.client_port()
-    relay.ports.out.send_to(back)
-    return me, relay, to, back
+from pair import pair
 
 
 async def ends(to, back):
@@ -27,14 +15,14 @@ async def ends(to, back):
 async def main():
     d = hydro.Deployment()
     box = d.Localhost()
-    me1, relay1, to1, back1 = pair(d, box)
+    me1, relay1, to1, back1 = pair(d, box, "MARK")
     await d.deploy()
     sink1, source1 = await ends(to1, back1)
     await sink1.send(b"a")
     print("first", await source1.__anext__())
 
     # a second round: new services on the same host and on a new one
-    me2, relay2, to2, back2 = pair(d, box)
+    me2, relay2, to2, back2 = pair(d, box, "MARK")
     other = d.Localhost()
     sleeper = d.Process(cmd=["sh", "-c", "echo up; exec sleep 30", "MARK"], on=other)
     for what in (lambda: relay1.ports.out.send_to(relay2.ports.inp),
