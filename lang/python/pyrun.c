@@ -32,6 +32,8 @@ struct reader;
 struct runobj {
 	PyObject_HEAD
 	struct model *model;	/* a reference: the deployment outlives the run */
+	PyObject *first;	/* a later round's first run (a reference: it is
+				 * freed after this one, which uses its state) */
 	struct run *r;		/* NULL once finished */
 	struct reader *readers;	/* open readers, closed before the run is freed */
 	pthread_mutex_t lock;
@@ -233,6 +235,7 @@ run_init(struct runobj *self, PyObject *args, PyObject *kwds)
 	}
 	capture_end(&c, 0);
 	self->model = (struct model *)Py_NewRef((PyObject *)m);
+	self->first = first ? Py_NewRef((PyObject *)first) : NULL;
 	return 0;
 }
 
@@ -304,6 +307,7 @@ run_dealloc(struct runobj *self)
 		pthread_cond_destroy(&self->idle);
 	}
 	Py_XDECREF(self->model);
+	Py_XDECREF(self->first);
 	Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
