@@ -159,6 +159,8 @@ deployment_free(struct deployment *d)
 	map_release(&d->host_names);
 	map_release(&d->service_names);
 	map_release(&d->target_names);
+	str_free_list(d->reserved_hosts);
+	str_free_list(d->reserved_services);
 	free(d->dir);
 	free(d->config);
 	free(d->where);
@@ -202,6 +204,28 @@ unique_name(const struct deployment *d, const char *base,
 	return name;
 }
 
+void
+deploy_reserve(struct deployment *d, int host, const char *name)
+{
+	char ***list = host ? &d->reserved_hosts : &d->reserved_services;
+	size_t *n = host ? &d->nreserved_hosts : &d->nreserved_services;
+
+	*list = xreallocarray(*list, *n + 2, sizeof(**list));
+	(*list)[(*n)++] = xstrdup(name);
+	(*list)[*n] = NULL;
+}
+
+static int
+reserved(char *const *list, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(list[i], name))
+			return 1;
+	return 0;
+}
+
 struct host *
 deploy_find_host(const struct deployment *d, const char *name)
 {
@@ -229,7 +253,8 @@ deploy_add_host(struct deployment *d, const char *name, const char *backend)
 		/* "local1", "local2", ...: the first gets a number too */
 		for (i = 1; ; i++) {
 			h->name = xasprintf("%s%zu", backend, i);
-			if (!deploy_find_host(d, h->name))
+			if (!deploy_find_host(d, h->name) &&
+			    !reserved(d->reserved_hosts, d->nreserved_hosts, h->name))
 				break;
 			free(h->name);
 		}
@@ -271,7 +296,8 @@ deploy_find_service(const struct deployment *d, const char *name)
 static int
 service_taken(const struct deployment *d, const char *name)
 {
-	return deploy_find_service(d, name) != NULL;
+	return deploy_find_service(d, name) != NULL ||
+	       reserved(d->reserved_services, d->nreserved_services, name);
 }
 
 /* "src/echo_server.hf" -> "echo_server"; "crates/kv/" -> "kv" */
@@ -308,7 +334,7 @@ deploy_add_service(struct deployment *d, const char *name, enum service_kind kin
 
 	if (name && check_name("service", name) < 0)
 		return NULL;
-	if (name && deploy_find_service(d, name)) {
+	if (name && service_taken(d, name)) {
 		error("there is already a service named '%s'", name);
 		return NULL;
 	}
@@ -545,7 +571,8 @@ static const struct backend_spec {
 	{ "ssh", 1, { "host", "user", "port", "key", "trust_new_host", "connect_timeout",
 	              "connect_attempts", "address", "target", "compress", NULL }, { NULL } },
 	{ "gcp", 2, { "project", "zone", "type", "image", "region", "network", "user",
-	              "ttl", "zones", "ssh_from", "spot", "disk_gb", "boot_timeout", NULL },
+	              "ttl", "zones", "ssh_from", "spot", "disk_gb", "boot_timeout",
+	              "external_ports", NULL },
 	  { "ttl", NULL } },
 };
 
@@ -591,6 +618,19 @@ count_names(const char *const *names)
 	return n;
 }
 
+/* whether the number num is in the comma-separated list */
+static int
+port_listed(const char *list, const char *num)
+{
+	size_t n = strlen(num);
+	const char *p;
+
+	for (p = list; (p = strstr(p, num)); p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return 1;
+	return 0;
+}
+
 /* the name of a setting given by key, or positionally as the pos-th one */
 static const char *
 setting_name(const struct backend_spec *b, const char *key, size_t *pos)
@@ -621,6 +661,36 @@ setting_name(const struct backend_spec *b, const char *key, size_t *pos)
 		      buf_str(&all));
 	buf_release(&all);
 	return NULL;
+}
+
+int
+host_open_ports(struct host *h, const long *ports, size_t n)
+{
+	const struct backend_spec *b = backend_spec(h->backend);
+	const char *had = host_get(h, "external_ports");
+	struct buf all = BUF_INIT;
+	char num[16];
+	size_t i, k;
+
+	for (i = 0; i < n; i++)
+		if (ports[i] < 1 || ports[i] > 65535)
+			return error("external port %ld is not a TCP port number (1 to 65535)",
+			             ports[i]);
+	/* a machine of this one's, or one hydro does not make: nothing to open */
+	for (k = 0; b && b->settings[k] && strcmp(b->settings[k], "external_ports"); k++)
+		;
+	if (!b || !b->settings[k])
+		return 0;
+	buf_addstr(&all, had ? had : "");
+	for (i = 0; i < n; i++) {
+		snprintf(num, sizeof(num), "%ld", ports[i]);
+		if (port_listed(buf_str(&all), num))
+			continue;
+		buf_printf(&all, "%s%s", all.len ? "," : "", num);
+	}
+	host_set(h, "external_ports", buf_str(&all));
+	buf_release(&all);
+	return 0;
 }
 
 struct host *

@@ -162,6 +162,11 @@ struct deployment {
 	/* names to indices, so that lookups stay cheap in large deployments */
 	struct map host_names, service_names, target_names;
 	char *where;		/* where the binding declares from now (deploy_set_where) */
+	/* names of an earlier round's hosts and services (deploy_reserve):
+	 * never made up for new ones, and no service may take one
+	 * (NULL-terminated) */
+	char **reserved_hosts, **reserved_services;
+	size_t nreserved_hosts, nreserved_services;
 };
 
 /* a new empty deployment whose relative paths are against dir */
@@ -169,10 +174,18 @@ struct deployment *deployment_new(const char *dir, const char *config);
 /* free the deployment and everything in it */
 void deployment_free(struct deployment *d);
 
+/* keep a host's (host != 0) or a service's name of an earlier round of the
+ * deployment from being given to a new one */
+void deploy_reserve(struct deployment *d, int host, const char *name);
 /* add a host; name NULL makes one ("local1"); NULL if the name is taken */
 struct host *deploy_add_host(struct deployment *d, const char *name, const char *backend);
 /* set a backend setting, replacing an earlier value */
 void host_set(struct host *h, const char *key, const char *value);
+/* ports the host's machine opens to the internet for its services (Hydro
+ * Deploy's external_ports): added to its "external_ports" setting where its
+ * backend makes machines (gcp), nothing elsewhere; -1 for a number that is
+ * no TCP port */
+int host_open_ports(struct host *h, const long *ports, size_t n);
 /* a backend setting, or NULL */
 const char *host_get(const struct host *h, const char *key);
 /* the host of that name, or NULL */

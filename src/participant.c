@@ -9,6 +9,7 @@
 #include "participant.h"
 #include "ports.h"
 #include "run_int.h"
+#include "str.h"
 #include "xmalloc.h"
 
 int
@@ -73,8 +74,13 @@ input_end(struct run *r, struct service *s, const struct port *p, int *fd)
 		error_errno("cannot hand over the socket of the script's port '%s'", p->name);
 		return NULL;
 	}
+	/* what its sender was told: a Unix socket for a speaker on this
+	 * machine, as Hydro Deploy's services bind, else a TCP port */
 	sp = cJSON_CreateObject();
-	cJSON_AddStringToObject(sp, "TcpPort", addr);
+	if (str_starts(addr, "unix:"))
+		cJSON_AddStringToObject(sp, "UnixSocket", addr + 5);
+	else
+		cJSON_AddStringToObject(sp, "TcpPort", addr);
 	text = json_print(sp);
 	cJSON_Delete(sp);
 	return text;

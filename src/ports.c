@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -49,6 +50,8 @@ struct portplan {
 	char *addr;		/* input: where it is reached */
 	int fd;			/* input of a process that inherits its sockets:
 				 * hydro's listening socket until the start, or -1 */
+	char *path;		/* the Unix socket hydro bound there, in a directory
+				 * of its own, both removed with the plan; or NULL */
 };
 
 struct plan {
@@ -154,7 +157,8 @@ plan_input(struct plan *p, struct portplan *pp)
 		if (!s)
 			w->transport = TRANSPORT_UNIX;
 		else if (same_machine(s, r) && (service_speaks(s) || s->kind == SERVICE_SCRIPT) &&
-		         service_speaks(r) &&
+		         (service_speaks(r) ||
+		          (r->kind == SERVICE_SCRIPT && service_speaks(s))) &&
 		         !port_replies(port) && !port_replies(w->from->port))
 			w->transport = TRANSPORT_UNIX;
 		else
@@ -331,6 +335,12 @@ plan_free(struct plan *p)
 			free(pp->wires);
 			if (pp->fd >= 0)
 				close(pp->fd);
+			if (pp->path) {
+				unlink(pp->path);
+				*strrchr(pp->path, '/') = '\0';
+				rmdir(pp->path);
+				free(pp->path);
+			}
 			cJSON_Delete(pp->bound);
 			free(pp->addr);
 		}
@@ -851,6 +861,42 @@ port_unix_listening(const char *text, const char *path)
 	return 0;
 }
 
+/* a listening Unix socket for the script's input, as Hydro Deploy's
+ * services bind for a sender on their machine: in a new directory under
+ * $TMPDIR, short enough for sun_path wherever the run is */
+static int
+bind_unix(struct portplan *pp)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct sockaddr_un sun;
+	char *dir;
+
+	dir = xasprintf("%s/hydro-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		error_errno("cannot make a directory for the socket of '%s'", pp->port->name);
+		free(dir);
+		return -1;
+	}
+	pp->path = xasprintf("%s/%s", dir, pp->port->name);
+	free(dir);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(pp->path) >= sizeof(sun.sun_path))
+		return error("cannot bind '%s': the path is too long for a Unix socket; set "
+		             "TMPDIR to a shorter directory", pp->path);
+	memcpy(sun.sun_path, pp->path, strlen(pp->path));
+	pp->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (pp->fd < 0)
+		return error_errno("cannot make a socket");
+	if (bind(pp->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    listen(pp->fd, SOMAXCONN) < 0)
+		return error_errno("cannot bind '%s'", pp->path);
+	pp->addr = xasprintf("unix:%s", pp->path);
+	pp->bound = cJSON_CreateObject();
+	cJSON_AddStringToObject(pp->bound, "UnixSocket", pp->path);
+	return 0;
+}
+
 int
 plan_bind_process(struct plan *p, struct service *s)
 {
@@ -863,15 +909,21 @@ plan_bind_process(struct plan *p, struct service *s)
 
 		if (pp->port->dir != PORT_INPUT || pp->addr)
 			continue;
-		addr = host_address(s->host);
-		/* inherited sockets are bound here and handed over (only to a
-		 * host on this machine: host_spawn); else the host says */
-		if (s->inherit_sockets ? port_pick(addr, &port, &pp->fd) < 0 :
-		    host_free_port(s->host, &port) < 0)
-			return -1;
-		pp->addr = xasprintf("%s:%d", addr, port);
-		pp->bound = cJSON_CreateObject();
-		cJSON_AddStringToObject(pp->bound, "TcpPort", pp->addr);
+		if (s->kind == SERVICE_SCRIPT && pp->transport == TRANSPORT_UNIX) {
+			if (bind_unix(pp) < 0)
+				return -1;
+		} else {
+			addr = host_address(s->host);
+			/* inherited sockets are bound here and handed over (only
+			 * to a host on this machine: host_spawn); else the host
+			 * says */
+			if (s->inherit_sockets ? port_pick(addr, &port, &pp->fd) < 0 :
+			    host_free_port(s->host, &port) < 0)
+				return -1;
+			pp->addr = xasprintf("%s:%d", addr, port);
+			pp->bound = cJSON_CreateObject();
+			cJSON_AddStringToObject(pp->bound, "TcpPort", pp->addr);
+		}
 		for (j = 0; j < pp->nwires; j++) {
 			cJSON_Delete(pp->wires[j]->bound);
 			pp->wires[j]->bound = cJSON_Duplicate(pp->bound, 1);

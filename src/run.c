@@ -142,6 +142,26 @@ run_new(struct deployment *d, enum run_mode mode, const struct options *o)
 	return r;
 }
 
+struct run *
+run_new_round(struct run *first, struct deployment *d)
+{
+	struct run *r;
+
+	if (!first->state) {
+		error("the first deploy() of the deployment did not get far enough "
+		      "to deploy more beside it");
+		return NULL;
+	}
+	r = run_new(d, first->mode, &first->o);
+	if (!r)
+		return NULL;
+	r->first = first;
+	r->state = first->state;
+	r->cgroup = first->cgroup ? xstrdup(first->cgroup) : NULL;
+	r->setup = 1;
+	return r;
+}
+
 struct run_options *
 run_options(struct run *r)
 {
@@ -310,7 +330,7 @@ run_deploy(struct run *r)
 		r->setup = 1;
 	}
 	/* where the system lets it, a cgroup holds all the services start */
-	if (!r->cgroup)
+	if (!r->cgroup && !r->first)
 		r->cgroup = cgroup_new(r->state, r->id);
 	/* the targets services need are made first, make-style */
 	b = build_open(r->d, r->state, &r->o);
@@ -593,7 +613,8 @@ run_finish(struct run *r)
 	/* and whatever is left in the cgroup (a child that escaped and whose
 	 * parent still ran until the end); kept runs keep theirs */
 	ret = r->failed || (atomic_load(&r->cancel) > 0 && !leaving) ? -1 : 0;
-	if (!leaving && r->cgroup) {
+	/* a later round leaves them to the first, which ends them all */
+	if (!leaving && r->cgroup && !r->first) {
 		if (cgroup_end(r->cgroup) < 0)
 			ret = -1;
 		else if (r->state)
@@ -643,7 +664,7 @@ run_finish(struct run *r)
 	for (i = 0; i < r->d->nhosts; i++)
 		/* every backend lets go of its hosts: connections close */
 		host_disconnect(r->d->hosts[i]);
-	if (r->state) {
+	if (r->state && !r->first) {
 		/* a run that failed or was stopped says what it leaves behind */
 		if (ret < 0 && !leaving) {
 			size_t left = state_count(r->state);

@@ -54,6 +54,11 @@ struct run_options {
  * config, with the invocation's options o (NULL: the defaults); NULL with
  * the error reported if the run directory cannot be made */
 struct run *run_new(struct deployment *d, enum run_mode mode, const struct options *o);
+/* a later round of first, deploying d (hosts, services and connections
+ * declared after first was deployed) beside it: its own directory, plan
+ * and supervisor, first's state file, cgroup and options; finish it before
+ * first.  NULL with the error reported */
+struct run *run_new_round(struct run *first, struct deployment *d);
 /* the run's settings, to change before run_deploy() */
 struct run_options *run_options(struct run *r);
 /* the run's directory (absolute) and id */

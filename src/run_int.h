@@ -88,6 +88,8 @@ struct run {
 	char *dir, *id;
 	char *cgroup;		/* the services' cgroup v2 (cgroup.h), or NULL */
 	struct state *state;
+	struct run *first;	/* a later round's: the run whose state file and
+				 * cgroup it shares (run_new_round), or NULL */
 	struct plan *plan;
 	struct build *build;	/* while deploying: the crates built (build.h) */
 	struct svc *svcs;

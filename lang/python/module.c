@@ -365,6 +365,57 @@ model_set_where(struct model *self, PyObject *args)
 	Py_RETURN_NONE;
 }
 
+/* reserve(host, name): a name an earlier round of the deployment gave a
+ * host (host true) or a service, never given to a new one here */
+static PyObject *
+model_reserve(struct model *self, PyObject *args)
+{
+	const char *name;
+	int host;
+
+	if (!PyArg_ParseTuple(args, "ps", &host, &name))
+		return NULL;
+	deploy_reserve(self->d, host, name);
+	Py_RETURN_NONE;
+}
+
+/* open_ports(host, [int]): ports its machine opens to the internet
+ * (host_open_ports) */
+static PyObject *
+model_open_ports(struct model *self, PyObject *args)
+{
+	const char *name;
+	PyObject *seq, *fast;
+	struct capture c;
+	struct host *h;
+	long *ports;
+	Py_ssize_t i, n;
+	int ret;
+
+	if (!PyArg_ParseTuple(args, "sO", &name, &seq))
+		return NULL;
+	if (!(h = find_host(self, name)) || !(fast = PySequence_Fast(seq, "ports")))
+		return NULL;
+	n = PySequence_Fast_GET_SIZE(fast);
+	ports = xcalloc((size_t)n + 1, sizeof(*ports));
+	for (i = 0; i < n; i++) {
+		ports[i] = PyLong_AsLong(PySequence_Fast_GET_ITEM(fast, i));
+		if (ports[i] == -1 && PyErr_Occurred()) {
+			free(ports);
+			Py_DECREF(fast);
+			return NULL;
+		}
+	}
+	Py_DECREF(fast);
+	capture_begin(&c);
+	ret = host_open_ports(h, ports, (size_t)n);
+	free(ports);
+	if (ret < 0)
+		return capture_end(&c, 1);
+	capture_end(&c, 0);
+	Py_RETURN_NONE;
+}
+
 /* add_host(name|None, backend, [positional str], {str: str}) -> name */
 static PyObject *
 model_add_host(struct model *self, PyObject *args)
@@ -836,7 +887,9 @@ model_graph(struct model *self, PyObject *args)
 
 static PyMethodDef model_methods[] = {
 	{ "set_where", (PyCFunction)model_set_where, METH_VARARGS, NULL },
+	{ "reserve", (PyCFunction)model_reserve, METH_VARARGS, NULL },
 	{ "add_host", (PyCFunction)model_add_host, METH_VARARGS, NULL },
+	{ "open_ports", (PyCFunction)model_open_ports, METH_VARARGS, NULL },
 	{ "add_service", (PyCFunction)model_add_service, METH_VARARGS, NULL },
 	{ "add_args", (PyCFunction)model_add_args, METH_VARARGS, NULL },
 	{ "set_env", (PyCFunction)model_set_env, METH_VARARGS, NULL },

@@ -32,6 +32,8 @@ struct reader;
 struct runobj {
 	PyObject_HEAD
 	struct model *model;	/* a reference: the deployment outlives the run */
+	PyObject *first;	/* a later round's first run (a reference: it is
+				 * freed after this one, which uses its state) */
 	struct run *r;		/* NULL once finished */
 	struct reader *readers;	/* open readers, closed before the run is freed */
 	pthread_mutex_t lock;
@@ -208,25 +210,32 @@ static int
 run_init(struct runobj *self, PyObject *args, PyObject *kwds)
 {
 	struct model *m;
+	struct runobj *first = NULL;
 	struct options o = cli_options();
 	struct capture c;
 
-	if (!PyArg_ParseTuple(args, "O!", &model_type, &m))
+	if (!PyArg_ParseTuple(args, "O!|O!", &model_type, &m, &run_type, &first))
 		return -1;
 	if (self->r || self->model) {
 		PyErr_SetString(PyExc_RuntimeError, "Run() is made once");
 		return -1;
 	}
+	if (first && !first->r) {
+		PyErr_SetString(model_error, "the run has finished");
+		return -1;
+	}
 	pthread_mutex_init(&self->lock, NULL);
 	pthread_cond_init(&self->idle, NULL);
 	capture_begin(&c);
-	self->r = run_new(m->d, MODE_RUN, &o);
+	/* a later round of first: Run(model, first) */
+	self->r = first ? run_new_round(first->r, m->d) : run_new(m->d, MODE_RUN, &o);
 	if (!self->r) {
 		capture_end(&c, 1);
 		return -1;
 	}
 	capture_end(&c, 0);
 	self->model = (struct model *)Py_NewRef((PyObject *)m);
+	self->first = first ? Py_NewRef((PyObject *)first) : NULL;
 	return 0;
 }
 
@@ -298,6 +307,7 @@ run_dealloc(struct runobj *self)
 		pthread_cond_destroy(&self->idle);
 	}
 	Py_XDECREF(self->model);
+	Py_XDECREF(self->first);
 	Py_TYPE(self)->tp_free((PyObject *)self);
 }
 

@@ -75,7 +75,7 @@ t_end
 t_case "dedalus_python_receiver: a crate's demux into the script, deploy() and start() three times"
 t_run "$HYDRO" --color=never -C "$E" deploy dedalus_python_receiver.hydro.py -- local 6
 t_expect_rc 0
-for word in "deployed!" "started!" "again!" "and again!" "{'TcpPort': '127.0.0.1:"; do
+for word in "deployed!" "started!" "again!" "and again!" "{'UnixSocket': '/"; do
 	t_expect_out "$word"
 done
 [ "$(grep -c '^\(Hello\|world\) 123$' "$T_TMP/out")" = 6 ] || t_fail "$(cat "$T_TMP/out")"
@@ -95,7 +95,7 @@ cp "$TOP/tests/integration/hf/reply.hf" "$TOP/tests/integration/hf/participant.h
 t_run timeout 1800 nice "$HYDRO" --color=never -C "$W/hf" run participant.hydro.py -- 10000
 t_expect_rc 0
 t_expect_out "out {'UnixSocket': "
-t_expect_out "back {'TcpPort': '127.0.0.1:"
+t_expect_out "back {'UnixSocket': '/"
 t_expect_out "10000 answers in order"
 expect_none_left
 t_end

@@ -11,7 +11,7 @@ left() { pkill -9 -f "$MARK" 2>/dev/null; true; }
 t_on_exit left
 W=$T_TMP/w
 mkdir -p "$W"
-cp "$TOP/tests/python/hd/frame_relay.py" "$W/"
+cp "$TOP/tests/python/hd/frame_relay.py" "$TOP/tests/python/hd/pair.py" "$W/"
 
 cat >"$W/ending.hydro.py" <<'PY'
 import hydro
@@ -105,6 +105,46 @@ assert "ttl" not in hosts["default"]["settings"], hosts["default"]
 PY
 t_end
 
+mkdir -p "$W/crate"
+printf '[package]\nname = "c"\nversion = "0.1.0"\n' >"$W/crate/Cargo.toml"
+cat >"$W/ports.hydro.py" <<'PY'
+import sys
+import hydro
+
+async def main():
+    d = hydro.Deployment()
+    local = d.Localhost()
+    vm = d.GcpComputeEngineHost(project="p", machine_type="e2-micro",
+                                image="debian-cloud/debian-11", region="us-west1-a",
+                                network=hydro.GcpNetwork(project="p"))
+    d.CustomService(on=local, external_ports=[8080])
+    d.HydroflowCrate(src="crate", on=vm, example="x", external_ports=[80, 443])
+    d.HydroflowCrate(src="crate", on=vm, example="y", external_ports=[443, 8443])
+    for bad in ([0], [70000], ["80"], 80):
+        try:
+            d.CustomService(on=local, external_ports=bad)
+        except hydro.ConfigError as e:
+            print("bad:", e, file=sys.stderr)
+    await d.deploy()
+PY
+
+t_case "external_ports: a GCP machine's setting, every service's ports together; nothing here"
+t_run "$HYDRO" -C "$W" plan --json ports.hydro.py
+t_expect_rc 0
+t_expect_err "bad: ports.hydro.py:15: external port 0 is not a TCP port number (1 to 65535)"
+t_expect_err "bad: ports.hydro.py:15: external port 70000 is not a TCP port number (1 to 65535)"
+t_expect_err "bad: ports.hydro.py:15: external_ports takes port numbers, not '80'"
+t_expect_err "bad: ports.hydro.py:15: external_ports takes a list of port numbers, not 80"
+$PY - "$T_TMP/out" >"$T_TMP/hosts" <<'PY' || t_fail "$(cat "$T_TMP/hosts")"
+import json, sys
+d = json.load(open(sys.argv[1]))["deployment"]
+hosts = {h["name"]: h for h in d["hosts"]}
+assert hosts["gcp1"]["settings"]["external_ports"] == "80,443,8443", hosts["gcp1"]
+assert "external_ports" not in hosts["local1"].get("settings", {}), hosts["local1"]
+assert len(d["services"]) == 3, d["services"]
+PY
+t_end
+
 cat >"$W/forms.hydro.py" <<'PY'
 import hydro
 
@@ -128,10 +168,6 @@ async def main():
     await talker.stop()
     code = await talker.exit_code()
     print("code", code, talker.exit_code == code)
-    try:
-        d.Process(cmd=["true"], on=box)
-    except hydro.NotAvailableError as e:
-        print("refused:", e)
 PY
 sed -i "s/MARK/$MARK/" "$W/forms.hydro.py"
 
@@ -142,9 +178,67 @@ t_expect_out "name talker"
 t_expect_out "read one"
 t_expect_out "read two"
 t_expect_out "code 143 True"
-t_expect_out "refused: forms.hydro.py:24: this deployment was deployed already: hosts, services, ports and connections cannot join it while it runs; declare everything before the first deploy()"
 [ -z "$(py_running "$MARK")" ] || t_fail "still running: $(py_running "$MARK")"
 t_end
+
+cp "$TOP/tests/python/hd/rounds.hydro.py" "$W/"
+sed -i "s/MARK/$MARK/" "$W/rounds.hydro.py"
+
+t_case "deploy() again deploys what was declared since, beside what runs, which stays untouched"
+t_run "$HYDRO" --color=never -C "$W" run rounds.hydro.py
+t_expect_rc 0
+t_expect_out "first b're a'"
+t_expect_out "refused: rounds.hydro.py:28: cannot connect 'frame_relay.out': 'frame_relay' runs as an earlier deploy() wired it, and a later one deploys only what was declared since, beside it; declare the connection before that deploy()"
+t_expect_out "refused: rounds.hydro.py:29: cannot connect 'frame_relay2.out' to 'frame_relay.inp': 'frame_relay' runs"
+t_expect_out "refused: rounds.hydro.py:30: no new client_port() of 'script': 'script' runs as an earlier deploy() wired it, and a later one deploys only what was declared since, beside it; make a new CustomService for the ports declared after it"
+t_expect_out "names frame_relay frame_relay2 local1 local2 script script2 taken"
+t_expect_out "second b're b'"
+t_expect_out "first again b're c'"
+t_expect_out "sleeper up"
+t_expect_out "sleeper stopped 143"
+[ -z "$(py_running "$MARK")" ] || t_fail "still running: $(py_running "$MARK")"
+# each round has its own run directory; the state file is the first's and
+# is left empty
+[ "$(ls -d "$W"/.hydro/runs/*/ | wc -l)" -ge 2 ] || t_fail "one run directory: $(ls "$W"/.hydro/runs)"
+t_end
+
+cp "$TOP/tests/python/hd/busy.hydro.py" "$W/"
+sed -i "s/MARK/$MARK/" "$W/busy.hydro.py"
+# run busy.hydro.py with $1 in the background until it loops, then send
+# it signal $2; rc is its status
+busy_run() {
+	# emptied here, not by the redirection in the child, which may come
+	# after the first look for "looping"
+	: >"$T_TMP/out"
+	"$HYDRO" --color=never -C "$W" run busy.hydro.py -- "$1" >"$T_TMP/out" 2>"$T_TMP/err" &
+	hpid=$!
+	n=0
+	until grep -q looping "$T_TMP/out"; do
+		n=$((n + 1))
+		[ $n -gt 600 ] && break
+		sleep 0.1
+	done
+	kill -"$2" $hpid
+	n=0
+	while kill -0 $hpid 2>/dev/null; do
+		n=$((n + 1))
+		[ $n -gt 300 ] && { t_fail "hydro still runs after SIG$2"; kill -9 $hpid; }
+		sleep 0.1
+	done
+	wait $hpid
+	rc=$?
+}
+
+for mode_sig in pure:INT pure:TERM sends:INT sends:TERM; do
+	mode=${mode_sig%:*}
+	sig=${mode_sig#*:}
+	t_case "one SIG$sig stops a script busy in a loop ($mode) and the run"
+	busy_run $mode $sig
+	[ $sig = INT ] && t_expect_rc 130 || t_expect_rc 143
+	t_expect_out "finally ran"
+	[ -z "$(py_running "$MARK")" ] || t_fail "still running: $(py_running "$MARK")"
+	t_end
+done
 
 cat >"$W/names.hydro.py" <<'PY'
 import hydro

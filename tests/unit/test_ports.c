@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -323,21 +324,27 @@ TEST(process_inherits_sockets)
 }
 
 /* the config script: its output reaches a program on this machine over a
- * Unix socket, its receiver's answer; its input is bound by hydro (TCP,
- * kept listening) and that address is what the program is told */
+ * Unix socket, its receiver's answer; its input is bound by hydro (a Unix
+ * socket for a program on this machine, as Hydro Deploy's services bind,
+ * kept listening, removed with the plan) and that address is what the
+ * program is told; a process sending to it gets TCP */
 TEST(the_script_is_wired_as_a_participant)
 {
 	struct deployment *d = deployment_new("/tmp", "me.hydro.py");
 	struct host *h = deploy_add_host(d, "box", "local");
 	struct service *me = deploy_add_participant(d, NULL, h);
 	struct service *r = deploy_add_service(d, "reply", SERVICE_HYDROFLOW, h, "/tmp/r.hf");
+	struct service *pr = deploy_add_process(d, "proc", h, (char *[]){ "true" }, 1);
 	const char *addr;
 	struct plan *p;
-	char *text, *want;
+	char *text, *want, *path;
+	struct stat st;
 	int *fds;
 	FILE *f;
 	size_t n;
 
+	service_declare_port(pr, "o", PORT_OUTPUT, NULL);
+	deploy_connect(d, service_port(pr, "o"), service_port(me, "port3"));
 	service_declare_port(r, "inp", PORT_INPUT, "String");
 	service_declare_port(r, "out", PORT_OUTPUT, "String");
 	deploy_connect(d, service_port(me, "port1"), service_port(r, "inp"));
@@ -348,14 +355,18 @@ TEST(the_script_is_wired_as_a_participant)
 	              "\\\"reply\\\",\\\"index\\\":1,\\\"peers\\\":{\\\"0\\\":\\\"script\\\"},"
 	              "\\\"senders\\\":{\\\"inp\\\":1}}\"]"));
 	CHECK_INT(plan_bind_process(p, me), 0);
-	CHECK_INT((int)plan_sockets(p, me, &fds), 1);
+	CHECK_INT((int)plan_sockets(p, me, &fds), 2);
 	free(fds);
 	addr = plan_address(p, service_port(me, "port2"));
-	REQUIRE(addr);
+	REQUIRE(addr && !strncmp(addr, "unix:", 5));
+	path = xstrdup(addr + 5);
+	CHECK(stat(path, &st) == 0 && S_ISSOCK(st.st_mode));
+	addr = plan_address(p, service_port(me, "port3"));
+	REQUIRE(addr && strncmp(addr, "unix:", 5));
 	CHECK_INT(bind_errno(addr), EADDRINUSE);
 	CHECK_INT(plan_ready(p, r, "{\"inp\":{\"UnixSocket\":\"/t/r/socket\"}}"), 0);
 	CHECK(json_is(plan_start_map(p, me), "{\"port1\":{\"UnixSocket\":\"/t/r/socket\"}}"));
-	want = xasprintf("{\"out\":{\"TcpPort\":\"%s\"}}", addr);
+	want = xasprintf("{\"out\":{\"UnixSocket\":\"%s\"}}", path);
 	CHECK(json_is(plan_start_map(p, r), want));
 	free(want);
 	text = NULL;
@@ -363,9 +374,12 @@ TEST(the_script_is_wired_as_a_participant)
 	plan_print(p, f);
 	fclose(f);
 	CHECK(strstr(text, "wire   script.port1 -> reply.inp (unix)") != NULL);
-	CHECK(strstr(text, "wire   reply.out -> script.port2 (tcp)") != NULL);
+	CHECK(strstr(text, "wire   reply.out -> script.port2 (unix)") != NULL);
+	CHECK(strstr(text, "wire   proc.o -> script.port3 (tcp)") != NULL);
 	free(text);
 	plan_free(p);
+	CHECK(stat(path, &st) < 0 && errno == ENOENT);
+	free(path);
 	deployment_free(d);
 }
 

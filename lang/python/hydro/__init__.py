@@ -215,13 +215,23 @@ def _model_call(cls: type, where: Optional[str], fn: Callable[..., Any], *args: 
 
 
 def _declaring(d: "Deployment", where: str) -> None:
-    """Refuse a declaration on a deployment that runs: its run reads the
-    model from other threads, so that the model must not change under it."""
-    if d._run is not None:
+    """Before a declaration: once a deploy() has deployed what was declared
+    (its run reads that model from other threads, which must not change
+    under it), what follows is declared in a new round, which the next
+    deploy() deploys beside it."""
+    if d._rounds[-1].run is not None:
+        d._new_round()
+
+
+def _current(d: "Deployment", svc: "Service", where: str, what: str,
+             fix: str = "declare the connection before that deploy()") -> None:
+    """Refuse a declaration about a service an earlier deploy() deployed:
+    what is deployed stays as it is."""
+    if svc._round is not d._rounds[-1]:
         raise NotAvailableError(
-            "%s: this deployment was deployed already: hosts, services, ports and "
-            "connections cannot join it while it runs; declare everything before "
-            "the first deploy()" % where)
+            "%s: %s: '%s' runs as an earlier deploy() wired it, and a later one "
+            "deploys only what was declared since, beside it; %s"
+            % (where, what, svc.name, fix))
 
 
 def _strings(value: Any, what: str, where: str) -> List[str]:
@@ -342,6 +352,8 @@ class Host:
         self.name = name or ""
         self._declared: Optional[Tuple[Tuple[Any, ...], Dict[str, Any], Optional[str],
                                        str]] = (args, settings, name, _where())
+        # its settings as declared, for a later deploy() round to declare it again
+        self._settings: Tuple[List[str], Dict[str, Optional[str]]] = ([], {})
         self._terminated = False
 
     def __repr__(self) -> str:
@@ -351,12 +363,16 @@ class Host:
         """Stop every service on this host and give the machine back (a
         cloud VM is deleted; a local host only loses its processes).  Does
         nothing before deploy() or when already terminated."""
-        run = self.deployment._run if self.deployment is not None else None
-        if run is None or self._terminated:
+        d = self.deployment
+        if d is None or d._run is None or self._terminated:
             return
         where = _where()
-        live: _hydro.Run = run
-        await _core(lambda done: live.terminate_host(self.name, done), None, where)
+        # each round that placed services on it, the later ones first
+        for rnd in reversed(d._rounds):
+            if rnd.run is None or self.name not in rnd.hosts:
+                continue
+            live: _hydro.Run = rnd.run
+            await _core(lambda done: live.terminate_host(self.name, done), None, where)
         self._terminated = True
 
 
@@ -426,13 +442,13 @@ class Port:
     def direction(self) -> str:
         """``"input"``, ``"output"``, or ``"unknown"`` for a crate's port
         not connected yet."""
-        return str(self.service.deployment._model.port(self.service.name, self.name)[1])
+        return str(self.service._round.model.port(self.service.name, self.name)[1])
 
     @property
     def type(self) -> Optional[str]:
         """The Rust type of a ``.hf`` port (``"(EchoMsg, SocketAddr)"``), or
         None."""
-        t = self.service.deployment._model.port(self.service.name, self.name)[3]
+        t = self.service._round.model.port(self.service.name, self.name)[3]
         return None if t is None else str(t)
 
     def connect(self, to: "Sink") -> None:
@@ -502,6 +518,7 @@ class Null:
                             % (where, to))
         d = port.service.deployment
         _declaring(d, where)
+        _current(d, port.service, where, "hydro.null() cannot connect to it")
         _model_call(PortError, where, d._model.connect, None, None,
                     port.service.name, port.name, merge=isinstance(to, MergedPort))
 
@@ -545,8 +562,10 @@ def demux(targets: Mapping[int, Sink]) -> Demux:
 
 
 def _connect(src: Port, tag: int, to: Any, where: str, key: int = -1) -> None:
-    _declaring(src.service.deployment, where)
-    model = src.service.deployment._model
+    d = src.service.deployment
+    _declaring(d, where)
+    _current(d, src.service, where, "cannot connect '%s.%s'" % (src.service.name, src.name))
+    model = d._model
     if isinstance(to, Demux):
         if key != -1:
             raise PortError("%s: a hydro.demux() cannot hold another one" % where)
@@ -567,6 +586,8 @@ def _connect(src: Port, tag: int, to: Any, where: str, key: int = -1) -> None:
         raise PortError("%s: cannot connect '%s.%s' to '%s.%s': they belong to two "
                         "different deployments" % (where, src.service.name, src.name,
                                                    port.service.name, port.name))
+    _current(d, port.service, where, "cannot connect '%s.%s' to '%s.%s'"
+             % (src.service.name, src.name, port.service.name, port.name))
     _model_call(PortError, where, model.connect, src.service.name, src.name,
                 port.service.name, port.name, key=key, tag=tag, merge=merge)
 
@@ -588,18 +609,21 @@ class Ports:
 
     def _get(self, name: str, where: str) -> Port:
         s = self._service
-        if s.deployment._run is not None and name not in self.__dir__():
-            _declaring(s.deployment, where)     # a crate's port, made by use
-        _model_call(PortError, where, s.deployment._model.port, s.name, name)
+        if s._round.run is not None and name not in self.__dir__():
+            # a crate's port is made by use: not on one that runs
+            raise NotAvailableError("%s: '%s' has no port '%s' and was deployed "
+                                    "already: a port cannot join it now"
+                                    % (where, s.name, name))
+        _model_call(PortError, where, s._round.model.port, s.name, name)
         return Port(s, name)
 
     def __iter__(self) -> Iterator[Port]:
         s = self._service
-        return iter([Port(s, p[0]) for p in s.deployment._model.ports(s.name)])
+        return iter([Port(s, p[0]) for p in s._round.model.ports(s.name)])
 
     def __dir__(self) -> List[str]:
         s = self._service
-        return [str(p[0]) for p in s.deployment._model.ports(s.name)]
+        return [str(p[0]) for p in s._round.model.ports(s.name)]
 
     def __repr__(self) -> str:
         return "<Ports of %s: %s>" % (self._service.name, ", ".join(self.__dir__()))
@@ -645,7 +669,7 @@ class LogStream:
         self._closed = False
         # subscribe now, as Hydro Deploy does: from here the stream's lines
         # are the script's and the terminal no longer shows them
-        if service.deployment._run is not None:
+        if service._round.run is not None:
             self._open()
 
     def __aiter__(self) -> "LogStream":
@@ -659,7 +683,7 @@ class LogStream:
 
     def _open(self) -> Any:
         if self._reader is None:
-            run = self._service.deployment._run
+            run = self._service._round.run
             if run is None:
                 raise Error("%s: %s.%s() has nothing to read before deploy(); "
                             "await deployment.deploy() first"
@@ -733,6 +757,8 @@ class Service:
         #: its ports: ``svc.ports.NAME``
         self.ports = Ports(self)
         self._exit_code: Optional[int] = None
+        # the deploy() round it is declared in: its model, then its run
+        self._round: _Round = deployment._rounds[-1]
 
     def __repr__(self) -> str:
         return "<%s %s on %s>" % (type(self).__name__, self.name, self.host.name)
@@ -749,7 +775,7 @@ class Service:
         """Ask the service to stop (``stop`` on its stdin for a Hydroflow
         program, SIGTERM for a process), then force it after its stop
         timeout; returns once it has exited.  Does nothing before deploy()."""
-        run = self.deployment._run
+        run = self._round.run
         if run is None:
             return
         where = _where()
@@ -762,7 +788,7 @@ class Service:
         """Wait for the service to exit and return its exit status (128+N
         when killed by signal N).  Cancelling the wait leaves the service
         running."""
-        run = self.deployment._run
+        run = self._round.run
         where = _where()
         if run is None:
             raise Error("%s: cannot wait for '%s' before deploy()" % (where, self.name))
@@ -819,9 +845,11 @@ class ScriptService(Service):
         service's output (the script receives)."""
         where = _where()
         _declaring(self.deployment, where)
+        _current(self.deployment, self, where, "no new client_port() of '%s'" % self.name,
+                 "make a new CustomService for the ports declared after it")
         self._nports += 1
         name = "port%d" % self._nports
-        _model_call(PortError, where, self.deployment._model.port, self.name, name)
+        _model_call(PortError, where, self._round.model.port, self.name, name)
         return ClientPort(self, name)
 
 
@@ -837,7 +865,7 @@ class ClientPort(Port):
         """The script's end of the connection, after ``deploy()``: the
         same object each time."""
         if self._end is None:
-            run = self.service.deployment._run
+            run = self.service._round.run
             where = _where()
             if run is None:
                 raise Error("%s: %s.server_port() comes after await deployment.deploy()"
@@ -1022,6 +1050,18 @@ class Target:
         return "<Target %s>" % self.name
 
 
+class _Round:
+    """What one deploy() deploys: the model of the hosts, services and
+    connections declared before it (and after the deploy() before), and the
+    run deploying them.  Later rounds share the first run's state file."""
+
+    def __init__(self, model: "_hydro.Model") -> None:
+        self.model = model
+        self.run: Optional[_hydro.Run] = None
+        self.started = False
+        self.hosts: List[str] = []     # the names of the hosts declared in it
+
+
 HostArg = Optional[Host]
 ReadyArg = Optional[Mapping[str, Union[str, Sequence[str]]]]
 
@@ -1039,21 +1079,40 @@ class Deployment:
         self._model = _hydro.Model(self._dir, _display(_state.config))
         self._hosts: List[Host] = []
         self._services: List[Service] = []
+        # the first round's run, once deployed
         self._run: Optional[_hydro.Run] = None
         self._default_host: Optional[Host] = None
-        self._started = False
-        self._deployed: Optional[str] = None    # the model's JSON at deploy()
+        self._rounds: List[_Round] = [_Round(self._model)]
         _state.deployments.append(self)
 
     def __repr__(self) -> str:
         return "<Deployment: %d hosts, %d services>" % (len(self._hosts),
                                                        len(self._services))
 
+    # -- rounds of deploy() --
+
+    def _new_round(self) -> None:
+        """Declare what follows in a new model, deployed by the next
+        deploy() beside what runs; the names given so far stay taken."""
+        model = _hydro.Model(self._dir, _display(_state.config))
+        for h in self._hosts:
+            model.reserve(True, h.name)
+        for svc in self._services:
+            model.reserve(False, svc.name)
+        self._model = model
+        self._rounds.append(_Round(model))
+
+    def _runs(self) -> List[_hydro.Run]:
+        """The runs of the rounds deployed, the first first."""
+        return [r.run for r in self._rounds if r.run is not None]
+
     # -- hosts --
 
     def _add_host(self, cls: Type[Host], args: Sequence[Any], settings: Mapping[str, Any],
                   name: Optional[str], where: str) -> Any:
         _declaring(self, where)
+        if name is not None and any(h.name == name for h in self._hosts):
+            raise ConfigError("%s: there is already a host named '%s'" % (where, name))
         host = cls.__new__(cls)
         Host.__init__(host, name=name)
         pos = [os.fspath(a) if isinstance(a, os.PathLike) else str(a) for a in args]
@@ -1064,8 +1123,29 @@ class Deployment:
                                     cls.backend, pos, clean))
         host.deployment = self
         host._declared = None
+        # what a later round declares again to place services on it
+        host._settings = (pos, clean)
+        self._rounds[-1].hosts.append(host.name)
         self._hosts.append(host)
         return host
+
+    def _host_in_round(self, host: Host, where: str) -> None:
+        """A host of an earlier round, declared again in this one to take
+        new services: the same machine (a local or SSH host: a machine a
+        backend creates is not created twice)."""
+        rnd = self._rounds[-1]
+        if host.name in rnd.hosts:
+            return
+        if type(host).backend not in ("local", "ssh"):
+            raise NotAvailableError(
+                "%s: host '%s' (%s) was deployed by an earlier deploy(): services "
+                "declared after it cannot join that machine yet; declare them before "
+                "the first deploy(), or on a new host" % (where, host.name,
+                                                           type(host).backend))
+        pos, clean = host._settings
+        _model_call(ConfigError, where, self._model.add_host, host.name,
+                    type(host).backend, pos, clean)
+        rnd.hosts.append(host.name)
 
     def Localhost(self, name: Optional[str] = None, *,
                   target: Optional[str] = None,
@@ -1120,6 +1200,7 @@ class Deployment:
         if on is None:
             if self._default_host is None:
                 self._default_host = self._add_host(LocalHost, (), {}, None, where)
+            self._host_in_round(self._default_host, where)
             return self._default_host
         if not isinstance(on, Host):
             raise ConfigError("%s: on= takes a host (deployment.Localhost(), ...), not %r"
@@ -1132,6 +1213,7 @@ class Deployment:
             self._hosts[-1] = on
         if on.deployment is not self:
             raise ConfigError("%s: host '%s' belongs to another deployment" % (where, on.name))
+        self._host_in_round(on, where)
         return on
 
     def _add_service(self, cls: Callable[["Deployment", str, Host], Service], kind: str,
@@ -1206,14 +1288,18 @@ class Deployment:
                        standin: Optional[Sequence[str]] = None,
                        files: Sequence[str] = (),
                        name: Optional[str] = None,
-                       display_id: Optional[str] = None) -> CrateService:
+                       display_id: Optional[str] = None,
+                       external_ports: Sequence[int] = ()) -> CrateService:
         """A Rust crate written for Hydro Deploy (its port protocol on
         stdin/stdout): the crate directory ``src``, built with cargo
         (``bin``/``example``, ``profile``, ``features`` as cargo's
         options).  Its ports are named by use: ``svc.ports.anything``.
         ``standin``: a command that speaks the protocol, run instead of
-        building the crate.  ``files``: as for :meth:`Hydroflow`."""
+        building the crate.  ``files``: as for :meth:`Hydroflow`.
+        ``external_ports``: TCP ports its host's machine opens to the
+        internet, as in Hydro Deploy (:meth:`CustomService`)."""
         where = _where()
+        self._open_ports(on, external_ports, where)
         svc: CrateService = self._add_service(CrateService, "crate",
                                               _name(name, display_id, where), on, src,
                                               None, where)
@@ -1296,7 +1382,13 @@ class Deployment:
         """Hydro Deploy's ``CustomService(on=host, external_ports=[])``: the
         script itself taking part in the deployment (:class:`ScriptService`;
         ``on`` must be a local host).  Given ``cmd``, it is :meth:`Process`,
-        as it was before."""
+        as it was before.
+
+        ``external_ports`` are TCP ports the host's machine opens to the
+        internet, as Hydro Deploy asks its host for them: on a GCP machine
+        they become its ``external_ports`` setting (every service's ports
+        together); on this machine and on SSH hosts, whose firewalls hydro
+        does not manage, nothing is done."""
         if "cmd" in kwargs or (args and isinstance(args[0], (list, tuple))):
             return self.Process(*args, **kwargs)
         return self._script(*args, **kwargs)
@@ -1305,14 +1397,26 @@ class Deployment:
                 name: Optional[str] = None,
                 display_id: Optional[str] = None) -> ScriptService:
         where = _where()
-        for port in external_ports:
-            if not isinstance(port, int) or isinstance(port, bool):
-                raise ConfigError("%s: external_ports takes port numbers, not %r"
-                                  % (where, port))
+        self._open_ports(on, external_ports, where)
         svc: ScriptService = self._add_service(ScriptService, "script",
                                                _name(name, display_id, where), on,
                                                None, None, where)
         return svc
+
+    def _open_ports(self, on: HostArg, ports: Sequence[int], where: str) -> None:
+        """Hydro Deploy's external_ports: the ports the host of a service
+        about to be placed on ``on`` opens."""
+        if isinstance(ports, (str, bytes)) or not isinstance(ports, (list, tuple)):
+            raise ConfigError("%s: external_ports takes a list of port numbers, not %r"
+                              % (where, ports))
+        for port in ports:
+            if not isinstance(port, int) or isinstance(port, bool):
+                raise ConfigError("%s: external_ports takes port numbers, not %r"
+                                  % (where, port))
+        if ports:
+            _declaring(self, where)
+            _model_call(ConfigError, where, self._model.open_ports,
+                        self._host(on, where).name, list(ports))
 
     def Target(self, name: str, cmd: Sequence[str], inputs: Sequence[str] = (),
                outputs: Sequence[str] = (), *, env: Optional[Mapping[str, Any]] = None,
@@ -1364,29 +1468,28 @@ class Deployment:
         call :meth:`start`).  Under ``hydro build``, ``plan`` and ``graph``
         the script ends here."""
         where = _where()
-        if self._run is not None:
-            # again, as Hydro Deploy allows: what is deployed stays as it
-            # is, and only what was declared since would be deployed
-            if self._model.to_json(False) != self._deployed:
-                raise NotAvailableError(
-                    "%s: deploy() again: what changed since the first deploy() "
-                    "cannot join the running deployment; declare everything "
-                    "before it" % where)
-            if start and not self._started:
+        rnd = self._rounds[-1]
+        if rnd.run is not None:
+            # again, with nothing declared since: what is deployed stays
+            if start:
                 await self.start()
             return
+        # the first time, or again (as Hydro Deploy allows) with what was
+        # declared since the last one: that alone is deployed, beside what
+        # runs, which stays as it is
         self._check()
         if _state.mode != "run":
             _state.stopped_at = self
             raise _StopAtDeploy(self)
-        self._deployed = self._model.to_json(False)
-        self._run = _new_run(self, where)
-        _state.watch_from(asyncio.current_task())
+        live = rnd.run = _new_run(self, where, self._run)
+        if self._run is None:
+            self._run = live
+            _state.watch_from(asyncio.current_task())
         if not start:
-            self._run.defer_start()
-        await _held_echo(self._run, _core(self._run.deploy, self._run.cancel, where))
-        self._started = start
-        _state.watch(self._run)
+            live.defer_start()
+        await _held_echo(live, _core(live.deploy, live.cancel, where))
+        rnd.started = start
+        _state.watch(live)
 
     async def start(self) -> None:
         """Start the services launched by ``deploy(start=False)``; nothing
@@ -1395,10 +1498,12 @@ class Deployment:
         where = _where()
         if self._run is None:
             raise Error("%s: start() comes after deploy(start=False)" % where)
-        if self._started:
-            return
-        await _held_echo(self._run, _core(self._run.start, self._run.cancel, where))
-        self._started = True
+        for rnd in self._rounds:
+            if rnd.run is None or rnd.started:
+                continue
+            live: _hydro.Run = rnd.run
+            await _held_echo(live, _core(live.start, live.cancel, where))
+            rnd.started = True
 
     async def stop(self) -> None:
         """Stop every service (as :meth:`Service.stop`), concurrently."""
@@ -1413,9 +1518,10 @@ def _name(name: Optional[str], display_id: Optional[str], where: str) -> Optiona
     return name if name is not None else display_id
 
 
-def _new_run(d: Deployment, where: str) -> _hydro.Run:
+def _new_run(d: Deployment, where: str, first: Optional[_hydro.Run]) -> _hydro.Run:
+    """The run of d's current round: beside first, when there is one."""
     try:
-        return _hydro.Run(d._model)
+        return _hydro.Run(d._model) if first is None else _hydro.Run(d._model, first)
     except _hydro.ModelError as e:
         raise DeployError("%s: %s" % (where, e)) from None
 

@@ -51,15 +51,56 @@ def _on_signal(sig: int, frame: Any = None) -> None:
         sys.stdout.flush()
         _hydro.report("note", "%s: stopping every service" % signal.Signals(sig).name)
     for d in _state.deployments:
-        if d._run is not None:
-            d._run.cancel()
-    if first and not _Ran.cleaning and not _state.stop_main():
-        raise _Signalled(sig)
+        for run in d._runs():
+            run.cancel()
+    if first and not _Ran.cleaning:
+        busy = _busy()
+        if not _state.stop_main():
+            raise _Signalled(sig)
+        if busy:
+            # a task busy in Python code (a loop that never awaits anything
+            # that waits) would never see the cancel: the signal stops it
+            # where it is, between two bytecodes, its finally blocks
+            # running; as SystemExit, which asyncio lets through where it
+            # swallows other errors (a send the signal interrupted)
+            raise SystemExit(128 + sig)
+
+
+def _busy() -> bool:
+    """Whether a task of the script's event loop is running now: a signal
+    handler runs between the bytecodes of whatever runs, and finds no task
+    when the loop waits for events."""
+    try:
+        return asyncio.current_task() is not None
+    except RuntimeError:
+        return False    # no loop runs
+
+
+def _on_sigint(runner: Any) -> Callable[[int, Any], None]:
+    """Ctrl-C inside the script's loop: asyncio's own handler (runner), which
+    cancels main() for its finally blocks to run, when the loop waits for
+    events; KeyboardInterrupt at once where a task is busy, which a cancel
+    would never reach: one Ctrl-C always stops the script."""
+    def handler(sig: int, frame: Any) -> None:
+        if _busy() and not _Ran.cleaning:
+            raise KeyboardInterrupt
+        if callable(runner):
+            runner(sig, frame)
+        else:
+            raise KeyboardInterrupt
+    return handler
+
+
+def _noop() -> None:
+    pass
 
 
 def _catch_signals() -> None:
     for sig in _SIGNALS:
         signal.signal(sig, _on_signal)
+    # as hydro itself: Ctrl-C stops the run even where the shell started it
+    # with SIGINT ignored (a background job of a script)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _internal_dirs() -> List[str]:
@@ -131,7 +172,12 @@ async def _await(value: Any) -> Any:
     _state.watch_from(asyncio.current_task())
     loop = asyncio.get_running_loop()
     for sig in _SIGNALS:
-        loop.add_signal_handler(sig, _on_signal, sig)
+        # the loop's wakeup descriptor, so that a signal wakes it from its
+        # wait; the work is _on_signal's, run where the signal finds the
+        # script, even in a loop that never awaits
+        loop.add_signal_handler(sig, _noop)
+        signal.signal(sig, _on_signal)
+    signal.signal(signal.SIGINT, _on_sigint(signal.getsignal(signal.SIGINT)))
     return await value
 
 
@@ -158,16 +204,15 @@ def _cleanup() -> bool:
     _evalcache.pause()
     _Ran.cleaning = True
     for d in _state.deployments:
-        run = d._run
-        if run is None:
-            continue
-        try:
-            if not run.finish():
-                ok = False
-        except KeyboardInterrupt:
-            # finish() ran to its end with the GIL released; the Ctrl-C
-            # that came meanwhile must not skip the other deployments
-            interrupted = True
+        # the later rounds first: they share the first one's state file
+        for run in reversed(d._runs()):
+            try:
+                if not run.finish():
+                    ok = False
+            except KeyboardInterrupt:
+                # finish() ran to its end with the GIL released; the Ctrl-C
+                # that came meanwhile must not skip the other runs
+                interrupted = True
     if interrupted:
         raise KeyboardInterrupt
     return ok
