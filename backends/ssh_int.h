@@ -12,6 +12,7 @@
 #include <libssh2_sftp.h>
 
 struct ssh_pump;
+struct host;
 
 struct ssh_conn {
 	LIBSSH2_SESSION *s;
@@ -102,5 +103,9 @@ void pump_listen(struct ssh_conn *c, int fd, const char *addr, int port);
  * not called; 0 if the link had already finished (done is being or has
  * been called, and the link is the pump's to free) */
 int pump_drop(struct ssh_conn *c, struct pump_link *l);
+
+/* the lock one package's unpacking on host h holds (ssh_unpack.c), made on
+ * first use, kept until disconnect */
+pthread_mutex_t *ssh_package_lock(struct host *h, const char *remote);
 
 #endif
