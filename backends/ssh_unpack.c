@@ -59,11 +59,8 @@
 	"set -u\n" \
 	"case $dir in \"~/\"*) dir=$HOME/${dir#\"~/\"} ;; esac\n" \
 	"case $d in \"~/\"*) d=$HOME/${d#\"~/\"} ;; esac\n" \
-	"listing() { (cd -- \"$1\" && find . -printf '%y %m %s %T@ %i %p\\n' | LC_ALL=C sort); }\n" \
-	"trusted() {\n" \
-	"	[ -d \"$d/pkg\" ] && [ -s \"$d/ok\" ] || return 1\n" \
-	"	now=$(listing \"$d/pkg\") && [ -n \"$now\" ] && [ \"$now\" = \"$(cat -- \"$d/ok\")\" ]\n" \
-	"}\n" \
+	"listing() { find \"$1\" -printf '%y %m %s %T@ %i %P\\n'; }\n" \
+	"trusted() { [ -d \"$d/pkg\" ] && [ -s \"$d/ok\" ] && listing \"$d/pkg\" | cmp -s - \"$d/ok\"; }\n" \
 	"place() {\n" \
 	"	t=$dir.tmp.$$\n" \
 	"	cp -al -- \"$d/pkg\" \"$t\" 2>/dev/null ||\n" \
@@ -84,7 +81,7 @@ static const char extract_script[] =
 	COMMON_SCRIPT
 	"case $pkg in \"~/\"*) pkg=$HOME/${pkg#\"~/\"} ;; esac\n"
 	"[ -e \"$dir\" ] && { echo \"it exists already\" >&2; exit 3; }\n"
-	"mkdir -p -- \"${dir%/*}\" || exit 3\n"
+	"[ -d \"${dir%/*}\" ] || mkdir -p -- \"${dir%/*}\" || exit 3\n"
 	"[ -e \"$d\" ] && trusted && place\n"
 	"[ -r \"$pkg\" ] || { echo \"there is no package '$pkg'\" >&2; exit 3; }\n"
 	"magic=$(od -An -tx1 -N4 -- \"$pkg\" | tr -d ' \\n')\n"
@@ -307,9 +304,8 @@ unpack_locked(struct host *h, struct ssh_conn *c, const char *pkg, const char *d
 		goto out;
 	}
 	if (cap.status == 7)
-		warning("host '%s': the unpacked copy of '%s' there ('%s') was changed or "
-		        "incomplete; it was removed and the package is unpacked again",
-		        h->name, pkg, d);
+		warning("host '%s': '%s' was changed or is incomplete; unpacking '%s' "
+		        "again", h->name, d, pkg);
 	tmp = cap.out.data;
 	count = tmp ? strchr(tmp, '\n') : NULL;
 	text = count ? strchr(count + 1, '\n') : NULL;
