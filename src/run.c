@@ -472,6 +472,12 @@ hosts_at_once(struct deployment *d, unsigned want, void (*fn)(void *))
 		pool_free(p);
 }
 
+void
+run_disconnect(struct deployment *d)
+{
+	hosts_at_once(d, 0, disconnect_one);
+}
+
 int
 run_terminate_host(struct run *r, struct host *h)
 {
@@ -650,8 +656,7 @@ run_finish(struct run *r)
 	/* release every machine a backend made */
 	if (!leaving)
 		hosts_at_once(r->d, BACKEND_MACHINES, terminate_one);
-	/* every backend lets go of its hosts: connections close */
-	hosts_at_once(r->d, 0, disconnect_one);
+	run_disconnect(r->d);
 	if (r->state) {
 		/* a run that failed or was stopped says what it leaves behind */
 		if (ret < 0 && !leaving) {
