@@ -4,14 +4,14 @@
  * run folder made of it for every service that runs it.
  *
  * The host needs only what a stock Debian system has: sh, GNU tar, gzip,
- * od, GNU find, cp and sha256sum (and zstd for a zstd package).  A package
+ * od, GNU find, cp, cmp and sha256sum (and zstd for a zstd package).  A package
  * ~/.hydro/pkgs/HASH is unpacked once into ~/.hydro/pkgs/HASH.d: its files
  * in pkg/, and ok, the listing of pkg/ (type, mode, size, mtime, inode and
  * name of everything, GNU find's -printf) written last, once every file was
  * checked.  A run folder is a copy of pkg/ of hard links (cp -al; plain
  * copies where links cannot be made) under a temporary name, renamed: a
  * warm run extracts and hashes nothing.  HASH.d is trusted only while pkg/
- * lists exactly as ok says: a file changed through a run folder's link
+ * lists exactly as ok says (find, cmp): a file changed through a run folder's link
  * (its mtime), added, removed or replaced, or a missing ok, and the copy is
  * removed and the package unpacked again (with a warning).
  *
