@@ -15,7 +15,8 @@
  * (its mtime), added, removed or replaced, or a missing ok, and the copy is
  * removed and the package unpacked again (with a warning).
  *
- * Unpacking: a first command lists the package with tar and refuses
+ * Unpacking: a first command decompresses the package once (zstd or gzip,
+ * into a temporary tar beside the fresh folder), lists it with tar and refuses
  * anything but files and folders, absolute names and ".." before a byte is
  * written; extracts it into a fresh HASH.d.tmp.PID (tar -k: a name given
  * twice is refused); refuses whatever is there but files and folders
@@ -86,9 +87,9 @@ static const char extract_script[] =
 	"[ -r \"$pkg\" ] || { echo \"there is no package '$pkg'\" >&2; exit 3; }\n"
 	"magic=$(od -An -tx1 -N4 -- \"$pkg\" | tr -d ' \\n')\n"
 	"case $magic in\n"
-	"28b52ffd) z=--zstd; zstd -V >/dev/null 2>&1 || exit 4 ;;\n"
-	"1f8b*) z=-z ;;\n"
-	"*) z= ;;\n"
+	"28b52ffd) un=zstd; zstd -V >/dev/null 2>&1 || exit 4 ;;\n"
+	"1f8b*) un=gzip ;;\n"
+	"*) un= ;;\n"
 	"esac\n"
 	"done=6\n"
 	"if [ -e \"$d\" ]; then\n"
@@ -99,13 +100,19 @@ static const char extract_script[] =
 	"tmp=$d.tmp.$$\n"
 	"mkdir -m 755 -- \"$tmp\" \"$tmp/pkg\" || exit 3\n"
 	"no() { rm -rf -- \"$tmp\"; printf '%s\\n' \"$*\" >&2; exit 5; }\n"
-	"list=$(tar $z -tvPf \"$pkg\" 2>&1) || no \"tar cannot read it: $list\"\n"
+	"plain=$pkg\n"
+	"if [ -n \"$un\" ]; then\n"
+	"	plain=$tmp/pkg.tar\n"
+	"	err=$($un -dc -- \"$pkg\" 2>&1 >\"$plain\") || no \"$un cannot read it: $err\"\n"
+	"fi\n"
+	"list=$(tar -tvPf \"$plain\" 2>&1) || no \"tar cannot read it: $list\"\n"
 	"bad=$(printf '%s\\n' \"$list\" | grep -v '^[-d]' | head -n 1)\n"
 	"[ -z \"$bad\" ] || no \"it holds something other than files and folders: $bad\"\n"
-	"names=$(tar $z -tPf \"$pkg\" 2>&1) || no \"tar cannot read it: $names\"\n"
+	"names=$(tar -tPf \"$plain\" 2>&1) || no \"tar cannot read it: $names\"\n"
 	"bad=$(printf '%s\\n' \"$names\" | grep -E '^/|(^|/)\\.\\.?(/|$)' | head -n 1)\n"
 	"[ -z \"$bad\" ] || no \"the entry '$bad' is absolute or leaves the package folder\"\n"
-	"err=$(tar $z -xkf \"$pkg\" -C \"$tmp/pkg\" --no-same-owner 2>&1) || no \"tar refused it: $err\"\n"
+	"err=$(tar -xkf \"$plain\" -C \"$tmp/pkg\" --no-same-owner 2>&1) || no \"tar refused it: $err\"\n"
+	"rm -f -- \"$tmp/pkg.tar\"\n"
 	"odd=$(find \"$tmp/pkg\" ! -type f ! -type d | head -n 1)\n"
 	"[ -z \"$odd\" ] || no \"'${odd#\"$tmp/pkg/\"}' is neither a file nor a folder\"\n"
 	"[ -f \"$tmp/pkg/" PACKAGE_MANIFEST "\" ] || no \"it has no " PACKAGE_MANIFEST "; it is not a hydro package\"\n"
