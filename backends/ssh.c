@@ -52,6 +52,13 @@ struct ssh_host {
 	size_t ngiven;
 	char **pkgs;		/* put_file's remote paths and local files, in pairs */
 	size_t npkgs;
+	struct pkg_lock *locks;	/* one per package unpacked */
+};
+
+struct pkg_lock {
+	pthread_mutex_t lock;
+	char *remote;
+	struct pkg_lock *next;
 };
 
 static pthread_mutex_t runtime_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -507,6 +514,26 @@ ssh_package_source(struct host *h, const char *remote)
 	return local;
 }
 
+pthread_mutex_t *
+ssh_package_lock(struct host *h, const char *remote)
+{
+	struct ssh_host *sh = ssh_host_of(h);
+	struct pkg_lock *l;
+
+	pthread_mutex_lock(&runtime_lock);
+	for (l = sh->locks; l && strcmp(l->remote, remote); l = l->next)
+		;
+	if (!l) {
+		l = xcalloc(1, sizeof(*l));
+		pthread_mutex_init(&l->lock, NULL);
+		l->remote = xstrdup(remote);
+		l->next = sh->locks;
+		sh->locks = l;
+	}
+	pthread_mutex_unlock(&runtime_lock);
+	return &l->lock;
+}
+
 /* what put_file copied where, for unpack */
 static void
 remember_package(struct host *h, const char *remote, const char *local)
@@ -583,6 +610,14 @@ ssh_disconnect(struct host *h)
 	while (sh->npkgs)
 		free(sh->pkgs[--sh->npkgs]);
 	free(sh->pkgs);
+	while (sh->locks) {
+		struct pkg_lock *l = sh->locks;
+
+		sh->locks = l->next;
+		pthread_mutex_destroy(&l->lock);
+		free(l->remote);
+		free(l);
+	}
 	free(sh);
 	h->runtime = NULL;
 }

@@ -13,6 +13,7 @@
 #include <libssh2_sftp.h>
 
 struct ssh_pump;
+struct host;
 
 struct ssh_conn {
 	LIBSSH2_SESSION *s;
@@ -143,5 +144,9 @@ int pump_forward(struct ssh_conn *c, const struct sockaddr *to, socklen_t len, i
  * not called; 0 if the link had already finished (done is being or has
  * been called, and the link is the pump's to free) */
 int pump_drop(struct ssh_conn *c, struct pump_link *l);
+
+/* the lock one package's unpacking on host h holds (ssh_unpack.c), made on
+ * first use, kept until disconnect */
+pthread_mutex_t *ssh_package_lock(struct host *h, const char *remote);
 
 #endif

@@ -1,27 +1,41 @@
 /*
  * ssh_unpack: a package (archive.h) that put_file placed on an SSH host,
- * unpacked there into a fresh directory with the rules archive_unpack()
- * keeps here.
+ * unpacked there once, with the rules archive_unpack() keeps here, and a
+ * run folder made of it for every service that runs it.
  *
  * The host needs only what a stock Debian system has: sh, GNU tar, gzip,
- * od, find and sha256sum (and zstd for a zstd package).  A first command
- * lists the package with tar and refuses anything but files and folders,
- * absolute names and ".." before a byte is written; extracts it into a
- * fresh DIR.tmp.PID (tar -k: a name given twice is refused); refuses
- * whatever is there but files and folders (links, devices); and prints the
- * folder, the number of files and the manifest.  Hydro checks the manifest
- * here (its names by the same rules, the count of files) and a second
- * command checks every file's sha256 against it with sha256sum -c (a file
- * missing, or not in the manifest, fails) before the folder is renamed to
- * DIR.  Any refusal removes the fresh folder: nothing half-unpacked is left
- * under either name.
+ * od, GNU find, cp, cmp and sha256sum (and zstd for a zstd package).  A package
+ * ~/.hydro/pkgs/HASH is unpacked once into ~/.hydro/pkgs/HASH.d: its files
+ * in pkg/, and ok, the listing of pkg/ (type, mode, size, mtime, inode and
+ * name of everything, GNU find's -printf) written last, once every file was
+ * checked.  A run folder is a copy of pkg/ of hard links (cp -al; plain
+ * copies where links cannot be made) under a temporary name, renamed: a
+ * warm run extracts and hashes nothing.  HASH.d is trusted only while pkg/
+ * lists exactly as ok says (find, cmp): a file changed through a run folder's link
+ * (its mtime), added, removed or replaced, or a missing ok, and the copy is
+ * removed and the package unpacked again (with a warning).
+ *
+ * Unpacking: a first command decompresses the package once (zstd or gzip,
+ * into a temporary tar beside the fresh folder), lists it with tar and refuses
+ * anything but files and folders, absolute names and ".." before a byte is
+ * written; extracts it into a fresh HASH.d.tmp.PID (tar -k: a name given
+ * twice is refused); refuses whatever is there but files and folders
+ * (links, devices); and prints the folder, the number of files and the
+ * manifest.  Hydro checks the manifest here (its names by the same rules,
+ * the count of files) and a second command checks every file's sha256
+ * against it with sha256sum -c (a file missing, or not in the manifest,
+ * fails), writes ok, renames the folder to HASH.d and makes the run folder.
+ * Any refusal removes the fresh folder: nothing half-unpacked is left under
+ * any name.  Two services of one package on one host take turns (the
+ * second finds HASH.d made).
  *
  * A zstd package on a host without zstd: hydro decompresses the package it
  * uploaded in this run (libarchive here), uploads the tar as a package of
- * its own (verified, and kept, under the tar's hash) and unpacks that; the
- * checks are the same.
+ * its own (verified, and kept, under the tar's hash) and unpacks that into
+ * the zstd package's HASH.d; the checks are the same.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,55 +50,93 @@
 #include "json.h"
 #include "str.h"
 #include "ssh.h"
+#include "ssh_int.h"
 #include "xmalloc.h"
 
-/* $1 the package, $2 the directory to make; exits 4 for a zstd package on a
- * host without zstd, 5 for a refused package (why on stderr) */
+/* what both commands share: $d the package's unpacked copy (HASH.d), $dir
+ * the run folder to make; listing (of a folder, what ok holds), trusted
+ * (whether $d is whole and unchanged), place (make $dir from $d, exit) */
+#define COMMON_SCRIPT \
+	"set -u\n" \
+	"case $dir in \"~/\"*) dir=$HOME/${dir#\"~/\"} ;; esac\n" \
+	"case $d in \"~/\"*) d=$HOME/${d#\"~/\"} ;; esac\n" \
+	"listing() { find \"$1\" -printf '%y %m %s %T@ %i %P\\n'; }\n" \
+	"trusted() { [ -d \"$d/pkg\" ] && [ -s \"$d/ok\" ] && listing \"$d/pkg\" | cmp -s - \"$d/ok\"; }\n" \
+	"place() {\n" \
+	"	t=$dir.tmp.$$\n" \
+	"	cp -al -- \"$d/pkg\" \"$t\" 2>/dev/null ||\n" \
+	"	{ rm -rf -- \"$t\"; cp -a -- \"$d/pkg\" \"$t\"; } ||\n" \
+	"	{ rm -rf -- \"$t\"; echo \"cannot copy '$d/pkg' to '$t'\" >&2; exit 3; }\n" \
+	"	mv -T -- \"$t\" \"$dir\" 2>/dev/null ||\n" \
+	"	{ rm -rf -- \"$t\"; echo \"cannot rename '$t' to '$dir'\" >&2; exit 3; }\n" \
+	"	exit 0\n" \
+	"}\n"
+
+/* $1 the package, $2 the run folder, $3 the package's HASH.d; exits 0 when
+ * the run folder was made from a trusted HASH.d, 4 for a zstd package on a
+ * host without zstd, 5 for a refused package (why on stderr), 6 when it was
+ * extracted and is to be checked (its folder, the number of files and the
+ * manifest on stdout), 7 the same after a damaged HASH.d was removed */
 static const char extract_script[] =
-	"set -u\n"
-	"pkg=$1 dir=$2\n"
+	"pkg=$1 dir=$2 d=$3\n"
+	COMMON_SCRIPT
 	"case $pkg in \"~/\"*) pkg=$HOME/${pkg#\"~/\"} ;; esac\n"
-	"case $dir in \"~/\"*) dir=$HOME/${dir#\"~/\"} ;; esac\n"
 	"[ -e \"$dir\" ] && { echo \"it exists already\" >&2; exit 3; }\n"
+	"[ -d \"${dir%/*}\" ] || mkdir -p -- \"${dir%/*}\" || exit 3\n"
+	"[ -e \"$d\" ] && trusted && place\n"
 	"[ -r \"$pkg\" ] || { echo \"there is no package '$pkg'\" >&2; exit 3; }\n"
-	"mkdir -p -- \"${dir%/*}\" || exit 3\n"
 	"magic=$(od -An -tx1 -N4 -- \"$pkg\" | tr -d ' \\n')\n"
 	"case $magic in\n"
-	"28b52ffd) z=--zstd; zstd -V >/dev/null 2>&1 || exit 4 ;;\n"
-	"1f8b*) z=-z ;;\n"
-	"*) z= ;;\n"
+	"28b52ffd) un=zstd; zstd -V >/dev/null 2>&1 || exit 4 ;;\n"
+	"1f8b*) un=gzip ;;\n"
+	"*) un= ;;\n"
 	"esac\n"
-	"tmp=$dir.tmp.$$\n"
-	"mkdir -m 755 -- \"$tmp\" || exit 3\n"
+	"done=6\n"
+	"if [ -e \"$d\" ]; then\n"
+	"	done=7\n"
+	"	mv -T -- \"$d\" \"$d.bad.$$\" 2>/dev/null || rm -rf -- \"$d\"\n"
+	"	rm -rf -- \"$d.bad.$$\"\n"
+	"fi\n"
+	"tmp=$d.tmp.$$\n"
+	"mkdir -m 755 -- \"$tmp\" \"$tmp/pkg\" || exit 3\n"
 	"no() { rm -rf -- \"$tmp\"; printf '%s\\n' \"$*\" >&2; exit 5; }\n"
-	"list=$(tar $z -tvPf \"$pkg\" 2>&1) || no \"tar cannot read it: $list\"\n"
+	"plain=$pkg\n"
+	"if [ -n \"$un\" ]; then\n"
+	"	plain=$tmp/pkg.tar\n"
+	"	err=$($un -dc -- \"$pkg\" 2>&1 >\"$plain\") || no \"$un cannot read it: $err\"\n"
+	"fi\n"
+	"list=$(tar -tvPf \"$plain\" 2>&1) || no \"tar cannot read it: $list\"\n"
 	"bad=$(printf '%s\\n' \"$list\" | grep -v '^[-d]' | head -n 1)\n"
 	"[ -z \"$bad\" ] || no \"it holds something other than files and folders: $bad\"\n"
-	"names=$(tar $z -tPf \"$pkg\" 2>&1) || no \"tar cannot read it: $names\"\n"
+	"names=$(tar -tPf \"$plain\" 2>&1) || no \"tar cannot read it: $names\"\n"
 	"bad=$(printf '%s\\n' \"$names\" | grep -E '^/|(^|/)\\.\\.?(/|$)' | head -n 1)\n"
 	"[ -z \"$bad\" ] || no \"the entry '$bad' is absolute or leaves the package folder\"\n"
-	"err=$(tar $z -xkf \"$pkg\" -C \"$tmp\" --no-same-owner 2>&1) || no \"tar refused it: $err\"\n"
-	"odd=$(find \"$tmp\" ! -type f ! -type d | head -n 1)\n"
-	"[ -z \"$odd\" ] || no \"'${odd#\"$tmp/\"}' is neither a file nor a folder\"\n"
-	"[ -f \"$tmp/" PACKAGE_MANIFEST "\" ] || no \"it has no " PACKAGE_MANIFEST "; it is not a hydro package\"\n"
-	"n=$(find \"$tmp\" -type f ! -path \"$tmp/" PACKAGE_MANIFEST "\" | wc -l)\n"
+	"err=$(tar -xkf \"$plain\" -C \"$tmp/pkg\" --no-same-owner 2>&1) || no \"tar refused it: $err\"\n"
+	"rm -f -- \"$tmp/pkg.tar\"\n"
+	"odd=$(find \"$tmp/pkg\" ! -type f ! -type d | head -n 1)\n"
+	"[ -z \"$odd\" ] || no \"'${odd#\"$tmp/pkg/\"}' is neither a file nor a folder\"\n"
+	"[ -f \"$tmp/pkg/" PACKAGE_MANIFEST "\" ] || no \"it has no " PACKAGE_MANIFEST "; it is not a hydro package\"\n"
+	"n=$(find \"$tmp/pkg\" -type f ! -path \"$tmp/pkg/" PACKAGE_MANIFEST "\" | wc -l)\n"
 	"printf '%s\\n%s\\n' \"$tmp\" $n\n"
-	"cat \"$tmp/" PACKAGE_MANIFEST "\"\n";
+	"cat \"$tmp/pkg/" PACKAGE_MANIFEST "\"\n"
+	"exit $done\n";
 
-/* $1 the fresh folder, $2 the directory; the manifest's sums on stdin */
+/* $1 the fresh folder, $2 the run folder, $3 HASH.d; the manifest's sums
+ * on stdin: checked, ok written last, the folder renamed to HASH.d (or one
+ * another run made meanwhile used), the run folder made */
 static const char check_script[] =
-	"tmp=$1 dir=$2\n"
-	"case $dir in \"~/\"*) dir=$HOME/${dir#\"~/\"} ;; esac\n"
-	"cd -- \"$tmp\" || exit 3\n"
+	"tmp=$1 dir=$2 d=$3\n"
+	COMMON_SCRIPT
+	"cd -- \"$tmp/pkg\" || exit 3\n"
 	"out=$(sha256sum -c --strict --quiet 2>&1) || "
 	"{ cd /; rm -rf -- \"$tmp\"; printf '%s\\n' \"$out\" >&2; exit 5; }\n"
 	"rm -f " PACKAGE_MANIFEST "\n"
 	"cd /\n"
-	"mv -T -- \"$tmp\" \"$dir\" 2>/dev/null && exit 0\n"
-	"rm -rf -- \"$tmp\"\n"
-	"[ -d \"$dir\" ] && exit 0\n"
-	"echo \"cannot rename '$tmp' to '$dir'\" >&2\n"
-	"exit 3\n";
+	"listing \"$tmp/pkg\" >\"$tmp/ok\" && [ -s \"$tmp/ok\" ] ||\n"
+	"{ rm -rf -- \"$tmp\"; echo \"cannot list '$tmp/pkg' with GNU find\" >&2; exit 3; }\n"
+	"mv -T -- \"$tmp\" \"$d\" 2>/dev/null ||\n"
+	"{ rm -rf -- \"$tmp\"; trusted || { echo \"cannot rename '$tmp' to '$d'\" >&2; exit 3; }; }\n"
+	"place\n";
 
 /* why a manifest's name may not be unpacked, or NULL */
 static const char *
@@ -225,20 +277,18 @@ upload_tar(struct host *h, struct ssh_conn *c, const char *pkg)
 	return remote;
 }
 
-int
-ssh_unpack(struct host *h, const char *pkg, const char *dir)
+static int
+unpack_locked(struct host *h, struct ssh_conn *c, const char *pkg, const char *dir)
 {
+	char *d = xasprintf("%s.d", pkg);
 	char *argv[] = { "sh", "-c", (char *)extract_script, "sh", (char *)pkg, (char *)dir,
-	                 NULL };
+	                 d, NULL };
 	struct ssh_capture cap = { 0 }, check = { 0 };
-	struct ssh_conn *c = ssh_host_conn(h);
 	struct buf sums = BUF_INIT;
 	char *tmp, *count, *text, *end, *tar = NULL;
 	long nfiles;
 	int ret = -1;
 
-	if (!c)
-		return -1;
 	cap.any_status = 1;
 	if (ssh_capture(c, argv, NULL, 0, &cap) < 0)
 		goto out;
@@ -251,11 +301,18 @@ ssh_unpack(struct host *h, const char *pkg, const char *dir)
 		if (ssh_capture(c, argv, NULL, 0, &cap) < 0)
 			goto out;
 	}
-	if (cap.status) {
+	if (cap.status == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (cap.status != 6 && cap.status != 7) {
 		error("host '%s': cannot unpack '%s' into '%s': %s", h->name, pkg, dir,
 		      str_trim(cap.err.data ? cap.err.data : ""));
 		goto out;
 	}
+	if (cap.status == 7)
+		warning("host '%s': '%s' was changed or is incomplete; unpacking '%s' "
+		        "again", h->name, d, pkg);
 	tmp = cap.out.data;
 	count = tmp ? strchr(tmp, '\n') : NULL;
 	text = count ? strchr(count + 1, '\n') : NULL;
@@ -282,16 +339,35 @@ ssh_unpack(struct host *h, const char *pkg, const char *dir)
 	if (ssh_capture(c, argv, sums.data, sums.len, &check) < 0)
 		goto out;
 	if (check.status) {
-		error("host '%s': cannot unpack '%s' into '%s': a file does not match its "
-		      "manifest; the package is damaged: %s", h->name, pkg, dir,
-		      str_trim(check.err.data ? check.err.data : ""));
+		error("host '%s': cannot unpack '%s' into '%s': %s%s", h->name, pkg, dir,
+		      check.status == 5 ? "a file does not match its manifest; the package "
+		      "is damaged: " : "", str_trim(check.err.data ? check.err.data : ""));
 		goto out;
 	}
 	ret = 0;
 out:
+	free(d);
 	free(tar);
 	buf_release(&sums);
 	ssh_capture_release(&cap);
 	ssh_capture_release(&check);
+	return ret;
+}
+
+int
+ssh_unpack(struct host *h, const char *pkg, const char *dir)
+{
+	struct ssh_conn *c = ssh_host_conn(h);
+	pthread_mutex_t *lock;
+	int ret;
+
+	if (!c)
+		return -1;
+	/* one package is unpacked once: a second service of it on this host
+	 * waits for the first, then finds HASH.d made */
+	lock = ssh_package_lock(h, pkg);
+	pthread_mutex_lock(lock);
+	ret = unpack_locked(h, c, pkg, dir);
+	pthread_mutex_unlock(lock);
 	return ret;
 }

@@ -247,6 +247,7 @@ build_plan(struct deployment *d, int json, const struct options *o)
 	}
 	build_close(b);
 	graph_free(g);
+	run_disconnect(d);
 	return ret;
 }
 
@@ -426,6 +427,7 @@ command_build(struct deployment *d, const struct options *o)
 		ret = -1;
 	graph_free(g);
 	state_close(st);
+	run_disconnect(d);
 	return ret;
 }
 

@@ -16,6 +16,8 @@
 #include "hf/rustc.h"
 #include "json.h"
 #include "package.h"
+#include "pool.h"
+#include "sched.h"
 #include "str.h"
 #include "toolchain.h"
 #include "xmalloc.h"
@@ -555,6 +557,96 @@ cross_target_dir(const char *target_dir, const char *triple)
 	return dir;
 }
 
+/* a host whose target triple read_triples asks for, and what the asking
+ * reported, kept to be said on the planning thread */
+struct triple_ask {
+	struct host *h;
+	struct task_msg *msgs;
+	size_t nmsgs, cap;
+	int nerrors;
+	int failed;
+};
+
+static void
+triple_keep(enum error_level level, const char *msg, void *arg)
+{
+	struct triple_ask *a = arg;
+
+	ALLOC_GROW(a->msgs, a->nmsgs, a->cap);
+	a->msgs[a->nmsgs].level = (int)level;
+	a->msgs[a->nmsgs].text = xstrdup(msg);
+	a->nmsgs++;
+	a->nerrors += level == LEVEL_ERROR;
+}
+
+/* on a pool thread: the backend reads the triple and keeps it */
+static void
+triple_read(void *arg)
+{
+	struct triple_ask *a = arg;
+
+	error_set_reporter(triple_keep, a);
+	a->failed = !strcmp(host_triple(a->h), "unknown") && a->nerrors;
+	error_set_reporter(NULL, NULL);
+}
+
+/*
+ * The target triples of the hosts services are built for, asked of every
+ * such host at once before planning needs them: a backend may read it from
+ * the machine (connecting to it), and keeps the answer, so that planning's
+ * own host_triple() calls find it.  What each host's asking reported is
+ * said here, host after host; -1 when a host could not tell, its error
+ * said once, and the triple not asked again.
+ */
+static int
+read_triples(const struct build *b)
+{
+	const struct deployment *d = b->d;
+	struct triple_ask *asks;
+	struct pool *pool;
+	size_t i, j, n = 0;
+	int ret = 0;
+
+	if (b->target)
+		return 0;
+	asks = xcalloc(d->nhosts + 1, sizeof(*asks));
+	for (i = 0; i < d->nservices; i++) {
+		const struct service *s = d->services[i];
+
+		if (s->nstandin || s->kind == SERVICE_PROCESS || s->kind == SERVICE_SCRIPT ||
+		    (host_caps(s->host) & BACKEND_THIS_MACHINE))
+			continue;
+		for (j = 0; j < n && asks[j].h != s->host; j++)
+			;
+		if (j == n)
+			asks[n++].h = s->host;
+	}
+	if (n) {
+		pool = pool_new(n < SCHED_IO_JOBS ? (unsigned)n : SCHED_IO_JOBS);
+		for (i = 0; i < n; i++)
+			pool_submit(pool, triple_read, &asks[i]);
+		pool_free(pool);
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < asks[i].nmsgs; j++) {
+			const struct task_msg *m = &asks[i].msgs[j];
+
+			if (m->level == LEVEL_ERROR)
+				error("%s", m->text);
+			else if (m->level == LEVEL_WARNING)
+				warning("%s", m->text);
+			else
+				note("%s", m->text);
+			free(m->text);
+		}
+		free(asks[i].msgs);
+		if (asks[i].failed)
+			ret = -1;
+	}
+	free(asks);
+	return ret;
+}
+
 /* the target service s is built for: build --target, else its host's */
 static const char *
 service_triple(const struct build *b, const struct service *s)
@@ -717,6 +809,8 @@ crate_add(struct build *b, struct graph *g)
 
 	free(b->svc_crt);
 	b->svc_crt = xcalloc(d->nservices + 1, sizeof(*b->svc_crt));
+	if (read_triples(b) < 0)
+		return -1;
 	for (i = 0; i < d->nservices; i++) {
 		const struct service *s = d->services[i];
 		struct crt *c;

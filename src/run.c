@@ -21,6 +21,7 @@
 #include "json.h"
 #include "logs.h"
 #include "lower.h"
+#include "pool.h"
 #include "ports.h"
 #include "proc.h"
 #include "run_int.h"
@@ -452,35 +453,49 @@ run_wait_service(struct run *r, struct service *s, int *status)
 	return ret;
 }
 
-static void *
+static void
 terminate_one(void *arg)
 {
 	host_terminate(arg);
-	return NULL;
 }
 
-/* release every machine a backend made, all at once: deleting a VM takes
- * a while, and 32 of them one after the other 32 times that */
 static void
-terminate_machines(struct deployment *d)
+disconnect_one(void *arg)
 {
-	pthread_t *th = xcalloc(d->nhosts + 1, sizeof(*th));
-	char *started = xcalloc(d->nhosts + 1, 1);
+	host_disconnect(arg);
+}
+
+/* fn on every host (with the caps of want, if any): this machine's here,
+ * the others all at once on a pool, for each may wait on its machine
+ * (deleting a VM takes a while, an SSH goodbye a round trip), and 32 of
+ * them one after the other take 32 times that */
+static void
+hosts_at_once(struct deployment *d, unsigned want, void (*fn)(void *))
+{
+	struct pool *p = NULL;
 	size_t i;
 
 	for (i = 0; i < d->nhosts; i++) {
-		if (!(host_caps(d->hosts[i]) & BACKEND_MACHINES))
+		unsigned caps = host_caps(d->hosts[i]);
+
+		if (want && !(caps & want))
 			continue;
-		if (pthread_create(&th[i], NULL, terminate_one, d->hosts[i]) == 0)
-			started[i] = 1;
-		else
-			host_terminate(d->hosts[i]);
+		if (caps & BACKEND_THIS_MACHINE) {
+			fn(d->hosts[i]);
+			continue;
+		}
+		if (!p)
+			p = pool_new(d->nhosts < SCHED_IO_JOBS ? (unsigned)d->nhosts : SCHED_IO_JOBS);
+		pool_submit(p, fn, d->hosts[i]);
 	}
-	for (i = 0; i < d->nhosts; i++)
-		if (started[i])
-			pthread_join(th[i], NULL);
-	free(started);
-	free(th);
+	if (p)
+		pool_free(p);
+}
+
+void
+run_disconnect(struct deployment *d)
+{
+	hosts_at_once(d, 0, disconnect_one);
 }
 
 int
@@ -659,11 +674,10 @@ run_finish(struct run *r)
 		cJSON_Delete(v->start_map);
 		v->s->runtime = NULL;
 	}
+	/* release every machine a backend made */
 	if (!leaving)
-		terminate_machines(r->d);
-	for (i = 0; i < r->d->nhosts; i++)
-		/* every backend lets go of its hosts: connections close */
-		host_disconnect(r->d->hosts[i]);
+		hosts_at_once(r->d, BACKEND_MACHINES, terminate_one);
+	run_disconnect(r->d);
 	if (r->state && !r->first) {
 		/* a run that failed or was stopped says what it leaves behind */
 		if (ret < 0 && !leaving) {

@@ -122,6 +122,11 @@ struct service *run_failed_service(struct run *r);
  * run_wait() */
 int run_leaving(const struct run *r);
 
+/* every backend lets go of the hosts of d (their connections close), all
+ * at once: what run_finish() does, and what a command that reached hosts
+ * without a run (plan or build, reading their target triples) does last */
+void run_disconnect(struct deployment *d);
+
 /* make the "process" records of the state file known, so that hydro down
  * can remove what a crashed run left (run_deploy() does it too) */
 void run_register_state_kinds(void);

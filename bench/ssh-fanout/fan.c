@@ -11,8 +11,9 @@
  *
  * deploy connects to each ADDR as root with KEY (host keys checked against
  * PROJECT/known_hosts), uploads PKG to ~/.hydro/pkgs/<hash> unless it is
- * there, unpacks it into a fresh folder with tar, and runs its bin/server
- * --once.  It prints one line per host, "ADDR connect upload unpack
+ * there, unpacks it into a fresh run folder as the backend does for a
+ * service (host_unpack: once per host into ~/.hydro/pkgs/<hash>.d, the
+ * run folder hard links to that), and runs its bin/server --once.  It prints one line per host, "ADDR connect upload unpack
  * start total" in milliseconds, upload followed by "copied" or "present",
  * and exits 1 if any host failed.
  *
@@ -41,6 +42,9 @@
 #include "ssh.h"
 #include "str.h"
 #include "xmalloc.h"
+
+/* the run's name: its hosts' run folders are ~/.hydro/runs/RUN/server */
+static char *run_id;
 
 struct job {
 	struct host h;
@@ -71,26 +75,15 @@ discard(void *arg, int stream, const char *data, size_t n)
 	return 0;
 }
 
-/* run the shell line CMD on the connection; 0 if it exited 0 */
-static int
-remote_sh(struct ssh_conn *c, const char *cmd)
-{
-	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
-	int status;
-
-	if (ssh_run(c, argv, NULL, 0, discard, NULL, &status) < 0)
-		return -1;
-	return status ? error("'%s' exited with %d", cmd, status) : 0;
-}
-
 static void
 deploy_one(void *arg)
 {
 	struct job *j = arg;
 	struct ssh_conn *c;
-	char *remote = NULL, *cmd;
+	char *remote = NULL, *cmd, *dir;
+	char *argv[] = { NULL, "--once", NULL };
 	double t0 = now_ms(), t;
-	int rc;
+	int rc, status;
 
 	j->failed = 1;
 	if (!(c = ssh_host_conn(&j->h)))
@@ -102,21 +95,32 @@ deploy_one(void *arg)
 	j->copied = rc;
 	j->ms[1] = now_ms() - t;
 	t = now_ms();
-	/* a fresh folder per run, as a service gets; remote is ~/... */
-	cmd = xasprintf("d=$(mktemp -d \"$HOME/.hydro/run.XXXXXX\") && tar -xf \"$HOME\"/'%s' -C \"$d\" && "
-	                "echo \"$d\" >\"$HOME/.hydro/last\"", str_starts(remote, "~/") ? remote + 2 : remote);
-	rc = remote_sh(c, cmd);
-	free(cmd);
+	/* a fresh folder per run, as a service gets, made by the backend's
+	 * unpack (of hard links to the package's HASH.d once it has one) */
+	dir = host_run_dir(&j->h, run_id, "server");
+	rc = dir ? host_unpack(&j->h, remote, dir) : -1;
 	free(remote);
-	if (rc < 0)
+	if (rc < 0) {
+		free(dir);
 		return;
+	}
 	j->ms[2] = now_ms() - t;
 	t = now_ms();
-	if (remote_sh(c, "exec \"$(cat \"$HOME/.hydro/last\")/bin/server\" --once") < 0)
+	argv[0] = cmd = xasprintf("%s/bin/server", dir);
+	free(dir);
+	rc = ssh_run(c, argv, NULL, 0, discard, NULL, &status);
+	free(cmd);
+	if (rc < 0 || status)
 		return;
 	j->ms[3] = now_ms() - t;
 	j->ms[4] = now_ms() - t0;
 	j->failed = 0;
+}
+
+static void
+disconnect_one(void *arg)
+{
+	host_disconnect(arg);
 }
 
 struct probe {
@@ -195,6 +199,7 @@ deploy(int n, char **addrs, const char *project, const char *key, const char *pk
 	char *hex = xstrdup(slash ? slash + 1 : pkg);
 	int i, failed = 0;
 
+	run_id = xasprintf("fan-%ld-%ld", (long)time(NULL), (long)getpid());
 	/* packages are named by their hash: HEX.tar.zst */
 	hex[strcspn(hex, ".")] = '\0';
 	if (hash_parse(hex, &hash) < 0 || backends_setup(&env) < 0)
@@ -225,9 +230,14 @@ deploy(int n, char **addrs, const char *project, const char *key, const char *pk
 		printf("%s %.0f %.0f %s %.0f %.0f %.0f\n", addrs[i], j->ms[0], j->ms[1],
 		       j->copied ? "copied" : "present", j->ms[2], j->ms[3], j->ms[4]);
 		failed |= j->failed;
-		host_disconnect(&j->h);
 	}
+	/* the connections close all at once, as at the end of a run */
+	p = pool_new((unsigned)n);
+	for (i = 0; i < n; i++)
+		pool_submit(p, disconnect_one, &jobs[i].h);
+	pool_free(p);
 	free(jobs);
+	free(run_id);
 	return failed;
 }
 

@@ -5,7 +5,8 @@
 # its peers in the same run, on the same file:
 #   hydro         the SSH backend, one thread per host (fan.c): connect,
 #                 upload the package to ~/.hydro/pkgs/<hash> unless there,
-#                 unpack it into a fresh folder, run its program
+#                 make a fresh run folder of it (the backend's unpack: once
+#                 per host into <hash>.d, the folder hard links), run it
 #   hydro run     `hydro run` of a deployment of one crate service per host
 #                 (the same program), once hydro can start services on SSH
 #                 hosts (until then the row says why it is missing); and

@@ -103,8 +103,8 @@ t.close()
 PY
 	echo "$T_TMP/bad-$1.tar.gz"
 }
-# what is under the host's runs folder
-runs() { tool run -- sh -c 'cd /root/.hydro/runs 2>/dev/null && find . | sort'; }
+# what is under the host's runs folder, and its unpacked packages
+runs() { tool run -- sh -c 'cd /root/.hydro && find runs pkgs -name "*.d*" -o -path "runs/*" | sort'; }
 
 t_case "unpack: a package's files, modes and nothing else, under a new directory"
 t_run tool unpack "$good" /root/.hydro/runs/r1/web
@@ -121,6 +121,8 @@ t_end
 t_case "unpack on a host without zstd: hydro sends the package's tar"
 case $good in
 *.zst)
+	# the package unpacked before is not there to be used
+	tool run -- sh -c 'rm -rf /root/.hydro/pkgs/*.d'
 	# zstd hidden from host 1's sshd and what it runs (its mount namespace)
 	nsenter -t "$(host_pid 1)" -m mount --bind /dev/null /usr/bin/zstd ||
 		t_fail "cannot hide zstd"
@@ -130,6 +132,11 @@ case $good in
 	t_expect_rc 0
 	t_run tool run -- cat /root/.hydro/runs/r1/nozstd/a.txt
 	t_expect_out hello
+	# unpacked into the zstd package's HASH.d: used from there next time
+	t_run tool unpack "$good" /root/.hydro/runs/r1/nozstd2
+	t_expect_rc 0
+	t_run tool run -- sh -c 'ls -d /root/.hydro/pkgs/*.d | wc -l; cat /root/.hydro/runs/r1/nozstd2/a.txt'
+	[ "$(cat "$T_TMP/out")" = "$(printf '1\nhello')" ] || t_fail "unpacked: $(cat "$T_TMP/out")"
 	nsenter -t "$(host_pid 1)" -m umount /usr/bin/zstd
 	;;
 *) echo "# packages are not zstd here" ;;
