@@ -67,6 +67,12 @@ struct spawn {
 
 #define SPAWN_INIT { NULL, NULL, NULL, 0, 0, 0, NULL, -1, -1, -1, -1, -1, 0, 0, 0, NULL, NULL, 0 }
 
+/* a TCP port of a host, as a sender is wired to it */
+struct host_port {
+	struct host *host;
+	int port;
+};
+
 /* what a run tells every backend before it provisions */
 struct backend_env {
 	const char *hydro_dir;	/* the project's .hydro directory (absolute):
@@ -164,6 +170,12 @@ struct backend {
 	 * never a secret), stored as "host" in each process record of the host
 	 * before the spawn and given back to cleanup; NULL slot: nothing */
 	cJSON *(*record)(struct host *h);
+	/* allow: let the service on `from`, a host on another machine, connect
+	 * to the n TCP inputs `to` it is wired to (hosts of this backend, each
+	 * with the port its input bound), called once those ports are chosen
+	 * and before it connects, once per sender; 0 once it can connect (a
+	 * cloud's firewall updated); NULL slot: nothing stands in the way */
+	int (*allow)(struct host *from, const struct host_port *to, size_t n);
 };
 
 /* the backend of that name, or NULL */
@@ -221,5 +233,8 @@ char *host_run_dir(struct host *h, const char *run, const char *service);
 int host_tunnel(struct host *h, const char *addr, int port, int *local_port);
 /* the host's settings for a process record, or NULL */
 cJSON *host_record(struct host *h);
+/* let the service on `from` connect to the n TCP ports `to` (on other
+ * machines): each backend's allow gets the ports of its own hosts */
+int hosts_allow(struct host *from, const struct host_port *to, size_t n);
 
 #endif

@@ -322,4 +322,5 @@ const struct backend backend_local = {
 	NULL,				/* run_dir: the run's own */
 	NULL,				/* tunnel: every address is reached */
 	NULL,				/* record: nothing to reach again */
+	NULL,					/* allow: nothing in the way */
 };

@@ -569,4 +569,5 @@ const struct backend backend_ssh = {
 	ssh_run_dir,				/* run_dir */
 	ssh_tunnel,				/* tunnel */
 	ssh_record,				/* record */
+	NULL,					/* allow: nothing in the way */
 };
