@@ -654,8 +654,12 @@ remember_project(const char *project)
 	int ret = 0;
 
 	pthread_mutex_lock(&lock);
-	if (read_file(file, &text) < 0)
-		error_clear();
+	if (path_exists(file) && read_file(file, &text) < 0) {
+		pthread_mutex_unlock(&lock);
+		free(dir);
+		free(file);
+		return -1;
+	}
 	have = str_split(text.data ? text.data : "", '\n', &n);
 	for (i = 0; i < n && strcmp(have[i], project); i++)
 		;
@@ -1500,7 +1504,6 @@ gcp_sweep_default(const char *project_dir)
 			add_project(&projects, &n, str_trim(lines[i]));
 		str_free_list(lines);
 	}
-	error_clear();
 	p = gcp_default_project();
 	add_project(&projects, &n, p);
 	free(p);
