@@ -47,12 +47,18 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct state *state;
 static char *hydro_dir;
 static char deployment[16];	/* 10 hex digits of the project directory's hash */
-static char *firewall_project;	/* the project the rules were made in */
-static int firewall_made;	/* 1 asked for (maybe in part), -1 failed */
+/* the deployment's rules in one project: each project a VM is made in
+ * gets its own */
+struct fwset {
+	char *project;
+	int made;		/* 1 asked for (maybe in part), -1 failed */
+	char *ops[2];		/* the rules' insert (or patch) operations */
+	int maybe[2];		/* the rule may exist: asked for, not refused */
+};
+static struct fwset *fws;
+static size_t nfws, fws_alloc;
 static size_t live;		/* VMs provisioned and not terminated */
 static size_t busy;		/* hosts being provisioned */
-static char *firewall_ops[2];	/* the rules' insert (or patch) operations */
-static int firewall_maybe[2];	/* the rule may exist: asked for, not refused */
 /* the TCP ports senders on the deployment's VMs are wired to (sorted); the
  * internal rule allows those of generation allowed_gen (gcp_allow()) */
 static int *wired;
@@ -99,12 +105,12 @@ gcp_setup(const char *dir, struct state *st, const char *project_dir)
 	hydro_dir = xstrdup(dir);
 	state = st;
 	deployment_id(project_dir, deployment);
-	free(firewall_project);
-	firewall_project = NULL;
-	firewall_made = 0;
-	free(firewall_ops[0]);
-	free(firewall_ops[1]);
-	firewall_ops[0] = firewall_ops[1] = NULL;
+	while (nfws > 0) {
+		nfws--;
+		free(fws[nfws].project);
+		free(fws[nfws].ops[0]);
+		free(fws[nfws].ops[1]);
+	}
 	live = busy = 0;
 	nwired = 0;
 	wired_gen = allowed_gen = 0;
@@ -352,24 +358,43 @@ network_url(const struct host *h)
 	return xasprintf("global/networks/%s", n);
 }
 
-/* the deployment's rules, asked for once per run by the first host there;
- * firewall_ready() waits for them */
+/* the project's rules, or NULL; with lock held */
+static struct fwset *
+fw_find(const char *project)
+{
+	size_t i;
+
+	for (i = 0; i < nfws; i++)
+		if (!strcmp(fws[i].project, project))
+			return &fws[i];
+	return NULL;
+}
+
+/* the deployment's rules in the project, asked for once per run by the
+ * first host there; firewall_ready() waits for them */
 static int
 ensure_firewall(struct host *h, const char *project)
 {
 	char *net = network_url(h), *name, *tag;
 	const char *from = host_get(h, "ssh_from");
+	struct fwset *f;
 	cJSON *rule, *allowed, *a;
 	int ret = 0;
 
 	pthread_mutex_lock(&lock);
-	if (firewall_made) {
-		ret = firewall_made < 0 ? error("host '%s': the deployment's firewall "
-		                                "rules could not be made", h->name) : 0;
+	f = fw_find(project);
+	if (f) {
+		ret = f->made < 0 ? error("host '%s': the deployment's firewall rules "
+		                          "in project '%s' could not be made", h->name,
+		                          project) : 0;
 		pthread_mutex_unlock(&lock);
 		free(net);
 		return ret;
 	}
+	ALLOC_GROW(fws, nfws, fws_alloc);
+	f = &fws[nfws++];
+	memset(f, 0, sizeof(*f));
+	f->project = xstrdup(project);
 	tag = xasprintf("hydro-%s", deployment);
 	/* its VMs reach each other on the TCP ports the run wires, which
 	 * gcp_allow() puts in once they are chosen: till then the rule is
@@ -380,7 +405,7 @@ ensure_firewall(struct host *h, const char *project)
 	cJSON_AddItemToArray(cJSON_GetObjectItem(rule, "sourceTags"), cJSON_CreateString(tag));
 	cJSON_AddItemToObject(rule, "allowed", allowed_tcp(NULL, 0));
 	cJSON_AddBoolToObject(rule, "disabled", 1);
-	ret = insert_firewall(project, net, name, rule, &firewall_ops[0], &firewall_maybe[0]);
+	ret = insert_firewall(project, net, name, rule, &f->ops[0], &f->maybe[0]);
 	free(name);
 	/* SSH from the operator */
 	if (ret == 0) {
@@ -395,13 +420,11 @@ ensure_firewall(struct host *h, const char *project)
 		cJSON_AddItemToObject(a, "ports", cJSON_CreateArray());
 		cJSON_AddItemToArray(cJSON_GetObjectItem(a, "ports"), cJSON_CreateString("22"));
 		cJSON_AddItemToArray(allowed, a);
-		ret = insert_firewall(project, net, name, rule, &firewall_ops[1], &firewall_maybe[1]);
+		ret = insert_firewall(project, net, name, rule, &f->ops[1], &f->maybe[1]);
 		free(name);
 	}
 	/* even failed, a rule may exist: drop_firewall() deletes both */
-	firewall_made = ret == 0 ? 1 : -1;
-	free(firewall_project);
-	firewall_project = xstrdup(project);
+	f->made = ret == 0 ? 1 : -1;
 	pthread_mutex_unlock(&lock);
 	free(tag);
 	free(net);
@@ -412,13 +435,15 @@ ensure_firewall(struct host *h, const char *project)
 static int
 firewall_ready(const char *project)
 {
+	struct fwset *f;
 	char *ops[2];
 	size_t i;
 	int ret = 0;
 
 	pthread_mutex_lock(&lock);
+	f = fw_find(project);
 	for (i = 0; i < 2; i++)
-		ops[i] = firewall_ops[i] ? xstrdup(firewall_ops[i]) : NULL;
+		ops[i] = f && f->ops[i] ? xstrdup(f->ops[i]) : NULL;
 	pthread_mutex_unlock(&lock);
 	for (i = 0; i < 2; i++) {
 		if (ret == 0 && ops[i])
@@ -428,55 +453,68 @@ firewall_ready(const char *project)
 	return ret;
 }
 
-/* remove the deployment's rules once no VM of it is left */
+/* delete the rules of one project (f, taken from the run's list) */
 static int
-drop_firewall(void)
+drop_fwset(struct fwset *f)
 {
-	char *project, *names[2], *ops[2];
-	int maybe[2], ret = 0;
+	char *names[2];
+	int ret = 0;
 	size_t i;
 
-	pthread_mutex_lock(&lock);
-	if (!firewall_made || live > 0 || busy > 0) {
-		pthread_mutex_unlock(&lock);
-		return 0;
-	}
-	firewall_made = 0;
-	project = firewall_project;
-	firewall_project = NULL;
-	nwired = 0;
-	wired_gen = allowed_gen = 0;
-	for (i = 0; i < 2; i++) {
-		maybe[i] = firewall_maybe[i];
-		firewall_maybe[i] = 0;
-		ops[i] = firewall_ops[i];
-		firewall_ops[i] = NULL;
-	}
-	pthread_mutex_unlock(&lock);
 	/* a rule still being made would be "not found" now and there later */
 	for (i = 0; i < 2; i++) {
-		if (ops[i] && wait_global(project, ops[i], "create a firewall rule") < 0)
+		if (f->ops[i] && wait_global(f->project, f->ops[i],
+		                             "create a firewall rule") < 0)
 			error_clear();
-		free(ops[i]);
+		free(f->ops[i]);
 	}
 	names[0] = xasprintf("hydro-%s-internal", deployment);
 	names[1] = xasprintf("hydro-%s-ssh", deployment);
 	/* both deletes asked for, then both waited for */
 	for (i = 0; i < 2; i++) {
-		ops[i] = NULL;
-		if (maybe[i] && delete_firewall_start(project, names[i], &ops[i]) < 0)
-			maybe[i] = -1;
+		f->ops[i] = NULL;
+		if (f->maybe[i] && delete_firewall_start(f->project, names[i], &f->ops[i]) < 0)
+			f->maybe[i] = -1;
 	}
 	for (i = 0; i < 2; i++) {
-		char *id = xasprintf("%s/%s", project, names[i]);
-		if (maybe[i] < 0 || (maybe[i] && delete_firewall_wait(project, names[i], ops[i]) < 0))
+		char *id = xasprintf("%s/%s", f->project, names[i]);
+		if (f->maybe[i] < 0 ||
+		    (f->maybe[i] && delete_firewall_wait(f->project, names[i], f->ops[i]) < 0))
 			ret = -1;
-		else if (maybe[i])
+		else if (f->maybe[i])
 			state_remove(state, "firewall", id);
 		free(id);
 		free(names[i]);
 	}
-	free(project);
+	free(f->project);
+	return ret;
+}
+
+/* remove the deployment's rules, in every project, once no VM of it is
+ * left */
+static int
+drop_firewall(void)
+{
+	struct fwset *sets;
+	size_t n, i;
+	int ret = 0;
+
+	pthread_mutex_lock(&lock);
+	if (!nfws || live > 0 || busy > 0) {
+		pthread_mutex_unlock(&lock);
+		return 0;
+	}
+	sets = fws;
+	n = nfws;
+	fws = NULL;
+	nfws = fws_alloc = 0;
+	nwired = 0;
+	wired_gen = allowed_gen = 0;
+	pthread_mutex_unlock(&lock);
+	for (i = 0; i < n; i++)
+		if (drop_fwset(&sets[i]) < 0)
+			ret = -1;
+	free(sets);
 	return ret;
 }
 
@@ -543,9 +581,9 @@ static int
 gcp_allow(struct host *from, const struct host_port *to, size_t n)
 {
 	unsigned long gen, g;
-	char *project = NULL;
+	char **projects = NULL;
 	int *ports = NULL;
-	size_t i, k = 0;
+	size_t i, k = 0, np = 0;
 	int ret = 0;
 
 	if (!from->backend || strcmp(from->backend, "gcp"))
@@ -555,12 +593,16 @@ gcp_allow(struct host *from, const struct host_port *to, size_t n)
 		if (wire_port(to[i].port))
 			wired_gen++;
 	gen = wired_gen;
-	if (firewall_project)
-		project = xstrdup(firewall_project);
+	projects = xcalloc(nfws + 1, sizeof(*projects));
+	for (i = 0; i < nfws; i++)
+		if (fws[i].made > 0)
+			projects[np++] = xstrdup(fws[i].project);
 	pthread_mutex_unlock(&lock);
-	if (!project)
+	if (!np) {
+		free(projects);
 		return error("host '%s': the deployment's firewall rules were not made",
 		             from->name);
+	}
 	pthread_mutex_lock(&patch_lock);
 	pthread_mutex_lock(&lock);
 	if (allowed_gen < gen) {
@@ -571,7 +613,9 @@ gcp_allow(struct host *from, const struct host_port *to, size_t n)
 	g = wired_gen;
 	pthread_mutex_unlock(&lock);
 	if (ports) {
-		ret = patch_internal(project, ports, k);
+		/* each project's rule: VMs of a project reach each other */
+		for (i = 0; i < np && ret == 0; i++)
+			ret = patch_internal(projects[i], ports, k);
 		pthread_mutex_lock(&lock);
 		if (ret == 0 && allowed_gen < g)
 			allowed_gen = g;
@@ -579,7 +623,7 @@ gcp_allow(struct host *from, const struct host_port *to, size_t n)
 	}
 	pthread_mutex_unlock(&patch_lock);
 	free(ports);
-	free(project);
+	str_free_list(projects);
 	return ret;
 }
 

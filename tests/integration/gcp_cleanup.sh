@@ -80,8 +80,9 @@ PY
 start_bg
 g_wait "[ \$(curl -sf $G_URL/_fake/state | grep -o RUNNING | wc -l) -ge 2 ]" ||
 	t_fail "the VMs never ran"
+# each project has the deployment's two rules
+g_wait "[ \$(g_state firewalls | wc -w) -eq 4 ]" || t_fail "not two rules per project: $(g_state firewalls)"
 kill_hydro
-curl -sf "$G_URL/_fake/state" | grep -q '"firewall_bodies": \[\]' && t_fail "no firewall rule made"
 rm -f "$W/.hydro/state.json" "$W/.hydro/state.json.prev" "$W/.hydro/state.log"
 t_run "$HYDRO" down --sweep "$W"
 t_expect_rc 0
