@@ -1537,6 +1537,11 @@ gcp_sweep_default(const char *project_dir)
 	char id[16];
 	int ret;
 
+	/* hydro down has closed the state file by now: what the sweep
+	 * deletes has no record to drop */
+	pthread_mutex_lock(&lock);
+	state = NULL;
+	pthread_mutex_unlock(&lock);
 	for (i = 0; i < ndown_projects; i++)
 		add_project(&projects, &n, down_projects[i]);
 	deployment_id(project_dir, id);
