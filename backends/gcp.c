@@ -6,12 +6,19 @@
  * scheduling.maxRunDuration and instanceTerminationAction DELETE, so a VM
  * outlives a crashed hydro by at most its ttl.
  *
+ * The network: in each project a VM is made in, an SSH rule (port 22 from
+ * ssh_from) and an internal rule between the deployment's VMs, made
+ * disabled; allow() patches the internal rule to the TCP ports the run
+ * wires, before a sender on a VM connects.
+ *
  * The state protocol: a "vm" record (project, zone, name) is added before
  * the insert, updated with the operation, then with the instance; it is
  * removed once the API confirms the delete (not found counts as gone).
  * "firewall" records likewise.  `hydro down` deletes what the records name;
  * `hydro down --sweep` every instance labelled hydro-deployment=<id> and
- * every firewall rule named hydro-<id>-*, for when the state file is lost.
+ * every firewall rule named hydro-<id>-*, in every project the records,
+ * .hydro/gcp/<id>.projects and the credentials name, for when the state
+ * file is lost.
  */
 #include <ctype.h>
 #include <pthread.h>
