@@ -23,6 +23,8 @@
 #include "deploy.h"
 #include "hash.h"
 
+struct buf;
+
 struct state;
 
 /* receives output as it comes: stream 1 stdout, 2 stderr; 0, or -1 to stop */
@@ -220,6 +222,10 @@ const char *host_machine_id(struct host *h);
 /* run argv on the host (here: a child process) to completion */
 int host_run(struct host *h, char *const argv[], host_sink *sink, void *arg,
              int *status);
+/* host_run with the output kept: stdout appended to out, and stderr too
+ * when both is set */
+int host_capture(struct host *h, char *const argv[], struct buf *out, int both,
+                 int *status);
 /* whether addr:port accepts connections as the host sees it: 1, 0, -1 */
 int host_probe(struct host *h, const char *addr, int port);
 /* a TCP port free on the host's address */

@@ -209,6 +209,29 @@ host_run(struct host *h, char *const argv[], host_sink *sink, void *arg,
 	return be(h)->run(h, argv, sink, arg, status);
 }
 
+static int
+keep_stdout(void *arg, int stream, const char *data, size_t n)
+{
+	if (stream == 1)
+		buf_add(arg, data, n);
+	return 0;
+}
+
+static int
+keep_both(void *arg, int stream, const char *data, size_t n)
+{
+	(void)stream;
+	buf_add(arg, data, n);
+	return 0;
+}
+
+int
+host_capture(struct host *h, char *const argv[], struct buf *out, int both,
+             int *status)
+{
+	return host_run(h, argv, both ? keep_both : keep_stdout, out, status);
+}
+
 int
 host_probe(struct host *h, const char *addr, int port)
 {

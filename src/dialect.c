@@ -209,28 +209,28 @@ static struct seen {
 static size_t nseen, seen_cap;
 static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* path_walk_up: dir's Cargo.lock, if it has one, into *arg */
+static int
+lock_in(const char *dir, void *arg)
+{
+	char *lock = path_join(dir, "Cargo.lock");
+
+	if (path_exists(lock)) {
+		*(char **)arg = lock;
+		return 1;
+	}
+	free(lock);
+	return 0;
+}
+
 /* the nearest Cargo.lock in dir or above it, a new string, or NULL */
 static char *
 find_lock(const char *dir)
 {
-	char *d = xstrdup(dir), *lock, *up;
+	char *lock = NULL;
 
-	for (;;) {
-		lock = path_join(d, "Cargo.lock");
-		if (path_exists(lock)) {
-			free(d);
-			return lock;
-		}
-		free(lock);
-		up = path_dirname(d);
-		if (!strcmp(up, d) || !strcmp(up, ".") || !*up) {
-			free(up);
-			free(d);
-			return NULL;
-		}
-		free(d);
-		d = up;
-	}
+	path_walk_up(dir, NULL, lock_in, &lock);
+	return lock;
 }
 
 int

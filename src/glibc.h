@@ -22,8 +22,10 @@ int glibc_needed(const char *path, char out[GLIBC_VERSION_MAX]);
 /* the glibc version of host h (getconf GNU_LIBC_VERSION, run there): 1; 0
  * if it has none; -1 with the error reported if it cannot be asked */
 int glibc_of_host(struct host *h, char out[GLIBC_VERSION_MAX]);
-/* 0 if host h's glibc can run exe (service's program); -1 with an error
- * naming the host, both versions and what to do */
-int glibc_check(struct host *h, const char *exe, const char *service);
+/* 0 if host h, whose glibc is have (glibc_of_host; "" for none), can run
+ * exe (service's program); -1 with an error naming the host, both versions
+ * and what to do */
+int glibc_check(struct host *h, const char *have, const char *exe,
+                const char *service);
 
 #endif

@@ -129,14 +129,6 @@ service_env(struct svc *v, char **port_env)
 	return env;
 }
 
-static int
-collect(void *arg, int stream, const char *data, size_t n)
-{
-	(void)stream;
-	buf_add(arg, data, n);
-	return 0;
-}
-
 /* run argv on h to completion; -1 with its output in the error unless it
  * exits 0 */
 static int
@@ -145,7 +137,7 @@ run_on_host(struct host *h, char **argv, const char *what)
 	struct buf out = BUF_INIT;
 	int st = -1;
 
-	if (host_run(h, argv, collect, &out, &st) < 0 || st != 0) {
+	if (host_capture(h, argv, &out, 1, &st) < 0 || st != 0) {
 		if (st > 0)
 			error("host '%s': cannot %s: '%s' exited %d: %s", h->name, what,
 			      argv[0], st, buf_str(&out));
@@ -685,6 +677,25 @@ allow_peers(struct run *r, struct svc *v)
 	return ret;
 }
 
+/* the glibc of host h, asked once for all its uploads (their tasks wait for
+ * this one) */
+static int
+ask_glibc(struct run *r, struct host *h)
+{
+	char have[GLIBC_VERSION_MAX];
+	int asked = 0;
+	size_t i;
+
+	for (i = 0; i < r->nuploads; i++) {
+		if (r->uploads[i].h != h)
+			continue;
+		if (!asked++ && glibc_of_host(h, have) < 0)
+			return -1;
+		memcpy(r->uploads[i].glibc, have, sizeof(have));
+	}
+	return 0;
+}
+
 int
 launch_provision(struct task *t, void *arg)
 {
@@ -695,6 +706,8 @@ launch_provision(struct task *t, void *arg)
 
 	(void)t;
 	if (host_provision(a->h) < 0)
+		return -1;
+	if (ask_glibc(r, a->h) < 0)
 		return -1;
 	/* a process is handed its ports: the host says which are free */
 	for (i = 0; i < r->d->nservices && ret == 0; i++) {
@@ -724,7 +737,7 @@ launch_upload(struct task *t, void *arg)
 	if (!pkg || !exe)
 		return error("service '%s': its program was not packaged", u->s->name);
 	/* a host whose glibc is too old is told before anything is sent */
-	if (glibc_check(u->h, exe, u->s->name) < 0)
+	if (glibc_check(u->h, u->glibc, exe, u->s->name) < 0)
 		return -1;
 	/* a package is named by its hash: HASH.tar.zst */
 	base = path_basename(pkg);

@@ -58,6 +58,14 @@ add_stats(struct hasher *h, const char *dir, const char *a, const char *b)
 	}
 }
 
+/* path_walk_up: rustup's per-directory files of dir into the hasher arg */
+static int
+add_toolchain_files(const char *dir, void *arg)
+{
+	add_stats(arg, dir, "rust-toolchain", "rust-toolchain.toml");
+	return 0;
+}
+
 /* the path of program name on PATH (a new string), or name itself */
 static char *
 on_path(const char *name)
@@ -114,16 +122,7 @@ program_toolchain(const char *dir, char **out)
 	free(p);
 	/* rustup's per-directory choice */
 	d = path_absolute(dir);
-	for (;;) {
-		char *up;
-
-		add_stats(&h, d, "rust-toolchain", "rust-toolchain.toml");
-		if (!strcmp(d, "/") || !strchr(d, '/'))
-			break;
-		up = path_dirname(d);
-		free(d);
-		d = up;
-	}
+	path_walk_up(d, NULL, add_toolchain_files, &h);
 	free(d);
 	hasher_final(&h, &k);
 	hash_hex(&k, hex);

@@ -17,6 +17,7 @@
 
 #include "backend.h"
 #include "buf.h"
+#include "glibc.h"
 #include "json.h"
 #include "logs.h"
 #include "ports.h"
@@ -75,6 +76,8 @@ struct upload {
 	const struct pkg *pkg;
 	struct service *s;	/* a service of the host that runs it */
 	char *remote;		/* its path on the host, once uploaded */
+	char glibc[GLIBC_VERSION_MAX];	/* the host's, asked once by its
+					 * provision task; "" for none */
 };
 
 struct run {

@@ -240,6 +240,24 @@ path_within(const char *dir, const char *top)
 	return !strncmp(dir, top, n) && (dir[n] == '\0' || dir[n] == '/' || !strcmp(top, "/"));
 }
 
+/* a crate looked for in the manifests of a folder and those above it */
+struct dep_look {
+	const char *name;
+	char *spec;	/* its dependency, once found */
+};
+
+/* path_walk_up: the dependency of dir's Cargo.toml, if it names one */
+static int
+dep_in_manifest(const char *dir, void *arg)
+{
+	struct dep_look *look = arg;
+	char *m = path_join(dir, "Cargo.toml");
+
+	look->spec = manifest_dep(m, look->name);
+	free(m);
+	return look->spec != NULL;
+}
+
 /* hf_crates_find and hf_crates_lint: an unknown crate reported at level */
 static int
 crates_find(struct hf_unit *unit, const char *config_dir, enum hf_level level,
@@ -260,7 +278,8 @@ crates_find(struct hf_unit *unit, const char *config_dir, enum hf_level level,
 		top = xstrdup("/");
 	}
 	for (size_t i = 0; i < a->nuses; i++) {
-		char *name = use_crate(a, &a->uses[i]), *spec = NULL, *dir = NULL, *d;
+		char *name = use_crate(a, &a->uses[i]), *spec = NULL, *dir = NULL;
+		struct dep_look look;
 		struct buf manifests = BUF_INIT, folders = BUF_INIT;
 		int dup = 0;
 
@@ -275,20 +294,11 @@ crates_find(struct hf_unit *unit, const char *config_dir, enum hf_level level,
 			continue;
 		}
 		/* 1: a Cargo.toml here or above, up to the config's directory */
-		d = xstrdup(pdir);
-		for (;;) {
-			char *m = path_join(d, "Cargo.toml"), *up;
-
-			spec = manifest_dep(m, name);
-			free(m);
-			if (spec || !strcmp(d, top) || !strcmp(d, "/"))
-				break;
-			up = path_dirname(d);
-			free(d);
-			d = up;
-		}
+		look.name = name;
+		look.spec = NULL;
+		path_walk_up(pdir, top, dep_in_manifest, &look);
+		spec = look.spec;
 		buf_printf(&manifests, "%s up to %s", pdir, top);
-		free(d);
 		/* 2: a crate directory beside the program, its src/, the config */
 		if (!spec) {
 			char *cand[3];

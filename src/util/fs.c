@@ -328,6 +328,28 @@ path_dirname(const char *path)
 	return xstrndup(path, (size_t)(s - path));
 }
 
+int
+path_walk_up(const char *dir, const char *top,
+             int (*fn)(const char *d, void *arg), void *arg)
+{
+	char *d = xstrdup(dir), *up;
+	int ret;
+
+	for (;;) {
+		if ((ret = fn(d, arg)) != 0 || (top && !strcmp(d, top)))
+			break;
+		up = path_dirname(d);
+		if (!strcmp(up, d) || !strcmp(up, ".")) {
+			free(up);
+			break;
+		}
+		free(d);
+		d = up;
+	}
+	free(d);
+	return ret;
+}
+
 const char *
 path_basename(const char *path)
 {

@@ -55,6 +55,11 @@ int path_exists(const char *path);
 char *path_join(const char *dir, const char *name);
 /* a new string: everything before the last '/', or "." */
 char *path_dirname(const char *path);
+/* call fn(d, arg) for d = dir, then each folder above it, up to top
+ * (NULL: the root; a relative dir ends at its first part), until fn returns
+ * non-zero: that value, else 0 */
+int path_walk_up(const char *dir, const char *top,
+                 int (*fn)(const char *d, void *arg), void *arg);
 /* the part after the last '/' (points into path) */
 const char *path_basename(const char *path);
 /* a new string: path made absolute against the current directory */

@@ -174,6 +174,33 @@ TEST(stale_temporaries)
 	CHECK(!path_stale_temp("index.tmp.-5"));
 }
 
+static int
+note_dir(const char *d, void *arg)
+{
+	struct buf *seen = arg;
+
+	buf_printf(seen, "%s;", d);
+	return !strcmp(d, "/a") ? 7 : 0;
+}
+
+TEST(walking_up_stops_at_the_top_the_root_or_a_hit)
+{
+	struct buf seen = BUF_INIT;
+
+	CHECK_INT(path_walk_up("/x/y/z", "/x/y", note_dir, &seen), 0);
+	CHECK_STR(buf_str(&seen), "/x/y/z;/x/y;");
+	seen.len = 0;
+	CHECK_INT(path_walk_up("/x/y", NULL, note_dir, &seen), 0);
+	CHECK_STR(buf_str(&seen), "/x/y;/x;/;");
+	seen.len = 0;
+	CHECK_INT(path_walk_up("/a/b/c", NULL, note_dir, &seen), 7);
+	CHECK_STR(buf_str(&seen), "/a/b/c;/a/b;/a;");
+	seen.len = 0;
+	CHECK_INT(path_walk_up("p/q", NULL, note_dir, &seen), 0);
+	CHECK_STR(buf_str(&seen), "p/q;p;");
+	buf_release(&seen);
+}
+
 int
 main(void)
 {
@@ -182,5 +209,6 @@ main(void)
 	RUN(an_interrupted_fsync_is_retried);
 	RUN(an_interrupted_journal_sync_is_retried);
 	RUN(stale_temporaries);
+	RUN(walking_up_stops_at_the_top_the_root_or_a_hit);
 	return TEST_EXIT();
 }

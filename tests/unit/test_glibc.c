@@ -51,7 +51,7 @@ TEST(this_machine_runs_what_it_built)
 
 	CHECK_INT(glibc_of_host(h, have), 1);
 	CHECK_STR(have, gnu_get_libc_version());
-	CHECK_INT(glibc_check(h, "/proc/self/exe", "svc"), 0);
+	CHECK_INT(glibc_check(h, have, "/proc/self/exe", "svc"), 0);
 	deployment_free(d);
 }
 
@@ -74,7 +74,7 @@ TEST(an_older_host_is_refused_naming_both_versions)
 	CHECK_INT(glibc_needed(copy, need), 1);
 	CHECK(need[0] == '9' && need[1] == '.');
 	error_set_reporter(keep, NULL);
-	CHECK_INT(glibc_check(h, copy, "svc"), -1);
+	CHECK_INT(glibc_check(h, gnu_get_libc_version(), copy, "svc"), -1);
 	error_set_reporter(NULL, NULL);
 	want = xasprintf("host 'box' has glibc %s, and '%s' of service 'svc' needs "
 	                 "glibc %s: upgrade the host to glibc %s or newer, or build "
