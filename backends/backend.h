@@ -69,6 +69,12 @@ struct spawn {
 
 #define SPAWN_INIT { NULL, NULL, NULL, 0, 0, 0, NULL, -1, -1, -1, -1, -1, 0, 0, 0, NULL, NULL, 0 }
 
+/* a TCP port of a host, as a sender is wired to it */
+struct host_port {
+	struct host *host;
+	int port;
+};
+
 /* what a run tells every backend before it provisions */
 struct backend_env {
 	const char *hydro_dir;	/* the project's .hydro directory (absolute):
@@ -171,6 +177,12 @@ struct backend {
 	 * services cannot reach), open until disconnect; NULL slot: a sender
 	 * there into a loopback input here fails, naming both */
 	int (*tunnel_back)(struct host *h, const char *addr, int port, int *remote_port);
+	/* allow: let the service on `from`, a host on another machine, connect
+	 * to the n TCP inputs `to` it is wired to (hosts of this backend, each
+	 * with the port its input bound), called once those ports are chosen
+	 * and before it connects, once per sender; 0 once it can connect (a
+	 * cloud's firewall updated); NULL slot: nothing stands in the way */
+	int (*allow)(struct host *from, const struct host_port *to, size_t n);
 };
 
 /* the backend of that name, or NULL */
@@ -234,5 +246,8 @@ int host_tunnel(struct host *h, const char *addr, int port, int *local_port);
 cJSON *host_record(struct host *h);
 /* a port on the host's 127.0.0.1 reaching addr:port here; -1 if it has no way */
 int host_tunnel_back(struct host *h, const char *addr, int port, int *remote_port);
+/* let the service on `from` connect to the n TCP ports `to` (on other
+ * machines): each backend's allow gets the ports of its own hosts */
+int hosts_allow(struct host *from, const struct host_port *to, size_t n);
 
 #endif

@@ -6,12 +6,19 @@
  * scheduling.maxRunDuration and instanceTerminationAction DELETE, so a VM
  * outlives a crashed hydro by at most its ttl.
  *
+ * The network: in each project a VM is made in, an SSH rule (port 22 from
+ * ssh_from) and an internal rule between the deployment's VMs, made
+ * disabled; allow() patches the internal rule to the TCP ports the run
+ * wires, before a sender on a VM connects.
+ *
  * The state protocol: a "vm" record (project, zone, name) is added before
  * the insert, updated with the operation, then with the instance; it is
  * removed once the API confirms the delete (not found counts as gone).
  * "firewall" records likewise.  `hydro down` deletes what the records name;
  * `hydro down --sweep` every instance labelled hydro-deployment=<id> and
- * every firewall rule named hydro-<id>-*, for when the state file is lost.
+ * every firewall rule named hydro-<id>-*, in every project the records,
+ * .hydro/gcp/<id>.projects and the credentials name, for when the state
+ * file is lost.
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -47,12 +54,27 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct state *state;
 static char *hydro_dir;
 static char deployment[16];	/* 10 hex digits of the project directory's hash */
-static char *firewall_project;	/* the project the rules were made in */
-static int firewall_made;	/* 1 asked for (maybe in part), -1 failed */
+/* the deployment's rules in one project: each project a VM is made in
+ * gets its own */
+struct fwset {
+	char *project;
+	int made;		/* 1 asked for (maybe in part), -1 failed */
+	char *ops[2];		/* the rules' insert (or patch) operations */
+	int maybe[2];		/* the rule may exist: asked for, not refused */
+};
+static struct fwset *fws;
+static size_t nfws, fws_alloc;
 static size_t live;		/* VMs provisioned and not terminated */
 static size_t busy;		/* hosts being provisioned */
-static char *firewall_ops[2];	/* the rules' insert operations */
-static int firewall_maybe[2];	/* the rule may exist: asked for, not refused */
+/* the TCP ports senders on the deployment's VMs are wired to (sorted); the
+ * internal rule allows those of generation allowed_gen (gcp_allow()) */
+static int *wired;
+static size_t nwired, wired_alloc;
+static unsigned long wired_gen, allowed_gen;
+static pthread_mutex_t patch_lock = PTHREAD_MUTEX_INITIALIZER;
+/* the projects hydro down's state records name, for --sweep */
+static char **down_projects;
+static size_t ndown_projects;
 
 /* a VM while the run holds it (h->runtime) */
 struct vm {
@@ -90,13 +112,15 @@ gcp_setup(const char *dir, struct state *st, const char *project_dir)
 	hydro_dir = xstrdup(dir);
 	state = st;
 	deployment_id(project_dir, deployment);
-	free(firewall_project);
-	firewall_project = NULL;
-	firewall_made = 0;
-	free(firewall_ops[0]);
-	free(firewall_ops[1]);
-	firewall_ops[0] = firewall_ops[1] = NULL;
+	while (nfws > 0) {
+		nfws--;
+		free(fws[nfws].project);
+		free(fws[nfws].ops[0]);
+		free(fws[nfws].ops[1]);
+	}
 	live = busy = 0;
+	nwired = 0;
+	wired_gen = allowed_gen = 0;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -235,8 +259,9 @@ delete_firewall(const char *project, const char *name)
 
 /* ---- the firewall rules: one per deployment for its VMs, one for SSH ---- */
 
-/* POST the rule (recorded first); its operation's name into *op (NULL when
- * the rule was there already), to wait for before the VMs are used */
+/* POST the rule (recorded first), or PATCH it to this when an earlier run
+ * left it; its operation's name into *op, to wait for before the VMs are
+ * used */
 static int
 insert_firewall(const char *project, const char *network, const char *name,
                 cJSON *rule, char **op, int *maybe)
@@ -273,19 +298,27 @@ insert_firewall(const char *project, const char *network, const char *name,
 	ret = gcp_call("POST", path, rule, &r);
 	/* made, there already, or no sure answer: it may exist */
 	*maybe = ret == 0 || r.status == 409 || r.status == 0 || r.status >= 500;
-	if (ret < 0) {
-		ret = 0;
-		if (r.status == 409) {
-			/* left by an earlier run of this deployment: keep using it */
-			ret = state_update(state, "firewall", id, NULL);
+	if (ret < 0 && r.status == 409) {
+		/* left by an earlier run of this deployment: made what this run
+		 * asks for (firewalls.patch replaces the fields the body names) */
+		gcp_reply_release(&r);
+		free(path);
+		path = xasprintf("projects/%s/global/firewalls/%s", project, name);
+		if (gcp_call("PATCH", path, rule, &r) == 0) {
+			ret = 0;
 		} else {
 			gcp_reply_describe(&d, &r);
-			ret = error("cannot create firewall rule '%s' in project '%s': %s",
-			            name, project, d.data);
-			if (!*maybe)
-				state_remove(state, "firewall", id);
+			ret = error("cannot update firewall rule '%s' in project '%s', "
+			            "left by an earlier run: %s", name, project, d.data);
 		}
-	} else if (json_str(r.json, "name")) {
+	} else if (ret < 0) {
+		gcp_reply_describe(&d, &r);
+		ret = error("cannot create firewall rule '%s' in project '%s': %s",
+		            name, project, d.data);
+		if (!*maybe)
+			state_remove(state, "firewall", id);
+	}
+	if (ret == 0 && json_str(r.json, "name")) {
 		*op = xstrdup(json_str(r.json, "name"));
 		rec = cJSON_CreateObject();
 		cJSON_AddStringToObject(rec, "operation", *op);
@@ -297,6 +330,27 @@ insert_firewall(const char *project, const char *network, const char *name,
 	free(path);
 	free(id);
 	return ret;
+}
+
+/* the rule's "allowed": TCP on the ports (none: port 22, which the SSH
+ * rule opens anyway, for a disabled rule) */
+static cJSON *
+allowed_tcp(const int *ports, size_t n)
+{
+	cJSON *allowed = cJSON_CreateArray(), *a = cJSON_CreateObject(), *list;
+	char num[16];
+	size_t i;
+
+	cJSON_AddStringToObject(a, "IPProtocol", "tcp");
+	list = cJSON_AddArrayToObject(a, "ports");
+	for (i = 0; i < n; i++) {
+		snprintf(num, sizeof(num), "%d", ports[i]);
+		cJSON_AddItemToArray(list, cJSON_CreateString(num));
+	}
+	if (!n)
+		cJSON_AddItemToArray(list, cJSON_CreateString("22"));
+	cJSON_AddItemToArray(allowed, a);
+	return allowed;
 }
 
 static char *
@@ -311,41 +365,54 @@ network_url(const struct host *h)
 	return xasprintf("global/networks/%s", n);
 }
 
-/* the deployment's rules, asked for once per run by the first host there;
- * firewall_ready() waits for them */
+/* the project's rules, or NULL; with lock held */
+static struct fwset *
+fw_find(const char *project)
+{
+	size_t i;
+
+	for (i = 0; i < nfws; i++)
+		if (!strcmp(fws[i].project, project))
+			return &fws[i];
+	return NULL;
+}
+
+/* the deployment's rules in the project, asked for once per run by the
+ * first host there; firewall_ready() waits for them */
 static int
 ensure_firewall(struct host *h, const char *project)
 {
 	char *net = network_url(h), *name, *tag;
 	const char *from = host_get(h, "ssh_from");
+	struct fwset *f;
 	cJSON *rule, *allowed, *a;
 	int ret = 0;
 
 	pthread_mutex_lock(&lock);
-	if (firewall_made) {
-		ret = firewall_made < 0 ? error("host '%s': the deployment's firewall "
-		                                "rules could not be made", h->name) : 0;
+	f = fw_find(project);
+	if (f) {
+		ret = f->made < 0 ? error("host '%s': the deployment's firewall rules "
+		                          "in project '%s' could not be made", h->name,
+		                          project) : 0;
 		pthread_mutex_unlock(&lock);
 		free(net);
 		return ret;
 	}
+	ALLOC_GROW(fws, nfws, fws_alloc);
+	f = &fws[nfws++];
+	memset(f, 0, sizeof(*f));
+	f->project = xstrdup(project);
 	tag = xasprintf("hydro-%s", deployment);
-	/* its VMs reach each other on every port */
+	/* its VMs reach each other on the TCP ports the run wires, which
+	 * gcp_allow() puts in once they are chosen: till then the rule is
+	 * disabled and opens nothing (a rule must name something to allow) */
 	name = xasprintf("hydro-%s-internal", deployment);
 	rule = cJSON_CreateObject();
 	cJSON_AddItemToObject(rule, "sourceTags", cJSON_CreateArray());
 	cJSON_AddItemToArray(cJSON_GetObjectItem(rule, "sourceTags"), cJSON_CreateString(tag));
-	allowed = cJSON_AddArrayToObject(rule, "allowed");
-	a = cJSON_CreateObject();
-	cJSON_AddStringToObject(a, "IPProtocol", "tcp");
-	cJSON_AddItemToArray(allowed, a);
-	a = cJSON_CreateObject();
-	cJSON_AddStringToObject(a, "IPProtocol", "udp");
-	cJSON_AddItemToArray(allowed, a);
-	a = cJSON_CreateObject();
-	cJSON_AddStringToObject(a, "IPProtocol", "icmp");
-	cJSON_AddItemToArray(allowed, a);
-	ret = insert_firewall(project, net, name, rule, &firewall_ops[0], &firewall_maybe[0]);
+	cJSON_AddItemToObject(rule, "allowed", allowed_tcp(NULL, 0));
+	cJSON_AddBoolToObject(rule, "disabled", 1);
+	ret = insert_firewall(project, net, name, rule, &f->ops[0], &f->maybe[0]);
 	free(name);
 	/* SSH from the operator */
 	if (ret == 0) {
@@ -360,13 +427,11 @@ ensure_firewall(struct host *h, const char *project)
 		cJSON_AddItemToObject(a, "ports", cJSON_CreateArray());
 		cJSON_AddItemToArray(cJSON_GetObjectItem(a, "ports"), cJSON_CreateString("22"));
 		cJSON_AddItemToArray(allowed, a);
-		ret = insert_firewall(project, net, name, rule, &firewall_ops[1], &firewall_maybe[1]);
+		ret = insert_firewall(project, net, name, rule, &f->ops[1], &f->maybe[1]);
 		free(name);
 	}
 	/* even failed, a rule may exist: drop_firewall() deletes both */
-	firewall_made = ret == 0 ? 1 : -1;
-	free(firewall_project);
-	firewall_project = xstrdup(project);
+	f->made = ret == 0 ? 1 : -1;
 	pthread_mutex_unlock(&lock);
 	free(tag);
 	free(net);
@@ -377,13 +442,15 @@ ensure_firewall(struct host *h, const char *project)
 static int
 firewall_ready(const char *project)
 {
+	struct fwset *f;
 	char *ops[2];
 	size_t i;
 	int ret = 0;
 
 	pthread_mutex_lock(&lock);
+	f = fw_find(project);
 	for (i = 0; i < 2; i++)
-		ops[i] = firewall_ops[i] ? xstrdup(firewall_ops[i]) : NULL;
+		ops[i] = f && f->ops[i] ? xstrdup(f->ops[i]) : NULL;
 	pthread_mutex_unlock(&lock);
 	for (i = 0; i < 2; i++) {
 		if (ret == 0 && ops[i])
@@ -393,53 +460,177 @@ firewall_ready(const char *project)
 	return ret;
 }
 
-/* remove the deployment's rules once no VM of it is left */
+/* delete the rules of one project (f, taken from the run's list) */
 static int
-drop_firewall(void)
+drop_fwset(struct fwset *f)
 {
-	char *project, *names[2], *ops[2];
-	int maybe[2], ret = 0;
+	char *names[2];
+	int ret = 0;
 	size_t i;
 
-	pthread_mutex_lock(&lock);
-	if (!firewall_made || live > 0 || busy > 0) {
-		pthread_mutex_unlock(&lock);
-		return 0;
-	}
-	firewall_made = 0;
-	project = firewall_project;
-	firewall_project = NULL;
-	for (i = 0; i < 2; i++) {
-		maybe[i] = firewall_maybe[i];
-		firewall_maybe[i] = 0;
-		ops[i] = firewall_ops[i];
-		firewall_ops[i] = NULL;
-	}
-	pthread_mutex_unlock(&lock);
 	/* a rule still being made would be "not found" now and there later */
 	for (i = 0; i < 2; i++) {
-		if (ops[i] && wait_global(project, ops[i], "create a firewall rule") < 0)
+		if (f->ops[i] && wait_global(f->project, f->ops[i],
+		                             "create a firewall rule") < 0)
 			error_clear();
-		free(ops[i]);
+		free(f->ops[i]);
 	}
 	names[0] = xasprintf("hydro-%s-internal", deployment);
 	names[1] = xasprintf("hydro-%s-ssh", deployment);
 	/* both deletes asked for, then both waited for */
 	for (i = 0; i < 2; i++) {
-		ops[i] = NULL;
-		if (maybe[i] && delete_firewall_start(project, names[i], &ops[i]) < 0)
-			maybe[i] = -1;
+		f->ops[i] = NULL;
+		if (f->maybe[i] && delete_firewall_start(f->project, names[i], &f->ops[i]) < 0)
+			f->maybe[i] = -1;
 	}
 	for (i = 0; i < 2; i++) {
-		char *id = xasprintf("%s/%s", project, names[i]);
-		if (maybe[i] < 0 || (maybe[i] && delete_firewall_wait(project, names[i], ops[i]) < 0))
+		char *id = xasprintf("%s/%s", f->project, names[i]);
+		if (f->maybe[i] < 0 ||
+		    (f->maybe[i] && delete_firewall_wait(f->project, names[i], f->ops[i]) < 0))
 			ret = -1;
-		else if (maybe[i])
+		else if (f->maybe[i])
 			state_remove(state, "firewall", id);
 		free(id);
 		free(names[i]);
 	}
-	free(project);
+	free(f->project);
+	return ret;
+}
+
+/* remove the deployment's rules, in every project, once no VM of it is
+ * left */
+static int
+drop_firewall(void)
+{
+	struct fwset *sets;
+	size_t n, i;
+	int ret = 0;
+
+	pthread_mutex_lock(&lock);
+	if (!nfws || live > 0 || busy > 0) {
+		pthread_mutex_unlock(&lock);
+		return 0;
+	}
+	sets = fws;
+	n = nfws;
+	fws = NULL;
+	nfws = fws_alloc = 0;
+	nwired = 0;
+	wired_gen = allowed_gen = 0;
+	pthread_mutex_unlock(&lock);
+	for (i = 0; i < n; i++)
+		if (drop_fwset(&sets[i]) < 0)
+			ret = -1;
+	free(sets);
+	return ret;
+}
+
+/* add port to the wired set (sorted); whether it is new */
+static int
+wire_port(int port)
+{
+	size_t i = 0;
+
+	while (i < nwired && wired[i] < port)
+		i++;
+	if (i < nwired && wired[i] == port)
+		return 0;
+	ALLOC_GROW(wired, nwired, wired_alloc);
+	memmove(wired + i + 1, wired + i, (nwired - i) * sizeof(*wired));
+	wired[i] = port;
+	nwired++;
+	return 1;
+}
+
+/* PATCH the internal rule to allow exactly the ports, enabled, and wait */
+static int
+patch_internal(const char *project, const int *ports, size_t n)
+{
+	struct gcp_reply r;
+	struct buf d = BUF_INIT;
+	char *name = xasprintf("hydro-%s-internal", deployment);
+	char *path = xasprintf("projects/%s/global/firewalls/%s", project, name);
+	char *what, *op;
+	cJSON *body = cJSON_CreateObject();
+	int ret;
+
+	cJSON_AddItemToObject(body, "allowed", allowed_tcp(ports, n));
+	cJSON_AddBoolToObject(body, "disabled", 0);
+	ret = gcp_call("PATCH", path, body, &r);
+	if (ret < 0) {
+		gcp_reply_describe(&d, &r);
+		error("cannot open the wired ports in firewall rule '%s' of project "
+		      "'%s': %s", name, project, d.data);
+	} else if (json_str(r.json, "name")) {
+		op = xstrdup(json_str(r.json, "name"));
+		what = xasprintf("open the wired ports in firewall rule '%s'", name);
+		ret = wait_global(project, op, what);
+		free(what);
+		free(op);
+	}
+	gcp_reply_release(&r);
+	cJSON_Delete(body);
+	buf_release(&d);
+	free(path);
+	free(name);
+	return ret;
+}
+
+/*
+ * allow: a sender on a VM of the deployment is about to connect to ports of
+ * its VMs; the internal rule is made to allow every port wired so far in
+ * the run, and no other.  Patches are one at a time: one that finds its
+ * ports allowed by another's returns at once.  A sender elsewhere (this
+ * machine, an SSH host) is not the rule's business: it reaches a VM as its
+ * backend routes it (a tunnel through SSH).
+ */
+static int
+gcp_allow(struct host *from, const struct host_port *to, size_t n)
+{
+	unsigned long gen, g;
+	char **projects = NULL;
+	int *ports = NULL;
+	size_t i, k = 0, np = 0;
+	int ret = 0;
+
+	if (!from->backend || strcmp(from->backend, "gcp"))
+		return 0;
+	pthread_mutex_lock(&lock);
+	for (i = 0; i < n; i++)
+		if (wire_port(to[i].port))
+			wired_gen++;
+	gen = wired_gen;
+	projects = xcalloc(nfws + 1, sizeof(*projects));
+	for (i = 0; i < nfws; i++)
+		if (fws[i].made > 0)
+			projects[np++] = xstrdup(fws[i].project);
+	pthread_mutex_unlock(&lock);
+	if (!np) {
+		free(projects);
+		return error("host '%s': the deployment's firewall rules were not made",
+		             from->name);
+	}
+	pthread_mutex_lock(&patch_lock);
+	pthread_mutex_lock(&lock);
+	if (allowed_gen < gen) {
+		ports = xcalloc(nwired + 1, sizeof(*ports));
+		memcpy(ports, wired, nwired * sizeof(*ports));
+		k = nwired;
+	}
+	g = wired_gen;
+	pthread_mutex_unlock(&lock);
+	if (ports) {
+		/* each project's rule: VMs of a project reach each other */
+		for (i = 0; i < np && ret == 0; i++)
+			ret = patch_internal(projects[i], ports, k);
+		pthread_mutex_lock(&lock);
+		if (ret == 0 && allowed_gen < g)
+			allowed_gen = g;
+		pthread_mutex_unlock(&lock);
+	}
+	pthread_mutex_unlock(&patch_lock);
+	free(ports);
+	str_free_list(projects);
 	return ret;
 }
 
@@ -476,6 +667,65 @@ ssh_public_key(const char *user)
 	free(key);
 	free(pub);
 	return line;
+}
+
+/* add p to the list unless it is there */
+static void
+add_project(char ***list, size_t *n, const char *p)
+{
+	size_t i;
+
+	if (!p || !*p)
+		return;
+	for (i = 0; i < *n; i++)
+		if (!strcmp((*list)[i], p))
+			return;
+	*list = xrealloc(*list, (*n + 2) * sizeof(**list));
+	(*list)[(*n)++] = xstrdup(p);
+	(*list)[*n] = NULL;
+}
+
+/* the projects file of the deployment: every project a run made a VM or
+ * rule in, one a line, kept for hydro down --sweep when the state file is
+ * lost; a new string */
+static char *
+projects_file(const char *dir, const char *id)
+{
+	return xasprintf("%s/gcp/%s.projects", dir, id);
+}
+
+/* note the project in the projects file before anything is made there */
+static int
+remember_project(const char *project)
+{
+	char *dir = path_join(hydro_dir, "gcp"), *file = projects_file(hydro_dir, deployment);
+	char **have = NULL;
+	size_t n = 0, i;
+	struct buf text = BUF_INIT;
+	int ret = 0;
+
+	pthread_mutex_lock(&lock);
+	if (path_exists(file) && read_file(file, &text) < 0) {
+		pthread_mutex_unlock(&lock);
+		free(dir);
+		free(file);
+		return -1;
+	}
+	have = str_split(text.data ? text.data : "", '\n', &n);
+	for (i = 0; i < n && strcmp(have[i], project); i++)
+		;
+	if (i == n) {
+		buf_printf(&text, "%s\n", project);
+		if (dir_private(dir) < 0 ||
+		    write_file_atomic(file, text.data, text.len, 0600) < 0)
+			ret = error("cannot note project '%s' in '%s'", project, file);
+	}
+	pthread_mutex_unlock(&lock);
+	str_free_list(have);
+	buf_release(&text);
+	free(dir);
+	free(file);
+	return ret;
 }
 
 /* ---- instances ---- */
@@ -901,6 +1151,8 @@ gcp_provision(struct host *h)
 	if (ttl < 0)
 		return error("host '%s': ttl '%s' is not a number of seconds from 30 to "
 		             "10368000, nor None", h->name, host_get(h, "ttl"));
+	if (remember_project(project) < 0)
+		return -1;
 	pthread_mutex_lock(&lock);
 	busy++;
 	pthread_mutex_unlock(&lock);
@@ -1265,31 +1517,71 @@ gcp_sweep(const char *project_dir, const char *const *projects, size_t n)
 	return ret;
 }
 
-/* setup: where the run's .hydro directory and state file are */
+/* setup: where the run's .hydro directory and state file are; the projects
+ * the state's records name, for --sweep */
 static int
 gcp_setup_env(const struct backend_env *env)
 {
+	const char *kind, *id, *status;
+	const cJSON *d;
+	size_t i;
+
 	/* a caller with no project has no VMs to make or find */
 	if (!env->hydro_dir || !env->project_dir)
 		return 0;
 	gcp_setup(env->hydro_dir, env->state, env->project_dir);
+	str_free_list(down_projects);
+	down_projects = NULL;
+	ndown_projects = 0;
+	for (i = 0; env->state && i < state_count(env->state); i++)
+		if (state_get(env->state, i, &kind, &id, &status, &d) == 0 &&
+		    (!strcmp(kind, "vm") || !strcmp(kind, "firewall")))
+			add_project(&down_projects, &ndown_projects, json_str(d, "project"));
 	return 0;
 }
 
-/* sweep: the credentials' project (or GOOGLE_CLOUD_PROJECT's) */
+/* sweep: every project the deployment used that hydro can know of: those
+ * of the state's records, of the projects file, and the credentials' (or
+ * GOOGLE_CLOUD_PROJECT's); each project's every zone */
 static int
 gcp_sweep_default(const char *project_dir)
 {
-	const char *projects[1];
-	char *p = gcp_default_project();
+	char **projects = NULL, **lines, *hd, *file, *p;
+	size_t n = 0, nl, i;
+	struct buf text = BUF_INIT;
+	char id[16];
 	int ret;
 
-	if (!p)
-		return error("hydro down --sweep needs the GCP project: the "
-		             "credentials name none; set GOOGLE_CLOUD_PROJECT");
-	projects[0] = p;
-	ret = gcp_sweep(project_dir, projects, 1);
+	/* hydro down has closed the state file by now: what the sweep
+	 * deletes has no record to drop */
+	pthread_mutex_lock(&lock);
+	state = NULL;
+	pthread_mutex_unlock(&lock);
+	for (i = 0; i < ndown_projects; i++)
+		add_project(&projects, &n, down_projects[i]);
+	deployment_id(project_dir, id);
+	hd = path_join(project_dir, ".hydro");
+	file = projects_file(hd, id);
+	if (path_exists(file) && read_file(file, &text) == 0) {
+		lines = str_split(text.data, '\n', &nl);
+		for (i = 0; i < nl; i++)
+			add_project(&projects, &n, str_trim(lines[i]));
+		str_free_list(lines);
+	}
+	p = gcp_default_project();
+	add_project(&projects, &n, p);
 	free(p);
+	if (!n) {
+		ret = error("hydro down --sweep needs the GCP project: no record or "
+		            "run of this deployment names one, nor the credentials; "
+		            "set GOOGLE_CLOUD_PROJECT");
+	} else {
+		ret = gcp_sweep(project_dir, (const char *const *)projects, n);
+	}
+	str_free_list(projects);
+	buf_release(&text);
+	free(hd);
+	free(file);
 	return ret;
 }
 
@@ -1321,4 +1613,5 @@ const struct backend backend_gcp = {
 	gcp_tunnel,				/* tunnel */
 	gcp_record,				/* record */
 	gcp_tunnel_back,			/* tunnel_back */
+	gcp_allow,				/* allow: the internal firewall rule */
 };

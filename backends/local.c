@@ -323,4 +323,5 @@ const struct backend backend_local = {
 	NULL,				/* tunnel: every address is reached */
 	NULL,				/* record: nothing to reach again */
 	NULL,				/* tunnel_back: it is this machine */
+	NULL,					/* allow: nothing in the way */
 };

@@ -285,6 +285,26 @@ host_tunnel_back(struct host *h, const char *addr, int port, int *remote_port)
 	return be(h)->tunnel_back(h, addr, port, remote_port);
 }
 
+int
+hosts_allow(struct host *from, const struct host_port *to, size_t n)
+{
+	struct host_port *mine = xcalloc(n + 1, sizeof(*mine));
+	size_t i, j, k;
+	int ret = 0;
+
+	for (i = 0; backends[i] && ret == 0; i++) {
+		if (!backends[i]->allow)
+			continue;
+		for (j = k = 0; j < n; j++)
+			if (be(to[j].host) == backends[i])
+				mine[k++] = to[j];
+		if (k)
+			ret = backends[i]->allow(from, mine, k);
+	}
+	free(mine);
+	return ret;
+}
+
 void
 backends_register_state(void)
 {

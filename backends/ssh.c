@@ -649,4 +649,5 @@ const struct backend backend_ssh = {
 	ssh_tunnel,				/* tunnel */
 	ssh_record,				/* record */
 	ssh_tunnel_back,			/* tunnel_back */
+	NULL,					/* allow: nothing in the way */
 };

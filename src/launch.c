@@ -770,6 +770,31 @@ route_peers(struct run *r, struct svc *v)
 	return ret;
 }
 
+/* the receivers' hosts let the service's connections in (a cloud's
+ * firewall) before it makes them: the ports it sends to are chosen */
+static int
+allow_peers(struct run *r, struct svc *v)
+{
+	struct plan_peer *peers;
+	struct host_port *to;
+	size_t i, n;
+	int ret;
+
+	pthread_mutex_lock(&r->lock);
+	n = plan_remote_peers(r->plan, v->s, &peers);
+	pthread_mutex_unlock(&r->lock);
+	to = xcalloc(n + 1, sizeof(*to));
+	for (i = 0; i < n; i++) {
+		to[i].host = peers[i].host;
+		to[i].port = peers[i].port;
+		free(peers[i].addr);
+	}
+	ret = n ? hosts_allow(v->s->host, to, n) : 0;
+	free(to);
+	free(peers);
+	return ret;
+}
+
 /* the glibc of host h, asked once for all its uploads (their tasks wait for
  * this one) */
 static int
@@ -861,7 +886,7 @@ launch_service(struct task *t, void *arg)
 	if (!service_speaks(s)) {
 		int *socks;
 
-		if (route_peers(r, v) < 0)
+		if (allow_peers(r, v) < 0 || route_peers(r, v) < 0)
 			return -1;
 		pthread_mutex_lock(&r->lock);
 		env = plan_env(r->plan, s);
@@ -918,7 +943,7 @@ launch_wire(struct task *t, void *arg)
 	struct svc *v = a->v;
 	cJSON *map;
 
-	if (task_stop(t, r) || route_peers(r, v) < 0)
+	if (task_stop(t, r) || allow_peers(r, v) < 0 || route_peers(r, v) < 0)
 		return -1;
 	pthread_mutex_lock(&r->lock);
 	map = plan_start_map(r->plan, v->s);

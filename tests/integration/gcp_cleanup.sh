@@ -67,6 +67,30 @@ t_expect_rc 0
 t_expect_out "nothing labelled hydro-deployment="
 t_end
 
+t_case "VMs in two projects; state file deleted; hydro down --sweep covers both"
+python3 - >"$W/d.json" <<'PY'
+import json
+hosts = [{"name": "box"}]
+for i, project in ((1, "hydro-test"), (2, "hydro-other")):
+    hosts.append({"name": "vm%d" % i, "backend": "gcp", "settings": {
+        "project": project, "zone": "us-west1-a", "ttl": "None"}})
+print(json.dumps({"version": 1, "hosts": hosts, "services": [
+    {"name": "a", "kind": "process", "on": "box", "cmd": ["sleep", "30"]}]}))
+PY
+start_bg
+g_wait "[ \$(curl -sf $G_URL/_fake/state | grep -o RUNNING | wc -l) -ge 2 ]" ||
+	t_fail "the VMs never ran"
+# each project has the deployment's two rules
+g_wait "[ \$(g_state firewalls | wc -w) -eq 4 ]" || t_fail "not two rules per project: $(g_state firewalls)"
+kill_hydro
+rm -f "$W/.hydro/state.json" "$W/.hydro/state.json.prev" "$W/.hydro/state.log"
+t_run "$HYDRO" down --sweep "$W"
+t_expect_rc 0
+[ "$(grep -c "deleting VM hydro-" "$T_TMP/out")" -eq 2 ] || t_fail "not both VMs deleted: $(cat "$T_TMP/out")"
+t_expect_out "deleting firewall rule hydro-"
+g_expect_empty
+t_end
+
 t_case "kill -9 and nothing run after: the VMs go at their ttl"
 g_config 2 '"ttl": "60"' "sleep 30"
 start_bg

@@ -14,9 +14,14 @@ Serves on 127.0.0.1 (standard library only):
                                        getGuestAttributes), zones/Z/operations
                                        (get, wait), aggregated/instances,
                                        global/firewalls (insert, list, get,
-                                       delete), global/operations (get, wait)
+                                       patch, delete), global/operations
+                                       (get, wait)
   /_fake/...                           the test's controls: POST /_fake/config
-                                       (faults, latencies), GET /_fake/state
+                                       (faults, latencies), GET /_fake/state,
+                                       POST /_fake/firewall (a rule left
+                                       before), GET /_fake/reachable?from=IP&
+                                       to=IP&port=N (the firewall rules'
+                                       verdict, which nothing enforces)
 
 With --hosts, instances are real test hosts (tests/lib/hosts.sh): each
 takes a host's address and serves its host key through guest attributes.
@@ -62,6 +67,7 @@ CONF = {
 TOKENS = set()
 INSTANCES = {}   # (project, zone, name) -> dict
 FIREWALLS = {}   # (project, name) -> dict
+FIREWALL_HISTORY = []  # each rule as its insert or patch left it, with "_at"
 OPERATIONS = {}  # name -> dict (with private "_" keys)
 COUNTS = {"requests": 0, "inserts": 0, "deletes": 0, "ttl_deleted": 0,
           "faults_served": 0, "tokens": 0}
@@ -199,6 +205,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self):
         self.route("DELETE")
 
+    def do_PATCH(self):
+        self.route("PATCH")
+
     def route(self, method):
         url = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(url.query)
@@ -224,6 +233,20 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/_fake/config" and method == "POST":
                 CONF.update(json.loads(raw or b"{}"))
                 return self.send(200, {"ok": True})
+            if path == "/_fake/firewall" and method == "POST":
+                # a rule as an earlier run would have left it
+                fw = json.loads(raw)
+                project = fw.pop("project")
+                fw.update({"kind": "compute#firewall",
+                           "id": str(secrets.randbits(63)),
+                           "creationTimestamp": rfc3339(now())})
+                FIREWALLS[(project, fw["name"])] = fw
+                return self.send(200, {"ok": True})
+            if path == "/_fake/reachable":
+                q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                return self.send(200, reachable(
+                    q["from"][0], q["to"][0], q.get("protocol", ["tcp"])[0],
+                    int(q["port"][0])))
             if path == "/_fake/state":
                 return self.send(200, {
                     "instances": sorted("%s/%s" % (k[1], k[2]) for k in INSTANCES),
@@ -232,6 +255,7 @@ class Handler(BaseHTTPRequestHandler):
                         for i in INSTANCES.values()],
                     "firewalls": sorted(k[1] for k in FIREWALLS),
                     "firewall_bodies": list(FIREWALLS.values()),
+                    "firewall_history": FIREWALL_HISTORY,
                     "tokens": sorted(TOKENS),
                     "counts": COUNTS,
                     "times": TIMES,
@@ -501,6 +525,7 @@ class Handler(BaseHTTPRequestHandler):
 
             def made(_op, key=(project, name), fw=fw):
                 FIREWALLS[key] = fw
+                FIREWALL_HISTORY.append(dict(fw, _at=now()))
             op = new_operation(self, project, None, "insert", base + "/" + name, made)
             return self.send(200, public(op))
         if not rest and method == "GET":
@@ -513,12 +538,93 @@ class Handler(BaseHTTPRequestHandler):
             return self.not_found(base + "/" + name)
         if method == "GET":
             return self.send(200, fw)
+        if method == "PATCH":
+            # JSON merge patch (RFC 7396): the fields the body names are
+            # replaced, arrays whole; name and network cannot change
+            body = json.loads(raw or b"{}")
+            for field in ("name", "network"):
+                if field in body and body[field] != fw.get(field):
+                    return self.send(400, error_body(
+                        400, "Invalid value for field 'resource.%s': '%s'. "
+                        "Cannot be changed." % (field, body[field]), "invalid"))
+            merged = merge_patch(fw, body)
+            if not merged.get("allowed") and not merged.get("denied"):
+                return self.send(400, error_body(
+                    400, "Invalid value for field 'resource.allowed'", "invalid"))
+
+            def patched(_op, key=(project, name), body=body):
+                cur = FIREWALLS.get(key)
+                if cur is not None:
+                    FIREWALLS[key] = merge_patch(cur, body)
+                    FIREWALL_HISTORY.append(dict(FIREWALLS[key], _at=now()))
+            op = new_operation(self, project, None, "patch", base + "/" + name,
+                               patched)
+            return self.send(200, public(op))
         if method == "DELETE":
             def gone(_op, key=(project, name)):
                 FIREWALLS.pop(key, None)
             op = new_operation(self, project, None, "delete", base + "/" + name, gone)
             return self.send(200, public(op))
         self.send(404, error_body(404, "not found", "notFound"))
+
+
+def merge_patch(target, patch):
+    """RFC 7396, as Compute Engine's patch methods apply it."""
+    out = dict(target)
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge_patch(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def ip_in(ip, cidr):
+    import ipaddress
+    return ipaddress.ip_address(ip) in ipaddress.ip_network(cidr, strict=False)
+
+
+def port_in(port, spec):
+    lo, _, hi = spec.partition("-")
+    return int(lo) <= port <= int(hi or lo)
+
+
+def reachable(src, dst, protocol, port):
+    """Whether a connection from address src to dst's protocol/port gets
+    through the project's ingress rules, as Compute Engine decides it (the
+    implied rule denies every ingress that no enabled rule allows).  src
+    may be any address; dst must be an instance's.  Call with LOCK held."""
+    def inst_at(ip):
+        for (p, _z, _n), i in INSTANCES.items():
+            for ni in i.get("networkInterfaces", []):
+                nat = [a.get("natIP") for a in ni.get("accessConfigs", [])]
+                if ni.get("networkIP") == ip or ip in nat:
+                    return p, i
+        return None, None
+    project, target = inst_at(dst)
+    if not target:
+        return {"reachable": False, "why": "no instance at %s" % dst}
+    _sp, sender = inst_at(src)
+    ttags = set(target.get("tags", {}).get("items", []))
+    stags = set(sender.get("tags", {}).get("items", [])) if sender else set()
+    for (p, name), fw in sorted(FIREWALLS.items()):
+        if p != project or fw.get("disabled") or \
+                fw.get("direction", "INGRESS") != "INGRESS":
+            continue
+        if fw.get("targetTags") and not ttags & set(fw["targetTags"]):
+            continue
+        src_ok = bool(stags & set(fw.get("sourceTags", []))) or any(
+            ip_in(src, c) for c in fw.get("sourceRanges", []))
+        if not src_ok:
+            continue
+        for a in fw.get("allowed", []):
+            if a.get("IPProtocol") not in (protocol, "all"):
+                continue
+            if "ports" not in a or any(port_in(port, x) for x in a["ports"]):
+                return {"reachable": True, "rule": name}
+    return {"reachable": False, "why": "no enabled rule allows it"}
 
 
 def pub_instance(inst):
