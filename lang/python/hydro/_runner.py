@@ -293,6 +293,35 @@ def run_config(path: str, mode: str) -> int:
     return _guarded(body)
 
 
+def leave() -> None:
+    """What the interpreter's end does that a script can see, for
+    hydro-python, which then exits without tearing every module down: the
+    threads the script started that are not daemons joined, its atexit
+    functions run, the files it left open flushed, then stdout and
+    stderr."""
+    threading = sys.modules.get("threading")
+    try:
+        if threading is not None:
+            threading._shutdown()   # type: ignore[attr-defined]
+    except BaseException as e:  # noqa: as the interpreter's end, reported and passed
+        sys.unraisablehook(sys.UnraisableHookArgs(  # type: ignore[attr-defined]
+            (type(e), e, e.__traceback__, None, None)))
+    import atexit
+    atexit._run_exitfuncs()
+    import gc
+    import io
+    files = [f for f in gc.get_objects()
+             if isinstance(f, (io.TextIOWrapper, io.BufferedWriter, io.BufferedRandom))]
+    # text first (what it flushes goes to its buffer), stdout and stderr last
+    files.sort(key=lambda f: (f in (sys.stdout, sys.stderr), not isinstance(f, io.TextIOWrapper)))
+    for f in files:
+        try:
+            if not f.closed:
+                f.flush()
+        except Exception:  # noqa: as the interpreter's end does, unsaid
+            pass
+
+
 def _parse_argv(argv: List[str]) -> List[str]:
     """Read hydro's options from a plain python3 command line: -D name=value,
     --keep, and '--' before the script's own arguments."""
