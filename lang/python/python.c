@@ -25,7 +25,7 @@
  * from the script's.
  */
 static const char bootstrap[] =
-	"import sys, os, marshal, sysconfig, importlib.machinery as _m\n"
+	"import sys, os, marshal, importlib.machinery as _m\n"
 	"class BuiltinHydroFinder:\n"
 	"    def __init__(self, sources):\n"
 	"        self.sources = sources\n"
@@ -52,9 +52,10 @@ static const char bootstrap[] =
 	"    def is_package(self, name):\n"
 	"        return self.sources[name][2]\n"
 	"sys.meta_path.insert(0, BuiltinHydroFinder(sources))\n"
-	/* the interpreter's own python, for scripts that start sys.executable */
-	"_exe = os.path.join(sysconfig.get_config_var('BINDIR') or '/usr/bin',\n"
-	"                    'python' + sysconfig.get_config_var('VERSION'))\n"
+	/* the interpreter's own python, for scripts that start sys.executable:
+	 * sysconfig's BINDIR and VERSION, without importing it (a few ms) */
+	"_exe = os.path.join(sys.base_exec_prefix, 'bin',\n"
+	"                    'python%d.%d' % sys.version_info[:2])\n"
 	"if os.access(_exe, os.X_OK):\n"
 	"    sys.executable = _exe\n";
 

@@ -16,12 +16,11 @@ import inspect
 import os
 import signal
 import sys
-import sysconfig
 import traceback
 import types
 from typing import Any, Callable, List, Optional, Sequence, Set
 
-from . import _hydro, _evalcache
+from . import _hydro
 from . import Deployment, Error, _StopAtDeploy, _display, _state, _PKG_DIR
 
 
@@ -63,6 +62,7 @@ def _catch_signals() -> None:
 
 
 def _internal_dirs() -> List[str]:
+    import sysconfig
     dirs = [_PKG_DIR]
     for key in ("stdlib", "platstdlib"):
         p = sysconfig.get_paths().get(key)
@@ -71,11 +71,19 @@ def _internal_dirs() -> List[str]:
     return dirs
 
 
-_INTERNAL = _internal_dirs()
+_INTERNAL: List[str] = []     # _internal_dirs(), once a traceback is shown
 
 
 def _is_internal(filename: str) -> bool:
+    if not _INTERNAL:
+        _INTERNAL.extend(_internal_dirs())
     return filename.startswith("<frozen") or any(filename.startswith(d) for d in _INTERNAL)
+
+
+def _evalcache() -> Any:
+    """hydro._evalcache, which only ``hydro build`` uses: imported then"""
+    from . import _evalcache as mod
+    return mod
 
 
 def _filter(te: traceback.TracebackException, seen: Set[int]) -> None:
@@ -155,7 +163,8 @@ def _cleanup() -> bool:
     died on its own: the core has reported it)."""
     interrupted = False
     ok = True
-    _evalcache.pause()
+    if _state.mode == "build":
+        _evalcache().pause()
     _Ran.cleaning = True
     for d in _state.deployments:
         run = d._run
@@ -190,7 +199,7 @@ def _at_deploy(mode: str, d: Optional[Deployment]) -> int:
     elif mode == "graph":
         sys.stdout.write(d._model.graph(opts["format"]))
     elif mode == "build":
-        _evalcache.commit(_state.config, d._model)
+        _evalcache().commit(_state.config, d._model)
         try:
             _hydro.build(d._model)
         except _hydro.ModelError as e:
@@ -270,7 +279,8 @@ def run_config(path: str, mode: str) -> int:
     sys.modules["__main__"] = module
     args = list(sys.argv[1:])
     _catch_signals()
-    _evalcache.begin(mode)
+    if mode == "build":
+        _evalcache().begin(mode)
 
     def body() -> None:
         exec(code, module.__dict__)
@@ -302,10 +312,10 @@ def leave() -> None:
     threading = sys.modules.get("threading")
     try:
         if threading is not None:
-            threading._shutdown()   # type: ignore[attr-defined]
-    except BaseException as e:  # noqa: as the interpreter's end, reported and passed
-        sys.unraisablehook(sys.UnraisableHookArgs(  # type: ignore[attr-defined]
-            (type(e), e, e.__traceback__, None, None)))
+            threading._shutdown()
+    except BaseException:  # noqa: as the interpreter's end does: said, passed
+        sys.stderr.write("Exception ignored on threading shutdown:\n")
+        traceback.print_exc()
     import atexit
     atexit._run_exitfuncs()
     import gc
