@@ -65,12 +65,8 @@ local_spawn(struct host *h, struct spawn *sp)
 	           (sp->want_control ? PROC_CONTROL : 0);
 	p->listen_fds = sp->listen_fds;
 	p->nlisten = sp->nlisten;
-	if (sp->cgroup) {
-		char *procs = path_join(sp->cgroup, "cgroup.procs");
-
-		p->cgroup_fd = open(procs, O_WRONLY | O_CLOEXEC);
-		free(procs);
-	}
+	if (sp->cgroup)
+		p->cgroup_fd = open(sp->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ret = proc_start(p);
 	if (p->cgroup_fd >= 0)
 		close(p->cgroup_fd);

@@ -461,7 +461,10 @@ config_main(const char *path, enum run_mode mode)
 {
 	if (str_ends(path, ".py"))
 #ifdef HYDRO_EMBED_PYTHON
+	{
+		python_exit_after();
 		return python_run_config(path, mode);
+	}
 #else
 		return error("internal error: a Python config reached hydro itself");
 #endif

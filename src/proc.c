@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,7 +48,8 @@ struct proc_child {
 	 * it and wakes a futex on it when the child execs or dies */
 	pid_t tid;
 	unsigned flags;
-	int cgroup_fd;		/* cgroup.procs to join, or -1 */
+	int cgroup_dir;		/* the cgroup to be born in, or -1 */
+	int cgroup_fd;		/* its cgroup.procs, to join when that fails */
 	pid_t parent;
 	void *stack;		/* the child's, when it runs beside us (clone) */
 	pid_t pid;		/* set by whoever forked */
@@ -149,8 +151,9 @@ child_run(struct proc_child *c)
 
 	if (c->flags & PROC_PGROUP)
 		setpgid(0, 0);
-	/* into the run's cgroup before anything can start: all it starts stays
-	 * there (a failure leaves it where hydro is, with its group) */
+	/* into the run's cgroup before anything can start, unless it was born
+	 * there: all it starts stays there (a failure leaves it where hydro is,
+	 * with its group) */
 	if (c->cgroup_fd >= 0 && write(c->cgroup_fd, "0", 1) < 0) {
 		/* process groups alone */
 	}
@@ -247,6 +250,79 @@ boot_ns(void)
 }
 
 /*
+ * clone3(CLONE_INTO_CGROUP): the child is born in the run's cgroup.  Joining
+ * it afterwards (cgroup.procs) takes the kernel's cgroup-wide lock for
+ * writing, which waits for an RCU grace period: 10 to 15 ms for the first
+ * service of a run, on the launch's critical path.  glibc has no clone3()
+ * that runs a function on a new stack, so the call is made here (x86-64);
+ * elsewhere, or when the kernel refuses it (before 5.7, a seccomp filter),
+ * the child joins as before.
+ */
+#if defined(__x86_64__) && defined(SYS_clone3)
+struct clone3_args {
+	unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal;
+	unsigned long long stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+static int clone3_refused;
+
+static pid_t
+clone_into_cgroup(struct proc_child *c)
+{
+	struct clone3_args a;
+	register int (*fn)(void *) __asm__("r12") = child_main;
+	register void *arg __asm__("r13") = c;
+	long ret;
+
+	if (__atomic_load_n(&clone3_refused, __ATOMIC_RELAXED))
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.flags = CLONE_VM | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_INTO_CGROUP;
+	a.child_tid = a.parent_tid = (unsigned long long)(uintptr_t)&c->tid;
+	a.exit_signal = SIGCHLD;
+	a.stack = (unsigned long long)(uintptr_t)c->stack;
+	a.stack_size = CHILD_STACK;
+	a.cgroup = (unsigned long long)c->cgroup_dir;
+	/* the child starts on the top of its stack (16-byte aligned) with our
+	 * registers: it calls child_main(c), which never returns */
+	__asm__ volatile ("syscall\n\t"
+	                  "testq %%rax, %%rax\n\t"
+	                  "jnz 1f\n\t"
+	                  "xorl %%ebp, %%ebp\n\t"
+	                  "movq %%r13, %%rdi\n\t"
+	                  "callq *%%r12\n\t"
+	                  "movl %%eax, %%edi\n\t"
+	                  "movl %[exit], %%eax\n\t"
+	                  "syscall\n\t"
+	                  "hlt\n"
+	                  "1:"
+	                  : "=a"(ret)
+	                  : "0"((long)SYS_clone3), "D"(&a), "S"(sizeof(a)), "r"(fn), "r"(arg),
+	                    [exit] "i"(SYS_exit_group)
+	                  : "rcx", "r11", "memory");
+	if (ret < 0) {
+		if (ret == -ENOSYS || ret == -E2BIG || ret == -EINVAL || ret == -EPERM)
+			__atomic_store_n(&clone3_refused, 1, __ATOMIC_RELAXED);
+		errno = (int)-ret;
+		return -1;
+	}
+	return (pid_t)ret;
+}
+#else
+static pid_t
+clone_into_cgroup(struct proc_child *c)
+{
+	(void)c;
+	errno = ENOSYS;
+	return -1;
+}
+#endif
+
+/*
  * Neither way copies hydro's page tables (hydro maps a few large libraries
  * and many thread stacks: fork() was most of the time of starting 100
  * services).
@@ -267,11 +343,19 @@ static pid_t
 spawn_child(struct proc_child *c)
 {
 	unsigned long long tick = 1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK);
-	unsigned long long before = boot_ns() / tick, after;
-	pid_t pid;
+	unsigned long long after;
+	pid_t pid = -1;
 
 	c->fail_step = STEP_NONE;
-	if (c->stack) {
+	c->ticks = boot_ns() / tick;	/* before: in *c, out of vfork's way */
+	c->cgroup_fd = -1;
+	if (c->stack && c->cgroup_dir >= 0)
+		pid = clone_into_cgroup(c);
+	if (pid < 0 && c->cgroup_dir >= 0)
+		c->cgroup_fd = openat(c->cgroup_dir, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+	if (pid >= 0) {
+		/* born in its cgroup */
+	} else if (c->stack) {
 		pid = clone(child_main, (char *)c->stack + CHILD_STACK,
 		            CLONE_VM | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD,
 		            (void *)c, &c->tid, NULL, &c->tid);
@@ -282,11 +366,18 @@ spawn_child(struct proc_child *c)
 			_exit(127);	/* not reached */
 		}
 	}
+	if (c->cgroup_fd >= 0) {
+		int e = errno;
+
+		/* the child has a copy (no CLONE_FILES) */
+		close(c->cgroup_fd);
+		errno = e;
+	}
 	/* the kernel stamps a child with the boot time in between: within one
 	 * tick, that is its start time as /proc/PID/stat says, which ties the
 	 * pid to this process in the state file with no file read */
 	after = boot_ns() / tick;
-	c->ticks = before == after ? before : 0;
+	c->ticks = c->ticks == after ? after : 0;
 	return pid;
 }
 
@@ -657,7 +748,7 @@ proc_start(struct proc *p)
 	c->envp = c->own_env;
 	c->dir = p->dir;
 	c->flags = p->flags;
-	c->cgroup_fd = p->cgroup_fd;
+	c->cgroup_dir = p->cgroup_fd;
 	c->parent = getpid();
 
 	pid = fork_child(c);

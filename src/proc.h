@@ -65,7 +65,8 @@ struct proc {
 	const char *dir;	/* working directory, or NULL */
 	enum proc_io in, out, err;
 	unsigned flags;
-	int cgroup_fd;		/* a cgroup's cgroup.procs the child joins, or -1 */
+	int cgroup_fd;		/* a cgroup's directory (O_DIRECTORY), which the
+				 * child is born in or joins, or -1 */
 	const int *listen_fds;	/* sockets the child gets at 3, 4, ... with
 				 * LISTEN_FDS and its own LISTEN_PID in its
 				 * environment, as sd_listen_fds(3) reads them;

@@ -9,6 +9,10 @@
 #   simple_dedalus      Hydro Deploy 0.5's own example, unchanged
 #                       (tests/compat/hydroflow05): two senders, a demux into
 #                       two merged receivers, ten lines read, senders stopped
+#   sink.hydro.py       the script as a participant: MESSAGES (10 000)
+#                       messages sent through a CustomService port's
+#                       into_sink() into hydroflow 0.5.0's relay05, which
+#                       sends each back to the script's into_source()
 #
 # Each is run as `hydro deploy CONFIG -- ARGS` by Hydro Deploy and `hydro run
 # CONFIG -- ARGS` by hydro, alternating (who goes first alternates by round),
@@ -27,6 +31,7 @@
 : "${TOP:?}"
 RUNS=${RUNS:-7}
 NS=${NS:-1 10 50}
+MESSAGES=${MESSAGES:-10000}
 VENV=${HD_VENV:-$TOP/build/hd-venv}
 TARGET=${HD_PEER_TARGET:-$TOP/build/hd-peer-target}
 CRATE=$TOP/tests/compat/hydroflow05
@@ -52,15 +57,23 @@ cleanup() {
 	[ $had_runs = 1 ] || rm -rf "$CRATE/.hydro"
 }
 trap cleanup EXIT
-cp "$TOP/bench/hd-peer/n_crates.hydro.py" "$work/"
+cp "$TOP/bench/hd-peer/n_crates.hydro.py" "$TOP/bench/hd-peer/sink.hydro.py" "$work/"
 
-python3 - "$HYDRO" "$VENV/bin/hydro" "$work" "$CRATE" "$TARGET" "$PYLIB" "$RUNS" $NS <<'PY'
+python3 - "$HYDRO" "$VENV/bin/hydro" "$work" "$CRATE" "$TARGET" "$PYLIB" "$RUNS" "$MESSAGES" $NS <<'PY'
 import os, re, signal, statistics, subprocess, sys, threading, time
 
-hydro, hd, work, crate, target, pylib, runs = sys.argv[1:8]
+hydro, hd, work, crate, target, pylib, runs, messages = sys.argv[1:9]
 runs = int(runs)
-ns = [int(n) for n in sys.argv[8:]]
+ns = [int(n) for n in sys.argv[9:]]
 LIMIT = 60
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+load_before = loadavg()
 
 
 def sigint_default():
@@ -154,6 +167,31 @@ for name, *_ in cases:
 print()
 print("Medians of %d rounds; Hydro Deploy hung (killed after %d s) in %d of %d runs, hydro in %d."
       % (runs, LIMIT, hangs["hd"], runs * len(cases), hangs["hydro"]))
+
+# the script as a participant: what sink.hydro.py measured itself (its
+# RESULT line), alternating as above
+sink = {}
+for r in range(runs):
+    for tool in (("hd", "hydro") if r % 2 == 0 else ("hydro", "hd")):
+        got = once(tool, "sink.hydro.py", [str(messages), crate], work, "started")
+        if got is None:
+            hangs[tool] += 1
+            continue
+        for line in got[2]:
+            if line.startswith("RESULT "):
+                sink.setdefault(tool, []).append([float(x) * 1e3 for x in line.split()[2:4]])
+
+def smed(tool, i):
+    v = [x[i] for x in sink.get(tool, [])]
+    return statistics.median(v) if v else float("nan")
+
+print()
+print("| %d messages through into_sink() and back | Hydro Deploy 0.5 (ms) | hydro (ms) | faster |" % int(messages))
+print("|---|---:|---:|---:|")
+for i, what in enumerate(("all sent (every send() returned)", "all back through into_source()")):
+    print("| %s | %.1f | %.1f | %.1fx |" % (what, smed("hd", i), smed("hydro", i), smed("hd", i) / smed("hydro", i)))
+print()
+print("Load average (1, 5, 15 min) before: %s; after: %s." % (load_before, loadavg()))
 
 # What each printed, compared: the script's own lines and the services'
 # logs, whose labels differ ("[service/N] " or "[display_id] " in Hydro

@@ -34,6 +34,11 @@ extern const struct python_source python_sources[];
  * 0 on success, -1 with the error reported (the script's traceback printed) */
 int python_run_config(const char *path, enum run_mode mode);
 
+/* the process exits when python_run_config() returns: the interpreter is
+ * left as it is then, not torn down (the script's threads are joined, its
+ * atexit functions run and its open files flushed all the same) */
+void python_exit_after(void);
+
 /* the path of hydro-python this hydro would run (a new string), or NULL */
 char *python_helper(void);
 

@@ -35,4 +35,32 @@ t_expect_rc 0
 [ -z "$(py_running "$MARK")" ] || t_fail "still running: $(py_running "$MARK")"
 t_end
 
+# hydro-python exits without tearing the interpreter down: what a script
+# sees of the interpreter's end happens all the same
+cat >"$T_TMP/end.hydro.py" <<'PY'
+import atexit, sys, threading, time
+kept = open(sys.argv[1] + "/text.txt", "w")
+kept.write("a text file left open\n")
+raw = open(sys.argv[1] + "/raw.bin", "wb")
+raw.write(b"a binary file left open\n")
+atexit.register(lambda: print("atexit ran", flush=False))
+
+def late():
+    time.sleep(0.3)
+    print("thread joined", flush=False)
+
+async def main():
+    threading.Thread(target=late).start()
+    sys.stdout.write("main returned")
+PY
+
+t_case "at the end: threads joined, atexit run, open files and stdout flushed"
+t_run env -u PYTHONUNBUFFERED "$HYDRO" --color=never run "$T_TMP/end.hydro.py" -- "$T_TMP"
+t_expect_rc 0
+[ "$(cat "$T_TMP/out")" = "main returnedthread joined
+atexit ran" ] || t_fail "printed: $(cat "$T_TMP/out")"
+[ "$(cat "$T_TMP/text.txt")" = "a text file left open" ] || t_fail "text.txt: $(cat "$T_TMP/text.txt")"
+[ "$(cat "$T_TMP/raw.bin")" = "a binary file left open" ] || t_fail "raw.bin: $(cat "$T_TMP/raw.bin")"
+t_end
+
 t_done

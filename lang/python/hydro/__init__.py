@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import json as json_mod
 import os
 import socket
 import sys
@@ -56,6 +55,16 @@ except ImportError as _e:
         spec.loader.exec_module(mod)
         return mod
     _hydro = _from_build_tree()
+
+class _Json:
+    """json, imported when first used: most runs never do (a few ms)"""
+
+    def __getattr__(self, name: str) -> Any:
+        import json
+        return getattr(json, name)
+
+
+json_mod = _Json()
 
 __all__ = [
     "Deployment", "Host", "LocalHost", "SshHost", "GcpMachine", "GCPNetwork",

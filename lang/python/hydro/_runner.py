@@ -16,12 +16,11 @@ import inspect
 import os
 import signal
 import sys
-import sysconfig
 import traceback
 import types
 from typing import Any, Callable, List, Optional, Sequence, Set
 
-from . import _hydro, _evalcache
+from . import _hydro
 from . import Deployment, Error, _StopAtDeploy, _display, _state, _PKG_DIR
 
 
@@ -104,6 +103,7 @@ def _catch_signals() -> None:
 
 
 def _internal_dirs() -> List[str]:
+    import sysconfig
     dirs = [_PKG_DIR]
     for key in ("stdlib", "platstdlib"):
         p = sysconfig.get_paths().get(key)
@@ -112,11 +112,19 @@ def _internal_dirs() -> List[str]:
     return dirs
 
 
-_INTERNAL = _internal_dirs()
+_INTERNAL: List[str] = []     # _internal_dirs(), once a traceback is shown
 
 
 def _is_internal(filename: str) -> bool:
+    if not _INTERNAL:
+        _INTERNAL.extend(_internal_dirs())
     return filename.startswith("<frozen") or any(filename.startswith(d) for d in _INTERNAL)
+
+
+def _evalcache() -> Any:
+    """hydro._evalcache, which only ``hydro build`` uses: imported then"""
+    from . import _evalcache as mod
+    return mod
 
 
 def _filter(te: traceback.TracebackException, seen: Set[int]) -> None:
@@ -201,7 +209,8 @@ def _cleanup() -> bool:
     died on its own: the core has reported it)."""
     interrupted = False
     ok = True
-    _evalcache.pause()
+    if _state.mode == "build":
+        _evalcache().pause()
     _Ran.cleaning = True
     for d in _state.deployments:
         # the later rounds first: they share the first one's state file
@@ -235,7 +244,7 @@ def _at_deploy(mode: str, d: Optional[Deployment]) -> int:
     elif mode == "graph":
         sys.stdout.write(d._model.graph(opts["format"]))
     elif mode == "build":
-        _evalcache.commit(_state.config, d._model)
+        _evalcache().commit(_state.config, d._model)
         try:
             _hydro.build(d._model)
         except _hydro.ModelError as e:
@@ -315,7 +324,8 @@ def run_config(path: str, mode: str) -> int:
     sys.modules["__main__"] = module
     args = list(sys.argv[1:])
     _catch_signals()
-    _evalcache.begin(mode)
+    if mode == "build":
+        _evalcache().begin(mode)
 
     def body() -> None:
         exec(code, module.__dict__)
@@ -336,6 +346,35 @@ def run_config(path: str, mode: str) -> int:
 
     # the hydro binary checks the -D the script did not read
     return _guarded(body)
+
+
+def leave() -> None:
+    """What the interpreter's end does that a script can see, for
+    hydro-python, which then exits without tearing every module down: the
+    threads the script started that are not daemons joined, its atexit
+    functions run, the files it left open flushed, then stdout and
+    stderr."""
+    threading = sys.modules.get("threading")
+    try:
+        if threading is not None:
+            threading._shutdown()
+    except BaseException:  # noqa: as the interpreter's end does: said, passed
+        sys.stderr.write("Exception ignored on threading shutdown:\n")
+        traceback.print_exc()
+    import atexit
+    atexit._run_exitfuncs()
+    import gc
+    import io
+    files = [f for f in gc.get_objects()
+             if isinstance(f, (io.TextIOWrapper, io.BufferedWriter, io.BufferedRandom))]
+    # text first (what it flushes goes to its buffer), stdout and stderr last
+    files.sort(key=lambda f: (f in (sys.stdout, sys.stderr), not isinstance(f, io.TextIOWrapper)))
+    for f in files:
+        try:
+            if not f.closed:
+                f.flush()
+        except Exception:  # noqa: as the interpreter's end does, unsaid
+            pass
 
 
 def _parse_argv(argv: List[str]) -> List[str]:
