@@ -31,7 +31,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::marker::PhantomData;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::os::unix::io::FromRawFd;
+use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::str::FromStr;
@@ -44,7 +44,8 @@ use futures::{Sink, Stream};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
-use tokio::io::{AsyncRead, ReadBuf};
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncRead, Interest, ReadBuf};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
@@ -144,7 +145,7 @@ impl Program {
             local
                 .run_until(async {
                     tokio::select! {
-                        _ = flow.run_async() => {},
+                        _ = drive(&mut flow) => {},
                         _ = stop.changed() => {},
                     }
                 })
@@ -158,6 +159,28 @@ impl Program {
             0
         });
         std::process::exit(code)
+    }
+}
+
+/// Run the flow, as hydroflow's `run_async` does, but giving the thread to
+/// the other tasks (the outputs' sinks, the listeners) only when a tick of
+/// the flow's own making begins (`defer_tick`, `next_tick` loops) or when
+/// the flow has no work left, rather than between every two strata: each
+/// such turn is a poll of the sockets (a system call), and a message that
+/// crosses the flow in one tick needs none.
+async fn drive(flow: &mut hydroflow::scheduled::graph::Hydroflow<'_>) {
+    loop {
+        let mut tick = flow.current_tick();
+        while flow.next_stratum(false) {
+            if flow.current_tick() != tick {
+                tokio::task::yield_now().await;
+                tick = flow.current_tick();
+            }
+            flow.run_stratum();
+        }
+        if flow.recv_events_async().await.is_none() {
+            return;
+        }
     }
 }
 
@@ -742,24 +765,36 @@ impl Ports {
     }
 }
 
-/// An output's connection.
+/// An output's connection: a non-blocking socket, outside tokio's poller
+/// while the socket takes what is written (a socket in an edge-triggered
+/// poller wakes its program each time the receiver reads, for nothing),
+/// registered with it only while the writer waits for room.
 enum Sock {
-    Tcp(tokio::net::TcpStream),
-    Unix(tokio::net::UnixStream),
+    Tcp(std::net::TcpStream),
+    Unix(std::os::unix::net::UnixStream),
+}
+
+/// A descriptor for tokio's poller, owned by the Sock.
+struct Fd(RawFd);
+
+impl AsRawFd for Fd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
 }
 
 impl Sock {
     fn try_write(&self, b: &[u8]) -> std::io::Result<usize> {
         match self {
-            Sock::Tcp(s) => s.try_write(b),
-            Sock::Unix(s) => s.try_write(b),
+            Sock::Tcp(s) => (&*s).write(b),
+            Sock::Unix(s) => (&*s).write(b),
         }
     }
 
-    async fn writable(&self) -> std::io::Result<()> {
+    fn fd(&self) -> RawFd {
         match self {
-            Sock::Tcp(s) => s.writable().await,
-            Sock::Unix(s) => s.writable().await,
+            Sock::Tcp(s) => s.as_raw_fd(),
+            Sock::Unix(s) => s.as_raw_fd(),
         }
     }
 }
@@ -768,11 +803,17 @@ async fn connect(t: &Target) -> std::io::Result<Sock> {
     let mut last = None;
     for i in 0..10 {
         let r = match t {
-            Target::Tcp(a) => tokio::net::TcpStream::connect(a).await.map(|s| {
-                let _ = s.set_nodelay(true);
-                Sock::Tcp(s)
-            }),
-            Target::Unix(p) => tokio::net::UnixStream::connect(p).await.map(Sock::Unix),
+            Target::Tcp(a) => match tokio::net::TcpStream::connect(a).await {
+                Ok(s) => {
+                    let _ = s.set_nodelay(true);
+                    s.into_std().map(Sock::Tcp)
+                }
+                Err(e) => Err(e),
+            },
+            Target::Unix(p) => match tokio::net::UnixStream::connect(p).await {
+                Ok(s) => s.into_std().map(Sock::Unix),
+                Err(e) => Err(e),
+            },
         };
         match r {
             Ok(s) => return Ok(s),
@@ -946,7 +987,7 @@ async fn write_frames(service: Arc<str>, port: String, t: Target, out: Arc<OutCo
             Step::Again => {}
             Step::Wait => out.ready.notified().await,
             Step::Writable(s) => {
-                if let Err(e) = s.writable().await {
+                if let Err(e) = write_when_writable(&out, &s).await {
                     return fail(format!("sending to {}: {}", where_, e));
                 }
             }
@@ -956,6 +997,25 @@ async fn write_frames(service: Arc<str>, port: String, t: Target, out: Arc<OutCo
     }
     // closing the socket ends the receiver's stream
     out.state.lock().unwrap().sock = None;
+}
+
+/// With the socket in tokio's poller, write as it takes frames until
+/// nothing is left.
+async fn write_when_writable(out: &OutConn, sock: &Sock) -> std::io::Result<()> {
+    // SAFETY: sock owns the descriptor and outlives fd, which only
+    // registers it and never closes it.
+    let fd = unsafe { AsyncFd::register_with_interest(Fd(sock.fd()), Interest::WRITABLE)? };
+    loop {
+        let mut ready = fd.writable().await?;
+        let mut st = out.state.lock().unwrap();
+        if st.dead {
+            return Ok(());
+        }
+        if st.write_now()? {
+            return Ok(());
+        }
+        ready.clear_ready();
+    }
 }
 
 /// Append one frame to buf, its payload written by encode; on failure (or
