@@ -31,23 +31,25 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::marker::PhantomData;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::os::unix::io::FromRawFd;
+use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use bytes::{BufMut, BytesMut};
 use futures::{Sink, Stream};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncRead, Interest, ReadBuf};
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
+
+mod codec;
 
 pub use hydroflow;
 
@@ -143,7 +145,7 @@ impl Program {
             local
                 .run_until(async {
                     tokio::select! {
-                        _ = flow.run_async() => {},
+                        _ = drive(&mut flow) => {},
                         _ = stop.changed() => {},
                     }
                 })
@@ -157,6 +159,28 @@ impl Program {
             0
         });
         std::process::exit(code)
+    }
+}
+
+/// Run the flow, as hydroflow's `run_async` does, but giving the thread to
+/// the other tasks (the outputs' sinks, the listeners) only when a tick of
+/// the flow's own making begins (`defer_tick`, `next_tick` loops) or when
+/// the flow has no work left, rather than between every two strata: each
+/// such turn is a poll of the sockets (a system call), and a message that
+/// crosses the flow in one tick needs none.
+async fn drive(flow: &mut hydroflow::scheduled::graph::Hydroflow<'_>) {
+    loop {
+        let mut tick = flow.current_tick();
+        while flow.next_stratum(false) {
+            if flow.current_tick() != tick {
+                tokio::task::yield_now().await;
+                tick = flow.current_tick();
+            }
+            flow.run_stratum();
+        }
+        if flow.recv_events_async().await.is_none() {
+            return;
+        }
     }
 }
 
@@ -454,88 +478,154 @@ async fn handshake(service: &str, inputs: &[(&str, bool)], outputs: &[(&str, boo
 /// The most a reader takes from its socket at once.
 const READ_CHUNK: usize = 256 * 1024;
 
-/// Read one connection's frames: as much as the socket has (up to
-/// READ_CHUNK at a time), every whole frame in it decoded and sent on as one
-/// batch.  A frame cut off by the end of the connection is not delivered.
-async fn read_frames<I: Send + 'static>(
-    mut conn: Conn,
-    stats: Arc<PortStats>,
-    service: Arc<str>,
+/// A payload's decoder for one input port: bytes and the reply address.
+type Decode<I> = fn(&[u8], SocketAddr) -> Result<I, bincode::Error>;
+
+/// One accepted connection of an input port, and what it has read of a
+/// frame not yet whole.
+struct Reader {
+    conn: Conn,
+    buf: Vec<u8>,
     addr: SocketAddr,
-    decode: Arc<dyn Fn(&[u8], SocketAddr) -> Result<I, bincode::Error> + Send + Sync>,
-    tx: mpsc::UnboundedSender<Vec<I>>,
-) {
-    let mut buf = BytesMut::with_capacity(READ_CHUNK);
-    loop {
-        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-            buf.reserve(READ_CHUNK);
-        }
-        match conn.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
-        let mut batch = Vec::new();
-        let mut at = 0;
-        let mut fail = false;
-        while buf.len() - at >= 4 {
-            let n = u32::from_be_bytes(buf[at..at + 4].try_into().unwrap()) as usize;
-            if n > FRAME_MAX {
-                eprintln!(
-                    "{}: port '{}': a frame of {} bytes is larger than the 8 MiB limit; closing its connection",
-                    service, stats.name, n
-                );
-                fail = true;
-                break;
+}
+
+/// What a Reader's poll gave.
+enum Read {
+    /// nothing more to read now; the waker is registered
+    Pending,
+    /// whole frames, decoded into the batch
+    Data,
+    /// the end of the connection, or a frame too large: drop it
+    Closed,
+}
+
+impl Reader {
+    /// Read what the socket has (up to READ_CHUNK) and decode every whole
+    /// frame in it into batch.  A frame cut off by the end of the connection
+    /// is not delivered.
+    fn poll_frames<I>(
+        &mut self,
+        cx: &mut Context<'_>,
+        stats: &PortStats,
+        service: &str,
+        decode: Decode<I>,
+        batch: &mut Vec<I>,
+    ) -> Read {
+        loop {
+            if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
+                self.buf.reserve(READ_CHUNK);
             }
-            if buf.len() - at - 4 < n {
-                buf.reserve(n + 4); // room for the whole of the frame begun
-                break;
+            let mut rb = ReadBuf::uninit(self.buf.spare_capacity_mut());
+            match self.conn.as_mut().poll_read(cx, &mut rb) {
+                Poll::Pending => return Read::Pending,
+                Poll::Ready(Err(_)) => return Read::Closed,
+                Poll::Ready(Ok(())) => {}
             }
-            let payload = &buf[at + 4..at + 4 + n];
-            at += 4 + n;
-            match decode(payload, addr) {
-                Ok(item) => batch.push(item),
-                Err(e) => {
-                    if stats.bad.fetch_add(1, Ordering::Relaxed) == 0 {
-                        eprintln!(
-                            "{}: port '{}': cannot decode a message of {} bytes as `{}`: {} (dropped; further ones are counted)",
-                            service,
-                            stats.name,
-                            n,
-                            stats.ty,
-                            e
-                        );
+            let n = rb.filled().len();
+            if n == 0 {
+                return Read::Closed;
+            }
+            // SAFETY: poll_read initialised the n bytes it filled.
+            unsafe { self.buf.set_len(self.buf.len() + n) };
+            let had = batch.len();
+            let mut at = 0;
+            while self.buf.len() - at >= 4 {
+                let n = u32::from_be_bytes(self.buf[at..at + 4].try_into().unwrap()) as usize;
+                if n > FRAME_MAX {
+                    eprintln!(
+                        "{}: port '{}': a frame of {} bytes is larger than the 8 MiB limit; closing its connection",
+                        service, stats.name, n
+                    );
+                    return Read::Closed;
+                }
+                if self.buf.len() - at - 4 < n {
+                    break;
+                }
+                let payload = &self.buf[at + 4..at + 4 + n];
+                at += 4 + n;
+                match decode(payload, self.addr) {
+                    Ok(item) => batch.push(item),
+                    Err(e) => {
+                        if stats.bad.fetch_add(1, Ordering::Relaxed) == 0 {
+                            eprintln!(
+                                "{}: port '{}': cannot decode a message of {} bytes as `{}`: {} (dropped; further ones are counted)",
+                                service, stats.name, n, stats.ty, e
+                            );
+                        }
                     }
                 }
             }
+            self.buf.drain(..at);
+            if self.buf.len() >= 4 {
+                // room for the whole of the frame begun
+                let n = u32::from_be_bytes(self.buf[..4].try_into().unwrap()) as usize;
+                self.buf.reserve(n + 4 - self.buf.len());
+            }
+            if batch.len() > had {
+                return Read::Data;
+            }
         }
-        let _ = buf.split_to(at);
-        if !batch.is_empty() && tx.send(batch).is_err() {
-            return;
-        }
-        if fail {
-            return;
+    }
+}
+
+/// The connections an input port's listeners accepted and its Input has
+/// not taken yet, and how to wake the Input.
+struct Accepted {
+    readers: Vec<Reader>,
+    waker: Option<Waker>,
+    /// listeners still accepting: while there are, the stream goes on
+    accepting: usize,
+}
+
+impl Accepted {
+    fn wake(&mut self) {
+        if let Some(w) = self.waker.take() {
+            w.wake();
         }
     }
 }
 
 /// An input port's messages, for `source_stream(..) -> flatten()`: in
-/// batches, each what one read of a connection held, so that the flow polls
+/// batches, each what one poll of its connections held.  The flow's own
+/// poll reads the sockets, with no task between them and the flow; it polls
 /// the stream (and makes a waker) once a batch, not once a message.
 pub struct Input<I> {
-    rx: mpsc::UnboundedReceiver<Vec<I>>,
-}
-
-impl<I> Input<I> {
-    fn new(rx: mpsc::UnboundedReceiver<Vec<I>>) -> Input<I> {
-        Input { rx }
-    }
+    accepted: Arc<Mutex<Accepted>>,
+    readers: Vec<Reader>,
+    stats: Arc<PortStats>,
+    service: Arc<str>,
+    decode: Decode<I>,
 }
 
 impl<I> Stream for Input<I> {
     type Item = Vec<I>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Vec<I>>> {
-        self.rx.poll_recv(cx)
+        let this = &mut *self;
+        let accepting = {
+            let mut a = this.accepted.lock().unwrap();
+            this.readers.append(&mut a.readers);
+            if !a.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                a.waker = Some(cx.waker().clone());
+            }
+            a.accepting
+        };
+        let mut batch = Vec::new();
+        let mut i = 0;
+        while i < this.readers.len() {
+            match this.readers[i].poll_frames(cx, &this.stats, &this.service, this.decode, &mut batch) {
+                Read::Closed => {
+                    this.readers.swap_remove(i);
+                }
+                Read::Pending | Read::Data => i += 1,
+            }
+        }
+        if !batch.is_empty() {
+            Poll::Ready(Some(batch))
+        } else if this.readers.is_empty() && accepting == 0 {
+            Poll::Ready(None)
+        } else {
+            Poll::Pending
+        }
     }
 }
 
@@ -552,75 +642,68 @@ impl Ports {
         s
     }
 
-    fn open_input<I: Send + 'static>(
-        &mut self,
-        name: &str,
-        ty: &str,
-        decode: Arc<dyn Fn(&[u8], SocketAddr) -> Result<I, bincode::Error> + Send + Sync>,
-    ) -> Input<I> {
-        let (tx, rx) = mpsc::unbounded_channel();
+    fn open_input<I: Send + 'static>(&mut self, name: &str, ty: &str, decode: Decode<I>) -> Input<I> {
         let stats = self.stats(name, ty, true);
-        let Some(input) = self.inputs.remove(name) else {
-            return Input::new(rx);
+        let input = self.inputs.remove(name);
+        let expect = input.as_ref().and_then(|i| i.expect);
+        let listeners = match input {
+            Some(i) if expect != Some(0) => i.listeners,
+            _ => Vec::new(),
         };
-        let remaining = Arc::new(Mutex::new(input.expect));
-        if input.expect == Some(0) {
-            return Input::new(rx);
-        }
+        let accepted = Arc::new(Mutex::new(Accepted { readers: Vec::new(), waker: None, accepting: listeners.len() }));
+        let remaining = Arc::new(Mutex::new(expect));
         let (done_tx, done_rx) = watch::channel(false);
         let done_tx = Arc::new(done_tx);
-        let replies = self.replies.clone();
-        for (listener, tag) in input.listeners {
-            let (tx, stats, decode) = (tx.clone(), stats.clone(), decode.clone());
+        for (listener, tag) in listeners {
+            let accepted = accepted.clone();
             let (remaining, done_tx, mut done_rx) = (remaining.clone(), done_tx.clone(), done_rx.clone());
-            let replies = replies.clone();
-            let service = self.service.clone();
+            let replies = self.replies.clone();
             tokio::spawn(async move {
                 loop {
                     if *done_rx.borrow() {
-                        return;
+                        break;
                     }
-                    let accepted = tokio::select! {
+                    let accepted_conn = tokio::select! {
                         a = listener.accept() => a,
-                        _ = done_rx.changed() => return,
+                        _ = done_rx.changed() => break,
                     };
-                    let Ok((conn, peer)) = accepted else { continue };
+                    let Ok((conn, peer)) = accepted_conn else { continue };
                     let addr = tag
                         .and_then(|t| replies.get(&t).copied())
                         .or(peer)
                         .unwrap_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)));
-                    tokio::spawn(read_frames(
-                        conn,
-                        stats.clone(),
-                        service.clone(),
-                        addr,
-                        decode.clone(),
-                        tx.clone(),
-                    ));
+                    {
+                        let mut a = accepted.lock().unwrap();
+                        a.readers.push(Reader { conn, buf: Vec::new(), addr });
+                        a.wake();
+                    }
                     let mut r = remaining.lock().unwrap();
                     if let Some(n) = r.as_mut() {
                         *n = n.saturating_sub(1);
                         if *n == 0 {
                             let _ = done_tx.send(true);
-                            return;
+                            break;
                         }
                     }
                 }
+                let mut a = accepted.lock().unwrap();
+                a.accepting -= 1;
+                a.wake();
             });
         }
-        Input::new(rx)
+        Input { accepted, readers: Vec::new(), stats, service: self.service.clone(), decode }
     }
 
     /// Input port `name` of type `T` (`ty` as written, for messages), as a
     /// Stream of its messages.
     pub fn input<T: DeserializeOwned + Send + 'static>(&mut self, name: &str, ty: &str) -> Input<T> {
-        self.open_input(name, ty, Arc::new(|b: &[u8], _| bincode::deserialize::<T>(b)))
+        self.open_input(name, ty, |b, _| codec::decode::<T>(b))
     }
 
     /// Input port `name` of type `(T, SocketAddr)`: each message with its
     /// sender's reply address.
     pub fn input_addr<T: DeserializeOwned + Send + 'static>(&mut self, name: &str, ty: &str) -> Input<(T, SocketAddr)> {
-        self.open_input(name, ty, Arc::new(|b: &[u8], a| bincode::deserialize::<T>(b).map(|t| (t, a))))
+        self.open_input(name, ty, |b, a| codec::decode::<T>(b).map(|t| (t, a)))
     }
 
     fn open_output(&mut self, name: &str) -> (Vec<(Option<SocketAddr>, Arc<OutConn>)>, Arc<PortStats>) {
@@ -642,14 +725,14 @@ impl Ports {
 
     /// Output port `name` of type `T`, as a Sink that sends every message
     /// to every receiver.
-    pub fn output<T: Serialize>(&mut self, name: &str) -> Output<T> {
+    pub fn output<T: Serialize + 'static>(&mut self, name: &str) -> Output<T> {
         let (conns, stats) = self.open_output(name);
         Output { conns: conns.into_iter().map(|(_, c)| c).collect(), stats, service: self.service.clone(), scratch: Vec::new(), _t: PhantomData }
     }
 
     /// Output port `name` of type `(T, SocketAddr)`, as a Sink that sends
     /// each message to the receiver with that address.
-    pub fn output_addr<T: Serialize>(&mut self, name: &str) -> AddrOutput<T> {
+    pub fn output_addr<T: Serialize + 'static>(&mut self, name: &str) -> AddrOutput<T> {
         let (conns, stats) = self.open_output(name);
         let mut by_addr = HashMap::new();
         for (a, c) in conns {
@@ -657,7 +740,7 @@ impl Ports {
                 by_addr.insert(a, c);
             }
         }
-        AddrOutput { by_addr, stats, service: self.service.clone(), scratch: Vec::new(), _t: PhantomData }
+        AddrOutput { by_addr, stats, service: self.service.clone(), _t: PhantomData }
     }
 
     /// After the flow: let the writers send what they hold (a bounded
@@ -682,15 +765,55 @@ impl Ports {
     }
 }
 
-async fn connect(t: &Target) -> std::io::Result<Pin<Box<dyn AsyncWrite + Send>>> {
+/// An output's connection: a non-blocking socket, outside tokio's poller
+/// while the socket takes what is written (a socket in an edge-triggered
+/// poller wakes its program each time the receiver reads, for nothing),
+/// registered with it only while the writer waits for room.
+enum Sock {
+    Tcp(std::net::TcpStream),
+    Unix(std::os::unix::net::UnixStream),
+}
+
+/// A descriptor for tokio's poller, owned by the Sock.
+struct Fd(RawFd);
+
+impl AsRawFd for Fd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
+}
+
+impl Sock {
+    fn try_write(&self, b: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sock::Tcp(s) => (&*s).write(b),
+            Sock::Unix(s) => (&*s).write(b),
+        }
+    }
+
+    fn fd(&self) -> RawFd {
+        match self {
+            Sock::Tcp(s) => s.as_raw_fd(),
+            Sock::Unix(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+async fn connect(t: &Target) -> std::io::Result<Sock> {
     let mut last = None;
     for i in 0..10 {
-        let r: std::io::Result<Pin<Box<dyn AsyncWrite + Send>>> = match t {
-            Target::Tcp(a) => tokio::net::TcpStream::connect(a).await.map(|s| {
-                let _ = s.set_nodelay(true);
-                Box::pin(s) as Pin<Box<dyn AsyncWrite + Send>>
-            }),
-            Target::Unix(p) => tokio::net::UnixStream::connect(p).await.map(|s| Box::pin(s) as _),
+        let r = match t {
+            Target::Tcp(a) => match tokio::net::TcpStream::connect(a).await {
+                Ok(s) => {
+                    let _ = s.set_nodelay(true);
+                    s.into_std().map(Sock::Tcp)
+                }
+                Err(e) => Err(e),
+            },
+            Target::Unix(p) => match tokio::net::UnixStream::connect(p).await {
+                Ok(s) => s.into_std().map(Sock::Unix),
+                Err(e) => Err(e),
+            },
         };
         match r {
             Ok(s) => return Ok(s),
@@ -701,37 +824,110 @@ async fn connect(t: &Target) -> std::io::Result<Pin<Box<dyn AsyncWrite + Send>>>
     Err(last.unwrap())
 }
 
+/// An output's frames for one receiver start being written once this many
+/// bytes are waiting, without waiting for the flush.
+const WRITE_AT: usize = 64 * 1024;
+
 /// What an output has for one receiver and not yet written: whole frames,
-/// appended by the Sink (no channel, no allocation of its own per message),
-/// taken whole by the connection's writer.
+/// appended by the Sink (no channel, no allocation of its own per message).
+/// The Sink writes them itself, without blocking, when it is flushed (and
+/// when WRITE_AT bytes wait); what the socket does not take then, the
+/// connection's writer task writes as the socket takes it.
 #[derive(Default)]
 pub struct OutConn {
     state: Mutex<OutBuf>,
+    /// wakes the writer: frames the Sink could not write, an error, the end
     ready: Notify,
 }
 
 #[derive(Default)]
 struct OutBuf {
-    frames: BytesMut,
+    frames: Vec<u8>,
+    /// how much of frames is written
+    sent: usize,
+    /// the connection, once made
+    sock: Option<Arc<Sock>>,
+    /// a write by the Sink failed: the writer reports it
+    error: Option<std::io::Error>,
     /// the Sink is gone: write what is left, then end
     closed: bool,
     /// the connection failed: what comes is dropped
     dead: bool,
 }
 
+impl OutBuf {
+    /// Write what the socket takes now.  Ok(true) when nothing is left;
+    /// Ok(false) when it is not connected yet or full.
+    fn write_now(&mut self) -> std::io::Result<bool> {
+        let Some(sock) = &self.sock else { return Ok(self.sent == self.frames.len()) };
+        while self.sent < self.frames.len() {
+            match sock.try_write(&self.frames[self.sent..]) {
+                Ok(n) => self.sent += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if self.sent == self.frames.len() {
+            self.frames.clear();
+            self.sent = 0;
+            return Ok(true);
+        }
+        if self.sent >= self.frames.len() / 2 {
+            self.frames.drain(..self.sent);
+            self.sent = 0;
+        }
+        Ok(false)
+    }
+}
+
 impl OutConn {
-    /// Append one frame: the payload's length, then the payload.
-    fn push(&self, payload: &[u8]) {
+    /// Let the Sink write what it holds: everything, if the socket takes
+    /// it; else the writer is woken to write the rest.
+    fn flush(&self) {
+        let mut st = self.state.lock().unwrap();
+        if st.dead || st.error.is_some() {
+            return;
+        }
+        match st.write_now() {
+            Ok(true) => {}
+            Ok(false) => self.ready.notify_one(),
+            Err(e) => {
+                st.error = Some(e);
+                self.ready.notify_one();
+            }
+        }
+    }
+
+    /// Append one frame whose payload encode writes: the payload's length,
+    /// then the payload; a payload that cannot be encoded or is larger than
+    /// a frame may be is dropped, counted and reported once.
+    fn push<F>(&self, service: &str, stats: &PortStats, encode: F) -> bool
+    where
+        F: FnOnce(&mut Vec<u8>) -> bincode::Result<()>,
+    {
+        let mut st = self.state.lock().unwrap();
+        if st.dead {
+            return true;
+        }
+        let ok = encode_frame(service, stats, &mut st.frames, encode);
+        if st.frames.len() - st.sent >= WRITE_AT {
+            drop(st);
+            self.flush();
+        }
+        ok
+    }
+
+    /// Append frames already made.
+    fn push_frames(&self, frames: &[u8]) {
         let mut st = self.state.lock().unwrap();
         if st.dead {
             return;
         }
-        let wake = st.frames.is_empty();
-        st.frames.put_u32(payload.len() as u32);
-        st.frames.put_slice(payload);
-        drop(st);
-        if wake {
-            self.ready.notify_one();
+        st.frames.extend_from_slice(frames);
+        if st.frames.len() - st.sent >= WRITE_AT {
+            drop(st);
+            self.flush();
         }
     }
 
@@ -739,6 +935,15 @@ impl OutConn {
         self.state.lock().unwrap().closed = true;
         self.ready.notify_one();
     }
+}
+
+/// What a connection's writer does next.
+enum Step {
+    Again,
+    Wait,
+    Writable(Arc<Sock>),
+    Fail(std::io::Error),
+    Done,
 }
 
 async fn write_frames(service: Arc<str>, port: String, t: Target, out: Arc<OutConn>) {
@@ -750,50 +955,92 @@ async fn write_frames(service: Arc<str>, port: String, t: Target, out: Arc<OutCo
         eprintln!("{}: port '{}': {}", service, port, what);
         let mut st = out.state.lock().unwrap();
         st.dead = true;
-        st.frames = BytesMut::new();
+        st.frames = Vec::new();
+        st.sent = 0;
+        st.sock = None;
     };
-    let mut conn = match connect(&t).await {
-        Ok(c) => c,
+    let sock = match connect(&t).await {
+        Ok(c) => Arc::new(c),
         Err(e) => return fail(format!("cannot connect to {}: {}", where_, e)),
     };
+    out.state.lock().unwrap().sock = Some(sock);
     loop {
-        let (frames, closed) = {
+        let step = {
             let mut st = out.state.lock().unwrap();
-            (st.frames.split(), st.closed)
-        };
-        if !frames.is_empty() {
-            if let Err(e) = conn.write_all(&frames).await {
-                return fail(format!("sending to {}: {}", where_, e));
+            if let Some(e) = st.error.take() {
+                Step::Fail(e)
+            } else if st.sent == st.frames.len() {
+                if st.closed {
+                    Step::Done
+                } else {
+                    Step::Wait
+                }
+            } else {
+                match st.write_now() {
+                    Ok(true) => Step::Again,
+                    Ok(false) => Step::Writable(st.sock.clone().unwrap()),
+                    Err(e) => Step::Fail(e),
+                }
             }
-        } else if closed {
-            break;
-        } else {
-            out.ready.notified().await;
+        };
+        match step {
+            Step::Again => {}
+            Step::Wait => out.ready.notified().await,
+            Step::Writable(s) => {
+                if let Err(e) = write_when_writable(&out, &s).await {
+                    return fail(format!("sending to {}: {}", where_, e));
+                }
+            }
+            Step::Fail(e) => return fail(format!("sending to {}: {}", where_, e)),
+            Step::Done => break,
         }
     }
-    let _ = conn.flush().await;
-    let _ = conn.shutdown().await;
+    // closing the socket ends the receiver's stream
+    out.state.lock().unwrap().sock = None;
 }
 
-/// Encode item into buf (cleared first); None, counted and reported once,
-/// when it cannot be encoded or is larger than a frame may be.
-fn encode<T: Serialize>(service: &str, stats: &PortStats, item: &T, buf: &mut Vec<u8>) -> Option<()> {
-    buf.clear();
-    match bincode::serialize_into(&mut *buf, item) {
-        Ok(()) if buf.len() <= FRAME_MAX => Some(()),
-        Ok(()) => {
-            if stats.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
-                eprintln!("{}: port '{}': a message of {} bytes is larger than the 8 MiB limit; dropped", service, stats.name, buf.len());
-            }
-            None
+/// With the socket in tokio's poller, write as it takes frames until
+/// nothing is left.
+async fn write_when_writable(out: &OutConn, sock: &Sock) -> std::io::Result<()> {
+    // SAFETY: sock owns the descriptor and outlives fd, which only
+    // registers it and never closes it.
+    let fd = unsafe { AsyncFd::register_with_interest(Fd(sock.fd()), Interest::WRITABLE)? };
+    loop {
+        let mut ready = fd.writable().await?;
+        let mut st = out.state.lock().unwrap();
+        if st.dead {
+            return Ok(());
         }
-        Err(e) => {
-            if stats.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
-                eprintln!("{}: port '{}': cannot encode a message: {}; dropped", service, stats.name, e);
-            }
-            None
+        if st.write_now()? {
+            return Ok(());
         }
+        ready.clear_ready();
     }
+}
+
+/// Append one frame to buf, its payload written by encode; on failure (or
+/// a payload larger than a frame may be) buf is left as it was, and the
+/// message is counted and reported once.
+fn encode_frame<F>(service: &str, stats: &PortStats, buf: &mut Vec<u8>, encode: F) -> bool
+where
+    F: FnOnce(&mut Vec<u8>) -> bincode::Result<()>,
+{
+    let start = buf.len();
+    buf.extend_from_slice(&[0; 4]);
+    let what = match encode(buf) {
+        Ok(()) if buf.len() - start - 4 <= FRAME_MAX => {
+            let n = (buf.len() - start - 4) as u32;
+            buf[start..start + 4].copy_from_slice(&n.to_be_bytes());
+            return true;
+        }
+        Ok(()) => format!("a message of {} bytes is larger than the 8 MiB limit", buf.len() - start - 4),
+        Err(e) => format!("cannot encode a message: {}", e),
+    };
+    buf.truncate(start);
+    if stats.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+        eprintln!("{}: port '{}': {}; dropped", service, stats.name, what);
+    }
+    false
 }
 
 /// An output port of plain `T`, for `dest_sink`: broadcast.
@@ -801,6 +1048,7 @@ pub struct Output<T> {
     conns: Vec<Arc<OutConn>>,
     stats: Arc<PortStats>,
     service: Arc<str>,
+    /// a frame, for more than one receiver
     scratch: Vec<u8>,
     _t: PhantomData<fn(T)>,
 }
@@ -815,28 +1063,37 @@ impl<T> Drop for Output<T> {
     }
 }
 
-impl<T: Serialize> Sink<T> for Output<T> {
+impl<T: Serialize + 'static> Sink<T> for Output<T> {
     type Error = Infallible;
     fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
     }
     fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Infallible> {
         let this = self.get_mut();
-        if this.conns.is_empty() {
-            return Ok(());
-        }
-        if encode(&this.service, &this.stats, &item, &mut this.scratch).is_some() {
-            for c in &this.conns {
-                c.push(&this.scratch);
+        match this.conns.as_slice() {
+            [] => {}
+            [c] => {
+                c.push(&this.service, &this.stats, |b| codec::encode(&item, b));
+            }
+            conns => {
+                this.scratch.clear();
+                if encode_frame(&this.service, &this.stats, &mut this.scratch, |b| codec::encode(&item, b)) {
+                    for c in conns {
+                        c.push_frames(&this.scratch);
+                    }
+                }
             }
         }
         Ok(())
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        for c in &self.conns {
+            c.flush();
+        }
         Poll::Ready(Ok(()))
     }
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.poll_flush(cx)
     }
 }
 
@@ -845,7 +1102,6 @@ pub struct AddrOutput<T> {
     by_addr: HashMap<SocketAddr, Arc<OutConn>>,
     stats: Arc<PortStats>,
     service: Arc<str>,
-    scratch: Vec<u8>,
     _t: PhantomData<fn(T)>,
 }
 
@@ -859,7 +1115,7 @@ impl<T> Drop for AddrOutput<T> {
     }
 }
 
-impl<T: Serialize> Sink<(T, SocketAddr)> for AddrOutput<T> {
+impl<T: Serialize + 'static> Sink<(T, SocketAddr)> for AddrOutput<T> {
     type Error = Infallible;
     fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -868,9 +1124,7 @@ impl<T: Serialize> Sink<(T, SocketAddr)> for AddrOutput<T> {
         let this = self.get_mut();
         match this.by_addr.get(&addr) {
             Some(c) => {
-                if encode(&this.service, &this.stats, &item, &mut this.scratch).is_some() {
-                    c.push(&this.scratch);
-                }
+                c.push(&this.service, &this.stats, |b| codec::encode(&item, b));
             }
             None => {
                 if this.stats.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
@@ -884,9 +1138,12 @@ impl<T: Serialize> Sink<(T, SocketAddr)> for AddrOutput<T> {
         Ok(())
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        for c in self.by_addr.values() {
+            c.flush();
+        }
         Poll::Ready(Ok(()))
     }
-    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.poll_flush(cx)
     }
 }
