@@ -9,12 +9,15 @@ mkdir -p "$W"
 g_start --op-latency 0.2
 
 t_case "three VMs: created in parallel, with their settings, then deleted"
-g_config 3 '"type": "e2-small", "disk_gb": "20", "spot": "true"' "sleep 1.5"
+# the run holds its VMs until the test has seen them running
+printf 'i=0; while [ ! -e %s/go ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\n' "$W" >"$W/hold.sh"
+g_config 3 '"type": "e2-small", "disk_gb": "20", "spot": "true"' "sh $W/hold.sh"
 "$HYDRO" run "$W/d.json" >"$T_TMP/out" 2>"$T_TMP/err" &
 hp=$!
 g_wait "[ \"\$(g_state counts.inserts)\" -ge 3 ]" || t_fail "never three inserts"
 g_wait "curl -sf $G_URL/_fake/state | grep -q RUNNING" || t_fail "never running"
 curl -sf "$G_URL/_fake/state" >"$T_TMP/state"
+touch "$W/go"
 wait $hp
 rc=$?
 t_expect_rc 0
