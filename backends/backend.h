@@ -157,7 +157,7 @@ struct backend {
 	 * now, for a service that is handed its port number */
 	int (*free_port)(struct host *h, int *port);
 	/* unpack: unpack a package that put_file placed at pkg on the host into
-	 * dir, a new directory (its parent exists), with archive.h's rules: no
+	 * dir, a new directory (making the folders above it), with archive.h's rules: no
 	 * absolute paths, "..", links, devices; every hash checked against the
 	 * manifest; a half-unpacked dir is never left under that name */
 	int (*unpack)(struct host *h, const char *pkg, const char *dir);

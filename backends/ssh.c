@@ -211,7 +211,17 @@ ssh_home(struct host *h)
 	char *argv[] = { "sh", "-c", "printf %s \"$HOME\"", NULL };
 	struct ssh_capture cap = { 0 };
 	struct ssh_conn *c;
+	char *home;
 
+	if (!sh->home && (c = ssh_host_conn(h)) && (home = ssh_conn_home(c))) {
+		/* read with the host's triple: no command of its own */
+		pthread_mutex_lock(&runtime_lock);
+		if (!sh->home)
+			sh->home = home;
+		else
+			free(home);
+		pthread_mutex_unlock(&runtime_lock);
+	}
 	if (!sh->home && (c = ssh_host_conn(h)) && ssh_capture(c, argv, NULL, 0, &cap) == 0) {
 		pthread_mutex_lock(&runtime_lock);
 		if (!sh->home && cap.out.len && cap.out.data[0] == '/')

@@ -135,6 +135,8 @@ int ssh_probe(struct ssh_conn *c, const char *addr, int port);
 char *ssh_dest_id(const struct ssh_opts *o);
 /* the host's target triple, from uname and its libc; NULL on error */
 const char *ssh_triple(struct ssh_conn *c);
+/* $HOME on the host as ssh_triple read it (malloc'd); NULL if not read */
+char *ssh_conn_home(struct ssh_conn *c);
 
 /* while between begin and end, this thread's errors are only kept
  * (error_last()), not shown: for attempts that may be retried */

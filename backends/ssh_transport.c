@@ -487,6 +487,7 @@ ssh_close(struct ssh_conn *c)
 	free(c->where);
 	free(c->guard);
 	free(c->id);
+	free(c->home);
 	free(c);
 }
 
@@ -1413,22 +1414,38 @@ triple_of(struct ssh_conn *c, const char *uname, int musl)
 const char *
 ssh_triple(struct ssh_conn *c)
 {
-	char *argv[] = { "sh", "-c", "uname -sm; ls /lib/ld-musl-* 2>/dev/null | head -n 1",
-	                 NULL };
+	/* $HOME too, asked here in the same command rather than in one more */
+	char *argv[] = { "sh", "-c", "printf '%s\\n' \"$HOME\"; uname -sm; "
+	                 "ls /lib/ld-musl-* 2>/dev/null | head -n 1", NULL };
 	struct ssh_capture cap = { 0 };
-	char *nl;
+	char *uname, *nl;
 
 	ssh_lock(c);
 	if (!c->triple[0]) {
-		if (ssh_capture_locked(c, argv, NULL, 0, &cap) == 0) {
-			nl = strchr(cap.out.data, '\n');
+		if (ssh_capture_locked(c, argv, NULL, 0, &cap) == 0 &&
+		    (uname = strchr(cap.out.data, '\n'))) {
+			*uname++ = '\0';
+			if (!c->home && cap.out.data[0] == '/')
+				c->home = xstrdup(cap.out.data);
+			nl = strchr(uname, '\n');
 			if (nl)
 				*nl++ = '\0';
-			triple_of(c, cap.out.data, nl && strstr(nl, "ld-musl"));
+			triple_of(c, uname, nl && strstr(nl, "ld-musl"));
 		}
 		buf_release(&cap.out);
 		buf_release(&cap.err);
 	}
 	ssh_unlock(c);
 	return c->triple[0] ? c->triple : NULL;
+}
+
+char *
+ssh_conn_home(struct ssh_conn *c)
+{
+	char *home;
+
+	ssh_lock(c);
+	home = c->home ? xstrdup(c->home) : NULL;
+	ssh_unlock(c);
+	return home;
 }
