@@ -325,4 +325,5 @@ const struct backend backend_local = {
 	NULL,				/* record: nothing to reach again */
 	NULL,				/* tunnel_back: it is this machine */
 	NULL,					/* allow: nothing in the way */
+	NULL,					/* libc: asked with run */
 };
