@@ -211,7 +211,7 @@ ssh_home(struct host *h)
 	struct ssh_conn *c;
 	char *home;
 
-	if (sh->home || !(c = ssh_host_conn(h)) || !(home = ssh_conn_home(c)))
+	if (sh->home || !(c = ssh_host_conn(h)) || !(home = ssh_fact(c, SSH_HOME)))
 		return sh->home;
 	if (home[0] != '/') {
 		error("host '%s' has no absolute $HOME ('%s')", h->name, home);
@@ -233,7 +233,7 @@ ssh_libc(struct host *h)
 {
 	struct ssh_conn *c = ssh_host_conn(h);
 
-	return c ? ssh_conn_glibc(c) : NULL;
+	return c ? ssh_fact(c, SSH_GLIBC) : NULL;
 }
 
 static int

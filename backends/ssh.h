@@ -136,11 +136,11 @@ char *ssh_dest_id(const struct ssh_opts *o);
 /* the host's target triple, from uname and its libc; NULL on error.  One
  * command reads it, $HOME and the glibc version (below), once */
 const char *ssh_triple(struct ssh_conn *c);
-/* $HOME on the host, malloc'd; NULL with the error */
-char *ssh_conn_home(struct ssh_conn *c);
-/* what 'getconf GNU_LIBC_VERSION' says on the host ("" if nothing),
- * malloc'd; NULL with the error */
-char *ssh_conn_glibc(struct ssh_conn *c);
+/* what the host says of itself with its triple: its $HOME, or what
+ * 'getconf GNU_LIBC_VERSION' says there ("" if nothing) */
+enum ssh_fact { SSH_HOME, SSH_GLIBC };
+/* that fact, malloc'd; NULL with the error */
+char *ssh_fact(struct ssh_conn *c, enum ssh_fact which);
 
 /* while between begin and end, this thread's errors are only kept
  * (error_last()), not shown: for attempts that may be retried */

@@ -1459,25 +1459,13 @@ ssh_triple(struct ssh_conn *c)
 }
 
 char *
-ssh_conn_home(struct ssh_conn *c)
+ssh_fact(struct ssh_conn *c, enum ssh_fact which)
 {
-	char *home = NULL;
+	char *fact = NULL;
 
 	ssh_lock(c);
 	if (facts_locked(c) == 0)
-		home = xstrdup(c->home);
+		fact = xstrdup(which == SSH_HOME ? c->home : c->glibc);
 	ssh_unlock(c);
-	return home;
-}
-
-char *
-ssh_conn_glibc(struct ssh_conn *c)
-{
-	char *said = NULL;
-
-	ssh_lock(c);
-	if (facts_locked(c) == 0)
-		said = xstrdup(c->glibc);
-	ssh_unlock(c);
-	return said;
+	return fact;
 }
