@@ -157,7 +157,7 @@ struct backend {
 	 * now, for a service that is handed its port number */
 	int (*free_port)(struct host *h, int *port);
 	/* unpack: unpack a package that put_file placed at pkg on the host into
-	 * dir, a new directory (its parent exists), with archive.h's rules: no
+	 * dir, a new directory (making the folders above it), with archive.h's rules: no
 	 * absolute paths, "..", links, devices; every hash checked against the
 	 * manifest; a half-unpacked dir is never left under that name */
 	int (*unpack)(struct host *h, const char *pkg, const char *dir);
@@ -183,6 +183,11 @@ struct backend {
 	 * and before it connects, once per sender; 0 once it can connect (a
 	 * cloud's firewall updated); NULL slot: nothing stands in the way */
 	int (*allow)(struct host *from, const struct host_port *to, size_t n);
+	/* libc: what 'getconf GNU_LIBC_VERSION' says on the host ("glibc 2.36",
+	 * "" when nothing), malloc'd, NULL with the error; for a backend that
+	 * reads it with other facts in one command; NULL slot: it is asked with
+	 * run */
+	char *(*libc)(struct host *h);
 };
 
 /* the backend of that name, or NULL */
@@ -224,6 +229,9 @@ int host_same_machine(struct host *a, struct host *b);
 int host_is_here(struct host *h);
 /* the host's machine_id */
 const char *host_machine_id(struct host *h);
+/* what 'getconf GNU_LIBC_VERSION' says on the host ("" when nothing),
+ * malloc'd; NULL with the error */
+char *host_libc(struct host *h);
 /* run argv on the host (here: a child process) to completion */
 int host_run(struct host *h, char *const argv[], host_sink *sink, void *arg,
              int *status);

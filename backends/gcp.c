@@ -1614,4 +1614,5 @@ const struct backend backend_gcp = {
 	gcp_record,				/* record */
 	gcp_tunnel_back,			/* tunnel_back */
 	gcp_allow,				/* allow: the internal firewall rule */
+	NULL,					/* libc: asked with run */
 };

@@ -187,8 +187,13 @@ local_free_port(struct host *h, int *port)
 static int
 local_unpack(struct host *h, const char *pkg, const char *dir)
 {
+	char *parent = path_dirname(dir);
+	int ret;
+
 	(void)h;
-	return archive_unpack(pkg, dir, NULL);
+	ret = mkdir_p(parent, 0755);
+	free(parent);
+	return ret < 0 ? -1 : archive_unpack(pkg, dir, NULL);
 }
 
 /*
@@ -320,4 +325,5 @@ const struct backend backend_local = {
 	NULL,				/* record: nothing to reach again */
 	NULL,				/* tunnel_back: it is this machine */
 	NULL,					/* allow: nothing in the way */
+	NULL,					/* libc: asked with run */
 };

@@ -232,6 +232,25 @@ host_capture(struct host *h, char *const argv[], struct buf *out, int both,
 	return host_run(h, argv, both ? keep_both : keep_stdout, out, status);
 }
 
+char *
+host_libc(struct host *h)
+{
+	char *argv[] = { "getconf", "GNU_LIBC_VERSION", NULL };
+	struct buf b = BUF_INIT;
+	int st = -1;
+
+	if (be(h)->libc)
+		return be(h)->libc(h);
+	if (host_capture(h, argv, &b, 0, &st) < 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	/* a musl or BSD libc has no such setting: nothing said */
+	if (st != 0)
+		buf_reset(&b);
+	return buf_detach(&b, NULL);
+}
+
 int
 host_probe(struct host *h, const char *addr, int port)
 {

@@ -208,21 +208,32 @@ static const char *
 ssh_home(struct host *h)
 {
 	struct ssh_host *sh = ssh_host_of(h);
-	char *argv[] = { "sh", "-c", "printf %s \"$HOME\"", NULL };
-	struct ssh_capture cap = { 0 };
 	struct ssh_conn *c;
+	char *home;
 
-	if (!sh->home && (c = ssh_host_conn(h)) && ssh_capture(c, argv, NULL, 0, &cap) == 0) {
-		pthread_mutex_lock(&runtime_lock);
-		if (!sh->home && cap.out.len && cap.out.data[0] == '/')
-			sh->home = xstrdup(cap.out.data);
-		pthread_mutex_unlock(&runtime_lock);
-		if (!sh->home)
-			error("host '%s' has no absolute $HOME ('%s')", h->name,
-			      cap.out.len ? cap.out.data : "");
+	if (sh->home || !(c = ssh_host_conn(h)) || !(home = ssh_fact(c, SSH_HOME)))
+		return sh->home;
+	if (home[0] != '/') {
+		error("host '%s' has no absolute $HOME ('%s')", h->name, home);
+		free(home);
+		return NULL;
 	}
-	ssh_capture_release(&cap);
+	pthread_mutex_lock(&runtime_lock);
+	if (!sh->home)
+		sh->home = home;
+	else
+		free(home);
+	pthread_mutex_unlock(&runtime_lock);
 	return sh->home;
+}
+
+/* what getconf says of the host's glibc, read with $HOME and the triple */
+static char *
+ssh_libc(struct host *h)
+{
+	struct ssh_conn *c = ssh_host_conn(h);
+
+	return c ? ssh_fact(c, SSH_GLIBC) : NULL;
 }
 
 static int
@@ -650,4 +661,5 @@ const struct backend backend_ssh = {
 	ssh_record,				/* record */
 	ssh_tunnel_back,			/* tunnel_back */
 	NULL,					/* allow: nothing in the way */
+	ssh_libc,				/* libc: read with $HOME */
 };

@@ -133,8 +133,14 @@ int ssh_probe(struct ssh_conn *c, const char *addr, int port);
 /* "user@hostname:port" after ~/.ssh/config, as a connection with o would
  * log in; NULL with the error */
 char *ssh_dest_id(const struct ssh_opts *o);
-/* the host's target triple, from uname and its libc; NULL on error */
+/* the host's target triple, from uname and its libc; NULL on error.  One
+ * command reads it, $HOME and the glibc version (below), once */
 const char *ssh_triple(struct ssh_conn *c);
+/* what the host says of itself with its triple: its $HOME, or what
+ * 'getconf GNU_LIBC_VERSION' says there ("" if nothing) */
+enum ssh_fact { SSH_HOME, SSH_GLIBC };
+/* that fact, malloc'd; NULL with the error */
+char *ssh_fact(struct ssh_conn *c, enum ssh_fact which);
 
 /* while between begin and end, this thread's errors are only kept
  * (error_last()), not shown: for attempts that may be retried */

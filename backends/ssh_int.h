@@ -26,6 +26,9 @@ struct ssh_conn {
 	pthread_mutex_t lock;
 	LIBSSH2_SFTP *sftp;
 	char triple[80];
+	/* what the host says of itself, read once (facts): NULL home until then */
+	char *home, *glibc, uname[64];
+	int musl;
 	/* through a bastion: its connection (shared with other hosts behind
 	 * it) and the channel carrying this one, pumped by its pump */
 	struct ssh_conn *bastion;

@@ -487,6 +487,8 @@ ssh_close(struct ssh_conn *c)
 	free(c->where);
 	free(c->guard);
 	free(c->id);
+	free(c->home);
+	free(c->glibc);
 	free(c);
 }
 
@@ -1410,25 +1412,60 @@ triple_of(struct ssh_conn *c, const char *uname, int musl)
 	return 0;
 }
 
+/* the host's facts, read once in one command (with c locked): $HOME,
+ * uname -sm, what getconf says of its glibc, and a musl loader if any */
+static int
+facts_locked(struct ssh_conn *c)
+{
+	char *argv[] = { "sh", "-c", "printf '%s\\n' \"$HOME\" \"$(uname -sm)\" "
+	                 "\"$(getconf GNU_LIBC_VERSION 2>/dev/null)\" "
+	                 "\"$(ls /lib/ld-musl-* 2>/dev/null | head -n 1)\"", NULL };
+	struct ssh_capture cap = { 0 };
+	char *line[4], *p;
+	int i, ret = -1;
+
+	if (c->home)
+		return 0;
+	if (ssh_capture_locked(c, argv, NULL, 0, &cap) < 0)
+		goto out;
+	for (i = 0, p = cap.out.data; i < 4 && p; i++) {
+		line[i] = p;
+		if ((p = strchr(p, '\n')))
+			*p++ = '\0';
+	}
+	if (i < 4) {
+		error("%s (%s): cannot read what it says of itself: '%s'", c->label,
+		      c->where, cap.out.data ? cap.out.data : "");
+		goto out;
+	}
+	snprintf(c->uname, sizeof(c->uname), "%s", line[1]);
+	c->glibc = xstrdup(line[2]);
+	c->musl = strstr(line[3], "ld-musl") != NULL;
+	c->home = xstrdup(line[0]);
+	ret = 0;
+out:
+	ssh_capture_release(&cap);
+	return ret;
+}
+
 const char *
 ssh_triple(struct ssh_conn *c)
 {
-	char *argv[] = { "sh", "-c", "uname -sm; ls /lib/ld-musl-* 2>/dev/null | head -n 1",
-	                 NULL };
-	struct ssh_capture cap = { 0 };
-	char *nl;
-
 	ssh_lock(c);
-	if (!c->triple[0]) {
-		if (ssh_capture_locked(c, argv, NULL, 0, &cap) == 0) {
-			nl = strchr(cap.out.data, '\n');
-			if (nl)
-				*nl++ = '\0';
-			triple_of(c, cap.out.data, nl && strstr(nl, "ld-musl"));
-		}
-		buf_release(&cap.out);
-		buf_release(&cap.err);
-	}
+	if (!c->triple[0] && facts_locked(c) == 0)
+		triple_of(c, c->uname, c->musl);
 	ssh_unlock(c);
 	return c->triple[0] ? c->triple : NULL;
+}
+
+char *
+ssh_fact(struct ssh_conn *c, enum ssh_fact which)
+{
+	char *fact = NULL;
+
+	ssh_lock(c);
+	if (facts_locked(c) == 0)
+		fact = xstrdup(which == SSH_HOME ? c->home : c->glibc);
+	ssh_unlock(c);
+	return fact;
 }

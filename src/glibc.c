@@ -180,23 +180,19 @@ glibc_needed(const char *path, char out[GLIBC_VERSION_MAX])
 int
 glibc_of_host(struct host *h, char out[GLIBC_VERSION_MAX])
 {
-	char *argv[] = { "getconf", "GNU_LIBC_VERSION", NULL };
-	struct buf b = BUF_INIT;
+	char *said = host_libc(h);
 	const char *v;
-	int st = -1;
 
 	out[0] = '\0';
-	if (host_capture(h, argv, &b, 0, &st) < 0) {
-		buf_release(&b);
+	if (!said)
 		return -1;
-	}
-	/* "glibc 2.36"; a musl or BSD libc gives no such line */
-	v = st == 0 && str_starts(buf_str(&b), "glibc ") ? buf_str(&b) + 6 : NULL;
+	/* "glibc 2.36"; a musl or BSD libc says nothing */
+	v = str_starts(said, "glibc ") ? said + 6 : NULL;
 	if (v && strspn(v, "0123456789.") > 0 && strspn(v, "0123456789.") < GLIBC_VERSION_MAX) {
 		memcpy(out, v, strspn(v, "0123456789."));
 		out[strspn(v, "0123456789.")] = '\0';
 	}
-	buf_release(&b);
+	free(said);
 	return out[0] ? 1 : 0;
 }
 

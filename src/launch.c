@@ -193,7 +193,7 @@ place_service(struct run *r, struct svc *v)
 	struct host *h = s->host;
 	const struct pkg *pkg;
 	struct upload *u;
-	char *dir, *parent;
+	char *dir;
 	int ret;
 
 	if (v->run_dir)
@@ -214,13 +214,10 @@ place_service(struct run *r, struct svc *v)
 		return error("service '%s': its program was not uploaded to host '%s'",
 		             s->name, h->name);
 	}
-	/* unpack makes dir itself, a half-unpacked one never under its name */
-	parent = path_dirname(dir);
-	ret = run_on_host(h, (char *[]){ "mkdir", "-p", u ? parent : dir, NULL },
-	                  "make the run folder");
-	free(parent);
-	if (ret == 0 && u)
-		ret = host_unpack(h, u->remote, dir);
+	/* unpack makes dir and the folders above it, in the same command; a
+	 * half-unpacked one never under its name */
+	ret = u ? host_unpack(h, u->remote, dir) :
+	      run_on_host(h, (char *[]){ "mkdir", "-p", dir, NULL }, "make the run folder");
 	if (ret < 0) {
 		free(dir);
 		return error("service '%s': cannot place its files on host '%s'",

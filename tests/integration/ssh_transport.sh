@@ -144,6 +144,14 @@ t_run tool "$a1" key="$HOSTS_KEY" target=aarch64-unknown-linux-musl triple
 t_expect_out "aarch64-unknown-linux-musl"
 t_end
 
+t_case "the host's glibc is read with its triple and \$HOME"
+t_run tool "$a1" key="$HOSTS_KEY" libc
+t_expect_rc 0
+t_expect_out "$(getconf GNU_LIBC_VERSION)"
+t_run tool "$a1" key="$HOSTS_KEY" provision
+t_expect_rc 0
+t_end
+
 head -c 3000000 /dev/urandom >"$T_TMP/pkg"
 hex=$(sha256sum "$T_TMP/pkg" | cut -d' ' -f1)
 remote() { tool "$a2" key="$HOSTS_KEY" exec -- sh -c "$1"; }

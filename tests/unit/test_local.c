@@ -118,7 +118,8 @@ TEST(unpack_a_package)
 	p.files = &f;
 	p.nfiles = 1;
 	REQUIRE(archive_pack(&p, top, &pkg, NULL) == 0);
-	dest = path_join(top, "run");
+	/* the folders above dest are made too */
+	dest = path_join(top, "runs/1/run");
 	CHECK_INT(host_unpack(h, pkg, dest), 0);
 	unpacked = path_join(dest, "bin/prog");
 	CHECK_INT(read_file(unpacked, &b), 0);

@@ -13,7 +13,8 @@
  * "exec -- ARGV..." (the remote output on stdout and stderr, its status as
  * the exit status), "repeat N -- ARGV..." (N times over the connection),
  * "upload FILE [HEX]" (host_put_file; prints "copied" or "present"),
- * "triple", "address" or "provision"; the backend's slots: "machine_id",
+ * "triple", "address", "provision" or "libc" (what getconf says of its
+ * glibc); the backend's slots: "machine_id",
  * "run -- ARGV..." (host_run), "probe ADDR PORT" (prints 1 or 0),
  * "free_port", "run_dir RUN SERVICE", "record" (its JSON), "unpack PKG DIR"
  * (host_put_file of the local package PKG, then host_unpack into DIR on the
@@ -753,6 +754,13 @@ tool_do(struct host *h, int argc, char **argv)
 	} else if (!strcmp(argv[0], "triple")) {
 		printf("%s\n", host_triple(h));
 		status = !strcmp(host_triple(h), "unknown");
+	} else if (!strcmp(argv[0], "libc")) {
+		char *said = host_libc(h);
+
+		if (!said)
+			return 1;
+		printf("%s\n", said);
+		free(said);
 	} else if (!strcmp(argv[0], "address")) {
 		printf("%s\n", host_address(h));
 	} else if (!strcmp(argv[0], "provision")) {
