@@ -388,9 +388,10 @@ external_ports(const struct host *h, int **ports, size_t *n)
 
 	*ports = xcalloc(*n + 1, sizeof(**ports));
 	for (i = 0; i < *n && ret == 0; i++) {
-		if (!*str_trim(items[i]))
+		const char *item = str_trim(items[i]);
+		if (!*item)
 			continue;
-		if (str_to_long(items[i], 1, 65535, &v) < 0) {
+		if (str_to_long(item, 1, 65535, &v) < 0) {
 			error_clear();
 			ret = error("host '%s': external_ports '%s' is not a comma-separated "
 			            "list of TCP ports (1 to 65535)", h->name, list);
