@@ -9,7 +9,8 @@
  * The network: in each project a VM is made in, an SSH rule (port 22 from
  * ssh_from) and an internal rule between the deployment's VMs, made
  * disabled; allow() patches the internal rule to the TCP ports the run
- * wires, before a sender on a VM connects.
+ * wires, before a sender on a VM connects.  A VM with external_ports gets
+ * a tag of its own and a rule opening exactly those to everyone.
  *
  * The state protocol: a "vm" record (project, zone, name) is added before
  * the insert, updated with the operation, then with the instance; it is
