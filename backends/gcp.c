@@ -9,7 +9,8 @@
  * The network: in each project a VM is made in, an SSH rule (port 22 from
  * ssh_from) and an internal rule between the deployment's VMs, made
  * disabled; allow() patches the internal rule to the TCP ports the run
- * wires, before a sender on a VM connects.
+ * wires, before a sender on a VM connects.  A VM with external_ports gets
+ * a tag of its own and a rule opening exactly those to everyone.
  *
  * The state protocol: a "vm" record (project, zone, name) is added before
  * the insert, updated with the operation, then with the instance; it is
@@ -54,13 +55,20 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct state *state;
 static char *hydro_dir;
 static char deployment[16];	/* 10 hex digits of the project directory's hash */
+/* a firewall rule of the run's */
+struct fwrule {
+	char *name;
+	char *op;		/* its insert (or patch) operation */
+	int maybe;		/* it may exist: asked for, not refused */
+};
 /* the deployment's rules in one project: each project a VM is made in
- * gets its own */
+ * gets its own: the internal rule, the SSH rule, then one per VM with
+ * external ports */
 struct fwset {
 	char *project;
 	int made;		/* 1 asked for (maybe in part), -1 failed */
-	char *ops[2];		/* the rules' insert (or patch) operations */
-	int maybe[2];		/* the rule may exist: asked for, not refused */
+	struct fwrule *rules;
+	size_t nrules, rules_alloc;
 };
 static struct fwset *fws;
 static size_t nfws, fws_alloc;
@@ -85,6 +93,9 @@ struct vm {
 	struct host ssh;
 	struct kv kv[4];
 	char *key;
+	/* external_ports: open to everyone by the VM's own rule */
+	int *ports;
+	size_t nports;
 	/* terminate deleted it; the struct stays until disconnect, as the
 	 * run's processes on it are released only then, through vm->ssh */
 	int deleted;
@@ -113,10 +124,14 @@ gcp_setup(const char *dir, struct state *st, const char *project_dir)
 	state = st;
 	deployment_id(project_dir, deployment);
 	while (nfws > 0) {
-		nfws--;
-		free(fws[nfws].project);
-		free(fws[nfws].ops[0]);
-		free(fws[nfws].ops[1]);
+		struct fwset *f = &fws[--nfws];
+		while (f->nrules > 0) {
+			f->nrules--;
+			free(f->rules[f->nrules].name);
+			free(f->rules[f->nrules].op);
+		}
+		free(f->rules);
+		free(f->project);
 	}
 	live = busy = 0;
 	nwired = 0;
@@ -259,18 +274,17 @@ delete_firewall(const char *project, const char *name)
 
 /* ---- the firewall rules: one per deployment for its VMs, one for SSH ---- */
 
-/* POST the rule (recorded first), or PATCH it to this when an earlier run
- * left it; its operation's name into *op, to wait for before the VMs are
- * used */
+/* POST the rule (recorded first) for the VMs tagged target, or PATCH it
+ * to this when an earlier run left it; its operation's name into *op, to
+ * wait for before the VMs are used */
 static int
 insert_firewall(const char *project, const char *network, const char *name,
-                cJSON *rule, char **op, int *maybe)
+                const char *target, cJSON *rule, char **op, int *maybe)
 {
 	struct gcp_reply r;
 	struct buf d = BUF_INIT;
 	char *path = xasprintf("projects/%s/global/firewalls", project);
 	char *id = xasprintf("%s/%s", project, name);
-	char *tag;
 	cJSON *rec = cJSON_CreateObject();
 	int ret = 0;
 
@@ -290,11 +304,8 @@ insert_firewall(const char *project, const char *network, const char *name,
 	cJSON_AddStringToObject(rule, "direction", "INGRESS");
 	cJSON_AddStringToObject(rule, "description",
 	                        "hydro deployment; hydro down removes it");
-	/* the rule applies to the deployment's VMs: those tagged hydro-<id> */
-	tag = xasprintf("hydro-%s", deployment);
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(rule, "targetTags"),
-	                     cJSON_CreateString(tag));
-	free(tag);
+	                     cJSON_CreateString(target));
 	ret = gcp_call("POST", path, rule, &r);
 	/* made, there already, or no sure answer: it may exist */
 	*maybe = ret == 0 || r.status == 409 || r.status == 0 || r.status >= 500;
@@ -365,6 +376,43 @@ network_url(const struct host *h)
 	return xasprintf("global/networks/%s", n);
 }
 
+/* the host's external_ports ("80,443") into *ports, in order, each once;
+ * -1 with an error if one is no TCP port */
+static int
+external_ports(const struct host *h, int **ports, size_t *n)
+{
+	const char *list = host_get(h, "external_ports");
+	char **items = str_split(list ? list : "", ',', n);
+	size_t i, j, k = 0;
+	long v;
+	int ret = 0;
+
+	*ports = xcalloc(*n + 1, sizeof(**ports));
+	for (i = 0; i < *n && ret == 0; i++) {
+		const char *item = str_trim(items[i]);
+		if (!*item)
+			continue;
+		if (str_to_long(item, 1, 65535, &v) < 0) {
+			error_clear();
+			ret = error("host '%s': external_ports '%s' is not a comma-separated "
+			            "list of TCP ports (1 to 65535)", h->name, list);
+			break;
+		}
+		for (j = 0; j < k && (*ports)[j] != v; j++)
+			;
+		if (j == k)
+			(*ports)[k++] = (int)v;
+	}
+	str_free_list(items);
+	*n = k;
+	if (ret < 0) {
+		free(*ports);
+		*ports = NULL;
+		*n = 0;
+	}
+	return ret;
+}
+
 /* the project's rules, or NULL; with lock held */
 static struct fwset *
 fw_find(const char *project)
@@ -377,14 +425,28 @@ fw_find(const char *project)
 	return NULL;
 }
 
+/* a new rule (named name, taken) of the set; with lock held */
+static struct fwrule *
+fw_add(struct fwset *f, char *name)
+{
+	struct fwrule *r;
+
+	ALLOC_GROW(f->rules, f->nrules, f->rules_alloc);
+	r = &f->rules[f->nrules++];
+	memset(r, 0, sizeof(*r));
+	r->name = name;
+	return r;
+}
+
 /* the deployment's rules in the project, asked for once per run by the
  * first host there; firewall_ready() waits for them */
 static int
 ensure_firewall(struct host *h, const char *project)
 {
-	char *net = network_url(h), *name, *tag;
+	char *net = network_url(h), *tag;
 	const char *from = host_get(h, "ssh_from");
 	struct fwset *f;
+	struct fwrule *r;
 	cJSON *rule, *allowed, *a;
 	int ret = 0;
 
@@ -406,17 +468,16 @@ ensure_firewall(struct host *h, const char *project)
 	/* its VMs reach each other on the TCP ports the run wires, which
 	 * gcp_allow() puts in once they are chosen: till then the rule is
 	 * disabled and opens nothing (a rule must name something to allow) */
-	name = xasprintf("hydro-%s-internal", deployment);
+	r = fw_add(f, xasprintf("hydro-%s-internal", deployment));
 	rule = cJSON_CreateObject();
 	cJSON_AddItemToObject(rule, "sourceTags", cJSON_CreateArray());
 	cJSON_AddItemToArray(cJSON_GetObjectItem(rule, "sourceTags"), cJSON_CreateString(tag));
 	cJSON_AddItemToObject(rule, "allowed", allowed_tcp(NULL, 0));
 	cJSON_AddBoolToObject(rule, "disabled", 1);
-	ret = insert_firewall(project, net, name, rule, &f->ops[0], &f->maybe[0]);
-	free(name);
+	ret = insert_firewall(project, net, r->name, tag, rule, &r->op, &r->maybe);
 	/* SSH from the operator */
 	if (ret == 0) {
-		name = xasprintf("hydro-%s-ssh", deployment);
+		r = fw_add(f, xasprintf("hydro-%s-ssh", deployment));
 		rule = cJSON_CreateObject();
 		cJSON_AddItemToObject(rule, "sourceRanges", cJSON_CreateArray());
 		cJSON_AddItemToArray(cJSON_GetObjectItem(rule, "sourceRanges"),
@@ -427,8 +488,7 @@ ensure_firewall(struct host *h, const char *project)
 		cJSON_AddItemToObject(a, "ports", cJSON_CreateArray());
 		cJSON_AddItemToArray(cJSON_GetObjectItem(a, "ports"), cJSON_CreateString("22"));
 		cJSON_AddItemToArray(allowed, a);
-		ret = insert_firewall(project, net, name, rule, &f->ops[1], &f->maybe[1]);
-		free(name);
+		ret = insert_firewall(project, net, r->name, tag, rule, &r->op, &r->maybe);
 	}
 	/* even failed, a rule may exist: drop_firewall() deletes both */
 	f->made = ret == 0 ? 1 : -1;
@@ -438,25 +498,58 @@ ensure_firewall(struct host *h, const char *project)
 	return ret;
 }
 
+/* the VM's external ports open to everyone: rule <VM name>-ext, TCP on
+ * exactly those ports from 0.0.0.0/0 to the VM's own tag (its name); one
+ * of the project's set, deleted with the others */
+static int
+open_external(struct host *h, struct vm *vm)
+{
+	char *net = network_url(h), *name = xasprintf("%s-ext", vm->name);
+	struct fwrule made = { NULL, NULL, 0 }, *r;
+	struct fwset *f;
+	cJSON *rule = cJSON_CreateObject();
+	int ret;
+
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(rule, "sourceRanges"),
+	                     cJSON_CreateString("0.0.0.0/0"));
+	cJSON_AddItemToObject(rule, "allowed", allowed_tcp(vm->ports, vm->nports));
+	ret = insert_firewall(vm->project, net, name, vm->name, rule, &made.op, &made.maybe);
+	pthread_mutex_lock(&lock);
+	/* the set is there: ensure_firewall() made it, and it stays while
+	 * this host is being provisioned */
+	f = fw_find(vm->project);
+	if (made.maybe) {
+		r = fw_add(f, name);
+		r->op = made.op;
+		r->maybe = made.maybe;
+	} else {
+		free(name);
+		free(made.op);
+	}
+	pthread_mutex_unlock(&lock);
+	free(net);
+	return ret;
+}
+
 /* wait until the rules' operations are done */
 static int
 firewall_ready(const char *project)
 {
 	struct fwset *f;
-	char *ops[2];
-	size_t i;
+	char **ops;
+	size_t i, n = 0;
 	int ret = 0;
 
 	pthread_mutex_lock(&lock);
 	f = fw_find(project);
-	for (i = 0; i < 2; i++)
-		ops[i] = f && f->ops[i] ? xstrdup(f->ops[i]) : NULL;
+	ops = xcalloc(f ? f->nrules + 1 : 1, sizeof(*ops));
+	for (i = 0; f && i < f->nrules; i++)
+		if (f->rules[i].op)
+			ops[n++] = xstrdup(f->rules[i].op);
 	pthread_mutex_unlock(&lock);
-	for (i = 0; i < 2; i++) {
-		if (ret == 0 && ops[i])
-			ret = wait_global(project, ops[i], "create the deployment's firewall rules");
-		free(ops[i]);
-	}
+	for (i = 0; i < n && ret == 0; i++)
+		ret = wait_global(project, ops[i], "create the deployment's firewall rules");
+	str_free_list(ops);
 	return ret;
 }
 
@@ -464,35 +557,37 @@ firewall_ready(const char *project)
 static int
 drop_fwset(struct fwset *f)
 {
-	char *names[2];
+	struct fwrule *r;
 	int ret = 0;
 	size_t i;
 
 	/* a rule still being made would be "not found" now and there later */
-	for (i = 0; i < 2; i++) {
-		if (f->ops[i] && wait_global(f->project, f->ops[i],
-		                             "create a firewall rule") < 0)
+	for (i = 0; i < f->nrules; i++) {
+		r = &f->rules[i];
+		if (r->op && wait_global(f->project, r->op, "create a firewall rule") < 0)
 			error_clear();
-		free(f->ops[i]);
+		free(r->op);
+		r->op = NULL;
 	}
-	names[0] = xasprintf("hydro-%s-internal", deployment);
-	names[1] = xasprintf("hydro-%s-ssh", deployment);
-	/* both deletes asked for, then both waited for */
-	for (i = 0; i < 2; i++) {
-		f->ops[i] = NULL;
-		if (f->maybe[i] && delete_firewall_start(f->project, names[i], &f->ops[i]) < 0)
-			f->maybe[i] = -1;
+	/* every delete asked for, then every one waited for */
+	for (i = 0; i < f->nrules; i++) {
+		r = &f->rules[i];
+		if (r->maybe && delete_firewall_start(f->project, r->name, &r->op) < 0)
+			r->maybe = -1;
 	}
-	for (i = 0; i < 2; i++) {
-		char *id = xasprintf("%s/%s", f->project, names[i]);
-		if (f->maybe[i] < 0 ||
-		    (f->maybe[i] && delete_firewall_wait(f->project, names[i], f->ops[i]) < 0))
+	for (i = 0; i < f->nrules; i++) {
+		char *id;
+		r = &f->rules[i];
+		id = xasprintf("%s/%s", f->project, r->name);
+		if (r->maybe < 0 ||
+		    (r->maybe && delete_firewall_wait(f->project, r->name, r->op) < 0))
 			ret = -1;
-		else if (f->maybe[i])
+		else if (r->maybe)
 			state_remove(state, "firewall", id);
 		free(id);
-		free(names[i]);
+		free(r->name);
 	}
+	free(f->rules);
 	free(f->project);
 	return ret;
 }
@@ -780,7 +875,7 @@ meta_item(const char *key, const char *value)
 
 static cJSON *
 instance_body(const struct host *h, const char *name, const char *zone,
-              const char *pubkey, long ttl, int ttl_off)
+              const char *pubkey, long ttl, int ttl_off, int external)
 {
 	const char *type = host_get(h, "type");
 	const char *disk = host_get(h, "disk_gb");
@@ -799,6 +894,9 @@ instance_body(const struct host *h, const char *name, const char *zone,
 	s = xasprintf("hydro-%s", deployment);
 	cJSON_AddItemToArray(arr, cJSON_CreateString(s));
 	free(s);
+	/* its own tag, which only its external ports' rule targets */
+	if (external)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(name));
 	arr = cJSON_AddArrayToObject(b, "disks");
 	d = cJSON_CreateObject();
 	cJSON_AddBoolToObject(d, "boot", 1);
@@ -1006,6 +1104,7 @@ vm_free(struct vm *vm)
 	free(vm->name);
 	free(vm->internal_ip);
 	free(vm->external_ip);
+	free(vm->ports);
 	free(vm);
 }
 
@@ -1039,7 +1138,7 @@ insert_in_zone(struct host *h, struct vm *vm, const char *pubkey, long ttl, int 
 		free(path);
 		return -1;
 	}
-	body = instance_body(h, vm->name, vm->zone, pubkey, ttl, off);
+	body = instance_body(h, vm->name, vm->zone, pubkey, ttl, off, vm->nports > 0);
 	ret = gcp_call("POST", path, body, &r);
 	cJSON_Delete(body);
 	free(path);
@@ -1136,7 +1235,8 @@ gcp_provision(struct host *h)
 	const char *project = host_get(h, "project");
 	struct vm *vm;
 	char **zones, *pubkey;
-	size_t nz, i;
+	int *ports;
+	size_t nz, i, nports;
 	long ttl;
 	int off, ret = 1;
 
@@ -1151,8 +1251,12 @@ gcp_provision(struct host *h)
 	if (ttl < 0)
 		return error("host '%s': ttl '%s' is not a number of seconds from 30 to "
 		             "10368000, nor None", h->name, host_get(h, "ttl"));
-	if (remember_project(project) < 0)
+	if (external_ports(h, &ports, &nports) < 0)
 		return -1;
+	if (remember_project(project) < 0) {
+		free(ports);
+		return -1;
+	}
 	pthread_mutex_lock(&lock);
 	busy++;
 	pthread_mutex_unlock(&lock);
@@ -1164,11 +1268,14 @@ gcp_provision(struct host *h)
 		busy--;
 		pthread_mutex_unlock(&lock);
 		drop_firewall();
+		free(ports);
 		return -1;
 	}
 	zones = zone_list(h, &nz);
 	vm = xcalloc(1, sizeof(*vm));
 	vm->project = xstrdup(project);
+	vm->ports = ports;
+	vm->nports = nports;
 	for (i = 0; i < nz && ret == 1; i++) {
 		free(vm->zone);
 		free(vm->name);
@@ -1186,7 +1293,8 @@ gcp_provision(struct host *h)
 		            host_get(h, "zones") ? host_get(h, "zones") : host_get(h, "zone"));
 	str_free_list(zones);
 	free(pubkey);
-	if (ret == 0 && (wait_boot(h, vm) < 0 || firewall_ready(project) < 0)) {
+	if (ret == 0 && ((vm->nports && open_external(h, vm) < 0) ||
+	                 wait_boot(h, vm) < 0 || firewall_ready(project) < 0)) {
 		if (delete_vm(vm->project, vm->zone, vm->name) < 0)
 			error_clear();
 		ret = -1;

@@ -9,9 +9,6 @@ W=$T_TMP/w
 mkdir -p "$W"
 g_start --op-latency 0.2 --time-scale 100
 
-HP=
-kill_hydro() { [ -n "$HP" ] && kill -9 "$HP" 2>/dev/null; wait "$HP" 2>/dev/null; HP=; }
-t_on_exit kill_hydro
 
 # start hydro in the background on $W/d.json, output to $T_TMP/out, err
 start_bg() {
@@ -25,7 +22,7 @@ g_config 2
 start_bg
 g_wait "curl -sf $G_URL/_fake/state | grep -q '\"firewall_bodies\": \\[\\]' && [ -s '$W/.hydro/state.log' ] && grep -q firewall '$W/.hydro/state.log'" ||
 	t_fail "the firewall rules were never recorded"
-kill_hydro
+g_kill
 g_conf '{"op_latency": 0.2}'
 t_run "$HYDRO" down "$W"
 t_expect_rc 0
@@ -39,7 +36,7 @@ g_config 3
 before=$(g_state counts.inserts)
 start_bg
 g_wait "[ \"\$(g_state counts.inserts)\" -ge $((before + 3)) ]" || t_fail "the inserts never came"
-kill_hydro
+g_kill
 g_conf '{"op_latency": 0.2}'
 [ -n "$(g_state instances)" ] || t_fail "no instance existed at the kill"
 t_run "$HYDRO" down "$W"
@@ -55,7 +52,7 @@ g_config 2 '"ttl": "None"' "sleep 30"
 start_bg
 g_wait "[ \$(curl -sf $G_URL/_fake/state | grep -o RUNNING | wc -l) -ge 2 ]" ||
 	t_fail "the VMs never ran"
-kill_hydro
+g_kill
 rm -rf "$W/.hydro"
 t_run "$HYDRO" down --sweep "$W"
 t_expect_rc 0
@@ -82,7 +79,7 @@ g_wait "[ \$(curl -sf $G_URL/_fake/state | grep -o RUNNING | wc -l) -ge 2 ]" ||
 	t_fail "the VMs never ran"
 # each project has the deployment's two rules
 g_wait "[ \$(g_state firewalls | wc -w) -eq 4 ]" || t_fail "not two rules per project: $(g_state firewalls)"
-kill_hydro
+g_kill
 rm -f "$W/.hydro/state.json" "$W/.hydro/state.json.prev" "$W/.hydro/state.log"
 t_run "$HYDRO" down --sweep "$W"
 t_expect_rc 0
@@ -96,7 +93,7 @@ g_config 2 '"ttl": "60"' "sleep 30"
 start_bg
 g_wait "[ \$(curl -sf $G_URL/_fake/state | grep -o RUNNING | wc -l) -ge 2 ]" ||
 	t_fail "the VMs never ran"
-kill_hydro
+g_kill
 g_wait "[ -z \"\$(g_state instances)\" ]" || t_fail "the VMs outlived their ttl"
 [ "$(g_state counts.ttl_deleted)" -ge 2 ] || t_fail "not deleted by their ttl"
 # the firewall rules are left to hydro down

@@ -18,9 +18,6 @@ unset SSH_AUTH_SOCK
 id=$(printf %s "$W" | sha256sum | cut -c1-10)
 cp "$HOSTS_KEY" "$W/.hydro/gcp/${id}_ed25519"
 cp "$HOSTS_KEY.pub" "$W/.hydro/gcp/${id}_ed25519.pub"
-HP=
-stop_hydro() { [ -n "$HP" ] && kill -9 "$HP" 2>/dev/null; wait "$HP" 2>/dev/null; HP=; }
-t_on_exit stop_hydro
 leftovers() { "$HYDRO" down "$W" >/dev/null 2>&1; }
 t_on_exit leftovers
 
@@ -44,11 +41,6 @@ cat >"$W/d.json" <<JSON
  "connections": [{"from": "source.out", "to": "sink.in"}]}
 JSON
 
-# the fake's verdict on a connection: reachable FROM TO PORT -> true|false
-reachable() {
-	curl -sf "$G_URL/_fake/reachable?from=$1&to=$2&port=$3" |
-		python3 -c 'import json, sys; print(str(json.load(sys.stdin)["reachable"]).lower())'
-}
 # a rule's field as JSON: rule internal|ssh allowed|sourceRanges|...
 rule() {
 	curl -sf "$G_URL/_fake/state" | python3 -c '
@@ -72,11 +64,7 @@ run_until_got() {
 }
 finish_run() {
 	touch "$RELEASE"
-	wait "$HP"
-	rc=$?
-	HP=
-	[ "$rc" -eq 0 ] || t_fail "the run failed ($rc): $(tail -5 "$T_TMP/err")"
-	g_expect_empty
+	g_finish
 }
 
 t_case "the internal rule allows exactly the wired port, before the sender connects"
@@ -92,15 +80,15 @@ a1=$(host_addr 1) a2=$(host_addr 2)
 [ "$(curl -sf "$G_URL/_fake/state" | grep -o '"name": "hydro-[0-9a-f]*-[a-z]*"' | sort -u | wc -l)" -eq 2 ] ||
 	t_fail "not two rules: $(g_state firewalls)"
 # the wired port, between the VMs, either way the rule's tags allow
-[ "$(reachable "$a2" "$a1" "$PORT")" = true ] || t_fail "the wired port is not reachable"
+[ "$(g_reachable "$a2" "$a1" "$PORT")" = true ] || t_fail "the wired port is not reachable"
 # a port not wired, between the same VMs; the wired one from elsewhere
 other=$((PORT == 65535 ? PORT - 1 : PORT + 1))
-[ "$(reachable "$a2" "$a1" "$other")" = false ] || t_fail "port $other, not wired, is reachable"
-[ "$(reachable "$a2" "$a1" 8080)" = false ] || t_fail "port 8080, not wired, is reachable"
-[ "$(reachable 192.0.2.7 "$a1" "$PORT")" = false ] || t_fail "the wired port is open to all"
+[ "$(g_reachable "$a2" "$a1" "$other")" = false ] || t_fail "port $other, not wired, is reachable"
+[ "$(g_reachable "$a2" "$a1" 8080)" = false ] || t_fail "port 8080, not wired, is reachable"
+[ "$(g_reachable 192.0.2.7 "$a1" "$PORT")" = false ] || t_fail "the wired port is open to all"
 # SSH from ssh_from only
-[ "$(reachable 198.51.100.9 "$a1" 22)" = true ] || t_fail "SSH not reachable from ssh_from"
-[ "$(reachable 192.0.2.7 "$a1" 22)" = false ] || t_fail "SSH reachable from outside ssh_from"
+[ "$(g_reachable 198.51.100.9 "$a1" 22)" = true ] || t_fail "SSH not reachable from ssh_from"
+[ "$(g_reachable 192.0.2.7 "$a1" 22)" = false ] || t_fail "SSH reachable from outside ssh_from"
 # the rule allowed the port before the sink took the connection
 curl -sf "$G_URL/_fake/state" | python3 -c '
 import json, sys
@@ -123,8 +111,8 @@ run_until_got
 [ "$(rule internal allowed)" = "[{\"IPProtocol\": \"tcp\", \"ports\": [\"$PORT\"]}]" ] ||
 	t_fail "internal rule allows $(rule internal allowed), not tcp $PORT"
 a3=$(host_addr 3) a4=$(host_addr 4)
-[ "$(reachable "$a4" "$a3" "$PORT")" = true ] || t_fail "the wired port is not reachable"
-[ "$(reachable "$a4" "$a3" 8080)" = false ] || t_fail "an old port is still reachable"
+[ "$(g_reachable "$a4" "$a3" "$PORT")" = true ] || t_fail "the wired port is not reachable"
+[ "$(g_reachable "$a4" "$a3" 8080)" = false ] || t_fail "an old port is still reachable"
 finish_run
 t_end
 

@@ -91,3 +91,24 @@ print(json.dumps({"version": 1, "hosts": hosts, "services": [
     {"name": "a", "kind": "process", "on": "box", "cmd": cmd.split()}]}))
 PY
 }
+
+# a hydro the test started in the background: its pid in HP; g_kill kills
+# it with -9 (and at exit)
+HP=
+g_kill() { [ -n "$HP" ] && kill -9 "$HP" 2>/dev/null; wait "$HP" 2>/dev/null; HP=; }
+t_on_exit g_kill
+# wait for it to end: it must succeed and leave nothing in the fake
+g_finish() {
+	wait "$HP"
+	rc=$?
+	HP=
+	[ "$rc" -eq 0 ] || t_fail "the run failed ($rc): $(tail -5 "$T_TMP/err")"
+	g_expect_empty
+}
+
+# the fake's verdict on a TCP connection by the firewall rules:
+# g_reachable FROM TO PORT -> true|false
+g_reachable() {
+	curl -sf "$G_URL/_fake/reachable?from=$1&to=$2&port=$3" |
+		python3 -c 'import json, sys; print(str(json.load(sys.stdin)["reachable"]).lower())'
+}
