@@ -14,8 +14,10 @@
  * known_hosts) and hydro run --trust-new-hosts; check refuses bad settings
  * before anything runs.
  *
- * Processes are not started here yet: docs/internals/backends.md says what
- * the core must still provide for them.
+ * The rest lives beside it: processes and the guard in ssh_proc.c, the
+ * pump that moves channels and tunnels in ssh_pump.c, unpacking packages on
+ * the host in ssh_unpack.c, ~/.ssh/config in ssh_config.c, host keys in
+ * ssh_hostkey.c; docs/internals/backends.md has the slots they fill.
  */
 #include <arpa/inet.h>
 #include <errno.h>
