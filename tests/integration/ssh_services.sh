@@ -31,6 +31,10 @@ wait_for() {
 		sleep 0.05
 	done
 }
+# the test program where the host sees it: its /tmp and /root are its own,
+# and this checkout may be under /tmp
+on1 sh -c 'cat >/root/node && chmod 755 /root/node' <"$BUILD/tests/progs/node"
+NODE=/root/node
 stop_all() { [ -z "$HPID" ] || kill -9 $HPID 2>/dev/null; [ -z "$OPID" ] || kill -9 $OPID 2>/dev/null; for p in $(host_procs 1); do kill -9 $p; done; }
 t_on_exit stop_all
 
@@ -60,7 +64,7 @@ t_case "hydro run --keep leaves a host's service running after hydro exits; hydr
 config "" '{"name": "kept", "kind": "process", "on": "far",
    "cmd": ["sh", "-c", "i=0; while :; do i=$((i + 1)); echo $i >/tmp/n.new; mv /tmp/n.new /tmp/n; echo tick $i; sleep 0.05; done"]},
   {"name": "idle", "kind": "hydroflow", "on": "far", "src": "x.hf",
-   "standin": ["'"$BUILD/tests/progs/node"'", "idle"]}'
+   "standin": ["'"$NODE"'", "idle"]}'
 echo 'source_iter(0..1) -> null();' >"$P/x.hf"
 "$HYDRO" --color=never run --keep "$P/run.json" >"$T_TMP/kout" 2>"$T_TMP/kerr" &
 HPID=$!
@@ -93,7 +97,7 @@ t_end
 
 t_case "with --keep, a speaker on a host that ends by itself ends the run"
 config "" '{"name": "lines", "kind": "hydroflow", "on": "far", "src": "x.hf",
-   "standin": ["'"$BUILD/tests/progs/node"'", "relay"]}'
+   "standin": ["'"$NODE"'", "relay"]}'
 t_run hydro_ run --keep "$P/run.json"
 t_expect_rc 0
 t_expect_err "node relay: 0 inputs, 0 outputs"
