@@ -561,23 +561,9 @@ cross_target_dir(const char *target_dir, const char *triple)
  * reported, kept to be said on the planning thread */
 struct triple_ask {
 	struct host *h;
-	struct task_msg *msgs;
-	size_t nmsgs, cap;
-	int nerrors;
+	struct error_log log;
 	int failed;
 };
-
-static void
-triple_keep(enum error_level level, const char *msg, void *arg)
-{
-	struct triple_ask *a = arg;
-
-	ALLOC_GROW(a->msgs, a->nmsgs, a->cap);
-	a->msgs[a->nmsgs].level = (int)level;
-	a->msgs[a->nmsgs].text = xstrdup(msg);
-	a->nmsgs++;
-	a->nerrors += level == LEVEL_ERROR;
-}
 
 /* on a pool thread: the backend reads the triple and keeps it */
 static void
@@ -585,8 +571,8 @@ triple_read(void *arg)
 {
 	struct triple_ask *a = arg;
 
-	error_set_reporter(triple_keep, a);
-	a->failed = !strcmp(host_triple(a->h), "unknown") && a->nerrors;
+	error_set_reporter(error_log_keep, &a->log);
+	a->failed = !strcmp(host_triple(a->h), "unknown") && a->log.nerrors;
 	error_set_reporter(NULL, NULL);
 }
 
@@ -628,18 +614,8 @@ read_triples(const struct build *b)
 		pool_free(pool);
 	}
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < asks[i].nmsgs; j++) {
-			const struct task_msg *m = &asks[i].msgs[j];
-
-			if (m->level == LEVEL_ERROR)
-				error("%s", m->text);
-			else if (m->level == LEVEL_WARNING)
-				warning("%s", m->text);
-			else
-				note("%s", m->text);
-			free(m->text);
-		}
-		free(asks[i].msgs);
+		error_log_replay(&asks[i].log, NULL);
+		error_log_release(&asks[i].log);
 		if (asks[i].failed)
 			ret = -1;
 	}

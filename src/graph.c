@@ -57,7 +57,7 @@ graph_new(void)
 void
 graph_free(struct graph *g)
 {
-	size_t i, j;
+	size_t i;
 
 	if (!g)
 		return;
@@ -66,9 +66,7 @@ graph_free(struct graph *g)
 
 		if (t->free_arg)
 			t->free_arg(t->arg);
-		for (j = 0; j < t->nmsgs; j++)
-			free(t->msgs[j].text);
-		free(t->msgs);
+		error_log_release(&t->log);
 		free(t->deps);
 		free(t->users);
 		free(t->name);
@@ -244,13 +242,13 @@ task_elapsed(const struct task *t)
 size_t
 task_nmsgs(const struct task *t)
 {
-	return t->nmsgs;
+	return t->log.n;
 }
 
-const struct task_msg *
+const struct error_msg *
 task_msg(const struct task *t, size_t i)
 {
-	return i < t->nmsgs ? &t->msgs[i] : NULL;
+	return i < t->log.n ? &t->log.msgs[i] : NULL;
 }
 
 enum { WHITE, GREY, BLACK };
@@ -310,25 +308,7 @@ graph_check(struct graph *g)
 void
 task_report(const struct task *t)
 {
-	size_t i;
-	int said = 0;
-
-	for (i = 0; i < t->nmsgs; i++) {
-		const struct task_msg *m = &t->msgs[i];
-
-		switch (m->level) {
-		case LEVEL_ERROR:
-			error("%s: %s", t->name, m->text);
-			said = 1;
-			break;
-		case LEVEL_WARNING:
-			warning("%s: %s", t->name, m->text);
-			break;
-		default:
-			note("%s", m->text);
-			break;
-		}
-	}
-	if (t->state == TASK_FAILED && !said)
+	error_log_replay(&t->log, t->name);
+	if (t->state == TASK_FAILED && !t->log.nerrors)
 		error("%s: failed", t->name);
 }

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "error.h"
 #include "hash.h"
 
 enum task_kind {
@@ -48,7 +49,6 @@ const char *task_state_name(enum task_state state);
 
 struct task;
 struct graph;
-struct task_msg;
 
 /* the work of a task: 0 on success, -1 with the error reported */
 typedef int task_fn(struct task *t, void *arg);
@@ -107,15 +107,12 @@ void task_set_steps(struct task *t, size_t done, size_t total);
 void task_steps(const struct task *t, size_t *done, size_t *total);
 
 /* A task's messages (error(), warning(), note() called by its function on the
- * pool thread) are kept with it and shown when it ends, so that the lines of
- * tasks running at once do not mix with the progress display. */
-struct task_msg {
-	int level;	/* enum error_level */
-	char *text;
-};
+ * pool thread) are kept with it in an error_log and shown when it ends, so
+ * that the lines of tasks running at once do not mix with the progress
+ * display. */
 /* the messages the task reported, in order */
 size_t task_nmsgs(const struct task *t);
-const struct task_msg *task_msg(const struct task *t, size_t i);
+const struct error_msg *task_msg(const struct task *t, size_t i);
 /* report them (error, warning, note) with the task's name; a failed task
  * that said nothing is reported as "NAME: failed" */
 void task_report(const struct task *t);
@@ -143,8 +140,7 @@ struct task {
 	int haskey;
 	struct hash key;
 	struct task *cause;
-	struct task_msg *msgs;
-	size_t nmsgs, capmsgs;
+	struct error_log log;	/* its messages (sched.c keeps them) */
 	double start, end;	/* monotonic seconds; 0 until started / ended */
 	_Atomic size_t steps_done, steps_total;	/* task_set_steps() */
 	struct task *next;	/* in the scheduler's queues */

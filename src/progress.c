@@ -190,7 +190,7 @@ on_finish(struct task *t, void *arg)
 		if (task_nmsgs(t)) {
 			msgs = cJSON_AddArrayToObject(o, "messages");
 			for (i = 0; i < task_nmsgs(t); i++) {
-				const struct task_msg *m = task_msg(t, i);
+				const struct error_msg *m = task_msg(t, i);
 				cJSON *mo = cJSON_CreateObject();
 
 				cJSON_AddStringToObject(mo, "level", m->level == LEVEL_ERROR ?

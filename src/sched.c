@@ -151,17 +151,6 @@ settle(struct sched *s, struct task *t, enum task_state st, struct task *cause)
 	}
 }
 
-static void
-capture(enum error_level level, const char *msg, void *arg)
-{
-	struct task *t = arg;
-
-	ALLOC_GROW(t->msgs, t->nmsgs, t->capmsgs);
-	t->msgs[t->nmsgs].level = (int)level;
-	t->msgs[t->nmsgs].text = xstrdup(msg);
-	t->nmsgs++;
-}
-
 /* on a pool thread */
 static void
 run_task(void *arg)
@@ -170,7 +159,7 @@ run_task(void *arg)
 	struct sched *s = t->graph->sched;
 	int r;
 
-	error_set_reporter(capture, t);
+	error_set_reporter(error_log_keep, &t->log);
 	r = t->fn ? t->fn(t, t->arg) : 0;
 	error_set_reporter(NULL, NULL);
 	t->result = r;

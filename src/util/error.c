@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "term.h"
+#include "xmalloc.h"
 
 const char *error_progname = "hydro";
 
@@ -167,4 +168,49 @@ unsigned
 warning_count(void)
 {
 	return __atomic_load_n(&nwarnings, __ATOMIC_RELAXED);
+}
+
+void
+error_log_keep(enum error_level level, const char *msg, void *arg)
+{
+	struct error_log *log = arg;
+
+	ALLOC_GROW(log->msgs, log->n, log->cap);
+	log->msgs[log->n].level = level;
+	log->msgs[log->n].text = xstrdup(msg);
+	log->n++;
+	log->nerrors += level == LEVEL_ERROR;
+}
+
+void
+error_log_replay(const struct error_log *log, const char *prefix)
+{
+	const char *sep = prefix ? ": " : "";
+	size_t i;
+
+	if (!prefix)
+		prefix = "";
+	for (i = 0; i < log->n; i++) {
+		const struct error_msg *m = &log->msgs[i];
+
+		if (m->level == LEVEL_ERROR)
+			error("%s%s%s", prefix, sep, m->text);
+		else if (m->level == LEVEL_WARNING)
+			warning("%s%s%s", prefix, sep, m->text);
+		else
+			note("%s", m->text);
+	}
+}
+
+void
+error_log_release(struct error_log *log)
+{
+	size_t i;
+
+	for (i = 0; i < log->n; i++)
+		free(log->msgs[i].text);
+	free(log->msgs);
+	log->msgs = NULL;
+	log->n = log->cap = 0;
+	log->nerrors = 0;
 }

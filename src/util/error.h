@@ -6,11 +6,17 @@
  * returns -1, so that a failing function can end with `return error(...)`.
  * Messages are lowercase, without a full stop, and quote what they are about:
  *   cannot read 'src/echo_server.hf': No such file or directory
+ *
+ * A log (struct error_log) keeps what a thread reports, to be said later on
+ * another thread in the same order: the messages of a pool task, said when
+ * it ends, so that the lines of tasks running at once do not mix with each
+ * other or with the progress display.
  */
 #ifndef HYDRO_ERROR_H
 #define HYDRO_ERROR_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdnoreturn.h>
 
 enum error_level { LEVEL_ERROR, LEVEL_WARNING, LEVEL_NOTE };
@@ -40,6 +46,28 @@ error_reporter *error_get_reporter(void **arg);
 /* count of errors and warnings reported so far (all threads) */
 unsigned error_count(void);
 unsigned warning_count(void);
+
+/* a message kept in a log */
+struct error_msg {
+	enum error_level level;
+	char *text;
+};
+/* messages kept in the order they were reported */
+struct error_log {
+	struct error_msg *msgs;
+	size_t n, cap;
+	unsigned nerrors;	/* how many of them are errors */
+};
+#define ERROR_LOG_INIT { NULL, 0, 0, 0 }
+
+/* a reporter that keeps each message in the struct error_log arg:
+ * error_set_reporter(error_log_keep, &log) */
+void error_log_keep(enum error_level level, const char *msg, void *arg);
+/* report the kept messages on this thread, in order; a prefix (may be NULL)
+ * goes before each error and warning ("PREFIX: MSG"), not before notes */
+void error_log_replay(const struct error_log *log, const char *prefix);
+/* free the kept messages; the log is empty again */
+void error_log_release(struct error_log *log);
 
 /* the program name used in messages ("hydro") */
 extern const char *error_progname;

@@ -56,6 +56,45 @@ TEST(error_records_and_returns_minus_one)
 	error_set_reporter(NULL, NULL);
 }
 
+/* what a reporter was given, one "LEVEL MSG" line each */
+static void
+keep_lines(enum error_level level, const char *msg, void *arg)
+{
+	buf_printf(arg, "%c %s\n", "EWN"[level], msg);
+}
+
+TEST(error_log_keeps_and_replays_in_order)
+{
+	struct error_log log = ERROR_LOG_INIT;
+	struct buf said = BUF_INIT;
+
+	error_set_reporter(error_log_keep, &log);
+	error("cannot read '%s'", "x.hf");
+	note("it is a directory");
+	warning("'%s' is old", "y.hf");
+	error("second");
+	error_set_reporter(NULL, NULL);
+	CHECK_INT(log.n, 4);
+	CHECK_INT(log.nerrors, 2);
+	error_set_reporter(keep_lines, &said);
+	error_log_replay(&log, "build x");
+	error_log_replay(&log, NULL);
+	error_set_reporter(NULL, NULL);
+	CHECK_STR(buf_str(&said),
+	          "E build x: cannot read 'x.hf'\nN it is a directory\n"
+	          "W build x: 'y.hf' is old\nE build x: second\n"
+	          "E cannot read 'x.hf'\nN it is a directory\nW 'y.hf' is old\nE second\n");
+	error_log_release(&log);
+	CHECK_INT(log.n, 0);
+	CHECK_INT(log.nerrors, 0);
+	buf_reset(&said);
+	error_set_reporter(keep_lines, &said);
+	error_log_replay(&log, "empty");
+	error_set_reporter(NULL, NULL);
+	CHECK_STR(buf_str(&said), "");
+	buf_release(&said);
+}
+
 /* a message too long for the buffer keeps what the system said */
 TEST(a_long_message_keeps_the_errno_text)
 {
@@ -250,6 +289,7 @@ main(void)
 	RUN(buf_grows_and_terminates);
 	RUN(buf_respects_its_maximum);
 	RUN(error_records_and_returns_minus_one);
+	RUN(error_log_keeps_and_replays_in_order);
 	RUN(a_long_message_keeps_the_errno_text);
 	RUN(a_planted_temporary_is_not_followed);
 	RUN(str_helpers);
