@@ -470,9 +470,8 @@ try_connect(struct host *h, const char *addr)
 	static char *const unix_[] = { "/proc/net/unix", NULL };
 	struct buf table = BUF_INIT;
 	struct sockaddr_un sun;
-	char *ip, *colon;
-	long port;
-	int fd, ok = 0, got;
+	char *ip;
+	int fd, port, ok = 0, got;
 
 	if (str_starts(addr, "unix:")) {
 		if (!host_is_here(h))
@@ -493,20 +492,13 @@ try_connect(struct host *h, const char *addr)
 			close(fd);
 		return ok;
 	}
-	ip = xstrdup(addr);
-	colon = strrchr(ip, ':');
-	if (!colon || str_to_long(colon + 1, 1, 65535, &port) < 0) {
-		free(ip);
-		return 0;
-	}
-	*colon = '\0';
-	if (ip[0] == '[' && colon[-1] == ']')
-		colon[-1] = '\0';
+	if (port_split(addr, &ip, &port) < 0)
+		return -1;
 	ok = listen_table(h, tcp, &table);
 	if (ok > 0)
-		ok = port_listening(buf_str(&table), ip[0] == '[' ? ip + 1 : ip, (int)port);
+		ok = port_listening(buf_str(&table), ip, port);
 	else if (ok == 0)
-		ok = host_probe(h, ip[0] == '[' ? ip + 1 : ip, (int)port);
+		ok = host_probe(h, ip, port);
 	buf_release(&table);
 	free(ip);
 	return ok;
@@ -665,41 +657,35 @@ await_ready(struct run *r, struct svc *v, struct task *t)
  * it goes through a tunnel instead */
 #define REACH_MS 1000
 
-/* whether addr (an IP, "[v6]", a name) is a loopback address of this
- * machine, which no other machine reaches */
+/* whether host (an IP as port_split gives it, or a name) is a loopback
+ * address of this machine, which no other machine reaches */
 static int
-loopback(const char *addr)
+loopback(const char *host)
 {
 	struct in6_addr a6;
 	struct in_addr a4;
-	char *bare = xstrdup(addr[0] == '[' ? addr + 1 : addr);
-	size_t n = strlen(bare);
-	int yes;
 
-	if (n && bare[n - 1] == ']')
-		bare[n - 1] = '\0';
-	yes = !strcmp(bare, "localhost") ||
-	      (inet_pton(AF_INET, bare, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127) ||
-	      (inet_pton(AF_INET6, bare, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6));
-	free(bare);
-	return yes;
+	return !strcmp(host, "localhost") ||
+	       (inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127) ||
+	       (inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6));
 }
 
 /* s, a sender on another machine, into pe, an input here bound on
- * loopback: told 127.0.0.1:PORT of a tunnel back its host listens on */
+ * loopback at where (pe's host and port as one address): told
+ * 127.0.0.1:PORT of a tunnel back its host listens on */
 static int
-route_back(struct run *r, struct service *s, struct plan_peer *pe)
+route_back(struct run *r, struct service *s, struct plan_peer *pe, const char *where)
 {
 	int rp;
 
 	if (host_tunnel_back(s->host, pe->addr, pe->port, &rp) < 0)
-		return error("service '%s' on host '%s' cannot reach %s:%d on this machine, "
+		return error("service '%s' on host '%s' cannot reach %s on this machine, "
 		             "nor tunnel back to it; give this machine's host an address "
 		             "host '%s' reaches (Localhost(address=...))", s->name,
-		             s->host->name, pe->addr, pe->port, s->host->name);
+		             s->host->name, where, s->host->name);
 	if (r->o.verbose)
-		note("'%s' on host '%s' reaches %s:%d here through a tunnel back at "
-		     "127.0.0.1:%d there", s->name, s->host->name, pe->addr, pe->port, rp);
+		note("'%s' on host '%s' reaches %s here through a tunnel back at "
+		     "127.0.0.1:%d there", s->name, s->host->name, where, rp);
 	pthread_mutex_lock(&r->lock);
 	plan_set_route(r->plan, pe->wire, "127.0.0.1", rp);
 	pthread_mutex_unlock(&r->lock);
@@ -736,11 +722,13 @@ route_peers(struct run *r, struct svc *v)
 	pthread_mutex_unlock(&r->lock);
 	for (i = 0; i < n; i++) {
 		struct plan_peer *pe = &peers[i];
+		char *where = port_join(pe->addr, pe->port);
 
 		if (!here) {
 			if (ret == 0 && host_is_here(pe->host) && loopback(pe->addr))
-				ret = route_back(r, s, pe);
+				ret = route_back(r, s, pe, where);
 			free(pe->addr);
+			free(where);
 			continue;
 		}
 		reach = ret < 0 ? 1 : port_try(pe->addr, 0, REACH_MS);
@@ -748,20 +736,20 @@ route_peers(struct run *r, struct svc *v)
 			ret = -1;
 		} else if (reach == -1) {
 			if (host_tunnel(pe->host, pe->addr, pe->port, &lp) < 0) {
-				ret = error("service '%s': this machine cannot reach %s:%d on "
-				            "host '%s', nor tunnel to it", s->name, pe->addr,
-				            pe->port, pe->host->name);
+				ret = error("service '%s': this machine cannot reach %s on "
+				            "host '%s', nor tunnel to it", s->name, where,
+				            pe->host->name);
 			} else {
 				if (r->o.verbose)
-					note("'%s' reaches %s:%d on host '%s' through a tunnel "
-					     "at 127.0.0.1:%d", s->name, pe->addr, pe->port,
-					     pe->host->name, lp);
+					note("'%s' reaches %s on host '%s' through a tunnel "
+					     "at 127.0.0.1:%d", s->name, where, pe->host->name, lp);
 				pthread_mutex_lock(&r->lock);
 				plan_set_route(r->plan, pe->wire, "127.0.0.1", lp);
 				pthread_mutex_unlock(&r->lock);
 			}
 		}
 		free(pe->addr);
+		free(where);
 	}
 	free(peers);
 	return ret;

@@ -472,17 +472,78 @@ port_number(double v)
 	return v >= 1 && v <= 65535 && v == (double)(long)v;
 }
 
+/* port_split's work, reporting nothing: NULL, or a new string saying what
+ * is wrong with addr */
+static char *
+split(const char *addr, char **host, int *port)
+{
+	const char *h = addr, *end, *colon;
+	size_t len;
+	long n;
+
+	if (!*addr)
+		return xstrdup("the address is empty: write it HOST:PORT");
+	if (addr[0] == '[') {
+		h = addr + 1;
+		if (!(end = strchr(h, ']')))
+			return xasprintf("address '%s' has no ']' to close its '['", addr);
+		colon = end + 1;
+		if (*colon && *colon != ':')
+			return xasprintf("address '%s' has '%s' after its ']': write it "
+			                 "[IPV6]:PORT", addr, colon);
+	} else {
+		colon = strrchr(addr, ':');
+		end = colon ? colon : addr + strlen(addr);
+		if (colon && memchr(addr, ':', (size_t)(colon - addr)))
+			return xasprintf("address '%s' has an IPv6 address outside brackets: "
+			                 "write it [IPV6]:PORT", addr);
+	}
+	len = (size_t)(end - h);
+	if (!len)
+		return xasprintf(h == addr ? "address '%s' has no host before its port" :
+		                 "address '%s' has no host between its brackets", addr);
+	if (strcspn(h, "[] \t\r\n") < len)
+		return xasprintf("address '%s' has '%c' in its host", addr,
+		                 h[strcspn(h, "[] \t\r\n")]);
+	if (!colon || !*colon || !colon[1])
+		return xasprintf("address '%s' has no port: write it HOST:PORT "
+		                 "([IPV6]:PORT for IPv6)", addr);
+	if (strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    str_to_long(colon + 1, 1, 65535, &n) < 0)
+		return xasprintf("address '%s' has port '%s': give a number from 1 to 65535",
+		                 addr, colon + 1);
+	*host = xstrndup(h, len);
+	*port = (int)n;
+	return NULL;
+}
+
+int
+port_split(const char *addr, char **host, int *port)
+{
+	char *why = split(addr, host, port);
+
+	if (!why)
+		return 0;
+	error("%s", why);
+	free(why);
+	return -1;
+}
+
+char *
+port_join(const char *host, int port)
+{
+	return xasprintf(strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+}
+
 /* "host:port" as a program may answer it: a host and a port number */
 static int
 tcp_address_ok(const char *s)
 {
-	const char *colon = strrchr(s, ':');
-	long port;
+	char *host = NULL, *why = split(s, &host, &(int){ 0 });
 
-	if (!colon || colon == s || !colon[1] ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
-		return 0;
-	return str_to_long(colon + 1, 1, 65535, &port) == 0;
+	free(host);
+	free(why);
+	return !why;
 }
 
 char *
@@ -505,9 +566,7 @@ server_port_address(const cJSON *sp)
 			if (!cJSON_IsString(h) || !*h->valuestring || !cJSON_IsNumber(n) ||
 			    !port_number(n->valuedouble))
 				return NULL;
-			return strchr(h->valuestring, ':') ?
-			       xasprintf("[%s]:%d", h->valuestring, (int)n->valuedouble) :
-			       xasprintf("%s:%d", h->valuestring, (int)n->valuedouble);
+			return port_join(h->valuestring, (int)n->valuedouble);
 		}
 	}
 	return NULL;
@@ -769,26 +828,20 @@ proc_addr(const char *hex, size_t len, unsigned char out[16])
 	return 0;
 }
 
-/* addr as 16 bytes (IPv4 mapped), or -1 if it is not an IP address */
+/* host (an address as port_split gives it: IPv6 without brackets) as 16
+ * bytes (IPv4 mapped), or -1 if it is not an IP address */
 static int
-ip_bytes(const char *addr, unsigned char out[16])
+ip_bytes(const char *host, unsigned char out[16])
 {
-	char *bare = xstrdup(addr[0] == '[' ? addr + 1 : addr);
-	size_t n = strlen(bare);
 	struct in_addr a4;
-	int ret = 0;
 
-	if (n && bare[n - 1] == ']')
-		bare[n - 1] = '\0';
-	if (inet_pton(AF_INET, bare, &a4) == 1) {
+	if (inet_pton(AF_INET, host, &a4) == 1) {
 		memset(out, 0, 10);
 		out[10] = out[11] = 0xff;
 		memcpy(out + 12, &a4, 4);
-	} else if (inet_pton(AF_INET6, bare, out) != 1) {
-		ret = -1;
+		return 0;
 	}
-	free(bare);
-	return ret;
+	return inet_pton(AF_INET6, host, out) == 1 ? 0 : -1;
 }
 
 /* every address: 0.0.0.0 (mapped) or :: */
@@ -920,7 +973,7 @@ plan_bind_process(struct plan *p, struct service *s)
 			if (s->inherit_sockets ? port_pick(addr, &port, &pp->fd) < 0 :
 			    host_free_port(s->host, &port) < 0)
 				return -1;
-			pp->addr = xasprintf("%s:%d", addr, port);
+			pp->addr = port_join(addr, port);
 			pp->bound = cJSON_CreateObject();
 			cJSON_AddStringToObject(pp->bound, "TcpPort", pp->addr);
 		}
@@ -1083,26 +1136,24 @@ plan_remote_peers(struct plan *p, struct service *s, struct plan_peer **out)
 		for (j = 0; j < pp->nwires; j++) {
 			struct wire *w = pp->wires[j];
 			struct service *r;
-			char *a, *colon;
-			long port;
+			char *a, *host = NULL, *why;
+			int port;
 
 			if (!w->to || !w->bound || w->route)
 				continue;
 			r = w->to->port->service;
 			if (same_machine(s, r) || !(a = server_port_address(w->bound)))
 				continue;
-			colon = strrchr(a, ':');
-			if (str_starts(a, "unix:") || !colon ||
-			    str_to_long(colon + 1, 1, 65535, &port) < 0) {
-				free(a);
+			why = str_starts(a, "unix:") ? NULL : split(a, &host, &port);
+			free(a);
+			free(why);
+			if (!host)
 				continue;
-			}
-			*colon = '\0';
 			ALLOC_GROW(list, n, cap);
 			list[n].wire = (size_t)(w - p->wires);
 			list[n].host = r->host;
-			list[n].addr = a;
-			list[n].port = (int)port;
+			list[n].addr = host;
+			list[n].port = port;
 			n++;
 		}
 	}
@@ -1125,7 +1176,7 @@ plan_set_route(struct plan *p, size_t wire, const char *addr, int port)
 		cJSON_AddItemToArray(a, cJSON_CreateString(addr));
 		cJSON_AddItemToArray(a, cJSON_CreateNumber(port));
 	} else {
-		char *text = xasprintf("%s:%d", addr, port);
+		char *text = port_join(addr, port);
 
 		cJSON_AddStringToObject(w->route, "TcpPort", text);
 		free(text);

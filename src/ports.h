@@ -61,6 +61,12 @@ int plan_bind_process(struct plan *p, struct service *s);
 size_t plan_sockets(struct plan *p, struct service *s, int **fds);
 /* close hydro's copies of s's listening sockets (once it has them) */
 void plan_close_sockets(struct plan *p, struct service *s);
+/* the host and port of a TCP address "host:port" or "[IPv6]:port": the
+ * host, without brackets, in a new string *host, the port (1 to 65535) in
+ * *port; -1 with an error saying what is wrong with addr and how to write it */
+int port_split(const char *addr, char **host, int *port);
+/* host and port as one address, "host:port" or "[IPv6]:port": a new string */
+char *port_join(const char *host, int port);
 /* a free TCP port on addr, an IPv4 address of this machine: bound and read;
  * released (the process binds it) or, with keep (may be NULL), kept
  * listening in *keep (the process inherits it) */
@@ -72,8 +78,9 @@ int port_pick(const char *addr, int *port, int *keep);
  * not an address */
 int port_try(const char *addr, int port, int timeout_ms);
 /* whether text, the lines of /proc/net/tcp and /proc/net/tcp6 as a host
- * prints them, shows a socket listening on port at addr (an IP address, or
- * a name: any address) or on every address: 1, else 0 */
+ * prints them, shows a socket listening on port at addr (an IP address as
+ * port_split gives it, or a name: any address) or on every address: 1,
+ * else 0 */
 int port_listening(const char *text, const char *addr, int port);
 /* whether text, the lines of /proc/net/unix, shows a socket listening at
  * path (or at a relative name path ends with): 1, else 0 */
@@ -95,7 +102,8 @@ size_t plan_receivers(struct plan *p, const struct service *s, struct service **
 struct plan_peer {
 	size_t wire;		/* its number, for plan_set_route() */
 	struct host *host;	/* the receiver's host */
-	char *addr;		/* the receiver's bound address and port */
+	char *addr;		/* the host of the receiver's bound address
+				 * (port_split's: IPv6 without brackets) */
 	int port;
 };
 /* the connections from s's outputs to inputs on other machines whose TCP

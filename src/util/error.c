@@ -210,7 +210,5 @@ error_log_release(struct error_log *log)
 	for (i = 0; i < log->n; i++)
 		free(log->msgs[i].text);
 	free(log->msgs);
-	log->msgs = NULL;
-	log->n = log->cap = 0;
-	log->nerrors = 0;
+	*log = (struct error_log)ERROR_LOG_INIT;
 }

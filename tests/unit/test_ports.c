@@ -171,6 +171,10 @@ TEST(ready_answers_are_checked)
 		"{\"i\":{\"TcpPort\":\"127.0.0.1:port\"}}",
 		"{\"i\":{\"TcpPort\":\"127.0.0.1:70000\"}}",
 		"{\"i\":{\"TcpPort\":\"127.0.0.1:+80\"}}",
+		"{\"i\":{\"TcpPort\":\"::1:4000\"}}",
+		"{\"i\":{\"TcpPort\":\"[]:4000\"}}",
+		"{\"i\":{\"TcpPort\":\"[::1]x:4000\"}}",
+		"{\"i\":{\"TcpPort\":\"[::1:4000\"}}",
 		"{\"i\":{\"UnixSocket\":\"\"}}",
 		"{\"i\":{\"UnixSocket\":\"/s/i\"}} trailing",
 		"{\"i\":null}", "{\"i\":5}", "{\"i\":[]}", "{\"i\":{\"Merge\":5}}",
@@ -487,6 +491,98 @@ TEST(transport_follows_the_machine)
 	deployment_free(d);
 }
 
+/* addr split as host and port, or the error it gives */
+static const char *
+split_says(const char *addr)
+{
+	static char said[512];
+	char *host = NULL;
+	int port = -1;
+
+	error_set_reporter(test_keep_last, NULL);
+	test_last()[0] = '\0';
+	if (port_split(addr, &host, &port) == 0)
+		snprintf(said, sizeof(said), "%s %d", host, port);
+	else
+		snprintf(said, sizeof(said), "%s%s", host ? "(host set) " : "", test_last());
+	error_set_reporter(NULL, NULL);
+	free(host);
+	return said;
+}
+
+TEST(port_split_reads_addresses)
+{
+	char *s;
+
+	CHECK_STR(split_says("127.0.0.1:4000"), "127.0.0.1 4000");
+	CHECK_STR(split_says("[::1]:4000"), "::1 4000");
+	CHECK_STR(split_says("[fe80::1%eth0]:1"), "fe80::1%eth0 1");
+	CHECK_STR(split_says("far.example:65535"), "far.example 65535");
+	CHECK_STR(split_says("far.example"),
+	          "address 'far.example' has no port: write it HOST:PORT ([IPV6]:PORT for IPv6)");
+	CHECK_STR(split_says("far.example:"),
+	          "address 'far.example:' has no port: write it HOST:PORT ([IPV6]:PORT for IPv6)");
+	CHECK_STR(split_says("[::1]"),
+	          "address '[::1]' has no port: write it HOST:PORT ([IPV6]:PORT for IPv6)");
+	CHECK_STR(split_says("10.0.0.1:0"),
+	          "address '10.0.0.1:0' has port '0': give a number from 1 to 65535");
+	CHECK_STR(split_says("10.0.0.1:65536"),
+	          "address '10.0.0.1:65536' has port '65536': give a number from 1 to 65535");
+	CHECK_STR(split_says("10.0.0.1:http"),
+	          "address '10.0.0.1:http' has port 'http': give a number from 1 to 65535");
+	CHECK_STR(split_says("10.0.0.1:+80"),
+	          "address '10.0.0.1:+80' has port '+80': give a number from 1 to 65535");
+	CHECK_STR(split_says("10.0.0.1:80 "),
+	          "address '10.0.0.1:80 ' has port '80 ': give a number from 1 to 65535");
+	CHECK_STR(split_says("[]:80"), "address '[]:80' has no host between its brackets");
+	CHECK_STR(split_says(":80"), "address ':80' has no host before its port");
+	CHECK_STR(split_says(""), "the address is empty: write it HOST:PORT");
+	CHECK_STR(split_says("[::1]x:80"),
+	          "address '[::1]x:80' has 'x:80' after its ']': write it [IPV6]:PORT");
+	CHECK_STR(split_says("[::1:80"), "address '[::1:80' has no ']' to close its '['");
+	CHECK_STR(split_says("::1:80"),
+	          "address '::1:80' has an IPv6 address outside brackets: write it [IPV6]:PORT");
+	CHECK_STR(split_says("a]b:80"), "address 'a]b:80' has ']' in its host");
+	CHECK_STR(split_says("[a[b]:80"), "address '[a[b]:80' has '[' in its host");
+	CHECK_STR(split_says("a b:80"), "address 'a b:80' has ' ' in its host");
+	/* and back */
+	CHECK_STR(s = port_join("::1", 4000), "[::1]:4000");
+	free(s);
+	CHECK_STR(s = port_join("10.0.0.1", 80), "10.0.0.1:80");
+	free(s);
+	CHECK_STR(s = port_join("far.example", 1), "far.example:1");
+	free(s);
+}
+
+TEST(a_remote_ipv6_peer_is_its_bare_address)
+{
+	struct deployment *d = deployment_new("/tmp", "test.json");
+	struct host *box = deploy_add_host(d, "box", "local");
+	struct host *far = deploy_add_host(d, "far", "ssh");
+	struct service *a, *c;
+	struct plan *p;
+	struct plan_peer *peers;
+
+	host_set(far, "host", "far.example");
+	host_set(far, "address", "fd00::9");
+	a = deploy_add_service(d, "a", SERVICE_HYDROFLOW, box, "/tmp/a.hf");
+	c = deploy_add_service(d, "c", SERVICE_HYDROFLOW, far, "/tmp/c.hf");
+	service_declare_port(a, "far", PORT_OUTPUT, NULL);
+	service_declare_port(c, "in", PORT_INPUT, NULL);
+	deploy_connect(d, service_port(a, "far"), service_port(c, "in"));
+	p = plan_new(d);
+	REQUIRE(p);
+	CHECK_INT(plan_ready(p, c, "{\"in\":{\"TcpPort\":\"[fd00::9]:7000\"}}"), 0);
+	REQUIRE(plan_remote_peers(p, a, &peers) == 1);
+	CHECK_STR(peers[0].addr, "fd00::9");
+	CHECK_INT(peers[0].port, 7000);
+	free(peers[0].addr);
+	free(peers);
+	plan_free(p);
+	host_disconnect(far);
+	deployment_free(d);
+}
+
 TEST(port_try_tells_refused_from_accepted)
 {
 	int fd, port = 0;
@@ -540,7 +636,8 @@ TEST(port_listening_reads_the_socket_tables)
 	CHECK_INT(port_listening(text, "10.0.0.2", 8081), 0);
 	CHECK_INT(port_listening(text, "10.0.0.2", 8082), 1);
 	CHECK_INT(port_listening(text, "10.0.0.2", 8083), 1);
-	CHECK_INT(port_listening(text, "[::1]", 8083), 1);
+	CHECK_INT(port_listening(text, "::1", 8083), 1);
+	CHECK_INT(port_listening(text, "::1", 8080), 0);
 	CHECK_INT(port_listening(text, "127.0.0.1", 8084), 0);
 	CHECK_INT(port_listening("", "127.0.0.1", 8080), 0);
 	/* this machine's own table, with a socket that listens and then not */
@@ -584,6 +681,8 @@ main(void)
 	RUN(process_ports_need_distinct_variables);
 	RUN(command_launches_prints_launches_and_wires);
 	RUN(transport_follows_the_machine);
+	RUN(port_split_reads_addresses);
+	RUN(a_remote_ipv6_peer_is_its_bare_address);
 	RUN(port_try_tells_refused_from_accepted);
 	RUN(port_listening_reads_the_socket_tables);
 	RUN(port_unix_listening_reads_the_socket_table);
