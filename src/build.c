@@ -64,10 +64,8 @@ make_decl(const struct target *t)
 	a = cJSON_AddArrayToObject(o, "outputs");
 	for (i = 0; i < t->noutputs; i++)
 		cJSON_AddItemToArray(a, cJSON_CreateString(t->outputs[i]));
-	text = cJSON_PrintUnformatted(o);
+	text = json_print(o);
 	cJSON_Delete(o);
-	if (!text)
-		fatal("out of memory");
 	return text;
 }
 

@@ -206,10 +206,8 @@ crate_decl(struct crt *c)
 		cJSON_AddItemToArray(a, cJSON_CreateString(rel));
 		free(rel);
 	}
-	text = cJSON_PrintUnformatted(o);
+	text = json_print(o);
 	cJSON_Delete(o);
-	if (!text)
-		fatal("out of memory");
 	return text;
 }
 
