@@ -540,10 +540,11 @@ static int
 tcp_address_ok(const char *s)
 {
 	char *host = NULL, *why = split(s, &host, &(int){ 0 });
+	int ok = !why;
 
 	free(host);
 	free(why);
-	return !why;
+	return ok;
 }
 
 char *
