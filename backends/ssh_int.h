@@ -12,6 +12,8 @@
 #include <libssh2.h>
 #include <libssh2_sftp.h>
 
+#include "buf.h"
+
 struct ssh_pump;
 struct host;
 
@@ -29,6 +31,7 @@ struct ssh_conn {
 	/* what the host says of itself, read once (facts): NULL home until then */
 	char *home, *glibc, uname[64];
 	int musl;
+	struct buf pkgs;	/* the packages it had: "\nHASH\nHASH\n" */
 	/* through a bastion: its connection (shared with other hosts behind
 	 * it) and the channel carrying this one, pumped by its pump */
 	struct ssh_conn *bastion;

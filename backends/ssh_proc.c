@@ -48,12 +48,19 @@
 #include "ssh_int.h"
 #include "xmalloc.h"
 
+/* the start time (field 22) in the /proc/PID/stat line in $ST, into $ID:
+ * the fields after "PID (COMM) " are numbers (and the state's letter),
+ * split by the shell, no command run */
+#define START_TIME(st, id) \
+	"st22() { " id "=${20}; }\n" \
+	"st22 ${" st "##*) }\n"
+
 /* the process: $1 the guard's folder or "", then -- ENV... ARGV... for
  * env(1); prints the header and execs */
 static const char inner_script[] =
 	"g=$1; shift\n"
 	"read -r st </proc/$$/stat\n"
-	"id=$(printf '%s\\n' \"${st##*) }\" | cut -d' ' -f20)\n"
+	START_TIME("st", "id")
 	"[ -z \"$g\" ] || printf '%s\\n' \"$id\" >\"$g/$$\" || exit 127\n"
 	"printf 'hydro-spawn %s %s\\n' $$ \"$id\"\n"
 	"exec env \"$@\"\n";
@@ -67,7 +74,7 @@ static const char wrapper_script[] =
 	"if [ -n \"$d\" ] && ! cd -- \"$d\"; then\n"
 	"	echo \"hydro-spawn-failed cannot change to '$d' there\"; exit 127\n"
 	"fi\n"
-	"if [ -n \"$g\" ] && ! mkdir -p -- \"$g\"; then\n"
+	"if [ -n \"$g\" ] && [ ! -d \"$g\" ] && ! mkdir -p -- \"$g\"; then\n"
 	"	echo \"hydro-spawn-failed cannot make '$g' there\"; exit 127\n"
 	"fi\n"
 	"exec 3<&0\n"
@@ -96,6 +103,10 @@ static const char wrapper_script[] =
 	"exec 3<&- 2>/dev/null\n"
 	"wait $p\n"
 	"s=$?\n"
+	/* what its group left behind goes with it, as hydro's reaping would
+	 * do: hydro need not ask (the group outlives its leader's pid: a new
+	 * process cannot take it while a member is left) */
+	"[ \"$k\" = 1 ] || kill -9 -$p 2>/dev/null\n"
 	"[ -z \"$g\" ] || rm -f -- \"$g/$p\"\n"
 	"[ \"$k\" != 1 ] || rm -rf -- \"$f\"\n"
 	"exit $s\n";
@@ -110,17 +121,19 @@ static const char guard_script[] =
 	"	[ -f \"$f\" ] || continue\n"
 	"	p=${f##*/}\n"
 	"	read -r id <\"$f\"\n"
-	"	st=$(cat /proc/$p/stat 2>/dev/null) || continue\n"
-	"	[ \"$(printf '%s\\n' \"${st##*) }\" | cut -d' ' -f20)\" = \"$id\" ] &&\n"
-	"		kill -9 -$p 2>/dev/null\n"
+	"	read -r st 2>/dev/null </proc/$p/stat || continue\n"
+	"	now=\n"
+	START_TIME("st", "now")
+	"	[ \"$now\" = \"$id\" ] && kill -9 -$p 2>/dev/null\n"
 	"done\n"
 	"rm -rf -- \"$g\"\n";
 
 /* hydro down: $1 pid, $2 pgid, $3 start time; exits 0 if it is gone or was
  * killed, 3 if the pid is another process's now */
 static const char cleanup_script[] =
-	"st=$(cat /proc/$1/stat 2>/dev/null) || exit 0\n"
-	"[ \"$(printf '%s\\n' \"${st##*) }\" | cut -d' ' -f20)\" = \"$3\" ] || exit 3\n"
+	"read -r st 2>/dev/null </proc/$1/stat || exit 0\n"
+	START_TIME("st", "now")
+	"[ \"$now\" = \"$3\" ] || exit 3\n"
 	"kill -9 -$2 2>/dev/null\n"
 	"exit 0\n";
 
@@ -136,6 +149,7 @@ struct ssh_proc {
 	long pid;
 	unsigned long long ident;
 	int exit_w;		/* the write end of the exit pipe */
+	int keep;		/* may outlive hydro: its wrapper leaves its group */
 };
 
 static void
@@ -288,6 +302,7 @@ ssh_proc_spawn(struct host *h, struct spawn *sp)
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	p->c = c;
+	p->keep = sp->keep;
 	p->exit_w = ex[1];
 	p->status = -1;
 	ssh_lock(c);
@@ -377,9 +392,10 @@ ssh_proc_signal(struct host *h, struct spawn *sp, int sig)
 	if (!p || p->pid <= 0)
 		return 0;
 	pthread_mutex_lock(&p->lock);
-	ret = p->finished && p->status < 0;
+	ret = p->finished && (p->status < 0 || !p->keep);
 	pthread_mutex_unlock(&p->lock);
-	/* the connection it ran on is gone, and the guard took it along */
+	/* the connection it ran on is gone, and the guard took it along; or
+	 * it ended, and its wrapper killed its group then */
 	if (ret)
 		return 0;
 	if (!(c = ssh_host_conn(h)))

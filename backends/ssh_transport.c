@@ -489,6 +489,7 @@ ssh_close(struct ssh_conn *c)
 	free(c->id);
 	free(c->home);
 	free(c->glibc);
+	buf_release(&c->pkgs);
 	free(c);
 }
 
@@ -1194,6 +1195,8 @@ ssh_dest_id(const struct ssh_opts *o)
 	return id;
 }
 
+static int package_listed(struct ssh_conn *c, const char *hex);
+
 static int
 ssh_sftp(struct ssh_conn *c)
 {
@@ -1291,6 +1294,11 @@ ssh_upload_locked(struct ssh_conn *c, const char *local, const struct hash *hash
 	                __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
 	if (remote)
 		*remote = xasprintf("~/%s", final);
+	/* the host listed it when the connection read its facts */
+	if (package_listed(c, hex)) {
+		ret = 0;
+		goto out;
+	}
 	if (ssh_sftp(c) < 0 || (rc = sftp_exists(c, final)) < 0)
 		goto out;
 	if (rc == 1) {
@@ -1327,7 +1335,8 @@ ssh_upload_locked(struct ssh_conn *c, const char *local, const struct hash *hash
 	/* what arrived is what was meant, or it never gets its name */
 	sum[0] = "sh";
 	sum[1] = "-c";
-	sum[2] = "sha256sum -b -- \"$1\" 2>/dev/null || shasum -a 256 -b -- \"$1\"";
+	sum[2] = "openssl dgst -sha256 -r \"$1\" 2>/dev/null || "
+	         "sha256sum -b -- \"$1\" 2>/dev/null || shasum -a 256 -b -- \"$1\"";
 	sum[3] = "sh";
 	sum[4] = tmp;
 	sum[5] = NULL;
@@ -1360,6 +1369,8 @@ ssh_upload_locked(struct ssh_conn *c, const char *local, const struct hash *hash
 			ssh_fail(c, "cannot rename an upload");
 		goto remove;
 	}
+	if (c->home)
+		buf_printf(&c->pkgs, "%s%s\n", c->pkgs.len ? "" : "\n", hex);
 	ret = 1;
 	goto out;
 remove:
@@ -1413,13 +1424,21 @@ triple_of(struct ssh_conn *c, const char *uname, int musl)
 }
 
 /* the host's facts, read once in one command (with c locked): $HOME,
- * uname -sm, what getconf says of its glibc, and a musl loader if any */
+ * uname -sm, what getconf says of its glibc, a musl loader if any, then the
+ * packages in ~/.hydro/pkgs (their names, one a line: a file gets its
+ * name only once verified), so that an upload of one there needs no SFTP
+ * session to find it; globs and builtins but for uname and getconf */
 static int
 facts_locked(struct ssh_conn *c)
 {
 	char *argv[] = { "sh", "-c", "printf '%s\\n' \"$HOME\" \"$(uname -sm)\" "
-	                 "\"$(getconf GNU_LIBC_VERSION 2>/dev/null)\" "
-	                 "\"$(ls /lib/ld-musl-* 2>/dev/null | head -n 1)\"", NULL };
+	                 "\"$(getconf GNU_LIBC_VERSION 2>/dev/null)\"\n"
+	                 "m=; for f in /lib/ld-musl-*; do [ -e \"$f\" ] && m=$f; done\n"
+	                 "printf '%s\\n' \"$m\"\n"
+	                 "for f in \"$HOME\"/.hydro/pkgs/*; do\n"
+	                 "	case ${f##*/} in *.*) ;; *) [ -f \"$f\" ] && printf '%s\\n' \"${f##*/}\" ;; esac\n"
+	                 "done\n"
+	                 "exit 0", NULL };
 	struct ssh_capture cap = { 0 };
 	char *line[4], *p;
 	int i, ret = -1;
@@ -1441,11 +1460,29 @@ facts_locked(struct ssh_conn *c)
 	snprintf(c->uname, sizeof(c->uname), "%s", line[1]);
 	c->glibc = xstrdup(line[2]);
 	c->musl = strstr(line[3], "ld-musl") != NULL;
+	/* "\nNAME\nNAME\n": each name found as "\nNAME\n" */
+	buf_addch(&c->pkgs, '\n');
+	buf_addstr(&c->pkgs, p ? p : "");
 	c->home = xstrdup(line[0]);
 	ret = 0;
 out:
 	ssh_capture_release(&cap);
 	return ret;
+}
+
+/* whether the facts (c locked) list the package named hex as there */
+static int
+package_listed(struct ssh_conn *c, const char *hex)
+{
+	char *name;
+	int found;
+
+	if (!c->home || !c->pkgs.data)
+		return 0;
+	name = xasprintf("\n%s\n", hex);
+	found = strstr(c->pkgs.data, name) != NULL;
+	free(name);
+	return found;
 }
 
 const char *
