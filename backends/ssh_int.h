@@ -151,6 +151,20 @@ int pump_forward(struct ssh_conn *c, const struct sockaddr *to, socklen_t len, i
  * been called, and the link is the pump's to free) */
 int pump_drop(struct ssh_conn *c, struct pump_link *l);
 
+/* the guard (ssh_proc.c): a POSIX sh script, $1 its folder (made by the
+ * first process's wrapper, as processes register there), $2 the seconds
+ * without a heartbeat line on its stdin after which it acts as when its
+ * stdin ends: it kills the groups registered in its folder */
+extern const char ssh_guard_script[];
+/* a new guard folder's name on the host ("~/.hydro/guard/..."), malloc'd */
+char *ssh_guard_folder(void);
+/* the guard's $2, from ssh_alive_seconds() */
+void ssh_guard_silence(char out[16]);
+/* make ch (c locked), a command now running the guard with folder, c's
+ * guard: the pump (started if need be) sends it heartbeats; takes ch and
+ * folder even on error (-1 with it reported) */
+int ssh_guard_adopt(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, char *folder);
+
 /* the lock one package's unpacking on host h holds (ssh_unpack.c), made on
  * first use, kept until disconnect */
 pthread_mutex_t *ssh_package_lock(struct host *h, const char *remote);

@@ -111,11 +111,11 @@ static const char wrapper_script[] =
 	"[ \"$k\" != 1 ] || rm -rf -- \"$f\"\n"
 	"exit $s\n";
 
-/* the guard: $1 its folder, $2 seconds without a heartbeat that end it */
-static const char guard_script[] =
+/* the guard: $1 its folder (made by the first process's wrapper), $2
+ * seconds without a heartbeat that end it */
+const char ssh_guard_script[] =
 	"g=$1\n"
 	"case $g in \"~/\"*) g=$HOME/${g#\"~/\"} ;; esac\n"
-	"mkdir -p -- \"$g\" || exit 1\n"
 	"while l=$(timeout \"$2\" head -n 1) && [ -n \"$l\" ]; do :; done\n"
 	"for f in \"$g\"/*; do\n"
 	"	[ -f \"$f\" ] || continue\n"
@@ -126,7 +126,7 @@ static const char guard_script[] =
 	START_TIME("st", "now")
 	"	[ \"$now\" = \"$id\" ] && kill -9 -$p 2>/dev/null\n"
 	"done\n"
-	"rm -rf -- \"$g\"\n";
+	"[ ! -d \"$g\" ] || rm -rf -- \"$g\"\n";
 
 /* hydro down: $1 pid, $2 pgid, $3 start time; exits 0 if it is gone or was
  * killed, 3 if the pid is another process's now */
@@ -218,39 +218,68 @@ exec_channel(struct ssh_conn *c, char *const argv[])
 	return ch;
 }
 
-/* start c's guard (c locked) unless it runs */
-static int
-guard_start(struct ssh_conn *c)
+char *
+ssh_guard_folder(void)
 {
 	static unsigned seq;
-	char silence[16];
-	char *argv[] = { "sh", "-c", (char *)guard_script, "sh", NULL, silence, NULL };
-	LIBSSH2_CHANNEL *ch;
+
+	return xasprintf("~/.hydro/guard/%ld-%lx-%u", (long)getpid(), (long)time(NULL),
+	                 __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+}
+
+void
+ssh_guard_silence(char out[16])
+{
+	/* a heartbeat every ssh_alive_seconds, ten missed: the connection is
+	 * long given up here */
+	snprintf(out, 16, "%d", 10 * ssh_alive_seconds());
+}
+
+int
+ssh_guard_adopt(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, char *folder)
+{
 	struct pump_link *l;
 	int out, err;
 
-	if (c->guard)
-		return 0;
-	c->guard = xasprintf("~/.hydro/guard/%ld-%lx-%u", (long)getpid(), (long)time(NULL),
-	                     __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
-	argv[4] = c->guard;
-	/* a heartbeat every ssh_alive_seconds, ten missed: the connection is
-	 * long given up here */
-	snprintf(silence, sizeof(silence), "%d", 10 * ssh_alive_seconds());
 	out = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	err = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (out < 0 || err < 0 || !(ch = exec_channel(c, argv))) {
+	if (out < 0 || err < 0 || pump_start(c) < 0) {
 		if (out >= 0)
 			close(out);
 		if (err >= 0)
 			close(err);
-		free(c->guard);
-		c->guard = NULL;
-		return out < 0 || err < 0 ? error_errno("cannot open /dev/null") : -1;
+		if (out < 0 || err < 0)
+			error_errno("cannot open /dev/null");
+		ssh_block(c);
+		libssh2_channel_free(ch);
+		libssh2_session_set_blocking(c->s, 0);
+		free(folder);
+		return -1;
 	}
 	l = pump_process(c, ch, -1, out, err, NULL, NULL, NULL);
 	pump_beat(l, ssh_alive_seconds());
+	c->guard = folder;
 	return 0;
+}
+
+/* start c's guard (c locked) unless it runs: the command that read the
+ * host's facts became it, unless this connection did not read them */
+static int
+guard_start(struct ssh_conn *c)
+{
+	char silence[16], *folder;
+	char *argv[] = { "sh", "-c", (char *)ssh_guard_script, "sh", NULL, silence, NULL };
+	LIBSSH2_CHANNEL *ch;
+
+	if (c->guard)
+		return 0;
+	argv[4] = folder = ssh_guard_folder();
+	ssh_guard_silence(silence);
+	if (!(ch = exec_channel(c, argv))) {
+		free(folder);
+		return -1;
+	}
+	return ssh_guard_adopt(c, ch, folder);
 }
 
 static void

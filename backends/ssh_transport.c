@@ -1423,38 +1423,113 @@ triple_of(struct ssh_conn *c, const char *uname, int musl)
 	return 0;
 }
 
-/* the host's facts, read once in one command (with c locked): $HOME,
- * uname -sm, what getconf says of its glibc, a musl loader if any, then the
- * packages in ~/.hydro/pkgs (their names, one a line: a file gets its
- * name only once verified), so that an upload of one there needs no SFTP
- * session to find it; globs and builtins but for uname and getconf */
+/* start argv on a new channel (c locked), its stdin left open, and read
+ * its stdout into out until it ends with mark (taken off); the channel,
+ * still running, or NULL with the error */
+static LIBSSH2_CHANNEL *
+run_until(struct ssh_conn *c, char *const argv[], const char *mark, struct buf *out)
+{
+	LIBSSH2_CHANNEL *ch;
+	struct buf cmd = BUF_INIT;
+	char data[4096];
+	size_t mlen = strlen(mark);
+	ssize_t n;
+	int rc;
+
+	AGAIN_P(c, ch, libssh2_channel_open_session(c->s));
+	if (!ch) {
+		if (!c->broken)
+			ssh_fail(c, "cannot open a channel");
+		return NULL;
+	}
+	ssh_command_line(&cmd, argv);
+	AGAIN_T(c, rc, libssh2_channel_exec(ch, cmd.data));
+	buf_release(&cmd);
+	if (rc && !c->broken)
+		ssh_fail(c, "cannot run a command");
+	while (!rc) {
+		if (out->len >= mlen && !memcmp(out->data + out->len - mlen, mark, mlen)) {
+			out->len -= mlen;
+			out->data[out->len] = '\0';
+			return ch;
+		}
+		n = libssh2_channel_read(ch, data, sizeof(data));
+		if (n > 0) {
+			buf_add(out, data, (size_t)n);
+		} else if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
+			ssh_fail(c, "cannot read a command's output");
+			break;
+		} else if (libssh2_channel_eof(ch)) {
+			error("%s (%s): its shell ended before it said what it is: '%s'",
+			      c->label, c->where, out->data ? out->data : "");
+			break;
+		} else if (ssh_wait_turn(c) < 0) {
+			break;
+		}
+	}
+	ssh_block(c);
+	libssh2_channel_free(ch);
+	libssh2_session_set_blocking(c->s, 0);
+	return NULL;
+}
+
+/* what the host says of itself: $HOME, uname -sm, what getconf says of
+ * its glibc, a musl loader if any, then the packages in ~/.hydro/pkgs
+ * (their names, one a line: a file gets its name only once verified), so
+ * that an upload of one there needs no SFTP session to find it; globs and
+ * builtins but for uname and getconf */
+#define FACTS_SCRIPT \
+	"printf '%s\\n' \"$HOME\" \"$(uname -sm)\" \"$(getconf GNU_LIBC_VERSION 2>/dev/null)\"\n" \
+	"m=; for f in /lib/ld-musl-*; do [ -e \"$f\" ] && m=$f; done\n" \
+	"printf '%s\\n' \"$m\"\n" \
+	"for f in \"$HOME\"/.hydro/pkgs/*; do\n" \
+	"	case ${f##*/} in *.*) ;; *) [ -f \"$f\" ] && printf '%s\\n' \"${f##*/}\" ;; esac\n" \
+	"done\n"
+
+/* the host's facts, read once (with c locked) by a command that then
+ * stays as the connection's guard (ssh_proc.c): one shell for both */
 static int
 facts_locked(struct ssh_conn *c)
 {
-	char *argv[] = { "sh", "-c", "printf '%s\\n' \"$HOME\" \"$(uname -sm)\" "
-	                 "\"$(getconf GNU_LIBC_VERSION 2>/dev/null)\"\n"
-	                 "m=; for f in /lib/ld-musl-*; do [ -e \"$f\" ] && m=$f; done\n"
-	                 "printf '%s\\n' \"$m\"\n"
-	                 "for f in \"$HOME\"/.hydro/pkgs/*; do\n"
-	                 "	case ${f##*/} in *.*) ;; *) [ -f \"$f\" ] && printf '%s\\n' \"${f##*/}\" ;; esac\n"
-	                 "done\n"
-	                 "exit 0", NULL };
-	struct ssh_capture cap = { 0 };
+	static const char mark[] = "hydro-facts-end\n";
+	char silence[16], *folder = ssh_guard_folder();
+	char *argv[] = { "sh", "-c", NULL, "sh", folder, silence, NULL };
+	struct buf out = BUF_INIT, script = BUF_INIT;
+	LIBSSH2_CHANNEL *ch;
 	char *line[4], *p;
 	int i, ret = -1;
 
-	if (c->home)
+	if (c->home) {
+		free(folder);
 		return 0;
-	if (ssh_capture_locked(c, argv, NULL, 0, &cap) < 0)
+	}
+	ssh_guard_silence(silence);
+	buf_addstr(&script, FACTS_SCRIPT "printf 'hydro-facts-end\\n'\n");
+	buf_addstr(&script, ssh_guard_script);
+	argv[2] = script.data;
+	ch = run_until(c, argv, mark, &out);
+	buf_release(&script);
+	if (!ch) {
+		free(folder);
 		goto out;
-	for (i = 0, p = cap.out.data; i < 4 && p; i++) {
+	}
+	/* a connection has one guard: a second one (none here) would be idle */
+	if (c->guard) {
+		free(folder);
+		folder = NULL;
+	}
+	for (i = 0, p = out.data; i < 4 && p; i++) {
 		line[i] = p;
 		if ((p = strchr(p, '\n')))
 			*p++ = '\0';
 	}
 	if (i < 4) {
 		error("%s (%s): cannot read what it says of itself: '%s'", c->label,
-		      c->where, cap.out.data ? cap.out.data : "");
+		      c->where, out.data ? out.data : "");
+		ssh_block(c);
+		libssh2_channel_free(ch);
+		libssh2_session_set_blocking(c->s, 0);
+		free(folder);
 		goto out;
 	}
 	snprintf(c->uname, sizeof(c->uname), "%s", line[1]);
@@ -1464,9 +1539,16 @@ facts_locked(struct ssh_conn *c)
 	buf_addch(&c->pkgs, '\n');
 	buf_addstr(&c->pkgs, p ? p : "");
 	c->home = xstrdup(line[0]);
+	if (!folder) {
+		ssh_block(c);
+		libssh2_channel_free(ch);
+		libssh2_session_set_blocking(c->s, 0);
+	} else if (ssh_guard_adopt(c, ch, folder) < 0) {
+		goto out;
+	}
 	ret = 0;
 out:
-	ssh_capture_release(&cap);
+	buf_release(&out);
 	return ret;
 }
 

@@ -98,7 +98,8 @@ deploy_one(void *arg)
 	int rc, status;
 
 	j->failed = 1;
-	if (!(c = ssh_host_conn(&j->h)))
+	/* connected, and its facts read, as a run provisions a host */
+	if (host_provision(&j->h) < 0 || !(c = ssh_host_conn(&j->h)))
 		return;
 	t = now_ms();
 	j->ms[0] = t - t0;
