@@ -14,11 +14,17 @@
  * pipes the core reads, the core's stdin pipe into the channel, and writes
  * to the exit pipe once the channel has closed.
  *
- * A process must not outlive hydro (unless kept): the first process on a
- * connection starts its guard, one more channel running a snippet that
- * reads heartbeat lines the pump sends every ssh_alive_seconds (30 by
- * default); each process writes its start time to the guard's folder under
- * its pid, and the wrapper removes it when the process exits.  When the
+ * When the process ends, its wrapper kills what is left of its group (as
+ * the core does once a process has exited), so that signal has nothing to
+ * do for it then: reaping needs no command.
+ *
+ * A process must not outlive hydro (unless kept): each connection has a
+ * guard, a channel running a snippet that reads heartbeat lines the pump
+ * sends every ssh_alive_seconds (30 by default); the command that read the
+ * host's facts (ssh_transport.c) goes on as it, else the first process
+ * starts one.  Each process writes its start time to the guard's folder
+ * under its pid (the first makes the folder), and the wrapper removes it
+ * when the process exits.  When the
  * guard's input ends (hydro died, the connection dropped: sshd closes the
  * channel's pipes) or no heartbeat came for ten times that (a connection
  * cut silently), it kills every group in its folder whose leader still

@@ -20,6 +20,8 @@
  * which a command waiting for its channel gives up while it waits, so that
  * the connection's other channels move meanwhile (ssh_wait_turn).
  * Commands are argv quoted for a POSIX shell on the host, never pasted.
+ * What the host says of itself (facts_locked) is read once per connection
+ * by a command that then goes on as the connection's guard (ssh_proc.c).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -4,7 +4,8 @@
  * run folder made of it for every service that runs it.
  *
  * The host needs only what a stock Debian system has: sh, GNU tar, gzip,
- * od, GNU find, cp, cmp and sha256sum (and zstd for a zstd package).  A package
+ * od, GNU find, cp, cmp, cut, tr, xargs and sha256sum (and zstd for a zstd
+ * package; openssl, where it is there, hashes faster).  A package
  * ~/.hydro/pkgs/HASH is unpacked once into ~/.hydro/pkgs/HASH.d: its files
  * in pkg/, and ok, the listing of pkg/ (type, mode, size, mtime, inode and
  * name of everything, GNU find's -printf) written last, once every file was
@@ -23,8 +24,8 @@
  * (links, devices); and prints the folder, the number of files and the
  * manifest.  Hydro checks the manifest here (its names by the same rules,
  * the count of files) and a second command checks every file's sha256
- * against it with sha256sum -c (a file missing, or not in the manifest,
- * fails), writes ok, renames the folder to HASH.d and makes the run folder.
+ * against it (openssl dgst printing the manifest's lines exactly, else
+ * sha256sum -c: a file missing, or not in the manifest, fails), writes ok, renames the folder to HASH.d and makes the run folder.
  * Any refusal removes the fresh folder: nothing half-unpacked is left under
  * any name.  Two services of one package on one host take turns (the
  * second finds HASH.d made).
