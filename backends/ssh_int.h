@@ -100,6 +100,11 @@ void ssh_block(struct ssh_conn *c);
  * (HYDRO_SSH_KEEPALIVE, else 30): TCP's timeouts on the socket, keepalives
  * on the session, the guard's heartbeat */
 int ssh_alive_seconds(void);
+/* free ch (c locked), closing it if it runs, waiting for that within the
+ * timeout */
+void ssh_channel_drop(struct ssh_conn *c, LIBSSH2_CHANNEL *ch);
+/* a new session channel on c (locked) running argv; NULL with the error */
+LIBSSH2_CHANNEL *ssh_exec_channel(struct ssh_conn *c, char *const argv[]);
 /* a closed channel's exit status as a shell gives it (128+n for signal n) */
 int ssh_exit_status(struct ssh_conn *c, LIBSSH2_CHANNEL *ch);
 /* take and give back the session; giving it back wakes its pump, which

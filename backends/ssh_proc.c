@@ -196,34 +196,6 @@ proc_done(struct pump_link *l, void *arg, int status)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* open a session channel on c (locked) and exec argv there */
-static LIBSSH2_CHANNEL *
-exec_channel(struct ssh_conn *c, char *const argv[])
-{
-	LIBSSH2_CHANNEL *ch;
-	struct buf cmd = BUF_INIT;
-	int rc;
-
-	AGAIN_P(c, ch, libssh2_channel_open_session(c->s));
-	if (!ch) {
-		if (!c->broken)
-			ssh_fail(c, "cannot open a channel");
-		return NULL;
-	}
-	ssh_command_line(&cmd, argv);
-	AGAIN(c, rc, libssh2_channel_exec(ch, cmd.data));
-	buf_release(&cmd);
-	if (rc) {
-		if (!c->broken)
-			ssh_fail(c, "cannot run a command");
-		ssh_block(c);
-		libssh2_channel_free(ch);
-		libssh2_session_set_blocking(c->s, 0);
-		return NULL;
-	}
-	return ch;
-}
-
 char *
 ssh_guard_folder(void)
 {
@@ -256,9 +228,7 @@ ssh_guard_adopt(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, char *folder)
 			close(err);
 		if (out < 0 || err < 0)
 			error_errno("cannot open /dev/null");
-		ssh_block(c);
-		libssh2_channel_free(ch);
-		libssh2_session_set_blocking(c->s, 0);
+		ssh_channel_drop(c, ch);
 		free(folder);
 		return -1;
 	}
@@ -281,7 +251,7 @@ guard_start(struct ssh_conn *c)
 		return 0;
 	argv[4] = folder = ssh_guard_folder();
 	ssh_guard_silence(silence);
-	if (!(ch = exec_channel(c, argv))) {
+	if (!(ch = ssh_exec_channel(c, argv))) {
 		free(folder);
 		return -1;
 	}
@@ -360,7 +330,7 @@ ssh_proc_spawn(struct host *h, struct spawn *sp)
 	for (i = 0; sp->argv[i]; i++)
 		argv[k++] = sp->argv[i];
 	argv[k] = NULL;
-	ch = exec_channel(c, argv);
+	ch = ssh_exec_channel(c, argv);
 	if (ch) {
 		p->link = pump_process(c, ch, in[0], out[1], err[1], proc_header, proc_done, p);
 		in[0] = out[1] = err[1] = ex[1] = -1;	/* the pump's now */

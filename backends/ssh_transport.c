@@ -817,9 +817,7 @@ ssh_via_bastion(struct ssh_conn *c, const struct ssh_opts *o, const char *spec,
 	c->tunnelled = 1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		error_errno("socketpair");
-		ssh_block(b);
-		libssh2_channel_free(ch);
-		libssh2_session_set_blocking(b->s, 0);
+		ssh_channel_drop(b, ch);
 		ssh_unlock(b);
 		return -1;
 	}
@@ -1163,9 +1161,7 @@ ssh_probe(struct ssh_conn *c, const char *addr, int port)
 		int rc;
 
 		AGAIN(c, rc, libssh2_channel_close(ch));
-		ssh_block(c);
-		libssh2_channel_free(ch);
-		libssh2_session_set_blocking(c->s, 0);
+		ssh_channel_drop(c, ch);
 	}
 	ssh_unlock(c);
 	return ret;
@@ -1425,17 +1421,19 @@ triple_of(struct ssh_conn *c, const char *uname, int musl)
 	return 0;
 }
 
-/* start argv on a new channel (c locked), its stdin left open, and read
- * its stdout into out until it ends with mark (taken off); the channel,
- * still running, or NULL with the error */
-static LIBSSH2_CHANNEL *
-run_until(struct ssh_conn *c, char *const argv[], const char *mark, struct buf *out)
+void
+ssh_channel_drop(struct ssh_conn *c, LIBSSH2_CHANNEL *ch)
+{
+	ssh_block(c);
+	libssh2_channel_free(ch);
+	libssh2_session_set_blocking(c->s, 0);
+}
+
+LIBSSH2_CHANNEL *
+ssh_exec_channel(struct ssh_conn *c, char *const argv[])
 {
 	LIBSSH2_CHANNEL *ch;
 	struct buf cmd = BUF_INIT;
-	char data[4096];
-	size_t mlen = strlen(mark);
-	ssize_t n;
 	int rc;
 
 	AGAIN_P(c, ch, libssh2_channel_open_session(c->s));
@@ -1445,11 +1443,31 @@ run_until(struct ssh_conn *c, char *const argv[], const char *mark, struct buf *
 		return NULL;
 	}
 	ssh_command_line(&cmd, argv);
-	AGAIN_T(c, rc, libssh2_channel_exec(ch, cmd.data));
+	AGAIN(c, rc, libssh2_channel_exec(ch, cmd.data));
 	buf_release(&cmd);
-	if (rc && !c->broken)
-		ssh_fail(c, "cannot run a command");
-	while (!rc) {
+	if (rc) {
+		if (!c->broken)
+			ssh_fail(c, "cannot run a command");
+		ssh_channel_drop(c, ch);
+		return NULL;
+	}
+	return ch;
+}
+
+/* start argv on a new channel (c locked), its stdin left open, and read
+ * its stdout into out until it ends with mark (taken off); the channel,
+ * still running, or NULL with the error */
+static LIBSSH2_CHANNEL *
+run_until(struct ssh_conn *c, char *const argv[], const char *mark, struct buf *out)
+{
+	LIBSSH2_CHANNEL *ch = ssh_exec_channel(c, argv);
+	char data[4096];
+	size_t mlen = strlen(mark);
+	ssize_t n;
+
+	if (!ch)
+		return NULL;
+	for (;;) {
 		if (out->len >= mlen && !memcmp(out->data + out->len - mlen, mark, mlen)) {
 			out->len -= mlen;
 			out->data[out->len] = '\0';
@@ -1469,9 +1487,7 @@ run_until(struct ssh_conn *c, char *const argv[], const char *mark, struct buf *
 			break;
 		}
 	}
-	ssh_block(c);
-	libssh2_channel_free(ch);
-	libssh2_session_set_blocking(c->s, 0);
+	ssh_channel_drop(c, ch);
 	return NULL;
 }
 
@@ -1528,9 +1544,7 @@ facts_locked(struct ssh_conn *c)
 	if (i < 4) {
 		error("%s (%s): cannot read what it says of itself: '%s'", c->label,
 		      c->where, out.data ? out.data : "");
-		ssh_block(c);
-		libssh2_channel_free(ch);
-		libssh2_session_set_blocking(c->s, 0);
+		ssh_channel_drop(c, ch);
 		free(folder);
 		goto out;
 	}
@@ -1542,9 +1556,7 @@ facts_locked(struct ssh_conn *c)
 	buf_addstr(&c->pkgs, p ? p : "");
 	c->home = xstrdup(line[0]);
 	if (!folder) {
-		ssh_block(c);
-		libssh2_channel_free(ch);
-		libssh2_session_set_blocking(c->s, 0);
+		ssh_channel_drop(c, ch);
 	} else if (ssh_guard_adopt(c, ch, folder) < 0) {
 		goto out;
 	}
