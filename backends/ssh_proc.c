@@ -110,8 +110,9 @@ static const char wrapper_script[] =
 	"wait $p\n"
 	"s=$?\n"
 	/* what its group left behind goes with it, as hydro's reaping would
-	 * do: hydro need not ask (the group outlives its leader's pid: a new
-	 * process cannot take it while a member is left) */
+	 * do, so that hydro need not ask: the kernel gives no new process the
+	 * group's id while a member is left, and with none left the kill
+	 * finds nothing (pids are handed out in turn, not reused at once) */
 	"[ \"$k\" = 1 ] || kill -9 -$p 2>/dev/null\n"
 	"[ -z \"$g\" ] || rm -f -- \"$g/$p\"\n"
 	"[ \"$k\" != 1 ] || rm -rf -- \"$f\"\n"

@@ -1548,6 +1548,10 @@ facts_locked(struct ssh_conn *c)
 		free(folder);
 		goto out;
 	}
+	if (!folder)
+		ssh_channel_drop(c, ch);
+	else if (ssh_guard_adopt(c, ch, folder) < 0)
+		goto out;
 	snprintf(c->uname, sizeof(c->uname), "%s", line[1]);
 	c->glibc = xstrdup(line[2]);
 	c->musl = strstr(line[3], "ld-musl") != NULL;
@@ -1555,11 +1559,6 @@ facts_locked(struct ssh_conn *c)
 	buf_addch(&c->pkgs, '\n');
 	buf_addstr(&c->pkgs, p ? p : "");
 	c->home = xstrdup(line[0]);
-	if (!folder) {
-		ssh_channel_drop(c, ch);
-	} else if (ssh_guard_adopt(c, ch, folder) < 0) {
-		goto out;
-	}
 	ret = 0;
 out:
 	buf_release(&out);
