@@ -110,8 +110,9 @@ void ssh_command_line(struct buf *out, char *const argv[]);
  * its output goes to sink, its exit status (128+n for signal n) to *status */
 int ssh_run(struct ssh_conn *c, char *const argv[], const char *input, size_t len,
             ssh_sink *sink, void *arg, int *status);
-/* upload LOCAL to ~/.hydro/pkgs/<hash hex> unless it is there: written
- * under a temporary name, its sha256 checked on the host, then renamed;
+/* upload LOCAL to ~/.hydro/pkgs/<hash hex> unless it is there (as the
+ * host's facts listed it, else as SFTP finds it): written under a
+ * temporary name, its sha256 checked on the host, then renamed;
  * 1 copied, 0 already there; *remote (may be NULL) gets the path */
 int ssh_upload(struct ssh_conn *c, const char *local, const struct hash *hash,
                char **remote);
@@ -134,7 +135,8 @@ int ssh_probe(struct ssh_conn *c, const char *addr, int port);
  * log in; NULL with the error */
 char *ssh_dest_id(const struct ssh_opts *o);
 /* the host's target triple, from uname and its libc; NULL on error.  One
- * command reads it, $HOME and the glibc version (below), once */
+ * command reads it, $HOME, the glibc version (below) and the packages in
+ * ~/.hydro/pkgs, once, and then stays as the connection's guard */
 const char *ssh_triple(struct ssh_conn *c);
 /* what the host says of itself with its triple: its $HOME, or what
  * 'getconf GNU_LIBC_VERSION' says there ("" if nothing) */

@@ -12,6 +12,8 @@
 #include <libssh2.h>
 #include <libssh2_sftp.h>
 
+#include "buf.h"
+
 struct ssh_pump;
 struct host;
 
@@ -29,6 +31,7 @@ struct ssh_conn {
 	/* what the host says of itself, read once (facts): NULL home until then */
 	char *home, *glibc, uname[64];
 	int musl;
+	struct buf pkgs;	/* the packages it had: "\nHASH\nHASH\n" */
 	/* through a bastion: its connection (shared with other hosts behind
 	 * it) and the channel carrying this one, pumped by its pump */
 	struct ssh_conn *bastion;
@@ -97,6 +100,11 @@ void ssh_block(struct ssh_conn *c);
  * (HYDRO_SSH_KEEPALIVE, else 30): TCP's timeouts on the socket, keepalives
  * on the session, the guard's heartbeat */
 int ssh_alive_seconds(void);
+/* free ch (c locked), closing it if it runs, waiting for that within the
+ * timeout */
+void ssh_channel_drop(struct ssh_conn *c, LIBSSH2_CHANNEL *ch);
+/* a new session channel on c (locked) running argv; NULL with the error */
+LIBSSH2_CHANNEL *ssh_exec_channel(struct ssh_conn *c, char *const argv[]);
 /* a closed channel's exit status as a shell gives it (128+n for signal n) */
 int ssh_exit_status(struct ssh_conn *c, LIBSSH2_CHANNEL *ch);
 /* take and give back the session; giving it back wakes its pump, which
@@ -147,6 +155,20 @@ int pump_forward(struct ssh_conn *c, const struct sockaddr *to, socklen_t len, i
  * not called; 0 if the link had already finished (done is being or has
  * been called, and the link is the pump's to free) */
 int pump_drop(struct ssh_conn *c, struct pump_link *l);
+
+/* the guard (ssh_proc.c): a POSIX sh script, $1 its folder (made by the
+ * first process's wrapper, as processes register there), $2 the seconds
+ * without a heartbeat line on its stdin after which it acts as when its
+ * stdin ends: it kills the groups registered in its folder */
+extern const char ssh_guard_script[];
+/* a new guard folder's name on the host ("~/.hydro/guard/..."), malloc'd */
+char *ssh_guard_folder(void);
+/* the guard's $2, from ssh_alive_seconds() */
+void ssh_guard_silence(char out[16]);
+/* make ch (c locked), a command now running the guard with folder, c's
+ * guard: the pump (started if need be) sends it heartbeats; takes ch and
+ * folder even on error (-1 with it reported) */
+int ssh_guard_adopt(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, char *folder);
 
 /* the lock one package's unpacking on host h holds (ssh_unpack.c), made on
  * first use, kept until disconnect */

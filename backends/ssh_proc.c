@@ -14,11 +14,17 @@
  * pipes the core reads, the core's stdin pipe into the channel, and writes
  * to the exit pipe once the channel has closed.
  *
- * A process must not outlive hydro (unless kept): the first process on a
- * connection starts its guard, one more channel running a snippet that
- * reads heartbeat lines the pump sends every ssh_alive_seconds (30 by
- * default); each process writes its start time to the guard's folder under
- * its pid, and the wrapper removes it when the process exits.  When the
+ * When the process ends, its wrapper kills what is left of its group (as
+ * the core does once a process has exited), so that signal has nothing to
+ * do for it then: reaping needs no command.
+ *
+ * A process must not outlive hydro (unless kept): each connection has a
+ * guard, a channel running a snippet that reads heartbeat lines the pump
+ * sends every ssh_alive_seconds (30 by default); the command that read the
+ * host's facts (ssh_transport.c) goes on as it, else the first process
+ * starts one.  Each process writes its start time to the guard's folder
+ * under its pid (the first makes the folder), and the wrapper removes it
+ * when the process exits.  When the
  * guard's input ends (hydro died, the connection dropped: sshd closes the
  * channel's pipes) or no heartbeat came for ten times that (a connection
  * cut silently), it kills every group in its folder whose leader still
@@ -48,12 +54,19 @@
 #include "ssh_int.h"
 #include "xmalloc.h"
 
+/* the start time (field 22) in the /proc/PID/stat line in $ST, into $ID:
+ * the fields after "PID (COMM) " are numbers (and the state's letter),
+ * split by the shell, no command run */
+#define START_TIME(st, id) \
+	"st22() { " id "=${20}; }\n" \
+	"st22 ${" st "##*) }\n"
+
 /* the process: $1 the guard's folder or "", then -- ENV... ARGV... for
  * env(1); prints the header and execs */
 static const char inner_script[] =
 	"g=$1; shift\n"
 	"read -r st </proc/$$/stat\n"
-	"id=$(printf '%s\\n' \"${st##*) }\" | cut -d' ' -f20)\n"
+	START_TIME("st", "id")
 	"[ -z \"$g\" ] || printf '%s\\n' \"$id\" >\"$g/$$\" || exit 127\n"
 	"printf 'hydro-spawn %s %s\\n' $$ \"$id\"\n"
 	"exec env \"$@\"\n";
@@ -67,7 +80,7 @@ static const char wrapper_script[] =
 	"if [ -n \"$d\" ] && ! cd -- \"$d\"; then\n"
 	"	echo \"hydro-spawn-failed cannot change to '$d' there\"; exit 127\n"
 	"fi\n"
-	"if [ -n \"$g\" ] && ! mkdir -p -- \"$g\"; then\n"
+	"if [ -n \"$g\" ] && [ ! -d \"$g\" ] && ! mkdir -p -- \"$g\"; then\n"
 	"	echo \"hydro-spawn-failed cannot make '$g' there\"; exit 127\n"
 	"fi\n"
 	"exec 3<&0\n"
@@ -96,31 +109,38 @@ static const char wrapper_script[] =
 	"exec 3<&- 2>/dev/null\n"
 	"wait $p\n"
 	"s=$?\n"
+	/* what its group left behind goes with it, as hydro's reaping would
+	 * do, so that hydro need not ask: the kernel gives no new process the
+	 * group's id while a member is left, and with none left the kill
+	 * finds nothing (pids are handed out in turn, not reused at once) */
+	"[ \"$k\" = 1 ] || kill -9 -$p 2>/dev/null\n"
 	"[ -z \"$g\" ] || rm -f -- \"$g/$p\"\n"
 	"[ \"$k\" != 1 ] || rm -rf -- \"$f\"\n"
 	"exit $s\n";
 
-/* the guard: $1 its folder, $2 seconds without a heartbeat that end it */
-static const char guard_script[] =
+/* the guard: $1 its folder (made by the first process's wrapper), $2
+ * seconds without a heartbeat that end it */
+const char ssh_guard_script[] =
 	"g=$1\n"
 	"case $g in \"~/\"*) g=$HOME/${g#\"~/\"} ;; esac\n"
-	"mkdir -p -- \"$g\" || exit 1\n"
 	"while l=$(timeout \"$2\" head -n 1) && [ -n \"$l\" ]; do :; done\n"
 	"for f in \"$g\"/*; do\n"
 	"	[ -f \"$f\" ] || continue\n"
 	"	p=${f##*/}\n"
 	"	read -r id <\"$f\"\n"
-	"	st=$(cat /proc/$p/stat 2>/dev/null) || continue\n"
-	"	[ \"$(printf '%s\\n' \"${st##*) }\" | cut -d' ' -f20)\" = \"$id\" ] &&\n"
-	"		kill -9 -$p 2>/dev/null\n"
+	"	read -r st 2>/dev/null </proc/$p/stat || continue\n"
+	"	now=\n"
+	START_TIME("st", "now")
+	"	[ \"$now\" = \"$id\" ] && kill -9 -$p 2>/dev/null\n"
 	"done\n"
-	"rm -rf -- \"$g\"\n";
+	"[ ! -d \"$g\" ] || rm -rf -- \"$g\"\n";
 
 /* hydro down: $1 pid, $2 pgid, $3 start time; exits 0 if it is gone or was
  * killed, 3 if the pid is another process's now */
 static const char cleanup_script[] =
-	"st=$(cat /proc/$1/stat 2>/dev/null) || exit 0\n"
-	"[ \"$(printf '%s\\n' \"${st##*) }\" | cut -d' ' -f20)\" = \"$3\" ] || exit 3\n"
+	"read -r st 2>/dev/null </proc/$1/stat || exit 0\n"
+	START_TIME("st", "now")
+	"[ \"$now\" = \"$3\" ] || exit 3\n"
 	"kill -9 -$2 2>/dev/null\n"
 	"exit 0\n";
 
@@ -136,6 +156,7 @@ struct ssh_proc {
 	long pid;
 	unsigned long long ident;
 	int exit_w;		/* the write end of the exit pipe */
+	int keep;		/* may outlive hydro: its wrapper leaves its group */
 };
 
 static void
@@ -176,67 +197,66 @@ proc_done(struct pump_link *l, void *arg, int status)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* open a session channel on c (locked) and exec argv there */
-static LIBSSH2_CHANNEL *
-exec_channel(struct ssh_conn *c, char *const argv[])
-{
-	LIBSSH2_CHANNEL *ch;
-	struct buf cmd = BUF_INIT;
-	int rc;
-
-	AGAIN_P(c, ch, libssh2_channel_open_session(c->s));
-	if (!ch) {
-		if (!c->broken)
-			ssh_fail(c, "cannot open a channel");
-		return NULL;
-	}
-	ssh_command_line(&cmd, argv);
-	AGAIN(c, rc, libssh2_channel_exec(ch, cmd.data));
-	buf_release(&cmd);
-	if (rc) {
-		if (!c->broken)
-			ssh_fail(c, "cannot run a command");
-		ssh_block(c);
-		libssh2_channel_free(ch);
-		libssh2_session_set_blocking(c->s, 0);
-		return NULL;
-	}
-	return ch;
-}
-
-/* start c's guard (c locked) unless it runs */
-static int
-guard_start(struct ssh_conn *c)
+char *
+ssh_guard_folder(void)
 {
 	static unsigned seq;
-	char silence[16];
-	char *argv[] = { "sh", "-c", (char *)guard_script, "sh", NULL, silence, NULL };
-	LIBSSH2_CHANNEL *ch;
+
+	return xasprintf("~/.hydro/guard/%ld-%lx-%u", (long)getpid(), (long)time(NULL),
+	                 __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+}
+
+void
+ssh_guard_silence(char out[16])
+{
+	/* a heartbeat every ssh_alive_seconds, ten missed: the connection is
+	 * long given up here */
+	snprintf(out, 16, "%d", 10 * ssh_alive_seconds());
+}
+
+int
+ssh_guard_adopt(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, char *folder)
+{
 	struct pump_link *l;
 	int out, err;
 
-	if (c->guard)
-		return 0;
-	c->guard = xasprintf("~/.hydro/guard/%ld-%lx-%u", (long)getpid(), (long)time(NULL),
-	                     __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
-	argv[4] = c->guard;
-	/* a heartbeat every ssh_alive_seconds, ten missed: the connection is
-	 * long given up here */
-	snprintf(silence, sizeof(silence), "%d", 10 * ssh_alive_seconds());
 	out = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	err = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (out < 0 || err < 0 || !(ch = exec_channel(c, argv))) {
+	if (out < 0 || err < 0 || pump_start(c) < 0) {
 		if (out >= 0)
 			close(out);
 		if (err >= 0)
 			close(err);
-		free(c->guard);
-		c->guard = NULL;
-		return out < 0 || err < 0 ? error_errno("cannot open /dev/null") : -1;
+		if (out < 0 || err < 0)
+			error_errno("cannot open /dev/null");
+		ssh_channel_drop(c, ch);
+		free(folder);
+		return -1;
 	}
 	l = pump_process(c, ch, -1, out, err, NULL, NULL, NULL);
 	pump_beat(l, ssh_alive_seconds());
+	c->guard = folder;
 	return 0;
+}
+
+/* start c's guard (c locked) unless it runs: the command that read the
+ * host's facts became it, unless this connection did not read them */
+static int
+guard_start(struct ssh_conn *c)
+{
+	char silence[16], *folder;
+	char *argv[] = { "sh", "-c", (char *)ssh_guard_script, "sh", NULL, silence, NULL };
+	LIBSSH2_CHANNEL *ch;
+
+	if (c->guard)
+		return 0;
+	argv[4] = folder = ssh_guard_folder();
+	ssh_guard_silence(silence);
+	if (!(ch = ssh_exec_channel(c, argv))) {
+		free(folder);
+		return -1;
+	}
+	return ssh_guard_adopt(c, ch, folder);
 }
 
 static void
@@ -288,6 +308,7 @@ ssh_proc_spawn(struct host *h, struct spawn *sp)
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	p->c = c;
+	p->keep = sp->keep;
 	p->exit_w = ex[1];
 	p->status = -1;
 	ssh_lock(c);
@@ -310,7 +331,7 @@ ssh_proc_spawn(struct host *h, struct spawn *sp)
 	for (i = 0; sp->argv[i]; i++)
 		argv[k++] = sp->argv[i];
 	argv[k] = NULL;
-	ch = exec_channel(c, argv);
+	ch = ssh_exec_channel(c, argv);
 	if (ch) {
 		p->link = pump_process(c, ch, in[0], out[1], err[1], proc_header, proc_done, p);
 		in[0] = out[1] = err[1] = ex[1] = -1;	/* the pump's now */
@@ -377,9 +398,10 @@ ssh_proc_signal(struct host *h, struct spawn *sp, int sig)
 	if (!p || p->pid <= 0)
 		return 0;
 	pthread_mutex_lock(&p->lock);
-	ret = p->finished && p->status < 0;
+	ret = p->finished && (p->status < 0 || !p->keep);
 	pthread_mutex_unlock(&p->lock);
-	/* the connection it ran on is gone, and the guard took it along */
+	/* the connection it ran on is gone, and the guard took it along; or
+	 * it ended, and its wrapper killed its group then */
 	if (ret)
 		return 0;
 	if (!(c = ssh_host_conn(h)))

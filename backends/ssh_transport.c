@@ -20,6 +20,8 @@
  * which a command waiting for its channel gives up while it waits, so that
  * the connection's other channels move meanwhile (ssh_wait_turn).
  * Commands are argv quoted for a POSIX shell on the host, never pasted.
+ * What the host says of itself (facts_locked) is read once per connection
+ * by a command that then goes on as the connection's guard (ssh_proc.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -489,6 +491,7 @@ ssh_close(struct ssh_conn *c)
 	free(c->id);
 	free(c->home);
 	free(c->glibc);
+	buf_release(&c->pkgs);
 	free(c);
 }
 
@@ -814,9 +817,7 @@ ssh_via_bastion(struct ssh_conn *c, const struct ssh_opts *o, const char *spec,
 	c->tunnelled = 1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		error_errno("socketpair");
-		ssh_block(b);
-		libssh2_channel_free(ch);
-		libssh2_session_set_blocking(b->s, 0);
+		ssh_channel_drop(b, ch);
 		ssh_unlock(b);
 		return -1;
 	}
@@ -1160,9 +1161,7 @@ ssh_probe(struct ssh_conn *c, const char *addr, int port)
 		int rc;
 
 		AGAIN(c, rc, libssh2_channel_close(ch));
-		ssh_block(c);
-		libssh2_channel_free(ch);
-		libssh2_session_set_blocking(c->s, 0);
+		ssh_channel_drop(c, ch);
 	}
 	ssh_unlock(c);
 	return ret;
@@ -1193,6 +1192,8 @@ ssh_dest_id(const struct ssh_opts *o)
 	ssh_dest_release(&d);
 	return id;
 }
+
+static int package_listed(struct ssh_conn *c, const char *hex);
 
 static int
 ssh_sftp(struct ssh_conn *c)
@@ -1291,6 +1292,11 @@ ssh_upload_locked(struct ssh_conn *c, const char *local, const struct hash *hash
 	                __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
 	if (remote)
 		*remote = xasprintf("~/%s", final);
+	/* the host listed it when the connection read its facts */
+	if (package_listed(c, hex)) {
+		ret = 0;
+		goto out;
+	}
 	if (ssh_sftp(c) < 0 || (rc = sftp_exists(c, final)) < 0)
 		goto out;
 	if (rc == 1) {
@@ -1327,7 +1333,8 @@ ssh_upload_locked(struct ssh_conn *c, const char *local, const struct hash *hash
 	/* what arrived is what was meant, or it never gets its name */
 	sum[0] = "sh";
 	sum[1] = "-c";
-	sum[2] = "sha256sum -b -- \"$1\" 2>/dev/null || shasum -a 256 -b -- \"$1\"";
+	sum[2] = "openssl dgst -sha256 -r \"$1\" 2>/dev/null || "
+	         "sha256sum -b -- \"$1\" 2>/dev/null || shasum -a 256 -b -- \"$1\"";
 	sum[3] = "sh";
 	sum[4] = tmp;
 	sum[5] = NULL;
@@ -1360,6 +1367,8 @@ ssh_upload_locked(struct ssh_conn *c, const char *local, const struct hash *hash
 			ssh_fail(c, "cannot rename an upload");
 		goto remove;
 	}
+	if (c->home)
+		buf_printf(&c->pkgs, "%s%s\n", c->pkgs.len ? "" : "\n", hex);
 	ret = 1;
 	goto out;
 remove:
@@ -1412,40 +1421,163 @@ triple_of(struct ssh_conn *c, const char *uname, int musl)
 	return 0;
 }
 
-/* the host's facts, read once in one command (with c locked): $HOME,
- * uname -sm, what getconf says of its glibc, and a musl loader if any */
+void
+ssh_channel_drop(struct ssh_conn *c, LIBSSH2_CHANNEL *ch)
+{
+	ssh_block(c);
+	libssh2_channel_free(ch);
+	libssh2_session_set_blocking(c->s, 0);
+}
+
+LIBSSH2_CHANNEL *
+ssh_exec_channel(struct ssh_conn *c, char *const argv[])
+{
+	LIBSSH2_CHANNEL *ch;
+	struct buf cmd = BUF_INIT;
+	int rc;
+
+	AGAIN_P(c, ch, libssh2_channel_open_session(c->s));
+	if (!ch) {
+		if (!c->broken)
+			ssh_fail(c, "cannot open a channel");
+		return NULL;
+	}
+	ssh_command_line(&cmd, argv);
+	AGAIN(c, rc, libssh2_channel_exec(ch, cmd.data));
+	buf_release(&cmd);
+	if (rc) {
+		if (!c->broken)
+			ssh_fail(c, "cannot run a command");
+		ssh_channel_drop(c, ch);
+		return NULL;
+	}
+	return ch;
+}
+
+/* start argv on a new channel (c locked), its stdin left open, and read
+ * its stdout into out until it ends with mark (taken off); the channel,
+ * still running, or NULL with the error */
+static LIBSSH2_CHANNEL *
+run_until(struct ssh_conn *c, char *const argv[], const char *mark, struct buf *out)
+{
+	LIBSSH2_CHANNEL *ch = ssh_exec_channel(c, argv);
+	char data[4096];
+	size_t mlen = strlen(mark);
+	ssize_t n;
+
+	if (!ch)
+		return NULL;
+	for (;;) {
+		if (out->len >= mlen && !memcmp(out->data + out->len - mlen, mark, mlen)) {
+			out->len -= mlen;
+			out->data[out->len] = '\0';
+			return ch;
+		}
+		n = libssh2_channel_read(ch, data, sizeof(data));
+		if (n > 0) {
+			buf_add(out, data, (size_t)n);
+		} else if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
+			ssh_fail(c, "cannot read a command's output");
+			break;
+		} else if (libssh2_channel_eof(ch)) {
+			error("%s (%s): its shell ended before it said what it is: '%s'",
+			      c->label, c->where, out->data ? out->data : "");
+			break;
+		} else if (ssh_wait_turn(c) < 0) {
+			break;
+		}
+	}
+	ssh_channel_drop(c, ch);
+	return NULL;
+}
+
+/* what the host says of itself: $HOME, uname -sm, what getconf says of
+ * its glibc, a musl loader if any, then the packages in ~/.hydro/pkgs
+ * (their names, one a line: a file gets its name only once verified), so
+ * that an upload of one there needs no SFTP session to find it; globs and
+ * builtins but for uname and getconf */
+#define FACTS_SCRIPT \
+	"printf '%s\\n' \"$HOME\" \"$(uname -sm)\" \"$(getconf GNU_LIBC_VERSION 2>/dev/null)\"\n" \
+	"m=; for f in /lib/ld-musl-*; do [ -e \"$f\" ] && m=$f; done\n" \
+	"printf '%s\\n' \"$m\"\n" \
+	"for f in \"$HOME\"/.hydro/pkgs/*; do\n" \
+	"	case ${f##*/} in *.*) ;; *) [ -f \"$f\" ] && printf '%s\\n' \"${f##*/}\" ;; esac\n" \
+	"done\n"
+
+/* the host's facts, read once (with c locked) by a command that then
+ * stays as the connection's guard (ssh_proc.c): one shell for both */
 static int
 facts_locked(struct ssh_conn *c)
 {
-	char *argv[] = { "sh", "-c", "printf '%s\\n' \"$HOME\" \"$(uname -sm)\" "
-	                 "\"$(getconf GNU_LIBC_VERSION 2>/dev/null)\" "
-	                 "\"$(ls /lib/ld-musl-* 2>/dev/null | head -n 1)\"", NULL };
-	struct ssh_capture cap = { 0 };
+	static const char mark[] = "hydro-facts-end\n";
+	char silence[16], *folder = ssh_guard_folder();
+	char *argv[] = { "sh", "-c", NULL, "sh", folder, silence, NULL };
+	struct buf out = BUF_INIT, script = BUF_INIT;
+	LIBSSH2_CHANNEL *ch;
 	char *line[4], *p;
 	int i, ret = -1;
 
-	if (c->home)
+	if (c->home) {
+		free(folder);
 		return 0;
-	if (ssh_capture_locked(c, argv, NULL, 0, &cap) < 0)
+	}
+	ssh_guard_silence(silence);
+	buf_addstr(&script, FACTS_SCRIPT "printf 'hydro-facts-end\\n'\n");
+	buf_addstr(&script, ssh_guard_script);
+	argv[2] = script.data;
+	ch = run_until(c, argv, mark, &out);
+	buf_release(&script);
+	if (!ch) {
+		free(folder);
 		goto out;
-	for (i = 0, p = cap.out.data; i < 4 && p; i++) {
+	}
+	/* a connection has one guard: a second one (none here) would be idle */
+	if (c->guard) {
+		free(folder);
+		folder = NULL;
+	}
+	for (i = 0, p = out.data; i < 4 && p; i++) {
 		line[i] = p;
 		if ((p = strchr(p, '\n')))
 			*p++ = '\0';
 	}
 	if (i < 4) {
 		error("%s (%s): cannot read what it says of itself: '%s'", c->label,
-		      c->where, cap.out.data ? cap.out.data : "");
+		      c->where, out.data ? out.data : "");
+		ssh_channel_drop(c, ch);
+		free(folder);
 		goto out;
 	}
+	if (!folder)
+		ssh_channel_drop(c, ch);
+	else if (ssh_guard_adopt(c, ch, folder) < 0)
+		goto out;
 	snprintf(c->uname, sizeof(c->uname), "%s", line[1]);
 	c->glibc = xstrdup(line[2]);
 	c->musl = strstr(line[3], "ld-musl") != NULL;
+	/* "\nNAME\nNAME\n": each name found as "\nNAME\n" */
+	buf_addch(&c->pkgs, '\n');
+	buf_addstr(&c->pkgs, p ? p : "");
 	c->home = xstrdup(line[0]);
 	ret = 0;
 out:
-	ssh_capture_release(&cap);
+	buf_release(&out);
 	return ret;
+}
+
+/* whether the facts (c locked) list the package named hex as there */
+static int
+package_listed(struct ssh_conn *c, const char *hex)
+{
+	char *name;
+	int found;
+
+	if (!c->home || !c->pkgs.data)
+		return 0;
+	name = xasprintf("\n%s\n", hex);
+	found = strstr(c->pkgs.data, name) != NULL;
+	free(name);
+	return found;
 }
 
 const char *

@@ -8,6 +8,7 @@
  *	                               the package's path
  *	fan deploy PROJECT KEY PKG ADDR...
  *	fan probe KEY ADDR...
+ *	fan steps PROJECT KEY PKG CGROUP ADDR
  *
  * deploy connects to each ADDR as root with KEY (host keys checked against
  * PROJECT/known_hosts), uploads PKG to ~/.hydro/pkgs/<hash> unless it is
@@ -16,6 +17,17 @@
  * run folder hard links to that), and runs its bin/server --once.  It prints one line per host, "ADDR connect upload unpack
  * start total" in milliseconds, upload followed by "copied" or "present",
  * and exits 1 if any host failed.
+ *
+ * steps takes what a run does for one process on the one host ADDR, step
+ * by step, one after the other, and prints for each "STEP MS CPU": its
+ * time here (ms) and the CPU time the host used meanwhile (µs: the cgroup
+ * CGROUP holding the host's sshd, tests/lib/hosts.sh's, read 100 ms after
+ * the step so that what it started has ended): connect, facts ($HOME, the
+ * triple, the glibc), upload (the package's check, and its copy if it is
+ * not there), unpack, a free port (free_port) and one readiness check of
+ * it (cat of /proc/net/tcp, as the core does), spawn (the guard, the
+ * wrapper, the process's start), exit (until its end), kill (of its group,
+ * as the core does once it has exited), disconnect.
  *
  * probe splits what deploy's "connect" step does into its parts, on every
  * ADDR at once over bare libssh2 sessions (host keys not checked: these
@@ -86,7 +98,8 @@ deploy_one(void *arg)
 	int rc, status;
 
 	j->failed = 1;
-	if (!(c = ssh_host_conn(&j->h)))
+	/* connected, and its facts read, as a run provisions a host */
+	if (host_provision(&j->h) < 0 || !(c = ssh_host_conn(&j->h)))
 		return;
 	t = now_ms();
 	j->ms[0] = t - t0;
@@ -121,6 +134,135 @@ static void
 disconnect_one(void *arg)
 {
 	host_disconnect(arg);
+}
+
+/* microseconds of CPU the cgroup at path used, from cpu.stat (v2) or
+ * cpuacct.usage (v1, ns) */
+static long long
+cg_usec(const char *path)
+{
+	char *f = xasprintf("%s/cpu.stat", path), line[256];
+	long long v = -1;
+	FILE *fp = fopen(f, "r");
+
+	while (fp && fgets(line, sizeof(line), fp))
+		if (sscanf(line, "usage_usec %lld", &v) == 1)
+			break;
+	if (fp)
+		fclose(fp);
+	free(f);
+	if (v >= 0)
+		return v;
+	f = xasprintf("%s/cpuacct.usage", path);
+	if ((fp = fopen(f, "r")) && fscanf(fp, "%lld", &v) == 1)
+		v /= 1000;
+	if (fp)
+		fclose(fp);
+	free(f);
+	return v;
+}
+
+static const char *step_cg;
+static double step_t;
+static long long step_cpu;
+
+static void
+step_begin(void)
+{
+	step_t = now_ms();
+	step_cpu = cg_usec(step_cg);
+}
+
+static void
+step_end(const char *name)
+{
+	double ms = now_ms() - step_t;
+
+	usleep(100000);
+	printf("%s %.1f %lld\n", name, ms, cg_usec(step_cg) - step_cpu);
+	fflush(stdout);
+}
+
+static int
+steps(const char *project, const char *key, const char *pkg, const char *cg,
+      const char *addr)
+{
+	struct backend_env env = { project, 0, NULL, NULL };
+	const struct backend *b;
+	struct job j;
+	struct hash hash;
+	struct spawn sp = SPAWN_INIT;
+	struct buf table = BUF_INIT;
+	char *argv[] = { "bin/server", "--once", NULL };
+	char *cat[] = { "cat", "/proc/net/tcp", "/proc/net/tcp6", NULL };
+	const char *slash = strrchr(pkg, '/');
+	char *hex = xstrdup(slash ? slash + 1 : pkg), *remote = NULL, *dir, buf[4096];
+	int port, status, st;
+
+	step_cg = cg;
+	run_id = xasprintf("fan-%ld-%ld", (long)time(NULL), (long)getpid());
+	hex[strcspn(hex, ".")] = '\0';
+	if (hash_parse(hex, &hash) < 0 || backends_setup(&env) < 0)
+		return 2;
+	free(hex);
+	memset(&j, 0, sizeof(j));
+	j.h.name = (char *)addr;
+	j.h.where = "fan";
+	j.h.backend = "ssh";
+	j.kv[0].key = "host";
+	j.kv[0].value = (char *)addr;
+	j.kv[1].key = "key";
+	j.kv[1].value = (char *)key;
+	j.h.settings = j.kv;
+	j.h.nsettings = 2;
+	if (host_backend(&j.h, &b) < 0)
+		return 2;
+	step_begin();
+	if (host_provision(&j.h) < 0)
+		return 1;
+	step_end("connect+facts");
+	step_begin();
+	if (host_put_file(&j.h, pkg, &hash, &remote) < 0)
+		return 1;
+	step_end("upload");
+	step_begin();
+	dir = host_run_dir(&j.h, run_id, "server");
+	if (host_unpack(&j.h, remote, dir) < 0)
+		return 1;
+	step_end("unpack");
+	step_begin();
+	if (host_free_port(&j.h, &port) < 0)
+		return 1;
+	step_end("free_port");
+	step_begin();
+	if (host_capture(&j.h, cat, &table, 0, &st) < 0)
+		return 1;
+	step_end("ready_poll");
+	step_begin();
+	sp.argv = argv;
+	sp.cwd = dir;
+	if (host_spawn(&j.h, &sp) < 0)
+		return 1;
+	step_end("spawn");
+	step_begin();
+	while (read(sp.out, buf, sizeof(buf)) > 0)
+		;
+	while (read(sp.exit_fd, buf, sizeof(buf)) > 0)
+		;
+	step_end("exit");
+	step_begin();
+	host_signal(&j.h, &sp, 9);
+	if (host_wait(&j.h, &sp, &status) < 0)
+		return 1;
+	step_end("kill");
+	host_release(&j.h, &sp);
+	step_begin();
+	host_disconnect(&j.h);
+	step_end("disconnect");
+	buf_release(&table);
+	free(remote);
+	free(dir);
+	return 0;
 }
 
 struct probe {
@@ -258,9 +400,11 @@ main(int argc, char **argv)
 	}
 	if (argc >= 6 && !strcmp(argv[1], "deploy"))
 		return deploy(argc - 5, argv + 5, argv[2], argv[3], argv[4]);
+	if (argc == 7 && !strcmp(argv[1], "steps"))
+		return steps(argv[2], argv[3], argv[4], argv[5], argv[6]);
 	if (argc >= 4 && !strcmp(argv[1], "probe"))
 		return probe(argc - 3, argv + 3, argv[2]);
 	fprintf(stderr, "usage: fan pack OUTDIR FILE | fan deploy PROJECT KEY PKG ADDR... | "
-	        "fan probe KEY ADDR...\n");
+	        "fan probe KEY ADDR... | fan steps PROJECT KEY PKG CGROUP ADDR\n");
 	return 2;
 }

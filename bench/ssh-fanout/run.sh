@@ -27,12 +27,32 @@
 # >= 3.5x faster than ansible, 32 hosts <= 2x the time of 8.  Below the
 # table: hydro's steps per host (fan.c's timings), and its connection split
 # into TCP, key exchange and authentication (fan probe).
+#
+# Each test host's sshd, and whatever it runs, is in a cgroup of its own
+# (tests/lib/hosts.sh), and each row's table cell comes with the CPU time
+# the hosts used meanwhile, per host.  Two modes:
+#   (default)     the hosts are unconstrained: every host's sshd and what it
+#                 runs share this machine's cores with each other and with
+#                 the client, so 32 hosts queue for the same cores as 8: the
+#                 ratio 32 / 8 is bound by the machine's total CPU, for
+#                 every row alike
+#   HOST_CPU=4%   each host capped at that share of one core (cgroup
+#                 cpu.max, or cpu.cfs_quota_us on cgroup v1: 1 ms per
+#                 period of 100/PCT ms), so that it behaves as a slow
+#                 machine of its own that no other host slows down; with
+#                 the caps summed within the machine (32 x 4 % = 1.28 of 2
+#                 cores), 32 hosts take as long as 8 unless the client
+#                 serialises something: the ratio 32 / 8 is the client's own
+# ROWS="hydro_run pssh" picks rows (of hydro hydro_run hydro_run_t pssh
+# rsync ansible; all by default); RUNS (3) rounds; SIZES ("8 32").
 : "${BUILD:?run through make bench}"
 : "${TOP:?}"
 : "${HYDRO:?}"
 RUNS=${RUNS:-3}
 SIZES=${SIZES:-8 32}
+ROWS=${ROWS:-hydro hydro_run hydro_run_t pssh rsync ansible}
 CC=${CC:-cc}
+HOSTS_CPU=${HOST_CPU:-}
 
 [ "$(id -u)" -eq 0 ] || { echo "needs root (test hosts are network namespaces)"; exit 1; }
 for c in cargo parallel-scp parallel-ssh rsync ansible-playbook; do
@@ -114,13 +134,18 @@ wipe() {
 # PHASE BUSY", how busy the machine's CPUs were meanwhile (0 to 1, from
 # /proc/stat: everyone's work, the hosts' sshds included)
 cpu() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6; exit}' /proc/stat; }
+# (and in $work/hcpu "N ROW PHASE US", the CPU time the hosts used, from
+# their cgroups; 0 where the machine has none)
 timed() {
 	c0=$(cpu)
+	h0=$(hosts_cpu_usec || echo 0)
 	t0=$(date +%s%N)
 	"$4" "$1" >"$work/out" 2>&1 || { echo "$2 ($3, $1 hosts) failed:"; tail -20 "$work/out"; exit 1; }
 	t1=$(date +%s%N)
 	c1=$(cpu)
+	h1=$(hosts_cpu_usec || echo 0)
 	echo "$1 $2 $3 $(((t1 - t0) / 1000000))" >>"$work/res"
+	echo "$1 $2 $3 $((h1 - h0))" >>"$work/hcpu"
 	echo "$1 $2 $3 $c0 $c1" | awk '{b = $6 - $4; i = $7 - $5; print $1, $2, $3, (b + i) ? b / (b + i) : 0}' >>"$work/busy"
 }
 
@@ -140,6 +165,10 @@ row_ansible() { ansible-playbook -i "$work/inv$1" -f "$1" "$work/play.yml"; }
 
 : >"$work/res"
 : >"$work/loads"
+: >"$work/hcpu"
+: >"$work/steps"
+: >"$work/probes"
+: >"$work/busy"
 made=0
 for size in $SIZES; do
 	hosts_up $((size - made))
@@ -161,13 +190,15 @@ for suffix, more in (("", {}), ("t", {"target": "x86_64-unknown-linux-gnu"})):
             "services": [{"name": "s%d" % (i + 1), "kind": "crate", "on": "h%d" % (i + 1),
                           "src": src} for i in range(n)]}, f)
 PY
-	rows="hydro pssh rsync ansible"
-	wipe "$size"
-	if (cd "$work/proj" && "$HYDRO" -q run "d$size.json") >"$work/probe.out" 2>&1; then
-		rows="hydro hydro_run hydro_run_t pssh rsync ansible"
-	else
-		echo "$size hydro_run missing $(grep -m1 error "$work/probe.out" | sed 's/^[^:]*: //')" >>"$work/res"
-	fi
+	rows=$ROWS
+	case " $ROWS " in
+	*" hydro_run "* | *" hydro_run_t "*)
+		wipe "$size"
+		if ! (cd "$work/proj" && "$HYDRO" -q run "d$size.json") >"$work/probe.out" 2>&1; then
+			rows=$(echo " $ROWS " | sed 's/ hydro_run_t / /; s/ hydro_run / /')
+			echo "$size hydro_run missing $(grep -m1 error "$work/probe.out" | sed 's/^[^:]*: //')" >>"$work/res"
+		fi ;;
+	esac
 	round=0
 	while [ $round -lt "$RUNS" ]; do
 		round=$((round + 1))
@@ -182,6 +213,7 @@ PY
 	done
 	# hydro's connect step in parts: TCP, key exchange, authentication
 	round=0
+	case " $rows " in *" hydro "*) ;; *) round=$RUNS ;; esac
 	while [ $round -lt "$RUNS" ]; do
 		round=$((round + 1))
 		"$work/fan" probe "$HOSTS_KEY" $(addrs "$size") | sed "s/^/$size /" >>"$work/probes" ||
@@ -192,7 +224,13 @@ done
 wipe "$made"
 cp_close
 
-python3 - "$work/res" "$work/steps" "$work/loads" "$work/probes" "$work/busy" <<'PY'
+if [ -n "$HOSTS_CPU" ]; then
+	echo "Each host capped at $HOSTS_CPU of one core ($HOSTS_CG_CAP)."
+else
+	echo "The hosts unconstrained (sharing this machine's $(nproc) cores)."
+fi
+echo
+python3 - "$work/res" "$work/steps" "$work/loads" "$work/probes" "$work/busy" "$work/hcpu" <<'PY'
 import collections, statistics, sys
 res = collections.defaultdict(list)
 missing = {}
@@ -209,18 +247,27 @@ names = {"hydro": "hydro (SSH backend, fan.c)", "hydro_run": "hydro run",
          "pssh": "pssh (parallel-scp + parallel-ssh)", "rsync": "rsync -az, xargs -P",
          "ansible": "ansible (copy + command)"}
 sizes = sorted({k[0] for k in med})
-print("| hosts | | cold (s) | warm (s) | this / pssh, cold | ansible / this, cold | ansible / this, warm |")
-print("|---:|---|---:|---:|---:|---:|---:|")
+hcpu = collections.defaultdict(list)
+for line in open(sys.argv[6]):
+    n, row, phase, us = line.split()
+    hcpu[(int(n), row, phase)].append(int(us) / 1000 / int(n))
+def ratio(a, b, fmt):
+    return fmt % (a / b) if a is not None and b else "-"
+print("| hosts | | cold (s) | warm (s) | hosts' CPU per host, cold / warm (ms) | this / pssh, cold | ansible / this, cold | ansible / this, warm |")
+print("|---:|---|---:|---:|---:|---:|---:|---:|")
 for n in sizes:
     for row in names:
         if (n, row, "cold") not in med:
-            if row == "hydro_run":
-                print("| %d | hydro run | - | - | not yet: %s | | |" % (n, missing.get(n, "")))
+            if row == "hydro_run" and n in missing:
+                print("| %d | hydro run | - | - | | not yet: %s | | |" % (n, missing[n]))
             continue
         c, w = med[(n, row, "cold")], med[(n, row, "warm")]
-        print("| %d | %s | %.2f | %.2f | %.2fx | %.1fx | %.1fx |" % (
-            n, names[row], c, w, c / med[(n, "pssh", "cold")],
-            med[(n, "ansible", "cold")] / c, med[(n, "ansible", "warm")] / w))
+        print("| %d | %s | %.2f | %.2f | %.0f / %.0f | %s | %s | %s |" % (
+            n, names[row], c, w, statistics.median(hcpu[(n, row, "cold")]),
+            statistics.median(hcpu[(n, row, "warm")]),
+            ratio(c, med.get((n, "pssh", "cold")), "%.2fx"),
+            ratio(med.get((n, "ansible", "cold")), c, "%.1fx"),
+            ratio(med.get((n, "ansible", "warm")), w, "%.1fx")))
 busy = collections.defaultdict(list)
 for line in open(sys.argv[5]):
     n, row, phase, b = line.split()
@@ -242,6 +289,8 @@ print("\nload average (1, 5, 15 min) after each size: " +
       "; ".join("%s hosts: %s" % (n, loads[n].strip()) for n in sorted(loads, key=int)))
 # the SSH backend's steps, per host: median and slowest over hosts and rounds
 steps = collections.defaultdict(list)
+if not open(sys.argv[2]).read():
+    sys.exit(0)
 for line in open(sys.argv[2]):
     n, phase, addr, conn, up, how, unpack, start, total = line.split()
     for k, v in (("connect", conn), ("upload", up), ("unpack", unpack), ("start", start),

@@ -1,9 +1,10 @@
 #!/bin/sh
 # The SSH backend's slots against real sshds (tests/lib/hosts.sh), through
 # tests/unit/test_ssh.c's driver: machine_id, run, probe, free_port,
-# run_dir, record, unpack (a good package; refused ones leave nothing);
-# processes (output, stdin, exit and signal statuses, a group signalled,
-# the connection cut and the driver killed: the process ends; kept ones
+# run_dir, record, unpack (a good package, checked with openssl's sha256
+# or else sha256sum's; refused ones leave nothing); processes (output,
+# stdin, exit and signal statuses, a group signalled or ending with its
+# leader, the connection cut and the driver killed: the process ends; kept ones
 # survive, cleanup from a record, refused when the start time differs);
 # a tunnel to a port only the host sees; two hosts behind one bastion
 # sharing one connection to it.
@@ -143,6 +144,21 @@ case $good in
 esac
 t_end
 
+t_case "unpack checks every file with sha256sum on a host without openssl"
+tool run -- sh -c 'rm -rf /root/.hydro/pkgs/*.d'
+nsenter -t "$(host_pid 1)" -m mount --bind /dev/null /usr/bin/openssl ||
+	t_fail "cannot hide openssl"
+t_run tool unpack "$good" /root/.hydro/runs/r1/noopenssl
+t_expect_rc 0
+t_run tool run -- cat /root/.hydro/runs/r1/noopenssl/a.txt
+t_expect_out hello
+tool run -- mkdir -p /root/.hydro/runs/r2
+t_run tool unpack "$(bad hash)" /root/.hydro/runs/r2/noopenssl
+t_expect_rc 1
+t_expect_err "does not match its manifest"
+nsenter -t "$(host_pid 1)" -m umount /usr/bin/openssl
+t_end
+
 tool run -- mkdir -p /root/.hydro/runs/r2
 for k in dotdot abs link hash twice; do
 	t_case "unpack refuses a package with $k, leaving nothing"
@@ -220,6 +236,18 @@ t_run tool spawn --signal 9 -- sh -c 'sleep 100 & echo $!; wait'
 t_expect_rc 137
 child=$(cat "$T_TMP/out")
 [ -n "$child" ] && gone "$child" || t_fail "the group's other process $child lives on"
+t_end
+
+t_case "a process's group ends with it, without hydro signalling it; a kept one's stays"
+t_run tool spawn -- sh -c 'sleep 1000 </dev/null >/dev/null 2>&1 & echo $!'
+t_expect_rc 0
+child=$(cat "$T_TMP/out")
+[ -n "$child" ] && gone "$child" || t_fail "the group's other process $child lives on"
+t_run tool spawn --keep -- sh -c 'sleep 1000 </dev/null >/dev/null 2>&1 & echo $!'
+t_expect_rc 0
+child=$(cat "$T_TMP/out")
+[ -n "$child" ] && kill -0 "$child" 2>/dev/null || t_fail "a kept process's group was killed"
+[ -n "$child" ] && kill -9 "$child" 2>/dev/null
 t_end
 
 t_case "a process ends when the driver is killed (kill -9)"

@@ -2,7 +2,8 @@
 # Runs on SSH hosts again with nothing changed (tests/lib/hosts.sh: network
 # namespaces running a real sshd): a package is unpacked once per host into
 # ~/.hydro/pkgs/HASH.d and each run's folder is made of hard links to it, so
-# that a second run runs neither tar nor sha256sum there; a HASH.d changed
+# that a second run runs neither tar nor sha256sum there, and three commands
+# and no SFTP session on each host; a HASH.d changed
 # since, or without its record, is not trusted; the target triples of
 # several hosts are read while planning, and a host that does not answer is
 # named once.
@@ -73,8 +74,8 @@ dot_d() { on "$1" 'ls -d /root/.hydro/pkgs/*.d'; }
 last_run() { echo "/root/.hydro/runs/$(on "$1" 'ls -t /root/.hydro/runs | head -n 1')/s$1"; }
 inode() { on "$1" "stat -c %i '$2'"; }
 # the programs a warm run must not need, hidden on host i (and shown again)
-hide() { for p in tar zstd sha256sum; do on "$1" "mount --bind /dev/null /usr/bin/$p"; done; }
-unhide() { for p in tar zstd sha256sum; do on "$1" "umount /usr/bin/$p" 2>/dev/null; done; }
+hide() { for p in tar zstd sha256sum openssl; do on "$1" "mount --bind /dev/null /usr/bin/$p"; done; }
+unhide() { for p in tar zstd sha256sum openssl; do on "$1" "umount /usr/bin/$p" 2>/dev/null; done; }
 unhide_all() { for i in 1 2; do unhide $i; done; }
 t_on_exit unhide_all
 
@@ -95,7 +96,7 @@ for i in 1 2; do
 done
 t_end
 
-t_case "a second run with nothing changed runs no tar, zstd or sha256sum on the hosts"
+t_case "a second run with nothing changed runs no tar, zstd, sha256sum or openssl on the hosts"
 first=$(last_run 1)
 hide 1
 hide 2
@@ -109,6 +110,25 @@ for i in 1 2; do
 done
 [ "$(last_run 1)" != "$first" ] || t_fail "no new run folder on host 1"
 grep -q "warning" "$T_TMP/err" && t_fail "warned: $(cat "$T_TMP/err")"
+t_end
+
+# the sessions host i's sshd started so far: commands (KIND "command") or
+# SFTP servers ("subsystem"); its log says each (LogLevel VERBOSE)
+sessions() { grep -c "Starting session: $2" "$HOSTS_DIR/h$1/sshd.log"; }
+
+t_case "a run with nothing changed takes three commands per host, and no SFTP"
+for i in 1 2; do
+	eval "c$i=$(sessions $i command) s$i=$(sessions $i subsystem)"
+done
+t_run hydro_ run d.json
+t_expect_rc 0
+for i in 1 2; do
+	eval "c=\$c$i s=\$s$i"
+	# its facts (then its guard), the unpack, the process
+	[ $(($(sessions $i command) - c)) -eq 3 ] ||
+		t_fail "host $i: $(($(sessions $i command) - c)) commands, not 3"
+	[ "$(sessions $i subsystem)" -eq "$s" ] || t_fail "host $i: an SFTP session"
+done
 t_end
 
 exe=$(find "$CARGO_TARGET_DIR" "$P/.hydro" -type f -name warm -perm -u+x | head -n 1)

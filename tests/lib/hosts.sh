@@ -16,8 +16,9 @@
 #   (forwarding is off in a new namespace, so nothing else reaches it);
 # - per host, an sshd (/usr/sbin/sshd -D: by absolute path, since it
 #   re-executes itself for every connection) listening on the host's address,
-#   port 22, with its own ed25519 host key, config, pid file and log, as root
-#   with public keys only;
+#   port 22, with its own ed25519 host key, config, pid file and log
+#   ($HOSTS_DIR/hI/sshd.log, LogLevel VERBOSE: "Starting session: command"
+#   or "subsystem 'sftp'" for each session), as root with public keys only;
 # - per host, a private /tmp and a private home for root (tmpfs mounts in the
 #   mount namespace `ip netns exec` gives sshd, home filled from /etc/skel
 #   and ~/.ssh/authorized_keys holding the client's key:
@@ -34,6 +35,19 @@
 # OpenSSH's ssh, scp, pssh, rsync -e and ansible.  host_addr I, host_ns I and
 # host_pid I print a host's address, namespace and sshd's pid.
 #
+# CPU: each host's sshd, and so everything it runs, is in a cgroup of its
+# own (hydro-hosts-<pid>/hI, under a parent of the set), on the cgroup v2
+# hierarchy (/sys/fs/cgroup, or /sys/fs/cgroup/unified beside v1) where
+# there is one: hosts_cpu_usec prints the CPU time all hosts used so far
+# (usage_usec of the parent's cpu.stat; v1's cpuacct.usage otherwise), and
+# host_cpu_usec I one host's.  With HOSTS_CPU set (a percentage of one
+# core, "4%" or "4") before hosts_up, each host gets that much at most
+# (cpu.max on v2, cpu.cfs_quota_us on v1's cpu controller: 1 ms of CPU per
+# period of 100/PCT ms, the finest the kernel allows), so that a host behaves
+# as a slow machine of its own that no other host slows down, as long as the
+# caps summed fit in the machine's cores.  No usable cgroup hierarchy and
+# HOSTS_CPU set is an error; unset, the hosts simply go unmeasured.
+#
 # Everything goes at exit, even when the test fails: hosts_up registers
 # hosts_down with t_on_exit under tests/lib.sh, and otherwise traps EXIT
 # itself (a benchmark).  hosts_down kills every process in each namespace
@@ -48,6 +62,8 @@ HOSTS_TAG=$$
 HOSTS_BRIDGE=hyb$$
 HOSTS_DIR=
 HOSTS_NETS=
+HOSTS_CG=
+HOSTS_CG_CAP=
 
 hosts_die() {
 	echo "hosts: $*" >&2
@@ -98,6 +114,7 @@ hosts_setup_dir() {
 	HOSTS_CONFIG=$HOSTS_DIR/ssh_config
 	: >"$HOSTS_KNOWN"
 	: >"$HOSTS_CONFIG"
+	hosts_cgroup_setup
 	hosts_pick_net
 	HOSTS_NET=$HOSTS_PICKED
 	ip link add "$HOSTS_BRIDGE" type bridge || hosts_die "cannot make bridge '$HOSTS_BRIDGE'"
@@ -105,6 +122,72 @@ hosts_setup_dir() {
 	ip link set "$HOSTS_BRIDGE" up
 	export HOSTS_DIR HOSTS_KEY HOSTS_KNOWN HOSTS_CONFIG
 }
+
+# HOSTS_CG (where CPU time is counted) and HOSTS_CG_CAP (where it is
+# capped, when HOSTS_CPU is given): the set's parent cgroups, made
+hosts_cgroup_setup() {
+	v2=
+	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+		v2=/sys/fs/cgroup
+	elif [ -f /sys/fs/cgroup/unified/cgroup.controllers ]; then
+		v2=/sys/fs/cgroup/unified
+	fi
+	if [ -n "$v2" ] && mkdir "$v2/hydro-hosts-$HOSTS_TAG" 2>/dev/null; then
+		HOSTS_CG=$v2/hydro-hosts-$HOSTS_TAG
+	elif [ -f /sys/fs/cgroup/cpuacct/cpuacct.usage ] &&
+		mkdir /sys/fs/cgroup/cpuacct/hydro-hosts-$HOSTS_TAG 2>/dev/null; then
+		HOSTS_CG=/sys/fs/cgroup/cpuacct/hydro-hosts-$HOSTS_TAG
+	fi
+	[ -n "${HOSTS_CPU:-}" ] || return 0
+	pct=${HOSTS_CPU%%%}
+	case $pct in '' | *[!0-9]*) hosts_die "HOSTS_CPU='$HOSTS_CPU': give a whole percentage of one core, like 4%" ;; esac
+	[ "$pct" -ge 1 ] && [ "$pct" -le 100 ] || hosts_die "HOSTS_CPU='$HOSTS_CPU': give 1% to 100%"
+	if [ -n "$HOSTS_CG" ] && [ "$HOSTS_CG" != "${HOSTS_CG#"$v2"}" ] &&
+		grep -qw cpu "$v2/cgroup.controllers" &&
+		echo +cpu >"$v2/cgroup.subtree_control" 2>/dev/null &&
+		echo +cpu >"$HOSTS_CG/cgroup.subtree_control" 2>/dev/null; then
+		HOSTS_CG_CAP=$HOSTS_CG
+	elif [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ] &&
+		mkdir /sys/fs/cgroup/cpu/hydro-hosts-$HOSTS_TAG 2>/dev/null; then
+		HOSTS_CG_CAP=/sys/fs/cgroup/cpu/hydro-hosts-$HOSTS_TAG
+	else
+		hosts_die "HOSTS_CPU given, but this machine has no cgroup CPU controller to cap the hosts with"
+	fi
+}
+
+# host I's cgroups, made, capped at HOSTS_CPU; HOSTS_PROCS: their
+# cgroup.procs files
+hosts_cgroup_host() {
+	HOSTS_PROCS=
+	[ -n "$HOSTS_CG" ] || return 0
+	mkdir -p "$HOSTS_CG/h$1" || hosts_die "cannot make cgroup '$HOSTS_CG/h$1'"
+	HOSTS_PROCS=$HOSTS_CG/h$1/cgroup.procs
+	[ -n "$HOSTS_CG_CAP" ] || return 0
+	pct=${HOSTS_CPU%%%}
+	mkdir -p "$HOSTS_CG_CAP/h$1" || hosts_die "cannot make cgroup '$HOSTS_CG_CAP/h$1'"
+	if [ -f "$HOSTS_CG_CAP/h$1/cpu.max" ]; then
+		echo "1000 $((100000 / pct))" >"$HOSTS_CG_CAP/h$1/cpu.max"
+	else
+		echo $((100000 / pct)) >"$HOSTS_CG_CAP/h$1/cpu.cfs_period_us" &&
+			echo 1000 >"$HOSTS_CG_CAP/h$1/cpu.cfs_quota_us"
+	fi || hosts_die "cannot cap host $1's CPU at $HOSTS_CPU"
+	[ "$HOSTS_CG_CAP" = "$HOSTS_CG" ] || HOSTS_PROCS="$HOSTS_PROCS $HOSTS_CG_CAP/h$1/cgroup.procs"
+}
+
+# microseconds of CPU a cgroup's processes used: from cpu.stat (v2) or
+# cpuacct.usage (v1, in nanoseconds)
+hosts_cg_usec() {
+	if [ -f "$1/cpu.stat" ] && grep -q '^usage_usec' "$1/cpu.stat"; then
+		awk '$1 == "usage_usec" { print $2 }' "$1/cpu.stat"
+	elif [ -f "$1/cpuacct.usage" ]; then
+		echo $(($(cat "$1/cpuacct.usage") / 1000))
+	else
+		echo 0
+	fi
+}
+# the CPU time (µs) every host of the set used so far, or host I's
+hosts_cpu_usec() { [ -n "$HOSTS_CG" ] && hosts_cg_usec "$HOSTS_CG"; }
+host_cpu_usec() { [ -n "$HOSTS_CG" ] && hosts_cg_usec "$HOSTS_CG/h$1"; }
 
 # host I's files, config and key; its address is ADDR
 hosts_make_host() {
@@ -129,6 +212,7 @@ PrintMotd no
 PrintLastLog no
 AcceptEnv LANG LC_*
 Subsystem sftp /usr/lib/openssh/sftp-server
+LogLevel VERBOSE
 EOF
 	echo "$addr $(cut -d' ' -f1-2 "$d/host_ed25519.pub")" >>"$HOSTS_KNOWN"
 	cat >>"$HOSTS_CONFIG" <<EOF
@@ -151,7 +235,12 @@ host_start() {
 	# the mount namespace ip netns exec made is this sshd's alone; started
 	# from a subshell, so that it is no child of the caller's: a bare
 	# `wait` in a test or benchmark does not wait for it
-	(ip netns exec "$(host_ns "$1")" sh -c '
+	# it joins its cgroups before it becomes sshd: whatever sshd runs is in
+	# them (HOSTS_PROCS: paths under /sys/fs/cgroup, without spaces)
+	hosts_cgroup_host "$1"
+	# shellcheck disable=SC2086
+	(sh -c 'while [ "$1" != -- ]; do echo $$ >"$1" || exit 1; shift; done; shift; exec "$@"' \
+		sh $HOSTS_PROCS -- ip netns exec "$(host_ns "$1")" sh -c '
 		mount -t tmpfs -o mode=1777 tmpfs /tmp &&
 		mount -t tmpfs -o mode=700 tmpfs /root &&
 		cp -a /etc/skel/. /root/ &&
@@ -272,8 +361,15 @@ hosts_down() {
 		# cleans namespaces up asynchronously): delete the pair now
 		ip link del "hyv$HOSTS_TAG-$i" 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
+		for cg in "$HOSTS_CG" "$HOSTS_CG_CAP"; do
+			[ -n "$cg" ] && rmdir "$cg/h$i" 2>/dev/null
+		done
 		i=$((i - 1))
 	done
+	for cg in "$HOSTS_CG" "$HOSTS_CG_CAP"; do
+		[ -n "$cg" ] && rmdir "$cg" 2>/dev/null
+	done
+	HOSTS_CG= HOSTS_CG_CAP=
 	ip link del "$HOSTS_BRIDGE" 2>/dev/null
 	rm -rf "$HOSTS_DIR"
 	HOSTS_DIR=
