@@ -10,9 +10,12 @@
 //! 2. reads `start: {...}`, connects every output and answers `ack start`;
 //! 3. builds the flow, giving it each input port as a `Stream` of batches
 //!    of messages (for `source_stream(..) -> flatten()`) and each output
-//!    port as a `Sink` (for `dest_sink`);
-//! 4. runs it until `stop`, the end of the channel or SIGTERM, then lets the
-//!    outputs send what they hold and exits 0.
+//!    port as an [`Output`] whose `send` the flow calls for each message
+//!    (`for_each(|m| port.send(m))`);
+//! 4. runs it until `stop`, the end of the channel or SIGTERM, writing what
+//!    the outputs hold whenever the flow has run all it can and at each tick
+//!    of its own making (when hydroflow's `dest_sink` would flush), then
+//!    lets the outputs send what they hold and exits 0.
 //!
 //! Frames are a 4-byte big-endian length and a bincode 1.x payload, at most
 //! 8 MiB, as Hydro Deploy frames them.  hydro's own semantics: an input
@@ -26,7 +29,6 @@
 //! stderr with the port's name; it never panics the program.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::marker::PhantomData;
@@ -40,7 +42,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use futures::{Sink, Stream};
+use futures::Stream;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -140,20 +142,22 @@ impl Program {
         let code = rt.block_on(async move {
             let mut ports = handshake(&service, inputs, outputs).await;
             let mut flow = build(&mut ports);
+            let outs = std::mem::take(&mut ports.outs);
             let mut stop = ports.stop.take().unwrap();
             let local = tokio::task::LocalSet::new();
             local
                 .run_until(async {
                     tokio::select! {
-                        _ = drive(&mut flow) => {},
+                        _ = drive(&mut flow, &outs) => {},
                         _ = stop.changed() => {},
                     }
                 })
                 .await;
-            // What the flow handed to its sinks is still in dest_sink's
-            // channels: drop the flow, let those tasks drain, then the
-            // writers send what they hold.
+            // Dropping the flow drops its outputs, whose writers then send
+            // what they hold; a dest_sink of the program's own may still
+            // hold items in its channel: let those tasks drain.
             drop(flow);
+            drop(outs);
             let _ = tokio::time::timeout(Duration::from_secs(5), local).await;
             ports.finish().await;
             0
@@ -163,21 +167,25 @@ impl Program {
 }
 
 /// Run the flow, as hydroflow's `run_async` does, but giving the thread to
-/// the other tasks (the outputs' sinks, the listeners) only when a tick of
-/// the flow's own making begins (`defer_tick`, `next_tick` loops) or when
-/// the flow has no work left, rather than between every two strata: each
-/// such turn is a poll of the sockets (a system call), and a message that
-/// crosses the flow in one tick needs none.
-async fn drive(flow: &mut hydroflow::scheduled::graph::Hydroflow<'_>) {
+/// the other tasks (the listeners, the writers) only when a tick of the
+/// flow's own making begins (`defer_tick`, `next_tick` loops) or when the
+/// flow has no work left, rather than between every two strata: each such
+/// turn is a poll of the sockets (a system call), and a message that
+/// crosses the flow in one tick needs none.  At those two points the
+/// outputs write what they hold, as `dest_sink`'s task flushes its Sink
+/// once the flow lets it run.
+async fn drive(flow: &mut hydroflow::scheduled::graph::Hydroflow<'_>, outs: &[Arc<OutConn>]) {
     loop {
         let mut tick = flow.current_tick();
         while flow.next_stratum(false) {
             if flow.current_tick() != tick {
+                outs.iter().for_each(|c| c.flush());
                 tokio::task::yield_now().await;
                 tick = flow.current_tick();
             }
             flow.run_stratum();
         }
+        outs.iter().for_each(|c| c.flush());
         if flow.recv_events_async().await.is_none() {
             return;
         }
@@ -271,6 +279,8 @@ pub struct Ports {
     /// tag -> reply address, from the `(T, SocketAddr)` outputs' Demux keys
     replies: Arc<HashMap<u32, SocketAddr>>,
     writers: Vec<JoinHandle<()>>,
+    /// every output's connections, which the run loop flushes
+    outs: Vec<Arc<OutConn>>,
     stats: Vec<Arc<PortStats>>,
     stop: Option<watch::Receiver<bool>>,
     tmp: Option<PathBuf>,
@@ -448,6 +458,7 @@ async fn handshake(service: &str, inputs: &[(&str, bool)], outputs: &[(&str, boo
         targets,
         replies: Arc::new(replies),
         writers: Vec::new(),
+        outs: Vec::new(),
         stats: Vec::new(),
         stop: Some(stop_rx),
         tmp,
@@ -481,6 +492,14 @@ const READ_CHUNK: usize = 256 * 1024;
 /// A payload's decoder for one input port: bytes and the reply address.
 type Decode<I> = fn(&[u8], SocketAddr) -> Result<I, bincode::Error>;
 
+/// Read buffers that batches are done with, for the port's readers to use
+/// again: a batch takes its reader's buffer whole, and without these each
+/// read would allocate one.
+type Spare = Arc<Mutex<Vec<Vec<u8>>>>;
+
+/// The most buffers an input keeps in Spare.
+const SPARE_MAX: usize = 4;
+
 /// One accepted connection of an input port, and what it has read of a
 /// frame not yet whole.
 struct Reader {
@@ -490,27 +509,20 @@ struct Reader {
 }
 
 /// What a Reader's poll gave.
-enum Read {
+enum Read<I> {
     /// nothing more to read now; the waker is registered
     Pending,
-    /// whole frames, decoded into the batch
-    Data,
+    /// whole frames
+    Data(Batch<I>),
     /// the end of the connection, or a frame too large: drop it
     Closed,
 }
 
 impl Reader {
-    /// Read what the socket has (up to READ_CHUNK) and decode every whole
-    /// frame in it into batch.  A frame cut off by the end of the connection
-    /// is not delivered.
-    fn poll_frames<I>(
-        &mut self,
-        cx: &mut Context<'_>,
-        stats: &PortStats,
-        service: &str,
-        decode: Decode<I>,
-        batch: &mut Vec<I>,
-    ) -> Read {
+    /// Read what the socket has (up to READ_CHUNK) and hand over every
+    /// whole frame in it as a Batch, the buffer they are in with them.  A
+    /// frame cut off by the end of the connection is not delivered.
+    fn poll_frames<I>(&mut self, cx: &mut Context<'_>, port: &InPort<I>) -> Read<I> {
         loop {
             if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
                 self.buf.reserve(READ_CHUNK);
@@ -527,43 +539,94 @@ impl Reader {
             }
             // SAFETY: poll_read initialised the n bytes it filled.
             unsafe { self.buf.set_len(self.buf.len() + n) };
-            let had = batch.len();
-            let mut at = 0;
-            while self.buf.len() - at >= 4 {
-                let n = u32::from_be_bytes(self.buf[at..at + 4].try_into().unwrap()) as usize;
+            // the whole frames: [0, end)
+            let mut end = 0;
+            while self.buf.len() - end >= 4 {
+                let n = u32::from_be_bytes(self.buf[end..end + 4].try_into().unwrap()) as usize;
                 if n > FRAME_MAX {
                     eprintln!(
                         "{}: port '{}': a frame of {} bytes is larger than the 8 MiB limit; closing its connection",
-                        service, stats.name, n
+                        port.service, port.stats.name, n
                     );
                     return Read::Closed;
                 }
-                if self.buf.len() - at - 4 < n {
+                if self.buf.len() - end - 4 < n {
                     break;
                 }
-                let payload = &self.buf[at + 4..at + 4 + n];
-                at += 4 + n;
-                match decode(payload, self.addr) {
-                    Ok(item) => batch.push(item),
-                    Err(e) => {
-                        if stats.bad.fetch_add(1, Ordering::Relaxed) == 0 {
-                            eprintln!(
-                                "{}: port '{}': cannot decode a message of {} bytes as `{}`: {} (dropped; further ones are counted)",
-                                service, stats.name, n, stats.ty, e
-                            );
-                        }
+                end += 4 + n;
+            }
+            if end == 0 {
+                if self.buf.len() >= 4 {
+                    // room for the whole of the frame begun
+                    let n = u32::from_be_bytes(self.buf[..4].try_into().unwrap()) as usize;
+                    self.buf.reserve(n + 4 - self.buf.len());
+                }
+                continue;
+            }
+            // the batch takes the buffer; what follows its frames starts
+            // a spare one
+            let mut next = port.spare.lock().unwrap().pop().unwrap_or_default();
+            next.extend_from_slice(&self.buf[end..]);
+            self.buf.truncate(end);
+            let bytes = std::mem::replace(&mut self.buf, next);
+            return Read::Data(Batch {
+                bytes,
+                at: 0,
+                addr: self.addr,
+                decode: port.decode,
+                stats: port.stats.clone(),
+                service: port.service.clone(),
+                spare: port.spare.clone(),
+            });
+        }
+    }
+}
+
+/// Whole frames read from one connection, decoded one at a time as the
+/// flow takes them: each message is made just before the flow uses it (a
+/// message's allocation is freed before the next one's is made), not all
+/// of the batch before the first is used.  A frame that does not decode is
+/// counted, reported once, and skipped.
+pub struct Batch<I> {
+    bytes: Vec<u8>,
+    at: usize,
+    addr: SocketAddr,
+    decode: Decode<I>,
+    stats: Arc<PortStats>,
+    service: Arc<str>,
+    spare: Spare,
+}
+
+impl<I> Iterator for Batch<I> {
+    type Item = I;
+    fn next(&mut self) -> Option<I> {
+        while self.at < self.bytes.len() {
+            let start = self.at + 4;
+            let n = u32::from_be_bytes(self.bytes[self.at..start].try_into().unwrap()) as usize;
+            self.at = start + n;
+            match (self.decode)(&self.bytes[start..start + n], self.addr) {
+                Ok(item) => return Some(item),
+                Err(e) => {
+                    if self.stats.bad.fetch_add(1, Ordering::Relaxed) == 0 {
+                        eprintln!(
+                            "{}: port '{}': cannot decode a message of {} bytes as `{}`: {} (dropped; further ones are counted)",
+                            self.service, self.stats.name, n, self.stats.ty, e
+                        );
                     }
                 }
             }
-            self.buf.drain(..at);
-            if self.buf.len() >= 4 {
-                // room for the whole of the frame begun
-                let n = u32::from_be_bytes(self.buf[..4].try_into().unwrap()) as usize;
-                self.buf.reserve(n + 4 - self.buf.len());
-            }
-            if batch.len() > had {
-                return Read::Data;
-            }
+        }
+        None
+    }
+}
+
+impl<I> Drop for Batch<I> {
+    fn drop(&mut self) {
+        let mut spare = self.spare.lock().unwrap();
+        if spare.len() < SPARE_MAX {
+            let mut b = std::mem::take(&mut self.bytes);
+            b.clear();
+            spare.push(b);
         }
     }
 }
@@ -586,20 +649,29 @@ impl Accepted {
 }
 
 /// An input port's messages, for `source_stream(..) -> flatten()`: in
-/// batches, each what one poll of its connections held.  The flow's own
-/// poll reads the sockets, with no task between them and the flow; it polls
-/// the stream (and makes a waker) once a batch, not once a message.
+/// batches, each the whole frames one read of a connection held.  The
+/// flow's own poll reads the sockets, with no task between them and the
+/// flow; it polls the stream (and makes a waker) once a batch, not once a
+/// message.  Its connections take turns, one batch each.
 pub struct Input<I> {
     accepted: Arc<Mutex<Accepted>>,
     readers: Vec<Reader>,
+    /// the reader the next poll starts at
+    next: usize,
+    port: InPort<I>,
+}
+
+/// What an input's batches need of their port.
+struct InPort<I> {
     stats: Arc<PortStats>,
     service: Arc<str>,
     decode: Decode<I>,
+    spare: Spare,
 }
 
 impl<I> Stream for Input<I> {
-    type Item = Vec<I>;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Vec<I>>> {
+    type Item = Batch<I>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Batch<I>>> {
         let this = &mut *self;
         let accepting = {
             let mut a = this.accepted.lock().unwrap();
@@ -609,19 +681,24 @@ impl<I> Stream for Input<I> {
             }
             a.accepting
         };
-        let mut batch = Vec::new();
-        let mut i = 0;
-        while i < this.readers.len() {
-            match this.readers[i].poll_frames(cx, &this.stats, &this.service, this.decode, &mut batch) {
+        let mut tried = 0;
+        while tried < this.readers.len() {
+            let i = this.next % this.readers.len();
+            match this.readers[i].poll_frames(cx, &this.port) {
                 Read::Closed => {
                     this.readers.swap_remove(i);
                 }
-                Read::Pending | Read::Data => i += 1,
+                Read::Pending => {
+                    this.next = i + 1;
+                    tried += 1;
+                }
+                Read::Data(batch) => {
+                    this.next = i + 1;
+                    return Poll::Ready(Some(batch));
+                }
             }
         }
-        if !batch.is_empty() {
-            Poll::Ready(Some(batch))
-        } else if this.readers.is_empty() && accepting == 0 {
+        if this.readers.is_empty() && accepting == 0 {
             Poll::Ready(None)
         } else {
             Poll::Pending
@@ -691,7 +768,8 @@ impl Ports {
                 a.wake();
             });
         }
-        Input { accepted, readers: Vec::new(), stats, service: self.service.clone(), decode }
+        let port = InPort { stats, service: self.service.clone(), decode, spare: Arc::new(Mutex::new(Vec::new())) };
+        Input { accepted, readers: Vec::new(), next: 0, port }
     }
 
     /// Input port `name` of type `T` (`ty` as written, for messages), as a
@@ -718,20 +796,21 @@ impl Ports {
             let service = self.service.clone();
             let port = name.to_string();
             self.writers.push(tokio::spawn(write_frames(service, port, t, out.clone())));
+            self.outs.push(out.clone());
             conns.push((addr, out));
         }
         (conns, stats)
     }
 
-    /// Output port `name` of type `T`, as a Sink that sends every message
-    /// to every receiver.
+    /// Output port `name` of type `T`, which sends every message to every
+    /// receiver.
     pub fn output<T: Serialize + 'static>(&mut self, name: &str) -> Output<T> {
         let (conns, stats) = self.open_output(name);
         Output { conns: conns.into_iter().map(|(_, c)| c).collect(), stats, service: self.service.clone(), scratch: Vec::new(), _t: PhantomData }
     }
 
-    /// Output port `name` of type `(T, SocketAddr)`, as a Sink that sends
-    /// each message to the receiver with that address.
+    /// Output port `name` of type `(T, SocketAddr)`, which sends each
+    /// message to the receiver with that address.
     pub fn output_addr<T: Serialize + 'static>(&mut self, name: &str) -> AddrOutput<T> {
         let (conns, stats) = self.open_output(name);
         let mut by_addr = HashMap::new();
@@ -829,14 +908,14 @@ async fn connect(t: &Target) -> std::io::Result<Sock> {
 const WRITE_AT: usize = 64 * 1024;
 
 /// What an output has for one receiver and not yet written: whole frames,
-/// appended by the Sink (no channel, no allocation of its own per message).
-/// The Sink writes them itself, without blocking, when it is flushed (and
-/// when WRITE_AT bytes wait); what the socket does not take then, the
+/// appended by the Output (no channel, no allocation of its own per
+/// message).  They are written without blocking when the run loop flushes
+/// (and when WRITE_AT bytes wait); what the socket does not take then, the
 /// connection's writer task writes as the socket takes it.
 #[derive(Default)]
 pub struct OutConn {
     state: Mutex<OutBuf>,
-    /// wakes the writer: frames the Sink could not write, an error, the end
+    /// wakes the writer: frames the flush could not write, an error, the end
     ready: Notify,
 }
 
@@ -845,11 +924,14 @@ struct OutBuf {
     frames: Vec<u8>,
     /// how much of frames is written
     sent: usize,
+    /// what a write left unwritten (the socket was full): the next try is
+    /// when WRITE_AT more bytes have come, not at every frame
+    left: usize,
     /// the connection, once made
     sock: Option<Arc<Sock>>,
-    /// a write by the Sink failed: the writer reports it
+    /// a write by the flush failed: the writer reports it
     error: Option<std::io::Error>,
-    /// the Sink is gone: write what is left, then end
+    /// the Output is gone: write what is left, then end
     closed: bool,
     /// the connection failed: what comes is dropped
     dead: bool,
@@ -871,21 +953,27 @@ impl OutBuf {
         if self.sent == self.frames.len() {
             self.frames.clear();
             self.sent = 0;
+            self.left = 0;
             return Ok(true);
         }
         if self.sent >= self.frames.len() / 2 {
             self.frames.drain(..self.sent);
             self.sent = 0;
         }
+        self.left = self.frames.len() - self.sent;
         Ok(false)
     }
 }
 
 impl OutConn {
-    /// Let the Sink write what it holds: everything, if the socket takes
+    /// Write what the connection holds: everything, if the socket takes
     /// it; else the writer is woken to write the rest.
     fn flush(&self) {
-        let mut st = self.state.lock().unwrap();
+        self.write(&mut self.state.lock().unwrap());
+    }
+
+    /// Write what st (this connection's state, locked) holds, as flush.
+    fn write(&self, st: &mut OutBuf) {
         if st.dead || st.error.is_some() {
             return;
         }
@@ -911,9 +999,8 @@ impl OutConn {
             return true;
         }
         let ok = encode_frame(service, stats, &mut st.frames, encode);
-        if st.frames.len() - st.sent >= WRITE_AT {
-            drop(st);
-            self.flush();
+        if st.frames.len() - st.sent >= st.left + WRITE_AT {
+            self.write(&mut st);
         }
         ok
     }
@@ -925,9 +1012,8 @@ impl OutConn {
             return;
         }
         st.frames.extend_from_slice(frames);
-        if st.frames.len() - st.sent >= WRITE_AT {
-            drop(st);
-            self.flush();
+        if st.frames.len() - st.sent >= st.left + WRITE_AT {
+            self.write(&mut st);
         }
     }
 
@@ -1043,7 +1129,7 @@ where
     false
 }
 
-/// An output port of plain `T`, for `dest_sink`: broadcast.
+/// An output port of plain `T`: every message to every receiver.
 pub struct Output<T> {
     conns: Vec<Arc<OutConn>>,
     stats: Arc<PortStats>,
@@ -1053,8 +1139,6 @@ pub struct Output<T> {
     _t: PhantomData<fn(T)>,
 }
 
-impl<T> Unpin for Output<T> {}
-
 impl<T> Drop for Output<T> {
     fn drop(&mut self) {
         for c in &self.conns {
@@ -1063,49 +1147,36 @@ impl<T> Drop for Output<T> {
     }
 }
 
-impl<T: Serialize + 'static> Sink<T> for Output<T> {
-    type Error = Infallible;
-    fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-    fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Infallible> {
-        let this = self.get_mut();
-        match this.conns.as_slice() {
+impl<T: Serialize + 'static> Output<T> {
+    /// Send item to every receiver, for the flow's `for_each`: its frame
+    /// goes into each connection's buffer, written once WRITE_AT bytes
+    /// wait, and else when the run loop flushes.
+    pub fn send(&mut self, item: T) {
+        match self.conns.as_slice() {
             [] => {}
             [c] => {
-                c.push(&this.service, &this.stats, |b| codec::encode(&item, b));
+                c.push(&self.service, &self.stats, |b| codec::encode(&item, b));
             }
             conns => {
-                this.scratch.clear();
-                if encode_frame(&this.service, &this.stats, &mut this.scratch, |b| codec::encode(&item, b)) {
+                self.scratch.clear();
+                if encode_frame(&self.service, &self.stats, &mut self.scratch, |b| codec::encode(&item, b)) {
                     for c in conns {
-                        c.push_frames(&this.scratch);
+                        c.push_frames(&self.scratch);
                     }
                 }
             }
         }
-        Ok(())
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        for c in &self.conns {
-            c.flush();
-        }
-        Poll::Ready(Ok(()))
-    }
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.poll_flush(cx)
     }
 }
 
-/// An output port of `(T, SocketAddr)`, for `dest_sink`: to that address.
+/// An output port of `(T, SocketAddr)`: each message to the receiver with
+/// that address.
 pub struct AddrOutput<T> {
     by_addr: HashMap<SocketAddr, Arc<OutConn>>,
     stats: Arc<PortStats>,
     service: Arc<str>,
     _t: PhantomData<fn(T)>,
 }
-
-impl<T> Unpin for AddrOutput<T> {}
 
 impl<T> Drop for AddrOutput<T> {
     fn drop(&mut self) {
@@ -1115,35 +1186,22 @@ impl<T> Drop for AddrOutput<T> {
     }
 }
 
-impl<T: Serialize + 'static> Sink<(T, SocketAddr)> for AddrOutput<T> {
-    type Error = Infallible;
-    fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-    fn start_send(self: Pin<&mut Self>, (item, addr): (T, SocketAddr)) -> Result<(), Infallible> {
-        let this = self.get_mut();
-        match this.by_addr.get(&addr) {
+impl<T: Serialize + 'static> AddrOutput<T> {
+    /// Send item to the receiver at addr, for the flow's `for_each`; an
+    /// address no receiver has is dropped, counted and reported once.
+    pub fn send(&mut self, (item, addr): (T, SocketAddr)) {
+        match self.by_addr.get(&addr) {
             Some(c) => {
-                c.push(&this.service, &this.stats, |b| codec::encode(&item, b));
+                c.push(&self.service, &self.stats, |b| codec::encode(&item, b));
             }
             None => {
-                if this.stats.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+                if self.stats.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
                     eprintln!(
                         "{}: warning: port '{}': no receiver has the address {}; dropped (further ones are counted)",
-                        this.service, this.stats.name, addr
+                        self.service, self.stats.name, addr
                     );
                 }
             }
         }
-        Ok(())
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        for c in self.by_addr.values() {
-            c.flush();
-        }
-        Poll::Ready(Ok(()))
-    }
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.poll_flush(cx)
     }
 }
