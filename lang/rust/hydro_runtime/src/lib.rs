@@ -28,9 +28,9 @@
 //! counted).  A message that does not decode is counted and reported on
 //! stderr with the port's name; it never panics the program.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, IoSlice, Write};
 use std::marker::PhantomData;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
@@ -38,6 +38,9 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -49,11 +52,16 @@ use serde_json::{json, Value};
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, Interest, ReadBuf};
 use tokio::sync::{watch, Notify};
-use tokio::task::JoinHandle;
 
+mod allocator;
 mod codec;
 
 pub use hydroflow;
+
+/// Every compiled program allocates through the system's allocator with a
+/// cache of small blocks for the flow's thread in front (allocator.rs).
+#[global_allocator]
+static ALLOCATOR: allocator::Alloc = allocator::Alloc;
 
 /// The largest frame, as tokio-util's `LengthDelimitedCodec` defaults.
 pub const FRAME_MAX: usize = 8 * 1024 * 1024;
@@ -133,7 +141,9 @@ impl Program {
     {
         // One thread, as hydroflow's own #[hydroflow::main]: the flow, the
         // readers and the writers take turns, with no wake-up crossing
-        // threads for each batch.
+        // threads for each batch, and an output's buffer is the flow's and
+        // its writer's without a lock.
+        allocator::cache_this_thread();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -145,6 +155,9 @@ impl Program {
             let outs = std::mem::take(&mut ports.outs);
             let mut stop = ports.stop.take().unwrap();
             let local = tokio::task::LocalSet::new();
+            for w in ports.writers.drain(..) {
+                local.spawn_local(w);
+            }
             local
                 .run_until(async {
                     tokio::select! {
@@ -154,12 +167,13 @@ impl Program {
                 })
                 .await;
             // Dropping the flow drops its outputs, whose writers then send
-            // what they hold; a dest_sink of the program's own may still
-            // hold items in its channel: let those tasks drain.
+            // what they hold (a dest_sink of the program's own may still
+            // hold items in its channel, for its task): a bounded wait for
+            // those tasks to end.
             drop(flow);
             drop(outs);
             let _ = tokio::time::timeout(Duration::from_secs(5), local).await;
-            ports.finish().await;
+            ports.finish();
             0
         });
         std::process::exit(code)
@@ -174,7 +188,7 @@ impl Program {
 /// crosses the flow in one tick needs none.  At those two points the
 /// outputs write what they hold, as `dest_sink`'s task flushes its Sink
 /// once the flow lets it run.
-async fn drive(flow: &mut hydroflow::scheduled::graph::Hydroflow<'_>, outs: &[Arc<OutConn>]) {
+async fn drive(flow: &mut hydroflow::scheduled::graph::Hydroflow<'_>, outs: &[Rc<OutConn>]) {
     loop {
         let mut tick = flow.current_tick();
         while flow.next_stratum(false) {
@@ -278,9 +292,10 @@ pub struct Ports {
     targets: HashMap<String, Vec<(Option<u32>, Target)>>,
     /// tag -> reply address, from the `(T, SocketAddr)` outputs' Demux keys
     replies: Arc<HashMap<u32, SocketAddr>>,
-    writers: Vec<JoinHandle<()>>,
+    /// every output connection's writer, a task on the flow's thread
+    writers: Vec<Pin<Box<dyn Future<Output = ()>>>>,
     /// every output's connections, which the run loop flushes
-    outs: Vec<Arc<OutConn>>,
+    outs: Vec<Rc<OutConn>>,
     stats: Vec<Arc<PortStats>>,
     stop: Option<watch::Receiver<bool>>,
     tmp: Option<PathBuf>,
@@ -784,18 +799,18 @@ impl Ports {
         self.open_input(name, ty, |b, a| codec::decode::<T>(b).map(|t| (t, a)))
     }
 
-    fn open_output(&mut self, name: &str) -> (Vec<(Option<SocketAddr>, Arc<OutConn>)>, Arc<PortStats>) {
+    fn open_output(&mut self, name: &str) -> (Vec<(Option<SocketAddr>, Rc<OutConn>)>, Arc<PortStats>) {
         let stats = self.stats(name, "", false);
         let mut conns = Vec::new();
         for (_, t) in self.targets.remove(name).unwrap_or_default() {
-            let out = Arc::new(OutConn::default());
+            let out = Rc::new(OutConn::default());
             let addr = match &t {
                 Target::Tcp(a) => Some(*a),
                 Target::Unix(_) => None,
             };
             let service = self.service.clone();
             let port = name.to_string();
-            self.writers.push(tokio::spawn(write_frames(service, port, t, out.clone())));
+            self.writers.push(Box::pin(write_frames(service, port, t, out.clone())));
             self.outs.push(out.clone());
             conns.push((addr, out));
         }
@@ -822,12 +837,9 @@ impl Ports {
         AddrOutput { by_addr, stats, service: self.service.clone(), _t: PhantomData }
     }
 
-    /// After the flow: let the writers send what they hold (a bounded
-    /// wait), report the counts, remove the sockets' directory.
-    async fn finish(&mut self) {
-        for w in self.writers.drain(..) {
-            let _ = tokio::time::timeout(Duration::from_secs(5), w).await;
-        }
+    /// After the flow and its writers: report the counts, remove the
+    /// sockets' directory.
+    fn finish(&mut self) {
         for s in &self.stats {
             let bad = s.bad.load(Ordering::Relaxed);
             if bad > 0 {
@@ -863,10 +875,10 @@ impl AsRawFd for Fd {
 }
 
 impl Sock {
-    fn try_write(&self, b: &[u8]) -> std::io::Result<usize> {
+    fn try_write(&self, b: &[IoSlice<'_>]) -> std::io::Result<usize> {
         match self {
-            Sock::Tcp(s) => (&*s).write(b),
-            Sock::Unix(s) => (&*s).write(b),
+            Sock::Tcp(s) => (&*s).write_vectored(b),
+            Sock::Unix(s) => (&*s).write_vectored(b),
         }
     }
 
@@ -907,6 +919,20 @@ async fn connect(t: &Target) -> std::io::Result<Sock> {
 /// bytes are waiting, without waiting for the flush.
 const WRITE_AT: usize = 64 * 1024;
 
+/// An output's frames wait in chunks of about this many bytes: appending
+/// never moves what waits, and a chunk written whole is used again.
+const CHUNK: usize = 64 * 1024;
+
+/// A chunk's room: a frame of up to 32 KiB fits in the chunk it starts in
+/// (and the chunk stays below glibc's threshold for a mapping of its own).
+const CHUNK_ROOM: usize = 96 * 1024;
+
+/// The most written chunks a connection keeps for use again.
+const SPARE_CHUNKS: usize = 8;
+
+/// The most chunks one write hands the socket.
+const WRITE_CHUNKS: usize = 16;
+
 /// What an output has for one receiver and not yet written: whole frames,
 /// appended by the Output (no channel, no allocation of its own per
 /// message).  They are written without blocking when the run loop flushes
@@ -914,21 +940,26 @@ const WRITE_AT: usize = 64 * 1024;
 /// connection's writer task writes as the socket takes it.
 #[derive(Default)]
 pub struct OutConn {
-    state: Mutex<OutBuf>,
+    state: RefCell<OutBuf>,
     /// wakes the writer: frames the flush could not write, an error, the end
     ready: Notify,
 }
 
 #[derive(Default)]
 struct OutBuf {
-    frames: Vec<u8>,
-    /// how much of frames is written
+    /// the frames, in order
+    chunks: VecDeque<Vec<u8>>,
+    /// how much of the first chunk is written
     sent: usize,
+    /// how many bytes wait
+    len: usize,
     /// what a write left unwritten (the socket was full): the next try is
     /// when WRITE_AT more bytes have come, not at every frame
     left: usize,
+    /// written chunks, emptied, for use again
+    spare: Vec<Vec<u8>>,
     /// the connection, once made
-    sock: Option<Arc<Sock>>,
+    sock: Option<Rc<Sock>>,
     /// a write by the flush failed: the writer reports it
     error: Option<std::io::Error>,
     /// the Output is gone: write what is left, then end
@@ -938,30 +969,74 @@ struct OutBuf {
 }
 
 impl OutBuf {
+    /// The chunk the next frame goes into.
+    fn tail(&mut self) -> &mut Vec<u8> {
+        if self.chunks.back().map_or(true, |c| c.len() >= CHUNK) {
+            let c = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK_ROOM));
+            self.chunks.push_back(c);
+        }
+        self.chunks.back_mut().unwrap()
+    }
+
+    /// Append one frame, as encode_frame.
+    fn push_frame<F>(&mut self, service: &str, stats: &PortStats, encode: F) -> bool
+    where
+        F: FnOnce(&mut Vec<u8>) -> bincode::Result<()>,
+    {
+        let tail = self.tail();
+        let had = tail.len();
+        let ok = encode_frame(service, stats, tail, encode);
+        self.len += tail.len() - had;
+        ok
+    }
+
+    /// Take n written bytes off the front.
+    fn consume(&mut self, mut n: usize) {
+        self.len -= n;
+        while n > 0 {
+            let first = self.chunks.front().unwrap().len() - self.sent;
+            if n < first {
+                self.sent += n;
+                return;
+            }
+            n -= first;
+            self.sent = 0;
+            let mut c = self.chunks.pop_front().unwrap();
+            if self.spare.len() < SPARE_CHUNKS {
+                c.clear();
+                self.spare.push(c);
+            }
+        }
+    }
+
     /// Write what the socket takes now.  Ok(true) when nothing is left;
     /// Ok(false) when it is not connected yet or full.
     fn write_now(&mut self) -> std::io::Result<bool> {
-        let Some(sock) = &self.sock else { return Ok(self.sent == self.frames.len()) };
-        while self.sent < self.frames.len() {
-            match sock.try_write(&self.frames[self.sent..]) {
-                Ok(n) => self.sent += n,
+        let Some(sock) = self.sock.clone() else { return Ok(self.len == 0) };
+        while self.len > 0 {
+            let mut io = [IoSlice::new(&[]); WRITE_CHUNKS];
+            let mut n = 0;
+            for (k, c) in self.chunks.iter().take(WRITE_CHUNKS).enumerate() {
+                io[k] = IoSlice::new(&c[if k == 0 { self.sent } else { 0 }..]);
+                n += 1;
+            }
+            match sock.try_write(&io[..n]) {
+                Ok(w) => self.consume(w),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
-        if self.sent == self.frames.len() {
-            self.frames.clear();
-            self.sent = 0;
-            self.left = 0;
-            return Ok(true);
-        }
-        if self.sent >= self.frames.len() / 2 {
-            self.frames.drain(..self.sent);
-            self.sent = 0;
-        }
-        self.left = self.frames.len() - self.sent;
-        Ok(false)
+        self.left = self.len;
+        Ok(self.len == 0)
+    }
+
+    /// Drop everything: the connection failed.
+    fn clear(&mut self) {
+        self.chunks = VecDeque::new();
+        self.spare = Vec::new();
+        self.sent = 0;
+        self.len = 0;
     }
 }
 
@@ -969,7 +1044,7 @@ impl OutConn {
     /// Write what the connection holds: everything, if the socket takes
     /// it; else the writer is woken to write the rest.
     fn flush(&self) {
-        self.write(&mut self.state.lock().unwrap());
+        self.write(&mut self.state.borrow_mut());
     }
 
     /// Write what st (this connection's state, locked) holds, as flush.
@@ -994,12 +1069,12 @@ impl OutConn {
     where
         F: FnOnce(&mut Vec<u8>) -> bincode::Result<()>,
     {
-        let mut st = self.state.lock().unwrap();
+        let mut st = self.state.borrow_mut();
         if st.dead {
             return true;
         }
-        let ok = encode_frame(service, stats, &mut st.frames, encode);
-        if st.frames.len() - st.sent >= st.left + WRITE_AT {
+        let ok = st.push_frame(service, stats, encode);
+        if st.len >= st.left + WRITE_AT {
             self.write(&mut st);
         }
         ok
@@ -1007,18 +1082,19 @@ impl OutConn {
 
     /// Append frames already made.
     fn push_frames(&self, frames: &[u8]) {
-        let mut st = self.state.lock().unwrap();
+        let mut st = self.state.borrow_mut();
         if st.dead {
             return;
         }
-        st.frames.extend_from_slice(frames);
-        if st.frames.len() - st.sent >= st.left + WRITE_AT {
+        st.tail().extend_from_slice(frames);
+        st.len += frames.len();
+        if st.len >= st.left + WRITE_AT {
             self.write(&mut st);
         }
     }
 
     fn close(&self) {
-        self.state.lock().unwrap().closed = true;
+        self.state.borrow_mut().closed = true;
         self.ready.notify_one();
     }
 }
@@ -1027,35 +1103,34 @@ impl OutConn {
 enum Step {
     Again,
     Wait,
-    Writable(Arc<Sock>),
+    Writable(Rc<Sock>),
     Fail(std::io::Error),
     Done,
 }
 
-async fn write_frames(service: Arc<str>, port: String, t: Target, out: Arc<OutConn>) {
+async fn write_frames(service: Arc<str>, port: String, t: Target, out: Rc<OutConn>) {
     let where_ = match &t {
         Target::Tcp(a) => a.to_string(),
         Target::Unix(p) => p.display().to_string(),
     };
     let fail = |what: String| {
         eprintln!("{}: port '{}': {}", service, port, what);
-        let mut st = out.state.lock().unwrap();
+        let mut st = out.state.borrow_mut();
         st.dead = true;
-        st.frames = Vec::new();
-        st.sent = 0;
+        st.clear();
         st.sock = None;
     };
     let sock = match connect(&t).await {
-        Ok(c) => Arc::new(c),
+        Ok(c) => Rc::new(c),
         Err(e) => return fail(format!("cannot connect to {}: {}", where_, e)),
     };
-    out.state.lock().unwrap().sock = Some(sock);
+    out.state.borrow_mut().sock = Some(sock);
     loop {
         let step = {
-            let mut st = out.state.lock().unwrap();
+            let mut st = out.state.borrow_mut();
             if let Some(e) = st.error.take() {
                 Step::Fail(e)
-            } else if st.sent == st.frames.len() {
+            } else if st.len == 0 {
                 if st.closed {
                     Step::Done
                 } else {
@@ -1082,7 +1157,7 @@ async fn write_frames(service: Arc<str>, port: String, t: Target, out: Arc<OutCo
         }
     }
     // closing the socket ends the receiver's stream
-    out.state.lock().unwrap().sock = None;
+    out.state.borrow_mut().sock = None;
 }
 
 /// With the socket in tokio's poller, write as it takes frames until
@@ -1093,7 +1168,7 @@ async fn write_when_writable(out: &OutConn, sock: &Sock) -> std::io::Result<()> 
     let fd = unsafe { AsyncFd::register_with_interest(Fd(sock.fd()), Interest::WRITABLE)? };
     loop {
         let mut ready = fd.writable().await?;
-        let mut st = out.state.lock().unwrap();
+        let mut st = out.state.borrow_mut();
         if st.dead {
             return Ok(());
         }
@@ -1131,7 +1206,7 @@ where
 
 /// An output port of plain `T`: every message to every receiver.
 pub struct Output<T> {
-    conns: Vec<Arc<OutConn>>,
+    conns: Vec<Rc<OutConn>>,
     stats: Arc<PortStats>,
     service: Arc<str>,
     /// a frame, for more than one receiver
@@ -1172,7 +1247,7 @@ impl<T: Serialize + 'static> Output<T> {
 /// An output port of `(T, SocketAddr)`: each message to the receiver with
 /// that address.
 pub struct AddrOutput<T> {
-    by_addr: HashMap<SocketAddr, Arc<OutConn>>,
+    by_addr: HashMap<SocketAddr, Rc<OutConn>>,
     stats: Arc<PortStats>,
     service: Arc<str>,
     _t: PhantomData<fn(T)>,
