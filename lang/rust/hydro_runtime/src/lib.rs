@@ -504,8 +504,35 @@ async fn handshake(service: &str, inputs: &[(&str, bool)], outputs: &[(&str, boo
 /// The most a reader takes from its socket at once.
 const READ_CHUNK: usize = 256 * 1024;
 
-/// A payload's decoder for one input port: bytes and the reply address.
-type Decode<I> = fn(&[u8], SocketAddr) -> Result<I, bincode::Error>;
+/// How an input port's payloads become its messages (bytes and the reply
+/// address), known to the compiler so that a batch's decoding is inlined.
+pub trait Decode {
+    type Item;
+    fn decode(b: &[u8], addr: SocketAddr) -> bincode::Result<Self::Item>;
+}
+
+/// An input of `T`.
+pub struct Plain<T>(PhantomData<fn() -> T>);
+
+/// An input of `(T, SocketAddr)`: each message with its sender's reply
+/// address.
+pub struct WithAddr<T>(PhantomData<fn() -> T>);
+
+impl<T: DeserializeOwned + 'static> Decode for Plain<T> {
+    type Item = T;
+    #[inline]
+    fn decode(b: &[u8], _: SocketAddr) -> bincode::Result<T> {
+        codec::decode::<T>(b)
+    }
+}
+
+impl<T: DeserializeOwned + 'static> Decode for WithAddr<T> {
+    type Item = (T, SocketAddr);
+    #[inline]
+    fn decode(b: &[u8], addr: SocketAddr) -> bincode::Result<(T, SocketAddr)> {
+        codec::decode::<T>(b).map(|t| (t, addr))
+    }
+}
 
 /// Read buffers that batches are done with, for the port's readers to use
 /// again: a batch takes its reader's buffer whole, and without these each
@@ -524,11 +551,11 @@ struct Reader {
 }
 
 /// What a Reader's poll gave.
-enum Read<I> {
+enum Read<D> {
     /// nothing more to read now; the waker is registered
     Pending,
     /// whole frames
-    Data(Batch<I>),
+    Data(Batch<D>),
     /// the end of the connection, or a frame too large: drop it
     Closed,
 }
@@ -537,7 +564,7 @@ impl Reader {
     /// Read what the socket has (up to READ_CHUNK) and hand over every
     /// whole frame in it as a Batch, the buffer they are in with them.  A
     /// frame cut off by the end of the connection is not delivered.
-    fn poll_frames<I>(&mut self, cx: &mut Context<'_>, port: &InPort<I>) -> Read<I> {
+    fn poll_frames<D>(&mut self, cx: &mut Context<'_>, port: &InPort) -> Read<D> {
         loop {
             if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
                 self.buf.reserve(READ_CHUNK);
@@ -588,10 +615,10 @@ impl Reader {
                 bytes,
                 at: 0,
                 addr: self.addr,
-                decode: port.decode,
                 stats: port.stats.clone(),
                 service: port.service.clone(),
                 spare: port.spare.clone(),
+                _d: PhantomData,
             });
         }
     }
@@ -602,24 +629,25 @@ impl Reader {
 /// message's allocation is freed before the next one's is made), not all
 /// of the batch before the first is used.  A frame that does not decode is
 /// counted, reported once, and skipped.
-pub struct Batch<I> {
+pub struct Batch<D> {
     bytes: Vec<u8>,
     at: usize,
     addr: SocketAddr,
-    decode: Decode<I>,
     stats: Arc<PortStats>,
     service: Arc<str>,
     spare: Spare,
+    _d: PhantomData<fn() -> D>,
 }
 
-impl<I> Iterator for Batch<I> {
-    type Item = I;
-    fn next(&mut self) -> Option<I> {
+impl<D: Decode> Iterator for Batch<D> {
+    type Item = D::Item;
+    #[inline]
+    fn next(&mut self) -> Option<D::Item> {
         while self.at < self.bytes.len() {
             let start = self.at + 4;
             let n = u32::from_be_bytes(self.bytes[self.at..start].try_into().unwrap()) as usize;
             self.at = start + n;
-            match (self.decode)(&self.bytes[start..start + n], self.addr) {
+            match D::decode(&self.bytes[start..start + n], self.addr) {
                 Ok(item) => return Some(item),
                 Err(e) => {
                     if self.stats.bad.fetch_add(1, Ordering::Relaxed) == 0 {
@@ -635,7 +663,7 @@ impl<I> Iterator for Batch<I> {
     }
 }
 
-impl<I> Drop for Batch<I> {
+impl<D> Drop for Batch<D> {
     fn drop(&mut self) {
         let mut spare = self.spare.lock().unwrap();
         if spare.len() < SPARE_MAX {
@@ -668,25 +696,25 @@ impl Accepted {
 /// flow's own poll reads the sockets, with no task between them and the
 /// flow; it polls the stream (and makes a waker) once a batch, not once a
 /// message.  Its connections take turns, one batch each.
-pub struct Input<I> {
+pub struct Input<D> {
     accepted: Arc<Mutex<Accepted>>,
     readers: Vec<Reader>,
     /// the reader the next poll starts at
     next: usize,
-    port: InPort<I>,
+    port: InPort,
+    _d: PhantomData<fn() -> D>,
 }
 
 /// What an input's batches need of their port.
-struct InPort<I> {
+struct InPort {
     stats: Arc<PortStats>,
     service: Arc<str>,
-    decode: Decode<I>,
     spare: Spare,
 }
 
-impl<I> Stream for Input<I> {
-    type Item = Batch<I>;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Batch<I>>> {
+impl<D> Stream for Input<D> {
+    type Item = Batch<D>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Batch<D>>> {
         let this = &mut *self;
         let accepting = {
             let mut a = this.accepted.lock().unwrap();
@@ -734,7 +762,7 @@ impl Ports {
         s
     }
 
-    fn open_input<I: Send + 'static>(&mut self, name: &str, ty: &str, decode: Decode<I>) -> Input<I> {
+    fn open_input<D>(&mut self, name: &str, ty: &str) -> Input<D> {
         let stats = self.stats(name, ty, true);
         let input = self.inputs.remove(name);
         let expect = input.as_ref().and_then(|i| i.expect);
@@ -783,20 +811,20 @@ impl Ports {
                 a.wake();
             });
         }
-        let port = InPort { stats, service: self.service.clone(), decode, spare: Arc::new(Mutex::new(Vec::new())) };
-        Input { accepted, readers: Vec::new(), next: 0, port }
+        let port = InPort { stats, service: self.service.clone(), spare: Arc::new(Mutex::new(Vec::new())) };
+        Input { accepted, readers: Vec::new(), next: 0, port, _d: PhantomData }
     }
 
     /// Input port `name` of type `T` (`ty` as written, for messages), as a
     /// Stream of its messages.
-    pub fn input<T: DeserializeOwned + Send + 'static>(&mut self, name: &str, ty: &str) -> Input<T> {
-        self.open_input(name, ty, |b, _| codec::decode::<T>(b))
+    pub fn input<T: DeserializeOwned + 'static>(&mut self, name: &str, ty: &str) -> Input<Plain<T>> {
+        self.open_input(name, ty)
     }
 
     /// Input port `name` of type `(T, SocketAddr)`: each message with its
     /// sender's reply address.
-    pub fn input_addr<T: DeserializeOwned + Send + 'static>(&mut self, name: &str, ty: &str) -> Input<(T, SocketAddr)> {
-        self.open_input(name, ty, |b, a| codec::decode::<T>(b).map(|t| (t, a)))
+    pub fn input_addr<T: DeserializeOwned + 'static>(&mut self, name: &str, ty: &str) -> Input<WithAddr<T>> {
+        self.open_input(name, ty)
     }
 
     fn open_output(&mut self, name: &str) -> (Vec<(Option<SocketAddr>, Rc<OutConn>)>, Arc<PortStats>) {
@@ -970,12 +998,18 @@ struct OutBuf {
 
 impl OutBuf {
     /// The chunk the next frame goes into.
+    #[inline]
     fn tail(&mut self) -> &mut Vec<u8> {
         if self.chunks.back().map_or(true, |c| c.len() >= CHUNK) {
-            let c = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK_ROOM));
-            self.chunks.push_back(c);
+            self.new_chunk();
         }
         self.chunks.back_mut().unwrap()
+    }
+
+    #[cold]
+    fn new_chunk(&mut self) {
+        let c = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK_ROOM));
+        self.chunks.push_back(c);
     }
 
     /// Append one frame, as encode_frame.
