@@ -14,9 +14,10 @@
 //!
 //! What makes a cached block safe to hand out for any layout of its class:
 //! a block whose layout is in a class (alignment at most 16, size at most
-//! MAX) always has the class's whole size, on every thread, because every
-//! allocation and reallocation to such a layout asks the system for the
-//! class's size.
+//! MAX) always has the class's whole size and an alignment of 16, on every
+//! thread, because every allocation and reallocation to such a layout takes
+//! a block of the class: from the cache, or from the system asked for the
+//! class's size and an alignment of 16.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -130,12 +131,20 @@ unsafe impl GlobalAlloc for Alloc {
     }
 
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        // a block of a class's layout has the class's size
-        let want = match class(new, l.align()) {
-            Some(k) => size(k),
-            None => new,
-        };
-        System.realloc(p, l, want)
+        match class(new, l.align()) {
+            None => System.realloc(p, l, new),
+            // the block has the class's whole size
+            Some(k) if class(l.size(), l.align()) == Some(k) => p,
+            // a block of the new class, as alloc makes one
+            Some(_) => {
+                let q = self.alloc(Layout::from_size_align_unchecked(new, l.align()));
+                if !q.is_null() {
+                    ptr::copy_nonoverlapping(p, q, l.size().min(new));
+                    self.dealloc(p, l);
+                }
+                q
+            }
+        }
     }
 }
 
@@ -155,9 +164,12 @@ mod tests {
                 let l = Layout::from_size_align(n, 1).unwrap();
                 let p = a.alloc(l);
                 assert!(malloc_usable_size(p) >= size(class(n, 1).unwrap()));
+                *p = 7;
                 let q = a.realloc(p, l, n + 3);
+                assert_eq!(*q, 7);
                 if let Some(k) = class(n + 3, 1) {
                     assert!(malloc_usable_size(q) >= size(k));
+                    assert_eq!(q as usize % STEP, 0);
                 }
                 a.dealloc(q, Layout::from_size_align(n + 3, 1).unwrap());
             }

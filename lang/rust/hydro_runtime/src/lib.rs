@@ -28,19 +28,19 @@
 //! counted).  A message that does not decode is counted and reported on
 //! stderr with the port's name; it never panics the program.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
+use std::future::Future;
 use std::io::{BufRead, BufReader, IoSlice, Write};
 use std::marker::PhantomData;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::cell::RefCell;
-use std::future::Future;
-use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
