@@ -545,8 +545,9 @@ hf_emit_main(struct hf_program *p, struct buf *o)
 			continue;
 		}
 		it = ITEM();
-		buf_printf(it, "let %s_port_%s = %s_ports.%s%s::<%s>(", pre, pi->name, pre,
-		           pi->is_input ? "input" : "output", addr ? "_addr" : "", inner);
+		buf_printf(it, "let %s%s_port_%s = %s_ports.%s%s::<%s>(", pi->is_input ? "" : "mut ",
+		           pre, pi->name, pre, pi->is_input ? "input" : "output", addr ? "_addr" : "",
+		           inner);
 		add_rust_str(it, pi->name);
 		if (pi->is_input) {
 			buf_addstr(it, ", ");
@@ -582,10 +583,15 @@ hf_emit_main(struct hf_program *p, struct buf *o)
 
 		if (!port_used(a, a->ports[i].name))
 			continue;
-		/* an input's stream yields batches, polled once a batch */
-		buf_printf(o, "%s = %s(%s_port_%s)%s;\n", pi->name,
-		           pi->is_input ? "source_stream" : "dest_sink", pre, pi->name,
-		           pi->is_input ? " -> flatten()" : "");
+		/* an input's stream yields batches, polled once a batch; an
+		 * output's messages go straight into its connections' buffers,
+		 * which the runtime writes when the flow has run what it can */
+		if (pi->is_input)
+			buf_printf(o, "%s = source_stream(%s_port_%s) -> flatten();\n",
+			           pi->name, pre, pi->name);
+		else
+			buf_printf(o, "%s = for_each(|%s_msg| %s_port_%s.send(%s_msg));\n",
+			           pi->name, pre, pre, pi->name, pre);
 	}
 	buf_addstr(o, "}\n})\n}\n");
 	free(pre);

@@ -121,6 +121,22 @@ grep -q "cannot decode" "$T_TMP/err" "$T_TMP/out" && t_fail "a message did not d
 l_expect_clean big
 t_end
 
+t_case "one message and no traffic after it: written when the flow has nothing left to do"
+s="$(svc one src.hf '["--n=1"]' "$OUT_U64"), $(svc sink sink.hf '["--n=1"]' "$IN_U64")"
+spec one "$s" '{"from": "one.out", "to": "sink.inp"}'
+run_until "$W/one.json" 1 "got 1 distinct"
+t_expect_rc 130
+l_expect_clean one
+t_end
+
+t_case "a burst of 200000 messages in one tick comes through whole"
+s="$(svc burst src.hf '["--n=200000"]' "$OUT_U64"), $(svc sink sink.hf '["--n=200000"]' "$IN_U64")"
+spec burst "$s" '{"from": "burst.out", "to": "sink.inp"}'
+run_until "$W/burst.json" 1 "got 200000 distinct"
+t_expect_rc 130
+l_expect_clean burst
+t_end
+
 t_case "a stop with messages in flight delivers nothing half-written"
 s="$(svc ticker ticker.hf '[]' '[{"name": "out", "dir": "output", "type": "String"}]')"
 s="$s, $(svc len biglen.hf '[]' '[{"name": "inp", "dir": "input", "type": "String"}]')"

@@ -109,7 +109,7 @@ TEST(lines_kept)
 	CHECK(str_ends(l, "::hydroflow::hydroflow_syntax! {"));
 	free(l);
 	CHECK(strstr(buf_str(&o), "\ninbound = source_stream(__hydro_port_inbound) -> flatten();\n") != NULL);
-	CHECK(strstr(buf_str(&o), "\nlog = dest_sink(__hydro_port_log);\n") != NULL);
+	CHECK(strstr(buf_str(&o), "\nlog = for_each(|__hydro_msg| __hydro_port_log.send(__hydro_msg));\n") != NULL);
 	buf_release(&o);
 	hf_program_free(p);
 }
@@ -126,7 +126,7 @@ TEST(fresh_names)
 	                  "}\n")) != NULL);
 	hf_emit_main(p, &o);
 	CHECK(strstr(buf_str(&o), "let __hydro___program =") != NULL);
-	CHECK(strstr(buf_str(&o), "let __hydro___port___hydro_port_out =") != NULL);
+	CHECK(strstr(buf_str(&o), "let mut __hydro___port___hydro_port_out =") != NULL);
 	buf_release(&o);
 	hf_program_free(p);
 }
@@ -144,7 +144,7 @@ TEST(unused_port)
 	/* still wired in the handshake, not in the flow */
 	CHECK(strstr(buf_str(&o), "(\"a\", false)") != NULL);
 	CHECK(strstr(buf_str(&o), "a = source_stream") == NULL);
-	CHECK(strstr(buf_str(&o), "b = dest_sink(__hydro_port_b);") != NULL);
+	CHECK(strstr(buf_str(&o), "b = for_each(|__hydro_msg| __hydro_port_b.send(__hydro_msg));") != NULL);
 	buf_release(&o);
 	hf_program_free(p);
 }

@@ -10,9 +10,12 @@
 //! 2. reads `start: {...}`, connects every output and answers `ack start`;
 //! 3. builds the flow, giving it each input port as a `Stream` of batches
 //!    of messages (for `source_stream(..) -> flatten()`) and each output
-//!    port as a `Sink` (for `dest_sink`);
-//! 4. runs it until `stop`, the end of the channel or SIGTERM, then lets the
-//!    outputs send what they hold and exits 0.
+//!    port as an [`Output`] whose `send` the flow calls for each message
+//!    (`for_each(|m| port.send(m))`);
+//! 4. runs it until `stop`, the end of the channel or SIGTERM, writing what
+//!    the outputs hold whenever the flow has run all it can and at each tick
+//!    of its own making (when hydroflow's `dest_sink` would flush), then
+//!    lets the outputs send what they hold and exits 0.
 //!
 //! Frames are a 4-byte big-endian length and a bincode 1.x payload, at most
 //! 8 MiB, as Hydro Deploy frames them.  hydro's own semantics: an input
@@ -25,33 +28,40 @@
 //! counted).  A message that does not decode is counted and reported on
 //! stderr with the port's name; it never panics the program.
 
-use std::collections::HashMap;
-use std::convert::Infallible;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::future::Future;
+use std::io::{BufRead, BufReader, IoSlice, Write};
 use std::marker::PhantomData;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::io::{AsRawFd, FromRawFd, RawFd};
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use futures::{Sink, Stream};
+use futures::Stream;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, Interest, ReadBuf};
 use tokio::sync::{watch, Notify};
-use tokio::task::JoinHandle;
 
+mod allocator;
 mod codec;
 
 pub use hydroflow;
+
+/// Every compiled program allocates through the system's allocator with a
+/// cache of small blocks for the flow's thread in front (allocator.rs).
+#[global_allocator]
+static ALLOCATOR: allocator::Alloc = allocator::Alloc;
 
 /// The largest frame, as tokio-util's `LengthDelimitedCodec` defaults.
 pub const FRAME_MAX: usize = 8 * 1024 * 1024;
@@ -131,7 +141,9 @@ impl Program {
     {
         // One thread, as hydroflow's own #[hydroflow::main]: the flow, the
         // readers and the writers take turns, with no wake-up crossing
-        // threads for each batch.
+        // threads for each batch, and an output's buffer is the flow's and
+        // its writer's without a lock.
+        allocator::cache_this_thread();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -140,22 +152,28 @@ impl Program {
         let code = rt.block_on(async move {
             let mut ports = handshake(&service, inputs, outputs).await;
             let mut flow = build(&mut ports);
+            let outs = std::mem::take(&mut ports.outs);
             let mut stop = ports.stop.take().unwrap();
             let local = tokio::task::LocalSet::new();
+            for w in ports.writers.drain(..) {
+                local.spawn_local(w);
+            }
             local
                 .run_until(async {
                     tokio::select! {
-                        _ = drive(&mut flow) => {},
+                        _ = drive(&mut flow, &outs) => {},
                         _ = stop.changed() => {},
                     }
                 })
                 .await;
-            // What the flow handed to its sinks is still in dest_sink's
-            // channels: drop the flow, let those tasks drain, then the
-            // writers send what they hold.
+            // Dropping the flow drops its outputs, whose writers then send
+            // what they hold (a dest_sink of the program's own may still
+            // hold items in its channel, for its task): a bounded wait for
+            // those tasks to end.
             drop(flow);
+            drop(outs);
             let _ = tokio::time::timeout(Duration::from_secs(5), local).await;
-            ports.finish().await;
+            ports.finish();
             0
         });
         std::process::exit(code)
@@ -163,21 +181,25 @@ impl Program {
 }
 
 /// Run the flow, as hydroflow's `run_async` does, but giving the thread to
-/// the other tasks (the outputs' sinks, the listeners) only when a tick of
-/// the flow's own making begins (`defer_tick`, `next_tick` loops) or when
-/// the flow has no work left, rather than between every two strata: each
-/// such turn is a poll of the sockets (a system call), and a message that
-/// crosses the flow in one tick needs none.
-async fn drive(flow: &mut hydroflow::scheduled::graph::Hydroflow<'_>) {
+/// the other tasks (the listeners, the writers) only when a tick of the
+/// flow's own making begins (`defer_tick`, `next_tick` loops) or when the
+/// flow has no work left, rather than between every two strata: each such
+/// turn is a poll of the sockets (a system call), and a message that
+/// crosses the flow in one tick needs none.  At those two points the
+/// outputs write what they hold, as `dest_sink`'s task flushes its Sink
+/// once the flow lets it run.
+async fn drive(flow: &mut hydroflow::scheduled::graph::Hydroflow<'_>, outs: &[Rc<OutConn>]) {
     loop {
         let mut tick = flow.current_tick();
         while flow.next_stratum(false) {
             if flow.current_tick() != tick {
+                outs.iter().for_each(|c| c.flush());
                 tokio::task::yield_now().await;
                 tick = flow.current_tick();
             }
             flow.run_stratum();
         }
+        outs.iter().for_each(|c| c.flush());
         if flow.recv_events_async().await.is_none() {
             return;
         }
@@ -270,7 +292,10 @@ pub struct Ports {
     targets: HashMap<String, Vec<(Option<u32>, Target)>>,
     /// tag -> reply address, from the `(T, SocketAddr)` outputs' Demux keys
     replies: Arc<HashMap<u32, SocketAddr>>,
-    writers: Vec<JoinHandle<()>>,
+    /// every output connection's writer, a task on the flow's thread
+    writers: Vec<Pin<Box<dyn Future<Output = ()>>>>,
+    /// every output's connections, which the run loop flushes
+    outs: Vec<Rc<OutConn>>,
     stats: Vec<Arc<PortStats>>,
     stop: Option<watch::Receiver<bool>>,
     tmp: Option<PathBuf>,
@@ -448,6 +473,7 @@ async fn handshake(service: &str, inputs: &[(&str, bool)], outputs: &[(&str, boo
         targets,
         replies: Arc::new(replies),
         writers: Vec::new(),
+        outs: Vec::new(),
         stats: Vec::new(),
         stop: Some(stop_rx),
         tmp,
@@ -478,8 +504,43 @@ async fn handshake(service: &str, inputs: &[(&str, bool)], outputs: &[(&str, boo
 /// The most a reader takes from its socket at once.
 const READ_CHUNK: usize = 256 * 1024;
 
-/// A payload's decoder for one input port: bytes and the reply address.
-type Decode<I> = fn(&[u8], SocketAddr) -> Result<I, bincode::Error>;
+/// How an input port's payloads become its messages (bytes and the reply
+/// address), known to the compiler so that a batch's decoding is inlined.
+pub trait Decode {
+    type Item;
+    fn decode(b: &[u8], addr: SocketAddr) -> bincode::Result<Self::Item>;
+}
+
+/// An input of `T`.
+pub struct Plain<T>(PhantomData<fn() -> T>);
+
+/// An input of `(T, SocketAddr)`: each message with its sender's reply
+/// address.
+pub struct WithAddr<T>(PhantomData<fn() -> T>);
+
+impl<T: DeserializeOwned + 'static> Decode for Plain<T> {
+    type Item = T;
+    #[inline]
+    fn decode(b: &[u8], _: SocketAddr) -> bincode::Result<T> {
+        codec::decode::<T>(b)
+    }
+}
+
+impl<T: DeserializeOwned + 'static> Decode for WithAddr<T> {
+    type Item = (T, SocketAddr);
+    #[inline]
+    fn decode(b: &[u8], addr: SocketAddr) -> bincode::Result<(T, SocketAddr)> {
+        codec::decode::<T>(b).map(|t| (t, addr))
+    }
+}
+
+/// Read buffers that batches are done with, for the port's readers to use
+/// again: a batch takes its reader's buffer whole, and without these each
+/// read would allocate one.
+type Spare = Arc<Mutex<Vec<Vec<u8>>>>;
+
+/// The most buffers an input keeps in Spare.
+const SPARE_MAX: usize = 4;
 
 /// One accepted connection of an input port, and what it has read of a
 /// frame not yet whole.
@@ -490,27 +551,20 @@ struct Reader {
 }
 
 /// What a Reader's poll gave.
-enum Read {
+enum Read<D> {
     /// nothing more to read now; the waker is registered
     Pending,
-    /// whole frames, decoded into the batch
-    Data,
+    /// whole frames
+    Data(Batch<D>),
     /// the end of the connection, or a frame too large: drop it
     Closed,
 }
 
 impl Reader {
-    /// Read what the socket has (up to READ_CHUNK) and decode every whole
-    /// frame in it into batch.  A frame cut off by the end of the connection
-    /// is not delivered.
-    fn poll_frames<I>(
-        &mut self,
-        cx: &mut Context<'_>,
-        stats: &PortStats,
-        service: &str,
-        decode: Decode<I>,
-        batch: &mut Vec<I>,
-    ) -> Read {
+    /// Read what the socket has (up to READ_CHUNK) and hand over every
+    /// whole frame in it as a Batch, the buffer they are in with them.  A
+    /// frame cut off by the end of the connection is not delivered.
+    fn poll_frames<D>(&mut self, cx: &mut Context<'_>, port: &InPort) -> Read<D> {
         loop {
             if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
                 self.buf.reserve(READ_CHUNK);
@@ -527,43 +581,95 @@ impl Reader {
             }
             // SAFETY: poll_read initialised the n bytes it filled.
             unsafe { self.buf.set_len(self.buf.len() + n) };
-            let had = batch.len();
-            let mut at = 0;
-            while self.buf.len() - at >= 4 {
-                let n = u32::from_be_bytes(self.buf[at..at + 4].try_into().unwrap()) as usize;
+            // the whole frames: [0, end)
+            let mut end = 0;
+            while self.buf.len() - end >= 4 {
+                let n = u32::from_be_bytes(self.buf[end..end + 4].try_into().unwrap()) as usize;
                 if n > FRAME_MAX {
                     eprintln!(
                         "{}: port '{}': a frame of {} bytes is larger than the 8 MiB limit; closing its connection",
-                        service, stats.name, n
+                        port.service, port.stats.name, n
                     );
                     return Read::Closed;
                 }
-                if self.buf.len() - at - 4 < n {
+                if self.buf.len() - end - 4 < n {
                     break;
                 }
-                let payload = &self.buf[at + 4..at + 4 + n];
-                at += 4 + n;
-                match decode(payload, self.addr) {
-                    Ok(item) => batch.push(item),
-                    Err(e) => {
-                        if stats.bad.fetch_add(1, Ordering::Relaxed) == 0 {
-                            eprintln!(
-                                "{}: port '{}': cannot decode a message of {} bytes as `{}`: {} (dropped; further ones are counted)",
-                                service, stats.name, n, stats.ty, e
-                            );
-                        }
+                end += 4 + n;
+            }
+            if end == 0 {
+                if self.buf.len() >= 4 {
+                    // room for the whole of the frame begun
+                    let n = u32::from_be_bytes(self.buf[..4].try_into().unwrap()) as usize;
+                    self.buf.reserve(n + 4 - self.buf.len());
+                }
+                continue;
+            }
+            // the batch takes the buffer; what follows its frames starts
+            // a spare one
+            let mut next = port.spare.lock().unwrap().pop().unwrap_or_default();
+            next.extend_from_slice(&self.buf[end..]);
+            self.buf.truncate(end);
+            let bytes = std::mem::replace(&mut self.buf, next);
+            return Read::Data(Batch {
+                bytes,
+                at: 0,
+                addr: self.addr,
+                stats: port.stats.clone(),
+                service: port.service.clone(),
+                spare: port.spare.clone(),
+                _d: PhantomData,
+            });
+        }
+    }
+}
+
+/// Whole frames read from one connection, decoded one at a time as the
+/// flow takes them: each message is made just before the flow uses it (a
+/// message's allocation is freed before the next one's is made), not all
+/// of the batch before the first is used.  A frame that does not decode is
+/// counted, reported once, and skipped.
+pub struct Batch<D> {
+    bytes: Vec<u8>,
+    at: usize,
+    addr: SocketAddr,
+    stats: Arc<PortStats>,
+    service: Arc<str>,
+    spare: Spare,
+    _d: PhantomData<fn() -> D>,
+}
+
+impl<D: Decode> Iterator for Batch<D> {
+    type Item = D::Item;
+    #[inline]
+    fn next(&mut self) -> Option<D::Item> {
+        while self.at < self.bytes.len() {
+            let start = self.at + 4;
+            let n = u32::from_be_bytes(self.bytes[self.at..start].try_into().unwrap()) as usize;
+            self.at = start + n;
+            match D::decode(&self.bytes[start..start + n], self.addr) {
+                Ok(item) => return Some(item),
+                Err(e) => {
+                    if self.stats.bad.fetch_add(1, Ordering::Relaxed) == 0 {
+                        eprintln!(
+                            "{}: port '{}': cannot decode a message of {} bytes as `{}`: {} (dropped; further ones are counted)",
+                            self.service, self.stats.name, n, self.stats.ty, e
+                        );
                     }
                 }
             }
-            self.buf.drain(..at);
-            if self.buf.len() >= 4 {
-                // room for the whole of the frame begun
-                let n = u32::from_be_bytes(self.buf[..4].try_into().unwrap()) as usize;
-                self.buf.reserve(n + 4 - self.buf.len());
-            }
-            if batch.len() > had {
-                return Read::Data;
-            }
+        }
+        None
+    }
+}
+
+impl<D> Drop for Batch<D> {
+    fn drop(&mut self) {
+        let mut spare = self.spare.lock().unwrap();
+        if spare.len() < SPARE_MAX {
+            let mut b = std::mem::take(&mut self.bytes);
+            b.clear();
+            spare.push(b);
         }
     }
 }
@@ -586,20 +692,29 @@ impl Accepted {
 }
 
 /// An input port's messages, for `source_stream(..) -> flatten()`: in
-/// batches, each what one poll of its connections held.  The flow's own
-/// poll reads the sockets, with no task between them and the flow; it polls
-/// the stream (and makes a waker) once a batch, not once a message.
-pub struct Input<I> {
+/// batches, each the whole frames one read of a connection held.  The
+/// flow's own poll reads the sockets, with no task between them and the
+/// flow; it polls the stream (and makes a waker) once a batch, not once a
+/// message.  Its connections take turns, one batch each.
+pub struct Input<D> {
     accepted: Arc<Mutex<Accepted>>,
     readers: Vec<Reader>,
-    stats: Arc<PortStats>,
-    service: Arc<str>,
-    decode: Decode<I>,
+    /// the reader the next poll starts at
+    next: usize,
+    port: InPort,
+    _d: PhantomData<fn() -> D>,
 }
 
-impl<I> Stream for Input<I> {
-    type Item = Vec<I>;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Vec<I>>> {
+/// What an input's batches need of their port.
+struct InPort {
+    stats: Arc<PortStats>,
+    service: Arc<str>,
+    spare: Spare,
+}
+
+impl<D> Stream for Input<D> {
+    type Item = Batch<D>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Batch<D>>> {
         let this = &mut *self;
         let accepting = {
             let mut a = this.accepted.lock().unwrap();
@@ -609,19 +724,24 @@ impl<I> Stream for Input<I> {
             }
             a.accepting
         };
-        let mut batch = Vec::new();
-        let mut i = 0;
-        while i < this.readers.len() {
-            match this.readers[i].poll_frames(cx, &this.stats, &this.service, this.decode, &mut batch) {
+        let mut tried = 0;
+        while tried < this.readers.len() {
+            let i = this.next % this.readers.len();
+            match this.readers[i].poll_frames(cx, &this.port) {
                 Read::Closed => {
                     this.readers.swap_remove(i);
                 }
-                Read::Pending | Read::Data => i += 1,
+                Read::Pending => {
+                    this.next = i + 1;
+                    tried += 1;
+                }
+                Read::Data(batch) => {
+                    this.next = i + 1;
+                    return Poll::Ready(Some(batch));
+                }
             }
         }
-        if !batch.is_empty() {
-            Poll::Ready(Some(batch))
-        } else if this.readers.is_empty() && accepting == 0 {
+        if this.readers.is_empty() && accepting == 0 {
             Poll::Ready(None)
         } else {
             Poll::Pending
@@ -642,7 +762,7 @@ impl Ports {
         s
     }
 
-    fn open_input<I: Send + 'static>(&mut self, name: &str, ty: &str, decode: Decode<I>) -> Input<I> {
+    fn open_input<D>(&mut self, name: &str, ty: &str) -> Input<D> {
         let stats = self.stats(name, ty, true);
         let input = self.inputs.remove(name);
         let expect = input.as_ref().and_then(|i| i.expect);
@@ -691,47 +811,49 @@ impl Ports {
                 a.wake();
             });
         }
-        Input { accepted, readers: Vec::new(), stats, service: self.service.clone(), decode }
+        let port = InPort { stats, service: self.service.clone(), spare: Arc::new(Mutex::new(Vec::new())) };
+        Input { accepted, readers: Vec::new(), next: 0, port, _d: PhantomData }
     }
 
     /// Input port `name` of type `T` (`ty` as written, for messages), as a
     /// Stream of its messages.
-    pub fn input<T: DeserializeOwned + Send + 'static>(&mut self, name: &str, ty: &str) -> Input<T> {
-        self.open_input(name, ty, |b, _| codec::decode::<T>(b))
+    pub fn input<T: DeserializeOwned + 'static>(&mut self, name: &str, ty: &str) -> Input<Plain<T>> {
+        self.open_input(name, ty)
     }
 
     /// Input port `name` of type `(T, SocketAddr)`: each message with its
     /// sender's reply address.
-    pub fn input_addr<T: DeserializeOwned + Send + 'static>(&mut self, name: &str, ty: &str) -> Input<(T, SocketAddr)> {
-        self.open_input(name, ty, |b, a| codec::decode::<T>(b).map(|t| (t, a)))
+    pub fn input_addr<T: DeserializeOwned + 'static>(&mut self, name: &str, ty: &str) -> Input<WithAddr<T>> {
+        self.open_input(name, ty)
     }
 
-    fn open_output(&mut self, name: &str) -> (Vec<(Option<SocketAddr>, Arc<OutConn>)>, Arc<PortStats>) {
+    fn open_output(&mut self, name: &str) -> (Vec<(Option<SocketAddr>, Rc<OutConn>)>, Arc<PortStats>) {
         let stats = self.stats(name, "", false);
         let mut conns = Vec::new();
         for (_, t) in self.targets.remove(name).unwrap_or_default() {
-            let out = Arc::new(OutConn::default());
+            let out = Rc::new(OutConn::default());
             let addr = match &t {
                 Target::Tcp(a) => Some(*a),
                 Target::Unix(_) => None,
             };
             let service = self.service.clone();
             let port = name.to_string();
-            self.writers.push(tokio::spawn(write_frames(service, port, t, out.clone())));
+            self.writers.push(Box::pin(write_frames(service, port, t, out.clone())));
+            self.outs.push(out.clone());
             conns.push((addr, out));
         }
         (conns, stats)
     }
 
-    /// Output port `name` of type `T`, as a Sink that sends every message
-    /// to every receiver.
+    /// Output port `name` of type `T`, which sends every message to every
+    /// receiver.
     pub fn output<T: Serialize + 'static>(&mut self, name: &str) -> Output<T> {
         let (conns, stats) = self.open_output(name);
         Output { conns: conns.into_iter().map(|(_, c)| c).collect(), stats, service: self.service.clone(), scratch: Vec::new(), _t: PhantomData }
     }
 
-    /// Output port `name` of type `(T, SocketAddr)`, as a Sink that sends
-    /// each message to the receiver with that address.
+    /// Output port `name` of type `(T, SocketAddr)`, which sends each
+    /// message to the receiver with that address.
     pub fn output_addr<T: Serialize + 'static>(&mut self, name: &str) -> AddrOutput<T> {
         let (conns, stats) = self.open_output(name);
         let mut by_addr = HashMap::new();
@@ -743,12 +865,9 @@ impl Ports {
         AddrOutput { by_addr, stats, service: self.service.clone(), _t: PhantomData }
     }
 
-    /// After the flow: let the writers send what they hold (a bounded
-    /// wait), report the counts, remove the sockets' directory.
-    async fn finish(&mut self) {
-        for w in self.writers.drain(..) {
-            let _ = tokio::time::timeout(Duration::from_secs(5), w).await;
-        }
+    /// After the flow and its writers: report the counts, remove the
+    /// sockets' directory.
+    fn finish(&mut self) {
         for s in &self.stats {
             let bad = s.bad.load(Ordering::Relaxed);
             if bad > 0 {
@@ -784,10 +903,10 @@ impl AsRawFd for Fd {
 }
 
 impl Sock {
-    fn try_write(&self, b: &[u8]) -> std::io::Result<usize> {
+    fn try_write(&self, b: &[IoSlice<'_>]) -> std::io::Result<usize> {
         match self {
-            Sock::Tcp(s) => (&*s).write(b),
-            Sock::Unix(s) => (&*s).write(b),
+            Sock::Tcp(s) => (&*s).write_vectored(b),
+            Sock::Unix(s) => (&*s).write_vectored(b),
         }
     }
 
@@ -828,64 +947,142 @@ async fn connect(t: &Target) -> std::io::Result<Sock> {
 /// bytes are waiting, without waiting for the flush.
 const WRITE_AT: usize = 64 * 1024;
 
+/// An output's frames wait in chunks of about this many bytes: appending
+/// never moves what waits, and a chunk written whole is used again.
+const CHUNK: usize = 64 * 1024;
+
+/// A chunk's room: a frame of up to 32 KiB fits in the chunk it starts in
+/// (and the chunk stays below glibc's threshold for a mapping of its own).
+const CHUNK_ROOM: usize = 96 * 1024;
+
+/// The most written chunks a connection keeps for use again.
+const SPARE_CHUNKS: usize = 8;
+
+/// The most chunks one write hands the socket.
+const WRITE_CHUNKS: usize = 16;
+
 /// What an output has for one receiver and not yet written: whole frames,
-/// appended by the Sink (no channel, no allocation of its own per message).
-/// The Sink writes them itself, without blocking, when it is flushed (and
-/// when WRITE_AT bytes wait); what the socket does not take then, the
+/// appended by the Output (no channel, no allocation of its own per
+/// message).  They are written without blocking when the run loop flushes
+/// (and when WRITE_AT bytes wait); what the socket does not take then, the
 /// connection's writer task writes as the socket takes it.
 #[derive(Default)]
 pub struct OutConn {
-    state: Mutex<OutBuf>,
-    /// wakes the writer: frames the Sink could not write, an error, the end
+    state: RefCell<OutBuf>,
+    /// wakes the writer: frames the flush could not write, an error, the end
     ready: Notify,
 }
 
 #[derive(Default)]
 struct OutBuf {
-    frames: Vec<u8>,
-    /// how much of frames is written
+    /// the frames, in order
+    chunks: VecDeque<Vec<u8>>,
+    /// how much of the first chunk is written
     sent: usize,
+    /// how many bytes wait
+    len: usize,
+    /// what a write left unwritten (the socket was full): the next try is
+    /// when WRITE_AT more bytes have come, not at every frame
+    left: usize,
+    /// written chunks, emptied, for use again
+    spare: Vec<Vec<u8>>,
     /// the connection, once made
-    sock: Option<Arc<Sock>>,
-    /// a write by the Sink failed: the writer reports it
+    sock: Option<Rc<Sock>>,
+    /// a write by the flush failed: the writer reports it
     error: Option<std::io::Error>,
-    /// the Sink is gone: write what is left, then end
+    /// the Output is gone: write what is left, then end
     closed: bool,
     /// the connection failed: what comes is dropped
     dead: bool,
 }
 
 impl OutBuf {
+    /// The chunk the next frame goes into.
+    #[inline]
+    fn tail(&mut self) -> &mut Vec<u8> {
+        if self.chunks.back().map_or(true, |c| c.len() >= CHUNK) {
+            self.new_chunk();
+        }
+        self.chunks.back_mut().unwrap()
+    }
+
+    #[cold]
+    fn new_chunk(&mut self) {
+        let c = self.spare.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK_ROOM));
+        self.chunks.push_back(c);
+    }
+
+    /// Append one frame, as encode_frame.
+    fn push_frame<F>(&mut self, service: &str, stats: &PortStats, encode: F) -> bool
+    where
+        F: FnOnce(&mut Vec<u8>) -> bincode::Result<()>,
+    {
+        let tail = self.tail();
+        let had = tail.len();
+        let ok = encode_frame(service, stats, tail, encode);
+        self.len += tail.len() - had;
+        ok
+    }
+
+    /// Take n written bytes off the front.
+    fn consume(&mut self, mut n: usize) {
+        self.len -= n;
+        while n > 0 {
+            let first = self.chunks.front().unwrap().len() - self.sent;
+            if n < first {
+                self.sent += n;
+                return;
+            }
+            n -= first;
+            self.sent = 0;
+            let mut c = self.chunks.pop_front().unwrap();
+            if self.spare.len() < SPARE_CHUNKS {
+                c.clear();
+                self.spare.push(c);
+            }
+        }
+    }
+
     /// Write what the socket takes now.  Ok(true) when nothing is left;
     /// Ok(false) when it is not connected yet or full.
     fn write_now(&mut self) -> std::io::Result<bool> {
-        let Some(sock) = &self.sock else { return Ok(self.sent == self.frames.len()) };
-        while self.sent < self.frames.len() {
-            match sock.try_write(&self.frames[self.sent..]) {
-                Ok(n) => self.sent += n,
+        let Some(sock) = self.sock.clone() else { return Ok(self.len == 0) };
+        while self.len > 0 {
+            let mut io = [IoSlice::new(&[]); WRITE_CHUNKS];
+            let mut n = 0;
+            for (k, c) in self.chunks.iter().take(WRITE_CHUNKS).enumerate() {
+                io[k] = IoSlice::new(&c[if k == 0 { self.sent } else { 0 }..]);
+                n += 1;
+            }
+            match sock.try_write(&io[..n]) {
+                Ok(w) => self.consume(w),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
-        if self.sent == self.frames.len() {
-            self.frames.clear();
-            self.sent = 0;
-            return Ok(true);
-        }
-        if self.sent >= self.frames.len() / 2 {
-            self.frames.drain(..self.sent);
-            self.sent = 0;
-        }
-        Ok(false)
+        self.left = self.len;
+        Ok(self.len == 0)
+    }
+
+    /// Drop everything: the connection failed.
+    fn clear(&mut self) {
+        self.chunks = VecDeque::new();
+        self.spare = Vec::new();
+        self.sent = 0;
+        self.len = 0;
     }
 }
 
 impl OutConn {
-    /// Let the Sink write what it holds: everything, if the socket takes
+    /// Write what the connection holds: everything, if the socket takes
     /// it; else the writer is woken to write the rest.
     fn flush(&self) {
-        let mut st = self.state.lock().unwrap();
+        self.write(&mut self.state.borrow_mut());
+    }
+
+    /// Write what st (this connection's state, locked) holds, as flush.
+    fn write(&self, st: &mut OutBuf) {
         if st.dead || st.error.is_some() {
             return;
         }
@@ -906,33 +1103,32 @@ impl OutConn {
     where
         F: FnOnce(&mut Vec<u8>) -> bincode::Result<()>,
     {
-        let mut st = self.state.lock().unwrap();
+        let mut st = self.state.borrow_mut();
         if st.dead {
             return true;
         }
-        let ok = encode_frame(service, stats, &mut st.frames, encode);
-        if st.frames.len() - st.sent >= WRITE_AT {
-            drop(st);
-            self.flush();
+        let ok = st.push_frame(service, stats, encode);
+        if st.len >= st.left + WRITE_AT {
+            self.write(&mut st);
         }
         ok
     }
 
     /// Append frames already made.
     fn push_frames(&self, frames: &[u8]) {
-        let mut st = self.state.lock().unwrap();
+        let mut st = self.state.borrow_mut();
         if st.dead {
             return;
         }
-        st.frames.extend_from_slice(frames);
-        if st.frames.len() - st.sent >= WRITE_AT {
-            drop(st);
-            self.flush();
+        st.tail().extend_from_slice(frames);
+        st.len += frames.len();
+        if st.len >= st.left + WRITE_AT {
+            self.write(&mut st);
         }
     }
 
     fn close(&self) {
-        self.state.lock().unwrap().closed = true;
+        self.state.borrow_mut().closed = true;
         self.ready.notify_one();
     }
 }
@@ -941,35 +1137,34 @@ impl OutConn {
 enum Step {
     Again,
     Wait,
-    Writable(Arc<Sock>),
+    Writable(Rc<Sock>),
     Fail(std::io::Error),
     Done,
 }
 
-async fn write_frames(service: Arc<str>, port: String, t: Target, out: Arc<OutConn>) {
+async fn write_frames(service: Arc<str>, port: String, t: Target, out: Rc<OutConn>) {
     let where_ = match &t {
         Target::Tcp(a) => a.to_string(),
         Target::Unix(p) => p.display().to_string(),
     };
     let fail = |what: String| {
         eprintln!("{}: port '{}': {}", service, port, what);
-        let mut st = out.state.lock().unwrap();
+        let mut st = out.state.borrow_mut();
         st.dead = true;
-        st.frames = Vec::new();
-        st.sent = 0;
+        st.clear();
         st.sock = None;
     };
     let sock = match connect(&t).await {
-        Ok(c) => Arc::new(c),
+        Ok(c) => Rc::new(c),
         Err(e) => return fail(format!("cannot connect to {}: {}", where_, e)),
     };
-    out.state.lock().unwrap().sock = Some(sock);
+    out.state.borrow_mut().sock = Some(sock);
     loop {
         let step = {
-            let mut st = out.state.lock().unwrap();
+            let mut st = out.state.borrow_mut();
             if let Some(e) = st.error.take() {
                 Step::Fail(e)
-            } else if st.sent == st.frames.len() {
+            } else if st.len == 0 {
                 if st.closed {
                     Step::Done
                 } else {
@@ -996,7 +1191,7 @@ async fn write_frames(service: Arc<str>, port: String, t: Target, out: Arc<OutCo
         }
     }
     // closing the socket ends the receiver's stream
-    out.state.lock().unwrap().sock = None;
+    out.state.borrow_mut().sock = None;
 }
 
 /// With the socket in tokio's poller, write as it takes frames until
@@ -1007,7 +1202,7 @@ async fn write_when_writable(out: &OutConn, sock: &Sock) -> std::io::Result<()> 
     let fd = unsafe { AsyncFd::register_with_interest(Fd(sock.fd()), Interest::WRITABLE)? };
     loop {
         let mut ready = fd.writable().await?;
-        let mut st = out.state.lock().unwrap();
+        let mut st = out.state.borrow_mut();
         if st.dead {
             return Ok(());
         }
@@ -1043,17 +1238,15 @@ where
     false
 }
 
-/// An output port of plain `T`, for `dest_sink`: broadcast.
+/// An output port of plain `T`: every message to every receiver.
 pub struct Output<T> {
-    conns: Vec<Arc<OutConn>>,
+    conns: Vec<Rc<OutConn>>,
     stats: Arc<PortStats>,
     service: Arc<str>,
     /// a frame, for more than one receiver
     scratch: Vec<u8>,
     _t: PhantomData<fn(T)>,
 }
-
-impl<T> Unpin for Output<T> {}
 
 impl<T> Drop for Output<T> {
     fn drop(&mut self) {
@@ -1063,49 +1256,36 @@ impl<T> Drop for Output<T> {
     }
 }
 
-impl<T: Serialize + 'static> Sink<T> for Output<T> {
-    type Error = Infallible;
-    fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-    fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Infallible> {
-        let this = self.get_mut();
-        match this.conns.as_slice() {
+impl<T: Serialize + 'static> Output<T> {
+    /// Send item to every receiver, for the flow's `for_each`: its frame
+    /// goes into each connection's buffer, written once WRITE_AT bytes
+    /// wait, and else when the run loop flushes.
+    pub fn send(&mut self, item: T) {
+        match self.conns.as_slice() {
             [] => {}
             [c] => {
-                c.push(&this.service, &this.stats, |b| codec::encode(&item, b));
+                c.push(&self.service, &self.stats, |b| codec::encode(&item, b));
             }
             conns => {
-                this.scratch.clear();
-                if encode_frame(&this.service, &this.stats, &mut this.scratch, |b| codec::encode(&item, b)) {
+                self.scratch.clear();
+                if encode_frame(&self.service, &self.stats, &mut self.scratch, |b| codec::encode(&item, b)) {
                     for c in conns {
-                        c.push_frames(&this.scratch);
+                        c.push_frames(&self.scratch);
                     }
                 }
             }
         }
-        Ok(())
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        for c in &self.conns {
-            c.flush();
-        }
-        Poll::Ready(Ok(()))
-    }
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.poll_flush(cx)
     }
 }
 
-/// An output port of `(T, SocketAddr)`, for `dest_sink`: to that address.
+/// An output port of `(T, SocketAddr)`: each message to the receiver with
+/// that address.
 pub struct AddrOutput<T> {
-    by_addr: HashMap<SocketAddr, Arc<OutConn>>,
+    by_addr: HashMap<SocketAddr, Rc<OutConn>>,
     stats: Arc<PortStats>,
     service: Arc<str>,
     _t: PhantomData<fn(T)>,
 }
-
-impl<T> Unpin for AddrOutput<T> {}
 
 impl<T> Drop for AddrOutput<T> {
     fn drop(&mut self) {
@@ -1115,35 +1295,22 @@ impl<T> Drop for AddrOutput<T> {
     }
 }
 
-impl<T: Serialize + 'static> Sink<(T, SocketAddr)> for AddrOutput<T> {
-    type Error = Infallible;
-    fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-    fn start_send(self: Pin<&mut Self>, (item, addr): (T, SocketAddr)) -> Result<(), Infallible> {
-        let this = self.get_mut();
-        match this.by_addr.get(&addr) {
+impl<T: Serialize + 'static> AddrOutput<T> {
+    /// Send item to the receiver at addr, for the flow's `for_each`; an
+    /// address no receiver has is dropped, counted and reported once.
+    pub fn send(&mut self, (item, addr): (T, SocketAddr)) {
+        match self.by_addr.get(&addr) {
             Some(c) => {
-                c.push(&this.service, &this.stats, |b| codec::encode(&item, b));
+                c.push(&self.service, &self.stats, |b| codec::encode(&item, b));
             }
             None => {
-                if this.stats.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
+                if self.stats.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
                     eprintln!(
                         "{}: warning: port '{}': no receiver has the address {}; dropped (further ones are counted)",
-                        this.service, this.stats.name, addr
+                        self.service, self.stats.name, addr
                     );
                 }
             }
         }
-        Ok(())
-    }
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        for c in self.by_addr.values() {
-            c.flush();
-        }
-        Poll::Ready(Ok(()))
-    }
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.poll_flush(cx)
     }
 }
