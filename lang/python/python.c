@@ -52,6 +52,62 @@ static const char bootstrap[] =
 	"    def is_package(self, name):\n"
 	"        return self.sources[name][2]\n"
 	"sys.meta_path.insert(0, BuiltinHydroFinder(sources))\n"
+	/* stdlib modules that asyncio (and the package) import but do not use
+	 * until a script asks: made when imported, run at their first use.
+	 * ssl alone is 7 ms of OpenSSL set-up and enums, inspect 5 ms with ast
+	 * and dis.  The first attribute read runs the module (a lock keeps
+	 * other threads waiting meanwhile); __spec__ and __name__ are read by
+	 * every later import statement and do not. */
+	"import _thread\n"
+	"_Module = type(sys)\n"
+	"_AS_IS = frozenset(('__spec__', '__name__', '__dict__', '__class__'))\n"
+	"class _Deferred:\n"
+	"    def __init__(self, loader):\n"
+	"        self.loader = loader\n"
+	"        self.lock = _thread.RLock()\n"
+	"        self.state = 0\n"	/* 1: running on the lock's thread, 2: done */
+	"    def create_module(self, spec):\n"
+	"        return None\n"
+	"    def exec_module(self, module):\n"
+	"        module.__class__ = _DeferredModule\n"
+	"    def run(self, module, spec):\n"
+	"        with self.lock:\n"
+	"            if self.state:\n"
+	"                return\n"
+	"            self.state = 1\n"
+	"            _Module.__getattribute__(module, '__dict__')['__loader__'] = self.loader\n"
+	"            try:\n"
+	"                self.loader.exec_module(module)\n"
+	"            finally:\n"
+	"                spec.loader = self.loader\n"
+	"                module.__class__ = _Module\n"
+	"                self.state = 2\n"
+	"class _DeferredModule(_Module):\n"
+	"    def __getattribute__(self, name):\n"
+	"        if name not in _AS_IS:\n"
+	"            spec = _Module.__getattribute__(self, '__spec__')\n"
+	"            if type(spec.loader) is _Deferred:\n"
+	"                spec.loader.run(self, spec)\n"
+	"        return _Module.__getattribute__(self, name)\n"
+	"    def __delattr__(self, name):\n"
+	"        _DeferredModule.__getattribute__(self, '__loader__')\n"
+	"        _Module.__delattr__(self, name)\n"
+	"class DeferringFinder:\n"
+	"    names = frozenset(('ssl', 'asyncio.sslproto', 'asyncio.staggered', 'inspect',\n"
+	"                       'locale', 'textwrap', 'tokenize'))\n"
+	"    def find_spec(self, name, path=None, target=None):\n"
+	"        if name not in self.names:\n"
+	"            return None\n"
+	"        for f in sys.meta_path:\n"
+	"            find = getattr(f, 'find_spec', None)\n"
+	"            spec = find(name, path, target) if f is not self and find else None\n"
+	"            if spec is not None:\n"
+	"                if type(spec.loader) is _m.SourceFileLoader:\n"
+	"                    spec.loader = _Deferred(spec.loader)\n"
+	"                return spec\n"
+	"        return None\n"
+	"deferring = DeferringFinder()\n"
+	"sys.meta_path.insert(0, deferring)\n"
 	/* the interpreter's own python, for scripts that start sys.executable:
 	 * sysconfig's BINDIR and VERSION, without importing it (a few ms) */
 	"_exe = os.path.join(sys.base_exec_prefix, 'bin',\n"
@@ -106,6 +162,10 @@ source_table(void)
 	return table;
 }
 
+/* the bootstrap's DeferringFinder, on sys.meta_path while hydro's own
+ * imports run (a reference) */
+static PyObject *deferring;
+
 static int
 install_package(void)
 {
@@ -122,7 +182,26 @@ install_package(void)
 	}
 	Py_DECREF(table);
 	res = PyRun_String(bootstrap, Py_file_input, globals, globals);
+	if (res)
+		deferring = Py_XNewRef(PyDict_GetItemString(globals, "deferring"));
 	Py_DECREF(globals);
+	if (!res)
+		return -1;
+	Py_DECREF(res);
+	return 0;
+}
+
+/* take the DeferringFinder off sys.meta_path: the modules it deferred stay
+ * so, a script's own imports are as in any python3 */
+static int
+stop_deferring(void)
+{
+	PyObject *path = PySys_GetObject("meta_path"), *res;
+
+	if (!deferring)
+		return 0;
+	res = path ? PyObject_CallMethod(path, "remove", "O", deferring) : NULL;
+	Py_CLEAR(deferring);
 	if (!res)
 		return -1;
 	Py_DECREF(res);
@@ -321,7 +400,7 @@ python_run_config(const char *path, enum run_mode mode)
 {
 	PyObject *runner = NULL, *res = NULL;
 	long code = 1;
-	int ret;
+	int ret, gc;
 
 	if (!path_exists(path))
 		return error_errno("cannot read '%s'", path);
@@ -329,15 +408,19 @@ python_run_config(const char *path, enum run_mode mode)
 	if (start_interpreter(path) < 0)
 		return -1;
 	module_set_embedded();
-	if (install_package() < 0) {
+	/* no garbage collection while the package and asyncio are imported:
+	 * they make some 100 000 objects, none of them garbage, that would be
+	 * gone through again and again (5 ms) */
+	gc = PyGC_Disable();
+	if (install_package() < 0 ||
+	    !(runner = PyImport_ImportModule("hydro._runner")) || stop_deferring() < 0) {
+		if (gc)
+			PyGC_Enable();
 		ret = python_failure("cannot load the built-in hydro package");
 		goto out;
 	}
-	runner = PyImport_ImportModule("hydro._runner");
-	if (!runner) {
-		ret = python_failure("cannot load the built-in hydro package");
-		goto out;
-	}
+	if (gc)
+		PyGC_Enable();
 	res = PyObject_CallMethod(runner, "run_config", "ss", path, mode_name(mode));
 	if (!res) {
 		ret = python_failure("internal error in the hydro package");
