@@ -1,6 +1,7 @@
-# What hydro-python leaves out of its start-up and does later: the stdlib
-# modules asyncio imports but does not use (ssl, inspect, ...) run when a
-# script first uses them, and are then what python3 gives.
+# What hydro-python does to start and step quickly: the stdlib modules
+# asyncio imports but does not use (ssl, inspect, ...) run when a script
+# first uses them, and are then what python3 gives; main()'s parameters are
+# read without inspect; the threads that wait for the core are reused.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/python/lib.sh"
 
@@ -134,6 +135,50 @@ t_run "$HYDRO" --color=never run "$T_TMP/mains.hydro.py" -- wrapped x
 t_expect_out "wrapped main(args) ['wrapped', 'x']"
 t_run "$HYDRO" --color=never run "$T_TMP/mains.hydro.py" -- sync x
 t_expect_out "sync main(args) ['sync', 'x']"
+t_end
+
+MARK="hydro-python-start-$$"
+left() { pkill -9 -f "$MARK" 2>/dev/null; true; }
+t_on_exit left
+
+cat >"$T_TMP/ops.hydro.py" <<PY
+import asyncio, os
+from hydro import Deployment
+
+seen = set()
+
+def threads():
+    tids = os.listdir("/proc/self/task")
+    seen.update(tids)
+    return len(tids)
+
+async def main():
+    d = Deployment()
+    box = d.Localhost()
+    svcs = [d.Process(cmd=["sh", "-c", "exec sleep 30", "$MARK"], on=box, name="s%d" % i)
+            for i in range(24)]
+    await d.deploy()
+    most = 0
+    for s in svcs[:12]:
+        await s.stop()
+        most = max(most, threads())
+    print("one by one:", [s.exit_code for s in svcs[:12]] == [143] * 12, "threads at most", most, "in all", len(seen))
+    await asyncio.gather(*(s.stop() for s in svcs[12:]))
+    print("at once:", [s.exit_code for s in svcs[12:]] == [143] * 12)
+PY
+
+t_case "stop() after stop() reuses the thread that waited; many at once all end"
+t_run "$HYDRO" --color=never run "$T_TMP/ops.hydro.py"
+t_expect_rc 0
+t_expect_out "one by one: True"
+t_expect_out "at once: True"
+most=$(sed -n 's/.*threads at most \([0-9]*\).*/\1/p' "$T_TMP/out")
+all=$(sed -n 's/.* in all \([0-9]*\).*/\1/p' "$T_TMP/out")
+# the main thread, the supervisor, the run's watch, a waiting thread or
+# two: not one more for each stop
+[ -n "$most" ] && [ "$most" -lt 12 ] && [ -n "$all" ] && [ "$all" -lt 12 ] ||
+	t_fail "threads: $(cat "$T_TMP/out")"
+[ -z "$(py_running "$MARK")" ] || t_fail "still running: $(py_running "$MARK")"
 t_end
 
 t_done
