@@ -8,6 +8,7 @@
  */
 #include "module.h"
 
+#include <marshal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,103 +18,9 @@
 #include "python.h"
 #include "xmalloc.h"
 
-/*
- * Installed first on sys.meta_path: serves hydro and hydro.* from the
- * sources built into the binary, and hydro._hydro from the inittab, so that
- * an older installed copy of the package never shadows this one.  The file
- * names start with "<built-in>" so that tracebacks can tell package frames
- * from the script's.
- */
-static const char bootstrap[] =
-	"import sys, os, marshal, importlib.machinery as _m\n"
-	"class BuiltinHydroFinder:\n"
-	"    def __init__(self, sources):\n"
-	"        self.sources = sources\n"
-	"    def find_spec(self, name, path=None, target=None):\n"
-	"        if name == 'hydro._hydro':\n"
-	"            return _m.ModuleSpec(name, _m.BuiltinImporter, origin='built-in')\n"
-	"        entry = self.sources.get(name)\n"
-	"        if entry is None:\n"
-	"            return None\n"
-	"        spec = _m.ModuleSpec(name, self, origin=entry[0], is_package=entry[2])\n"
-	"        spec.has_location = True\n"
-	"        if entry[2]:\n"
-	"            spec.submodule_search_locations = []\n"
-	"        return spec\n"
-	"    def create_module(self, spec):\n"
-	"        return None\n"
-	"    def exec_module(self, module):\n"
-	"        origin, text, _, code = self.sources[module.__name__]\n"
-	"        code = marshal.loads(code) if code else \\\n"
-	"               compile(text, origin, 'exec', dont_inherit=True)\n"
-	"        exec(code, module.__dict__)\n"
-	"    def get_source(self, name):\n"
-	"        return self.sources[name][1]\n"
-	"    def is_package(self, name):\n"
-	"        return self.sources[name][2]\n"
-	"sys.meta_path.insert(0, BuiltinHydroFinder(sources))\n"
-	/* stdlib modules that asyncio (and the package) import but do not use
-	 * until a script asks: made when imported, run at their first use.
-	 * ssl alone is 7 ms of OpenSSL set-up and enums, inspect 5 ms with ast
-	 * and dis.  The first attribute read runs the module (a lock keeps
-	 * other threads waiting meanwhile); __spec__ and __name__ are read by
-	 * every later import statement and do not. */
-	"import _thread\n"
-	"_Module = type(sys)\n"
-	"_AS_IS = frozenset(('__spec__', '__name__', '__dict__', '__class__'))\n"
-	"class _Deferred:\n"
-	"    def __init__(self, loader):\n"
-	"        self.loader = loader\n"
-	"        self.lock = _thread.RLock()\n"
-	"        self.state = 0\n"	/* 1: running on the lock's thread, 2: done */
-	"    def create_module(self, spec):\n"
-	"        return None\n"
-	"    def exec_module(self, module):\n"
-	"        module.__class__ = _DeferredModule\n"
-	"    def run(self, module, spec):\n"
-	"        with self.lock:\n"
-	"            if self.state:\n"
-	"                return\n"
-	"            self.state = 1\n"
-	"            _Module.__getattribute__(module, '__dict__')['__loader__'] = self.loader\n"
-	"            try:\n"
-	"                self.loader.exec_module(module)\n"
-	"            finally:\n"
-	"                spec.loader = self.loader\n"
-	"                module.__class__ = _Module\n"
-	"                self.state = 2\n"
-	"class _DeferredModule(_Module):\n"
-	"    def __getattribute__(self, name):\n"
-	"        if name not in _AS_IS:\n"
-	"            spec = _Module.__getattribute__(self, '__spec__')\n"
-	"            if type(spec.loader) is _Deferred:\n"
-	"                spec.loader.run(self, spec)\n"
-	"        return _Module.__getattribute__(self, name)\n"
-	"    def __delattr__(self, name):\n"
-	"        _DeferredModule.__getattribute__(self, '__loader__')\n"
-	"        _Module.__delattr__(self, name)\n"
-	"class DeferringFinder:\n"
-	"    names = frozenset(('ssl', 'asyncio.sslproto', 'asyncio.staggered', 'inspect',\n"
-	"                       'locale', 'textwrap', 'tokenize'))\n"
-	"    def find_spec(self, name, path=None, target=None):\n"
-	"        if name not in self.names:\n"
-	"            return None\n"
-	"        for f in sys.meta_path:\n"
-	"            find = getattr(f, 'find_spec', None)\n"
-	"            spec = find(name, path, target) if f is not self and find else None\n"
-	"            if spec is not None:\n"
-	"                if type(spec.loader) is _m.SourceFileLoader:\n"
-	"                    spec.loader = _Deferred(spec.loader)\n"
-	"                return spec\n"
-	"        return None\n"
-	"deferring = DeferringFinder()\n"
-	"sys.meta_path.insert(0, deferring)\n"
-	/* the interpreter's own python, for scripts that start sys.executable:
-	 * sysconfig's BINDIR and VERSION, without importing it (a few ms) */
-	"_exe = os.path.join(sys.base_exec_prefix, 'bin',\n"
-	"                    'python%d.%d' % sys.version_info[:2])\n"
-	"if os.access(_exe, os.X_OK):\n"
-	"    sys.executable = _exe\n";
+/* boot.py's file name in tracebacks: one of the package's, whose frames
+ * tracebacks leave out */
+#define BOOT_ORIGIN "<built-in>/hydro/_boot.py"
 
 /* whether the package's marshalled code is for this interpreter */
 static int
@@ -162,14 +69,14 @@ source_table(void)
 	return table;
 }
 
-/* the bootstrap's DeferringFinder, on sys.meta_path while hydro's own
+/* boot.py's DeferringFinder, on sys.meta_path while hydro's own
  * imports run (a reference) */
 static PyObject *deferring;
 
 static int
 install_package(void)
 {
-	PyObject *globals, *table, *res;
+	PyObject *globals, *table, *res, *code;
 
 	globals = PyDict_New();
 	table = source_table();
@@ -181,7 +88,14 @@ install_package(void)
 		return -1;
 	}
 	Py_DECREF(table);
-	res = PyRun_String(bootstrap, Py_file_input, globals, globals);
+	/* lang/python/boot.py, as marshalled at build time when it can be */
+	if (code_usable() && python_boot.code_len)
+		code = PyMarshal_ReadObjectFromString((const char *)python_boot.code,
+		                                      (Py_ssize_t)python_boot.code_len);
+	else
+		code = Py_CompileString((const char *)python_boot.text, BOOT_ORIGIN, Py_file_input);
+	res = code ? PyEval_EvalCode(code, globals, globals) : NULL;
+	Py_XDECREF(code);
 	if (res)
 		deferring = Py_XNewRef(PyDict_GetItemString(globals, "deferring"));
 	Py_DECREF(globals);
