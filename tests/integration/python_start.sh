@@ -119,22 +119,18 @@ elif kind == "sync":
 PY
 
 t_case "main() gets the script's arguments when it has a positional parameter"
-for kind in none args star kwonly wrapped sync; do
-	t_run "$HYDRO" --color=never run "$T_TMP/mains.hydro.py" -- "$kind" x
+while IFS='|' read -r kind want; do
+	t_run "$HYDRO" --color=never run "$T_TMP/mains.hydro.py" -- "$kind" x </dev/null
 	t_expect_rc 0
-done
-t_run "$HYDRO" --color=never run "$T_TMP/mains.hydro.py" -- none x
-t_expect_out "main()"
-t_run "$HYDRO" --color=never run "$T_TMP/mains.hydro.py" -- args x
-t_expect_out "main(args) ['args', 'x']"
-t_run "$HYDRO" --color=never run "$T_TMP/mains.hydro.py" -- star x
-t_expect_out "main(*args) (['star', 'x'],)"
-t_run "$HYDRO" --color=never run "$T_TMP/mains.hydro.py" -- kwonly x
-t_expect_out "main(*, args) None"
-t_run "$HYDRO" --color=never run "$T_TMP/mains.hydro.py" -- wrapped x
-t_expect_out "wrapped main(args) ['wrapped', 'x']"
-t_run "$HYDRO" --color=never run "$T_TMP/mains.hydro.py" -- sync x
-t_expect_out "sync main(args) ['sync', 'x']"
+	t_expect_out "$want"
+done <<'EOF'
+none|main()
+args|main(args) ['args', 'x']
+star|main(*args) (['star', 'x'],)
+kwonly|main(*, args) None
+wrapped|wrapped main(args) ['wrapped', 'x']
+sync|sync main(args) ['sync', 'x']
+EOF
 t_end
 
 MARK="hydro-python-start-$$"
