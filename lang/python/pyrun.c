@@ -1,8 +1,8 @@
 /*
  * pyrun: _hydro.Run and _hydro.LogReader, a running deployment for Python.
  *
- * Every blocking run_* call happens on a thread of its own with the GIL
- * released; when it returns, the thread completes the caller's asyncio
+ * Every blocking run_* call happens on a thread of its own (kept for the
+ * next call once it is done) with the GIL released; when it returns, the thread completes the caller's asyncio
  * future through the done(ok, value) callback the package passes, which
  * hands the result to the loop with call_soon_threadsafe.  So the event loop
  * never blocks, and a task awaiting the future can be cancelled (the package
@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -91,16 +92,11 @@ op_settle(struct op *op)
 	Py_DECREF(op->run);
 }
 
-static void *
-op_thread(void *arg)
+static void
+op_run(struct op *op)
 {
-	struct op *op = arg;
 	struct capture c;
-	sigset_t all;
 
-	/* signals are the main thread's (Python's Ctrl-C handling) */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	capture_begin(&c);
 	switch (op->kind) {
 	case OP_DEPLOY:
@@ -153,7 +149,81 @@ op_thread(void *arg)
 	free(op->msg);
 	free(op->where);
 	free(op);
+}
+
+/*
+ * Op threads are kept once their op is done, for the next: a script's
+ * stop() after stop() is one op each, and a new thread for each was a
+ * thread's creation and first scheduling more on every step.  A thread
+ * idle for IDLE_SECONDS ends.
+ */
+#define IDLE_SECONDS 10
+
+struct worker {
+	pthread_cond_t go;
+	struct op *op;		/* set by op_start() to wake it */
+	struct worker *next;
+};
+
+static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct worker *idle;	/* waiting for an op */
+
+static void *
+op_thread(void *arg)
+{
+	struct worker w, **p;
+	struct timespec until;
+	pthread_condattr_t ca;
+	sigset_t all;
+
+	/* signals are the main thread's (Python's Ctrl-C handling) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w.go, &ca);
+	pthread_condattr_destroy(&ca);
+	w.op = arg;
+	for (;;) {
+		op_run(w.op);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += IDLE_SECONDS;
+		pthread_mutex_lock(&idle_lock);
+		w.op = NULL;
+		w.next = idle;
+		idle = &w;
+		while (!w.op && pthread_cond_timedwait(&w.go, &idle_lock, &until) != ETIMEDOUT)
+			;
+		if (!w.op) {
+			for (p = &idle; *p; p = &(*p)->next)
+				if (*p == &w) {
+					*p = w.next;
+					break;
+				}
+			pthread_mutex_unlock(&idle_lock);
+			break;
+		}
+		pthread_mutex_unlock(&idle_lock);
+	}
+	pthread_cond_destroy(&w.go);
 	return NULL;
+}
+
+/* op to an idle op thread (1), or 0 when there is none */
+static int
+op_hand_over(struct op *op)
+{
+	struct worker *w;
+
+	pthread_mutex_lock(&idle_lock);
+	w = idle;
+	if (w) {
+		idle = w->next;
+		w->op = op;
+		pthread_cond_signal(&w->go);
+	}
+	pthread_mutex_unlock(&idle_lock);
+	return w != NULL;
 }
 
 /* start op on a thread of its own; NULL with an exception on failure */
@@ -184,6 +254,8 @@ op_start(struct runobj *self, enum op_kind kind, PyObject *done,
 	else
 		self->waits++;
 	pthread_mutex_unlock(&self->lock);
+	if (op_hand_over(op))
+		Py_RETURN_NONE;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	err = pthread_create(&t, &attr, op_thread, op);

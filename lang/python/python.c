@@ -8,6 +8,7 @@
  */
 #include "module.h"
 
+#include <marshal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,47 +18,9 @@
 #include "python.h"
 #include "xmalloc.h"
 
-/*
- * Installed first on sys.meta_path: serves hydro and hydro.* from the
- * sources built into the binary, and hydro._hydro from the inittab, so that
- * an older installed copy of the package never shadows this one.  The file
- * names start with "<built-in>" so that tracebacks can tell package frames
- * from the script's.
- */
-static const char bootstrap[] =
-	"import sys, os, marshal, importlib.machinery as _m\n"
-	"class BuiltinHydroFinder:\n"
-	"    def __init__(self, sources):\n"
-	"        self.sources = sources\n"
-	"    def find_spec(self, name, path=None, target=None):\n"
-	"        if name == 'hydro._hydro':\n"
-	"            return _m.ModuleSpec(name, _m.BuiltinImporter, origin='built-in')\n"
-	"        entry = self.sources.get(name)\n"
-	"        if entry is None:\n"
-	"            return None\n"
-	"        spec = _m.ModuleSpec(name, self, origin=entry[0], is_package=entry[2])\n"
-	"        spec.has_location = True\n"
-	"        if entry[2]:\n"
-	"            spec.submodule_search_locations = []\n"
-	"        return spec\n"
-	"    def create_module(self, spec):\n"
-	"        return None\n"
-	"    def exec_module(self, module):\n"
-	"        origin, text, _, code = self.sources[module.__name__]\n"
-	"        code = marshal.loads(code) if code else \\\n"
-	"               compile(text, origin, 'exec', dont_inherit=True)\n"
-	"        exec(code, module.__dict__)\n"
-	"    def get_source(self, name):\n"
-	"        return self.sources[name][1]\n"
-	"    def is_package(self, name):\n"
-	"        return self.sources[name][2]\n"
-	"sys.meta_path.insert(0, BuiltinHydroFinder(sources))\n"
-	/* the interpreter's own python, for scripts that start sys.executable:
-	 * sysconfig's BINDIR and VERSION, without importing it (a few ms) */
-	"_exe = os.path.join(sys.base_exec_prefix, 'bin',\n"
-	"                    'python%d.%d' % sys.version_info[:2])\n"
-	"if os.access(_exe, os.X_OK):\n"
-	"    sys.executable = _exe\n";
+/* boot.py's file name in tracebacks: one of the package's, whose frames
+ * tracebacks leave out */
+#define BOOT_ORIGIN "<built-in>/hydro/_boot.py"
 
 /* whether the package's marshalled code is for this interpreter */
 static int
@@ -106,10 +69,14 @@ source_table(void)
 	return table;
 }
 
+/* boot.py's DeferringFinder, on sys.meta_path while hydro's own
+ * imports run (a reference) */
+static PyObject *deferring;
+
 static int
 install_package(void)
 {
-	PyObject *globals, *table, *res;
+	PyObject *globals, *table, *res, *code;
 
 	globals = PyDict_New();
 	table = source_table();
@@ -121,8 +88,34 @@ install_package(void)
 		return -1;
 	}
 	Py_DECREF(table);
-	res = PyRun_String(bootstrap, Py_file_input, globals, globals);
+	/* lang/python/boot.py, as marshalled at build time when it can be */
+	if (code_usable() && python_boot.code_len)
+		code = PyMarshal_ReadObjectFromString((const char *)python_boot.code,
+		                                      (Py_ssize_t)python_boot.code_len);
+	else
+		code = Py_CompileString((const char *)python_boot.text, BOOT_ORIGIN, Py_file_input);
+	res = code ? PyEval_EvalCode(code, globals, globals) : NULL;
+	Py_XDECREF(code);
+	if (res)
+		deferring = Py_XNewRef(PyDict_GetItemString(globals, "deferring"));
 	Py_DECREF(globals);
+	if (!res)
+		return -1;
+	Py_DECREF(res);
+	return 0;
+}
+
+/* take the DeferringFinder off sys.meta_path: the modules it deferred stay
+ * so, a script's own imports are as in any python3 */
+static int
+stop_deferring(void)
+{
+	PyObject *path = PySys_GetObject("meta_path"), *res;
+
+	if (!deferring)
+		return 0;
+	res = path ? PyObject_CallMethod(path, "remove", "O", deferring) : NULL;
+	Py_CLEAR(deferring);
 	if (!res)
 		return -1;
 	Py_DECREF(res);
@@ -321,7 +314,7 @@ python_run_config(const char *path, enum run_mode mode)
 {
 	PyObject *runner = NULL, *res = NULL;
 	long code = 1;
-	int ret;
+	int ret, gc;
 
 	if (!path_exists(path))
 		return error_errno("cannot read '%s'", path);
@@ -329,15 +322,19 @@ python_run_config(const char *path, enum run_mode mode)
 	if (start_interpreter(path) < 0)
 		return -1;
 	module_set_embedded();
-	if (install_package() < 0) {
+	/* no garbage collection while the package and asyncio are imported:
+	 * they make some 100 000 objects, none of them garbage, that would be
+	 * gone through again and again (5 ms) */
+	gc = PyGC_Disable();
+	if (install_package() < 0 ||
+	    !(runner = PyImport_ImportModule("hydro._runner")) || stop_deferring() < 0) {
+		if (gc)
+			PyGC_Enable();
 		ret = python_failure("cannot load the built-in hydro package");
 		goto out;
 	}
-	runner = PyImport_ImportModule("hydro._runner");
-	if (!runner) {
-		ret = python_failure("cannot load the built-in hydro package");
-		goto out;
-	}
+	if (gc)
+		PyGC_Enable();
 	res = PyObject_CallMethod(runner, "run_config", "ss", path, mode_name(mode));
 	if (!res) {
 		ret = python_failure("internal error in the hydro package");

@@ -30,6 +30,9 @@ extern const unsigned char python_magic[4];
 /* the package's files, ending with a NULL file (generated at build time) */
 extern const struct python_source python_sources[];
 
+/* lang/python/boot.py: what runs before the package is imported */
+extern const struct python_source python_boot;
+
 /* run a config script for mode: evaluate it, call its main(), clean up;
  * 0 on success, -1 with the error reported (the script's traceback printed) */
 int python_run_config(const char *path, enum run_mode mode);

@@ -165,7 +165,16 @@ def _report_exception(exc: BaseException) -> None:
     _hydro.report("error", text)
 
 
+_CO_VARARGS = 0x04     # inspect.CO_VARARGS, the same in every CPython
+
+
 def _takes_args(main: Callable[..., Any]) -> bool:
+    if (type(main) is types.FunctionType and not hasattr(main, "__wrapped__")
+            and not hasattr(main, "__signature__")):
+        # what inspect.signature() would say, without importing inspect
+        # (5 ms): positional parameters, or *args
+        code = main.__code__
+        return code.co_argcount > 0 or bool(code.co_flags & _CO_VARARGS)
     try:
         sig = inspect.signature(main)
     except (TypeError, ValueError):
@@ -196,7 +205,7 @@ def _call_main(main: Callable[..., Any], args: Sequence[str]) -> None:
         result = main(list(args))
     else:
         result = main()
-    if inspect.isawaitable(result):
+    if type(result) is types.CoroutineType or inspect.isawaitable(result):
         try:
             asyncio.run(_await(result))
         finally:
@@ -365,8 +374,10 @@ def leave() -> None:
     atexit._run_exitfuncs()
     import gc
     import io
-    files = [f for f in gc.get_objects()
-             if isinstance(f, (io.TextIOWrapper, io.BufferedWriter, io.BufferedRandom))]
+    # by their type: isinstance() would also ask every other object its
+    # __class__ (some 14 000 of them: 3 ms)
+    kinds = (io.TextIOWrapper, io.BufferedWriter, io.BufferedRandom)
+    files = [f for f in gc.get_objects() if issubclass(type(f), kinds)]
     # text first (what it flushes goes to its buffer), stdout and stderr last
     files.sort(key=lambda f: (f in (sys.stdout, sys.stderr), not isinstance(f, io.TextIOWrapper)))
     for f in files:
