@@ -4,6 +4,12 @@
  * Parses global and per-command options into struct cli, then hands over to
  * the command.  Usage errors exit 2 with a hint; a command's own failure
  * exits 1.
+ *
+ * Compiled three times: hydro itself (HYDRO_FRONT) only parses, answers
+ * --help and --version, and becomes hydro-python for a Python config or
+ * hydro-core for the rest (helper.h), before any library a command needs
+ * is loaded; hydro-core runs the commands; hydro-python (HYDRO_EMBED_PYTHON)
+ * runs them with the interpreter.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -21,25 +27,21 @@
 #include "term.h"
 #include "xmalloc.h"
 #include "hf/hf.h"
+#include "helper.h"
 #include "proc.h"
 #include "evalcache.h"
 #include "python.h"
+
+enum command_id { CMD_RUN, CMD_BUILD, CMD_PLAN, CMD_GRAPH, CMD_DOWN, CMD_CHECK };
 
 struct command {
 	const char *name;
 	const char *args;	/* what follows the name in the usage line */
 	const char *summary;
 	const char *help;	/* the command's own options */
-	int (*run)(void);
+	enum command_id id;
 	int nfiles_min, nfiles_max;	/* -1: no maximum */
 };
-
-static int cmd_run(void);
-static int cmd_build(void);
-static int cmd_plan(void);
-static int cmd_graph(void);
-static int cmd_down(void);
-static int cmd_check(void);
 
 #define CONFIG_OPTS \
 	"  -D NAME=VALUE      set a parameter the script reads with hydro.param()\n" \
@@ -55,38 +57,38 @@ static int cmd_check(void);
 static const struct command commands[] = {
 	{ "run", "[options] CONFIG [-- ARGS...]",
 	  "build, deploy and run what a config declares",
-	  RUN_OPTS, cmd_run, 1, 1 },
+	  RUN_OPTS, CMD_RUN, 1, 1 },
 	/* Hydro Deploy's command, for its users' habits and scripts */
 	{ "deploy", "[options] CONFIG [-- ARGS...]",
 	  "the same as run (Hydro Deploy's name)",
-	  RUN_OPTS, cmd_run, 1, 1 },
+	  RUN_OPTS, CMD_RUN, 1, 1 },
 	{ "build", "[options] CONFIG [-- ARGS...]",
 	  "build what a config declares, and nothing else",
 	  CONFIG_OPTS
 	  "  --target=TRIPLE    build every program for TRIPLE, whatever its host\n",
-	  cmd_build, 1, 1 },
+	  CMD_BUILD, 1, 1 },
 	{ "plan", "[options] CONFIG [-- ARGS...]",
 	  "show what would be built, launched and wired",
 	  CONFIG_OPTS
 	  "  --target=TRIPLE    plan builds for TRIPLE, whatever the hosts\n"
 	  "  --json             print the deployment model as JSON\n",
-	  cmd_plan, 1, 1 },
+	  CMD_PLAN, 1, 1 },
 	{ "graph", "[options] CONFIG|FILE.hf [-- ARGS...]",
 	  "print a deployment's topology or a .hf program's dataflow graph",
 	  CONFIG_OPTS
 	  "  --format=FORMAT    mermaid (the default) or dot\n",
-	  cmd_graph, 1, 1 },
+	  CMD_GRAPH, 1, 1 },
 	{ "down", "[options] [DIR|CONFIG]",
 	  "stop and remove everything a run left behind (from .hydro/state.json)",
 	  "  --dry-run          only list what would be removed\n"
 	  "  --sweep            also delete every cloud machine and firewall rule\n"
 	  "                     labelled with this deployment (when the state is lost)\n"
 	  "  --json             print each record as a JSON object, one a line\n",
-	  cmd_down, 0, 1 },
+	  CMD_DOWN, 0, 1 },
 	{ "check", "[options] FILE.hf...",
 	  "check Hydroflow programs and print their diagnostics",
 	  "  --json             print each diagnostic as a JSON object, one a line\n",
-	  cmd_check, 1, -1 },
+	  CMD_CHECK, 1, -1 },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -439,7 +441,7 @@ parse(int argc, char **argv, const struct command **cmdp)
 	}
 	/* a script is evaluated by run, deploy, build, plan and graph: each
 	 * gives it its arguments, so that one that reads them can be planned */
-	if (cli->nargs && (c->run == cmd_down || c->run == cmd_check ||
+	if (cli->nargs && (c->id == CMD_DOWN || c->id == CMD_CHECK ||
 	                   (nrest && !str_ends(rest[0], ".py")))) {
 		free(rest);
 		return usage_error("only a Python config takes arguments after '--'",
@@ -451,6 +453,7 @@ parse(int argc, char **argv, const struct command **cmdp)
 	return 0;
 }
 
+#ifndef HYDRO_FRONT
 /*
  * A config is a Python script or a deployment in JSON; the Python one runs
  * in the embedded interpreter and calls back into the same model.  MODE_*
@@ -482,46 +485,73 @@ config_main(const char *path, enum run_mode mode)
 	return command_config(path, mode, &o);
 }
 
+/* what c does, with the options parsed */
 static int
-cmd_check(void)
+run_command(const struct command *c)
 {
-	return hf_check_files((const char *const *)cli->files, cli->nfiles, cli->json);
-}
+	const char *file = cli->nfiles ? cli->files[0] : NULL;
+	struct options o;
 
+	switch (c->id) {
+	case CMD_CHECK:
+		return hf_check_files((const char *const *)cli->files, cli->nfiles, cli->json);
+	case CMD_GRAPH:
+		if (str_ends(file, ".hf"))
+			return hf_graph_file(file, cli->format, stdout);
+		return config_main(file, MODE_GRAPH);
+	case CMD_RUN:
+		return config_main(file, MODE_RUN);
+	case CMD_BUILD:
+		return config_main(file, MODE_BUILD);
+	case CMD_PLAN:
+		return config_main(file, MODE_PLAN);
+	case CMD_DOWN:
+		o = cli_options();
+		return command_down(file, cli->dry_run, cli->sweep, &o);
+	}
+	return error("internal error: command '%s' has nothing to run", c->name);
+}
+#endif
+
+#ifndef HYDRO_EMBED_PYTHON
+/* whether c evaluates a Python config */
 static int
-cmd_graph(void)
+python_config(const struct command *c)
 {
-	if (str_ends(cli->files[0], ".hf"))
-		return hf_graph_file(cli->files[0], cli->format, stdout);
-	return config_main(cli->files[0], MODE_GRAPH);
+	return c->id != CMD_CHECK && c->id != CMD_DOWN && cli->nfiles &&
+	       str_ends(cli->files[0], ".py");
 }
+#endif
 
-static int
-cmd_run(void)
+#ifdef HYDRO_FRONT
+/*
+ * hydro: the helper takes over, with the command line as typed, before
+ * anything is loaded that only running a command needs.  A build of a
+ * Python config goes to hydro-core, which builds what the config's last
+ * evaluation recorded without starting Python when nothing it read has
+ * changed (evalcache.h).
+ */
+int
+main(int argc, char **argv)
 {
-	return config_main(cli->files[0], MODE_RUN);
+	const struct command *c = NULL;
+	char what[64];
+	int ret = parse(argc, argv, &c);
+
+	if (ret)
+		return ret;
+	if (python_config(c) && (c->id != CMD_BUILD || cli->dir)) {
+		helper_exec("hydro-python", "a Python config", argv);
+	} else {
+		snprintf(what, sizeof(what), "'hydro %s'", c->name);
+		helper_exec("hydro-core", what, argv);
+	}
+	/* helper_exec() returns only when it could not */
+	cli_release_params(cli);
+	free(cli->files);
+	return 1;
 }
-
-static int
-cmd_build(void)
-{
-	return config_main(cli->files[0], MODE_BUILD);
-}
-
-static int
-cmd_plan(void)
-{
-	return config_main(cli->files[0], MODE_PLAN);
-}
-
-static int
-cmd_down(void)
-{
-	struct options o = cli_options();
-
-	return command_down(cli->nfiles ? cli->files[0] : NULL, cli->dry_run, cli->sweep, &o);
-}
-
+#else
 int
 main(int argc, char **argv)
 {
@@ -534,19 +564,18 @@ main(int argc, char **argv)
 	if (ret)
 		return ret;
 #ifndef HYDRO_EMBED_PYTHON
-	/* a Python config: the helper with the interpreter takes over, as typed */
-	if (c->run != cmd_check && c->run != cmd_down && cli->nfiles &&
-	    str_ends(cli->files[0], ".py")) {
+	/* a Python config: hydro-python takes over, as typed */
+	if (python_config(c)) {
 		/* a no-op build needs no interpreter when nothing the config's
 		 * last evaluation read has changed (evalcache.h) */
-		char *helper = c->run == cmd_build && !cli->dir ? python_helper() : NULL;
+		char *helper = c->id == CMD_BUILD && !cli->dir ? helper_path("hydro-python") : NULL;
 		struct deployment *d = helper ?
 			evalcache_load(cli->files[0], helper, argc, argv) : NULL;
 
 		free(helper);
 		if (!d) {
-			python_exec(argv);	/* returns only when it could not */
-			return 1;
+			helper_exec("hydro-python", "a Python config", argv);
+			return 1;	/* it returns only when it could not */
 		}
 		ret = evalcache_build(d);
 		deployment_free(d);
@@ -555,14 +584,15 @@ main(int argc, char **argv)
 #endif
 	if (cli->dir && chdir(cli->dir) < 0)
 		return error_errno("cannot change to directory '%s'", cli->dir) ? 2 : 2;
-	ret = c->run();
+	ret = run_command(c);
 #ifndef HYDRO_EMBED_PYTHON
 end:
 #endif
-	if (ret == 0 && strcmp(c->name, "check") && strcmp(c->name, "down") &&
+	if (ret == 0 && c->id != CMD_CHECK && c->id != CMD_DOWN &&
 	    cli_check_params(cli, 1) < 0)
 		ret = -1;
 	cli_release_params(cli);
 	free(cli->files);
 	return ret < 0 ? 1 : ret;
 }
+#endif

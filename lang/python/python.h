@@ -2,7 +2,7 @@
  * python: config scripts in Python, run by an embedded CPython.
  *
  * hydro-python embeds it (python.c, module.c, pyrun.c); hydro hands it
- * every .py config (pyexec.c).  One interpreter per script.  The `hydro` package is built into the binary
+ * every .py config (src/helper.h).  One interpreter per script.  The `hydro` package is built into the binary
  * (lang/python/hydro, as C strings) and wins over any installed copy, so
  * a script always talks to the package this binary was built with; the
  * `_hydro` extension (module.c) is registered as hydro._hydro.
@@ -41,12 +41,5 @@ int python_run_config(const char *path, enum run_mode mode);
  * left as it is then, not torn down (the script's threads are joined, its
  * atexit functions run and its open files flushed all the same) */
 void python_exit_after(void);
-
-/* the path of hydro-python this hydro would run (a new string), or NULL */
-char *python_helper(void);
-
-/* hydro without the interpreter: become hydro-python with the same argv;
- * returns only on failure (-1, reported) */
-int python_exec(char **argv);
 
 #endif
