@@ -59,7 +59,8 @@ hf_rust_dir(void)
 		cand[0] = xasprintf("%s/lang/rust", dir);
 		cand[1] = xasprintf("%s/../lang/rust", dir);
 		cand[2] = xasprintf("%s/../../lang/rust", dir);
-		cand[3] = xasprintf("%s/../share/hydro/rust", dir);
+		/* installed: hydro-core and hydro-python are in libexec/hydro */
+		cand[3] = xasprintf("%s/../../share/hydro/rust", dir);
 		free(dir);
 	}
 	cand[4] = xstrdup(HYDRO_DATADIR "/rust");
