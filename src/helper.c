@@ -1,6 +1,7 @@
 /*
  * helper: hydro's other binaries, found and run in place of this process.
  */
+#include <dlfcn.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -57,21 +58,52 @@ helper_path(const char *name)
 	return path;
 }
 
-int
-helper_exec(const char *name, const char *what, char **argv)
+/* the helper called name, or NULL with the error reported */
+static char *
+need_helper(const char *name, const char *what)
 {
 	struct buf tried = BUF_INIT;
 	char *path = find_helper(name, &tried);
 
-	if (!path) {
+	if (!path)
 		error("cannot run %s: %s is not installed (looked for %s); "
 		      "run 'make install' again", what, name, buf_str(&tried));
-		buf_release(&tried);
-		return -1;
-	}
 	buf_release(&tried);
+	return path;
+}
+
+int
+helper_exec(const char *name, const char *what, char **argv)
+{
+	char *path = need_helper(name, what);
+
+	if (!path)
+		return -1;
 	execv(path, argv);
 	error_errno("cannot run '%s'", path);
 	free(path);
 	return -1;
+}
+
+int
+helper_main(const char *name, const char *what, int argc, char **argv)
+{
+	char *path = need_helper(name, what);
+	int (*entry)(int, char **);
+	void *lib;
+
+	if (!path)
+		return -1;
+	/* lazily bound, as the libraries of a program are at its start */
+	lib = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
+	if (!lib) {
+		error("cannot run %s: %s", what, dlerror());
+		free(path);
+		return -1;
+	}
+	free(path);
+	*(void **)&entry = dlsym(lib, "hydro_main");
+	if (!entry)
+		return error("cannot run %s: %s", what, dlerror());
+	return entry(argc, argv);
 }

@@ -3,8 +3,8 @@
  * put them, and run in place of this process.
  *
  * hydro is a small front end: it parses the command line, then becomes
- * hydro-python for a Python config or hydro-core (every other command), so
- * that neither pays for loading the other's libraries.
+ * hydro-python for a Python config or loads hydro-core.so (every other
+ * command), so that neither pays for loading the other's libraries.
  */
 #ifndef HYDRO_HELPER_H
 #define HYDRO_HELPER_H
@@ -17,5 +17,10 @@ char *helper_path(const char *name);
  * error reported only when it could not (what: what it was to run, for the
  * message: "a Python config") */
 int helper_exec(const char *name, const char *what, char **argv);
+
+/* load the shared object called name ("hydro-core.so") and return what
+ * its hydro_main() returns for argc and argv; -1 with the error reported
+ * when it cannot be loaded */
+int helper_main(const char *name, const char *what, int argc, char **argv);
 
 #endif

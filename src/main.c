@@ -6,10 +6,10 @@
  * exits 1.
  *
  * Compiled three times: hydro itself (HYDRO_FRONT) only parses, answers
- * --help and --version, and becomes hydro-python for a Python config or
- * hydro-core for the rest (helper.h), before any library a command needs
- * is loaded; hydro-core runs the commands; hydro-python (HYDRO_EMBED_PYTHON)
- * runs them with the interpreter.
+ * --help and --version, and, before any library a command needs is loaded,
+ * becomes hydro-python for a Python config or loads hydro-core.so for the
+ * rest (helper.h); hydro-core.so runs the commands (hydro_main());
+ * hydro-python (HYDRO_EMBED_PYTHON) runs them with the interpreter.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -31,6 +31,10 @@
 #include "proc.h"
 #include "evalcache.h"
 #include "python.h"
+
+/* the commands, as hydro-core.so exports them and hydro-python runs them:
+ * main() with the arguments as typed */
+int hydro_main(int argc, char **argv);
 
 enum command_id { CMD_RUN, CMD_BUILD, CMD_PLAN, CMD_GRAPH, CMD_DOWN, CMD_CHECK };
 
@@ -525,9 +529,9 @@ python_config(const struct command *c)
 
 #ifdef HYDRO_FRONT
 /*
- * hydro: the helper takes over, with the command line as typed, before
+ * hydro: a helper takes over, with the command line as typed, before
  * anything is loaded that only running a command needs.  A build of a
- * Python config goes to hydro-core, which builds what the config's last
+ * Python config goes to hydro-core.so, which builds what the config's last
  * evaluation recorded without starting Python when nothing it read has
  * changed (evalcache.h).
  */
@@ -542,18 +546,26 @@ main(int argc, char **argv)
 		return ret;
 	if (python_config(c) && (c->id != CMD_BUILD || cli->dir)) {
 		helper_exec("hydro-python", "a Python config", argv);
+		ret = -1;	/* it returns only when it could not */
 	} else {
 		snprintf(what, sizeof(what), "'hydro %s'", c->name);
-		helper_exec("hydro-core", what, argv);
+		ret = helper_main("hydro-core.so", what, argc, argv);
 	}
-	/* helper_exec() returns only when it could not */
 	cli_release_params(cli);
 	free(cli->files);
-	return 1;
+	return ret < 0 ? 1 : ret;
 }
 #else
+#ifdef HYDRO_EMBED_PYTHON
 int
 main(int argc, char **argv)
+{
+	return hydro_main(argc, argv);
+}
+#endif
+
+int
+hydro_main(int argc, char **argv)
 {
 	const struct command *c = NULL;
 	int ret;

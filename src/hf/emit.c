@@ -45,7 +45,7 @@ char *
 hf_rust_dir(void)
 {
 	const char *env = getenv("HYDRO_RUST_DIR");
-	char exe[PATH_MAX], *cand[5] = { NULL }, *found = NULL, *dir;
+	char exe[PATH_MAX], *cand[6] = { NULL }, *found = NULL, *dir;
 	ssize_t n;
 	struct buf tried = BUF_INIT;
 
@@ -59,12 +59,13 @@ hf_rust_dir(void)
 		cand[0] = xasprintf("%s/lang/rust", dir);
 		cand[1] = xasprintf("%s/../lang/rust", dir);
 		cand[2] = xasprintf("%s/../../lang/rust", dir);
-		/* installed: hydro-core and hydro-python are in libexec/hydro */
-		cand[3] = xasprintf("%s/../../share/hydro/rust", dir);
+		/* installed: hydro in bin, hydro-python in libexec/hydro */
+		cand[3] = xasprintf("%s/../share/hydro/rust", dir);
+		cand[4] = xasprintf("%s/../../share/hydro/rust", dir);
 		free(dir);
 	}
-	cand[4] = xstrdup(HYDRO_DATADIR "/rust");
-	for (size_t i = 0; i < 5; i++) {
+	cand[5] = xstrdup(HYDRO_DATADIR "/rust");
+	for (size_t i = 0; i < 6; i++) {
 		char *probe;
 
 		if (!cand[i])

@@ -1,6 +1,6 @@
 # hydro is a front end that links only libc: it answers --help, --version
-# and usage errors itself and becomes hydro-python for a Python config,
-# hydro-core for every other command, with the command line as typed.
+# and usage errors itself and becomes hydro-python for a Python config, or
+# loads hydro-core.so for every other command, with the command line as typed.
 . "$TOP/tests/lib.sh"
 
 W=$T_TMP/w
@@ -23,12 +23,13 @@ readelf -d "$HYDRO" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' |
 [ -s "$T_TMP/needed" ] && t_fail "hydro needs $(tr '\n' ' ' <"$T_TMP/needed")"
 t_end
 
-# which programs a command ran, by their file names
+# which of hydro's programs a command ran, and whether it loaded hydro-core.so
 execs() {
-	strace -f -e trace=execve -o "$T_TMP/trace" "$@" >"$T_TMP/out" 2>"$T_TMP/err"
+	strace -f -e trace=execve,openat -o "$T_TMP/trace" "$@" >"$T_TMP/out" 2>"$T_TMP/err"
 	rc=$?
 	sed -n 's/.*execve("\([^"]*\)".*= 0$/\1/p' "$T_TMP/trace" | sed 's|.*/||' |
 		grep '^hydro' | tr '\n' ' ' >"$T_TMP/ran"
+	grep -q 'openat(.*/hydro-core\.so".*= [0-9]' "$T_TMP/trace" && echo "+core" >>"$T_TMP/ran"
 }
 
 if ! command -v strace >/dev/null 2>&1 || ! strace -f -o /dev/null true 2>/dev/null; then
@@ -47,11 +48,11 @@ t_expect_err "needs a file"
 [ "$(cat "$T_TMP/ran")" = "hydro " ] || t_fail "ran: $(cat "$T_TMP/ran")"
 t_end
 
-t_case "a JSON config runs in hydro-core"
+t_case "a JSON config runs in hydro-core.so"
 execs "$HYDRO" -C "$W" build copy.json
 t_expect_rc 0
 [ "$(cat "$W/out.txt")" = hello ] || t_fail "the target did not run"
-[ "$(cat "$T_TMP/ran")" = "hydro hydro-core " ] || t_fail "ran: $(cat "$T_TMP/ran")"
+[ "$(cat "$T_TMP/ran")" = "hydro +core" ] || t_fail "ran: $(cat "$T_TMP/ran")"
 t_end
 
 t_case "a Python config goes straight to hydro-python, as typed"
@@ -63,10 +64,10 @@ grep -qF "hydro-python\", [\"$HYDRO\", \"-C\", \"$W\", \"run\", \"conf.py\", \"-
 [ "$(cat "$T_TMP/ran")" = "hydro hydro-python " ] || t_fail "ran: $(cat "$T_TMP/ran")"
 t_end
 
-t_case "the build of a Python config goes through hydro-core (its evaluation may be reused)"
+t_case "the build of a Python config goes through hydro-core.so (its evaluation may be reused)"
 (cd "$W" && execs "$HYDRO" build conf.py)
 t_expect_rc 0
-[ "$(cat "$T_TMP/ran")" = "hydro hydro-core hydro-python " ] || t_fail "ran: $(cat "$T_TMP/ran")"
+[ "$(cat "$T_TMP/ran")" = "hydro hydro-python +core" ] || t_fail "ran: $(cat "$T_TMP/ran")"
 t_end
 
 t_done

@@ -51,8 +51,8 @@ t_expect_rc 0
 [ "$(grep -c '^main 42 \[.b.\]$' "$T_TMP/out")" -eq 1 ] || t_fail "main did not run once: $(cat "$T_TMP/out")"
 t_end
 
-t_case "the installed hydro runs the other commands with libexec/hydro/hydro-core"
-[ -x "$ROOT/libexec/hydro/hydro-core" ] || t_fail "not installed: libexec/hydro/hydro-core"
+t_case "the installed hydro runs the other commands with libexec/hydro/hydro-core.so"
+[ -f "$ROOT/libexec/hydro/hydro-core.so" ] || t_fail "not installed: libexec/hydro/hydro-core.so"
 printf '{"version": 1, "targets": [{"name": "t", "cmd": ["touch", "made"], "outputs": ["made"]}]}\n' \
 	>"$W/touch.json"
 t_run "$ROOT/bin/hydro" -C "$W" build touch.json
@@ -62,7 +62,7 @@ t_end
 
 mkdir -p "$T_TMP/lone"
 cp "$ROOT/bin/hydro" "$T_TMP/lone/hydro"
-if [ -e /usr/local/libexec/hydro/hydro-python ] || [ -e /usr/local/libexec/hydro/hydro-core ]; then
+if [ -e /usr/local/libexec/hydro/hydro-python ] || [ -e /usr/local/libexec/hydro/hydro-core.so ]; then
 	echo "ok - $T_FILE: a missing helper # SKIP hydro is installed in /usr/local"
 else
 	t_case "without its helpers, hydro says what is missing; --version still runs"
@@ -71,7 +71,7 @@ else
 	t_expect_err "cannot run a Python config: hydro-python is not installed"
 	t_run "$T_TMP/lone/hydro" -C "$W" build touch.json
 	t_expect_rc 1
-	t_expect_err "cannot run 'hydro build': hydro-core is not installed"
+	t_expect_err "cannot run 'hydro build': hydro-core.so is not installed"
 	t_run "$T_TMP/lone/hydro" --version
 	t_expect_rc 0
 	t_end
