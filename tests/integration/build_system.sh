@@ -36,6 +36,11 @@ make -s -C "$TOP" install DESTDIR="$T_TMP/root" PREFIX=/opt/hydro HYDRO="$HYDRO"
 	ls "$T_TMP"/root/opt/hydro/lib/python3*/*-packages/hydro/__init__.py >/dev/null 2>&1 ||
 	t_fail "no Python package: $(cd "$T_TMP/root" && find . | head -20)"
 "$T_TMP/root/opt/hydro/bin/hydro" --version >/dev/null || t_fail "the installed hydro does not run"
+for f in hydro-core.so hydro-python; do
+	[ -f "$T_TMP/root/opt/hydro/libexec/hydro/$f" ] || t_fail "no libexec/hydro/$f"
+done
+"$T_TMP/root/opt/hydro/bin/hydro" check "$TOP/tests/hf/graph-fold-loop.hf" >/dev/null 2>"$T_TMP/err" ||
+	t_fail "the installed hydro does not check a program: $(cat "$T_TMP/err")"
 t_end
 
 t_done
