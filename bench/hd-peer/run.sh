@@ -195,10 +195,10 @@ print("Load average (1, 5, 15 min) before: %s; after: %s." % (load_before, loada
 
 # What each printed, compared: the script's own lines and the services'
 # logs, whose labels differ ("[service/N] " or "[display_id] " in Hydro
-# Deploy, "name | " in hydro) and are taken off; ports and temporary paths
-# differ from run to run.  simple_dedalus reads the first ten lines of two
-# streams, whose order depends on timing: every output is compared as a set
-# of lines.  The two configs with the script as a participant never end
+# Deploy, "name | " in hydro) and are taken off; ports and the paths of
+# Unix sockets differ from run to run.  simple_dedalus reads the first ten
+# lines of two streams, whose order depends on timing: every output is
+# compared as a set of lines.  The two configs with the script as a participant never end
 # (a busy loop; a source read forever): they are interrupted (SIGINT, as
 # Ctrl-C) once they have printed enough.
 def norm(lines):
@@ -206,6 +206,7 @@ def norm(lines):
     for l in lines:
         l = re.sub(r"^\[[^]]*\] |^\S+ +\| ", "", l)
         l = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", l)
+        l = re.sub(r"'UnixSocket': '[^']*'", "'UnixSocket': 'PATH'", l)
         out.add(l)
     return sorted(out)
 
