@@ -1,11 +1,12 @@
 # What hydro-python does to start and step quickly: the stdlib modules
 # asyncio imports but does not use (ssl, inspect, ...) run when a script
-# first uses them, and are then what python3 gives; main()'s parameters are
-# read without inspect; the threads that wait for the core are reused.
+# first uses them, and are then what python3 gives; a run's signal set-up
+# does not run inspect; main()'s parameters are read without inspect; the
+# threads that wait for the core are reused.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/python/lib.sh"
 
-DEFERRED="ssl asyncio.sslproto asyncio.staggered locale textwrap tokenize"
+DEFERRED="ssl asyncio.sslproto asyncio.staggered inspect locale textwrap tokenize"
 
 cat >"$T_TMP/use.hydro.py" <<'PY'
 import sys, types
@@ -138,7 +139,7 @@ left() { pkill -9 -f "$MARK" 2>/dev/null; true; }
 t_on_exit left
 
 cat >"$T_TMP/ops.hydro.py" <<PY
-import asyncio, os
+import asyncio, os, sys, types
 from hydro import Deployment
 
 seen = set()
@@ -161,13 +162,17 @@ async def main():
     print("one by one:", [s.exit_code for s in svcs[:12]] == [143] * 12, "threads at most", most, "in all", len(seen))
     await asyncio.gather(*(s.stop() for s in svcs[12:]))
     print("at once:", [s.exit_code for s in svcs[12:]] == [143] * 12)
+    # asyncio's signal handling, set up for main(), reads no repr and checks
+    # no callback with inspect
+    print("inspect run:", type(sys.modules["inspect"]) is types.ModuleType)
 PY
 
-t_case "stop() after stop() reuses the thread that waited; many at once all end"
+t_case "stop() after stop() reuses the thread that waited; many at once all end; inspect is not run"
 t_run "$HYDRO" --color=never run "$T_TMP/ops.hydro.py"
 t_expect_rc 0
 t_expect_out "one by one: True"
 t_expect_out "at once: True"
+t_expect_out "inspect run: False"
 most=$(sed -n 's/.*threads at most \([0-9]*\).*/\1/p' "$T_TMP/out")
 all=$(sed -n 's/.* in all \([0-9]*\).*/\1/p' "$T_TMP/out")
 # the main thread, the supervisor, the run's watch, a waiting thread or

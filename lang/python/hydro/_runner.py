@@ -10,6 +10,7 @@ that may not: main() is cancelled, so that its ``finally`` blocks run."""
 
 from __future__ import annotations
 
+import _signal
 import asyncio
 import builtins
 import inspect
@@ -27,6 +28,7 @@ from . import Deployment, Error, _StopAtDeploy, _display, _state, _PKG_DIR
 class _Ran:
     main_ran = False
     cleaning = False
+    wakeup = False      # the loop's self-pipe is the signal wakeup descriptor
 
 
 # what stops a run as cleanly as Ctrl-C; the exit status is 128 + the signal
@@ -185,16 +187,31 @@ def _takes_args(main: Callable[..., Any]) -> bool:
     return False
 
 
+def _wake_on_signals(loop: asyncio.AbstractEventLoop) -> bool:
+    """Let a signal wake the loop from its wait: the signal's number is
+    written to the loop's self-pipe, as loop.add_signal_handler() does,
+    without the checks of the callback that import inspect (5 ms).  True
+    when the wakeup descriptor is ours to take back after the loop."""
+    wake = getattr(loop, "_csock", None)
+    if wake is not None:
+        signal.set_wakeup_fd(wake.fileno())
+        return True
+    for sig in _SIGNALS:
+        loop.add_signal_handler(sig, _noop)
+    return False
+
+
 async def _await(value: Any) -> Any:
     _state.watch_from(asyncio.current_task())
-    loop = asyncio.get_running_loop()
+    # the work is _on_signal's, run where the signal finds the script, even
+    # in a loop that never awaits
+    _Ran.wakeup = _wake_on_signals(asyncio.get_running_loop())
     for sig in _SIGNALS:
-        # the loop's wakeup descriptor, so that a signal wakes it from its
-        # wait; the work is _on_signal's, run where the signal finds the
-        # script, even in a loop that never awaits
-        loop.add_signal_handler(sig, _noop)
         signal.signal(sig, _on_signal)
-    signal.signal(signal.SIGINT, _on_sigint(signal.getsignal(signal.SIGINT)))
+    # _signal's functions: signal's try the handler before asyncio's as an
+    # enum member first, whose error message is the handler's repr, made
+    # from the main task's (inspect again)
+    _signal.signal(signal.SIGINT, _on_sigint(_signal.getsignal(signal.SIGINT)))
     return await value
 
 
@@ -209,7 +226,12 @@ def _call_main(main: Callable[..., Any], args: Sequence[str]) -> None:
         try:
             asyncio.run(_await(result))
         finally:
-            _catch_signals()    # closing the loop put back the defaults
+            if _Ran.wakeup:
+                # the loop and its self-pipe are gone, as asyncio's close
+                # leaves it when it removes its own handlers
+                signal.set_wakeup_fd(-1)
+                _Ran.wakeup = False
+            _catch_signals()    # asyncio's end put SIGINT's default back
 
 
 def _cleanup() -> bool:
