@@ -181,6 +181,50 @@ t_expect_out "code 143 True"
 [ -z "$(py_running "$MARK")" ] || t_fail "still running: $(py_running "$MARK")"
 t_end
 
+# a stream an async-with helper closes (aclose(), as aiostream's merge does
+# when the loop breaks) keeps its lines off the terminal while the script
+# keeps the stream; close() gives them back
+cat >"$W/kept.hydro.py" <<'PY'
+import asyncio, os
+import hydro
+
+async def main():
+    d = hydro.Deployment()
+    box = d.Localhost()
+    gate = os.path.abspath("gate")
+    talk = ["sh", "-c", 'echo "$1 one"; while [ ! -e "$2.$1" ]; do sleep 0.01; done; '
+            'echo "$1 after"; : >"$2.$1.done"; exec sleep 30', "MARK"]
+    kept = d.Process(cmd=talk + ["kept", gate], on=box, name="kept")
+    freed = d.Process(cmd=talk + ["freed", gate], on=box, name="freed")
+    await d.deploy()
+    streams = {}
+    for svc in (kept, freed):
+        out = streams[svc.name] = await svc.stdout()
+        async for line in out:
+            print("read", line)
+            break
+    await streams["kept"].aclose()
+    streams["freed"].close()
+    for name in ("kept", "freed"):
+        open(gate + "." + name, "w").close()
+        while not os.path.exists(gate + "." + name + ".done"):
+            await asyncio.sleep(0.01)
+    await d.stop()
+    print("kept ends:", [line async for line in streams["kept"]])
+PY
+sed -i "s/MARK/$MARK/" "$W/kept.hydro.py"
+
+t_case "a stream closed by aclose() keeps its lines off the terminal while kept; close() gives them back"
+t_run "$HYDRO" --color=never -C "$W" run kept.hydro.py
+t_expect_rc 0
+t_expect_out "read kept one"
+t_expect_out "read freed one"
+t_expect_out "kept ends: []"
+t_expect_out "freed | freed after"
+grep -q "kept after" "$T_TMP/out" && t_fail "a kept stream's line was shown: $(cat "$T_TMP/out")"
+[ -z "$(py_running "$MARK")" ] || t_fail "still running: $(py_running "$MARK")"
+t_end
+
 cp "$TOP/tests/python/hd/rounds.hydro.py" "$W/"
 sed -i "s/MARK/$MARK/" "$W/rounds.hydro.py"
 

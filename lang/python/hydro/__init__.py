@@ -731,11 +731,16 @@ class LogStream:
             loop.remove_reader(fd)
 
     async def aclose(self) -> None:
-        """Stop reading and free the stream; the service runs on."""
-        self.close()
+        """Stop reading (what ``async with`` helpers such as aiostream's
+        call when they are done); the service runs on.  The stream's lines
+        stay the script's, off the terminal, until the stream is closed or
+        collected: as in Hydro Deploy, a stream kept in a variable keeps
+        them after the loop that read it."""
+        self._closed = True
 
     def close(self) -> None:
-        """As :meth:`aclose`, without awaiting."""
+        """Stop reading and free the stream: the terminal shows the
+        service's lines on it again."""
         self._closed = True
         if self._reader is not None:
             self._reader.close()
