@@ -10,7 +10,6 @@ that may not: main() is cancelled, so that its ``finally`` blocks run."""
 
 from __future__ import annotations
 
-import _signal
 import asyncio
 import builtins
 import inspect
@@ -23,6 +22,10 @@ from typing import Any, Callable, List, Optional, Sequence, Set
 
 from . import _hydro
 from . import Deployment, Error, _StopAtDeploy, _display, _state, _PKG_DIR
+
+# signal's C functions, beneath signal.signal() and signal.getsignal(): they
+# give a handler as it is (see _await)
+_signal: Any = sys.modules["_signal"]
 
 
 class _Ran:
