@@ -1491,6 +1491,13 @@ run_until(struct ssh_conn *c, char *const argv[], const char *mark, struct buf *
 	return NULL;
 }
 
+/* a shared lock on ~/.hydro/lock (fd 9) for as long as the connection
+ * lasts: no pruner (ssh_prune.c) removes what it lists or makes */
+#define LOCK_SCRIPT \
+	"[ -d \"$HOME/.hydro\" ] || mkdir -p -- \"$HOME/.hydro\" 2>/dev/null\n" \
+	"command -v flock >/dev/null && { command exec 9>>\"$HOME/.hydro/lock\"; } 2>/dev/null &&\n" \
+	"flock -s 9\n"
+
 /* what the host says of itself: $HOME, uname -sm, what getconf says of
  * its glibc, a musl loader if any, then the packages in ~/.hydro/pkgs
  * (their names, one a line: a file gets its name only once verified), so
@@ -1505,13 +1512,16 @@ run_until(struct ssh_conn *c, char *const argv[], const char *mark, struct buf *
 	"done\n"
 
 /* the host's facts, read once (with c locked) by a command that then
- * stays as the connection's guard (ssh_proc.c): one shell for both */
+ * stays as the connection's guard (ssh_proc.c), and prunes once the guard
+ * is done (ssh_prune.c): one shell for all three */
 static int
 facts_locked(struct ssh_conn *c)
 {
 	static const char mark[] = "hydro-facts-end\n";
 	char silence[16], *folder = ssh_guard_folder();
-	char *argv[] = { "sh", "-c", NULL, "sh", folder, silence, NULL };
+	char prune[4][16];
+	char *argv[] = { "sh", "-c", NULL, "sh", folder, silence, prune[0], prune[1],
+	                 prune[2], prune[3], NULL };
 	struct buf out = BUF_INIT, script = BUF_INIT;
 	LIBSSH2_CHANNEL *ch;
 	char *line[4], *p;
@@ -1522,8 +1532,10 @@ facts_locked(struct ssh_conn *c)
 		return 0;
 	}
 	ssh_guard_silence(silence);
-	buf_addstr(&script, FACTS_SCRIPT "printf 'hydro-facts-end\\n'\n");
+	ssh_prune_args(prune);
+	buf_addstr(&script, LOCK_SCRIPT FACTS_SCRIPT "printf 'hydro-facts-end\\n'\n");
 	buf_addstr(&script, ssh_guard_script);
+	buf_addstr(&script, ssh_prune_script);
 	argv[2] = script.data;
 	ch = run_until(c, argv, mark, &out);
 	buf_release(&script);
