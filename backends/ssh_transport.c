@@ -111,6 +111,21 @@ ssh_fail(struct ssh_conn *c, const char *what)
 	             msg && *msg ? msg : "connection lost");
 }
 
+static int alive_interval(void);
+
+/* a keepalive asking for a reply (c locked), to make a silent host say
+ * something.  Only a probe asks: the host answers a keepalive with a
+ * REQUEST_FAILURE, which libssh2 queues until a global request of ours
+ * takes it or the session ends, so those of the pump ask for none (a
+ * keepalive is data TCP must have acknowledged: tcp_alive) */
+static void
+probe(struct ssh_conn *c)
+{
+	libssh2_keepalive_config(c->s, 1, (unsigned)alive_interval());
+	libssh2_keepalive_send(c->s, NULL);
+	libssh2_keepalive_config(c->s, 0, (unsigned)alive_interval());
+}
+
 /*
  * Wait until the session's socket is ready the way libssh2 is blocked.
  * A silent connection is probed with a keepalive that asks for a reply;
@@ -143,7 +158,7 @@ ssh_wait(struct ssh_conn *c)
 			return error_errno("%s (%s): poll", c->label, c->where);
 		if (!c->up || probes++ >= 2)
 			break;
-		libssh2_keepalive_send(c->s, NULL);
+		probe(c);
 	}
 	c->broken = 1;
 	return error("%s (%s) did not answer within %.3g s", c->label, c->where,
@@ -357,7 +372,7 @@ ssh_wait_turn(struct ssh_conn *c)
 			break;
 		}
 		pthread_mutex_lock(&c->lock);
-		libssh2_keepalive_send(c->s, NULL);
+		probe(c);
 		pthread_mutex_unlock(&c->lock);
 	}
 	pthread_mutex_lock(&c->lock);
@@ -875,8 +890,9 @@ ssh_attempt(const struct ssh_opts *o, const struct ssh_dest *d, const char *jump
 		memcpy(&cb, &recv_fn, sizeof(cb));
 		libssh2_session_callback_set(c->s, LIBSSH2_CALLBACK_RECV, cb);
 	}
-	/* sent by the pump while it runs: unanswered, TCP gives up (tcp_alive) */
-	libssh2_keepalive_config(c->s, 1, (unsigned)alive_interval());
+	/* sent by the pump while it runs, asking for no reply (probe): TCP
+	 * gives up on one unacknowledged (tcp_alive) */
+	libssh2_keepalive_config(c->s, 0, (unsigned)alive_interval());
 	if (o->compress)
 		libssh2_session_flag(c->s, LIBSSH2_FLAG_COMPRESS, 1);
 	home_known = xasprintf("%s/.ssh/known_hosts", getenv("HOME") ? getenv("HOME") : "");

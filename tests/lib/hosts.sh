@@ -18,7 +18,8 @@
 #   re-executes itself for every connection) listening on the host's address,
 #   port 22, with its own ed25519 host key, config, pid file and log
 #   ($HOSTS_DIR/hI/sshd.log, LogLevel VERBOSE: "Starting session: command"
-#   or "subsystem 'sftp'" for each session), as root with public keys only;
+#   or "subsystem 'sftp'" for each session; HOSTS_LOGLEVEL set before
+#   hosts_up gives another, DEBUG3 its packets), as root with public keys only;
 # - per host, a private /tmp and a private home for root (tmpfs mounts in the
 #   mount namespace `ip netns exec` gives sshd, home filled from /etc/skel
 #   and ~/.ssh/authorized_keys holding the client's key:
@@ -212,7 +213,7 @@ PrintMotd no
 PrintLastLog no
 AcceptEnv LANG LC_*
 Subsystem sftp /usr/lib/openssh/sftp-server
-LogLevel VERBOSE
+LogLevel ${HOSTS_LOGLEVEL:-VERBOSE}
 EOF
 	echo "$addr $(cut -d' ' -f1-2 "$d/host_ed25519.pub")" >>"$HOSTS_KNOWN"
 	cat >>"$HOSTS_CONFIG" <<EOF
