@@ -4,15 +4,21 @@
  * recent HYDRO_KEEP_RUNS, and packages (~/.hydro/pkgs/HASH, HASH.d, the
  * temporaries of both) by their last use.
  *
- * Every connection's facts command (ssh_transport.c) takes a shared lock
- * (flock(1)) on ~/.hydro/lock before it lists the packages there, and goes
- * on holding it as the connection's guard (ssh_proc.c); when the guard has
- * done its work (hydro is gone), it lets go and prunes: it finds what is
- * due without the lock, then, only if it gets the lock alone at once (no
- * hydro is connected to the host, so none is deploying there or has listed
- * a package it is about to use), moves that into ~/.hydro/trash.PID
- * (renames: the next connection's facts command waits a moment at most),
- * lets go, and removes it.  A host without flock is not pruned.
+ * No hydro connected to the host sees anything go.  Every connection's
+ * facts command (ssh_transport.c) marks it before it lists the packages:
+ * it makes ~/.hydro/conn.PID (its pid: the shell goes on as the guard,
+ * ssh_proc.c, for the connection's life), then waits while a pruner is at
+ * work (~/.hydro/pruning, by taking a shared flock(1) on ~/.hydro/lock,
+ * which the pruner holds exclusive); builtins only, but for that wait.
+ * When the guard has done its work (hydro is gone), it removes its mark
+ * and prunes: it finds what is due without the lock, takes the lock
+ * alone (flock -xn: else a pruner is at work and this one leaves it),
+ * makes ~/.hydro/pruning, and only if no other mark's process lives,
+ * moves what is due into ~/.hydro/trash.PID; then lets go and removes
+ * that.  Marking, then looking for the pruning file, against making it,
+ * then looking for marks: one of the two sees the other, so either the
+ * connection waits for the pruner or the pruner leaves everything.  A
+ * host without flock is not pruned.
  *
  * A run folder stays while a process names it (or a folder in it) in its
  * HYDRO_RUN_DIR, which every service of a run gets: a run left by --keep.
@@ -34,10 +40,20 @@
 #include "prune.h"
 #include "ssh_int.h"
 
+const char ssh_prune_mark[] =
+	"[ -d \"$HOME/.hydro\" ] || mkdir -p -- \"$HOME/.hydro\" 2>/dev/null\n"
+	"printf '' 2>/dev/null >\"$HOME/.hydro/conn.$$\"\n"
+	"if [ -e \"$HOME/.hydro/pruning\" ] && command -v flock >/dev/null &&\n"
+	"	{ command exec 9>>\"$HOME/.hydro/lock\"; } 2>/dev/null; then\n"
+	"	flock -s 9\n"
+	"	exec 9>&-\n"
+	"fi\n";
+
 /* $3 run folders kept, $4 packages kept, $5 their age, $6 their recent */
 const char ssh_prune_script[] =
-	"exec 9>&- >/dev/null 2>&1 </dev/null\n"
+	"exec >/dev/null 2>&1 </dev/null\n"
 	"h=$HOME/.hydro\n"
+	"rm -f -- \"$h/conn.$$\"\n"
 	"LC_ALL=C\n"
 	"export LC_ALL\n"
 	"isrun() {\n"
@@ -111,7 +127,16 @@ const char ssh_prune_script[] =
 	"fi\n"
 	/* moved aside holding the lock alone, and only then removed */
 	"if { [ \"$old\" -gt 0 ] || [ -s \"$t/due\" ]; } && command -v flock >/dev/null &&\n"
-	"	{ command exec 8>>\"$h/lock\"; } && flock -xn 8; then\n"
+	"	{ command exec 8>>\"$h/lock\"; } && flock -xn 8 && printf '' >\"$h/pruning\"; then\n"
+	"	busy=\n"
+	"	dead=\n"
+	"	for m in \"$h\"/conn.*; do\n"
+	"		p=${m##*/conn.}\n"
+	"		case $p in ''|*[!0-9]*) continue ;; esac\n"
+	"		if [ -d \"/proc/$p\" ]; then busy=1; else dead=\"$dead $m\"; fi\n"
+	"	done\n"
+	"	[ -z \"$busy\" ] || old=0\n"
+	"	[ -z \"$busy\" ] || : >\"$t/due\"\n"
 	"	i=0\n"
 	"	for f in \"$h\"/runs/*; do\n"
 	"		[ \"$i\" -lt \"$old\" ] || break\n"
@@ -132,6 +157,7 @@ const char ssh_prune_script[] =
 	"		done\n"
 	"	done <\"$t/due\"\n"
 	"	[ ! -s \"$t/due\" ] || [ -z \"$up\" ] || printf '%s\\n' \"$up\" >\"$h/scanned\"\n"
+	"	rm -f -- \"$h/pruning\" $dead\n"
 	"	exec 8>&-\n"
 	"fi\n"
 	"rm -rf -- \"$t\"\n"

@@ -1507,13 +1507,6 @@ run_until(struct ssh_conn *c, char *const argv[], const char *mark, struct buf *
 	return NULL;
 }
 
-/* a shared lock on ~/.hydro/lock (fd 9) for as long as the connection
- * lasts: no pruner (ssh_prune.c) removes what it lists or makes */
-#define LOCK_SCRIPT \
-	"[ -d \"$HOME/.hydro\" ] || mkdir -p -- \"$HOME/.hydro\" 2>/dev/null\n" \
-	"command -v flock >/dev/null && { command exec 9>>\"$HOME/.hydro/lock\"; } 2>/dev/null &&\n" \
-	"flock -s 9\n"
-
 /* what the host says of itself: $HOME, uname -sm, what getconf says of
  * its glibc, a musl loader if any, then the packages in ~/.hydro/pkgs
  * (their names, one a line: a file gets its name only once verified), so
@@ -1549,9 +1542,15 @@ facts_locked(struct ssh_conn *c)
 	}
 	ssh_guard_silence(silence);
 	ssh_prune_args(prune);
-	buf_addstr(&script, LOCK_SCRIPT FACTS_SCRIPT "printf 'hydro-facts-end\\n'\n");
-	buf_addstr(&script, ssh_guard_script);
-	buf_addstr(&script, ssh_prune_script);
+	/* a connection has one guard: with one running already, the facts
+	 * alone (that shell is dropped once read, and prunes nothing) */
+	if (!c->guard)
+		buf_addstr(&script, ssh_prune_mark);
+	buf_addstr(&script, FACTS_SCRIPT "printf 'hydro-facts-end\\n'\n");
+	if (!c->guard) {
+		buf_addstr(&script, ssh_guard_script);
+		buf_addstr(&script, ssh_prune_script);
+	}
 	argv[2] = script.data;
 	ch = run_until(c, argv, mark, &out);
 	buf_release(&script);
@@ -1559,7 +1558,6 @@ facts_locked(struct ssh_conn *c)
 		free(folder);
 		goto out;
 	}
-	/* a connection has one guard: a second one (none here) would be idle */
 	if (c->guard) {
 		free(folder);
 		folder = NULL;

@@ -12,12 +12,9 @@ HOSTS_LOGLEVEL=DEBUG3
 
 hosts_up 1
 a1=$(host_addr 1)
-unset SSH_AUTH_SOCK
-HOME=$T_TMP/home
-mkdir -p "$HOME/.ssh" "$T_TMP/proj"
-cp "$HOSTS_KNOWN" "$HOME/.ssh/known_hosts"
-export HOME
+hosts_client "$T_TMP/home"
 P=$T_TMP/proj
+mkdir -p "$P"
 LOG=$HOSTS_DIR/h1/sshd.log
 stop_all() { for p in $(host_procs 1); do kill -9 $p; done; }
 t_on_exit stop_all

@@ -9,15 +9,11 @@
 . "$TOP/tests/lib/hosts.sh"
 
 hosts_up 1
-a1=$(host_addr 1) ns1=$(host_ns 1)
-unset SSH_AUTH_SOCK
-HOME=$T_TMP/home
-mkdir -p "$HOME/.ssh" "$T_TMP/proj"
-cp "$HOSTS_KNOWN" "$HOME/.ssh/known_hosts"
-export HOME
+a1=$(host_addr 1)
+hosts_client "$T_TMP/home"
 P=$T_TMP/proj
-# a shell command on host 1 as its sshd runs it (its mount namespace: its /root)
-on1() { ip netns exec "$ns1" nsenter -t "$(host_pid 1)" -m -- sh -c "$*"; }
+mkdir -p "$P"
+on1() { host_sh 1 "$*"; }
 stop_all() { for p in $(host_procs 1); do kill -9 $p; done; }
 t_on_exit stop_all
 printf '{"version": 1, "hosts": [{"name": "far", "backend": "ssh", "settings":

@@ -34,7 +34,9 @@
 # HOSTS_CONFIG, an ssh_config with "Host h1".."hN" (root, the key, the
 # known_hosts file, strict checking, a bastion's hosts with ProxyJump), for
 # OpenSSH's ssh, scp, pssh, rsync -e and ansible.  host_addr I, host_ns I and
-# host_pid I print a host's address, namespace and sshd's pid.
+# host_pid I print a host's address, namespace and sshd's pid; host_sh I
+# CMD runs a shell command there; hosts_client DIR makes DIR the caller's
+# HOME, a client of the hosts.
 #
 # CPU: each host's sshd, and so everything it runs, is in a cgroup of its
 # own (hydro-hosts-<pid>/hI, under a parent of the set), on the cgroup v2
@@ -283,6 +285,19 @@ host_procs() {
 		*) echo "$p $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)" ;;
 		esac
 	done
+}
+
+# run a shell command on host I as its sshd runs it (its mount namespace:
+# its /root, its /tmp)
+host_sh() { ip netns exec "$(host_ns "$1")" nsenter -t "$(host_pid "$1")" -m -- sh -c "$2"; }
+# be a client of the hosts: no agent, and a HOME of its own ($1) whose
+# known_hosts names every host
+hosts_client() {
+	unset SSH_AUTH_SOCK
+	HOME=$1
+	mkdir -p "$HOME/.ssh"
+	cp "$HOSTS_KNOWN" "$HOME/.ssh/known_hosts"
+	export HOME
 }
 
 # refuse a host whose address this machine would route anywhere but to DEV
