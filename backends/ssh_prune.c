@@ -10,15 +10,16 @@
  * ssh_proc.c, for the connection's life), then waits while a pruner is at
  * work (~/.hydro/pruning, by taking a shared flock(1) on ~/.hydro/lock,
  * which the pruner holds exclusive); builtins only, but for that wait.
- * When the guard has done its work (hydro is gone), it removes its mark
- * and prunes: it finds what is due without the lock, takes the lock
- * alone (flock -xn: else a pruner is at work and this one leaves it),
- * makes ~/.hydro/pruning, and only if no other mark's process lives,
- * moves what is due into ~/.hydro/trash.PID; then lets go and removes
- * that.  Marking, then looking for the pruning file, against making it,
- * then looking for marks: one of the two sees the other, so either the
- * connection waits for the pruner or the pruner leaves everything.  A
- * host without flock is not pruned.
+ * When the guard has done its work (hydro is gone), it writes "done" in
+ * its mark (marks of connections over go once there are more than 32, or
+ * with the next pruning) and prunes: it finds what is due without the
+ * lock, takes the lock alone (flock -xn: else a pruner is at work and this
+ * one leaves it), makes ~/.hydro/pruning, and only if no other mark is of
+ * a live process and not done, moves what is due into ~/.hydro/trash.PID;
+ * then lets go and removes that.  Marking, then looking for the pruning
+ * file, against making it, then looking for marks: one of the two sees
+ * the other, so either the connection waits for the pruner or the pruner
+ * leaves everything.  A host without flock is not pruned.
  *
  * A run folder stays while a process names it (or a folder in it) in its
  * HYDRO_RUN_DIR, which every service of a run gets: a run left by --keep.
@@ -53,7 +54,8 @@ const char ssh_prune_mark[] =
 const char ssh_prune_script[] =
 	"exec >/dev/null 2>&1 </dev/null\n"
 	"h=$HOME/.hydro\n"
-	"rm -f -- \"$h/conn.$$\"\n"
+	/* this connection is over: its mark says so (removed with others) */
+	"printf 'done\\n' 2>/dev/null >\"$h/conn.$$\"\n"
 	"LC_ALL=C\n"
 	"export LC_ALL\n"
 	"isrun() {\n"
@@ -83,6 +85,18 @@ const char ssh_prune_script[] =
 	"	*) [ \"$up\" -lt \"$last\" ] || [ $((up - last)) -ge \"$6\" ] || pkgs= ;;\n"
 	"	esac ;;\n"
 	"esac\n"
+	/* the marks of connections over, once they are many */
+	"n=0\n"
+	"for m in \"$h\"/conn.*; do n=$((n + 1)); done\n"
+	"if [ \"$n\" -gt 32 ]; then\n"
+	"	over=\n"
+	"	for m in \"$h\"/conn.*; do\n"
+	"		x=\n"
+	"		read -r x <\"$m\" 2>/dev/null\n"
+	"		[ \"$x\" = done ] || [ ! -d \"/proc/${m##*/conn.}\" ] && over=\"$over $m\"\n"
+	"	done\n"
+	"	rm -f -- $over\n"
+	"fi\n"
 	"[ \"$old\" -gt 0 ] || [ -n \"$pkgs\" ] || exit 0\n"
 	/* behind whatever the host runs meanwhile: the next run, for one */
 	"renice -n 19 -p $$ >/dev/null 2>&1\n"
@@ -133,7 +147,9 @@ const char ssh_prune_script[] =
 	"	for m in \"$h\"/conn.*; do\n"
 	"		p=${m##*/conn.}\n"
 	"		case $p in ''|*[!0-9]*) continue ;; esac\n"
-	"		if [ -d \"/proc/$p\" ]; then busy=1; else dead=\"$dead $m\"; fi\n"
+	"		x=\n"
+	"		read -r x <\"$m\" 2>/dev/null\n"
+	"		if [ \"$x\" != done ] && [ -d \"/proc/$p\" ]; then busy=1; else dead=\"$dead $m\"; fi\n"
 	"	done\n"
 	"	[ -z \"$busy\" ] || old=0\n"
 	"	[ -z \"$busy\" ] || : >\"$t/due\"\n"
