@@ -26,6 +26,9 @@ int ssh_pattern_match(const char *pat, const char *s);
 /* whether s matches a comma-separated list of such patterns, where one
  * starting with ! that matches excludes it (OpenSSH's match_pattern_list) */
 int ssh_pattern_list_match(const char *list, const char *s);
+/* the same for a host name, in lowercase and the patterns too
+ * (OpenSSH's match_hostname: Match host, known_hosts) */
+int ssh_host_list_match(const char *list, const char *name);
 
 /* where a name given for a host leads, after ~/.ssh/config */
 struct ssh_dest {

@@ -3,15 +3,18 @@
  *
  * Host blocks whose patterns match the name (wildcards * and ? only, as
  * OpenSSH's match_pattern: "[host]:port" is a name, not a class; a pattern
- * starting with ! excludes) and Match blocks whose criteria hold (all, host:
- * the name after a HostName given before, originalhost, user, localuser;
- * comma-separated patterns, ! negating; others such as exec or canonical are
- * warned about and their block skipped) contribute, and the first value
+ * starting with ! excludes; case counts, for OpenSSH lowercases the name
+ * only after reading its config) and Match blocks whose criteria hold (all,
+ * host: the name after a HostName given before, originalhost, both in any
+ * case as OpenSSH's match_hostname, user, localuser; comma-separated
+ * patterns, ! negating; others such as exec or canonical are warned about
+ * and their block skipped) contribute, and the first value
  * found of each keyword wins, but IdentityFile, whose values add up.
  * Include reads files (globs, relative to ~/.ssh) in place, within the
  * block it appears in.  The keywords read are HostName, User, Port,
  * IdentityFile and ProxyJump; others are ignored.
  */
+#include <ctype.h>
 #include <glob.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -92,7 +95,24 @@ ssh_pattern_list_match(const char *list, const char *s)
 	return hit;
 }
 
-/* whether a Host line's patterns match name */
+int
+ssh_host_list_match(const char *list, const char *name)
+{
+	char *l = xstrdup(list), *n = xstrdup(name), *p;
+	int hit;
+
+	for (p = l; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	for (p = n; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	hit = ssh_pattern_list_match(l, n);
+	free(l);
+	free(n);
+	return hit;
+}
+
+/* whether a Host line's patterns match name: as OpenSSH's first pass does,
+ * the name as given, case and all */
 static int
 config_host_matches(char **pat, size_t n, const char *name)
 {
@@ -198,10 +218,14 @@ config_match(const struct config_ctx *x, char **w, size_t n, const char *where)
 			if (!arg)
 				return error("%s: Match %s needs patterns", where, crit);
 			local = getenv("USER");
-			r = ssh_pattern_list_match(arg,
-				!strcasecmp(crit, "host") ? (x->d->hostname ? x->d->hostname : x->name) :
-				!strcasecmp(crit, "originalhost") ? x->name :
-				!strcasecmp(crit, "user") ? config_user(x) : local ? local : "");
+			if (!strcasecmp(crit, "host"))
+				r = ssh_host_list_match(arg, x->d->hostname ? x->d->hostname :
+				                           x->name);
+			else if (!strcasecmp(crit, "originalhost"))
+				r = ssh_host_list_match(arg, x->name);
+			else
+				r = ssh_pattern_list_match(arg, !strcasecmp(crit, "user") ?
+				                           config_user(x) : local ? local : "");
 		} else {
 			pthread_mutex_lock(&warned_lock);
 			for (k = 0; k < nwarned && strcmp(warned[k], where); k++)

@@ -130,17 +130,9 @@ hostkey_hashed_matches(const char *pat, const char *name)
 static int
 hostkey_names(const char *field, const char *name)
 {
-	char *copy, *p;
-	int hit;
-
 	if (!strncmp(field, "|1|", 3))
 		return hostkey_hashed_matches(field, name);
-	copy = xstrdup(field);
-	for (p = copy; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	hit = ssh_pattern_list_match(copy, name);
-	free(copy);
-	return hit;
+	return ssh_host_list_match(field, name);
 }
 
 /* one known_hosts line, split in place; 0 if it is not a key line */

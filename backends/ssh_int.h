@@ -170,6 +170,16 @@ void ssh_guard_silence(char out[16]);
  * folder even on error (-1 with it reported) */
 int ssh_guard_adopt(struct ssh_conn *c, LIBSSH2_CHANNEL *ch, char *folder);
 
+/* the pruner (ssh_prune.c): POSIX sh scripts, the mark that begins a
+ * facts command (before it lists the packages: no pruner removes
+ * anything while the connection lasts), and the pruner that ends its
+ * guard, its $3..$6 as ssh_prune_args() makes them */
+extern const char ssh_prune_mark[];
+extern const char ssh_prune_script[];
+/* the pruner's $3..$6: run folders kept, packages kept, their age and the
+ * time within which a use is recent (prune.h) */
+void ssh_prune_args(char out[4][16]);
+
 /* the lock one package's unpacking on host h holds (ssh_unpack.c), made on
  * first use, kept until disconnect */
 pthread_mutex_t *ssh_package_lock(struct host *h, const char *remote);

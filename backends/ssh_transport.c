@@ -111,6 +111,21 @@ ssh_fail(struct ssh_conn *c, const char *what)
 	             msg && *msg ? msg : "connection lost");
 }
 
+static int alive_interval(void);
+
+/* a keepalive asking for a reply (c locked), to make a silent host say
+ * something.  Only a probe asks: the host answers a keepalive with a
+ * REQUEST_FAILURE, which libssh2 queues until a global request of ours
+ * takes it or the session ends, so those of the pump ask for none (a
+ * keepalive is data TCP must have acknowledged: tcp_alive) */
+static void
+probe(struct ssh_conn *c)
+{
+	libssh2_keepalive_config(c->s, 1, (unsigned)alive_interval());
+	libssh2_keepalive_send(c->s, NULL);
+	libssh2_keepalive_config(c->s, 0, (unsigned)alive_interval());
+}
+
 /*
  * Wait until the session's socket is ready the way libssh2 is blocked.
  * A silent connection is probed with a keepalive that asks for a reply;
@@ -143,7 +158,7 @@ ssh_wait(struct ssh_conn *c)
 			return error_errno("%s (%s): poll", c->label, c->where);
 		if (!c->up || probes++ >= 2)
 			break;
-		libssh2_keepalive_send(c->s, NULL);
+		probe(c);
 	}
 	c->broken = 1;
 	return error("%s (%s) did not answer within %.3g s", c->label, c->where,
@@ -357,7 +372,7 @@ ssh_wait_turn(struct ssh_conn *c)
 			break;
 		}
 		pthread_mutex_lock(&c->lock);
-		libssh2_keepalive_send(c->s, NULL);
+		probe(c);
 		pthread_mutex_unlock(&c->lock);
 	}
 	pthread_mutex_lock(&c->lock);
@@ -875,8 +890,9 @@ ssh_attempt(const struct ssh_opts *o, const struct ssh_dest *d, const char *jump
 		memcpy(&cb, &recv_fn, sizeof(cb));
 		libssh2_session_callback_set(c->s, LIBSSH2_CALLBACK_RECV, cb);
 	}
-	/* sent by the pump while it runs: unanswered, TCP gives up (tcp_alive) */
-	libssh2_keepalive_config(c->s, 1, (unsigned)alive_interval());
+	/* sent by the pump while it runs, asking for no reply (probe): TCP
+	 * gives up on one unacknowledged (tcp_alive) */
+	libssh2_keepalive_config(c->s, 0, (unsigned)alive_interval());
 	if (o->compress)
 		libssh2_session_flag(c->s, LIBSSH2_FLAG_COMPRESS, 1);
 	home_known = xasprintf("%s/.ssh/known_hosts", getenv("HOME") ? getenv("HOME") : "");
@@ -1505,13 +1521,16 @@ run_until(struct ssh_conn *c, char *const argv[], const char *mark, struct buf *
 	"done\n"
 
 /* the host's facts, read once (with c locked) by a command that then
- * stays as the connection's guard (ssh_proc.c): one shell for both */
+ * stays as the connection's guard (ssh_proc.c), and prunes once the guard
+ * is done (ssh_prune.c): one shell for all three */
 static int
 facts_locked(struct ssh_conn *c)
 {
 	static const char mark[] = "hydro-facts-end\n";
 	char silence[16], *folder = ssh_guard_folder();
-	char *argv[] = { "sh", "-c", NULL, "sh", folder, silence, NULL };
+	char prune[4][16];
+	char *argv[] = { "sh", "-c", NULL, "sh", folder, silence, prune[0], prune[1],
+	                 prune[2], prune[3], NULL };
 	struct buf out = BUF_INIT, script = BUF_INIT;
 	LIBSSH2_CHANNEL *ch;
 	char *line[4], *p;
@@ -1522,8 +1541,16 @@ facts_locked(struct ssh_conn *c)
 		return 0;
 	}
 	ssh_guard_silence(silence);
+	ssh_prune_args(prune);
+	/* a connection has one guard: with one running already, the facts
+	 * alone (that shell is dropped once read, and prunes nothing) */
+	if (!c->guard)
+		buf_addstr(&script, ssh_prune_mark);
 	buf_addstr(&script, FACTS_SCRIPT "printf 'hydro-facts-end\\n'\n");
-	buf_addstr(&script, ssh_guard_script);
+	if (!c->guard) {
+		buf_addstr(&script, ssh_guard_script);
+		buf_addstr(&script, ssh_prune_script);
+	}
 	argv[2] = script.data;
 	ch = run_until(c, argv, mark, &out);
 	buf_release(&script);
@@ -1531,7 +1558,6 @@ facts_locked(struct ssh_conn *c)
 		free(folder);
 		goto out;
 	}
-	/* a connection has one guard: a second one (none here) would be idle */
 	if (c->guard) {
 		free(folder);
 		folder = NULL;

@@ -10,11 +10,13 @@
  * in pkg/, and ok, the listing of pkg/ (type, mode, size, mtime, inode and
  * name of everything, GNU find's -printf) written last, once every file was
  * checked.  A run folder is a copy of pkg/ of hard links (cp -al; plain
- * copies where links cannot be made) under a temporary name, renamed: a
- * warm run extracts and hashes nothing.  HASH.d is trusted only while pkg/
- * lists exactly as ok says (find, cmp): a file changed through a run folder's link
- * (its mtime), added, removed or replaced, or a missing ok, and the copy is
- * removed and the package unpacked again (with a warning).
+ * copies where links cannot be made) under a temporary name, renamed, and
+ * HASH.d/used touched (its mtime is the package's last use, which the
+ * pruner reads: ssh_prune.c): a warm run extracts and hashes nothing.
+ * HASH.d is trusted only while pkg/ lists exactly as ok says (find, cmp):
+ * a file changed through a run folder's link (its mtime), added, removed
+ * or replaced, or a missing ok, and the copy is removed and the package
+ * unpacked again (with a warning).
  *
  * Unpacking: a first command decompresses the package once (zstd or gzip,
  * into a temporary tar beside the fresh folder), lists it with tar and refuses
@@ -56,7 +58,8 @@
 
 /* what both commands share: $d the package's unpacked copy (HASH.d), $dir
  * the run folder to make; listing (of a folder, what ok holds), trusted
- * (whether $d is whole and unchanged), place (make $dir from $d, exit) */
+ * (whether $d is whole and unchanged), place (make $dir from $d, mark $d
+ * used now for the pruner, ssh_prune.c, by a builtin; exit) */
 #define COMMON_SCRIPT \
 	"set -u\n" \
 	"case $dir in \"~/\"*) dir=$HOME/${dir#\"~/\"} ;; esac\n" \
@@ -70,6 +73,7 @@
 	"	{ rm -rf -- \"$t\"; echo \"cannot copy '$d/pkg' to '$t'\" >&2; exit 3; }\n" \
 	"	mv -T -- \"$t\" \"$dir\" 2>/dev/null ||\n" \
 	"	{ rm -rf -- \"$t\"; echo \"cannot rename '$t' to '$dir'\" >&2; exit 3; }\n" \
+	"	printf '' 2>/dev/null >\"$d/used\"\n" \
 	"	exit 0\n" \
 	"}\n"
 

@@ -17,6 +17,7 @@
 #include "error.h"
 #include "fs.h"
 #include "package.h"
+#include "prune.h"
 #include "str.h"
 #include "xmalloc.h"
 
@@ -227,12 +228,8 @@ package_free(struct pkg *p)
 
 /* --- pruning ------------------------------------------------------------ */
 
-/* a package used within this long is never removed (a run may be about to
- * upload it); of the others, the PRUNE_KEEP last used are kept unless
- * unused for PRUNE_AGE */
-#define PRUNE_RECENT (60 * 60)
-#define PRUNE_AGE (7 * 24 * 60 * 60)
-#define PRUNE_KEEP 8
+/* by the policy of prune.h: a package used within the hour is never
+ * removed (a run may be about to upload it) */
 
 struct used {
 	char *name;
@@ -345,8 +342,7 @@ package_prune(const char *dir, const char *const *keep, size_t nkeep)
 		qsort(cur, ncur, sizeof(*cur), by_recent);
 	for (i = 0; i < ncur; i++) {
 		u = &cur[i];
-		if (!u->keep && now - u->when > PRUNE_RECENT &&
-		    (kept >= PRUNE_KEEP || now - u->when > PRUNE_AGE)) {
+		if (!u->keep && prune_due(now, u->when, kept)) {
 			char *full = path_join(pkgs, u->name);
 
 			if (unlink(full) < 0)

@@ -24,6 +24,7 @@
 #include "pool.h"
 #include "ports.h"
 #include "proc.h"
+#include "prune.h"
 #include "run_int.h"
 #include "sched.h"
 #include "state.h"
@@ -492,6 +493,28 @@ hosts_at_once(struct deployment *d, unsigned want, void (*fn)(void *))
 		pool_free(p);
 }
 
+/* whether the state still records something of run (a process left by
+ * --keep, its cgroup): its folder stays */
+static int
+run_recorded(const char *run, void *arg)
+{
+	struct state *st = arg;
+	size_t i, n = strlen(run);
+
+	for (i = 0; i < state_count(st); i++) {
+		const char *kind, *id, *status, *of;
+		const cJSON *details;
+
+		if (state_get(st, i, &kind, &id, &status, &details) < 0)
+			continue;
+		of = details ? json_str(details, "run") : NULL;
+		if ((of && !strcmp(of, run)) ||
+		    (!strncmp(id, run, n) && (id[n] == '\0' || id[n] == '/')))
+			return 1;
+	}
+	return 0;
+}
+
 void
 run_disconnect(struct deployment *d)
 {
@@ -691,6 +714,8 @@ run_finish(struct run *r)
 			else
 				note("nothing is left running: every service was stopped");
 		}
+		/* the state is still locked: no other run of this folder starts */
+		prune_runs(r->d->dir, r->id, run_recorded, r->state);
 		state_close(r->state);
 	}
 	plan_free(r->plan);

@@ -262,37 +262,60 @@ mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-int
-remove_tree(const char *path)
+/* remove_tree's walk: errors reported when say, else -1 with errno set */
+static int
+tree_remove(const char *path, int say)
 {
 	struct stat st;
 	struct dirent *de;
 	DIR *d;
 	char *sub;
-	int ret = 0;
+	int ret = 0, err = 0;
 
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : error_errno("cannot remove '%s'", path);
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return say ? error_errno("cannot remove '%s'", path) : -1;
+	}
 	if (!S_ISDIR(st.st_mode)) {
 		if (unlink(path) < 0 && errno != ENOENT)
-			return error_errno("cannot remove '%s'", path);
+			return say ? error_errno("cannot remove '%s'", path) : -1;
 		return 0;
 	}
 	d = opendir(path);
 	if (!d)
-		return error_errno("cannot open directory '%s'", path);
+		return say ? error_errno("cannot open directory '%s'", path) : -1;
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		sub = path_join(path, de->d_name);
-		if (remove_tree(sub) < 0)
+		if (tree_remove(sub, say) < 0 && !err) {
 			ret = -1;
+			err = errno;
+		}
 		free(sub);
 	}
 	closedir(d);
-	if (rmdir(path) < 0 && errno != ENOENT)
-		return error_errno("cannot remove directory '%s'", path);
+	if (rmdir(path) < 0 && errno != ENOENT) {
+		if (say)
+			return error_errno("cannot remove directory '%s'", path);
+		ret = -1;
+		err = err ? err : errno;
+	}
+	errno = err;
 	return ret;
+}
+
+int
+remove_tree(const char *path)
+{
+	return tree_remove(path, 1);
+}
+
+int
+remove_tree_quiet(const char *path)
+{
+	return tree_remove(path, 0);
 }
 
 int

@@ -49,6 +49,8 @@ int path_stale_temp(const char *name);
 int mkdir_p(const char *path, mode_t mode);
 /* remove a file or a whole tree; a missing path is no error */
 int remove_tree(const char *path);
+/* the same, reporting nothing: -1 with errno set */
+int remove_tree_quiet(const char *path);
 /* whether path exists (any type) */
 int path_exists(const char *path);
 /* a new string: dir/name, or name alone when it is absolute or dir is empty */

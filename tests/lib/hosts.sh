@@ -18,7 +18,8 @@
 #   re-executes itself for every connection) listening on the host's address,
 #   port 22, with its own ed25519 host key, config, pid file and log
 #   ($HOSTS_DIR/hI/sshd.log, LogLevel VERBOSE: "Starting session: command"
-#   or "subsystem 'sftp'" for each session), as root with public keys only;
+#   or "subsystem 'sftp'" for each session; HOSTS_LOGLEVEL set before
+#   hosts_up gives another, DEBUG3 its packets), as root with public keys only;
 # - per host, a private /tmp and a private home for root (tmpfs mounts in the
 #   mount namespace `ip netns exec` gives sshd, home filled from /etc/skel
 #   and ~/.ssh/authorized_keys holding the client's key:
@@ -33,7 +34,9 @@
 # HOSTS_CONFIG, an ssh_config with "Host h1".."hN" (root, the key, the
 # known_hosts file, strict checking, a bastion's hosts with ProxyJump), for
 # OpenSSH's ssh, scp, pssh, rsync -e and ansible.  host_addr I, host_ns I and
-# host_pid I print a host's address, namespace and sshd's pid.
+# host_pid I print a host's address, namespace and sshd's pid; host_sh I
+# CMD runs a shell command there; hosts_client DIR makes DIR the caller's
+# HOME, a client of the hosts.
 #
 # CPU: each host's sshd, and so everything it runs, is in a cgroup of its
 # own (hydro-hosts-<pid>/hI, under a parent of the set), on the cgroup v2
@@ -212,7 +215,7 @@ PrintMotd no
 PrintLastLog no
 AcceptEnv LANG LC_*
 Subsystem sftp /usr/lib/openssh/sftp-server
-LogLevel VERBOSE
+LogLevel ${HOSTS_LOGLEVEL:-VERBOSE}
 EOF
 	echo "$addr $(cut -d' ' -f1-2 "$d/host_ed25519.pub")" >>"$HOSTS_KNOWN"
 	cat >>"$HOSTS_CONFIG" <<EOF
@@ -282,6 +285,19 @@ host_procs() {
 		*) echo "$p $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)" ;;
 		esac
 	done
+}
+
+# run a shell command on host I as its sshd runs it (its mount namespace:
+# its /root, its /tmp)
+host_sh() { ip netns exec "$(host_ns "$1")" nsenter -t "$(host_pid "$1")" -m -- sh -c "$2"; }
+# be a client of the hosts: no agent, and a HOME of its own ($1) whose
+# known_hosts names every host
+hosts_client() {
+	unset SSH_AUTH_SOCK
+	HOME=$1
+	mkdir -p "$HOME/.ssh"
+	cp "$HOSTS_KNOWN" "$HOME/.ssh/known_hosts"
+	export HOME
 }
 
 # refuse a host whose address this machine would route anywhere but to DEV

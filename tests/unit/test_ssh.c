@@ -265,6 +265,46 @@ TEST(config_match_host_user_originalhost_all)
 	free(path);
 }
 
+/* as OpenSSH 9 (ssh -G): Host patterns match the name as given, case and
+ * all (it lowercases the name only after reading its config); Match host
+ * and originalhost compare in lowercase, the patterns too */
+TEST(config_host_case_as_openssh)
+{
+	char *path = write_tmp("config5",
+		"Host Web\n"
+		"  Port 2201\n"
+		"Host web\n"
+		"  User lower\n"
+		"Match originalhost DB*\n"
+		"  Port 2202\n"
+		"Match host *.EXAMPLE.com,!bad.example.com\n"
+		"  User matched\n");
+	struct ssh_dest d;
+
+	REQUIRE(ssh_config_resolve(path, "web", NULL, &d) == 0);
+	CHECK_INT(d.port, 0);
+	CHECK_STR(d.user, "lower");
+	ssh_dest_release(&d);
+
+	REQUIRE(ssh_config_resolve(path, "Web", NULL, &d) == 0);
+	CHECK_INT(d.port, 2201);
+	CHECK(!d.user);
+	ssh_dest_release(&d);
+
+	REQUIRE(ssh_config_resolve(path, "db1", NULL, &d) == 0);
+	CHECK_INT(d.port, 2202);
+	ssh_dest_release(&d);
+
+	REQUIRE(ssh_config_resolve(path, "x.example.COM", NULL, &d) == 0);
+	CHECK_STR(d.user, "matched");
+	ssh_dest_release(&d);
+
+	REQUIRE(ssh_config_resolve(path, "BAD.example.com", NULL, &d) == 0);
+	CHECK(!d.user);
+	ssh_dest_release(&d);
+	free(path);
+}
+
 static struct buf warned;
 
 static void
@@ -915,6 +955,7 @@ main(int argc, char **argv)
 	RUN(config_include_globs_relative_to_ssh_in_place);
 	RUN(config_include_loop_is_an_error);
 	RUN(config_match_host_user_originalhost_all);
+	RUN(config_host_case_as_openssh);
 	RUN(config_match_exec_is_skipped_with_a_warning);
 	RUN(hostkey_type_and_fingerprint);
 	RUN(hostkey_names);
