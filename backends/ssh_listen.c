@@ -2,8 +2,9 @@
  * ssh_listen: waiting on an SSH host until a port listens (backend.h's
  * listen_watch), in one command however long the service takes.
  *
- * A POSIX sh loop on the host reads its /proc/net/tcp and tcp6 every 50
- * ms with awk (stock Debian has mawk), keeping the lines of sockets
+ * A POSIX sh loop on the host runs awk (stock Debian has mawk) over its
+ * /proc/net/tcp and tcp6 every 50 ms for a second, then every 200 ms (a
+ * service slow to listen costs the host less), keeping the lines of sockets
  * listening on the port, cut to what port_listening() reads (the local and
  * remote addresses and the state; the row number, which moves as other
  * sockets come and go, written as 0).  Once those lines differ from what the
@@ -19,19 +20,26 @@
 #include "ssh.h"
 
 /* $1 the port as /proc/net prints it (4 hex digits), $2 the lines seen,
- * then the tables; exits 3 if none can be read, 4 without awk */
+ * then the tables; exits 3 if none can be read, 4 if awk fails.  Each
+ * round costs the host an awk and a sleep(1), about 4 ms of CPU, no
+ * subshell (one awk for the whole wait cannot be ticked: mawk reads a pipe
+ * a buffer at a time); after the first second, a round every 200 ms */
 static const char listen_script[] =
-	"p=$1 seen=$2; shift 2\n"
+	"P=:$1 SEEN=$2; shift 2\n"
+	"export P SEEN\n"
 	"n=$#\n"
 	"for f; do [ ! -r \"$f\" ] || set -- \"$@\" \"$f\"; done\n"
 	"shift $n\n"
 	"[ $# -gt 0 ] || exit 3\n"
-	"command -v awk >/dev/null || { echo 'no awk there' >&2; exit 4; }\n"
+	"n=0\n"
 	"while :; do\n"
-	"	t=$(awk -v p=\":$p\" '$4 == \"0A\" && substr($2, length($2) - 4) == p "
-	"{ print \"0:\", $2, $3, $4 }' \"$@\") || exit 4\n"
-	"	[ \"$t\" = \"$seen\" ] || { printf '%s\\n' \"$t\"; exit 0; }\n"
-	"	sleep 0.05\n"
+	"	awk '$4 == \"0A\" && substr($2, length($2) - 4) == ENVIRON[\"P\"] {\n"
+	"		t = t \"0: \" $2 \" \" $3 \" \" $4 \"\\n\"\n"
+	"	}\n"
+	"	END { if (t == ENVIRON[\"SEEN\"]) exit 1; printf \"%s\", t }' \"$@\"\n"
+	"	case $? in 0) exit 0 ;; 1) ;; *) exit 4 ;; esac\n"
+	"	n=$((n + 1))\n"
+	"	if [ $n -le 20 ]; then sleep 0.05; else sleep 0.2; fi\n"
 	"done\n";
 
 int

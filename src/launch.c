@@ -644,10 +644,6 @@ watch_port(struct run *r, struct svc *v, struct task *t, double deadline,
 			ret = 1;
 			break;
 		}
-		/* what it printed, as its shell compares it: without the
-		 * newline printf added */
-		if (out.len && out.data[out.len - 1] == '\n')
-			out.data[--out.len] = '\0';
 		buf_reset(&seen);
 		buf_add(&seen, out.data, out.len);
 	}

@@ -42,7 +42,7 @@ host_clean() {
 	[ -z "$(host_procs 1)" ] || t_fail "left on the host: $(host_procs 1)"
 }
 # the wait for a port, running on the host (its script's words)
-watching() { host_procs 1 2>/dev/null | grep -q 'seen=\$2'; }
+watching() { host_procs 1 2>/dev/null | grep -qF 'ENVIRON["SEEN"]'; }
 
 # the sink waits for /tmp/go on the host (if $GO), then listens on its
 # input and counts its connections until one brings data; the source sends
@@ -100,8 +100,8 @@ on1 rm -f /tmp/go
 c=$(commands)
 start
 wait_for watching || t_fail "no wait on the host: $(cat "$T_TMP/err")"
-# the wait goes on there, 20 rounds of its loop at least
-sleep 1
+# the wait goes on there, past its first second (then a round every 200 ms)
+sleep 1.5
 on1 touch /tmp/go
 finish
 t_expect_rc 0
