@@ -3,8 +3,8 @@
  * listen_watch), in one command however long the service takes.
  *
  * A POSIX sh loop on the host runs awk (stock Debian has mawk) over its
- * /proc/net/tcp and tcp6 every 50 ms for a second, then every 200 ms (a
- * service slow to listen costs the host less), keeping the lines of sockets
+ * /proc/net/tcp and tcp6 every 50 ms for half a second, then every 250 ms
+ * (a service slow to listen costs the host less), keeping the lines of sockets
  * listening on the port, cut to what port_listening() reads (the local and
  * remote addresses and the state; the row number, which moves as other
  * sockets come and go, written as 0).  Once those lines differ from what the
@@ -23,7 +23,7 @@
  * then the tables; exits 3 if none can be read, 4 if awk fails.  Each
  * round costs the host an awk and a sleep(1), about 4 ms of CPU, no
  * subshell (one awk for the whole wait cannot be ticked: mawk reads a pipe
- * a buffer at a time); after the first second, a round every 200 ms */
+ * a buffer at a time); after the first half second, a round every 250 ms */
 static const char listen_script[] =
 	"P=:$1 SEEN=$2; shift 2\n"
 	"export P SEEN\n"
@@ -39,7 +39,7 @@ static const char listen_script[] =
 	"	END { if (t == ENVIRON[\"SEEN\"]) exit 1; printf \"%s\", t }' \"$@\"\n"
 	"	case $? in 0) exit 0 ;; 1) ;; *) exit 4 ;; esac\n"
 	"	n=$((n + 1))\n"
-	"	if [ $n -le 20 ]; then sleep 0.05; else sleep 0.2; fi\n"
+	"	if [ $n -le 10 ]; then sleep 0.05; else sleep 0.25; fi\n"
 	"done\n";
 
 int

@@ -100,7 +100,7 @@ on1 rm -f /tmp/go
 c=$(commands)
 start
 wait_for watching || t_fail "no wait on the host: $(cat "$T_TMP/err")"
-# the wait goes on there, past its first second (then a round every 200 ms)
+# the wait goes on there, past its first half second (then a round every 250 ms)
 sleep 1.5
 on1 touch /tmp/go
 finish
