@@ -153,9 +153,11 @@ struct backend {
 	/* probe: whether something accepts TCP connections at addr:port, seen
 	 * from the host (readiness "port"); 1 yes, 0 not (yet), -1 error */
 	int (*probe)(struct host *h, const char *addr, int port);
-	/* free_port: a TCP port on the host's address that nothing listens on
-	 * now, for a service that is handed its port number */
-	int (*free_port)(struct host *h, int *port);
+	/* free_ports: n TCP ports on the host's address that nothing uses now,
+	 * each other's and every port handed out before on the host distinct,
+	 * for services that are handed their port numbers (asked once for all
+	 * a provision needs) */
+	int (*free_ports)(struct host *h, int *ports, size_t n);
 	/* unpack: unpack a package that put_file placed at pkg on the host into
 	 * dir, a new directory (making the folders above it), with archive.h's rules: no
 	 * absolute paths, "..", links, devices; every hash checked against the
@@ -188,6 +190,14 @@ struct backend {
 	 * reads it with other facts in one command; NULL slot: it is asked with
 	 * run */
 	char *(*libc)(struct host *h);
+	/* listen_watch: start on the host, as spawn does (sp's argv, env and
+	 * cwd are the backend's), a process that waits until the lines of the
+	 * host's /proc/net/tcp and tcp6 for sockets listening on port, as
+	 * port_listening() reads them, differ from seen ("" at first), prints
+	 * them and exits 0; it exits 3 at once on a host without those tables.
+	 * Readiness "port" in one command however long the service takes;
+	 * NULL slot: the core reads the tables itself, once per check */
+	int (*listen_watch)(struct host *h, int port, const char *seen, struct spawn *sp);
 };
 
 /* the backend of that name, or NULL */
@@ -241,8 +251,11 @@ int host_capture(struct host *h, char *const argv[], struct buf *out, int both,
                  int *status);
 /* whether addr:port accepts connections as the host sees it: 1, 0, -1 */
 int host_probe(struct host *h, const char *addr, int port);
-/* a TCP port free on the host's address */
-int host_free_port(struct host *h, int *port);
+/* n distinct TCP ports free on the host's address, none handed out before */
+int host_free_ports(struct host *h, int *ports, size_t n);
+/* start the host's listen_watch for port; 1 (nothing started) when its
+ * backend has none */
+int host_listen_watch(struct host *h, int port, const char *seen, struct spawn *sp);
 /* unpack pkg (a path on the host) into the new directory dir there */
 int host_unpack(struct host *h, const char *pkg, const char *dir);
 /* the host's directory for a service's files in a run, malloc'd; NULL when

@@ -1420,11 +1420,19 @@ gcp_probe(struct host *h, const char *addr, int port)
 }
 
 static int
-gcp_free_port(struct host *h, int *port)
+gcp_free_ports(struct host *h, int *ports, size_t n)
 {
 	struct host *s = vm_host(h);
 
-	return s ? backend_ssh.free_port(s, port) : -1;
+	return s ? backend_ssh.free_ports(s, ports, n) : -1;
+}
+
+static int
+gcp_listen_watch(struct host *h, int port, const char *seen, struct spawn *sp)
+{
+	struct host *s = vm_host(h);
+
+	return s ? backend_ssh.listen_watch(s, port, seen, sp) : -1;
 }
 
 static int
@@ -1715,7 +1723,7 @@ const struct backend backend_gcp = {
 	gcp_machine_id,				/* machine_id */
 	gcp_run,				/* run */
 	gcp_probe,				/* probe */
-	gcp_free_port,				/* free_port */
+	gcp_free_ports,				/* free_ports */
 	gcp_unpack,				/* unpack */
 	gcp_run_dir,				/* run_dir */
 	gcp_tunnel,				/* tunnel */
@@ -1723,4 +1731,5 @@ const struct backend backend_gcp = {
 	gcp_tunnel_back,			/* tunnel_back */
 	gcp_allow,				/* allow: the internal firewall rule */
 	NULL,					/* libc: asked with run */
+	gcp_listen_watch,			/* listen_watch: through SSH */
 };

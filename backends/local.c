@@ -178,10 +178,21 @@ local_probe(struct host *h, const char *addr, int port)
 	return r == -2 ? -1 : r == 1;
 }
 
+/* each port kept bound until all are picked: no two alike */
 static int
-local_free_port(struct host *h, int *port)
+local_free_ports(struct host *h, int *ports, size_t n)
 {
-	return port_pick(local_address(h), port, NULL);
+	int *fds = xcalloc(n, sizeof(*fds));
+	size_t i, got = 0;
+	int ret = 0;
+
+	while (got < n && ret == 0)
+		if ((ret = port_pick(local_address(h), &ports[got], &fds[got])) == 0)
+			got++;
+	for (i = 0; i < got; i++)
+		close(fds[i]);
+	free(fds);
+	return ret;
 }
 
 static int
@@ -318,7 +329,7 @@ const struct backend backend_local = {
 	NULL,				/* machine_id: "local" */
 	local_run,			/* run */
 	local_probe,			/* probe */
-	local_free_port,		/* free_port */
+	local_free_ports,		/* free_ports */
 	local_unpack,			/* unpack */
 	NULL,				/* run_dir: the run's own */
 	NULL,				/* tunnel: every address is reached */
@@ -326,4 +337,5 @@ const struct backend backend_local = {
 	NULL,				/* tunnel_back: it is this machine */
 	NULL,					/* allow: nothing in the way */
 	NULL,					/* libc: asked with run */
+	NULL,					/* listen_watch: /proc/net read here */
 };

@@ -260,11 +260,19 @@ host_probe(struct host *h, const char *addr, int port)
 }
 
 int
-host_free_port(struct host *h, int *port)
+host_free_ports(struct host *h, int *ports, size_t n)
 {
-	if (!be(h)->free_port)
+	if (!n)
+		return 0;
+	if (!be(h)->free_ports)
 		return error("host '%s' (%s) cannot choose ports", h->name, be(h)->name);
-	return be(h)->free_port(h, port);
+	return be(h)->free_ports(h, ports, n);
+}
+
+int
+host_listen_watch(struct host *h, int port, const char *seen, struct spawn *sp)
+{
+	return be(h)->listen_watch ? be(h)->listen_watch(h, port, seen, sp) : 1;
 }
 
 int

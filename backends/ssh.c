@@ -35,6 +35,7 @@
 #include "backend.h"
 #include "error.h"
 #include "fs.h"
+#include "ports.h"
 #include "ssh.h"
 #include "ssh_int.h"
 #include "str.h"
@@ -50,7 +51,7 @@ struct ssh_host {
 	size_t ndead;
 	char *id;		/* machine_id */
 	char *home;		/* $HOME there */
-	int *given;		/* ports free_port handed out */
+	int *given;		/* ports free_ports handed out */
 	size_t ngiven;
 	char **pkgs;		/* put_file's remote paths and local files, in pairs */
 	size_t npkgs;
@@ -290,38 +291,31 @@ ssh_host_probe(struct host *h, const char *addr, int port)
 #define FREE_PORT_LOW	20000
 #define FREE_PORT_HIGH	32767
 
-/* whether the port is in the table of /proc/net/tcp lines in text, or
- * was handed out already */
+/* whether the port is used in the table of /proc/net/tcp lines in text,
+ * or was handed out already (runtime_lock held) */
 static int
 port_taken(struct ssh_host *sh, const char *text, int port)
 {
-	const char *line;
-	unsigned local;
 	size_t i;
 
 	for (i = 0; i < sh->ngiven; i++)
 		if (sh->given[i] == port)
 			return 1;
-	for (line = text; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-		const char *colon = strchr(line, ':'), *lp;
-
-		/* "  0: 0100007F:1F90 00000000:0000 0A ..." */
-		if (!colon || !(lp = strchr(colon + 1, ':')))
-			continue;
-		if (sscanf(lp + 1, "%x", &local) == 1 && (int)local == port)
-			return 1;
-	}
-	return 0;
+	return port_in_use(text, port);
 }
 
+/* one read of the host's tables for every port asked together; the ports
+ * handed out are remembered, so that a later read (another deploy round,
+ * another thread) never hands one out again before its service binds it */
 static int
-ssh_free_port(struct host *h, int *port)
+ssh_free_ports(struct host *h, int *ports, size_t n)
 {
 	struct ssh_host *sh = ssh_host_of(h);
 	char *argv[] = { "cat", "/proc/net/tcp", "/proc/net/tcp6", NULL };
 	struct ssh_capture cap = { 0 };
 	struct ssh_conn *c = ssh_host_conn(h);
-	int span = FREE_PORT_HIGH - FREE_PORT_LOW + 1, start, k, p;
+	int span = FREE_PORT_HIGH - FREE_PORT_LOW + 1, start, k = 0, p;
+	size_t got = 0;
 
 	/* tcp6 is missing where IPv6 is off: what cat printed is enough */
 	cap.any_status = 1;
@@ -334,20 +328,18 @@ ssh_free_port(struct host *h, int *port)
 	}
 	start = (int)(((unsigned)time(NULL) * 2654435761u + (unsigned)getpid()) % (unsigned)span);
 	pthread_mutex_lock(&runtime_lock);
-	for (k = 0; k < span; k++) {
+	for (; k < span && got < n; k++) {
 		p = FREE_PORT_LOW + (start + k) % span;
-		if (!port_taken(sh, cap.out.data, p))
-			break;
-	}
-	if (k < span) {
+		if (port_taken(sh, cap.out.data, p))
+			continue;
 		sh->given = xrealloc(sh->given, (sh->ngiven + 1) * sizeof(*sh->given));
 		sh->given[sh->ngiven++] = p;
-		*port = p;
+		ports[got++] = p;
 	}
 	pthread_mutex_unlock(&runtime_lock);
 	ssh_capture_release(&cap);
-	if (k == span)
-		return error("host '%s' has no free TCP port from %d to %d", h->name,
+	if (got < n)
+		return error("host '%s' has no %zu free TCP ports from %d to %d", h->name, n,
 		             FREE_PORT_LOW, FREE_PORT_HIGH);
 	return 0;
 }
@@ -656,7 +648,7 @@ const struct backend backend_ssh = {
 	ssh_machine_id,				/* machine_id */
 	ssh_host_run,				/* run */
 	ssh_host_probe,				/* probe */
-	ssh_free_port,				/* free_port */
+	ssh_free_ports,				/* free_ports: one table read */
 	ssh_unpack,				/* unpack */
 	ssh_run_dir,				/* run_dir */
 	ssh_tunnel,				/* tunnel */
@@ -664,4 +656,5 @@ const struct backend backend_ssh = {
 	ssh_tunnel_back,			/* tunnel_back */
 	NULL,					/* allow: nothing in the way */
 	ssh_libc,				/* libc: read with $HOME */
+	ssh_listen_watch,			/* listen_watch: a loop on the host */
 };

@@ -180,4 +180,8 @@ const char *ssh_package_source(struct host *h, const char *remote);
  * (backend.h's unpack) */
 int ssh_unpack(struct host *h, const char *pkg, const char *dir);
 
+/* start on the host a process that waits until its sockets listening on
+ * port differ from seen and prints them (backend.h's listen_watch) */
+int ssh_listen_watch(struct host *h, int port, const char *seen, struct spawn *sp);
+
 #endif

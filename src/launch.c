@@ -504,9 +504,10 @@ try_connect(struct host *h, const char *addr)
 	return ok;
 }
 
-/* read what is there on *fd and drop it; close it at its end */
+/* read what is there on *fd, into keep (or nowhere: NULL); close it at
+ * its end */
 static void
-discard(int *fd)
+drain(int *fd, struct buf *keep)
 {
 	char tmp[4096];
 	ssize_t n;
@@ -514,11 +515,57 @@ discard(int *fd)
 	if (*fd < 0)
 		return;
 	while ((n = read(*fd, tmp, sizeof(tmp))) > 0)
-		;
+		if (keep)
+			buf_add(keep, tmp, (size_t)n);
 	if (n == 0) {
 		close(*fd);
 		*fd = -1;
 	}
+}
+
+/*
+ * A check sp started on the service's host, run to its end: its stdout
+ * kept in out (may be NULL: read and dropped, as a full pipe would stop
+ * it), its stderr in err (likewise).  Cut when the run stops, the deadline
+ * passes or the service exits: its process group killed, so that nothing
+ * is left of it on the host and the run never hangs on it.  Released
+ * either way; 0 with its exit status in *status, 1 when cut, -1 with the
+ * error reported.
+ */
+static int
+check_run(struct run *r, struct svc *v, struct task *t, double deadline,
+          struct spawn *sp, struct buf *out, struct buf *err, int *status)
+{
+	struct host *h = v->s->host;
+	int ret, cut = 0;
+
+	set_nonblock(sp->out);
+	set_nonblock(sp->err);
+	for (;;) {
+		struct pollfd pfd[3] = {
+			{ .fd = sp->exit_fd, .events = POLLIN },
+			{ .fd = sp->out, .events = POLLIN },
+			{ .fd = sp->err, .events = POLLIN },
+		};
+		int over = poll(pfd, 3, 50) > 0 &&
+		           (pfd[0].revents & (POLLIN | POLLHUP | POLLERR));
+
+		/* what it printed before its end is in the pipes by then */
+		drain(&sp->out, out);
+		drain(&sp->err, err);
+		if (over)
+			break;
+		if (task_stop(t, r) || run_now() >= deadline || v->exited) {
+			host_signal(h, sp, SIGKILL);
+			cut = 1;
+			break;
+		}
+	}
+	ret = host_wait(h, sp, status);
+	host_release(h, sp);
+	if (cut)
+		return 1;	/* the caller says why */
+	return ret < 0 ? -1 : 0;
 }
 
 /*
@@ -533,7 +580,7 @@ ready_command(struct run *r, struct svc *v, struct task *t, double deadline)
 	struct service *s = v->s;
 	struct spawn sp = SPAWN_INIT;
 	char **env, **ports;
-	int st = -1, ret, cut = 0;
+	int st = -1, ret;
 
 	pthread_mutex_lock(&r->lock);
 	ports = plan_env(r->plan, s);
@@ -547,32 +594,63 @@ ready_command(struct run *r, struct svc *v, struct task *t, double deadline)
 	str_free_list(env);
 	if (ret < 0)
 		return error("service '%s': cannot run its readiness check", s->name);
-	set_nonblock(sp.out);
-	set_nonblock(sp.err);
-	for (;;) {
-		struct pollfd pfd[3] = {
-			{ .fd = sp.exit_fd, .events = POLLIN },
-			{ .fd = sp.out, .events = POLLIN },
-			{ .fd = sp.err, .events = POLLIN },
-		};
+	ret = check_run(r, v, t, deadline, &sp, NULL, NULL, &st);
+	return ret < 0 ? -1 : ret == 1 ? 1 : st;
+}
 
-		if (poll(pfd, 3, 50) > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
-			break;
-		/* its output goes nowhere, as from /dev/null, but is read:
-		 * a full pipe would stop it */
-		discard(&sp.out);
-		discard(&sp.err);
-		if (task_stop(t, r) || run_now() >= deadline || v->exited) {
-			host_signal(s->host, &sp, SIGKILL);
-			cut = 1;
+/*
+ * READY_PORT on a host that is not this machine, TCP: one command there
+ * waits until its socket tables show a socket listening on the port
+ * (host_listen_watch) and prints those lines, which port_listening() reads
+ * here as it reads this machine's; lines of another address start the next
+ * wait, from them.  1 ready, 0 cut (the caller says why), 2 when the host
+ * cannot watch (no such slot, no tables: it is asked once per check), -1
+ * with the error reported.
+ */
+static int
+watch_port(struct run *r, struct svc *v, struct task *t, double deadline,
+           const char *ip, int port)
+{
+	struct host *h = v->s->host;
+	struct buf seen = BUF_INIT, out = BUF_INIT, err = BUF_INIT;
+	int ret, st = -1;
+
+	for (;;) {
+		struct spawn sp = SPAWN_INIT;
+
+		buf_reset(&out);
+		buf_reset(&err);
+		ret = host_listen_watch(h, port, buf_str(&seen), &sp);
+		if (ret != 0) {
+			ret = ret < 0 ? -1 : 2;
 			break;
 		}
+		ret = check_run(r, v, t, deadline, &sp, &out, &err, &st);
+		if (ret != 0) {
+			ret = ret < 0 ? -1 : 0;	/* cut: not ready */
+			break;
+		}
+		if (st == 3) {
+			ret = 2;
+			break;
+		}
+		if (st != 0) {
+			ret = error("service '%s': the wait for port %d on host '%s' "
+			            "exited %d: %s", v->s->name, port, h->name, st,
+			            buf_str(&err));
+			break;
+		}
+		if (port_listening(buf_str(&out), ip, port)) {
+			ret = 1;
+			break;
+		}
+		buf_reset(&seen);
+		buf_add(&seen, out.data, out.len);
 	}
-	ret = host_wait(s->host, &sp, &st);
-	host_release(s->host, &sp);
-	if (cut)
-		return 1;	/* not ready: the caller says why */
-	return ret < 0 ? -1 : st;
+	buf_release(&seen);
+	buf_release(&out);
+	buf_release(&err);
+	return ret;
 }
 
 /* wait until the service is ready as it declared */
@@ -582,7 +660,8 @@ await_ready(struct run *r, struct svc *v, struct task *t)
 	struct service *s = v->s;
 	double deadline = run_now() + r->opt.ready_timeout;
 	const char *addr = NULL;
-	int st;
+	char *ip = NULL;
+	int st, port = 0, watch = 0, ret = -1;
 
 	if (s->ready.kind == READY_NONE)
 		return 0;
@@ -595,15 +674,28 @@ await_ready(struct run *r, struct svc *v, struct task *t)
 		if (!addr)
 			return error("service '%s': port '%s' has no address to check",
 			             s->name, s->ready.arg);
+		/* elsewhere, the host waits: one command, not one per check */
+		watch = !host_is_here(s->host) && !str_starts(addr, "unix:");
+		if (watch && port_split(addr, &ip, &port) < 0)
+			return -1;
 	}
 	for (;;) {
 		int ready = 0;
 
 		switch (s->ready.kind) {
 		case READY_PORT:
+			if (watch) {
+				st = watch_port(r, v, t, deadline, ip, port);
+				if (st < 0)
+					goto out;
+				ready = st == 1;
+				watch = st != 2;
+				if (st != 2)
+					break;
+			}
 			ready = try_connect(s->host, addr);
 			if (ready < 0)
-				return -1;
+				goto out;
 			break;
 		case READY_LOG:
 			ready = atomic_load(&v->ready_seen);
@@ -611,30 +703,38 @@ await_ready(struct run *r, struct svc *v, struct task *t)
 		case READY_COMMAND:
 			st = ready_command(r, v, t, deadline);
 			if (st < 0)
-				return -1;
+				goto out;
 			ready = st == 0;
 			break;
 		case READY_NONE:
 			ready = 1;
 			break;
 		}
-		if (ready)
-			return 0;
-		if (v->exited) {
+		if (ready) {
+			ret = 0;
+			goto out;
+		}
+		/* a stop asked for (Ctrl-C) stops the services too: its word
+		 * comes first, whichever was seen first */
+		if (v->exited && atomic_load(&r->cancel) == 0) {
 			struct buf why = BUF_INIT;
 			supervise_describe_status(&why, v->status);
 			error("service '%s' %s before it was ready", s->name, buf_str(&why));
 			buf_release(&why);
 			supervise_note_tail(v);
-			return -1;
+			goto out;
 		}
-		if (task_stop(t, r))
-			return error("service '%s': %s while waiting for it to be ready", s->name,
-			             stop_cause(r));
-		if (run_now() >= deadline)
-			return error("service '%s' was not ready within %g s "
-			             "(HYDRO_READY_TIMEOUT sets the limit)", s->name,
-			             r->opt.ready_timeout);
+		if (task_stop(t, r)) {
+			error("service '%s': %s while waiting for it to be ready", s->name,
+			      stop_cause(r));
+			goto out;
+		}
+		if (run_now() >= deadline) {
+			error("service '%s' was not ready within %g s "
+			      "(HYDRO_READY_TIMEOUT sets the limit)", s->name,
+			      r->opt.ready_timeout);
+			goto out;
+		}
 		if (s->ready.kind == READY_LOG) {
 			struct timespec ts;
 			pthread_mutex_lock(&r->lock);
@@ -647,10 +747,13 @@ await_ready(struct run *r, struct svc *v, struct task *t)
 			if (!atomic_load(&v->ready_seen) && !v->exited)
 				pthread_cond_timedwait(&r->cond, &r->lock, &ts);
 			pthread_mutex_unlock(&r->lock);
-		} else {
+		} else if (!watch) {
 			usleep(50000);
 		}
 	}
+out:
+	free(ip);
+	return ret;
 }
 
 /* how long this machine waits for an answer from a peer's address before
@@ -804,24 +907,41 @@ launch_provision(struct task *t, void *arg)
 {
 	struct launch_arg *a = arg;
 	struct run *r = a->r;
-	size_t i;
-	int ret = 0;
+	size_t i, n = 0, k = 0;
+	int ret = 0, *ports;
 
 	(void)t;
 	if (host_provision(a->h) < 0)
 		return -1;
 	if (ask_glibc(r, a->h) < 0)
 		return -1;
-	/* a process is handed its ports: the host says which are free */
+	/* a process is handed its ports: the host says which are free, all
+	 * of this host's at once (one read of its tables) */
+	pthread_mutex_lock(&r->lock);
+	for (i = 0; i < r->d->nservices; i++)
+		if (r->d->services[i]->host == a->h && !service_speaks(r->d->services[i]))
+			n += plan_ports_wanted(r->plan, r->d->services[i]);
+	pthread_mutex_unlock(&r->lock);
+	ports = xcalloc(n + 1, sizeof(*ports));
+	if (host_free_ports(a->h, ports, n) < 0) {
+		free(ports);
+		return -1;
+	}
+	pthread_mutex_lock(&r->lock);
 	for (i = 0; i < r->d->nservices && ret == 0; i++) {
 		struct service *s = r->d->services[i];
+		size_t want;
 
 		if (s->host != a->h || service_speaks(s))
 			continue;
-		pthread_mutex_lock(&r->lock);
-		ret = plan_bind_process(r->plan, s);
-		pthread_mutex_unlock(&r->lock);
+		want = plan_ports_wanted(r->plan, s);
+		ret = k + want > n ? error("service '%s': its ports changed while they "
+		                           "were chosen", s->name) :
+		      plan_bind_process(r->plan, s, ports + k);
+		k += want;
 	}
+	pthread_mutex_unlock(&r->lock);
+	free(ports);
 	return ret;
 }
 

@@ -28,7 +28,7 @@ struct launch_arg {
 };
 
 /* task: provision the host a->h, then choose the ports of the processes
- * on it (plan_bind_process) */
+ * on it, all asked of the host at once (plan_bind_process) */
 int launch_provision(struct task *t, void *arg);
 /* task: check that a->u's host can run its program (glibc), then put the
  * package on the host (host_put_file) */

@@ -855,30 +855,59 @@ ip_any(const unsigned char a[16])
 	return !memcmp(a, any4, 16) || !memcmp(a, any6, 16);
 }
 
-int
-port_listening(const char *text, const char *addr, int port)
+/* the next line of a /proc/net/tcp{,6} table from *text on: its local
+ * address as 16 bytes, its local port and its state; 0, or -1 at the end
+ * (lines that are no socket, as the header, are passed over) */
+static int
+proc_tcp_line(const char **text, unsigned char addr[16], int *port, unsigned *state)
 {
-	unsigned char want[16], have[16];
-	int any = ip_bytes(addr, want) < 0;
-	const char *line;
+	const char *line, *hex, *colon;
+	unsigned lport;
+	size_t len;
 
-	for (line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+	while ((line = *text) && *line) {
+		*text = strchr(line, '\n');
+		if (*text)
+			(*text)++;
 		/* "  0: 0100007F:1F90 00000000:0000 0A ..." (0A: listening) */
-		const char *hex = strchr(line, ':'), *colon;
-		unsigned lport, state;
-		size_t len;
-
-		if (!hex)
+		if (!(hex = strchr(line, ':')) || (*text && hex >= *text))
 			continue;
 		hex += 1 + strspn(hex + 1, " ");
 		len = strspn(hex, "0123456789abcdefABCDEF");
 		colon = hex + len;
-		if (*colon != ':' || sscanf(colon + 1, "%x %*x:%*x %x", &lport, &state) != 2 ||
-		    (int)lport != port || state != 0x0A || proc_addr(hex, len, have) < 0)
+		if (*colon != ':' || sscanf(colon + 1, "%x %*x:%*x %x", &lport, state) != 2 ||
+		    proc_addr(hex, len, addr) < 0)
 			continue;
-		if (any || ip_any(have) || !memcmp(have, want, 16))
-			return 1;
+		*port = (int)lport;
+		return 0;
 	}
+	return -1;
+}
+
+int
+port_listening(const char *text, const char *addr, int port)
+{
+	unsigned char want[16], have[16];
+	int any = ip_bytes(addr, want) < 0, lport;
+	unsigned state;
+
+	while (proc_tcp_line(&text, have, &lport, &state) == 0)
+		if (lport == port && state == 0x0A &&
+		    (any || ip_any(have) || !memcmp(have, want, 16)))
+			return 1;
+	return 0;
+}
+
+int
+port_in_use(const char *text, int port)
+{
+	unsigned char have[16];
+	unsigned state;
+	int lport;
+
+	while (proc_tcp_line(&text, have, &lport, &state) == 0)
+		if (lport == port)
+			return 1;
 	return 0;
 }
 
@@ -951,8 +980,29 @@ bind_unix(struct portplan *pp)
 	return 0;
 }
 
+/* whether hydro binds the input itself (a Unix socket of the script's), or
+ * the host says which port it gets */
+static int
+binds_unix(const struct service *s, const struct portplan *pp)
+{
+	return s->kind == SERVICE_SCRIPT && pp->transport == TRANSPORT_UNIX;
+}
+
+size_t
+plan_ports_wanted(struct plan *p, struct service *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nports && !s->inherit_sockets; i++) {
+		struct portplan *pp = &p->pp[s->index][i];
+
+		n += pp->port->dir == PORT_INPUT && !pp->addr && !binds_unix(s, pp);
+	}
+	return n;
+}
+
 int
-plan_bind_process(struct plan *p, struct service *s)
+plan_bind_process(struct plan *p, struct service *s, const int *ports)
 {
 	size_t i, j;
 	int port = 0;
@@ -963,17 +1013,20 @@ plan_bind_process(struct plan *p, struct service *s)
 
 		if (pp->port->dir != PORT_INPUT || pp->addr)
 			continue;
-		if (s->kind == SERVICE_SCRIPT && pp->transport == TRANSPORT_UNIX) {
+		if (binds_unix(s, pp)) {
 			if (bind_unix(pp) < 0)
 				return -1;
 		} else {
 			addr = host_address(s->host);
 			/* inherited sockets are bound here and handed over (only
 			 * to a host on this machine: host_spawn); else the host
-			 * says */
-			if (s->inherit_sockets ? port_pick(addr, &port, &pp->fd) < 0 :
-			    host_free_port(s->host, &port) < 0)
-				return -1;
+			 * said (ports) */
+			if (s->inherit_sockets) {
+				if (port_pick(addr, &port, &pp->fd) < 0)
+					return -1;
+			} else {
+				port = *ports++;
+			}
 			pp->addr = port_join(addr, port);
 			pp->bound = cJSON_CreateObject();
 			cJSON_AddStringToObject(pp->bound, "TcpPort", pp->addr);

@@ -52,10 +52,13 @@ int plan_ready(struct plan *p, struct service *s, const char *answer);
  * NULL with the error reported if a receiver has no address yet */
 cJSON *plan_start_map(struct plan *p, struct service *s);
 
+/* how many free ports of its host plan_bind_process takes for s */
+size_t plan_ports_wanted(struct plan *p, struct service *s);
 /* pick the address of each input of a process: TCP on its host's address,
- * at a port the host says is free (host_free_port); for one that inherits
- * its sockets, keep each bound and listening until plan_close_sockets() */
-int plan_bind_process(struct plan *p, struct service *s);
+ * at the ports in ports, plan_ports_wanted() of them, that the host said are
+ * free (host_free_ports); for one that inherits its sockets, keep each bound
+ * and listening until plan_close_sockets() */
+int plan_bind_process(struct plan *p, struct service *s, const int *ports);
 /* the listening sockets kept for s's inputs, in port order, in a new array
  * *fds; their number (0 for a service that binds its own) */
 size_t plan_sockets(struct plan *p, struct service *s, int **fds);
@@ -82,6 +85,9 @@ int port_try(const char *addr, int port, int timeout_ms);
  * port_split gives it, or a name: any address) or on every address: 1,
  * else 0 */
 int port_listening(const char *text, const char *addr, int port);
+/* whether text, as port_listening() reads it, shows any socket (listening,
+ * connected, closing) on local port port: 1, else 0 */
+int port_in_use(const char *text, int port);
 /* whether text, the lines of /proc/net/unix, shows a socket listening at
  * path (or at a relative name path ends with): 1, else 0 */
 int port_unix_listening(const char *text, const char *path);

@@ -24,7 +24,7 @@
  * CGROUP holding the host's sshd, tests/lib/hosts.sh's, read 100 ms after
  * the step so that what it started has ended): connect, facts ($HOME, the
  * triple, the glibc), upload (the package's check, and its copy if it is
- * not there), unpack, a free port (free_port) and one readiness check of
+ * not there), unpack, a free port (free_ports) and one readiness check of
  * it (cat of /proc/net/tcp, as the core does), spawn (the guard, the
  * wrapper, the process's start), exit (until its end), kill (of its group,
  * as the core does once it has exited), disconnect.
@@ -231,9 +231,9 @@ steps(const char *project, const char *key, const char *pkg, const char *cg,
 		return 1;
 	step_end("unpack");
 	step_begin();
-	if (host_free_port(&j.h, &port) < 0)
+	if (host_free_ports(&j.h, &port, 1) < 0)
 		return 1;
-	step_end("free_port");
+	step_end("free_ports");
 	step_begin();
 	if (host_capture(&j.h, cat, &table, 0, &st) < 0)
 		return 1;

@@ -77,10 +77,15 @@ TEST(probe_and_free_port)
 	struct deployment *d = deployment_new("/tmp", "test.json");
 	struct host *h = deploy_add_host(d, "box", "local");
 	struct sockaddr_in sin;
-	int fd, port = 0;
+	int fd, port = 0, many[8], i, j;
 
-	CHECK_INT(host_free_port(h, &port), 0);
+	CHECK_INT(host_free_ports(h, &port, 1), 0);
 	CHECK(port > 0 && port < 65536);
+	/* several asked together are distinct */
+	CHECK_INT(host_free_ports(h, many, 8), 0);
+	for (i = 0; i < 8; i++)
+		for (j = 0; j < i; j++)
+			CHECK(many[i] != many[j]);
 	/* nothing listens there yet: refused */
 	CHECK_INT(host_probe(h, "127.0.0.1", port), 0);
 	fd = socket(AF_INET, SOCK_STREAM, 0);

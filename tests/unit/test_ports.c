@@ -38,6 +38,18 @@ json_is(cJSON *j, const char *want)
 	return ok;
 }
 
+/* plan_bind_process at the ports its host gives, as a provision does */
+static int
+bind_process(struct plan *p, struct service *s)
+{
+	int ports[16];
+	size_t n = plan_ports_wanted(p, s);
+
+	if (n > 16 || host_free_ports(s->host, ports, n) < 0)
+		return -1;
+	return plan_bind_process(p, s, ports);
+}
+
 TEST(crate_shapes)
 {
 	struct deployment *d = shapes_deployment("test.json");
@@ -242,8 +254,8 @@ TEST(process_env)
 	CHECK(json_is(plan_init_config(p, b),
 	              "[{\"in\":{\"TcpPort\":\"127.0.0.1\"}},\"{\\\"service\\\":\\\"b\\\","
 	              "\\\"index\\\":1,\\\"peers\\\":{\\\"0\\\":\\\"a\\\"},\\\"senders\\\":{\\\"in\\\":1}}\"]"));
-	CHECK_INT(plan_bind_process(p, a), 0);
-	CHECK_INT(plan_bind_process(p, c), 0);
+	CHECK_INT(bind_process(p, a), 0);
+	CHECK_INT(bind_process(p, c), 0);
 	CHECK(str_starts(plan_address(p, service_port(a, "in")), "127.0.0.1:"));
 	error_set_reporter(test_quiet, NULL);
 	CHECK(plan_env(p, a) == NULL);
@@ -300,8 +312,12 @@ TEST(process_inherits_sockets)
 	CHECK_INT(service_set_sockets(a, "inherit"), 0);
 	p = plan_new(d);
 	REQUIRE(p);
-	CHECK_INT(plan_bind_process(p, a), 0);
-	CHECK_INT(plan_bind_process(p, b), 0);
+	/* a's are bound here, b's one is the host's to give */
+	CHECK_INT((int)plan_ports_wanted(p, a), 0);
+	CHECK_INT((int)plan_ports_wanted(p, b), 1);
+	CHECK_INT(bind_process(p, a), 0);
+	CHECK_INT(bind_process(p, b), 0);
+	CHECK_INT((int)plan_ports_wanted(p, b), 0);
 	CHECK_INT((int)plan_sockets(p, a, &fds), 2);
 	free(fds);
 	CHECK_INT((int)plan_sockets(p, b, &fds), 0);
@@ -358,7 +374,7 @@ TEST(the_script_is_wired_as_a_participant)
 	CHECK(json_is(plan_init_config(p, r), "[{\"inp\":\"UnixSocket\"},\"{\\\"service\\\":"
 	              "\\\"reply\\\",\\\"index\\\":1,\\\"peers\\\":{\\\"0\\\":\\\"script\\\"},"
 	              "\\\"senders\\\":{\\\"inp\\\":1}}\"]"));
-	CHECK_INT(plan_bind_process(p, me), 0);
+	CHECK_INT(bind_process(p, me), 0);
 	CHECK_INT((int)plan_sockets(p, me, &fds), 2);
 	free(fds);
 	addr = plan_address(p, service_port(me, "port2"));
@@ -640,6 +656,19 @@ TEST(port_listening_reads_the_socket_tables)
 	CHECK_INT(port_listening(text, "::1", 8080), 0);
 	CHECK_INT(port_listening(text, "127.0.0.1", 8084), 0);
 	CHECK_INT(port_listening("", "127.0.0.1", 8080), 0);
+	/* in use: by any socket, a connection too */
+	CHECK_INT(port_in_use(text, 8080), 1);
+	CHECK_INT(port_in_use(text, 8081), 1);
+	CHECK_INT(port_in_use(text, 8083), 1);
+	CHECK_INT(port_in_use(text, 8084), 0);
+	CHECK_INT(port_in_use(text, 0xD431), 0);	/* a remote port */
+	CHECK_INT(port_in_use("", 8080), 0);
+	/* the lines an SSH host's wait prints: cut to the fields read */
+	snprintf(text, sizeof(text), "0: %s:1F90 00000000:0000 0A\n0: %s:1F91 00000000:0000 0A",
+	         lo, other);
+	CHECK_INT(port_listening(text, "127.0.0.1", 8080), 1);
+	CHECK_INT(port_listening(text, "10.0.0.2", 8080), 0);
+	CHECK_INT(port_listening(text, "10.0.0.2", 8081), 1);
 	/* this machine's own table, with a socket that listens and then not */
 	REQUIRE(port_pick("127.0.0.1", &port, &fd) == 0);
 	REQUIRE(read_file("/proc/net/tcp", &table) == 0);

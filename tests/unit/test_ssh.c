@@ -16,7 +16,8 @@
  * "triple", "address", "provision" or "libc" (what getconf says of its
  * glibc); the backend's slots: "machine_id",
  * "run -- ARGV..." (host_run), "probe ADDR PORT" (prints 1 or 0),
- * "free_port", "run_dir RUN SERVICE", "record" (its JSON), "unpack PKG DIR"
+ * "free_port [N]" (N ports asked together, one a line), "run_dir RUN
+ * SERVICE", "record" (its JSON), "unpack PKG DIR"
  * (host_put_file of the local package PKG, then host_unpack into DIR on the
  * host); and "pack DIR FILE..." packs FILEs (by their base names) into a
  * package in the local DIR and prints its path, with no host involved;
@@ -762,6 +763,54 @@ tool_overlap(struct host *h, int argc, char **argv)
 	return 0;
 }
 
+/* free_port [N [THREADS]]: N ports asked together (by each of THREADS
+ * threads at once, one connection), printed one a line */
+struct asker {
+	struct host *h;
+	int ports[256];
+	size_t n;
+	int ret;
+};
+
+static void *
+asker_run(void *arg)
+{
+	struct asker *a = arg;
+
+	a->ret = host_free_ports(a->h, a->ports, a->n);
+	return NULL;
+}
+
+static int
+tool_free_ports(struct host *h, int argc, char **argv)
+{
+	struct asker a[8];
+	pthread_t t[8];
+	int n = argc > 1 ? atoi(argv[1]) : 1, threads = argc > 2 ? atoi(argv[2]) : 1, i;
+	size_t k;
+
+	if (n < 1 || n > 256 || threads < 1 || threads > 8)
+		return 2;
+	/* connected first: the threads share the connection */
+	if (host_provision(h) < 0)
+		return 1;
+	for (i = 0; i < threads; i++) {
+		a[i].h = h;
+		a[i].n = (size_t)n;
+		if (pthread_create(&t[i], NULL, asker_run, &a[i]))
+			return 3;
+	}
+	for (i = 0; i < threads; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < threads; i++) {
+		if (a[i].ret < 0)
+			return 1;
+		for (k = 0; k < a[i].n; k++)
+			printf("%d\n", a[i].ports[k]);
+	}
+	return 0;
+}
+
 /* do the command argv[0] on h; the tool's exit status */
 static int
 tool_do(struct host *h, int argc, char **argv)
@@ -827,11 +876,7 @@ tool_do(struct host *h, int argc, char **argv)
 			return 1;
 		printf("%d\n", r);
 	} else if (!strcmp(argv[0], "free_port")) {
-		int port;
-
-		if (host_free_port(h, &port) < 0)
-			return 1;
-		printf("%d\n", port);
+		status = tool_free_ports(h, argc, argv);
 	} else if (!strcmp(argv[0], "run_dir") && argc == 3) {
 		char *d = host_run_dir(h, argv[1], argv[2]);
 
