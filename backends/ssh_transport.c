@@ -1507,6 +1507,9 @@ run_until(struct ssh_conn *c, char *const argv[], const char *mark, struct buf *
 	return NULL;
 }
 
+/* the line that ends the facts: what follows is the guard's */
+#define FACTS_END "hydro-facts-end"
+
 /* what the host says of itself: $HOME, uname -sm, what getconf says of
  * its glibc, a musl loader if any, then the packages in ~/.hydro/pkgs
  * (their names, one a line: a file gets its name only once verified), so
@@ -1526,7 +1529,7 @@ run_until(struct ssh_conn *c, char *const argv[], const char *mark, struct buf *
 static int
 facts_locked(struct ssh_conn *c)
 {
-	static const char mark[] = "hydro-facts-end\n";
+	static const char mark[] = FACTS_END "\n";
 	char silence[16], *folder = ssh_guard_folder();
 	char prune[4][16];
 	char *argv[] = { "sh", "-c", NULL, "sh", folder, silence, prune[0], prune[1],
@@ -1546,7 +1549,7 @@ facts_locked(struct ssh_conn *c)
 	 * alone (that shell is dropped once read, and prunes nothing) */
 	if (!c->guard)
 		buf_addstr(&script, ssh_prune_mark);
-	buf_addstr(&script, FACTS_SCRIPT "printf 'hydro-facts-end\\n'\n");
+	buf_addstr(&script, FACTS_SCRIPT "printf '" FACTS_END "\\n'\n");
 	if (!c->guard) {
 		buf_addstr(&script, ssh_guard_script);
 		buf_addstr(&script, ssh_prune_script);
